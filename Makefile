@@ -1,0 +1,118 @@
+# taskroute: library, CLI and server.  `make help` lists the targets.
+#
+# Every .c under src/, clustering/ and heads/ goes into the library; src/cli/
+# and src/server/ make the binary.  Objects live in $(BUILD) so a sanitizer
+# build (make asan) never mixes with the normal one.
+
+PREFIX   ?= /usr/local
+BUILD    ?= build
+CC       ?= cc
+CXX      ?= c++
+CFLAGS   ?= -O2 -g
+CXXFLAGS ?= -O2 -g
+SAN      ?=
+
+PKGS      := igraph openblas lapacke sentencepiece libcjson
+PKGS_BIN  := libmicrohttpd libcurl
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) $(PKGS_BIN) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+PKG_LIBS_BIN := $(shell pkg-config --libs $(PKGS_BIN) 2>/dev/null)
+
+WARN     := -Wall -Wextra -Werror
+CPPFLAGS += -Iinclude -Isrc -Iclustering -Iheads -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
+ALL_CFLAGS   = -std=c11 $(WARN) -fPIC -pthread $(CFLAGS) $(SAN) $(PKG_CFLAGS)
+ALL_CXXFLAGS = -std=c++17 $(WARN) -fPIC -pthread $(CXXFLAGS) $(SAN) $(PKG_CFLAGS)
+LDLIBS_LIB   = $(PKG_LIBS) -lstdc++ -lm -pthread
+
+LIB_C   := $(sort $(wildcard src/*.c clustering/*.c heads/*.c))
+LIB_CXX := $(sort $(wildcard src/*.cc))
+BIN_C   := $(sort $(wildcard src/cli/*.c src/server/*.c))
+TEST_C  := $(sort $(wildcard tests/test_*.c))
+BENCH_C := $(sort $(wildcard bench/bench_*.c))
+
+LIB_OBJ := $(LIB_C:%.c=$(BUILD)/%.o) $(LIB_CXX:%.cc=$(BUILD)/%.o)
+BIN_OBJ := $(BIN_C:%.c=$(BUILD)/%.o)
+TESTS   := $(TEST_C:tests/%.c=$(BUILD)/tests/%)
+BENCHES := $(BENCH_C:bench/%.c=$(BUILD)/bench/%)
+
+STATIC := $(BUILD)/libtaskroute.a
+SHARED := $(BUILD)/libtaskroute.so
+BIN    := $(BUILD)/taskroute
+
+.PHONY: all deps test asan demo bench clean install help check-e2e
+all: $(STATIC) $(SHARED) $(BIN) taskroute
+
+help:
+	@echo "make            build libtaskroute.a/.so and ./taskroute"
+	@echo "make demo       install deps, build, make the demo data, train, evaluate"
+	@echo "make test       install deps, build, run unit and end-to-end tests"
+	@echo "make asan       the tests under AddressSanitizer + UBSan (build-asan/)"
+	@echo "make valgrind   the unit tests under valgrind memcheck"
+	@echo "make bench      build the benchmarks (bench/README.md says how to run them)"
+	@echo "make install    PREFIX=$(PREFIX): library, header, taskroute.pc, binary"
+
+deps:
+	@scripts/deps.sh
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/%.o: %.cc
+	@mkdir -p $(dir $@)
+	$(CXX) $(CPPFLAGS) $(ALL_CXXFLAGS) -MMD -MP -c $< -o $@
+
+$(STATIC): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(SHARED): $(LIB_OBJ)
+	$(CXX) -shared -o $@ $^ $(SAN) $(LDLIBS_LIB)
+
+$(BIN): $(BIN_OBJ) $(STATIC)
+	$(CC) $(SAN) -o $@ $(BIN_OBJ) $(STATIC) $(PKG_LIBS_BIN) $(LDLIBS_LIB)
+
+taskroute: $(BIN)
+	@if [ "$(BUILD)" = build ]; then ln -sf $(BIN) taskroute; fi
+
+$(BUILD)/tests/%: tests/%.c tests/testutil.h $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $< $(STATIC) -lcmocka $(LDLIBS_LIB)
+
+$(BUILD)/bench/%: bench/%.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $< $(STATIC) $(PKG_LIBS_BIN) $(LDLIBS_LIB)
+
+test: deps
+	@$(MAKE) --no-print-directory all-tests
+	@scripts/run-tests.sh $(BUILD)
+
+all-tests: $(STATIC) $(BIN) $(TESTS)
+.PHONY: all-tests
+
+asan:
+	@$(MAKE) --no-print-directory BUILD=build-asan CFLAGS="-O1 -g -fno-omit-frame-pointer" \
+	  CXXFLAGS="-O1 -g -fno-omit-frame-pointer" SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" all-tests
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  TR_SANITIZED=1 scripts/run-tests.sh build-asan
+
+valgrind: all-tests
+	@TR_VALGRIND=1 scripts/run-tests.sh $(BUILD)
+
+bench: $(STATIC) $(BIN) $(BENCHES)
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/demo.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 644 $(STATIC) $(SHARED) $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 include/taskroute.h $(DESTDIR)$(PREFIX)/include/
+	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/
+	sed -e 's|@PREFIX@|$(PREFIX)|g' taskroute.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/taskroute.pc
+
+clean:
+	rm -rf build build-asan taskroute
+
+-include $(LIB_OBJ:.o=.d) $(BIN_OBJ:.o=.d)

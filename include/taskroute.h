@@ -1,0 +1,250 @@
+/* taskroute: pick, for every prompt, the LLM that gives the best answer for
+ * the money.
+ *
+ * This is the one public header.  Every handle is opaque; every call that can
+ * fail returns a status from the table below and, where it takes (err, errlen),
+ * writes a message naming what went wrong (file, line, field) into the
+ * caller's buffer.  No call aborts or exits the process.
+ *
+ * Threads: a tr_router is immutable once opened and may be shared by any
+ * number of threads; tr_route needs one tr_scratch per thread.  Offline calls
+ * (loading datasets, training, discovery, evaluation) serialise their use of
+ * igraph internally and may run on any one thread at a time.
+ *
+ * Ownership is stated in one line on each function: "borrowed" arguments stay
+ * the caller's; results "owned by the caller" are freed with the named call;
+ * results "owned by X" live as long as X.
+ */
+#ifndef TASKROUTE_H
+#define TASKROUTE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TR_VERSION_MAJOR 0
+#define TR_VERSION_MINOR 1
+#define TR_VERSION_PATCH 0
+#define TR_VERSION_STRING "0.1.0"
+
+/* The library's run-time version, e.g. "0.1.0"; compare with TR_VERSION_STRING.
+ * Static string. */
+const char *tr_version(void);
+
+/* ---------------------------------------------------------------- errors */
+
+/* Status codes.  A code is never reused for another meaning. */
+#define TR_ERROR_TABLE(X)                                                     \
+    X(TR_OK, 0, "ok")                                                         \
+    X(TR_EINVAL, -1, "invalid argument")                                      \
+    X(TR_ENOMEM, -2, "out of memory")                                         \
+    X(TR_EIO, -3, "input/output error")                                       \
+    X(TR_EFORMAT, -4, "malformed input")                                      \
+    X(TR_EVERSION, -5, "file written by a newer version")                     \
+    X(TR_ECHECKSUM, -6, "checksum mismatch: file corrupted")                  \
+    X(TR_ETRUNC, -7, "truncated file")                                        \
+    X(TR_ENOTFOUND, -8, "not found")                                          \
+    X(TR_EDEP, -9, "a dependency library failed")                             \
+    X(TR_ETOOFEW, -10, "not enough data")                                     \
+    X(TR_EREGRESS, -11, "new router is worse than the current one")           \
+    X(TR_EINTERNAL, -12, "internal error")                                    \
+    X(TR_ERANGE, -13, "value out of range")                                   \
+    X(TR_EBUSY, -14, "resource busy")
+
+enum tr_status {
+#define TR_X_(name, code, msg) name = code,
+    TR_ERROR_TABLE(TR_X_)
+#undef TR_X_
+};
+
+/* A short description of a status code.  Static string; never NULL. */
+const char *tr_strerror(int code);
+
+/* The status code's symbolic name, e.g. "TR_EFORMAT".  Static string. */
+const char *tr_strerror_name(int code);
+
+/* --------------------------------------------------------------- datasets */
+
+/* A routing dataset (../shared/EVAL.md format) held in memory. */
+typedef struct tr_dataset tr_dataset;
+
+typedef struct tr_load_options {
+    int skip_bad;         /* 1: report a bad record and go on; 0: stop at it */
+    /* Called once per skipped record with a message naming file, line and
+     * field (and once more with the totals).  NULL: messages are dropped. */
+    void (*report)(void *ctx, const char *msg);
+    void *report_ctx;
+    /* Progress on long loads: fraction of bytes read in [0,1].  NULL: none. */
+    void (*progress)(void *ctx, double frac);
+    void *progress_ctx;
+} tr_load_options;
+
+typedef struct tr_load_stats {
+    size_t lines;         /* non-blank lines seen */
+    size_t kept;          /* records kept */
+    size_t skipped;       /* bad records skipped (skip_bad only) */
+    size_t train;         /* kept records in the training split */
+    size_t test;          /* kept records in the test split (all of them) */
+    size_t test_complete; /* test records with a score and cost for every model */
+} tr_load_stats;
+
+/* Read a routing JSONL file ("-" reads stdin).  opt may be NULL (defaults:
+ * stop at the first bad record).  *out is owned by the caller: tr_dataset_free. */
+int tr_dataset_load(const char *path, const tr_load_options *opt,
+                    tr_dataset **out, char *err, size_t errlen);
+
+/* Free a dataset; NULL is a no-op. */
+void tr_dataset_free(tr_dataset *ds);
+
+/* Counts of what the load read, kept and skipped.  'out' is the caller's. */
+void tr_dataset_stats(const tr_dataset *ds, tr_load_stats *out);
+
+size_t tr_dataset_count(const tr_dataset *ds);
+size_t tr_dataset_model_count(const tr_dataset *ds);
+/* Model name m in file order of first appearance.  Owned by ds. */
+const char *tr_dataset_model_name(const tr_dataset *ds, size_t m);
+
+/* 1 when the record id falls in EVAL.md's test split (fnv1a64(id) % 5 == 0). */
+int tr_split_is_test(const char *id, size_t len);
+
+/* FNV-1a, 64-bit, over len bytes (EVAL.md's split hash). */
+uint64_t tr_fnv1a64(const void *data, size_t len);
+
+/* ---------------------------------------------------------------- routers */
+
+/* A trained router: embedder, tasks, classifier, heads, calibration, costs.
+ * Immutable once opened or trained; share it across threads. */
+typedef struct tr_router tr_router;
+
+/* Per-thread working memory for tr_route.  Never share one between threads. */
+typedef struct tr_scratch tr_scratch;
+
+typedef enum tr_algo { TR_ALGO_LEIDEN = 0, TR_ALGO_LOUVAIN = 1 } tr_algo;
+
+/* Progress of long work: a stage name and the fraction done in [0,1]. */
+typedef void (*tr_progress_fn)(void *ctx, const char *stage, double frac);
+
+typedef struct tr_train_options {
+    uint64_t seed;          /* every random choice derives from it [42] */
+    int threads;            /* worker threads, 0 = number of cores [0] */
+    int use_all;            /* 1: train on every record, not only the train split [0] */
+    /* embedding */
+    int dim;                /* projection dimension [256] */
+    int vocab_size;         /* SentencePiece vocabulary [8000] */
+    int min_df;             /* features in fewer prompts are dropped [2] */
+    /* discovery */
+    tr_algo algo;           /* [TR_ALGO_LEIDEN] */
+    int knn_k;              /* neighbours per prompt in the graph [15] */
+    int mutual;             /* 1: keep only mutual kNN edges [0] */
+    double resolution;      /* modularity resolution; <= 0: chosen automatically [0] */
+    int target_tasks;       /* > 0: search the resolution for about this many tasks [0] */
+    int min_task_size;      /* smaller communities merge into their nearest task [0 = auto] */
+    /* heads (stage 2) */
+    int gate_top_k;         /* experts mixed per prompt [4] */
+    int cv_folds;           /* folds for choosing the head variant [5] */
+    const char *warm_start; /* path of the current router, or NULL */
+    tr_progress_fn progress;
+    void *progress_ctx;
+} tr_train_options;
+
+/* Fill *o with the defaults shown in brackets above.  o is the caller's. */
+void tr_train_options_default(tr_train_options *o);
+
+/* Stage 1 only: embed, build the prompt graph, discover tasks, train the task
+ * classifier.  Borrows ds and opt.  *out owned by the caller: tr_router_close. */
+int tr_discover(const tr_dataset *ds, const tr_train_options *opt,
+                tr_router **out, char *err, size_t errlen);
+
+/* The whole router (stage 1 + heads, calibration, cost model).  Borrows ds and
+ * opt.  *out owned by the caller: tr_router_close. */
+int tr_train(const tr_dataset *ds, const tr_train_options *opt,
+             tr_router **out, char *err, size_t errlen);
+
+/* Write the router file atomically (temporary file, fsync, rename).  Borrows r. */
+int tr_router_save(const tr_router *r, const char *path, char *err, size_t errlen);
+
+/* Load and validate a router file (magic, version, checksums, counts).
+ * *out owned by the caller: tr_router_close. */
+int tr_router_open(const char *path, tr_router **out, char *err, size_t errlen);
+
+/* Free a router; NULL is a no-op.  No tr_route may be running on it. */
+void tr_router_close(tr_router *r);
+
+size_t tr_router_model_count(const tr_router *r);
+const char *tr_router_model_name(const tr_router *r, size_t m); /* owned by r */
+size_t tr_router_task_count(const tr_router *r);
+const char *tr_router_task_name(const tr_router *r, size_t t);  /* owned by r */
+size_t tr_router_dim(const tr_router *r);  /* embedding dimension */
+int tr_router_has_heads(const tr_router *r); /* 0 for a stage-1 (discover) file */
+/* Index of the model called 'name', or -1.  Borrows name. */
+int tr_router_find_model(const tr_router *r, const char *name);
+
+/* A JSON description (config, tasks, models, sections) for `inspect`.
+ * *json owned by the caller: tr_free. */
+int tr_router_describe(const tr_router *r, char **json, char *err, size_t errlen);
+
+/* Free memory the library handed to the caller (JSON strings). NULL: no-op. */
+void tr_free(void *p);
+
+/* Working memory for tr_route on r (or any router with no more models, tasks
+ * and dimensions).  *out owned by the caller: tr_scratch_free. */
+int tr_scratch_new(const tr_router *r, tr_scratch **out);
+void tr_scratch_free(tr_scratch *s);
+
+typedef enum tr_select_mode {
+    TR_SELECT_LAMBDA = 0,    /* maximise q - value * c (value = λ per USD) */
+    TR_SELECT_TOLERANCE = 1, /* cheapest model with q >= max q - value */
+    TR_SELECT_BUDGET = 2,    /* mean cost per query <= value USD (λ fitted at training) */
+    TR_SELECT_RISK = 3,      /* cheapest model whose misrouting risk <= value */
+    TR_SELECT_QUALITY = 4    /* best predicted quality, cost ignored */
+} tr_select_mode;
+
+typedef struct tr_route_options {
+    tr_select_mode mode;     /* [TR_SELECT_LAMBDA] */
+    double value;            /* the mode's knob [0] */
+    /* Candidates: allowed[m] != 0 for each permitted model (router order);
+     * NULL = all models.  Borrowed. */
+    const unsigned char *allowed;
+} tr_route_options;
+
+typedef struct tr_decision {
+    int model;                /* chosen model index */
+    const char *model_name;   /* owned by the router */
+    int task;                 /* most probable task */
+    const char *task_name;    /* owned by the router */
+    float task_prob;          /* its probability */
+    size_t n_models, n_tasks;
+    /* Explanation, owned by the scratch (valid until its next use):
+     * predicted quality, calibrated quality and cost per model, P(task). */
+    const float *quality;
+    const float *cost;
+    const float *task_probs;
+} tr_decision;
+
+/* Route one prompt (UTF-8, len bytes).  Borrows r, prompt, opt (NULL =
+ * defaults); s is this thread's scratch; *out's arrays are owned by s.
+ * Allocates nothing. */
+int tr_route(const tr_router *r, const char *prompt, size_t len,
+             const tr_route_options *opt, tr_scratch *s, tr_decision *out);
+
+/* Route a caller-embedded prompt: x has tr_router_dim(r) floats (it is
+ * unit-normalised internally).  Same ownership as tr_route. */
+int tr_route_embedding(const tr_router *r, const float *x, size_t d,
+                       const tr_route_options *opt, tr_scratch *s,
+                       tr_decision *out);
+
+/* ------------------------------------------------------------- evaluation */
+
+/* Score r on the EVAL.md test split of ds.  with_baselines: also every
+ * baseline router.  *json ({"dataset", "n_test", "routers": {...}, ...}) is
+ * owned by the caller: tr_free. */
+int tr_evaluate(const tr_router *r, const tr_dataset *ds, int with_baselines,
+                char **json, char *err, size_t errlen);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* TASKROUTE_H */

@@ -1,0 +1,48 @@
+/* The in-memory routing dataset (internal view of the public tr_dataset).
+ * Scores and costs are dense n x n_models float matrices with NaN for "no
+ * label": training skips NaN per model, never imputes it. */
+#ifndef TR_DATASET_H
+#define TR_DATASET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "taskroute.h"
+
+typedef struct tr_record {
+    char *id;
+    char *prompt;          /* NUL-terminated UTF-8 (validated) */
+    size_t prompt_len;     /* bytes, without the NUL */
+    char *task;            /* human label, NULL when absent; never a router input */
+    uint32_t line;         /* 1-based line in the source file */
+    bool is_test;          /* EVAL.md split: fnv1a64(id) % 5 == 0 */
+    bool complete;         /* a score and a cost for every model */
+} tr_record;
+
+struct tr_dataset {
+    char *path;            /* as given to tr_dataset_load ("-" for stdin) */
+    size_t n, cap;
+    tr_record *rec;
+    size_t n_models;
+    char **models;         /* names, in order of first appearance */
+    float *scores;         /* n x n_models row-major, NaN = no label */
+    float *costs;          /* n x n_models row-major, NaN = no cost */
+    size_t emb_dim;        /* 0 unless records carry an "embedding" array */
+    float *emb;            /* n x emb_dim, or NULL */
+    tr_load_stats stats;
+};
+
+/* Score / cost of record i for model m (NaN when absent). */
+static inline float tr_ds_score(const tr_dataset *ds, size_t i, size_t m) { return ds->scores[i * ds->n_models + m]; }
+static inline float tr_ds_cost(const tr_dataset *ds, size_t i, size_t m) { return ds->costs[i * ds->n_models + m]; }
+
+/* Indices of the records in the training split (or all records when use_all),
+ * and of the complete test records.  *idx is tr_malloc'ed, owned by the caller. */
+int tr_dataset_train_indices(const tr_dataset *ds, int use_all, size_t **idx, size_t *n);
+int tr_dataset_test_indices(const tr_dataset *ds, size_t **idx, size_t *n);
+
+/* Index of model 'name' or -1. */
+int tr_dataset_find_model(const tr_dataset *ds, const char *name);
+
+#endif

@@ -1,0 +1,72 @@
+/* Prompt -> unit vector in R^d: SentencePiece pieces -> piece uni+bigram
+ * features (vocabulary-indexed) -> sublinear TF x IDF, L2-normalised ->
+ * projection onto the top-d right singular vectors of the training TF-IDF
+ * matrix (randomised SVD) -> unit-normalised.  Immutable once fitted or
+ * loaded; embedding one prompt allocates nothing of ours (SentencePiece's
+ * encoder allocates internally). */
+#ifndef TR_EMBEDDER_H
+#define TR_EMBEDDER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+typedef struct tr_embedder tr_embedder;
+
+typedef struct tr_embed_params {
+    int dim;            /* output dimension [256] */
+    int vocab_size;     /* SentencePiece vocabulary [8000], shrunk for small corpora */
+    int min_df;         /* drop features seen in fewer training prompts [2] */
+    int max_features;   /* keep at most this many features, most frequent [200000] */
+    int bigrams;        /* 1: piece bigrams as well as unigrams [1] */
+    int oversample;     /* randomised SVD oversampling [16] */
+    int power_iters;    /* randomised SVD power iterations [4] */
+    uint64_t seed;      /* [42] */
+    int threads;        /* 0 = all cores */
+} tr_embed_params;
+
+void tr_embed_params_default(tr_embed_params *p);
+
+/* Fit on n prompts (borrowed).  *out owned by the caller: tr_embedder_free. */
+int tr_embedder_fit(const char *const *texts, const size_t *lens, size_t n,
+                    const tr_embed_params *p, tr_embedder **out,
+                    char *err, size_t errlen);
+void tr_embedder_free(tr_embedder *e);
+
+size_t tr_embedder_dim(const tr_embedder *e);
+/* Bytes of scratch tr_embedder_embed needs for a prompt of len bytes (grows
+ * with the prompt: callers size it once for a maximum prompt length). */
+size_t tr_embedder_scratch_bytes(const tr_embedder *e, size_t len);
+
+/* Embed one prompt into out[dim] (unit norm; all-zero when the prompt has no
+ * known feature).  scratch: tr_embedder_scratch_bytes(e, len) bytes, owned by
+ * the caller.  Thread-safe on a shared e with distinct scratch. */
+int tr_embedder_embed(const tr_embedder *e, const char *text, size_t len,
+                      float *out, void *scratch, size_t scratch_bytes);
+
+/* Embed n prompts into out[n x dim] using 'threads' threads. */
+int tr_embedder_embed_batch(const tr_embedder *e, const char *const *texts,
+                            const size_t *lens, size_t n, float *out,
+                            int threads, char *err, size_t errlen);
+
+/* The sparse TF-IDF vector of a prompt (before projection): feature ids
+ * ascending and their L2-normalised weights, at most cap of them (*nnz gets
+ * the count kept).  Used to name tasks by their distinctive pieces. */
+int tr_embedder_sparse(const tr_embedder *e, const char *text, size_t len,
+                       int32_t *idx, float *val, size_t cap, size_t *nnz,
+                       void *scratch, size_t scratch_bytes);
+
+/* Serialise into b / load from a section written by _save.  *out owned by the
+ * caller.  The SentencePiece model bytes, feature vocabulary order, IDF and
+ * projection are format: pinned by golden tests. */
+int tr_embedder_save(const tr_embedder *e, tr_buf *b);
+int tr_embedder_load(const void *data, size_t len, tr_embedder **out,
+                     char *err, size_t errlen);
+
+/* Distinctive pieces for naming tasks: the text of feature f (piece or
+ * "piece piece" for a bigram), owned by e; NULL when out of range. */
+const char *tr_embedder_feature_text(const tr_embedder *e, size_t f);
+size_t tr_embedder_feature_count(const tr_embedder *e);
+
+#endif

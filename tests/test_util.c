@@ -1,0 +1,123 @@
+/* Error table, allocation fault injection, RNG determinism, section buffers
+ * and CRC-32. */
+#include "testutil.h"
+
+#include <math.h>
+
+#include "buf.h"
+#include "util.h"
+
+static void test_strerror(void **state)
+{
+    (void)state;
+    assert_string_equal(tr_strerror(TR_OK), "ok");
+    assert_string_equal(tr_strerror_name(TR_EFORMAT), "TR_EFORMAT");
+    assert_string_equal(tr_strerror(12345), "unknown error code");
+    char err[64];
+    assert_int_equal(tr_errorf(err, sizeof err, TR_EIO, "file %s", "x"), TR_EIO);
+    assert_string_equal(err, "file x");
+    tr_error_prefix(err, sizeof err, TR_EIO, "ctx");
+    assert_string_equal(err, "ctx: file x");
+    assert_string_equal(tr_version(), TR_VERSION_STRING);
+}
+
+static void test_alloc_fault(void **state)
+{
+    (void)state;
+    tr_alloc_fail_after(2);
+    void *a = tr_malloc(8), *b = tr_malloc(8), *c = tr_malloc(8);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_null(c);
+    assert_int_equal(tr_alloc_fail_after(-1), 1);
+    void *d = tr_malloc(8);
+    assert_non_null(d);
+    tr_free(a); tr_free(b); tr_free(d);
+    assert_null(tr_mallocarray(SIZE_MAX / 2, 4));
+}
+
+static void test_rng(void **state)
+{
+    (void)state;
+    tr_rng a, b;
+    tr_rng_seed(&a, 7);
+    tr_rng_seed(&b, 7);
+    for (int i = 0; i < 100; i++) assert_true(tr_rng_next(&a) == tr_rng_next(&b));
+    tr_rng_seed(&a, 7);
+    tr_rng_seed(&b, 8);
+    assert_true(tr_rng_next(&a) != tr_rng_next(&b));
+    double s = 0, s2 = 0;
+    for (int i = 0; i < 20000; i++) {
+        double x = tr_rng_normal(&a);
+        s += x; s2 += x * x;
+        assert_true(tr_rng_below(&a, 10) < 10);
+    }
+    assert_true(fabs(s / 20000) < 0.05);
+    assert_true(fabs(s2 / 20000 - 1) < 0.05);
+}
+
+static void test_buf_roundtrip(void **state)
+{
+    (void)state;
+    tr_buf b;
+    tr_buf_init(&b);
+    float fs[3] = {1.5f, -0.0f, NAN};
+    tr_buf_u32(&b, 0xDEADBEEF);
+    tr_buf_u64(&b, 1ULL << 40);
+    tr_buf_f64(&b, 0.1);
+    tr_buf_str(&b, "héllo");
+    tr_buf_str(&b, NULL);
+    tr_buf_f32s(&b, fs, 3);
+    assert_int_equal(tr_buf_ok(&b), TR_OK);
+    /* little-endian on the wire */
+    assert_int_equal(b.data[0], 0xEF);
+
+    tr_cursor c;
+    tr_cursor_init(&c, b.data, b.len);
+    uint32_t u; uint64_t v; double d; char *s1, *s2; float *f;
+    tr_get_u32(&c, &u);
+    tr_get_u64(&c, &v);
+    tr_get_f64(&c, &d);
+    tr_get_str(&c, &s1);
+    tr_get_str(&c, &s2);
+    tr_get_f32s_alloc(&c, 3, &f);
+    assert_int_equal(c.err, TR_OK);
+    assert_int_equal(c.left, 0);
+    assert_true(u == 0xDEADBEEF && v == (1ULL << 40) && d == 0.1);
+    assert_string_equal(s1, "héllo");
+    assert_null(s2);
+    assert_true(f[0] == 1.5f && signbit(f[1]) && isnan(f[2]));
+    tr_free(s1); tr_free(f);
+
+    /* a count larger than what remains is refused before allocating */
+    tr_cursor_init(&c, b.data, 8);
+    float *g;
+    assert_int_equal(tr_get_f32s_alloc(&c, 1000000000, &g), TR_EFORMAT);
+    assert_null(g);
+    /* reading past the end is TR_ETRUNC and sticky */
+    tr_cursor_init(&c, b.data, 3);
+    assert_int_equal(tr_get_u32(&c, &u), TR_ETRUNC);
+    assert_int_equal(tr_get_u8(&c, (uint8_t *)&u), TR_ETRUNC);
+    tr_buf_free(&b);
+}
+
+static void test_crc32(void **state)
+{
+    (void)state;
+    /* the standard check value of CRC-32/ISO-HDLC */
+    assert_true(tr_crc32(0, "123456789", 9) == 0xCBF43926u);
+    assert_true(tr_crc32(tr_crc32(0, "1234", 4), "56789", 5) == 0xCBF43926u);
+    assert_true(tr_crc32(0, "", 0) == 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_strerror),
+        cmocka_unit_test(test_alloc_fault),
+        cmocka_unit_test(test_rng),
+        cmocka_unit_test(test_buf_roundtrip),
+        cmocka_unit_test(test_crc32),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
