@@ -16,6 +16,7 @@
 #include "knn.h"
 #include "router.h"
 #include "task_names.h"
+#include "taxonomy.h"
 #include "util.h"
 
 void tr_train_options_default(tr_train_options *o)
@@ -63,7 +64,9 @@ typedef struct stage1 {
     size_t T;
     double modularity, resolution;
     tr_softmax *clf;
-    float *P;                  /* n x T, out-of-sample where it matters (see below) */
+    float *P;                  /* n x T */
+    double clf_accuracy, clf_ece;              /* on a held-out fifth */
+    double t_embed, t_graph, t_cluster, t_clf; /* seconds */
 } stage1;
 
 static void stage1_clear(stage1 *s)
@@ -96,6 +99,48 @@ static int use_given_embeddings(const tr_dataset *ds, stage1 *s, char *err, size
     return TR_OK;
 }
 
+/* The classifier's held-out accuracy and calibration against the discovered
+ * tasks: fit on four fifths (every fifth prompt held out), score the rest. */
+static int classifier_holdout(stage1 *s, const tr_softmax_params *sp, char *err, size_t errlen)
+{
+    s->clf_accuracy = s->clf_ece = NAN;
+    size_t nh = s->n / 5, nf = s->n - nh;
+    if (nh < 10) return TR_OK;
+    float *Xf = tr_mallocarray(nf * s->dim, sizeof *Xf), *p = tr_mallocarray(s->T, sizeof *p);
+    int32_t *yf = tr_mallocarray(nf, sizeof *yf);
+    float *conf = tr_mallocarray(nh, sizeof *conf);
+    unsigned char *ok = tr_mallocarray(nh, 1);
+    tr_softmax *m = NULL;
+    int rc = TR_OK;
+    if (!Xf || !p || !yf || !conf || !ok) { rc = tr_errorf(err, errlen, TR_ENOMEM, "out of memory"); goto done; }
+    size_t a = 0;
+    for (size_t i = 0; i < s->n; i++)
+        if (i % 5 != 4 || i / 5 >= nh) {
+            memcpy(Xf + a * s->dim, s->X + i * s->dim, s->dim * sizeof *Xf);
+            yf[a++] = s->membership[i];
+        }
+    if ((rc = tr_softmax_fit(Xf, a, s->dim, yf, s->T, sp, &m, err, errlen))) {
+        tr_error_prefix(err, errlen, rc, "task classifier (held-out check)");
+        goto done;
+    }
+    size_t right = 0;
+    for (size_t h = 0; h < nh; h++) {
+        size_t i = h * 5 + 4, best = 0;
+        tr_softmax_predict(m, s->X + i * s->dim, p);
+        for (size_t t = 1; t < s->T; t++)
+            if (p[t] > p[best]) best = t;
+        conf[h] = p[best];
+        ok[h] = (int32_t)best == s->membership[i];
+        right += ok[h];
+    }
+    s->clf_accuracy = (double)right / (double)nh;
+    s->clf_ece = tr_ece(conf, ok, nh, 10);
+done:
+    tr_softmax_free(m);
+    tr_free(Xf); tr_free(p); tr_free(yf); tr_free(conf); tr_free(ok);
+    return rc;
+}
+
 static int run_stage1(const tr_dataset *ds, const tr_train_options *o, stage1 *s, char *err, size_t errlen)
 {
     int rc;
@@ -108,6 +153,7 @@ static int run_stage1(const tr_dataset *ds, const tr_train_options *o, stage1 *s
         return tr_errorf(err, errlen, TR_ETOOFEW, "%s: %zu training prompts; discovery needs at least %zu (k=%d)",
                          ds->path, s->n, min_n, o->knn_k);
     progress(o, "embedding", 0);
+    double t0 = tr_now();
     if (ds->emb) {
         if ((rc = use_given_embeddings(ds, s, err, errlen))) return rc;
     } else {
@@ -136,6 +182,8 @@ static int run_stage1(const tr_dataset *ds, const tr_train_options *o, stage1 *s
         tr_free(lens);
         if (rc) return tr_error_prefix(err, errlen, rc, "embedding");
     }
+    s->t_embed = tr_now() - t0;
+    t0 = tr_now();
     progress(o, "graph", 0.3);
     tr_knn_params kp;
     tr_knn_params_default(&kp);
@@ -145,6 +193,8 @@ static int run_stage1(const tr_dataset *ds, const tr_train_options *o, stage1 *s
     tr_knn g = {0};
     if ((rc = tr_knn_build(s->X, s->n, s->dim, &kp, &g, err, errlen)))
         return tr_error_prefix(err, errlen, rc, "kNN graph");
+    s->t_graph = tr_now() - t0;
+    t0 = tr_now();
     progress(o, "clustering", 0.5);
     tr_community_params cp;
     tr_community_params_default(&cp);
@@ -162,15 +212,19 @@ static int run_stage1(const tr_dataset *ds, const tr_train_options *o, stage1 *s
     s->resolution = cp.resolution;
     tr_knn_free(&g);
     if (rc) return tr_error_prefix(err, errlen, rc, "community detection");
+    s->t_cluster = tr_now() - t0;
+    t0 = tr_now();
     progress(o, "classifier", 0.7);
     tr_softmax_params sp;
     tr_softmax_params_default(&sp);
     sp.seed = o->seed;
+    if ((rc = classifier_holdout(s, &sp, err, errlen))) return rc;
     if ((rc = tr_softmax_fit(s->X, s->n, s->dim, s->membership, s->T, &sp, &s->clf, err, errlen)))
         return tr_error_prefix(err, errlen, rc, "task classifier");
     s->P = tr_mallocarray(s->n * s->T, sizeof *s->P);
     if (!s->P) return tr_errorf(err, errlen, TR_ENOMEM, "out of memory");
     tr_softmax_predict_batch(s->clf, s->X, s->n, s->P);
+    s->t_clf = tr_now() - t0;
     return TR_OK;
 }
 
@@ -249,19 +303,47 @@ fail:
     return rc;
 }
 
-int tr_discover(const tr_dataset *ds, const tr_train_options *opt, tr_router **out, char *err, size_t errlen)
+static int taxonomy(const tr_dataset *ds, const tr_train_options *o, const stage1 *s, const tr_router *r,
+                    char **report, char *err, size_t errlen)
+{
+    tr_taxonomy_input in = {0};
+    in.ds = ds;
+    in.idx = s->idx;
+    in.n = s->n;
+    in.X = s->X;
+    in.dim = s->dim;
+    in.membership = s->membership;
+    in.tasks = &r->tasks;
+    in.models = (const char *const *)r->models;
+    in.modularity = s->modularity;
+    in.resolution = s->resolution;
+    in.algo = o->algo == TR_ALGO_LEIDEN ? "leiden" : "louvain";
+    in.clf_accuracy = s->clf_accuracy;
+    in.clf_ece = s->clf_ece;
+    in.seconds_embed = s->t_embed;
+    in.seconds_graph = s->t_graph;
+    in.seconds_cluster = s->t_cluster;
+    in.seconds_classifier = s->t_clf;
+    return tr_taxonomy_json(&in, report, err, errlen);
+}
+
+int tr_discover(const tr_dataset *ds, const tr_train_options *opt, tr_router **out, char **report,
+                char *err, size_t errlen)
 {
     *out = NULL;
+    if (report) *report = NULL;
     if (!ds) return tr_errorf(err, errlen, TR_EINVAL, "tr_discover: NULL dataset");
     tr_train_options d;
     if (!opt) { tr_train_options_default(&d); opt = &d; }
     stage1 s;
     int rc = run_stage1(ds, opt, &s, err, errlen);
     if (!rc) rc = assemble(ds, opt, &s, "discover", out, err, errlen);
-    if (!rc && !((*out)->config_json = config_json(ds, opt, &s, "discover", NULL))) {
+    if (!rc && !((*out)->config_json = config_json(ds, opt, &s, "discover", NULL)))
+        rc = tr_errorf(err, errlen, TR_ENOMEM, "out of memory");
+    if (!rc && report) rc = taxonomy(ds, opt, &s, *out, report, err, errlen);
+    if (rc) {
         tr_router_close(*out);
         *out = NULL;
-        rc = tr_errorf(err, errlen, TR_ENOMEM, "out of memory");
     }
     progress(opt, "done", 1);
     stage1_clear(&s);
