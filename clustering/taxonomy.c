@@ -73,7 +73,8 @@ static void add_label_agreement(cJSON *root, const tr_taxonomy_input *in)
         return;
     }
     double nmi = NAN, ari = NAN;
-    tr_partition_compare(in->membership, lab, n, &nmi, &ari);
+    char e2[256];
+    if (tr_partition_compare(in->membership, lab, n, &nmi, &ari, e2, sizeof e2)) nmi = ari = NAN;
     cJSON *o = cJSON_AddObjectToObject(root, "labels");
     cJSON_AddNumberToObject(o, "n_labels", (double)L);
     cJSON_AddItemToObject(o, "nmi", num(nmi));

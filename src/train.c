@@ -208,7 +208,9 @@ static int run_stage1(const tr_dataset *ds, const tr_train_options *o, stage1 *s
     if (!cp.target_tasks && o->resolution <= 0) cp.target_tasks = default_task_count(s->n);
     s->membership = tr_mallocarray(s->n, sizeof *s->membership);
     if (!s->membership) { tr_knn_free(&g); return tr_errorf(err, errlen, TR_ENOMEM, "out of memory"); }
-    rc = tr_community_detect(&g, s->X, s->dim, &cp, s->membership, &s->T, &s->modularity, err, errlen);
+    cp.X = s->X;
+    cp.d = s->dim;
+    rc = tr_community_detect(&g, &cp, s->membership, &s->T, &s->modularity, err, errlen);
     s->resolution = cp.resolution;
     tr_knn_free(&g);
     if (rc) return tr_error_prefix(err, errlen, rc, "community detection");
