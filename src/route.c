@@ -55,7 +55,7 @@ int tr_scratch_new(const tr_router *r, tr_scratch **out)
     s->cap_tasks = r->tasks.n_tasks;
     s->cap_dim = r->dim;
     s->emb_bytes = r->emb ? tr_embedder_scratch_bytes(r->emb, TR_MAX_PROMPT_BYTES) : 0;
-    s->heads_bytes = r->heads ? tr_heads_scratch_bytes(r->heads) : 0;
+    s->heads_bytes = r->heads ? tr_heads_scratch_floats(r->heads) * sizeof(float) : 0;
     s->emb_scratch = s->emb_bytes ? tr_malloc(s->emb_bytes) : NULL;
     s->heads_scratch = s->heads_bytes ? tr_malloc(s->heads_bytes) : NULL;
     s->x = tr_calloc(r->dim + 1, sizeof *s->x);
@@ -76,11 +76,12 @@ static int scratch_fits(const tr_router *r, const tr_scratch *s)
 {
     return s->cap_models >= r->n_models && s->cap_tasks >= r->tasks.n_tasks && s->cap_dim >= r->dim &&
            (!r->emb || s->emb_bytes >= tr_embedder_scratch_bytes(r->emb, TR_MAX_PROMPT_BYTES)) &&
-           (!r->heads || s->heads_bytes >= tr_heads_scratch_bytes(r->heads));
+           (!r->heads || s->heads_bytes >= tr_heads_scratch_floats(r->heads) * sizeof(float));
 }
 
 /* The part after the embedding; s->x holds the unit vector. */
-static int route_vector(const tr_router *r, const tr_route_options *opt, tr_scratch *s, tr_decision *out)
+static int route_vector(const tr_router *r, size_t prompt_len, const tr_route_options *opt, tr_scratch *s,
+                        tr_decision *out)
 {
     static const tr_route_options defaults = {TR_SELECT_LAMBDA, 0, NULL};
     if (!opt) opt = &defaults;
@@ -103,8 +104,10 @@ static int route_vector(const tr_router *r, const tr_route_options *opt, tr_scra
         out->cost = s->c;
         return TR_OK;
     }
-    tr_heads_predict(r->heads, s->x, s->p, s->q, s->qcal, s->c, s->heads_scratch);
-    int m = tr_heads_select(r->heads, s->q, s->qcal, s->c, opt);
+    int rc = tr_heads_predict(r->heads, s->x, s->p, prompt_len, s->q, s->qcal, s->c, s->heads_scratch);
+    if (rc) return rc;
+    int m = tr_select(s->q, s->qcal, s->c, r->n_models, opt->allowed, opt->mode, opt->value,
+                      tr_heads_tables(r->heads));
     if (m < 0) return TR_ENOTFOUND;   /* no allowed model has a prediction */
     out->model = m;
     out->model_name = r->models[m];
@@ -131,7 +134,7 @@ int tr_route(const tr_router *r, const char *prompt, size_t len, const tr_route_
     len = utf8_cut(prompt, len, TR_MAX_PROMPT_BYTES);
     int rc = tr_embedder_embed(r->emb, prompt, len, s->x, s->emb_scratch, s->emb_bytes);
     if (rc) return rc;
-    return route_vector(r, opt, s, out);
+    return route_vector(r, len, opt, s, out);
 }
 
 int tr_route_embedding(const tr_router *r, const float *x, size_t d, const tr_route_options *opt,
@@ -147,5 +150,5 @@ int tr_route_embedding(const tr_router *r, const float *x, size_t d, const tr_ro
     if (n2 <= 0) return TR_EINVAL;
     float inv = (float)(1.0 / sqrt(n2));
     for (size_t j = 0; j < d; j++) s->x[j] = x[j] * inv;
-    return route_vector(r, opt, s, out);
+    return route_vector(r, 0, opt, s, out);
 }

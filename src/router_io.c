@@ -90,8 +90,22 @@ int tr_router_save(const tr_router *r, const char *path, char *err, size_t errle
     if (r->emb) SECTION(TR_SEC_EMBED, tr_embedder_save(r->emb, &b));
     SECTION(TR_SEC_TASKS, tr_tasks_save(&r->tasks, &b));
     SECTION(TR_SEC_CLASSIF, tr_softmax_save(r->clf, &b));
-    if (r->heads) SECTION(TR_SEC_HEADS, tr_heads_save(r->heads, &b));
 #undef SECTION
+    if (r->heads) {
+        tr_buf hb[4];
+        for (int i = 0; i < 4; i++) tr_buf_init(&hb[i]);
+        tr_heads_save(r->heads, &hb[0], &hb[1], &hb[2], &hb[3]);
+        static const uint32_t tags[4] = {TR_SEC_HEADS, TR_SEC_CALIB, TR_SEC_COST, TR_SEC_SELECT};
+        for (int i = 0; i < 4 && !rc; i++) {
+            rc = tr_buf_ok(&hb[i]);
+            if (!rc) rc = tr_fw_section(w, tags[i], hb[i].data, hb[i].len);
+        }
+        for (int i = 0; i < 4; i++) tr_buf_free(&hb[i]);
+        if (rc) {
+            tr_errorf(err, errlen, rc, "%s: writing the heads: %s", path, tr_strerror(rc));
+            goto fail;
+        }
+    }
     tr_buf_free(&b);
     return tr_fw_commit(w, err, errlen);
 fail:
@@ -147,7 +161,13 @@ int tr_router_open(const char *path, tr_router **out, char *err, size_t errlen)
         goto fail;
     }
     if (tr_file_section(f, TR_SEC_HEADS, &p, &n) == TR_OK) {
-        if ((rc = tr_heads_load(p, n, &r->heads, err, errlen))) goto prefix;
+        const void *pc, *pk, *ps;
+        size_t nc, nk, ns;
+        if ((rc = need(f, path, TR_SEC_CALIB, "calibration", &pc, &nc, err, errlen)) ||
+            (rc = need(f, path, TR_SEC_COST, "cost model", &pk, &nk, err, errlen)) ||
+            (rc = need(f, path, TR_SEC_SELECT, "selection", &ps, &ns, err, errlen)))
+            goto fail;
+        if ((rc = tr_heads_load(p, n, pc, nc, pk, nk, ps, ns, &r->heads, err, errlen))) goto prefix;
         if (tr_heads_models(r->heads) != r->n_models || tr_heads_tasks(r->heads) != r->tasks.n_tasks ||
             tr_heads_dim(r->heads) != r->dim) {
             rc = tr_errorf(err, errlen, TR_EFORMAT, "%s: heads do not match the router's models, tasks or dimension", path);

@@ -239,6 +239,31 @@ static float *gather(const float *src, const size_t *idx, size_t n, size_t M)
     return dst;
 }
 
+/* The heads' choices and their cross-validation table, for the config. */
+static char *heads_desc(const struct tr_heads *h)
+{
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "quality", tr_qvariant_name(tr_heads_qvariant(h)));
+    cJSON_AddStringToObject(j, "cost", tr_cvariant_name(tr_heads_cvariant(h)));
+    size_t nrows = 0;
+    const tr_heads_cvrow *rows = tr_heads_cv_table(h, &nrows);
+    cJSON *cv = cJSON_AddArrayToObject(j, "cv");
+    for (size_t i = 0; i < nrows; i++) {
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "quality", tr_qvariant_name(rows[i].qv));
+        cJSON_AddStringToObject(e, "cost", tr_cvariant_name(rows[i].cv));
+        cJSON_AddNumberToObject(e, "aiq_lin", isfinite(rows[i].aiq_lin) ? rows[i].aiq_lin : -1);
+        cJSON_AddNumberToObject(e, "aiq_log", isfinite(rows[i].aiq_log) ? rows[i].aiq_log : -1);
+        cJSON_AddNumberToObject(e, "criterion", isfinite(rows[i].crit) ? rows[i].crit : -1);
+        cJSON_AddItemToArray(cv, e);
+    }
+    char *out = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    char *copy = out ? tr_strdup(out) : NULL;
+    cJSON_free(out);
+    return copy;
+}
+
 static char *config_json(const tr_dataset *ds, const tr_train_options *o, const stage1 *s, const char *kind,
                          const char *heads_desc)
 {
@@ -376,15 +401,17 @@ int tr_train(const tr_dataset *ds, const tr_train_options *opt, tr_router **out,
     tr_heads_params hp;
     tr_heads_params_default(&hp);
     hp.seed = opt->seed;
-    hp.gate_top_k = (size_t)opt->gate_top_k;
-    hp.cv_folds = (size_t)opt->cv_folds;
-    hp.threads = opt->threads;
+    hp.gate_top_k = opt->gate_top_k;
+    hp.cv_folds = opt->cv_folds;
     struct tr_heads *h = NULL;
-    rc = tr_heads_train(s.X, s.P, s.membership, s.n, s.dim, s.T, S, C, L, ds->n_models, &hp, &h, err, errlen);
+    /* a router on caller-supplied embeddings never sees the prompt, so no
+     * length-based cost model */
+    rc = tr_heads_train(s.X, s.P, s.membership, s.n, s.dim, s.T, S, C, s.emb ? L : NULL, ds->n_models, &hp, &h,
+                        err, errlen);
     if (rc) { tr_error_prefix(err, errlen, rc, "expert heads"); goto done; }
     if ((rc = assemble(ds, opt, &s, "train", &r, err, errlen))) { tr_heads_free(h); goto done; }
     r->heads = h;
-    hdesc = tr_heads_describe(h);
+    hdesc = heads_desc(h);
     if (!(r->config_json = config_json(ds, opt, &s, "train", hdesc))) {
         rc = tr_errorf(err, errlen, TR_ENOMEM, "out of memory");
         goto done;
