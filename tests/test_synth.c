@@ -44,12 +44,17 @@ static void test_demo_file_matches_defaults(void **state)
     if (!f) { skip(); return; }
     tr_synth_options o;
     tr_synth_options_default(&o);
+    /* Records are drawn one after the other, so fewer prompts give a prefix
+     * of the file: under valgrind compare the first 500 only. */
+    int whole = !tu_slow_mode();
+    if (!whole) o.prompts = 500;
     size_t n;
     char *want = synth_mem(&o, &n);
     char *got = malloc(n + 1);
     size_t k = fread(got, 1, n + 1, f);
     fclose(f);
-    assert_int_equal(k, n); /* "make it again: taskroute synth -o data/demo.jsonl" */
+    if (whole) assert_int_equal(k, n); /* if not: taskroute synth -o data/demo.jsonl */
+    assert_true(k >= n);
     assert_memory_equal(got, want, n);
     free(got); free(want);
 }
