@@ -110,6 +110,14 @@ static size_t utf8_invalid_at(const unsigned char *s, size_t len)
 {
     size_t i = 0;
     while (i < len) {
+        /* ASCII fast path, 8 bytes at a time: prompts are mostly ASCII */
+        while (i + 8 <= len) {
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            if (w & 0x8080808080808080ULL) break;
+            i += 8;
+        }
+        if (i >= len) break;
         unsigned c = s[i];
         if (c < 0x80) { i++; continue; }
         size_t need;
@@ -258,8 +266,11 @@ static int put_label(loader *L, uint32_t rec, size_t m, int is_cost, float v)
 
 /* Index of model name, adding it (as a candidate: kept records decide at the
  * end) when new.  Returns -1 on allocation failure. */
-static long model_index(loader *L, const char *name)
+static long model_index(loader *L, const char *name, long guess)
 {
+    /* Records usually list models in the same order: try the expected one
+     * before hashing. */
+    if (guess >= 0 && (size_t)guess < L->ds->n_models && !strcmp(L->ds->models[guess], name)) return guess;
     long m = map_get(&L->models, name);
     if (m >= 0) return m;
     tr_dataset *ds = L->ds;
@@ -290,6 +301,7 @@ static int read_labels(loader *L, const cJSON *obj, const char *field, int is_co
                        uint32_t rec, uint32_t line)
 {
     char what[128];
+    long guess = 0;
     if (!obj || cJSON_IsNull(obj)) return TR_OK;
     if (!cJSON_IsObject(obj))
         return rec_err(L, line, TR_EFORMAT, "field '%s': expected an object, got %s", field,
@@ -318,8 +330,9 @@ static int read_labels(loader *L, const cJSON *obj, const char *field, int is_co
             return rec_err(L, line, TR_EFORMAT, "field '%s.%s': expected a number%s or null, got %s",
                            field, model, is_cost ? "" : " in [0, 1]", describe(c, what, sizeof what));
         }
-        long m = model_index(L, model);
+        long m = model_index(L, model, guess);
         if (m < 0) return rec_err(L, line, TR_ENOMEM, "out of memory");
+        guess = m + 1;
         int rc = put_label(L, rec, (size_t)m, is_cost, v);
         if (rc == TR_ENOMEM) return rec_err(L, line, TR_ENOMEM, "out of memory");
         if (rc) return rec_err(L, line, TR_EFORMAT, "field '%s.%s': the key appears twice", field, model);
