@@ -47,7 +47,8 @@ int tr_select_tolerance(const float *q, const float *c, size_t M,
     if (!(tau >= 0)) tau = 0;
     int best = -1;
     for (size_t m = 0; m < M; m++) {
-        if (!usable(q, c, allowed, m, 1) || q[m] < qmax - tau) continue;
+        /* 1e-6 of slack: a τ typed as 0.1 must admit 0.7f below 0.8f */
+        if (!usable(q, c, allowed, m, 1) || q[m] < qmax - tau - 1e-6) continue;
         if (best < 0 || c[m] < c[best] || (c[m] == c[best] && q[m] > q[best])) best = (int)m;
     }
     return best;
@@ -77,7 +78,7 @@ int tr_select_risk_t(const float *qcal, const float *c, size_t M,
     for (size_t m = 0; m < M; m++) {
         if (!usable(qcal, c, allowed, m, 1)) continue;
         double p = (int)m == b ? 1.0 : 1.0 - qb * (1.0 - (double)qcal[m]);
-        if (p < 1.0 - t) continue;
+        if (p < 1.0 - t - 1e-9) continue;
         if (best < 0 || c[m] < c[best] || (c[m] == c[best] && p > bp)) {
             best = (int)m;
             bp = p;
