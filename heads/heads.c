@@ -15,7 +15,10 @@ void tr_heads_params_default(tr_heads_params *p)
     p->k0 = 10;
     p->cost_k0 = 10;
     p->gate_top_k = 4;
-    p->ridge_alpha = 10;
+    p->ridge_alphas[0] = 30;
+    p->ridge_alphas[1] = 100;
+    p->ridge_alphas[2] = 300;
+    p->n_ridge_alphas = 3;
     p->knn_k = 50;
     p->knn_k0 = 5;
     p->cv_folds = 5;
@@ -84,6 +87,7 @@ size_t tr_heads_tasks(const tr_heads *h) { return h->T; }
 size_t tr_heads_dim(const tr_heads *h) { return h->d; }
 int tr_heads_qvariant(const tr_heads *h) { return h->qv; }
 int tr_heads_cvariant(const tr_heads *h) { return h->cv; }
+double tr_heads_ridge_alpha(const tr_heads *h) { return h->ridge_alpha; }
 int tr_heads_has_qvariant(const tr_heads *h, int qv) { return qv >= 0 && qv < TR_QV_COUNT && (h->qmask >> qv & 1u); }
 int tr_heads_has_cvariant(const tr_heads *h, int cv) { return cv >= 0 && cv < TR_CV_COUNT && (h->cmask >> cv & 1u); }
 const tr_select_tables *tr_heads_tables(const tr_heads *h) { return &h->tabs; }
@@ -120,27 +124,30 @@ int tr_heads_predict_variant(const tr_heads *h, int qv, int cv, const float *x,
                              float *scratch)
 {
     (void)scratch;
-    if (!h || !p_task || !q_out || !c_out) return TR_EINVAL;
+    if (!h || !p_task) return TR_EINVAL;
     if (!tr_heads_has_qvariant(h, qv) || !tr_heads_has_cvariant(h, cv)) return TR_EINVAL;
-    if ((qv == TR_QV_RIDGE) && !x) return TR_EINVAL;
+    if (q_out && qv == TR_QV_RIDGE && !x) return TR_EINVAL;
     size_t M = h->M;
     int32_t idx[TR_HEADS_MAX_TOPK];
     float w[TR_HEADS_MAX_TOPK];
     size_t k = tr_gate_topk(p_task, h->T, h->top_k, idx, w);
-    if (qv == TR_QV_PRIOR_HARD) {
-        int32_t i1 = idx[0];
-        float w1 = 1;
-        tr_gate_mix(h->prior, M, &i1, &w1, 1, q_out);
-    } else {
-        tr_gate_mix(h->prior, M, idx, w, k, q_out);
+    if (q_out) {
+        if (qv == TR_QV_PRIOR_HARD) {
+            int32_t i1 = idx[0];
+            float w1 = 1;
+            tr_gate_mix(h->prior, M, &i1, &w1, 1, q_out);
+        } else {
+            tr_gate_mix(h->prior, M, idx, w, k, q_out);
+        }
+        if (qv == TR_QV_RIDGE) tr_expert_apply(h->ridge, h->d, M, x, q_out);
+        for (size_t m = 0; m < M; m++) {
+            if (q_out[m] < 0) q_out[m] = 0;
+            else if (q_out[m] > 1) q_out[m] = 1;
+        }
+        if (qcal_out)
+            for (size_t m = 0; m < M; m++) qcal_out[m] = calibrate(h, m, q_out[m]);
     }
-    if (qv == TR_QV_RIDGE) tr_expert_apply(h->ridge, h->d, M, x, q_out);
-    for (size_t m = 0; m < M; m++) {
-        if (q_out[m] < 0) q_out[m] = 0;
-        else if (q_out[m] > 1) q_out[m] = 1;
-    }
-    if (qcal_out)
-        for (size_t m = 0; m < M; m++) qcal_out[m] = calibrate(h, m, q_out[m]);
+    if (!c_out) return TR_OK;
     if (cv == TR_CV_LEN) {
         tr_gate_mix(h->cres, M, idx, w, k, c_out);
         for (size_t m = 0; m < M; m++) {

@@ -18,6 +18,8 @@
 #include "buf.h"
 #include "select.h"
 
+#define TR_HEADS_MAX_ALPHAS 8
+
 /* Quality predictors.  Values are file format: append only. */
 typedef enum tr_qvariant {
     TR_QV_PRIOR_HARD = 0,  /* shrunk task prior of the most probable task */
@@ -46,7 +48,10 @@ typedef struct tr_heads_params {
     double k0;             /* prior shrinkage pseudo-count: n/(n+k0) weight on the task mean [10] */
     double cost_k0;        /* the same for per-task costs [10] */
     int gate_top_k;        /* tasks mixed per prompt [4] */
-    double ridge_alpha;    /* ridge penalty of the prompt-level correction [10] */
+    /* ridge penalties of the prompt-level correction that CV compares
+     * (the first n_ridge_alphas entries) [{30, 100, 300}, 3] */
+    double ridge_alphas[TR_HEADS_MAX_ALPHAS];
+    int n_ridge_alphas;
     int knn_k;             /* neighbours of the kNN estimate; 0 disables the variant [50] */
     double knn_k0;         /* pseudo-count shrinking the kNN mean to the prior [5] */
     int cv_folds;          /* K of the cross-validation; < 2: no CV (forced variants) [5] */
@@ -67,6 +72,7 @@ typedef struct tr_heads tr_heads;
 /* Figures of one (quality, cost) variant pair on the CV folds. */
 typedef struct tr_heads_cvrow {
     int qv, cv;
+    double alpha;          /* ridge penalty (TR_QV_RIDGE rows), else 0 */
     double aiq_lin, aiq_log, q_at_cbest, gap, saving, q_max, ece, crit;
 } tr_heads_cvrow;
 
@@ -90,6 +96,7 @@ size_t tr_heads_tasks(const tr_heads *h);
 size_t tr_heads_dim(const tr_heads *h);
 int tr_heads_qvariant(const tr_heads *h);   /* the variant predict uses */
 int tr_heads_cvariant(const tr_heads *h);
+double tr_heads_ridge_alpha(const tr_heads *h);   /* the penalty CV chose */
 /* 1 when variant qv (cv) was trained and can be asked for. */
 int tr_heads_has_qvariant(const tr_heads *h, int qv);
 int tr_heads_has_cvariant(const tr_heads *h, int cv);
@@ -112,7 +119,7 @@ int tr_heads_predict(const tr_heads *h, const float *x, const float *p_task,
                      size_t prompt_len, float *q_out, float *qcal_out,
                      float *c_out, float *scratch);
 /* The same with any trained variant pair (ablations).  TR_EINVAL when the
- * variant was not trained. */
+ * variant was not trained.  q_out or c_out may be NULL: not computed. */
 int tr_heads_predict_variant(const tr_heads *h, int qv, int cv, const float *x,
                              const float *p_task, size_t prompt_len,
                              float *q_out, float *qcal_out, float *c_out,

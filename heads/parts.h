@@ -33,11 +33,13 @@ void tr_gate_mix(const float *tab, size_t M, const int32_t *idx,
 /* ---- expert.c */
 /* Per-model ridge regression of the residual V_im - base[y_i, m] on [x_i, 1]
  * over the labelled rows of 'rows' (the intercept is not penalised).
- * W is M x (d+1), the caller's; a model without labels gets zeros.
- * Uses BLAS for the Gram matrix and LAPACKE (dposv) per model. */
+ * One fit per penalty alphas[k] into Ws[k] (M x (d+1) each, the caller's);
+ * a model without labels gets zeros.  Uses BLAS for the Gram matrix and
+ * LAPACKE (dposv) per model and penalty. */
 int tr_expert_fit(const float *X, size_t d, const float *V, size_t M,
                   const float *base, const int32_t *y, const size_t *rows,
-                  size_t nrows, double alpha, float *W, char *err, size_t errlen);
+                  size_t nrows, const double *alphas, size_t na, float *const *Ws,
+                  char *err, size_t errlen);
 /* out[m] += W[m,:d] . x + W[m,d] for models whose out[m] is not NaN. */
 void tr_expert_apply(const float *W, size_t d, size_t M, const float *x, float *out);
 

@@ -25,8 +25,10 @@ typedef struct data {
     size_t n, d, T, M;
 } data;
 
-/* Fit h's components (allocated, masks set) on rows. */
+/* Fit h's components (allocated, masks set) on rows.  Ridge: one fit per
+ * penalty into Ws[k] when Ws is given, else h->ridge at h->ridge_alpha. */
 static int fit_parts(tr_heads *h, const data *D, const size_t *rows, size_t nrows,
+                     const double *alphas, size_t na, float *const *Ws,
                      char *err, size_t errlen)
 {
     tr_prior_fit(D->S, D->M, D->y, D->T, rows, nrows, h->k0, h->prior, h->gmean, NULL);
@@ -34,31 +36,41 @@ static int fit_parts(tr_heads *h, const data *D, const size_t *rows, size_t nrow
     if (h->cmask & (1u << TR_CV_LEN))
         tr_cost_fit_len(D->C, D->L, D->M, D->y, D->T, rows, nrows, h->cost_k0, h->cab, h->cres, h->cmin);
     if (h->qmask & (1u << TR_QV_RIDGE)) {
-        int rc = tr_expert_fit(D->X, D->d, D->S, D->M, h->prior, D->y, rows, nrows,
-                               h->ridge_alpha, h->ridge, err, errlen);
+        double a1 = h->ridge_alpha;
+        float *w1 = h->ridge;
+        int rc = Ws ? tr_expert_fit(D->X, D->d, D->S, D->M, h->prior, D->y, rows, nrows, alphas, na, Ws, err, errlen)
+                    : tr_expert_fit(D->X, D->d, D->S, D->M, h->prior, D->y, rows, nrows, &a1, 1, &w1, err, errlen);
         if (rc) return rc;
     }
     return TR_OK;
 }
 
-/* Out-of-fold (or in-sample) predictions of every trained variant for rows. */
-static void predict_rows(const tr_heads *h, const data *D, const size_t *rows,
-                         size_t nrows, float **Q, float **Cc)
+/* A quality "slot" is a variant at one setting: 0 hard, 1 soft, 2+k ridge
+ * at alphas[k]. */
+static int slot_qv(size_t slot) { return slot < 2 ? (int)slot : TR_QV_RIDGE; }
+
+/* Predictions of every slot (Ws[k]: ridge weights of slot 2+k; NULL: use
+ * h->ridge) and every cost variant for rows, into row i of Q[slot], Cc[cv]
+ * (NULL entries are skipped). */
+static void predict_rows(tr_heads *h, const data *D, const size_t *rows, size_t nrows,
+                         float **Q, size_t nslots, float *const *Ws, float **Cc)
 {
+    float *keep = h->ridge;
     for (size_t r = 0; r < nrows; r++) {
         size_t i = rows ? rows[r] : r;
         const float *x = D->X ? D->X + i * D->d : NULL;
         size_t len = D->L ? (size_t)D->L[i] : 0;
-        for (int qv = 0; qv < TR_QV_COUNT; qv++) {
-            if (!(h->qmask >> qv & 1u)) continue;
-            for (int cv = 0; cv < TR_CV_COUNT; cv++) {
-                if (!(h->cmask >> cv & 1u)) continue;
-                /* the cost prediction does not depend on qv: write it once */
-                tr_heads_predict_variant(h, qv, cv, x, D->P + i * D->T, len, Q[qv] + i * D->M,
-                                         NULL, Cc[cv] + i * D->M, NULL);
-            }
+        const float *pt = D->P + i * D->T;
+        for (size_t sl = 0; sl < nslots; sl++) {
+            if (!Q[sl]) continue;
+            if (sl >= 2 && Ws) h->ridge = Ws[sl - 2];
+            tr_heads_predict_variant(h, slot_qv(sl), TR_CV_TASK, x, pt, len, Q[sl] + i * D->M, NULL, NULL, NULL);
         }
+        for (int cv = 0; cv < TR_CV_COUNT; cv++)
+            if (Cc[cv])
+                tr_heads_predict_variant(h, TR_QV_PRIOR_SOFT, cv, x, pt, len, NULL, NULL, Cc[cv] + i * D->M, NULL);
     }
+    h->ridge = keep;
 }
 
 static void lambda_grid(double *lam, size_t nl, double scale)
@@ -118,8 +130,13 @@ static int validate(const data *D, const tr_heads_params *p, char *err, size_t e
         return tr_errorf(err, errlen, TR_EINVAL, "heads: d=%zu but no embeddings", D->d);
     if (p->gate_top_k < 1 || p->gate_top_k > TR_HEADS_MAX_TOPK)
         return tr_errorf(err, errlen, TR_ERANGE, "heads: gate_top_k %d outside [1, %d]", p->gate_top_k, TR_HEADS_MAX_TOPK);
-    if (!(p->k0 >= 0) || !(p->cost_k0 >= 0) || !(p->ridge_alpha > 0))
-        return tr_errorf(err, errlen, TR_ERANGE, "heads: k0 %g, cost_k0 %g must be >= 0 and ridge_alpha %g > 0", p->k0, p->cost_k0, p->ridge_alpha);
+    if (!(p->k0 >= 0) || !(p->cost_k0 >= 0))
+        return tr_errorf(err, errlen, TR_ERANGE, "heads: k0 %g and cost_k0 %g must be >= 0", p->k0, p->cost_k0);
+    if (p->n_ridge_alphas < 0 || p->n_ridge_alphas > TR_HEADS_MAX_ALPHAS)
+        return tr_errorf(err, errlen, TR_ERANGE, "heads: n_ridge_alphas %d outside [0, %d]", p->n_ridge_alphas, TR_HEADS_MAX_ALPHAS);
+    for (int k = 0; k < p->n_ridge_alphas; k++)
+        if (!(p->ridge_alphas[k] > 0 && p->ridge_alphas[k] < INFINITY))
+            return tr_errorf(err, errlen, TR_ERANGE, "heads: ridge_alphas[%d] = %g must be > 0", k, p->ridge_alphas[k]);
     if (p->n_lambda < 3 || p->n_lambda > 100000)
         return tr_errorf(err, errlen, TR_ERANGE, "heads: n_lambda %d outside [3, 100000]", p->n_lambda);
     if (!(p->risk_delta > 0 && p->risk_delta < 1))
@@ -277,6 +294,8 @@ static int build_risk(tr_heads *h, const data *D, const float *Qcal, const float
     return TR_OK;
 }
 
+#define MAX_SLOTS (2 + TR_HEADS_MAX_ALPHAS)
+
 int tr_heads_train(const float *X, const float *P, const int32_t *y, size_t n,
                    size_t d, size_t T, const float *scores, const float *costs,
                    const float *lens, size_t M, const tr_heads_params *params,
@@ -290,11 +309,14 @@ int tr_heads_train(const float *X, const float *P, const int32_t *y, size_t n,
     if (rc) return rc;
 
     tr_heads *h = NULL, *f = NULL;
-    float *Pown = NULL, *Q[TR_QV_COUNT] = {0}, *Cc[TR_CV_COUNT] = {0}, *Qcal = NULL;
+    float *Pown = NULL, *Q[MAX_SLOTS] = {0}, *Cc[TR_CV_COUNT] = {0}, *Qcal = NULL;
+    float *Wf[TR_HEADS_MAX_ALPHAS] = {0};
     int32_t *yown = NULL, *fold = NULL;
     size_t *fit = NULL, *hold = NULL, *ev = NULL;
     double *lam = NULL, *pc = NULL, *pq = NULL;
     size_t nl = (size_t)params->n_lambda;
+    size_t na = d > 0 ? (size_t)params->n_ridge_alphas : 0;
+    size_t nslots = 2 + na, best_slot = 1;
 
     /* P from y, or y from P */
     if (!P) {
@@ -319,12 +341,12 @@ int tr_heads_train(const float *X, const float *P, const int32_t *y, size_t n,
     h->M = (uint32_t)M; h->T = (uint32_t)T; h->d = (uint32_t)d;
     h->top_k = (uint32_t)(params->gate_top_k < (int)T ? params->gate_top_k : (int)T);
     h->k0 = (float)params->k0; h->cost_k0 = (float)params->cost_k0;
-    h->ridge_alpha = (float)params->ridge_alpha;
-    h->qmask = (1u << TR_QV_PRIOR_HARD) | (1u << TR_QV_PRIOR_SOFT) | (d > 0 ? 1u << TR_QV_RIDGE : 0);
+    h->ridge_alpha = na ? (float)params->ridge_alphas[0] : 0;
+    h->qmask = (1u << TR_QV_PRIOR_HARD) | (1u << TR_QV_PRIOR_SOFT) | (na ? 1u << TR_QV_RIDGE : 0);
     h->cmask = (1u << TR_CV_TASK) | (lens ? 1u << TR_CV_LEN : 0);
     if (params->qvariant >= 0 && !(h->qmask >> params->qvariant & 1u)) {
         rc = tr_errorf(err, errlen, TR_EINVAL, "heads: variant %s needs %s", tr_qvariant_name(params->qvariant),
-                       params->qvariant == TR_QV_KNN ? "knn_k > 0 and embeddings (not built yet)" : "embeddings (d > 0)");
+                       params->qvariant == TR_QV_KNN ? "a kNN index (not built by this version)" : "embeddings (d > 0) and a ridge penalty");
         goto fail;
     }
     if (params->cvariant >= 0 && !(h->cmask >> params->cvariant & 1u)) {
@@ -333,8 +355,7 @@ int tr_heads_train(const float *X, const float *P, const int32_t *y, size_t n,
     }
     if (tr_heads_alloc_parts(h)) goto oom;
 
-    for (int v = 0; v < TR_QV_COUNT; v++)
-        if (h->qmask >> v & 1u) { Q[v] = tr_mallocarray(n * M, sizeof(float)); if (!Q[v]) goto oom; }
+    for (size_t sl = 0; sl < nslots; sl++) { Q[sl] = tr_mallocarray(n * M, sizeof(float)); if (!Q[sl]) goto oom; }
     for (int v = 0; v < TR_CV_COUNT; v++)
         if (h->cmask >> v & 1u) { Cc[v] = tr_mallocarray(n * M, sizeof(float)); if (!Cc[v]) goto oom; }
     lam = tr_mallocarray(nl, sizeof *lam);
@@ -364,83 +385,93 @@ int tr_heads_train(const float *X, const float *P, const int32_t *y, size_t n,
         hold = tr_mallocarray(n, sizeof *hold);
         f = tr_calloc(1, sizeof *f);
         if (!fold || !fit || !hold || !f) goto oom;
+        for (size_t k = 0; k < na; k++) {
+            Wf[k] = tr_mallocarray(M * (d + 1), sizeof(float));
+            if (!Wf[k]) goto oom;
+        }
         if (params->fold) {
             memcpy(fold, params->fold, n * sizeof *fold);
         } else {
             /* seeded shuffle, then round-robin: folds differ in size by <= 1 */
             tr_rng rng;
             tr_rng_seed(&rng, params->seed);
-            for (size_t i = 0; i < n; i++) fold[i] = (int32_t)i;
+            for (size_t i = 0; i < n; i++) hold[i] = i;
             for (size_t i = n; i > 1; i--) {
                 size_t j = (size_t)tr_rng_below(&rng, i);
-                int32_t t = fold[i - 1]; fold[i - 1] = fold[j]; fold[j] = t;
+                size_t t = hold[i - 1]; hold[i - 1] = hold[j]; hold[j] = t;
             }
-            for (size_t i = 0; i < n; i++) hold[(size_t)fold[i]] = i % (size_t)K;
-            for (size_t i = 0; i < n; i++) fold[i] = (int32_t)hold[i];
+            for (size_t i = 0; i < n; i++) fold[hold[i]] = (int32_t)(i % (size_t)K);
         }
-        *f = *h;
-        f->prior = f->gmean = f->ridge = f->ctask = f->cgmean = f->cab = f->cres = f->cmin = NULL;
-        f->cal_kind = NULL; f->cal_ab = NULL; f->cal_off = NULL;
+        f->M = h->M; f->T = h->T; f->d = h->d; f->top_k = h->top_k;
+        f->k0 = h->k0; f->cost_k0 = h->cost_k0;
+        f->qmask = h->qmask & ~(1u << TR_QV_RIDGE);   /* ridge weights live in Wf */
+        f->cmask = h->cmask;
         if (tr_heads_alloc_parts(f)) goto oom;
+        f->qmask = h->qmask;
         for (int k = 0; k < K; k++) {
             size_t nf = 0, nh = 0;
             for (size_t i = 0; i < n; i++) { if (fold[i] == k) hold[nh++] = i; else fit[nf++] = i; }
             if (nh == 0) continue;
-            if ((rc = fit_parts(f, &D, fit, nf, err, errlen))) goto fail;
-            predict_rows(f, &D, hold, nh, Q, Cc);
+            if ((rc = fit_parts(f, &D, fit, nf, params->ridge_alphas, na, Wf, err, errlen))) goto fail;
+            predict_rows(f, &D, hold, nh, Q, nslots, Wf, Cc);
         }
-        /* score every pair */
-        h->cvrows = tr_calloc(TR_QV_COUNT * TR_CV_COUNT, sizeof *h->cvrows);
+        f->ridge = NULL;
+        /* score every (slot, cost variant) pair */
+        h->cvrows = tr_calloc(MAX_SLOTS * TR_CV_COUNT, sizeof *h->cvrows);
         if (!h->cvrows) goto oom;
         tr_frontier_ref ref;
         tr_frontier_ref_compute(scores, costs, nev, M, ev, &ref);
         double best = -INFINITY;
-        int bq = TR_QV_PRIOR_SOFT, bc = TR_CV_TASK;
-        for (int qv = 0; qv < TR_QV_COUNT; qv++) {
-            if (!(h->qmask >> qv & 1u)) continue;
+        int bc = TR_CV_TASK;
+        for (size_t sl = 0; sl < nslots; sl++) {
+            int qv = slot_qv(sl);
             for (int cv = 0; cv < TR_CV_COUNT; cv++) {
                 if (!(h->cmask >> cv & 1u)) continue;
-                double e = sweep(&D, Q[qv], Cc[cv], ev, nev, lam, nl, pc, pq);
+                double e = sweep(&D, Q[sl], Cc[cv], ev, nev, lam, nl, pc, pq);
                 tr_frontier_figs fg;
                 if (tr_frontier_figures(pc, pq, nl, &ref, &fg)) goto oom;
                 tr_heads_cvrow *row = &h->cvrows[h->n_cv++];
                 row->qv = qv; row->cv = cv;
+                row->alpha = sl >= 2 ? params->ridge_alphas[sl - 2] : 0;
                 row->aiq_lin = fg.aiq_lin; row->aiq_log = fg.aiq_log;
                 row->q_at_cbest = fg.q_at_cbest; row->gap = fg.gap; row->saving = fg.saving;
                 row->q_max = fg.q_max; row->ece = e;
                 row->crit = criterion(&fg, params->criterion);
                 int allowed = (params->qvariant < 0 || params->qvariant == qv)
                               && (params->cvariant < 0 || params->cvariant == cv);
-                if (allowed && row->crit > best + 1e-12) { best = row->crit; bq = qv; bc = cv; }
+                if (allowed && row->crit > best + 1e-12) { best = row->crit; best_slot = sl; bc = cv; }
             }
         }
-        h->qv = bq; h->cv = bc;
+        h->qv = slot_qv(best_slot); h->cv = bc;
+        if (best_slot >= 2) h->ridge_alpha = (float)params->ridge_alphas[best_slot - 2];
     } else {
         h->qv = params->qvariant >= 0 ? params->qvariant : TR_QV_PRIOR_SOFT;
         h->cv = params->cvariant >= 0 ? params->cvariant : (lens ? TR_CV_LEN : TR_CV_TASK);
+        best_slot = h->qv == TR_QV_RIDGE ? 2 : (size_t)h->qv;
     }
 
     /* the final fit on every row */
-    if ((rc = fit_parts(h, &D, NULL, n, err, errlen))) goto fail;
-    if (!do_cv) predict_rows(h, &D, NULL, n, Q, Cc);   /* in-sample stand-ins */
+    if ((rc = fit_parts(h, &D, NULL, n, NULL, 0, NULL, err, errlen))) goto fail;
+    if (!do_cv) predict_rows(h, &D, NULL, n, Q, nslots, NULL, Cc);   /* in-sample stand-ins */
+    const float *Qb = Q[best_slot];
 
-    if (fit_calibration(h, &D, Q[h->qv])) goto oom;
+    if (fit_calibration(h, &D, Qb)) goto oom;
     Qcal = tr_mallocarray(n * M, sizeof *Qcal);
     if (!Qcal) goto oom;
     for (size_t i = 0; i < n; i++)
-        for (size_t m = 0; m < M; m++) Qcal[i * M + m] = cal_apply(h, m, Q[h->qv][i * M + m]);
+        for (size_t m = 0; m < M; m++) Qcal[i * M + m] = cal_apply(h, m, Qb[i * M + m]);
     {
         /* out-of-fold ECE over every labelled (row, model) before / after */
         float *a = tr_mallocarray(n * M, sizeof *a), *b = tr_mallocarray(n * M, sizeof *b), *s = tr_mallocarray(n * M, sizeof *s);
         if (!a || !b || !s) { tr_free(a); tr_free(b); tr_free(s); goto oom; }
         size_t k = 0;
         for (size_t i = 0; i < n * M; i++)
-            if (!isnan(scores[i]) && !isnan(Q[h->qv][i])) { a[k] = Q[h->qv][i]; b[k] = Qcal[i]; s[k] = scores[i]; k++; }
+            if (!isnan(scores[i]) && !isnan(Qb[i])) { a[k] = Qb[i]; b[k] = Qcal[i]; s[k] = scores[i]; k++; }
         h->ece_raw = (float)tr_ece(a, s, k, 10);
         h->ece_cal = (float)tr_ece(b, s, k, 10);
         tr_free(a); tr_free(b); tr_free(s);
     }
-    if (build_budget(h, &D, Q[h->qv], Cc[h->cv], lam, nl)) goto oom;
+    if (build_budget(h, &D, Qb, Cc[h->cv], lam, nl)) goto oom;
     if (build_risk(h, &D, Qcal, Cc[h->cv], params->risk_delta)) goto oom;
     tr_heads_bind_tables(h);
     *out = h;
@@ -454,7 +485,8 @@ fail:
     tr_heads_free(f);
     tr_free(Pown); tr_free(yown); tr_free(fold); tr_free(fit); tr_free(hold); tr_free(ev);
     tr_free(lam); tr_free(pc); tr_free(pq); tr_free(Qcal);
-    for (int v = 0; v < TR_QV_COUNT; v++) tr_free(Q[v]);
+    for (size_t sl = 0; sl < MAX_SLOTS; sl++) tr_free(Q[sl]);
     for (int v = 0; v < TR_CV_COUNT; v++) tr_free(Cc[v]);
+    for (size_t k = 0; k < TR_HEADS_MAX_ALPHAS; k++) tr_free(Wf[k]);
     return rc;
 }

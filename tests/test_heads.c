@@ -57,7 +57,7 @@ static void test_recover_skills(void **state)
     assert_true(tab->n_budget == 100 && tab->n_risk > 0);
     size_t nrow;
     const tr_heads_cvrow *rows = tr_heads_cv_table(h, &nrow);
-    assert_int_equal(nrow, 3 * 2);   /* hard, soft, ridge x task, length */
+    assert_int_equal(nrow, 5 * 2);   /* hard, soft, ridge at 3 penalties x task, length */
     for (size_t i = 0; i < nrow; i++) assert_true(rows[i].aiq_lin > 0.3 && rows[i].aiq_lin < 1);
     /* the length cost model wins on costs that are price x bytes */
     assert_int_equal(tr_heads_cvariant(h), TR_CV_LEN);
@@ -139,7 +139,8 @@ static void test_cv_picks_ridge(void **state)
     char err[256];
     tr_heads_params p;
     tr_heads_params_default(&p);
-    p.ridge_alpha = 1;
+    p.ridge_alphas[0] = 1;
+    p.n_ridge_alphas = 1;
     assert_int_equal(tr_heads_train(s.X, s.P, s.y, s.n, s.d, s.T, s.S, s.C, s.L, s.M, &p, &h, err, sizeof err), TR_OK);
     assert_int_equal(tr_heads_qvariant(h), TR_QV_RIDGE);
     size_t nrow;
