@@ -23,14 +23,14 @@ typedef enum tr_knn_mode {
 } tr_knn_mode;
 
 /* Exact is used up to this many points in auto mode (measured crossover). */
-#define TR_KNN_AUTO_EXACT_MAX 150000
+#define TR_KNN_AUTO_EXACT_MAX 100000
 
 typedef struct tr_knn_params {
     size_t k;           /* neighbours per point [15] */
     tr_knn_mode mode;   /* [TR_KNN_AUTO] */
     int threads;        /* worker threads, 0 = number of cores [0] */
     uint64_t seed;      /* HNSW level generator [42] */
-    /* approximate only (0 = default): HNSW M [16], ef_construction [200],
+    /* approximate only (0 = default): HNSW M [16], ef_construction [64],
      * ef_search [max(2k+10, 64)] */
     int hnsw_m, hnsw_ef_construction, hnsw_ef_search;
 } tr_knn_params;

@@ -105,7 +105,7 @@ int tr_knn_approx(const float *X, size_t n, size_t d, size_t k,
     if (n > INT32_MAX || d > INT32_MAX)
         return tr_errorf(err, errlen, TR_ERANGE, "knn: n=%zu d=%zu too large", n, d);
     size_t m = p->hnsw_m > 0 ? (size_t)p->hnsw_m : 16;
-    size_t efc = p->hnsw_ef_construction > 0 ? (size_t)p->hnsw_ef_construction : 200;
+    size_t efc = p->hnsw_ef_construction > 0 ? (size_t)p->hnsw_ef_construction : 64;
     size_t efs = p->hnsw_ef_search > 0 ? (size_t)p->hnsw_ef_search : 2 * k + 10;
     if (efs < 64) efs = 64;
     tr_hnsw *h = NULL;
