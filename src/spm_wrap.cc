@@ -68,6 +68,18 @@ long parse_vocab_limit(const std::string &msg)
     return std::strtol(msg.c_str() + at + std::strlen(key), nullptr, 10);
 }
 
+// From "Vocabulary size is smaller than required_chars. 20 vs 37." the 37;
+// -1 for another message.
+long parse_required_chars(const std::string &msg)
+{
+    const char *key = "required_chars. ";
+    size_t at = msg.find(key);
+    if (at == std::string::npos) return -1;
+    size_t vs = msg.find(" vs ", at);
+    if (vs == std::string::npos) return -1;
+    return std::strtol(msg.c_str() + vs + 4, nullptr, 10);
+}
+
 // "--name=value --name2=value2" into kw (later entries win).
 int parse_flags(const char *s, std::unordered_map<std::string, std::string> *kw,
                 char *err, size_t errlen)
@@ -136,6 +148,10 @@ extern "C" int tr_spm_train(const char *const *texts, const size_t *lens, size_t
             if (st.ok()) break;
             long limit = parse_vocab_limit(st.ToString());
             if (attempt < 3 && limit >= 8 && limit < vocab) { vocab = limit; continue; }
+            // Too small a vocabulary for the corpus's characters: grow it to
+            // what the trainer requires (reported through *vocab_out).
+            long need = parse_required_chars(st.ToString());
+            if (attempt < 3 && need > vocab && need < (1L << 24)) { vocab = need; continue; }
             return map_status(st, TR_EDEP, err, errlen, "training");
         }
         sp = new tr_spm;
