@@ -1,0 +1,170 @@
+/* Expert heads: fitting every quality and cost variant on a set of rows, and
+ * the per-prompt prediction (no allocation).  Training with
+ * cross-validation, calibration and the selection tables lives in train.c. */
+#include "heads_impl.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "parts.h"
+#include "util.h"
+
+void tr_heads_params_default(tr_heads_params *p)
+{
+    memset(p, 0, sizeof *p);
+    p->k0 = 10;
+    p->cost_k0 = 10;
+    p->gate_top_k = 4;
+    p->ridge_alphas[0] = 30;
+    p->ridge_alphas[1] = 100;
+    p->ridge_alphas[2] = 300;
+    p->n_ridge_alphas = 3;
+    p->knn_k = 50;
+    p->knn_k0 = 5;
+    p->cv_folds = 5;
+    p->qvariant = -1;
+    p->cvariant = -1;
+    p->criterion = TR_CRIT_AIQ_LIN;
+    p->n_lambda = 101;
+    p->risk_delta = 0.1;
+    p->seed = 42;
+}
+
+static const char *const QV_NAMES[TR_QV_COUNT] = {"prior-hard", "prior-soft", "prior+ridge", "prior+knn"};
+static const char *const CV_NAMES[TR_CV_COUNT] = {"task-mean", "length+task"};
+
+const char *tr_qvariant_name(int qv) { return qv >= 0 && qv < TR_QV_COUNT ? QV_NAMES[qv] : "?"; }
+const char *tr_cvariant_name(int cv) { return cv >= 0 && cv < TR_CV_COUNT ? CV_NAMES[cv] : "?"; }
+
+int tr_heads_alloc_parts(tr_heads *h)
+{
+    size_t M = h->M, T = h->T, D = (size_t)h->d + 1;
+    h->prior = tr_calloc(T * M, sizeof(float));
+    h->gmean = tr_calloc(M, sizeof(float));
+    h->ctask = tr_calloc(T * M, sizeof(float));
+    h->cgmean = tr_calloc(M, sizeof(float));
+    if (h->qmask & (1u << TR_QV_RIDGE)) h->ridge = tr_calloc(M * D, sizeof(float));
+    if (h->cmask & (1u << TR_CV_LEN)) {
+        h->cab = tr_calloc(2 * M, sizeof(float));
+        h->cres = tr_calloc(T * M, sizeof(float));
+        h->cmin = tr_calloc(M, sizeof(float));
+    }
+    h->cal_kind = tr_calloc(M, 1);
+    h->cal_ab = tr_calloc(2 * M, sizeof(float));
+    h->cal_off = tr_calloc(M + 1, sizeof(uint32_t));
+    if (!h->prior || !h->gmean || !h->ctask || !h->cgmean || !h->cal_kind || !h->cal_ab || !h->cal_off
+        || ((h->qmask & (1u << TR_QV_RIDGE)) && !h->ridge)
+        || ((h->cmask & (1u << TR_CV_LEN)) && (!h->cab || !h->cres || !h->cmin)))
+        return TR_ENOMEM;
+    return TR_OK;
+}
+
+void tr_heads_bind_tables(tr_heads *h)
+{
+    h->tabs.n_budget = h->n_budget;
+    h->tabs.budget_lambda = h->b_lambda;
+    h->tabs.budget_cost = h->b_cost;
+    h->tabs.budget_quality = h->b_quality;
+    h->tabs.n_risk = h->n_risk;
+    h->tabs.risk_t = h->r_t;
+    h->tabs.risk_ucb = h->r_ucb;
+}
+
+void tr_heads_free(tr_heads *h)
+{
+    if (!h) return;
+    tr_free(h->prior); tr_free(h->gmean); tr_free(h->ridge);
+    tr_free(h->ctask); tr_free(h->cgmean); tr_free(h->cab); tr_free(h->cres); tr_free(h->cmin);
+    tr_free(h->cal_kind); tr_free(h->cal_ab); tr_free(h->cal_off); tr_free(h->cal_x); tr_free(h->cal_y);
+    tr_free(h->b_lambda); tr_free(h->b_cost); tr_free(h->b_quality);
+    tr_free(h->r_t); tr_free(h->r_ucb);
+    tr_free(h->cvrows);
+    tr_free(h);
+}
+
+size_t tr_heads_models(const tr_heads *h) { return h->M; }
+size_t tr_heads_tasks(const tr_heads *h) { return h->T; }
+size_t tr_heads_dim(const tr_heads *h) { return h->d; }
+int tr_heads_qvariant(const tr_heads *h) { return h->qv; }
+int tr_heads_cvariant(const tr_heads *h) { return h->cv; }
+double tr_heads_ridge_alpha(const tr_heads *h) { return h->ridge_alpha; }
+int tr_heads_has_qvariant(const tr_heads *h, int qv) { return qv >= 0 && qv < TR_QV_COUNT && (h->qmask >> qv & 1u); }
+int tr_heads_has_cvariant(const tr_heads *h, int cv) { return cv >= 0 && cv < TR_CV_COUNT && (h->cmask >> cv & 1u); }
+const tr_select_tables *tr_heads_tables(const tr_heads *h) { return &h->tabs; }
+
+const tr_heads_cvrow *tr_heads_cv_table(const tr_heads *h, size_t *n_rows)
+{
+    *n_rows = h->n_cv;
+    return h->cvrows;
+}
+
+size_t tr_heads_scratch_floats(const tr_heads *h)
+{
+    (void)h;
+    return 1;   /* top-k indices and weights live on the stack (k <= 64) */
+}
+
+/* Calibrated quality of model m. */
+static float calibrate(const tr_heads *h, size_t m, float q)
+{
+    if (isnan(q)) return q;
+    switch (h->cal_kind[m]) {
+    case TR_CAL_PLATT: return tr_platt_apply(h->cal_ab[2 * m], h->cal_ab[2 * m + 1], q);
+    case TR_CAL_ISOTONIC: {
+        uint32_t o = h->cal_off[m];
+        return tr_isotonic_apply(h->cal_x + o, h->cal_y + o, h->cal_off[m + 1] - o, q);
+    }
+    default: return q;
+    }
+}
+
+int tr_heads_predict_variant(const tr_heads *h, int qv, int cv, const float *x,
+                             const float *p_task, size_t prompt_len,
+                             float *q_out, float *qcal_out, float *c_out,
+                             float *scratch)
+{
+    (void)scratch;
+    if (!h || !p_task) return TR_EINVAL;
+    if (!tr_heads_has_qvariant(h, qv) || !tr_heads_has_cvariant(h, cv)) return TR_EINVAL;
+    if (q_out && qv == TR_QV_RIDGE && !x) return TR_EINVAL;
+    size_t M = h->M;
+    int32_t idx[TR_HEADS_MAX_TOPK];
+    float w[TR_HEADS_MAX_TOPK];
+    size_t k = tr_gate_topk(p_task, h->T, h->top_k, idx, w);
+    if (q_out) {
+        if (qv == TR_QV_PRIOR_HARD) {
+            int32_t i1 = idx[0];
+            float w1 = 1;
+            tr_gate_mix(h->prior, M, &i1, &w1, 1, q_out);
+        } else {
+            tr_gate_mix(h->prior, M, idx, w, k, q_out);
+        }
+        if (qv == TR_QV_RIDGE) tr_expert_apply(h->ridge, h->d, M, x, q_out);
+        for (size_t m = 0; m < M; m++) {
+            if (q_out[m] < 0) q_out[m] = 0;
+            else if (q_out[m] > 1) q_out[m] = 1;
+        }
+        if (qcal_out)
+            for (size_t m = 0; m < M; m++) qcal_out[m] = calibrate(h, m, q_out[m]);
+    }
+    if (!c_out) return TR_OK;
+    if (cv == TR_CV_LEN) {
+        tr_gate_mix(h->cres, M, idx, w, k, c_out);
+        for (size_t m = 0; m < M; m++) {
+            float c = h->cab[2 * m] + h->cab[2 * m + 1] * (float)prompt_len + c_out[m];
+            c_out[m] = c < h->cmin[m] ? h->cmin[m] : c;   /* NaN stays NaN */
+        }
+    } else {
+        tr_gate_mix(h->ctask, M, idx, w, k, c_out);
+    }
+    return TR_OK;
+}
+
+int tr_heads_predict(const tr_heads *h, const float *x, const float *p_task,
+                     size_t prompt_len, float *q_out, float *qcal_out,
+                     float *c_out, float *scratch)
+{
+    if (!h) return TR_EINVAL;
+    return tr_heads_predict_variant(h, h->qv, h->cv, x, p_task, prompt_len, q_out,
+                                    qcal_out, c_out, scratch);
+}

@@ -1,0 +1,140 @@
+/* Stage 2 of the router: expert heads that predict every model's quality on a
+ * prompt, the gate that mixes them by task probability, per-model
+ * calibration, the cost model and the tables selection needs (budget -> λ,
+ * risk α -> threshold).  Everything works on plain arrays so it can be
+ * trained and tested without the embedder or the clustering.
+ *
+ * Training (tr_heads_train) fits every predictor variant, chooses the one the
+ * router uses by K-fold cross-validation inside the training rows (the
+ * criterion is a figure of EVAL.md computed on the folds' λ sweep), and keeps
+ * all variants available so an evaluation can print them side by side
+ * (tr_heads_predict_variant).  Prediction allocates nothing. */
+#ifndef TR_HEADS_H
+#define TR_HEADS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "select.h"
+
+#define TR_HEADS_MAX_ALPHAS 8
+
+/* Quality predictors.  Values are file format: append only. */
+typedef enum tr_qvariant {
+    TR_QV_PRIOR_HARD = 0,  /* shrunk task prior of the most probable task */
+    TR_QV_PRIOR_SOFT = 1,  /* top-k task priors mixed by P(t|x), renormalised */
+    TR_QV_RIDGE = 2,       /* soft prior + ridge correction on the embedding */
+    TR_QV_KNN = 3,         /* soft prior + kNN-smoothed neighbours' scores */
+    TR_QV_COUNT
+} tr_qvariant;
+
+/* Cost predictors.  File format: append only. */
+typedef enum tr_cvariant {
+    TR_CV_TASK = 0,        /* shrunk per-task mean cost, gated like the prior */
+    TR_CV_LEN = 1,         /* a_m + b_m * prompt bytes + gated per-task residual */
+    TR_CV_COUNT
+} tr_cvariant;
+
+/* What cross-validation maximises (EVAL.md figures on the folds' sweep). */
+typedef enum tr_cv_criterion {
+    TR_CRIT_AIQ_LIN = 0,
+    TR_CRIT_AIQ_LOG = 1,
+    TR_CRIT_Q_AT_CBEST = 2,
+    TR_CRIT_AIQ_MEAN = 3   /* (AIQ_lin + AIQ_log) / 2 */
+} tr_cv_criterion;
+
+typedef struct tr_heads_params {
+    double k0;             /* prior shrinkage pseudo-count: n/(n+k0) weight on the task mean [10] */
+    double cost_k0;        /* the same for per-task costs [10] */
+    int gate_top_k;        /* tasks mixed per prompt [4] */
+    /* ridge penalties of the prompt-level correction that CV compares
+     * (the first n_ridge_alphas entries) [{30, 100, 300}, 3] */
+    double ridge_alphas[TR_HEADS_MAX_ALPHAS];
+    int n_ridge_alphas;
+    int knn_k;             /* neighbours of the kNN estimate; 0 disables the variant [50] */
+    double knn_k0;         /* pseudo-count shrinking the kNN mean to the prior [5] */
+    int cv_folds;          /* K of the cross-validation; < 2: no CV (forced variants) [5] */
+    int qvariant;          /* < 0: chosen by CV; else forced [-1] */
+    int cvariant;          /* < 0: chosen by CV; else forced [-1] */
+    int criterion;         /* tr_cv_criterion [TR_CRIT_AIQ_LIN] */
+    int n_lambda;          /* λ sweep size for CV and the budget table [101] */
+    double risk_delta;     /* confidence 1-δ of the risk guarantee [0.1] */
+    uint64_t seed;         /* fold assignment when fold == NULL [42] */
+    const int32_t *fold;   /* optional fold id per row in [0, cv_folds); borrowed */
+} tr_heads_params;
+
+void tr_heads_params_default(tr_heads_params *p);
+
+/* Trained heads; immutable after training or loading, share across threads. */
+typedef struct tr_heads tr_heads;
+
+/* Figures of one (quality, cost) variant pair on the CV folds. */
+typedef struct tr_heads_cvrow {
+    int qv, cv;
+    double alpha;          /* ridge penalty (TR_QV_RIDGE rows), else 0 */
+    double aiq_lin, aiq_log, q_at_cbest, gap, saving, q_max, ece, crit;
+} tr_heads_cvrow;
+
+/* Train on n rows.  All arrays are borrowed, row-major:
+ *   X      n x d unit embeddings (may be NULL when d == 0: no ridge/kNN)
+ *   P      n x T task probabilities (NULL: one-hot from y)
+ *   y      n hard task labels in [0, T) (NULL: argmax of P)
+ *   scores n x M quality in [0,1], NaN = no label (skipped, never imputed)
+ *   costs  n x M USD, NaN = no label
+ *   lens   n prompt lengths in bytes (NULL: no length cost model)
+ * *out is owned by the caller: tr_heads_free. */
+int tr_heads_train(const float *X, const float *P, const int32_t *y, size_t n,
+                   size_t d, size_t T, const float *scores, const float *costs,
+                   const float *lens, size_t M, const tr_heads_params *params,
+                   tr_heads **out, char *err, size_t errlen);
+
+void tr_heads_free(tr_heads *h);   /* NULL is a no-op */
+
+size_t tr_heads_models(const tr_heads *h);
+size_t tr_heads_tasks(const tr_heads *h);
+size_t tr_heads_dim(const tr_heads *h);
+int tr_heads_qvariant(const tr_heads *h);   /* the variant predict uses */
+int tr_heads_cvariant(const tr_heads *h);
+double tr_heads_ridge_alpha(const tr_heads *h);   /* the penalty CV chose */
+/* 1 when variant qv (cv) was trained and can be asked for. */
+int tr_heads_has_qvariant(const tr_heads *h, int qv);
+int tr_heads_has_cvariant(const tr_heads *h, int cv);
+/* CV table: *rows owned by h; n_rows 0 when CV did not run. */
+const tr_heads_cvrow *tr_heads_cv_table(const tr_heads *h, size_t *n_rows);
+/* Selection tables (budget, risk) owned by h. */
+const tr_select_tables *tr_heads_tables(const tr_heads *h);
+const char *tr_qvariant_name(int qv);   /* static strings */
+const char *tr_cvariant_name(int cv);
+
+/* Floats of scratch predict needs. */
+size_t tr_heads_scratch_floats(const tr_heads *h);
+
+/* Predict one prompt with the chosen variants: x (d floats, unit),
+ * p_task (T floats), prompt_len bytes.  Writes q_out[M] (raw quality),
+ * qcal_out[M] (calibrated; may be NULL) and c_out[M] (USD); NaN for a model
+ * without any label.  scratch: tr_heads_scratch_floats(h) floats of the
+ * caller's.  Allocates nothing; all arguments borrowed. */
+int tr_heads_predict(const tr_heads *h, const float *x, const float *p_task,
+                     size_t prompt_len, float *q_out, float *qcal_out,
+                     float *c_out, float *scratch);
+/* The same with any trained variant pair (ablations).  TR_EINVAL when the
+ * variant was not trained.  q_out or c_out may be NULL: not computed. */
+int tr_heads_predict_variant(const tr_heads *h, int qv, int cv, const float *x,
+                             const float *p_task, size_t prompt_len,
+                             float *q_out, float *qcal_out, float *c_out,
+                             float *scratch);
+
+/* Serialise into the router file's four sections (HEAD, CALB, COST, SELC).
+ * The buffers are the caller's (initialised); check tr_buf_ok after. */
+void tr_heads_save(const tr_heads *h, tr_buf *heads, tr_buf *calib,
+                   tr_buf *cost, tr_buf *select);
+/* Load from the four sections' bytes (borrowed; copied).  Every count is
+ * checked against the bytes that remain before allocating.  *out owned by
+ * the caller: tr_heads_free. */
+int tr_heads_load(const void *heads, size_t heads_len, const void *calib,
+                  size_t calib_len, const void *cost, size_t cost_len,
+                  const void *select, size_t select_len, tr_heads **out,
+                  char *err, size_t errlen);
+
+#endif

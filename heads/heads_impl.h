@@ -1,0 +1,48 @@
+/* The layout of tr_heads, shared by heads.c (training, prediction) and
+ * heads_io.c (the router file sections).  Internal to heads/. */
+#ifndef TR_HEADS_IMPL_H
+#define TR_HEADS_IMPL_H
+
+#include "heads.h"
+
+#define TR_HEADS_MAX_TOPK 64
+
+struct tr_heads {
+    uint32_t M, T, d, top_k;
+    int32_t qv, cv;            /* variants predict uses */
+    uint32_t qmask, cmask;     /* bit v set: variant v trained */
+    float k0, cost_k0, ridge_alpha;
+    /* quality */
+    float *prior;              /* T x M shrunk task means, NaN for unlabelled models */
+    float *gmean;              /* M */
+    float *ridge;              /* M x (d+1), or NULL */
+    /* cost */
+    float *ctask;              /* T x M shrunk task mean costs */
+    float *cgmean;             /* M */
+    float *cab;                /* M x 2 (intercept, USD per prompt byte), or NULL */
+    float *cres;               /* T x M residuals of the length model, or NULL */
+    float *cmin;               /* M least observed cost, or NULL */
+    /* calibration of the chosen quality variant */
+    uint8_t *cal_kind;         /* M: TR_CAL_* */
+    float *cal_ab;             /* M x 2 Platt parameters */
+    uint32_t *cal_off;         /* M+1 offsets into cal_x / cal_y (isotonic knots) */
+    float *cal_x, *cal_y;
+    float ece_raw, ece_cal;    /* out-of-fold ECE before / after (10 bins) */
+    /* selection tables */
+    uint32_t n_budget;
+    float *b_lambda, *b_cost, *b_quality;
+    uint32_t n_risk, risk_n;   /* thresholds; calibration prompts */
+    float risk_delta;
+    float *r_t, *r_ucb;
+    tr_select_tables tabs;     /* views of the arrays above */
+    /* cross-validation figures */
+    uint32_t n_cv;
+    tr_heads_cvrow *cvrows;
+};
+
+/* Allocate h's arrays for its M, T, d and masks (zeroed).  TR_OK/TR_ENOMEM. */
+int tr_heads_alloc_parts(tr_heads *h);
+/* Point h->tabs at the tables. */
+void tr_heads_bind_tables(tr_heads *h);
+
+#endif

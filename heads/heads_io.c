@@ -1,0 +1,242 @@
+/* The heads in the router file: four sections, each opening with its own
+ * format version (u32, currently 1) so one can change without the others.
+ *
+ *   HEAD  u32 ver, M, T, d, top_k; i32 qv, cv; u32 qmask, cmask;
+ *         f32 k0, cost_k0, ridge_alpha; f32 prior[T*M], gmean[M];
+ *         f32 ridge[M*(d+1)] if qmask has TR_QV_RIDGE;
+ *         u32 n_cv; n_cv x {i32 qv, cv; f64 alpha, aiq_lin, aiq_log, q_at_cbest,
+ *         gap, saving, q_max, ece, crit}
+ *   COST  u32 ver, M, T; f32 ctask[T*M], cgmean[M];
+ *         if cmask has TR_CV_LEN: f32 cab[2M], cres[T*M], cmin[M]
+ *   CALB  u32 ver, M; f32 ece_raw, ece_cal; u8 kind[M]; f32 ab[2M];
+ *         u32 off[M+1] (off[0] = 0, non-decreasing); f32 x[off[M]], y[off[M]]
+ *   SELC  u32 ver, n_budget; f32 lambda[], cost[], quality[];
+ *         u32 n_risk, risk_n; f32 delta; f32 t[n_risk], ucb[n_risk]
+ * Every count is checked against the bytes that remain before anything is
+ * allocated; values that would break prediction (variants outside their
+ * masks, non-monotone knots or tables) are rejected as TR_EFORMAT. */
+#include <math.h>
+#include <string.h>
+
+#include "heads_impl.h"
+#include "parts.h"
+#include "util.h"
+
+#define HEADS_FMT 1u
+
+void tr_heads_save(const tr_heads *h, tr_buf *hb, tr_buf *cal, tr_buf *cost, tr_buf *sel)
+{
+    size_t M = h->M, T = h->T, D = (size_t)h->d + 1;
+    tr_buf_u32(hb, HEADS_FMT);
+    tr_buf_u32(hb, h->M); tr_buf_u32(hb, h->T); tr_buf_u32(hb, h->d); tr_buf_u32(hb, h->top_k);
+    tr_buf_i32(hb, h->qv); tr_buf_i32(hb, h->cv);
+    tr_buf_u32(hb, h->qmask); tr_buf_u32(hb, h->cmask);
+    tr_buf_f32(hb, h->k0); tr_buf_f32(hb, h->cost_k0); tr_buf_f32(hb, h->ridge_alpha);
+    tr_buf_f32s(hb, h->prior, T * M);
+    tr_buf_f32s(hb, h->gmean, M);
+    if (h->qmask & (1u << TR_QV_RIDGE)) tr_buf_f32s(hb, h->ridge, M * D);
+    tr_buf_u32(hb, h->n_cv);
+    for (uint32_t i = 0; i < h->n_cv; i++) {
+        const tr_heads_cvrow *r = &h->cvrows[i];
+        tr_buf_i32(hb, r->qv); tr_buf_i32(hb, r->cv); tr_buf_f64(hb, r->alpha);
+        tr_buf_f64(hb, r->aiq_lin); tr_buf_f64(hb, r->aiq_log); tr_buf_f64(hb, r->q_at_cbest);
+        tr_buf_f64(hb, r->gap); tr_buf_f64(hb, r->saving); tr_buf_f64(hb, r->q_max);
+        tr_buf_f64(hb, r->ece); tr_buf_f64(hb, r->crit);
+    }
+
+    tr_buf_u32(cost, HEADS_FMT);
+    tr_buf_u32(cost, h->M); tr_buf_u32(cost, h->T);
+    tr_buf_f32s(cost, h->ctask, T * M);
+    tr_buf_f32s(cost, h->cgmean, M);
+    if (h->cmask & (1u << TR_CV_LEN)) {
+        tr_buf_f32s(cost, h->cab, 2 * M);
+        tr_buf_f32s(cost, h->cres, T * M);
+        tr_buf_f32s(cost, h->cmin, M);
+    }
+
+    tr_buf_u32(cal, HEADS_FMT);
+    tr_buf_u32(cal, h->M);
+    tr_buf_f32(cal, h->ece_raw); tr_buf_f32(cal, h->ece_cal);
+    tr_buf_put(cal, h->cal_kind, M);
+    tr_buf_f32s(cal, h->cal_ab, 2 * M);
+    for (size_t m = 0; m <= M; m++) tr_buf_u32(cal, h->cal_off[m]);
+    tr_buf_f32s(cal, h->cal_x, h->cal_off[M]);
+    tr_buf_f32s(cal, h->cal_y, h->cal_off[M]);
+
+    tr_buf_u32(sel, HEADS_FMT);
+    tr_buf_u32(sel, h->n_budget);
+    tr_buf_f32s(sel, h->b_lambda, h->n_budget);
+    tr_buf_f32s(sel, h->b_cost, h->n_budget);
+    tr_buf_f32s(sel, h->b_quality, h->n_budget);
+    tr_buf_u32(sel, h->n_risk); tr_buf_u32(sel, h->risk_n);
+    tr_buf_f32(sel, h->risk_delta);
+    tr_buf_f32s(sel, h->r_t, h->n_risk);
+    tr_buf_f32s(sel, h->r_ucb, h->n_risk);
+}
+
+/* Read n floats into a fresh array after checking the count. */
+static float *get_fs(tr_cursor *c, uint64_t n, const char *what)
+{
+    tr_cursor_field(c, what);
+    float *v = NULL;
+    if (tr_cursor_check_count(c, n, 4, what)) return NULL;
+    tr_get_f32s_alloc(c, (size_t)n, &v);
+    return v;
+}
+
+static int cursor_error(tr_cursor *c, const char *sec, char *err, size_t errlen)
+{
+    int code = c->err == TR_ETRUNC ? TR_ETRUNC : c->err == TR_ENOMEM ? TR_ENOMEM : TR_EFORMAT;
+    return tr_errorf(err, errlen, code, "heads section %s: %s at field '%s'", sec,
+                     code == TR_ETRUNC ? "truncated" : code == TR_ENOMEM ? "out of memory" : "count exceeds the section",
+                     c->what ? c->what : "?");
+}
+
+#define BAD(...) do { rc = tr_errorf(err, errlen, TR_EFORMAT, __VA_ARGS__); goto fail; } while (0)
+#define CHECK(cur, sec) do { if ((cur)->err) { rc = cursor_error(cur, sec, err, errlen); goto fail; } } while (0)
+
+int tr_heads_load(const void *heads, size_t heads_len, const void *calib,
+                  size_t calib_len, const void *cost, size_t cost_len,
+                  const void *select, size_t select_len, tr_heads **out,
+                  char *err, size_t errlen)
+{
+    *out = NULL;
+    int rc = TR_ENOMEM;
+    tr_heads *h = tr_calloc(1, sizeof *h);
+    if (!h) return tr_errorf(err, errlen, TR_ENOMEM, "heads: out of memory loading");
+    tr_cursor c;
+    uint32_t ver, M2, T2;
+
+    /* HEAD */
+    tr_cursor_init(&c, heads, heads_len);
+    tr_cursor_field(&c, "version");
+    tr_get_u32(&c, &ver);
+    tr_cursor_field(&c, "counts");
+    tr_get_u32(&c, &h->M); tr_get_u32(&c, &h->T); tr_get_u32(&c, &h->d); tr_get_u32(&c, &h->top_k);
+    tr_cursor_field(&c, "variants");
+    tr_get_i32(&c, &h->qv); tr_get_i32(&c, &h->cv);
+    tr_get_u32(&c, &h->qmask); tr_get_u32(&c, &h->cmask);
+    tr_cursor_field(&c, "constants");
+    tr_get_f32(&c, &h->k0); tr_get_f32(&c, &h->cost_k0); tr_get_f32(&c, &h->ridge_alpha);
+    CHECK(&c, "HEAD");
+    if (ver == 0 || ver > HEADS_FMT) {
+        rc = tr_errorf(err, errlen, TR_EVERSION, "heads section HEAD: format %u is newer than this reader (%u)", ver, HEADS_FMT);
+        goto fail;
+    }
+    if (h->M == 0 || h->T == 0) BAD("heads section HEAD: %u models, %u tasks", h->M, h->T);
+    if (h->top_k < 1 || h->top_k > TR_HEADS_MAX_TOPK || h->top_k > h->T) BAD("heads section HEAD: top_k %u", h->top_k);
+    if (h->qmask >> TR_QV_COUNT || h->cmask >> TR_CV_COUNT || !(h->qmask & 3u) || !(h->cmask & 1u))
+        BAD("heads section HEAD: variant masks %#x/%#x", h->qmask, h->cmask);
+    if (h->qmask & (1u << TR_QV_KNN)) BAD("heads section HEAD: kNN variant not supported by this reader");
+    if ((h->qmask & (1u << TR_QV_RIDGE)) && h->d == 0) BAD("heads section HEAD: ridge heads with d = 0");
+    if (!tr_heads_has_qvariant(h, h->qv) || !tr_heads_has_cvariant(h, h->cv))
+        BAD("heads section HEAD: chosen variant %d/%d not trained", h->qv, h->cv);
+    {
+        uint64_t M = h->M, T = h->T, D = (uint64_t)h->d + 1;
+        /* the counts must fit the bytes before anything is allocated */
+        if (tr_cursor_check_count(&c, T * M + M + ((h->qmask & (1u << TR_QV_RIDGE)) ? M * D : 0), 4, "prior"))
+            CHECK(&c, "HEAD");
+        if (tr_heads_alloc_parts(h)) { rc = tr_errorf(err, errlen, TR_ENOMEM, "heads: out of memory loading"); goto fail; }
+        tr_cursor_field(&c, "prior");
+        tr_get_f32s(&c, h->prior, T * M);
+        tr_get_f32s(&c, h->gmean, M);
+        if (h->ridge) { tr_cursor_field(&c, "ridge"); tr_get_f32s(&c, h->ridge, M * D); }
+        tr_cursor_field(&c, "cv rows");
+        tr_get_u32(&c, &h->n_cv);
+        CHECK(&c, "HEAD");
+        if (h->n_cv > (TR_QV_COUNT + TR_HEADS_MAX_ALPHAS) * TR_CV_COUNT) BAD("heads section HEAD: %u CV rows", h->n_cv);
+        if (tr_cursor_check_count(&c, h->n_cv, 80, "cv rows")) CHECK(&c, "HEAD");
+        h->cvrows = tr_calloc(h->n_cv ? h->n_cv : 1, sizeof *h->cvrows);
+        if (!h->cvrows) { rc = tr_errorf(err, errlen, TR_ENOMEM, "heads: out of memory loading"); goto fail; }
+        for (uint32_t i = 0; i < h->n_cv; i++) {
+            tr_heads_cvrow *r = &h->cvrows[i];
+            tr_get_i32(&c, &r->qv); tr_get_i32(&c, &r->cv); tr_get_f64(&c, &r->alpha);
+            tr_get_f64(&c, &r->aiq_lin); tr_get_f64(&c, &r->aiq_log); tr_get_f64(&c, &r->q_at_cbest);
+            tr_get_f64(&c, &r->gap); tr_get_f64(&c, &r->saving); tr_get_f64(&c, &r->q_max);
+            tr_get_f64(&c, &r->ece); tr_get_f64(&c, &r->crit);
+        }
+        CHECK(&c, "HEAD");
+
+        /* COST */
+        tr_cursor_init(&c, cost, cost_len);
+        tr_cursor_field(&c, "header");
+        tr_get_u32(&c, &ver); tr_get_u32(&c, &M2); tr_get_u32(&c, &T2);
+        CHECK(&c, "COST");
+        if (ver == 0 || ver > HEADS_FMT) { rc = tr_errorf(err, errlen, TR_EVERSION, "heads section COST: format %u is newer than this reader", ver); goto fail; }
+        if (M2 != M || T2 != T) BAD("heads section COST: %u models x %u tasks, HEAD has %u x %u", M2, T2, h->M, h->T);
+        tr_cursor_field(&c, "task costs");
+        tr_get_f32s(&c, h->ctask, T * M);
+        tr_get_f32s(&c, h->cgmean, M);
+        if (h->cab) {
+            tr_cursor_field(&c, "length model");
+            tr_get_f32s(&c, h->cab, 2 * M);
+            tr_get_f32s(&c, h->cres, T * M);
+            tr_get_f32s(&c, h->cmin, M);
+        }
+        CHECK(&c, "COST");
+
+        /* CALB */
+        tr_cursor_init(&c, calib, calib_len);
+        tr_cursor_field(&c, "header");
+        tr_get_u32(&c, &ver); tr_get_u32(&c, &M2);
+        tr_get_f32(&c, &h->ece_raw); tr_get_f32(&c, &h->ece_cal);
+        CHECK(&c, "CALB");
+        if (ver == 0 || ver > HEADS_FMT) { rc = tr_errorf(err, errlen, TR_EVERSION, "heads section CALB: format %u is newer than this reader", ver); goto fail; }
+        if (M2 != M) BAD("heads section CALB: %u models, HEAD has %u", M2, h->M);
+        tr_cursor_field(&c, "kinds");
+        if (tr_cursor_check_count(&c, M, 1, "kinds") == TR_OK) {
+            const unsigned char *k = c.p;
+            memcpy(h->cal_kind, k, M);
+            c.p += M; c.left -= M;
+        }
+        tr_cursor_field(&c, "platt");
+        tr_get_f32s(&c, h->cal_ab, 2 * M);
+        tr_cursor_field(&c, "offsets");
+        if (tr_cursor_check_count(&c, M + 1, 4, "offsets") == TR_OK)
+            for (size_t m = 0; m <= M; m++) tr_get_u32(&c, &h->cal_off[m]);
+        CHECK(&c, "CALB");
+        for (size_t m = 0; m < M; m++) {
+            if (h->cal_kind[m] > TR_CAL_ISOTONIC) BAD("heads section CALB: model %zu: calibration kind %u", m, h->cal_kind[m]);
+            if (h->cal_off[m + 1] < h->cal_off[m]) BAD("heads section CALB: model %zu: knot offsets decrease", m);
+        }
+        if (h->cal_off[0] != 0) BAD("heads section CALB: first knot offset %u", h->cal_off[0]);
+        uint64_t nk = h->cal_off[M];
+        if (tr_cursor_check_count(&c, 2 * nk, 4, "knots")) CHECK(&c, "CALB");
+        h->cal_x = get_fs(&c, nk, "knots x");
+        h->cal_y = get_fs(&c, nk, "knots y");
+        CHECK(&c, "CALB");
+        for (size_t m = 0; m < M; m++)
+            for (uint32_t j = h->cal_off[m] + 1; j < h->cal_off[m + 1]; j++)
+                if (!(h->cal_x[j] >= h->cal_x[j - 1])) BAD("heads section CALB: model %zu: knots not sorted", m);
+    }
+
+    /* SELC */
+    tr_cursor_init(&c, select, select_len);
+    tr_cursor_field(&c, "header");
+    tr_get_u32(&c, &ver); tr_get_u32(&c, &h->n_budget);
+    CHECK(&c, "SELC");
+    if (ver == 0 || ver > HEADS_FMT) { rc = tr_errorf(err, errlen, TR_EVERSION, "heads section SELC: format %u is newer than this reader", ver); goto fail; }
+    if (tr_cursor_check_count(&c, 3 * (uint64_t)h->n_budget, 4, "budget table")) CHECK(&c, "SELC");
+    h->b_lambda = get_fs(&c, h->n_budget, "budget lambda");
+    h->b_cost = get_fs(&c, h->n_budget, "budget cost");
+    h->b_quality = get_fs(&c, h->n_budget, "budget quality");
+    tr_cursor_field(&c, "risk header");
+    tr_get_u32(&c, &h->n_risk); tr_get_u32(&c, &h->risk_n); tr_get_f32(&c, &h->risk_delta);
+    CHECK(&c, "SELC");
+    if (tr_cursor_check_count(&c, 2 * (uint64_t)h->n_risk, 4, "risk table")) CHECK(&c, "SELC");
+    h->r_t = get_fs(&c, h->n_risk, "risk t");
+    h->r_ucb = get_fs(&c, h->n_risk, "risk bound");
+    CHECK(&c, "SELC");
+    for (uint32_t j = 1; j < h->n_budget; j++)
+        if (!(h->b_lambda[j] > h->b_lambda[j - 1]) || !(h->b_cost[j] <= h->b_cost[j - 1]))
+            BAD("heads section SELC: budget table not monotone at row %u", j);
+    for (uint32_t j = 1; j < h->n_risk; j++)
+        if (!(h->r_t[j] > h->r_t[j - 1]) || !(h->r_ucb[j] >= h->r_ucb[j - 1]))
+            BAD("heads section SELC: risk table not monotone at row %u", j);
+    tr_heads_bind_tables(h);
+    *out = h;
+    return TR_OK;
+fail:
+    tr_heads_free(h);
+    return rc;
+}

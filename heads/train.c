@@ -1,0 +1,492 @@
+/* tr_heads_train: fit every head variant, choose one by K-fold
+ * cross-validation inside the training rows, calibrate on the out-of-fold
+ * predictions, and build the selection tables from them.
+ *
+ * Cross-validation: rows are split into K folds (the caller's fold ids, or a
+ * seeded shuffle).  For each fold every component (priors, ridge, costs) is
+ * fitted on the other folds and every variant predicts the held-out rows.
+ * Each (quality, cost) variant pair is then swept over the λ grid on the
+ * complete rows (a score and a cost for every model), exactly as EVAL.md
+ * sweeps a router on the test set, and scored by params->criterion (AIQ on
+ * the linear cost axis by default).  The best pair wins; ties go to the
+ * simpler pair (lower enum values).  With fewer than 10 complete rows or
+ * K < 2 there is nothing to compare on: the forced or default variants are
+ * used and calibration falls back to in-sample predictions. */
+#include <math.h>
+#include <string.h>
+
+#include "heads_impl.h"
+#include "parts.h"
+#include "util.h"
+
+typedef struct data {
+    const float *X, *P, *S, *C, *L;
+    const int32_t *y;
+    size_t n, d, T, M;
+} data;
+
+/* Fit h's components (allocated, masks set) on rows.  Ridge: one fit per
+ * penalty into Ws[k] when Ws is given, else h->ridge at h->ridge_alpha. */
+static int fit_parts(tr_heads *h, const data *D, const size_t *rows, size_t nrows,
+                     const double *alphas, size_t na, float *const *Ws,
+                     char *err, size_t errlen)
+{
+    tr_prior_fit(D->S, D->M, D->y, D->T, rows, nrows, h->k0, h->prior, h->gmean, NULL);
+    tr_prior_fit(D->C, D->M, D->y, D->T, rows, nrows, h->cost_k0, h->ctask, h->cgmean, NULL);
+    if (h->cmask & (1u << TR_CV_LEN))
+        tr_cost_fit_len(D->C, D->L, D->M, D->y, D->T, rows, nrows, h->cost_k0, h->cab, h->cres, h->cmin);
+    if (h->qmask & (1u << TR_QV_RIDGE)) {
+        double a1 = h->ridge_alpha;
+        float *w1 = h->ridge;
+        int rc = Ws ? tr_expert_fit(D->X, D->d, D->S, D->M, h->prior, D->y, rows, nrows, alphas, na, Ws, err, errlen)
+                    : tr_expert_fit(D->X, D->d, D->S, D->M, h->prior, D->y, rows, nrows, &a1, 1, &w1, err, errlen);
+        if (rc) return rc;
+    }
+    return TR_OK;
+}
+
+/* A quality "slot" is a variant at one setting: 0 hard, 1 soft, 2+k ridge
+ * at alphas[k]. */
+static int slot_qv(size_t slot) { return slot < 2 ? (int)slot : TR_QV_RIDGE; }
+
+/* Predictions of every slot (Ws[k]: ridge weights of slot 2+k; NULL: use
+ * h->ridge) and every cost variant for rows, into row i of Q[slot], Cc[cv]
+ * (NULL entries are skipped). */
+static void predict_rows(tr_heads *h, const data *D, const size_t *rows, size_t nrows,
+                         float **Q, size_t nslots, float *const *Ws, float **Cc)
+{
+    float *keep = h->ridge;
+    for (size_t r = 0; r < nrows; r++) {
+        size_t i = rows ? rows[r] : r;
+        const float *x = D->X ? D->X + i * D->d : NULL;
+        size_t len = D->L ? (size_t)D->L[i] : 0;
+        const float *pt = D->P + i * D->T;
+        for (size_t sl = 0; sl < nslots; sl++) {
+            if (!Q[sl]) continue;
+            if (sl >= 2 && Ws) h->ridge = Ws[sl - 2];
+            tr_heads_predict_variant(h, slot_qv(sl), TR_CV_TASK, x, pt, len, Q[sl] + i * D->M, NULL, NULL, NULL);
+        }
+        for (int cv = 0; cv < TR_CV_COUNT; cv++)
+            if (Cc[cv])
+                tr_heads_predict_variant(h, TR_QV_PRIOR_SOFT, cv, x, pt, len, NULL, NULL, Cc[cv] + i * D->M, NULL);
+    }
+    h->ridge = keep;
+}
+
+static void lambda_grid(double *lam, size_t nl, double scale)
+{
+    lam[0] = 0;
+    for (size_t j = 1; j + 1 < nl; j++)
+        lam[j] = pow(10.0, -3.0 + 6.0 * (double)(j - 1) / (double)(nl - 3)) / scale;
+    lam[nl - 1] = INFINITY;
+}
+
+/* Sweep the λ grid on the eval rows; fills cost/qual per λ and the pooled
+ * ECE of the chosen models' predictions. */
+static double sweep(const data *D, const float *Q, const float *Cc, const size_t *ev,
+                    size_t nev, const double *lam, size_t nl, double *cost, double *qual)
+{
+    double sp[10] = {0}, sy[10] = {0}, sw[10] = {0}, tot = 0;
+    size_t M = D->M;
+    for (size_t j = 0; j < nl; j++) {
+        double sc = 0, sq = 0;
+        for (size_t r = 0; r < nev; r++) {
+            size_t i = ev[r];
+            int m = tr_select_lambda(Q + i * M, Cc + i * M, M, NULL, lam[j]);
+            if (m < 0) continue;
+            double s = D->S[i * M + m], p = Q[i * M + m];
+            sc += D->C[i * M + m];
+            sq += s;
+            int b = (int)(p * 10);
+            b = b < 0 ? 0 : b > 9 ? 9 : b;
+            sp[b] += p; sy[b] += s; sw[b] += 1; tot += 1;
+        }
+        cost[j] = sc / (double)nev;
+        qual[j] = sq / (double)nev;
+    }
+    double e = 0;
+    for (int b = 0; b < 10; b++) if (sw[b] > 0) e += sw[b] / tot * fabs(sp[b] / sw[b] - sy[b] / sw[b]);
+    return e;
+}
+
+static double criterion(const tr_frontier_figs *f, int crit)
+{
+    double q = isnan(f->q_at_cbest) ? 0 : f->q_at_cbest;
+    switch (crit) {
+    case TR_CRIT_AIQ_LOG: return f->aiq_log;
+    case TR_CRIT_Q_AT_CBEST: return q;
+    case TR_CRIT_AIQ_MEAN: return 0.5 * (f->aiq_lin + f->aiq_log);
+    default: return f->aiq_lin;
+    }
+}
+
+static int validate(const data *D, const tr_heads_params *p, char *err, size_t errlen)
+{
+    if (D->n == 0 || D->M == 0 || D->T == 0)
+        return tr_errorf(err, errlen, TR_ETOOFEW, "heads: need rows, models and tasks (n=%zu, M=%zu, T=%zu)", D->n, D->M, D->T);
+    if (!D->S || !D->C || (!D->P && !D->y))
+        return tr_errorf(err, errlen, TR_EINVAL, "heads: scores, costs and P or y are required");
+    if (D->d > 0 && !D->X)
+        return tr_errorf(err, errlen, TR_EINVAL, "heads: d=%zu but no embeddings", D->d);
+    if (p->gate_top_k < 1 || p->gate_top_k > TR_HEADS_MAX_TOPK)
+        return tr_errorf(err, errlen, TR_ERANGE, "heads: gate_top_k %d outside [1, %d]", p->gate_top_k, TR_HEADS_MAX_TOPK);
+    if (!(p->k0 >= 0) || !(p->cost_k0 >= 0))
+        return tr_errorf(err, errlen, TR_ERANGE, "heads: k0 %g and cost_k0 %g must be >= 0", p->k0, p->cost_k0);
+    if (p->n_ridge_alphas < 0 || p->n_ridge_alphas > TR_HEADS_MAX_ALPHAS)
+        return tr_errorf(err, errlen, TR_ERANGE, "heads: n_ridge_alphas %d outside [0, %d]", p->n_ridge_alphas, TR_HEADS_MAX_ALPHAS);
+    for (int k = 0; k < p->n_ridge_alphas; k++)
+        if (!(p->ridge_alphas[k] > 0 && p->ridge_alphas[k] < INFINITY))
+            return tr_errorf(err, errlen, TR_ERANGE, "heads: ridge_alphas[%d] = %g must be > 0", k, p->ridge_alphas[k]);
+    if (p->n_lambda < 3 || p->n_lambda > 100000)
+        return tr_errorf(err, errlen, TR_ERANGE, "heads: n_lambda %d outside [3, 100000]", p->n_lambda);
+    if (!(p->risk_delta > 0 && p->risk_delta < 1))
+        return tr_errorf(err, errlen, TR_ERANGE, "heads: risk_delta %g outside (0, 1)", p->risk_delta);
+    if (p->qvariant >= TR_QV_COUNT || p->cvariant >= TR_CV_COUNT)
+        return tr_errorf(err, errlen, TR_ERANGE, "heads: variant %d/%d unknown", p->qvariant, p->cvariant);
+    for (size_t i = 0; i < D->n; i++) {
+        if (D->y && (D->y[i] < 0 || (size_t)D->y[i] >= D->T))
+            return tr_errorf(err, errlen, TR_ERANGE, "heads: row %zu: task label %d outside [0, %zu)", i, (int)D->y[i], D->T);
+        if (D->P)
+            for (size_t t = 0; t < D->T; t++) {
+                float v = D->P[i * D->T + t];
+                if (!(v >= 0 && v <= 1.0001f))
+                    return tr_errorf(err, errlen, TR_ERANGE, "heads: row %zu: P(task %zu) = %g not a probability", i, t, v);
+            }
+        if (D->L && !(D->L[i] >= 0))
+            return tr_errorf(err, errlen, TR_ERANGE, "heads: row %zu: prompt length %g", i, D->L[i]);
+        for (size_t m = 0; m < D->M; m++) {
+            float s = D->S[i * D->M + m], c = D->C[i * D->M + m];
+            if (!isnan(s) && !(s >= 0 && s <= 1))
+                return tr_errorf(err, errlen, TR_ERANGE, "heads: row %zu model %zu: score %g outside [0, 1]", i, m, s);
+            if (!isnan(c) && !(c >= 0 && c < INFINITY))
+                return tr_errorf(err, errlen, TR_ERANGE, "heads: row %zu model %zu: cost %g negative or infinite", i, m, c);
+        }
+    }
+    if (p->fold && p->cv_folds >= 2)
+        for (size_t i = 0; i < D->n; i++)
+            if (p->fold[i] < 0 || p->fold[i] >= p->cv_folds)
+                return tr_errorf(err, errlen, TR_ERANGE, "heads: row %zu: fold %d outside [0, %d)", i, (int)p->fold[i], p->cv_folds);
+    return TR_OK;
+}
+
+/* Per-model calibration on (OOF) predictions Q against the scores. */
+static int fit_calibration(tr_heads *h, const data *D, const float *Q)
+{
+    size_t n = D->n, M = D->M;
+    float *px = tr_mallocarray(n, sizeof *px), *py = tr_mallocarray(n, sizeof *py);
+    float *kx = tr_mallocarray(n * M, sizeof *kx), *ky = tr_mallocarray(n * M, sizeof *ky);
+    int rc = TR_ENOMEM;
+    if (!px || !py || !kx || !ky) goto fail;
+    uint32_t off = 0;
+    for (size_t m = 0; m < M; m++) {
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++) {
+            float q = Q[i * M + m], s = D->S[i * M + m];
+            if (isnan(q) || isnan(s)) continue;
+            px[k] = q; py[k] = s; k++;
+        }
+        h->cal_off[m] = off;
+        if (k >= 200) {
+            size_t nk;
+            if ((rc = tr_isotonic_fit(px, py, k, kx + off, ky + off, &nk))) goto fail;
+            h->cal_kind[m] = TR_CAL_ISOTONIC;
+            off += (uint32_t)nk;
+        } else if (k > 0) {
+            tr_platt_fit(px, py, k, &h->cal_ab[2 * m], &h->cal_ab[2 * m + 1]);
+            h->cal_kind[m] = TR_CAL_PLATT;
+        } else {
+            h->cal_kind[m] = TR_CAL_IDENTITY;
+        }
+    }
+    h->cal_off[M] = off;
+    h->cal_x = tr_mallocarray(off ? off : 1, sizeof(float));
+    h->cal_y = tr_mallocarray(off ? off : 1, sizeof(float));
+    if (!h->cal_x || !h->cal_y) goto fail;
+    memcpy(h->cal_x, kx, off * sizeof(float));
+    memcpy(h->cal_y, ky, off * sizeof(float));
+    rc = TR_OK;
+fail:
+    tr_free(px); tr_free(py); tr_free(kx); tr_free(ky);
+    return rc;
+}
+
+static float cal_apply(const tr_heads *h, size_t m, float q)
+{
+    switch (h->cal_kind[m]) {
+    case TR_CAL_PLATT: return tr_platt_apply(h->cal_ab[2 * m], h->cal_ab[2 * m + 1], q);
+    case TR_CAL_ISOTONIC: return tr_isotonic_apply(h->cal_x + h->cal_off[m], h->cal_y + h->cal_off[m],
+                                                   h->cal_off[m + 1] - h->cal_off[m], q);
+    default: return q;
+    }
+}
+
+/* Budget table: for each finite λ of the grid, the mean cost per query on
+ * every training row (observed cost of the chosen model, its prediction
+ * where unobserved) of λ-selection with the out-of-fold predictions.  Made
+ * non-increasing in λ by a running minimum (selection cost is monotone in λ
+ * up to ties; the minimum removes the noise). */
+static int build_budget(tr_heads *h, const data *D, const float *Q, const float *Cc,
+                        const double *lam, size_t nl)
+{
+    size_t nb = nl - 1, n = D->n, M = D->M;   /* drop λ = inf */
+    h->b_lambda = tr_mallocarray(nb, sizeof(float));
+    h->b_cost = tr_mallocarray(nb, sizeof(float));
+    h->b_quality = tr_mallocarray(nb, sizeof(float));
+    if (!h->b_lambda || !h->b_cost || !h->b_quality) return TR_ENOMEM;
+    double prev = INFINITY;
+    for (size_t j = 0; j < nb; j++) {
+        double sc = 0, sq = 0;
+        size_t cnt = 0;
+        for (size_t i = 0; i < n; i++) {
+            int m = tr_select_lambda(Q + i * M, Cc + i * M, M, NULL, lam[j]);
+            if (m < 0) continue;
+            float c = D->C[i * M + m], s = D->S[i * M + m];
+            sc += isnan(c) ? Cc[i * M + m] : c;
+            sq += isnan(s) ? Q[i * M + m] : s;
+            cnt++;
+        }
+        double mc = cnt ? sc / (double)cnt : 0;
+        if (mc > prev) mc = prev;
+        prev = mc;
+        h->b_lambda[j] = (float)lam[j];
+        h->b_cost[j] = (float)mc;
+        h->b_quality[j] = (float)(cnt ? sq / (double)cnt : 0);
+    }
+    h->n_budget = (uint32_t)nb;
+    return TR_OK;
+}
+
+/* Risk table: thresholds t = 0, 1/200, ..., 1; at each, the misrouting count
+ * on the rows where the chosen and the strongest model are both labelled,
+ * its Clopper-Pearson bound, and the running maximum (fixed-sequence test). */
+#define RISK_STEPS 201
+static int build_risk(tr_heads *h, const data *D, const float *Qcal, const float *Cc,
+                      double delta)
+{
+    size_t n = D->n, M = D->M;
+    h->r_t = tr_mallocarray(RISK_STEPS, sizeof(float));
+    h->r_ucb = tr_mallocarray(RISK_STEPS, sizeof(float));
+    if (!h->r_t || !h->r_ucb) return TR_ENOMEM;
+    double run = 0;
+    size_t nmax = 0;
+    for (size_t j = 0; j < RISK_STEPS; j++) {
+        double t = (double)j / (RISK_STEPS - 1);
+        size_t k = 0, cnt = 0;
+        for (size_t i = 0; i < n; i++) {
+            const float *q = Qcal + i * M;
+            int b = tr_select(q, q, Cc + i * M, M, NULL, TR_SELECT_QUALITY, 0, NULL);
+            int m = tr_select_risk_t(q, Cc + i * M, M, NULL, t);
+            if (b < 0 || m < 0) continue;
+            float sb = D->S[i * M + b], sm = D->S[i * M + m];
+            if (isnan(sb) || isnan(sm)) continue;
+            cnt++;
+            k += sm < sb;
+        }
+        double u = tr_cp_upper(k, cnt, delta);
+        if (u > run) run = u;
+        h->r_t[j] = (float)t;
+        h->r_ucb[j] = (float)run;
+        if (cnt > nmax) nmax = cnt;
+    }
+    h->n_risk = RISK_STEPS;
+    h->risk_n = (uint32_t)nmax;
+    h->risk_delta = (float)delta;
+    return TR_OK;
+}
+
+#define MAX_SLOTS (2 + TR_HEADS_MAX_ALPHAS)
+
+int tr_heads_train(const float *X, const float *P, const int32_t *y, size_t n,
+                   size_t d, size_t T, const float *scores, const float *costs,
+                   const float *lens, size_t M, const tr_heads_params *params,
+                   tr_heads **out, char *err, size_t errlen)
+{
+    tr_heads_params defp;
+    if (!params) { tr_heads_params_default(&defp); params = &defp; }
+    *out = NULL;
+    data D = {X, P, scores, costs, lens, y, n, d, T, M};
+    int rc = validate(&D, params, err, errlen);
+    if (rc) return rc;
+
+    tr_heads *h = NULL, *f = NULL;
+    float *Pown = NULL, *Q[MAX_SLOTS] = {0}, *Cc[TR_CV_COUNT] = {0}, *Qcal = NULL;
+    float *Wf[TR_HEADS_MAX_ALPHAS] = {0};
+    int32_t *yown = NULL, *fold = NULL;
+    size_t *fit = NULL, *hold = NULL, *ev = NULL;
+    double *lam = NULL, *pc = NULL, *pq = NULL;
+    size_t nl = (size_t)params->n_lambda;
+    size_t na = d > 0 ? (size_t)params->n_ridge_alphas : 0;
+    size_t nslots = 2 + na, best_slot = 1;
+
+    /* P from y, or y from P */
+    if (!P) {
+        Pown = tr_calloc(n * T, sizeof *Pown);
+        if (!Pown) goto oom;
+        for (size_t i = 0; i < n; i++) Pown[i * T + (size_t)y[i]] = 1;
+        D.P = Pown;
+    }
+    if (!y) {
+        yown = tr_mallocarray(n, sizeof *yown);
+        if (!yown) goto oom;
+        for (size_t i = 0; i < n; i++) {
+            size_t b = 0;
+            for (size_t t = 1; t < T; t++) if (P[i * T + t] > P[i * T + b]) b = t;
+            yown[i] = (int32_t)b;
+        }
+        D.y = yown;
+    }
+
+    h = tr_calloc(1, sizeof *h);
+    if (!h) goto oom;
+    h->M = (uint32_t)M; h->T = (uint32_t)T; h->d = (uint32_t)d;
+    h->top_k = (uint32_t)(params->gate_top_k < (int)T ? params->gate_top_k : (int)T);
+    h->k0 = (float)params->k0; h->cost_k0 = (float)params->cost_k0;
+    h->ridge_alpha = na ? (float)params->ridge_alphas[0] : 0;
+    h->qmask = (1u << TR_QV_PRIOR_HARD) | (1u << TR_QV_PRIOR_SOFT) | (na ? 1u << TR_QV_RIDGE : 0);
+    h->cmask = (1u << TR_CV_TASK) | (lens ? 1u << TR_CV_LEN : 0);
+    if (params->qvariant >= 0 && !(h->qmask >> params->qvariant & 1u)) {
+        rc = tr_errorf(err, errlen, TR_EINVAL, "heads: variant %s needs %s", tr_qvariant_name(params->qvariant),
+                       params->qvariant == TR_QV_KNN ? "a kNN index (not built by this version)" : "embeddings (d > 0) and a ridge penalty");
+        goto fail;
+    }
+    if (params->cvariant >= 0 && !(h->cmask >> params->cvariant & 1u)) {
+        rc = tr_errorf(err, errlen, TR_EINVAL, "heads: cost variant %s needs prompt lengths", tr_cvariant_name(params->cvariant));
+        goto fail;
+    }
+    if (tr_heads_alloc_parts(h)) goto oom;
+
+    for (size_t sl = 0; sl < nslots; sl++) { Q[sl] = tr_mallocarray(n * M, sizeof(float)); if (!Q[sl]) goto oom; }
+    for (int v = 0; v < TR_CV_COUNT; v++)
+        if (h->cmask >> v & 1u) { Cc[v] = tr_mallocarray(n * M, sizeof(float)); if (!Cc[v]) goto oom; }
+    lam = tr_mallocarray(nl, sizeof *lam);
+    pc = tr_mallocarray(nl, sizeof *pc);
+    pq = tr_mallocarray(nl, sizeof *pq);
+    ev = tr_mallocarray(n, sizeof *ev);
+    if (!lam || !pc || !pq || !ev) goto oom;
+
+    /* complete rows: where a sweep can be scored */
+    size_t nev = 0;
+    for (size_t i = 0; i < n; i++) {
+        int ok = 1;
+        for (size_t m = 0; m < M && ok; m++) ok = !isnan(scores[i * M + m]) && !isnan(costs[i * M + m]);
+        if (ok) ev[nev++] = i;
+    }
+    double csum = 0;
+    size_t ccnt = 0;
+    for (size_t i = 0; i < n * M; i++) if (!isnan(costs[i])) { csum += costs[i]; ccnt++; }
+    double scale = ccnt && csum > 0 ? csum / (double)ccnt : 1.0;
+    lambda_grid(lam, nl, scale);
+
+    int K = params->cv_folds;
+    int do_cv = K >= 2 && n >= (size_t)(2 * K) && nev >= 10;
+    if (do_cv) {
+        fold = tr_mallocarray(n, sizeof *fold);
+        fit = tr_mallocarray(n, sizeof *fit);
+        hold = tr_mallocarray(n, sizeof *hold);
+        f = tr_calloc(1, sizeof *f);
+        if (!fold || !fit || !hold || !f) goto oom;
+        for (size_t k = 0; k < na; k++) {
+            Wf[k] = tr_mallocarray(M * (d + 1), sizeof(float));
+            if (!Wf[k]) goto oom;
+        }
+        if (params->fold) {
+            memcpy(fold, params->fold, n * sizeof *fold);
+        } else {
+            /* seeded shuffle, then round-robin: folds differ in size by <= 1 */
+            tr_rng rng;
+            tr_rng_seed(&rng, params->seed);
+            for (size_t i = 0; i < n; i++) hold[i] = i;
+            for (size_t i = n; i > 1; i--) {
+                size_t j = (size_t)tr_rng_below(&rng, i);
+                size_t t = hold[i - 1]; hold[i - 1] = hold[j]; hold[j] = t;
+            }
+            for (size_t i = 0; i < n; i++) fold[hold[i]] = (int32_t)(i % (size_t)K);
+        }
+        f->M = h->M; f->T = h->T; f->d = h->d; f->top_k = h->top_k;
+        f->k0 = h->k0; f->cost_k0 = h->cost_k0;
+        f->qmask = h->qmask & ~(1u << TR_QV_RIDGE);   /* ridge weights live in Wf */
+        f->cmask = h->cmask;
+        if (tr_heads_alloc_parts(f)) goto oom;
+        f->qmask = h->qmask;
+        for (int k = 0; k < K; k++) {
+            size_t nf = 0, nh = 0;
+            for (size_t i = 0; i < n; i++) { if (fold[i] == k) hold[nh++] = i; else fit[nf++] = i; }
+            if (nh == 0) continue;
+            if ((rc = fit_parts(f, &D, fit, nf, params->ridge_alphas, na, Wf, err, errlen))) goto fail;
+            predict_rows(f, &D, hold, nh, Q, nslots, Wf, Cc);
+        }
+        f->ridge = NULL;
+        /* score every (slot, cost variant) pair */
+        h->cvrows = tr_calloc(MAX_SLOTS * TR_CV_COUNT, sizeof *h->cvrows);
+        if (!h->cvrows) goto oom;
+        tr_frontier_ref ref;
+        tr_frontier_ref_compute(scores, costs, nev, M, ev, &ref);
+        double best = -INFINITY;
+        int bc = TR_CV_TASK;
+        for (size_t sl = 0; sl < nslots; sl++) {
+            int qv = slot_qv(sl);
+            for (int cv = 0; cv < TR_CV_COUNT; cv++) {
+                if (!(h->cmask >> cv & 1u)) continue;
+                double e = sweep(&D, Q[sl], Cc[cv], ev, nev, lam, nl, pc, pq);
+                tr_frontier_figs fg;
+                if (tr_frontier_figures(pc, pq, nl, &ref, &fg)) goto oom;
+                tr_heads_cvrow *row = &h->cvrows[h->n_cv++];
+                row->qv = qv; row->cv = cv;
+                row->alpha = sl >= 2 ? params->ridge_alphas[sl - 2] : 0;
+                row->aiq_lin = fg.aiq_lin; row->aiq_log = fg.aiq_log;
+                row->q_at_cbest = fg.q_at_cbest; row->gap = fg.gap; row->saving = fg.saving;
+                row->q_max = fg.q_max; row->ece = e;
+                row->crit = criterion(&fg, params->criterion);
+                int allowed = (params->qvariant < 0 || params->qvariant == qv)
+                              && (params->cvariant < 0 || params->cvariant == cv);
+                if (allowed && row->crit > best + 1e-12) { best = row->crit; best_slot = sl; bc = cv; }
+            }
+        }
+        h->qv = slot_qv(best_slot); h->cv = bc;
+        if (best_slot >= 2) h->ridge_alpha = (float)params->ridge_alphas[best_slot - 2];
+    } else {
+        h->qv = params->qvariant >= 0 ? params->qvariant : TR_QV_PRIOR_SOFT;
+        h->cv = params->cvariant >= 0 ? params->cvariant : (lens ? TR_CV_LEN : TR_CV_TASK);
+        best_slot = h->qv == TR_QV_RIDGE ? 2 : (size_t)h->qv;
+    }
+
+    /* the final fit on every row */
+    if ((rc = fit_parts(h, &D, NULL, n, NULL, 0, NULL, err, errlen))) goto fail;
+    if (!do_cv) predict_rows(h, &D, NULL, n, Q, nslots, NULL, Cc);   /* in-sample stand-ins */
+    const float *Qb = Q[best_slot];
+
+    if (fit_calibration(h, &D, Qb)) goto oom;
+    Qcal = tr_mallocarray(n * M, sizeof *Qcal);
+    if (!Qcal) goto oom;
+    for (size_t i = 0; i < n; i++)
+        for (size_t m = 0; m < M; m++) Qcal[i * M + m] = cal_apply(h, m, Qb[i * M + m]);
+    {
+        /* out-of-fold ECE over every labelled (row, model) before / after */
+        float *a = tr_mallocarray(n * M, sizeof *a), *b = tr_mallocarray(n * M, sizeof *b), *s = tr_mallocarray(n * M, sizeof *s);
+        if (!a || !b || !s) { tr_free(a); tr_free(b); tr_free(s); goto oom; }
+        size_t k = 0;
+        for (size_t i = 0; i < n * M; i++)
+            if (!isnan(scores[i]) && !isnan(Qb[i])) { a[k] = Qb[i]; b[k] = Qcal[i]; s[k] = scores[i]; k++; }
+        h->ece_raw = (float)tr_ece(a, s, k, 10);
+        h->ece_cal = (float)tr_ece(b, s, k, 10);
+        tr_free(a); tr_free(b); tr_free(s);
+    }
+    if (build_budget(h, &D, Qb, Cc[h->cv], lam, nl)) goto oom;
+    if (build_risk(h, &D, Qcal, Cc[h->cv], params->risk_delta)) goto oom;
+    tr_heads_bind_tables(h);
+    *out = h;
+    h = NULL;
+    rc = TR_OK;
+    goto fail;
+oom:
+    rc = tr_errorf(err, errlen, TR_ENOMEM, "heads: out of memory training on %zu rows x %zu models", n, M);
+fail:
+    tr_heads_free(h);
+    tr_heads_free(f);
+    tr_free(Pown); tr_free(yown); tr_free(fold); tr_free(fit); tr_free(hold); tr_free(ev);
+    tr_free(lam); tr_free(pc); tr_free(pq); tr_free(Qcal);
+    for (size_t sl = 0; sl < MAX_SLOTS; sl++) tr_free(Q[sl]);
+    for (int v = 0; v < TR_CV_COUNT; v++) tr_free(Cc[v]);
+    for (size_t k = 0; k < TR_HEADS_MAX_ALPHAS; k++) tr_free(Wf[k]);
+    return rc;
+}

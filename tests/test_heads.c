@@ -1,0 +1,318 @@
+/* Expert heads: planted skills recovered, shrinkage of tiny tasks, missing
+ * labels, one-prompt tasks, CV choosing the prompt-level correction when it
+ * helps, save/load round trip, truncated and corrupted sections, allocation
+ * failures. */
+#include "testutil.h"
+
+#include <math.h>
+
+#include "buf.h"
+#include "heads.h"
+#include "heads_synth.h"
+#include "parts.h"
+#include "util.h"
+
+static const float K5x4[20] = {
+    0.90f, 0.60f, 0.30f, 0.20f,
+    0.50f, 0.85f, 0.40f, 0.10f,
+    0.30f, 0.30f, 0.80f, 0.50f,
+    0.70f, 0.20f, 0.20f, 0.75f,
+    0.95f, 0.90f, 0.85f, 0.30f,
+};
+static const float PRICE4[4] = {1e-6f, 2e-6f, 5e-6f, 1e-5f};
+
+static void onehot(float *p, size_t T, size_t t)
+{
+    for (size_t u = 0; u < T; u++) p[u] = u == t ? 1.0f : 0.0f;
+}
+
+static void test_recover_skills(void **state)
+{
+    (void)state;
+    size_t sizes[5] = {1000, 1000, 1000, 1000, 1000};
+    synth s;
+    synth_make(&s, 5, 4, 16, sizes, K5x4, PRICE4, 0.9f, -1, 0, 1);
+    tr_heads_params p;
+    tr_heads_params_default(&p);
+    tr_heads *h = NULL;
+    char err[256];
+    assert_int_equal(tr_heads_train(s.X, s.P, s.y, s.n, s.d, s.T, s.S, s.C, s.L, s.M, &p, &h, err, sizeof err), TR_OK);
+    float pt[5], q[4], qc[4], c[4], x[16] = {0}, scratch[8];
+    for (size_t t = 0; t < 5; t++) {
+        onehot(pt, 5, t);
+        for (int qv = TR_QV_PRIOR_HARD; qv <= TR_QV_PRIOR_SOFT; qv++) {
+            assert_int_equal(tr_heads_predict_variant(h, qv, TR_CV_TASK, x, pt, 1000, q, qc, c, scratch), TR_OK);
+            for (size_t m = 0; m < 4; m++) {
+                assert_true(fabsf(q[m] - K5x4[t * 4 + m]) < 0.05f);
+                /* the task-mean cost of a uniform length in [200, 2000) */
+                assert_true(fabsf(c[m] - PRICE4[m] * 1100) < 0.1f * PRICE4[m] * 1100);
+            }
+        }
+    }
+    /* the chosen variant predicts too, and its tables exist */
+    onehot(pt, 5, 2);
+    assert_int_equal(tr_heads_predict(h, s.X, pt, 500, q, qc, c, scratch), TR_OK);
+    assert_true(q[2] > q[0] && q[2] > q[1]);
+    const tr_select_tables *tab = tr_heads_tables(h);
+    assert_true(tab->n_budget == 100 && tab->n_risk > 0);
+    size_t nrow;
+    const tr_heads_cvrow *rows = tr_heads_cv_table(h, &nrow);
+    assert_int_equal(nrow, 5 * 2);   /* hard, soft, ridge at 3 penalties x task, length */
+    for (size_t i = 0; i < nrow; i++) assert_true(rows[i].aiq_lin > 0.3 && rows[i].aiq_lin < 1);
+    /* the length cost model wins on costs that are price x bytes */
+    assert_int_equal(tr_heads_cvariant(h), TR_CV_LEN);
+    tr_heads_free(h);
+    synth_free(&s);
+}
+
+static void test_shrinkage_tiny_task(void **state)
+{
+    (void)state;
+    /* task 0: 500 prompts at 0.2 skill for model 0; task 1: 2 prompts both right */
+    float V[502], mu[2], g[1], cnt[2];
+    int32_t y[502];
+    for (int i = 0; i < 500; i++) { V[i] = i % 5 == 0 ? 1.0f : 0.0f; y[i] = 0; }
+    V[500] = V[501] = 1; y[500] = y[501] = 1;
+    tr_prior_fit(V, 1, y, 2, NULL, 502, 10.0, mu, g, cnt);
+    float gm = 102.0f / 502.0f;
+    assert_float_equal(g[0], gm, 1e-6);
+    assert_float_equal(mu[1], (2 + 10 * gm) / 12.0f, 1e-6);
+    assert_float_equal(cnt[1], 2, 0);
+    assert_true(fabsf(mu[1] - gm) < fabsf(mu[1] - 1.0f));    /* nearer the global mean */
+    assert_float_equal(mu[0], (100 + 10 * gm) / 510.0f, 1e-6);
+    /* k0 = 0: raw task means; an empty task falls back to the global mean */
+    int32_t y3[502];
+    memcpy(y3, y, sizeof y);
+    float mu3[3];
+    tr_prior_fit(V, 1, y3, 3, NULL, 502, 0.0, mu3, g, NULL);
+    assert_float_equal(mu3[1], 1.0f, 1e-6);
+    assert_float_equal(mu3[2], gm, 1e-6);
+}
+
+static void test_missing_labels_and_tiny_tasks(void **state)
+{
+    (void)state;
+    size_t sizes[5] = {300, 300, 300, 300, 1};   /* task 4 has one prompt */
+    synth s;
+    synth_make(&s, 5, 4, 8, sizes, K5x4, PRICE4, 0.8f, -1, 0, 2);
+    for (size_t i = 0; i < s.n; i++) {
+        s.S[i * 4 + 2] = NAN;                   /* model 2: no score at all */
+        s.C[i * 4 + 2] = NAN;
+        if (i % 2) s.S[i * 4 + 3] = NAN;        /* model 3: half its scores */
+        if (i % 3 == 0) s.C[i * 4 + 1] = NAN;   /* model 1: a third of costs */
+    }
+    tr_heads *h = NULL;
+    char err[256];
+    assert_int_equal(tr_heads_train(s.X, s.P, s.y, s.n, s.d, s.T, s.S, s.C, s.L, s.M, NULL, &h, err, sizeof err), TR_OK);
+    float pt[5], q[4], qc[4], c[4], sc[4];
+    for (size_t t = 0; t < 5; t++) {
+        onehot(pt, 5, t);
+        assert_int_equal(tr_heads_predict_variant(h, TR_QV_PRIOR_SOFT, TR_CV_TASK, s.X, pt, 800, q, qc, c, sc), TR_OK);
+        assert_true(isnan(q[2]) && isnan(qc[2]) && isnan(c[2]));
+        assert_false(isnan(q[0]) || isnan(q[1]) || isnan(q[3]) || isnan(c[1]));
+        if (t < 4) assert_true(fabsf(q[3] - K5x4[t * 4 + 3]) < 0.1f);
+        /* selection never picks the model without predictions */
+        assert_int_not_equal(tr_select(q, qc, c, 4, NULL, TR_SELECT_QUALITY, 0, tr_heads_tables(h)), 2);
+        assert_int_not_equal(tr_select(q, qc, c, 4, NULL, TR_SELECT_RISK, 0.1, tr_heads_tables(h)), 2);
+    }
+    /* the one-prompt task: shrunk nearly to the global means */
+    onehot(pt, 5, 4);
+    tr_heads_predict_variant(h, TR_QV_PRIOR_HARD, TR_CV_TASK, s.X, pt, 800, q, qc, c, sc);
+    for (int m = 0; m < 2; m++) {
+        float gm = 0;
+        for (int t = 0; t < 4; t++) gm += K5x4[t * 4 + m] / 4;
+        assert_true(fabsf(q[m] - gm) < 0.12f);
+    }
+    tr_heads_free(h);
+    synth_free(&s);
+}
+
+static void test_cv_picks_ridge(void **state)
+{
+    (void)state;
+    size_t sizes[3] = {900, 900, 900};
+    const float K[12] = {0.6f, 0.5f, 0.3f, 0.2f, 0.6f, 0.5f, 0.3f, 0.2f, 0.6f, 0.5f, 0.3f, 0.2f};
+    synth s;
+    /* model 2 (mid price) is 0.3 + 0.45 when x[0] > 0: only the embedding tells */
+    synth_make(&s, 3, 4, 8, sizes, K, PRICE4, 0.9f, 2, 0.45f, 3);
+    tr_heads *h = NULL;
+    char err[256];
+    tr_heads_params p;
+    tr_heads_params_default(&p);
+    p.ridge_alphas[0] = 1;
+    p.n_ridge_alphas = 1;
+    assert_int_equal(tr_heads_train(s.X, s.P, s.y, s.n, s.d, s.T, s.S, s.C, s.L, s.M, &p, &h, err, sizeof err), TR_OK);
+    assert_int_equal(tr_heads_qvariant(h), TR_QV_RIDGE);
+    size_t nrow;
+    const tr_heads_cvrow *rows = tr_heads_cv_table(h, &nrow);
+    double ridge = -1, soft = -1;
+    for (size_t i = 0; i < nrow; i++) {
+        if (rows[i].cv != TR_CV_LEN) continue;
+        if (rows[i].qv == TR_QV_RIDGE) ridge = rows[i].aiq_lin;
+        if (rows[i].qv == TR_QV_PRIOR_SOFT) soft = rows[i].aiq_lin;
+    }
+    assert_true(ridge > soft + 0.01);
+    /* forcing a variant is honoured */
+    tr_heads *h2 = NULL;
+    p.qvariant = TR_QV_PRIOR_HARD;
+    p.cvariant = TR_CV_TASK;
+    assert_int_equal(tr_heads_train(s.X, s.P, s.y, s.n, s.d, s.T, s.S, s.C, s.L, s.M, &p, &h2, err, sizeof err), TR_OK);
+    assert_int_equal(tr_heads_qvariant(h2), TR_QV_PRIOR_HARD);
+    assert_int_equal(tr_heads_cvariant(h2), TR_CV_TASK);
+    tr_heads_free(h2);
+    /* calibration does not make things worse out of fold */
+    tr_heads_free(h);
+    synth_free(&s);
+}
+
+static void save_all(const tr_heads *h, tr_buf b[4])
+{
+    for (int i = 0; i < 4; i++) tr_buf_init(&b[i]);
+    tr_heads_save(h, &b[0], &b[1], &b[2], &b[3]);
+    for (int i = 0; i < 4; i++) assert_int_equal(tr_buf_ok(&b[i]), TR_OK);
+}
+
+static void test_save_load(void **state)
+{
+    (void)state;
+    size_t sizes[5] = {200, 200, 200, 200, 200};
+    synth s;
+    synth_make(&s, 5, 4, 8, sizes, K5x4, PRICE4, 0.7f, 1, 0.2f, 4);
+    tr_heads *h = NULL, *g = NULL;
+    char err[256];
+    assert_int_equal(tr_heads_train(s.X, s.P, s.y, s.n, s.d, s.T, s.S, s.C, s.L, s.M, NULL, &h, err, sizeof err), TR_OK);
+    tr_buf b[4];
+    save_all(h, b);
+    assert_int_equal(tr_heads_load(b[0].data, b[0].len, b[1].data, b[1].len, b[2].data, b[2].len,
+                                   b[3].data, b[3].len, &g, err, sizeof err), TR_OK);
+    assert_int_equal(tr_heads_qvariant(g), tr_heads_qvariant(h));
+    for (size_t i = 0; i < s.n; i += 7)
+        for (int qv = 0; qv < TR_QV_COUNT; qv++)
+            for (int cv = 0; cv < TR_CV_COUNT; cv++) {
+                float q1[4], c1[4], k1[4], q2[4], c2[4], k2[4], sc[2];
+                int r1 = tr_heads_predict_variant(h, qv, cv, s.X + i * 8, s.P + i * 5, (size_t)s.L[i], q1, k1, c1, sc);
+                int r2 = tr_heads_predict_variant(g, qv, cv, s.X + i * 8, s.P + i * 5, (size_t)s.L[i], q2, k2, c2, sc);
+                assert_int_equal(r1, r2);
+                if (r1) { assert_int_equal(qv, TR_QV_KNN); continue; }
+                assert_memory_equal(q1, q2, sizeof q1);
+                assert_memory_equal(k1, k2, sizeof k1);
+                assert_memory_equal(c1, c2, sizeof c1);
+            }
+    const tr_select_tables *t1 = tr_heads_tables(h), *t2 = tr_heads_tables(g);
+    assert_int_equal(t1->n_budget, t2->n_budget);
+    assert_memory_equal(t1->budget_cost, t2->budget_cost, t1->n_budget * sizeof(float));
+    assert_memory_equal(t1->risk_ucb, t2->risk_ucb, t1->n_risk * sizeof(float));
+    size_t n1, n2;
+    tr_heads_cv_table(h, &n1);
+    tr_heads_cv_table(g, &n2);
+    assert_int_equal(n1, n2);
+    /* saving the loaded heads gives the same bytes */
+    tr_buf b2[4];
+    save_all(g, b2);
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(b[i].len, b2[i].len);
+        assert_memory_equal(b[i].data, b2[i].data, b[i].len);
+        tr_buf_free(&b2[i]);
+    }
+    tr_heads_free(g);
+
+    /* every truncation of every section fails cleanly, naming the section */
+    static const char *names[4] = {"HEAD", "CALB", "COST", "SELC"};
+    for (int sec = 0; sec < 4; sec++) {
+        size_t step = b[sec].len > 400 ? b[sec].len / 97 : 1;
+        for (size_t cut = 0; cut < b[sec].len; cut += step) {
+            size_t len[4] = {b[0].len, b[1].len, b[2].len, b[3].len};
+            len[sec] = cut;
+            g = NULL;
+            int rc = tr_heads_load(b[0].data, len[0], b[1].data, len[1], b[2].data, len[2], b[3].data, len[3], &g, err, sizeof err);
+            assert_true(rc == TR_ETRUNC || rc == TR_EFORMAT);
+            assert_null(g);
+            assert_non_null(strstr(err, names[sec]));
+        }
+    }
+    /* a newer format version */
+    b[0].data[0] = 9;
+    assert_int_equal(tr_heads_load(b[0].data, b[0].len, b[1].data, b[1].len, b[2].data, b[2].len, b[3].data, b[3].len, &g, err, sizeof err), TR_EVERSION);
+    assert_non_null(strstr(err, "newer"));
+    b[0].data[0] = 1;
+    /* a huge model count is rejected before allocating */
+    b[0].data[4] = 0xFF; b[0].data[5] = 0xFF; b[0].data[6] = 0xFF;
+    assert_int_equal(tr_heads_load(b[0].data, b[0].len, b[1].data, b[1].len, b[2].data, b[2].len, b[3].data, b[3].len, &g, err, sizeof err), TR_EFORMAT);
+    assert_non_null(strstr(err, "HEAD"));
+    for (int i = 0; i < 4; i++) tr_buf_free(&b[i]);
+    tr_heads_free(h);
+    synth_free(&s);
+}
+
+static void test_bad_input(void **state)
+{
+    (void)state;
+    size_t sizes[2] = {20, 20};
+    synth s;
+    synth_make(&s, 2, 4, 4, sizes, K5x4, PRICE4, 0.9f, -1, 0, 5);
+    tr_heads *h = NULL;
+    char err[256];
+    s.S[13] = 1.5f;
+    assert_int_equal(tr_heads_train(s.X, s.P, s.y, s.n, s.d, s.T, s.S, s.C, s.L, s.M, NULL, &h, err, sizeof err), TR_ERANGE);
+    assert_non_null(strstr(err, "row 3 model 1: score 1.5"));
+    s.S[13] = 1;
+    s.y[7] = 2;
+    assert_int_equal(tr_heads_train(s.X, s.P, s.y, s.n, s.d, s.T, s.S, s.C, s.L, s.M, NULL, &h, err, sizeof err), TR_ERANGE);
+    assert_non_null(strstr(err, "row 7: task label 2"));
+    s.y[7] = 0;
+    tr_heads_params p;
+    tr_heads_params_default(&p);
+    p.gate_top_k = 0;
+    assert_int_equal(tr_heads_train(s.X, s.P, s.y, s.n, s.d, s.T, s.S, s.C, s.L, s.M, &p, &h, err, sizeof err), TR_ERANGE);
+    assert_non_null(strstr(err, "gate_top_k"));
+    tr_heads_params_default(&p);
+    p.cvariant = TR_CV_LEN;
+    assert_int_equal(tr_heads_train(s.X, s.P, s.y, s.n, s.d, s.T, s.S, s.C, NULL, s.M, &p, &h, err, sizeof err), TR_EINVAL);
+    assert_non_null(strstr(err, "prompt lengths"));
+    assert_null(h);
+    /* only y, no P, no embeddings, no lengths: priors still train */
+    assert_int_equal(tr_heads_train(NULL, NULL, s.y, s.n, 0, s.T, s.S, s.C, NULL, s.M, NULL, &h, err, sizeof err), TR_OK);
+    assert_false(tr_heads_has_qvariant(h, TR_QV_RIDGE));
+    assert_false(tr_heads_has_cvariant(h, TR_CV_LEN));
+    float pt[2] = {0, 1}, q[4], c[4];
+    assert_int_equal(tr_heads_predict_variant(h, TR_QV_RIDGE, TR_CV_TASK, NULL, pt, 0, q, NULL, c, NULL), TR_EINVAL);
+    assert_int_equal(tr_heads_predict(h, NULL, pt, 0, q, NULL, c, NULL), TR_OK);
+    tr_heads_free(h);
+    synth_free(&s);
+}
+
+static void test_alloc_failures(void **state)
+{
+    (void)state;
+    size_t sizes[3] = {30, 30, 30};
+    synth s;
+    synth_make(&s, 3, 4, 4, sizes, K5x4, PRICE4, 0.8f, -1, 0, 6);
+    char err[256];
+    int saw_ok = 0;
+    for (long k = 0; k < 400 && !saw_ok; k++) {
+        tr_heads *h = NULL;
+        tr_alloc_fail_after(k);
+        int rc = tr_heads_train(s.X, s.P, s.y, s.n, s.d, s.T, s.S, s.C, s.L, s.M, NULL, &h, err, sizeof err);
+        tr_alloc_fail_after(-1);
+        if (rc == TR_OK) { saw_ok = 1; tr_heads_free(h); continue; }
+        assert_int_equal(rc, TR_ENOMEM);
+        assert_null(h);
+        assert_non_null(strstr(err, "out of memory"));
+    }
+    assert_true(saw_ok);
+    synth_free(&s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_recover_skills),
+        cmocka_unit_test(test_shrinkage_tiny_task),
+        cmocka_unit_test(test_missing_labels_and_tiny_tasks),
+        cmocka_unit_test(test_cv_picks_ridge),
+        cmocka_unit_test(test_save_load),
+        cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_alloc_failures),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
