@@ -154,8 +154,9 @@ int tr_taxonomy_json(const tr_taxonomy_input *in, char **json, char *err, size_t
 
     /* exemplars: the 3 prompts nearest each centroid */
     enum { NE = 3 };
-    size_t *ex = tr_mallocarray(T * NE ? T * NE : 1, sizeof *ex);
-    float *exs = tr_mallocarray(T * NE ? T * NE : 1, sizeof *exs);
+    size_t nex = T * (size_t)NE;
+    size_t *ex = tr_mallocarray(nex ? nex : 1, sizeof *ex);
+    float *exs = tr_mallocarray(nex ? nex : 1, sizeof *exs);
     if (!ex || !exs) { tr_free(ex); tr_free(exs); cJSON_Delete(root); return tr_errorf(err, errlen, TR_ENOMEM, "taxonomy: out of memory"); }
     for (size_t k = 0; k < T * NE; k++) { ex[k] = SIZE_MAX; exs[k] = -INFINITY; }
     for (size_t i = 0; i < in->n; i++) {

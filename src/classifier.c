@@ -384,7 +384,7 @@ int tr_softmax_load(tr_cursor *c, tr_softmax **out, char *err, size_t errlen)
     return TR_OK;
 }
 
-double tr_ece(const float *conf, const unsigned char *correct, size_t n, int bins)
+double tr_ece_binary(const float *conf, const unsigned char *correct, size_t n, int bins)
 {
     if (n == 0 || bins <= 0) return 0;
     double sc[256] = {0}, sa[256] = {0};

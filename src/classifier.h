@@ -55,7 +55,7 @@ void tr_softmax_free(tr_softmax *m);
 
 /* Expected calibration error of n predictions: confidences conf[i] in
  * [0,1], correct[i] in {0,1}; 'bins' equal-width bins (10 is standard). */
-double tr_ece(const float *conf, const unsigned char *correct, size_t n, int bins);
+double tr_ece_binary(const float *conf, const unsigned char *correct, size_t n, int bins);
 
 /* Index of the largest of probs[0..T) (first on ties); *conf = its value
  * when conf is not NULL. */

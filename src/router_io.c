@@ -89,7 +89,7 @@ int tr_router_save(const tr_router *r, const char *path, char *err, size_t errle
     SECTION(TR_SEC_MODELS, save_models(r, &b));
     if (r->emb) SECTION(TR_SEC_EMBED, tr_embedder_save(r->emb, &b));
     SECTION(TR_SEC_TASKS, tr_tasks_save(&r->tasks, &b));
-    SECTION(TR_SEC_CLASSIF, tr_softmax_save(r->clf, &b));
+    SECTION(TR_SEC_CLASSIF, (tr_softmax_save(r->clf, &b), tr_buf_ok(&b)));
 #undef SECTION
     if (r->heads) {
         tr_buf hb[4];
@@ -154,10 +154,12 @@ int tr_router_open(const char *path, tr_router **out, char *err, size_t errlen)
         goto fail;
     }
     if ((rc = need(f, path, TR_SEC_CLASSIF, "classifier", &p, &n, err, errlen))) goto fail;
-    if ((rc = tr_softmax_load(p, n, &r->clf, err, errlen))) goto prefix;
-    if (tr_softmax_dim(r->clf) != r->dim || tr_softmax_classes(r->clf) != r->tasks.n_tasks) {
+    tr_cursor cc;
+    tr_cursor_init(&cc, p, n);
+    if ((rc = tr_softmax_load(&cc, &r->clf, err, errlen))) goto prefix;
+    if (r->clf->d != r->dim || r->clf->T != r->tasks.n_tasks) {
         rc = tr_errorf(err, errlen, TR_EFORMAT, "%s: classifier shape (%zu x %zu) does not match tasks (%zu x %zu)",
-                       path, tr_softmax_classes(r->clf), tr_softmax_dim(r->clf), r->tasks.n_tasks, r->dim);
+                       path, r->clf->T, r->clf->d, r->tasks.n_tasks, r->dim);
         goto fail;
     }
     if (tr_file_section(f, TR_SEC_HEADS, &p, &n) == TR_OK) {

@@ -47,7 +47,8 @@ int tr_task_terms(const tr_embedder *e, const tr_dataset *ds, const size_t *idx,
     double *all = tr_calloc(F ? F : 1, sizeof *all), *mine = tr_calloc(F ? F : 1, sizeof *mine);
     size_t *count = tr_calloc(T, sizeof *count), *order = tr_mallocarray(n ? n : 1, sizeof *order);
     size_t *start = tr_calloc(T + 1, sizeof *start);
-    int32_t *fid = tr_mallocarray(cap, sizeof *fid), *out = tr_mallocarray(T * n_terms ? T * n_terms : 1, sizeof *out);
+    size_t nterm_all = T * n_terms;
+    int32_t *fid = tr_mallocarray(cap, sizeof *fid), *out = tr_mallocarray(nterm_all ? nterm_all : 1, sizeof *out);
     float *val = tr_mallocarray(cap, sizeof *val);
     void *scratch = tr_malloc(sbytes ? sbytes : 1);
     int rc = TR_OK;

@@ -134,7 +134,7 @@ static int classifier_holdout(stage1 *s, const tr_softmax_params *sp, char *err,
         right += ok[h];
     }
     s->clf_accuracy = (double)right / (double)nh;
-    s->clf_ece = tr_ece(conf, ok, nh, 10);
+    s->clf_ece = tr_ece_binary(conf, ok, nh, 10);
 done:
     tr_softmax_free(m);
     tr_free(Xf); tr_free(p); tr_free(yf); tr_free(conf); tr_free(ok);
@@ -233,7 +233,8 @@ static int run_stage1(const tr_dataset *ds, const tr_train_options *o, stage1 *s
 /* Gather the training rows of an n x M matrix. */
 static float *gather(const float *src, const size_t *idx, size_t n, size_t M)
 {
-    float *dst = tr_mallocarray(n * M ? n * M : 1, sizeof *dst);
+    size_t nm = n * M;
+    float *dst = tr_mallocarray(nm ? nm : 1, sizeof *dst);
     if (!dst) return NULL;
     for (size_t i = 0; i < n; i++) memcpy(dst + i * M, src + idx[i] * M, M * sizeof *dst);
     return dst;

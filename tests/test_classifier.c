@@ -66,7 +66,7 @@ static void test_fit_predict(void **state)
     unsigned char *ok = malloc(ntest);
     for (size_t i = 0; i < ntest; i++)
         ok[i] = tr_argmax(P + (n * 3 / 4 + i) * T, T, &conf[i]) == (size_t)y[n * 3 / 4 + i];
-    double ece = tr_ece(conf, ok, ntest, 10);
+    double ece = tr_ece_binary(conf, ok, ntest, 10);
     print_message("ECE %.4f\n", ece);
     assert_true(ece >= 0 && ece < 0.1);
     free(conf); free(ok);
@@ -167,11 +167,11 @@ static void test_ece(void **state)
     float conf[4] = {0.95f, 0.95f, 0.55f, 0.55f};
     unsigned char ok[4] = {1, 1, 1, 0};
     /* bin 9: conf .95 acc 1 -> .05*2/4; bin 5: conf .55 acc .5 -> .05*2/4 */
-    assert_true(fabs(tr_ece(conf, ok, 4, 10) - 0.05) < 1e-6);
+    assert_true(fabs(tr_ece_binary(conf, ok, 4, 10) - 0.05) < 1e-6);
     unsigned char all[4] = {1, 1, 1, 1};
     float one[4] = {1, 1, 1, 1};
-    assert_true(tr_ece(one, all, 4, 10) < 1e-12);
-    assert_true(tr_ece(conf, ok, 0, 10) == 0);
+    assert_true(tr_ece_binary(one, all, 4, 10) < 1e-12);
+    assert_true(tr_ece_binary(conf, ok, 0, 10) == 0);
     float P[2 * 3] = {0.2f, 0.5f, 0.3f, 0.6f, 0.2f, 0.2f};
     int32_t y[2] = {1, 2};
     assert_true(fabs(tr_accuracy(P, 2, 3, y) - 0.5) < 1e-12);

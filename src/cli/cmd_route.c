@@ -108,14 +108,22 @@ int cmd_route(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "qh", longopts, NULL)) != -1) {
         switch (c) {
-        case 'l': ro.mode = TR_SELECT_LAMBDA; modes++;
-            if (cli_parse_double("route", "--lambda", optarg, 0, 1e12, &ro.value)) return TR_EXIT_USAGE; break;
-        case 't': ro.mode = TR_SELECT_TOLERANCE; modes++;
-            if (cli_parse_double("route", "--tolerance", optarg, 0, 1, &ro.value)) return TR_EXIT_USAGE; break;
-        case 'b': ro.mode = TR_SELECT_BUDGET; modes++;
-            if (cli_parse_double("route", "--budget", optarg, 0, 1e9, &ro.value)) return TR_EXIT_USAGE; break;
-        case 'r': ro.mode = TR_SELECT_RISK; modes++;
-            if (cli_parse_double("route", "--risk", optarg, 0, 1, &ro.value)) return TR_EXIT_USAGE; break;
+        case 'l':
+            ro.mode = TR_SELECT_LAMBDA; modes++;
+            if (cli_parse_double("route", "--lambda", optarg, 0, 1e12, &ro.value)) return TR_EXIT_USAGE;
+            break;
+        case 't':
+            ro.mode = TR_SELECT_TOLERANCE; modes++;
+            if (cli_parse_double("route", "--tolerance", optarg, 0, 1, &ro.value)) return TR_EXIT_USAGE;
+            break;
+        case 'b':
+            ro.mode = TR_SELECT_BUDGET; modes++;
+            if (cli_parse_double("route", "--budget", optarg, 0, 1e9, &ro.value)) return TR_EXIT_USAGE;
+            break;
+        case 'r':
+            ro.mode = TR_SELECT_RISK; modes++;
+            if (cli_parse_double("route", "--risk", optarg, 0, 1, &ro.value)) return TR_EXIT_USAGE;
+            break;
         case 'B': ro.mode = TR_SELECT_QUALITY; modes++; break;
         case 'm': models = optarg; break;
         case 'R': brief = 1; break;
