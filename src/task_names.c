@@ -17,20 +17,24 @@ void tr_piece_display(const char *piece, char *out, size_t outlen)
             p += 3;
             continue;
         }
+        if (*p == ' ') { p++; continue; }   /* the separator of a bigram's two pieces */
         out[o++] = *p++;
     }
     while (o > 0 && out[o - 1] == ' ') o--;
     out[o] = 0;
 }
 
-/* A term worth showing: has a letter or digit and is not a lone character. */
+/* A term worth showing: mostly letters (or other scripts), at least three
+ * of them, so names read as words rather than suffixes and punctuation. */
 static int showable(const char *s)
 {
-    size_t alnum = 0, len = strlen(s);
-    for (const char *p = s; *p; p++)
-        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || (unsigned char)*p >= 0x80)
-            alnum++;
-    return alnum >= 2 && len >= 2;
+    size_t letters = 0, other = 0;
+    for (const char *p = s; *p; p++) {
+        unsigned char ch = (unsigned char)*p;
+        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch >= 0x80) letters++;
+        else if (ch != ' ') other++;
+    }
+    return letters >= 3 && other * 2 <= letters;
 }
 
 int tr_task_terms(const tr_embedder *e, const tr_dataset *ds, const size_t *idx,
@@ -76,7 +80,9 @@ int tr_task_terms(const tr_embedder *e, const tr_dataset *ds, const size_t *idx,
             if (tr_embedder_sparse(e, r->prompt, r->prompt_len, fid, val, cap, &nnz, scratch, sbytes)) continue;
             for (size_t k = 0; k < nnz; k++) mine[fid[k]] += val[k];
         }
-        /* score: mean weight inside minus mean weight outside the task */
+        /* score: the term's mean weight inside the task times how much more
+         * it weighs there than elsewhere (log-lift), so a name is both
+         * frequent in the task and rare outside it */
         for (size_t j = 0; j < n_terms; j++) out[t * n_terms + j] = -1;
         for (size_t j = 0; j < n_terms; j++) {
             double best = 0;
@@ -85,12 +91,14 @@ int tr_task_terms(const tr_embedder *e, const tr_dataset *ds, const size_t *idx,
                 if (mine[f] <= 0) continue;
                 double in = mine[f] / (double)(nt ? nt : 1);
                 double outm = (n > nt) ? (all[f] - mine[f]) / (double)(n - nt) : 0;
-                double s = in - outm;
+                double s = in * log((in + 1e-3) / (outm + 1e-3));
                 if (s <= best) continue;
                 int taken = 0;
                 for (size_t q = 0; q < j; q++) taken |= out[t * n_terms + q] == (int32_t)f;
                 if (taken) continue;
                 const char *txt = tr_embedder_feature_text(e, f);
+                /* only terms that begin a word: "▁law", not the "ake" of "make" */
+                if (!txt || strncmp(txt, "\xE2\x96\x81", 3)) continue;
                 char disp[128];
                 tr_piece_display(txt ? txt : "", disp, sizeof disp);
                 if (!showable(disp)) continue;

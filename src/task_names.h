@@ -25,7 +25,8 @@ int tr_task_terms(const tr_embedder *e, const tr_dataset *ds, const size_t *idx,
                   const int32_t *membership, size_t n, size_t T, size_t n_terms,
                   int32_t **terms, char *err, size_t errlen);
 
-/* A piece as a person reads it: SentencePiece's word-start mark removed. */
+/* A feature as a person reads it: SentencePiece's word-start mark becomes a
+ * space, the space between a bigram's two pieces goes. */
 void tr_piece_display(const char *piece, char *out, size_t outlen);
 
 #endif

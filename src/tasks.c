@@ -150,7 +150,7 @@ int tr_tasks_load(const void *data, size_t len, tr_tasks *out, char *err, size_t
         return tr_errorf(err, errlen, TR_EVERSION, "task section: format %u, this reader knows %u", ver, TASKS_FORMAT);
     if (T == 0 || d > (1u << 20) || M > (1u << 16)) { c.err = TR_EFORMAT; c.what = "counts"; goto bad; }
     /* every task needs >= 12 bytes + its centroid: check before allocating */
-    if (tr_cursor_check_count(&c, T, 12 + 4 * (size_t)d + 16 * (size_t)M, "task count")) goto bad;
+    if (tr_cursor_check_count(&c, T, 12 + 4 * (size_t)d + 12 * (size_t)M, "task count")) goto bad;
     out->n_tasks = T;
     out->dim = d;
     out->n_models = M;

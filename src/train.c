@@ -210,8 +210,10 @@ static int run_stage1(const tr_dataset *ds, const tr_train_options *o, stage1 *s
     if (!s->membership) { tr_knn_free(&g); return tr_errorf(err, errlen, TR_ENOMEM, "out of memory"); }
     cp.X = s->X;
     cp.d = s->dim;
+    tr_community_info info = {0};
+    cp.info = &info;
     rc = tr_community_detect(&g, &cp, s->membership, &s->T, &s->modularity, err, errlen);
-    s->resolution = cp.resolution;
+    s->resolution = info.resolution;
     tr_knn_free(&g);
     if (rc) return tr_error_prefix(err, errlen, rc, "community detection");
     s->t_cluster = tr_now() - t0;
