@@ -351,7 +351,8 @@ static void add_modes(ev *e, cJSON *root, const pred *p)
         for (size_t i = 0; i < e->nt; i++) {
             const float *q = p->q + i * e->M, *qc = p->qcal + i * e->M, *c = p->c + i * e->M;
             int m = tr_select(q, qc, c, e->M, NULL, TR_SELECT_RISK, alphas[a], tab);
-            int s = tr_select(q, qc, c, e->M, NULL, TR_SELECT_QUALITY, 0, tab);
+            /* the strongest model as the risk rule defines it: highest calibrated quality */
+            int s = tr_select(qc, NULL, c, e->M, NULL, TR_SELECT_QUALITY, 0, tab);
             if (m < 0) m = (int)e->ref.best;
             if (s < 0) s = m;
             sq += e->S[i * e->M + (size_t)m];

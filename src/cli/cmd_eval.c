@@ -64,7 +64,7 @@ static void print_table(const cJSON *j)
     }
     const cJSON *risk = cJSON_GetObjectItem(j, "risk");
     if (cJSON_GetArraySize(risk) > 0) {
-        printf("\nrisk mode (misrouted = worse than the strongest predicted model):\n");
+        printf("\nrisk mode (misrouted: the chosen model scores below the one with the highest calibrated quality):\n");
         const cJSON *e;
         cJSON_ArrayForEach(e, risk)
             printf("  alpha %.2f: realised %.3f, quality %.4f, cost %.3g\n", getn(e, "alpha"), getn(e, "realised_risk"),
