@@ -4,6 +4,13 @@
 // index order; its levels come from std::default_random_engine seeded by us.
 #include "hnsw_wrap.h"
 
+// hnswlib 0.6.2's SSE prefetches read one link past the end of a full
+// upper-level link list (*(datal + j + 1) in searchBaseLayer): harmless on
+// hardware, but AddressSanitizer aborts on it.  Sanitizer builds use the
+// plain (unprefetched, unvectorised) code path.
+#if defined(__SANITIZE_ADDRESS__)
+#define NO_MANUAL_VECTORIZATION
+#endif
 #include <hnswlib/hnswlib.h>
 
 #include <cstdio>

@@ -193,7 +193,9 @@ int tr_knn_build(const float *X, size_t n, size_t d, const tr_knn_params *p,
                 return tr_errorf(err, errlen, TR_EINVAL,
                                  "knn: row %zu has a non-finite value at column %zu", i, j);
     }
-    int approx = p->mode == TR_KNN_APPROX || (p->mode == TR_KNN_AUTO && n > TR_KNN_AUTO_EXACT_MAX);
+    double lim = (double)TR_KNN_AUTO_EXACT_MAX * TR_KNN_AUTO_EXACT_MAX * 64.0;
+    int approx = p->mode == TR_KNN_APPROX ||
+                 (p->mode == TR_KNN_AUTO && (double)n * (double)n * (double)d > lim);
     if (approx) return tr_knn_approx(X, n, d, p->k, p, out, err, errlen);
     return tr_knn_exact(X, n, d, p->k, p->threads, out, err, errlen);
 }

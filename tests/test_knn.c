@@ -86,10 +86,10 @@ static void check_exact(const float *X, size_t n, size_t d, size_t k, int thread
 static void test_exact_random(void **state)
 {
     (void)state;
-    size_t n = 3000, d = 24;
+    size_t n = tu_slow_mode() ? 800 : 2000, d = 24;
     float *X = clustered(n, d, 7, 0.3, 1, NULL);
     check_exact(X, n, d, 10, 2);
-    check_exact(X, 600, d, 1, 1);
+    check_exact(X, 500, d, 1, 1);
     free(X);
 }
 
@@ -99,7 +99,7 @@ static void test_exact_ties(void **state)
     /* Entries in {-1, -0.5, 0, 0.5, 1}: every dot product is exact in float
      * whatever the summation order, and there are many exact ties
      * (including duplicate rows), which must break by smaller index. */
-    size_t n = 2500, d = 8;
+    size_t n = tu_slow_mode() ? 700 : 2000, d = 8;
     float *X = malloc(n * d * sizeof(float));
     tr_rng r;
     tr_rng_seed(&r, 5);
@@ -112,7 +112,7 @@ static void test_exact_ties(void **state)
 static void test_approx_recall(void **state)
 {
     (void)state;
-    size_t n = tu_slow_mode() ? 3000 : 20000, d = 32, k = 15;
+    size_t n = tu_slow_mode() ? 2000 : 8000, d = 32, k = 15;
     float *X = clustered(n, d, 20, 0.15, 2, NULL);
     tr_knn_params p;
     tr_knn_params_default(&p);
