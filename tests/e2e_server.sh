@@ -87,7 +87,7 @@ expect_error() {
 header() { grep -i "^$1:" "$tmp/hdr" | head -n1 | cut -d' ' -f2- | tr -d '\r'; }
 
 # ---- first a plain server to learn the models
-start_server plain --feedback-log "$tmp/fb" --max-body 4096
+start_server plain --feedback-log "$tmp/fb" --max-body 4096 --conn-timeout 2
 P=$PORT_plain
 req GET "http://127.0.0.1:$P/healthz"
 [ "$code" = 200 ] || fail "healthz: $code"
@@ -139,6 +139,13 @@ req GET "$U/v1/route"; expect_error 405 method_not_allowed "use POST"
 req GET "$U/no/such/path"; expect_error 404 not_found "no endpoint /no/such/path"
 req POST "$U/v1/route" "{\"prompt\": \"$(head -c 5000 /dev/zero | tr '\0' a)\"}"; expect_error 413 body_too_large "larger than 4096 bytes"
 req POST "$U/v1/chat/completions" '{"messages": [{"role": "user", "content": "hi"}]}'; expect_error 503 unavailable "no upstreams configured"
+# a client that stalls mid-headers is cut off after --conn-timeout
+t0=$SECONDS
+exec 3<>"/dev/tcp/127.0.0.1/$P"
+printf 'POST /v1/route HTTP/1.1\r\nHost: x\r\n' >&3
+timeout 10 cat <&3 > /dev/null
+exec 3<&-
+[ $((SECONDS - t0)) -le 5 ] || fail "a stalled client was not cut off by --conn-timeout 2"
 ok "errors: 400 (json, type, empty, unknown model, knobs), 405, 404, 413, 503"
 
 # ---- feedback

@@ -507,6 +507,63 @@ static void test_metrics_concurrent(void **state)
     tr_metrics_free(m);
 }
 
+/* Deterministic mutation fuzzing: flip, drop and duplicate bytes of valid
+ * bodies; the parser must answer 0 or 1 with a consistent struct, never
+ * crash or read past len (ASan/valgrind runs watch that). */
+static void test_parsers_survive_mutations(void **state)
+{
+    (void)state;
+    static const char *seeds[] = {
+        "{\"prompt\": \"What is 2+2?\", \"lambda\": 3.5, \"models\": [\"gpt-small\"]}",
+        "{\"messages\": [{\"role\": \"user\", \"content\": [{\"type\": \"text\", \"text\": \"hi\"}]}],"
+        " \"taskroute\": {\"risk\": 0.2}, \"stream\": true, \"model\": \"auto\"}",
+        "{\"request_id\": \"tr-1-2\", \"model\": \"gpt-small\", \"score\": 0.75}",
+    };
+    tr_rng rng;
+    tr_rng_seed(&rng, 7);
+    int rounds = tu_slow_mode() ? 300 : 3000;
+    int accepted = 0;
+    for (int k = 0; k < rounds; k++) {
+        const char *seed = seeds[k % 3];
+        size_t n = strlen(seed);
+        char *buf = malloc(n * 2 + 1);
+        size_t len = 0;
+        for (size_t i = 0; i < n; i++) {
+            uint64_t r = tr_rng_below(&rng, 100);
+            if (r < 3) continue;                                         /* drop */
+            buf[len++] = r < 6 ? (char)tr_rng_below(&rng, 256) : seed[i]; /* flip */
+            if (r == 99) buf[len++] = seed[i];                           /* duplicate */
+        }
+        /* Not NUL-terminated on purpose: the exact length is all we give. */
+        char *exact = malloc(len ? len : 1);
+        memcpy(exact, buf, len);
+        tr_route_req r;
+        tr_feedback_req f;
+        int e = -1;
+        char msg[256];
+        for (int chat = 0; chat < 2; chat++) {
+            int rc = tr_route_req_parse(exact, len, chat, 3, fake_find, NULL, &r, &e, msg, sizeof msg);
+            if (rc == 0) {
+                accepted++;
+                assert_non_null(r.prompt);
+                assert_int_equal(strlen(r.prompt), r.prompt_len);
+                tr_route_req_free(&r);
+            } else {
+                assert_int_equal(rc, 1);
+                assert_true(e >= 0 && e < TR_API_ERROR_COUNT);
+                assert_null(r.root);
+            }
+        }
+        if (tr_feedback_req_parse(exact, len, &f, &e, msg, sizeof msg) == 0) {
+            assert_true(f.score >= 0 && f.score <= 1);
+            tr_feedback_req_free(&f);
+        }
+        free(exact);
+        free(buf);
+    }
+    assert_true(accepted > 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -516,6 +573,7 @@ int main(void)
         cmocka_unit_test(test_route_errors),
         cmocka_unit_test(test_chat_and_upstream_body),
         cmocka_unit_test(test_route_alloc_failures),
+        cmocka_unit_test(test_parsers_survive_mutations),
         cmocka_unit_test(test_feedback_parse),
         cmocka_unit_test(test_api_error_json),
         cmocka_unit_test(test_feedback_log_append_and_rotate),
