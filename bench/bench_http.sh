@@ -53,6 +53,8 @@ wrk -t1 -c"$conns" -d"${secs}s" --latency -s bench/bench_http.lua "$url" > "$tmp
 rss1=$(awk '/VmRSS/ { print $2 }' "/proc/$spid/status")
 hwm=$(awk '/VmHWM/ { print $2 }' "/proc/$spid/status")
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+blas=$(/usr/bin/python3 -c "import ctypes; l=ctypes.CDLL('libopenblas.so.0'); l.openblas_get_config.restype=ctypes.c_char_p; print(l.openblas_get_config().decode())" 2>/dev/null || echo unknown)
+echo "BLAS: $blas; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "commit $commit; $(nproc) cores; server threads $threads; wrk 1 thread, $conns connections, ${secs}s; $nprompts mmlu-pro prompts (mean body $avg bytes)"
 grep '^RESULT' "$tmp/wrk.txt"
 echo "server RSS: ${rss0} kB before, ${rss1} kB after, peak ${hwm} kB"
