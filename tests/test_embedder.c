@@ -310,7 +310,8 @@ static void test_params_and_normalize(void **state)
     tr_embed_params p;
     tr_embed_params_default(&p);
     assert_int_equal(p.dim, 256);
-    assert_int_equal(p.vocab_size, 8000);
+    assert_int_equal(p.vocab_size, 4000);
+    assert_int_equal(p.max_features, 50000);
     assert_int_equal(p.min_df, 2);
     tr_embedder *e = NULL;
     char err[256];
