@@ -51,9 +51,9 @@ void tr_embed_params_default(tr_embed_params *p)
 {
     memset(p, 0, sizeof *p);
     p->dim = 256;
-    p->vocab_size = 8000;
+    p->vocab_size = 4000;
     p->min_df = 2;
-    p->max_features = 200000;
+    p->max_features = 50000;
     p->bigrams = 1;
     p->oversample = 16;
     p->power_iters = 4;

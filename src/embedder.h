@@ -16,9 +16,9 @@ typedef struct tr_embedder tr_embedder;
 
 typedef struct tr_embed_params {
     int dim;            /* output dimension [256] */
-    int vocab_size;     /* SentencePiece vocabulary [8000], shrunk for small corpora */
+    int vocab_size;     /* SentencePiece vocabulary [4000], shrunk for small corpora */
     int min_df;         /* drop features seen in fewer training prompts [2] */
-    int max_features;   /* keep at most this many features, most frequent [200000] */
+    int max_features;   /* keep at most this many features, most frequent [50000] */
     int bigrams;        /* 1: piece bigrams as well as unigrams [1] */
     int oversample;     /* randomised SVD oversampling [16] */
     int power_iters;    /* randomised SVD power iterations [4] */

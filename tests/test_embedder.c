@@ -8,6 +8,7 @@
 #include <math.h>
 
 #include "embedder.h"
+#include "spm.h"
 #include "util.h"
 
 #define NT 4
@@ -278,13 +279,39 @@ static void test_sparse(void **state)
     tr_embedder_free(e);
 }
 
+static void test_given_model(void **state)
+{
+    (void)state;
+    tr_spm_train_params sp = {.vocab_size = 120, .seed = 3, .threads = 1, .extra_flags = NULL};
+    tr_spm *m = NULL;
+    assert_int_equal(tr_spm_train((const char *const *)texts, lens, NT * PER, &sp, &m, NULL, NULL, 0), TR_OK);
+    const void *bytes; size_t blen;
+    tr_spm_serialize(m, &bytes, &blen);
+    tr_embed_params p;
+    tr_embed_params_default(&p);
+    p.dim = 8;
+    tr_embedder *e = NULL;
+    char err[256];
+    assert_int_equal(tr_embedder_fit_spm((const char *const *)texts, lens, NT * PER, bytes, blen, &p, &e,
+                                         err, sizeof err), TR_OK);
+    assert_int_equal(tr_embedder_vocab_size(e), tr_spm_vocab_size(m));
+    tr_embedder_free(e);
+    /* bad model bytes: an error naming SentencePiece */
+    assert_int_equal(tr_embedder_fit_spm((const char *const *)texts, lens, NT * PER, "xx", 2, &p, &e,
+                                         err, sizeof err), TR_EFORMAT);
+    assert_null(e);
+    assert_non_null(strstr(err, "sentencepiece"));
+    tr_spm_free(m);
+}
+
 static void test_params_and_normalize(void **state)
 {
     (void)state;
     tr_embed_params p;
     tr_embed_params_default(&p);
     assert_int_equal(p.dim, 256);
-    assert_int_equal(p.vocab_size, 8000);
+    assert_int_equal(p.vocab_size, 4000);
+    assert_int_equal(p.max_features, 50000);
     assert_int_equal(p.min_df, 2);
     tr_embedder *e = NULL;
     char err[256];
@@ -321,6 +348,7 @@ int main(void)
         cmocka_unit_test(test_save_load_golden),
         cmocka_unit_test(test_corrupt_sections),
         cmocka_unit_test(test_sparse),
+        cmocka_unit_test(test_given_model),
         cmocka_unit_test(test_params_and_normalize),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
