@@ -133,7 +133,7 @@ typedef struct tr_train_options {
     int use_all;            /* 1: train on every record, not only the train split [0] */
     /* embedding */
     int dim;                /* projection dimension [256] */
-    int vocab_size;         /* SentencePiece vocabulary [8000] */
+    int vocab_size;         /* SentencePiece vocabulary [4000] */
     int min_df;             /* features in fewer prompts are dropped [2] */
     /* discovery */
     tr_algo algo;           /* [TR_ALGO_LEIDEN] */

@@ -25,7 +25,7 @@ void tr_train_options_default(tr_train_options *o)
     o->seed = 42;
     o->threads = 0;
     o->dim = 256;
-    o->vocab_size = 8000;
+    o->vocab_size = 4000;
     o->min_df = 2;
     o->algo = TR_ALGO_LEIDEN;
     o->knn_k = 15;
