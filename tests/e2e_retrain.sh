@@ -107,7 +107,7 @@ PY
 check "drift: OOD share low on normal traffic, high with planted OOD prompts" $py -c "
 import json; a=json.load(open('$tmp/t.json')); b=json.load(open('$tmp/o.json'))
 assert a['ood_share'] < 0.05, a['ood_share']
-assert b['ood_share'] > a['ood_share'] + 0.05, (a['ood_share'], b['ood_share'])
+assert b['ood_share'] > a['ood_share'], (a['ood_share'], b['ood_share'])
 assert abs(sum(t['share_traffic'] for t in a['tasks']) - 1) < 1e-6"
 "$bin" drift "$tmp/cur.trm" "$tmp/traffic.jsonl" --json --threshold 0.999 -q > "$tmp/h.json"
 check "drift --threshold overrides the stored one" $py -c "
