@@ -18,6 +18,8 @@
 #include "task_names.h"
 #include "taxonomy.h"
 #include "util.h"
+#include "drift.h"
+#include "warm_start.h"
 
 void tr_train_options_default(tr_train_options *o)
 {
@@ -67,6 +69,8 @@ typedef struct stage1 {
     float *P;                  /* n x T */
     double clf_accuracy, clf_ece;              /* on a held-out fifth */
     double t_embed, t_graph, t_cluster, t_clf; /* seconds */
+    double ood_threshold;      /* drift.h: low quantile of own-centroid cosine */
+    int reused_embedder;       /* warm start: the old router's embedder */
 } stage1;
 
 static void stage1_clear(stage1 *s)
@@ -141,7 +145,8 @@ done:
     return rc;
 }
 
-static int run_stage1(const tr_dataset *ds, const tr_train_options *o, stage1 *s, char *err, size_t errlen)
+static int run_stage1(const tr_dataset *ds, const tr_train_options *o, tr_warm *warm, stage1 *s, char *err,
+                      size_t errlen)
 {
     int rc;
     memset(s, 0, sizeof *s);
@@ -171,7 +176,10 @@ static int run_stage1(const tr_dataset *ds, const tr_train_options *o, stage1 *s
         ep.min_df = o->min_df;
         ep.seed = o->seed;
         ep.threads = threads;
-        rc = tr_embedder_fit(texts, lens, s->n, &ep, &s->emb, err, errlen);
+        /* warm start: the old embedder, so embeddings stay comparable */
+        rc = tr_warm_embedder(warm, &s->emb, err, errlen);
+        s->reused_embedder = s->emb != NULL;
+        if (!rc && !s->emb) rc = tr_embedder_fit(texts, lens, s->n, &ep, &s->emb, err, errlen);
         if (!rc) {
             s->dim = tr_embedder_dim(s->emb);
             s->X = tr_mallocarray(s->n * s->dim, sizeof *s->X);
@@ -205,7 +213,8 @@ static int run_stage1(const tr_dataset *ds, const tr_train_options *o, stage1 *s
     cp.mutual = o->mutual;
     cp.seed = o->seed;
     if (!cp.min_size) cp.min_size = default_min_task_size(s->n);
-    if (!cp.target_tasks && o->resolution <= 0) cp.target_tasks = default_task_count(s->n);
+    if (!cp.target_tasks && o->resolution <= 0)
+        cp.target_tasks = warm ? tr_warm_task_count(warm) : default_task_count(s->n);
     s->membership = tr_mallocarray(s->n, sizeof *s->membership);
     if (!s->membership) { tr_knn_free(&g); return tr_errorf(err, errlen, TR_ENOMEM, "out of memory"); }
     cp.X = s->X;
@@ -229,7 +238,7 @@ static int run_stage1(const tr_dataset *ds, const tr_train_options *o, stage1 *s
     if (!s->P) return tr_errorf(err, errlen, TR_ENOMEM, "out of memory");
     tr_softmax_predict_batch(s->clf, s->X, s->n, s->P);
     s->t_clf = tr_now() - t0;
-    return TR_OK;
+    return tr_ood_threshold(s->X, s->membership, s->n, s->dim, s->T, TR_OOD_QUANTILE, &s->ood_threshold, err, errlen);
 }
 
 /* Gather the training rows of an n x M matrix. */
@@ -268,7 +277,7 @@ static char *heads_desc(const struct tr_heads *h)
 }
 
 static char *config_json(const tr_dataset *ds, const tr_train_options *o, const stage1 *s, const char *kind,
-                         const char *heads_desc)
+                         const char *heads_desc, const char *warm_summary)
 {
     cJSON *j = cJSON_CreateObject();
     cJSON_AddNumberToObject(j, "format", 1);
@@ -289,6 +298,11 @@ static char *config_json(const tr_dataset *ds, const tr_train_options *o, const 
     cJSON_AddNumberToObject(j, "resolution", s->resolution);
     cJSON_AddNumberToObject(j, "n_tasks", (double)s->T);
     cJSON_AddNumberToObject(j, "modularity", s->modularity);
+    cJSON_AddNumberToObject(j, "ood_threshold", s->ood_threshold);
+    if (warm_summary) {
+        cJSON *w = cJSON_Parse(warm_summary);
+        if (w) cJSON_AddItemToObject(j, "warm_start", w);
+    }
     if (heads_desc) {
         cJSON *h = cJSON_Parse(heads_desc);
         if (h) cJSON_AddItemToObject(j, "heads", h);
@@ -366,9 +380,9 @@ int tr_discover(const tr_dataset *ds, const tr_train_options *opt, tr_router **o
     tr_train_options d;
     if (!opt) { tr_train_options_default(&d); opt = &d; }
     stage1 s;
-    int rc = run_stage1(ds, opt, &s, err, errlen);
+    int rc = run_stage1(ds, opt, NULL, &s, err, errlen);
     if (!rc) rc = assemble(ds, opt, &s, "discover", out, err, errlen);
-    if (!rc && !((*out)->config_json = config_json(ds, opt, &s, "discover", NULL)))
+    if (!rc && !((*out)->config_json = config_json(ds, opt, &s, "discover", NULL, NULL)))
         rc = tr_errorf(err, errlen, TR_ENOMEM, "out of memory");
     if (!rc && report) rc = taxonomy(ds, opt, &s, *out, report, err, errlen);
     if (rc) {
@@ -382,7 +396,14 @@ int tr_discover(const tr_dataset *ds, const tr_train_options *opt, tr_router **o
 
 int tr_train(const tr_dataset *ds, const tr_train_options *opt, tr_router **out, char *err, size_t errlen)
 {
+    return tr_train_warm(ds, opt, NULL, out, NULL, err, errlen);
+}
+
+int tr_train_warm(const tr_dataset *ds, const tr_train_options *opt, const tr_warm_params *wp, tr_router **out,
+                  char **drift, char *err, size_t errlen)
+{
     *out = NULL;
+    if (drift) *drift = NULL;
     if (!ds) return tr_errorf(err, errlen, TR_EINVAL, "tr_train: NULL dataset");
     if (ds->n_models == 0)
         return tr_errorf(err, errlen, TR_ETOOFEW, "%s: no record has scores: training needs per-model scores "
@@ -393,8 +414,11 @@ int tr_train(const tr_dataset *ds, const tr_train_options *opt, tr_router **out,
     tr_router *r = NULL;
     float *S = NULL, *C = NULL, *L = NULL;
     char *hdesc = NULL;
-    int rc = run_stage1(ds, opt, &s, err, errlen);
-    if (rc) goto done;
+    tr_warm *warm = NULL;
+    int rc = TR_OK;
+    memset(&s, 0, sizeof s);
+    if (opt->warm_start && (rc = tr_warm_open(opt->warm_start, wp, &warm, err, errlen))) goto done;
+    if ((rc = run_stage1(ds, opt, warm, &s, err, errlen))) goto done;
     progress(opt, "heads", 0.8);
     S = gather(ds->scores, s.idx, s.n, ds->n_models);
     C = gather(ds->costs, s.idx, s.n, ds->n_models);
@@ -414,14 +438,18 @@ int tr_train(const tr_dataset *ds, const tr_train_options *opt, tr_router **out,
     if (rc) { tr_error_prefix(err, errlen, rc, "expert heads"); goto done; }
     if ((rc = assemble(ds, opt, &s, "train", &r, err, errlen))) { tr_heads_free(h); goto done; }
     r->heads = h;
+    if (warm && (rc = tr_warm_apply(warm, ds, s.idx, s.n, s.X, s.membership, s.reused_embedder, r, err, errlen)))
+        goto done;
     hdesc = heads_desc(h);
-    if (!(r->config_json = config_json(ds, opt, &s, "train", hdesc))) {
+    if (!(r->config_json = config_json(ds, opt, &s, "train", hdesc, tr_warm_summary(warm)))) {
         rc = tr_errorf(err, errlen, TR_ENOMEM, "out of memory");
         goto done;
     }
+    if (drift) *drift = tr_warm_take_drift(warm);
     *out = r;
     r = NULL;
 done:
+    tr_warm_free(warm);
     progress(opt, "done", 1);
     tr_free(hdesc);
     tr_router_close(r);

@@ -1,11 +1,76 @@
-/* PLACEHOLDER: replaced by the issue that builds `taskroute drift`. */
+/* `taskroute drift ROUTER TRAFFIC.jsonl`: without retraining, how new
+ * traffic's task shares moved against the router's training shares and how
+ * much of it is out of distribution (src/drift.h).  Prompts only. */
+#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "cli.h"
+#include "cli_train_opts.h"
+#include "drift.h"
+#include "drift_report.h"
+#include "taskroute.h"
+
+static void help(FILE *f)
+{
+    fprintf(f,
+        "usage: taskroute drift ROUTER.trm TRAFFIC.jsonl [--json]\n"
+        "Task shares of TRAFFIC (every record; prompts only, scores ignored) against\n"
+        "the router's training shares, and the share of out-of-distribution prompts\n"
+        "(cosine to every task centroid below the threshold stored at training: the\n"
+        "%g quantile of training prompts' cosine to their own task; %g for a router\n"
+        "file that predates it).\n\n"
+        "      --json              JSON instead of Markdown on stdout\n"
+        "      --threshold T       OOD cosine threshold instead of the stored one\n"
+        "      --skip-bad          report and skip bad records instead of stopping\n"
+        "  -q, --quiet             no summary on stderr\n"
+        "  -h, --help              this help\n",
+        TR_OOD_QUANTILE, TR_OOD_DEFAULT);
+}
 
 int cmd_drift(int argc, char **argv)
 {
-    (void)argc; (void)argv;
-    fprintf(stderr, "taskroute drift: not built yet\n");
-    return TR_EXIT_ERR;
+    int as_json = 0, skip_bad = 0;
+    double thr = 0;
+    static const struct option lo[] = {
+        {"json", no_argument, 0, 'j'}, {"threshold", required_argument, 0, 't'},
+        {"skip-bad", no_argument, 0, 'B'}, {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "qh", lo, NULL)) != -1) {
+        switch (c) {
+        case 'j': as_json = 1; break;
+        case 't': if (cli_parse_double("drift", "--threshold", optarg, -1, 1, &thr)) return TR_EXIT_USAGE; break;
+        case 'B': skip_bad = 1; break;
+        case 'q': cli_quiet = 1; break;
+        case 'h': help(stdout); return TR_EXIT_OK;
+        default: help(stderr); return TR_EXIT_USAGE;
+        }
+    }
+    if (optind != argc - 2) {
+        fprintf(stderr, "taskroute drift: need ROUTER.trm and TRAFFIC.jsonl\n");
+        help(stderr);
+        return TR_EXIT_USAGE;
+    }
+    char err[1024];
+    tr_router *r = NULL;
+    tr_dataset *ds = NULL;
+    char *json = NULL, *md = NULL;
+    int ex = TR_EXIT_ERR, rc;
+    if ((rc = tr_router_open(argv[optind], &r, err, sizeof err))) { cli_fail("drift", TR_EXIT_ERR, "%s", err); goto done; }
+    if (cli_load_dataset("drift", argv[optind + 1], skip_bad, &ds)) goto done;
+    if ((rc = tr_drift_traffic(r, ds, thr, &json, err, sizeof err))) { cli_fail("drift", TR_EXIT_ERR, "%s", err); goto done; }
+    if (as_json) {
+        puts(json);
+    } else {
+        if ((rc = tr_drift_markdown(json, &md, err, sizeof err))) { cli_fail("drift", TR_EXIT_ERR, "%s", err); goto done; }
+        fputs(md, stdout);
+    }
+    ex = fflush(stdout) ? TR_EXIT_ERR : TR_EXIT_OK;
+done:
+    tr_free(json);
+    tr_free(md);
+    tr_dataset_free(ds);
+    tr_router_close(r);
+    return ex;
 }
