@@ -181,6 +181,8 @@ const char *tr_router_model_name(const tr_router *r, size_t m); /* owned by r */
 size_t tr_router_task_count(const tr_router *r);
 const char *tr_router_task_name(const tr_router *r, size_t t);  /* owned by r */
 size_t tr_router_dim(const tr_router *r);  /* embedding dimension */
+/* Task t's stable id (kept across warm-started retrains), or -1. */
+int tr_router_task_id(const tr_router *r, size_t t);
 int tr_router_has_heads(const tr_router *r); /* 0 for a stage-1 (discover) file */
 /* Index of the model called 'name', or -1.  Borrows name. */
 int tr_router_find_model(const tr_router *r, const char *name);
@@ -216,7 +218,7 @@ typedef struct tr_route_options {
 typedef struct tr_decision {
     int model;                /* chosen model index */
     const char *model_name;   /* owned by the router */
-    int task;                 /* most probable task */
+    int task;                 /* most probable task (index in this router) */
     const char *task_name;    /* owned by the router */
     float task_prob;          /* its probability */
     size_t n_models, n_tasks;
@@ -225,6 +227,7 @@ typedef struct tr_decision {
     const float *quality;
     const float *cost;
     const float *task_probs;
+    int task_id;              /* that task's id, stable across warm-started retrains */
 } tr_decision;
 
 /* Route one prompt (UTF-8, len bytes).  Borrows r, prompt, opt (NULL =

@@ -24,6 +24,11 @@ const char *tr_router_task_name(const tr_router *r, size_t t)
     return r && t < r->tasks.n_tasks ? r->tasks.names[t] : NULL;
 }
 
+int tr_router_task_id(const tr_router *r, size_t t)
+{
+    return r && t < r->tasks.n_tasks ? r->tasks.ids[t] : -1;
+}
+
 int tr_router_find_model(const tr_router *r, const char *name)
 {
     if (!r || !name) return -1;
@@ -93,6 +98,7 @@ static int route_vector(const tr_router *r, size_t prompt_len, const tr_route_op
     memset(out, 0, sizeof *out);
     out->task = (int)best;
     out->task_name = r->tasks.names[best];
+    out->task_id = r->tasks.ids[best];
     out->task_prob = s->p[best];
     out->n_tasks = T;
     out->task_probs = s->p;

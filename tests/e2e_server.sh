@@ -155,7 +155,14 @@ grep -qF "\"request_id\":\"$RID\"" "$tmp/fb/feedback.jsonl" || fail "feedback no
 "$PY" -c "import json,sys; [json.loads(l) for l in open(sys.argv[1])]" "$tmp/fb/feedback.jsonl" || fail "feedback log not JSONL"
 req POST "$U/v1/feedback" '{"request_id": "r", "model": "m", "score": 2}'; expect_error 400 invalid_field '"score" must be a number in [0, 1]'
 req POST "$U/v1/feedback" '{"model": "m", "score": 1}'; expect_error 400 invalid_field '"request_id" is required'
-ok "feedback recorded and validated"
+# the decision log carries what feedback joins on (train --feedback/--decisions)
+"$PY" - "$tmp/fb/decisions.jsonl" "$RID" <<'PYEOF' || fail "decision log lacks the routed request"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+hit = [r for r in rows if r["request_id"] == sys.argv[2]]
+assert hit and hit[0]["prompt"] and hit[0]["model"] and isinstance(hit[0]["task"], int), hit
+PYEOF
+ok "feedback recorded and validated; decision logged for the join"
 
 # ---- metrics
 req GET "$U/metrics"

@@ -34,7 +34,9 @@ static void usage(FILE *f)
             "  --threads N            worker threads [number of cores]\n"
             "  --upstreams FILE       JSON model -> upstream table; enables /v1/chat/completions [none]\n"
             "  --fallback MODEL       model tried once when an upstream fails [the file's \"fallback\"]\n"
-            "  --feedback-log DIR     where POST /v1/feedback appends feedback.jsonl [off]\n"
+            "  --feedback-log DIR     where POST /v1/feedback appends feedback.jsonl, and every\n"
+            "                         decision decisions.jsonl (prompt, model, task id) for\n"
+            "                         `train --feedback DIR/feedback.jsonl --decisions DIR/decisions.jsonl` [off]\n"
             "  --feedback-rotate B    rotate the feedback log past B bytes [67108864]\n"
             "  --max-body BYTES       largest request body [1048576]\n"
             "  --conn-timeout S       close a connection idle or stalled for S seconds [15]\n"
@@ -173,7 +175,9 @@ int cmd_serve(int argc, char **argv)
         goto cleanup;
     }
     if (cfg->feedback_dir &&
-        tr_feedback_log_open(cfg->feedback_dir, cfg->feedback_rotate, &srv.feedback, err, sizeof err)) {
+        (tr_feedback_log_open(cfg->feedback_dir, cfg->feedback_rotate, &srv.feedback, err, sizeof err) ||
+         tr_jsonl_log_open(cfg->feedback_dir, "decisions.jsonl", cfg->feedback_rotate, 0, &srv.decisions, err,
+                           sizeof err))) {
         cli_fail("serve", 0, "%s", err);
         goto cleanup;
     }
@@ -214,6 +218,7 @@ int cmd_serve(int argc, char **argv)
 cleanup:
     if (slot_ok) tr_router_slot_destroy(&srv.slot);
     tr_feedback_log_close(srv.feedback);
+    tr_feedback_log_close(srv.decisions);
     tr_upstreams_free(srv.ups);
     tr_metrics_free(srv.metrics);
     curl_global_cleanup();

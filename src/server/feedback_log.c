@@ -15,26 +15,26 @@
 #include "server/feedback_log.h"
 #include "util.h"
 
-#define BASE "feedback.jsonl"
 
 struct tr_feedback_log {
     pthread_mutex_t lock;
-    char *dir, *path;
+    char *dir, *path, *base;
+    int sync_each;          /* fsync every line (feedback) or only at rotation and close (decisions) */
     int fd;
     size_t size, max_bytes;
     unsigned rotations;
 };
 
 /* Largest N among DIR/feedback.jsonl.N, so a restart never overwrites one. */
-static unsigned highest_rotation(const char *dir)
+static unsigned highest_rotation(const char *dir, const char *base)
 {
     unsigned hi = 0;
     DIR *d = opendir(dir);
     if (!d) return 0;
     struct dirent *e;
-    size_t bl = strlen(BASE);
+    size_t bl = strlen(base);
     while ((e = readdir(d))) {
-        if (strncmp(e->d_name, BASE ".", bl + 1)) continue;
+        if (strncmp(e->d_name, base, bl) || e->d_name[bl] != '.') continue;
         char *end;
         unsigned long n = strtoul(e->d_name + bl + 1, &end, 10);
         if (*end == 0 && n > hi && n < 1000000000UL) hi = (unsigned)n;
@@ -64,22 +64,30 @@ static void fsync_dir(const char *dir)
 int tr_feedback_log_open(const char *dir, size_t max_bytes, tr_feedback_log **out,
                          char *err, size_t errlen)
 {
+    return tr_jsonl_log_open(dir, "feedback.jsonl", max_bytes, 1, out, err, errlen);
+}
+
+int tr_jsonl_log_open(const char *dir, const char *base, size_t max_bytes, int sync_each,
+                      tr_feedback_log **out, char *err, size_t errlen)
+{
     int rc = TR_ENOMEM;
     tr_feedback_log *log = tr_calloc(1, sizeof *log);
     if (!log) return tr_errorf(err, errlen, TR_ENOMEM, "out of memory");
     log->fd = -1;
     if (pthread_mutex_init(&log->lock, NULL)) { tr_free(log); return tr_errorf(err, errlen, TR_ENOMEM, "mutex"); }
     log->max_bytes = max_bytes;
-    size_t n = strlen(dir) + sizeof BASE + 2;
+    log->sync_each = sync_each;
+    size_t n = strlen(dir) + strlen(base) + 2;
     log->dir = tr_strdup(dir);
+    log->base = tr_strdup(base);
     log->path = tr_malloc(n);
-    if (!log->dir || !log->path) { tr_errorf(err, errlen, TR_ENOMEM, "out of memory"); goto fail; }
-    snprintf(log->path, n, "%s/%s", dir, BASE);
+    if (!log->dir || !log->base || !log->path) { tr_errorf(err, errlen, TR_ENOMEM, "out of memory"); goto fail; }
+    snprintf(log->path, n, "%s/%s", dir, base);
     if (mkdir(dir, 0755) && errno != EEXIST) {
         rc = tr_errorf(err, errlen, TR_EIO, "%s: cannot create the feedback directory: %s", dir, strerror(errno));
         goto fail;
     }
-    log->rotations = highest_rotation(dir);
+    log->rotations = highest_rotation(dir, base);
     if ((rc = open_current(log, err, errlen))) goto fail;
     *out = log;
     return TR_OK;
@@ -91,9 +99,13 @@ fail:
 void tr_feedback_log_close(tr_feedback_log *log)
 {
     if (!log) return;
-    if (log->fd >= 0) close(log->fd);
+    if (log->fd >= 0) {
+        if (!log->sync_each) (void)fsync(log->fd);
+        close(log->fd);
+    }
     pthread_mutex_destroy(&log->lock);
     tr_free(log->dir);
+    tr_free(log->base);
     tr_free(log->path);
     tr_free(log);
 }
@@ -113,6 +125,7 @@ static int rotate(tr_feedback_log *log, char *err, size_t errlen)
     }
     tr_free(to);
     log->rotations++;
+    if (!log->sync_each) (void)fsync(log->fd);
     close(log->fd);
     log->fd = -1;
     fsync_dir(log->dir);
@@ -158,6 +171,13 @@ int tr_feedback_log_append(tr_feedback_log *log, const char *request_id, const c
     size_t len = 0;
     char *line = format_line(request_id, model, score, &len);
     if (!line) return tr_errorf(err, errlen, TR_ENOMEM, "out of memory");
+    int rc = tr_jsonl_log_append_line(log, line, len, err, errlen);
+    tr_free(line);
+    return rc;
+}
+
+int tr_jsonl_log_append_line(tr_feedback_log *log, const char *line, size_t len, char *err, size_t errlen)
+{
     int rc = TR_OK;
     pthread_mutex_lock(&log->lock);
     if (log->max_bytes && log->size > 0 && log->size + len > log->max_bytes)
@@ -174,11 +194,10 @@ int tr_feedback_log_append(tr_feedback_log *log, const char *request_id, const c
         off += (size_t)w;
     }
     log->size += len;
-    if (fsync(log->fd))
+    if (log->sync_each && fsync(log->fd))
         rc = tr_errorf(err, errlen, TR_EIO, "%s: fsync failed: %s", log->path, strerror(errno));
 done:
     pthread_mutex_unlock(&log->lock);
-    tr_free(line);
     return rc;
 }
 

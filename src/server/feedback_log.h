@@ -26,6 +26,16 @@ void tr_feedback_log_close(tr_feedback_log *log);
 int tr_feedback_log_append(tr_feedback_log *log, const char *request_id, const char *model,
                            double score, char *err, size_t errlen);
 
+/* The same machinery for any JSONL log named DIR/base: sync_each = 1 fsyncs
+ * every line before returning (feedback: an answer means durable); 0 only at
+ * rotation and close (the decision log: one line per routed request, where an
+ * fsync each would cap throughput at the disk's flush rate). */
+int tr_jsonl_log_open(const char *dir, const char *base, size_t max_bytes, int sync_each,
+                      tr_feedback_log **out, char *err, size_t errlen);
+/* Append one complete line (ending in '\n'), rotating first if it would
+ * pass max_bytes.  line borrowed. */
+int tr_jsonl_log_append_line(tr_feedback_log *log, const char *line, size_t len, char *err, size_t errlen);
+
 /* Number of rotations so far (the highest N in use). */
 unsigned tr_feedback_log_rotations(tr_feedback_log *log);
 

@@ -8,7 +8,9 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "server/api_error.h"
 #include "server/body_json.h"
@@ -90,6 +92,37 @@ static void note_decision(tr_request *q, const tr_loaded_router *L, const tr_dec
     snprintf(q->task, sizeof q->task, "%s", t ? t : "");
 }
 
+/* One line of the decision log: what `train --feedback F --decisions D`
+ * joins feedback with, since feedback names a request, not a prompt.  A
+ * failed write is counted, never fails the request. */
+static void log_decision(tr_server *srv, tr_request *q, const tr_loaded_router *L, const tr_route_req *req,
+                         const tr_decision *d)
+{
+    if (!srv->decisions) return;
+    cJSON *o = cJSON_CreateObject();
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    cJSON_AddNumberToObject(o, "unix_ms", (double)ts.tv_sec * 1e3 + (double)(ts.tv_nsec / 1000000));
+    cJSON_AddStringToObject(o, "request_id", q->request_id);
+    cJSON_AddItemToObject(o, "prompt", cJSON_CreateString(req->prompt ? req->prompt : ""));
+    cJSON_AddStringToObject(o, "model", tr_router_model_name(L->r, (size_t)d->model));
+    cJSON_AddNumberToObject(o, "task", d->task_id);
+    char *line = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (!line) return;
+    size_t n = strlen(line);
+    char *l2 = realloc(line, n + 2);
+    if (l2) {
+        line = l2;
+        line[n] = '\n';
+        line[n + 1] = 0;
+        char err[256];
+        if (tr_jsonl_log_append_line(srv->decisions, line, n + 1, err, sizeof err))
+            fprintf(stderr, "taskroute serve: decision log: %s\n", err);
+    }
+    free(line);
+}
+
 enum MHD_Result tr_handle_route(struct MHD_Connection *c, tr_request *q)
 {
     tr_server *srv = q->srv;
@@ -112,6 +145,7 @@ enum MHD_Result tr_handle_route(struct MHD_Connection *c, tr_request *q)
     tr_decision d;
     if ((e = decide(srv, L, sc, &req, mask, &d, msg, sizeof msg)) >= 0) goto fail;
     note_decision(q, L, &d);
+    log_decision(srv, q, L, &req, &d);
 
     size_t cap = 512 + sizeof q->request_id + 2 * strlen(L->path);
     for (size_t m = 0; m < L->n_models; m++) cap += strlen(L->model_json[m]) + 96;
@@ -190,6 +224,7 @@ enum MHD_Result tr_handle_chat(struct MHD_Connection *c, tr_request *q)
     tr_decision d;
     if ((e = decide(srv, L, sc, &req, mask, &d, msg, sizeof msg)) >= 0) goto fail;
     note_decision(q, L, &d);
+    log_decision(srv, q, L, &req, &d);
     int up = L->upstream[d.model];
     tr_router_slot_release(&srv->slot);
     L = NULL;

@@ -40,6 +40,7 @@ typedef struct tr_server {
     tr_metrics *metrics;
     tr_upstreams *ups;          /* NULL: no proxy */
     tr_feedback_log *feedback;  /* NULL: feedback refused */
+    tr_feedback_log *decisions; /* with --feedback-log: DIR/decisions.jsonl, the prompts feedback joins on */
     int port;                   /* bound port */
     unsigned long long start_ms;
     atomic_ullong next_id;
