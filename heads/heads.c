@@ -100,8 +100,9 @@ const tr_heads_cvrow *tr_heads_cv_table(const tr_heads *h, size_t *n_rows)
 
 size_t tr_heads_scratch_floats(const tr_heads *h)
 {
-    (void)h;
-    return 1;   /* top-k indices and weights live on the stack (k <= 64) */
+    /* the ridge correction's M outputs; top-k indices and weights live on
+     * the stack (k <= 64) */
+    return h->M;
 }
 
 /* Calibrated quality of model m. */
@@ -123,7 +124,6 @@ int tr_heads_predict_variant(const tr_heads *h, int qv, int cv, const float *x,
                              float *q_out, float *qcal_out, float *c_out,
                              float *scratch)
 {
-    (void)scratch;
     if (!h || !p_task) return TR_EINVAL;
     if (!tr_heads_has_qvariant(h, qv) || !tr_heads_has_cvariant(h, cv)) return TR_EINVAL;
     if (q_out && qv == TR_QV_RIDGE && !x) return TR_EINVAL;
@@ -139,7 +139,10 @@ int tr_heads_predict_variant(const tr_heads *h, int qv, int cv, const float *x,
         } else {
             tr_gate_mix(h->prior, M, idx, w, k, q_out);
         }
-        if (qv == TR_QV_RIDGE) tr_expert_apply(h->ridge, h->d, M, x, q_out);
+        if (qv == TR_QV_RIDGE) {
+            if (!scratch) return TR_EINVAL;
+            tr_expert_apply(h->ridge, h->d, M, x, q_out, scratch);
+        }
         for (size_t m = 0; m < M; m++) {
             if (q_out[m] < 0) q_out[m] = 0;
             else if (q_out[m] > 1) q_out[m] = 1;

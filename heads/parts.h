@@ -40,8 +40,9 @@ int tr_expert_fit(const float *X, size_t d, const float *V, size_t M,
                   const float *base, const int32_t *y, const size_t *rows,
                   size_t nrows, const double *alphas, size_t na, float *const *Ws,
                   char *err, size_t errlen);
-/* out[m] += W[m,:d] . x + W[m,d] for models whose out[m] is not NaN. */
-void tr_expert_apply(const float *W, size_t d, size_t M, const float *x, float *out);
+/* out[m] += W[m,:d] . x + W[m,d] for models whose out[m] is not NaN;
+ * corr: M floats of the caller's scratch. */
+void tr_expert_apply(const float *W, size_t d, size_t M, const float *x, float *out, float *corr);
 
 /* ---- cost.c */
 /* Length model per model over its labelled rows: least squares of cost on

@@ -13,6 +13,7 @@
  * K < 2 there is nothing to compare on: the forced or default variants are
  * used and calibration falls back to in-sample predictions. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "heads_impl.h"
@@ -53,7 +54,7 @@ static int slot_qv(size_t slot) { return slot < 2 ? (int)slot : TR_QV_RIDGE; }
  * h->ridge) and every cost variant for rows, into row i of Q[slot], Cc[cv]
  * (NULL entries are skipped). */
 static void predict_rows(tr_heads *h, const data *D, const size_t *rows, size_t nrows,
-                         float **Q, size_t nslots, float *const *Ws, float **Cc)
+                         float **Q, size_t nslots, float *const *Ws, float **Cc, float *scr)
 {
     float *keep = h->ridge;
     for (size_t r = 0; r < nrows; r++) {
@@ -64,7 +65,7 @@ static void predict_rows(tr_heads *h, const data *D, const size_t *rows, size_t 
         for (size_t sl = 0; sl < nslots; sl++) {
             if (!Q[sl]) continue;
             if (sl >= 2 && Ws) h->ridge = Ws[sl - 2];
-            tr_heads_predict_variant(h, slot_qv(sl), TR_CV_TASK, x, pt, len, Q[sl] + i * D->M, NULL, NULL, NULL);
+            tr_heads_predict_variant(h, slot_qv(sl), TR_CV_TASK, x, pt, len, Q[sl] + i * D->M, NULL, NULL, scr);
         }
         for (int cv = 0; cv < TR_CV_COUNT; cv++)
             if (Cc[cv])
@@ -256,42 +257,87 @@ static int build_budget(tr_heads *h, const data *D, const float *Q, const float 
     return TR_OK;
 }
 
-/* Risk table: thresholds t = 0, 1/200, ..., 1; at each, the misrouting count
- * on the rows where the chosen and the strongest model are both labelled,
- * its Clopper-Pearson bound, and the running maximum (fixed-sequence test). */
+/* Risk table: thresholds t_j = j/200, j = 0..200; at each, the misrouting
+ * count on the rows where the chosen and the strongest model are both
+ * labelled, its Clopper-Pearson bound, and the running maximum
+ * (fixed-sequence test).  The rule's choice on a row is a step function of
+ * t (a model becomes admissible at grid index ceil((1 - p_m) * 200)), so
+ * each row adds its segments to difference arrays: O(n M log M + grid)
+ * instead of O(n M grid). */
 #define RISK_STEPS 201
+typedef struct adm { int j; int m; } adm;
+static int cmp_adm(const void *a, const void *b)
+{
+    const adm *x = a, *y = b;
+    return x->j != y->j ? (x->j > y->j) - (x->j < y->j) : (x->m > y->m) - (x->m < y->m);
+}
+
 static int build_risk(tr_heads *h, const data *D, const float *Qcal, const float *Cc,
                       double delta)
 {
     size_t n = D->n, M = D->M;
     h->r_t = tr_mallocarray(RISK_STEPS, sizeof(float));
     h->r_ucb = tr_mallocarray(RISK_STEPS, sizeof(float));
-    if (!h->r_t || !h->r_ucb) return TR_ENOMEM;
+    long *dk = tr_calloc(RISK_STEPS + 1, sizeof *dk), *dn = tr_calloc(RISK_STEPS + 1, sizeof *dn);
+    adm *a = tr_mallocarray(M, sizeof *a);
+    int rc = TR_ENOMEM;
+    if (!h->r_t || !h->r_ucb || !dk || !dn || !a) goto fail;
+    for (size_t i = 0; i < n; i++) {
+        const float *q = Qcal + i * M, *c = Cc + i * M;
+        int b = tr_select(q, q, c, M, NULL, TR_SELECT_QUALITY, 0, NULL);
+        if (b < 0 || isnan(D->S[i * M + b])) continue;
+        float sb = D->S[i * M + b];
+        size_t na = 0;
+        for (size_t m = 0; m < M; m++) {
+            if (isnan(q[m]) || isnan(c[m])) continue;
+            double p = (int)m == b ? 1.0 : 1.0 - (double)q[b] * (1.0 - (double)q[m]);
+            /* admissible at t_j when p >= 1 - t_j - 1e-9 (as tr_select_risk_t) */
+            double jm = ceil((1.0 - p - 1e-9) * (RISK_STEPS - 1) - 1e-9);
+            a[na].j = jm < 0 ? 0 : (int)jm;
+            a[na].m = (int)m;
+            if (a[na].j < RISK_STEPS) na++;
+        }
+        /* b without a cost: tr_select_risk_t falls back to b until another model is admissible */
+        qsort(a, na, sizeof *a, cmp_adm);
+        int cur = isnan(c[b]) ? b : -1;
+        double cp = 0;
+        size_t u = 0;
+        int j0 = 0;
+        while (j0 < RISK_STEPS) {
+            /* admit everything whose index is <= j0 */
+            while (u < na && a[u].j <= j0) {
+                int m = a[u].m;
+                double p = m == b ? 1.0 : 1.0 - (double)q[b] * (1.0 - (double)q[m]);
+                if (cur < 0 || (cur == b && isnan(c[b])) || c[m] < c[cur] || (c[m] == c[cur] && p > cp)) { cur = m; cp = p; }
+                u++;
+            }
+            int j1 = u < na ? a[u].j : RISK_STEPS;   /* the choice holds on [j0, j1) */
+            float sm = cur >= 0 ? D->S[i * M + cur] : NAN;
+            if (cur >= 0 && !isnan(sm)) {
+                dn[j0]++; dn[j1]--;
+                if (sm < sb) { dk[j0]++; dk[j1]--; }
+            }
+            j0 = j1;
+        }
+    }
     double run = 0;
+    long kk = 0, nn = 0;
     size_t nmax = 0;
     for (size_t j = 0; j < RISK_STEPS; j++) {
-        double t = (double)j / (RISK_STEPS - 1);
-        size_t k = 0, cnt = 0;
-        for (size_t i = 0; i < n; i++) {
-            const float *q = Qcal + i * M;
-            int b = tr_select(q, q, Cc + i * M, M, NULL, TR_SELECT_QUALITY, 0, NULL);
-            int m = tr_select_risk_t(q, Cc + i * M, M, NULL, t);
-            if (b < 0 || m < 0) continue;
-            float sb = D->S[i * M + b], sm = D->S[i * M + m];
-            if (isnan(sb) || isnan(sm)) continue;
-            cnt++;
-            k += sm < sb;
-        }
-        double u = tr_cp_upper(k, cnt, delta);
+        kk += dk[j]; nn += dn[j];
+        double u = tr_cp_upper((size_t)kk, (size_t)nn, delta);
         if (u > run) run = u;
-        h->r_t[j] = (float)t;
+        h->r_t[j] = (float)((double)j / (RISK_STEPS - 1));
         h->r_ucb[j] = (float)run;
-        if (cnt > nmax) nmax = cnt;
+        if ((size_t)nn > nmax) nmax = (size_t)nn;
     }
     h->n_risk = RISK_STEPS;
     h->risk_n = (uint32_t)nmax;
     h->risk_delta = (float)delta;
-    return TR_OK;
+    rc = TR_OK;
+fail:
+    tr_free(dk); tr_free(dn); tr_free(a);
+    return rc;
 }
 
 #define MAX_SLOTS (2 + TR_HEADS_MAX_ALPHAS)
@@ -310,7 +356,7 @@ int tr_heads_train(const float *X, const float *P, const int32_t *y, size_t n,
 
     tr_heads *h = NULL, *f = NULL;
     float *Pown = NULL, *Q[MAX_SLOTS] = {0}, *Cc[TR_CV_COUNT] = {0}, *Qcal = NULL;
-    float *Wf[TR_HEADS_MAX_ALPHAS] = {0};
+    float *Wf[TR_HEADS_MAX_ALPHAS] = {0}, *scr = NULL;
     int32_t *yown = NULL, *fold = NULL;
     size_t *fit = NULL, *hold = NULL, *ev = NULL;
     double *lam = NULL, *pc = NULL, *pq = NULL;
@@ -362,7 +408,8 @@ int tr_heads_train(const float *X, const float *P, const int32_t *y, size_t n,
     pc = tr_mallocarray(nl, sizeof *pc);
     pq = tr_mallocarray(nl, sizeof *pq);
     ev = tr_mallocarray(n, sizeof *ev);
-    if (!lam || !pc || !pq || !ev) goto oom;
+    scr = tr_mallocarray(M, sizeof *scr);
+    if (!lam || !pc || !pq || !ev || !scr) goto oom;
 
     /* complete rows: where a sweep can be scored */
     size_t nev = 0;
@@ -413,7 +460,7 @@ int tr_heads_train(const float *X, const float *P, const int32_t *y, size_t n,
             for (size_t i = 0; i < n; i++) { if (fold[i] == k) hold[nh++] = i; else fit[nf++] = i; }
             if (nh == 0) continue;
             if ((rc = fit_parts(f, &D, fit, nf, params->ridge_alphas, na, Wf, err, errlen))) goto fail;
-            predict_rows(f, &D, hold, nh, Q, nslots, Wf, Cc);
+            predict_rows(f, &D, hold, nh, Q, nslots, Wf, Cc, scr);
         }
         f->ridge = NULL;
         /* score every (slot, cost variant) pair */
@@ -452,7 +499,7 @@ int tr_heads_train(const float *X, const float *P, const int32_t *y, size_t n,
 
     /* the final fit on every row */
     if ((rc = fit_parts(h, &D, NULL, n, NULL, 0, NULL, err, errlen))) goto fail;
-    if (!do_cv) predict_rows(h, &D, NULL, n, Q, nslots, NULL, Cc);   /* in-sample stand-ins */
+    if (!do_cv) predict_rows(h, &D, NULL, n, Q, nslots, NULL, Cc, scr);   /* in-sample stand-ins */
     const float *Qb = Q[best_slot];
 
     if (fit_calibration(h, &D, Qb)) goto oom;
@@ -484,7 +531,7 @@ fail:
     tr_heads_free(h);
     tr_heads_free(f);
     tr_free(Pown); tr_free(yown); tr_free(fold); tr_free(fit); tr_free(hold); tr_free(ev);
-    tr_free(lam); tr_free(pc); tr_free(pq); tr_free(Qcal);
+    tr_free(lam); tr_free(pc); tr_free(pq); tr_free(Qcal); tr_free(scr);
     for (size_t sl = 0; sl < MAX_SLOTS; sl++) tr_free(Q[sl]);
     for (int v = 0; v < TR_CV_COUNT; v++) tr_free(Cc[v]);
     for (size_t k = 0; k < TR_HEADS_MAX_ALPHAS; k++) tr_free(Wf[k]);

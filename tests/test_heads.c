@@ -189,7 +189,7 @@ static void test_save_load(void **state)
     for (size_t i = 0; i < s.n; i += 7)
         for (int qv = 0; qv < TR_QV_COUNT; qv++)
             for (int cv = 0; cv < TR_CV_COUNT; cv++) {
-                float q1[4], c1[4], k1[4], q2[4], c2[4], k2[4], sc[2];
+                float q1[4], c1[4], k1[4], q2[4], c2[4], k2[4], sc[4];
                 int r1 = tr_heads_predict_variant(h, qv, cv, s.X + i * 8, s.P + i * 5, (size_t)s.L[i], q1, k1, c1, sc);
                 int r2 = tr_heads_predict_variant(g, qv, cv, s.X + i * 8, s.P + i * 5, (size_t)s.L[i], q2, k2, c2, sc);
                 assert_int_equal(r1, r2);
