@@ -41,7 +41,10 @@ typedef enum tr_cv_criterion {
     TR_CRIT_AIQ_LIN = 0,
     TR_CRIT_AIQ_LOG = 1,
     TR_CRIT_Q_AT_CBEST = 2,
-    TR_CRIT_AIQ_MEAN = 3   /* (AIQ_lin + AIQ_log) / 2 */
+    TR_CRIT_AIQ_MEAN = 3,  /* (AIQ_lin + AIQ_log) / 2 */
+    /* sum over gap captured, cost saving and AIQ_log of each row's rank
+     * (best = 0; ties -> the earlier row); the least sum wins */
+    TR_CRIT_RANKSUM = 4
 } tr_cv_criterion;
 
 typedef struct tr_heads_params {

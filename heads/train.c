@@ -121,6 +121,35 @@ static double criterion(const tr_frontier_figs *f, int crit)
     }
 }
 
+/* TR_CRIT_RANKSUM: crit = -(rank by gap + rank by saving + rank by AIQ_log),
+ * rank 0 the best, NaN the worst, ties to the earlier row. */
+static double key_of(const tr_heads_cvrow *r, int k)
+{
+    double v = k == 0 ? r->gap : k == 1 ? r->saving : r->aiq_log;
+    return isnan(v) ? -INFINITY : v;
+}
+
+static void rank_sum(tr_heads_cvrow *rows, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        double sum = 0;
+        for (int k = 0; k < 3; k++) {
+            double v = key_of(&rows[i], k);
+            for (size_t j = 0; j < n; j++) {
+                double w = key_of(&rows[j], k);
+                if (w > v || (w == v && j < i)) sum += 1;
+            }
+        }
+        rows[i].crit = -sum;
+    }
+}
+
+static size_t row_alpha_index(const tr_heads_params *p, double alpha)
+{
+    for (int k = 0; k < p->n_ridge_alphas; k++) if (p->ridge_alphas[k] == alpha) return (size_t)k;
+    return 0;
+}
+
 static int validate(const data *D, const tr_heads_params *p, char *err, size_t errlen)
 {
     if (D->n == 0 || D->M == 0 || D->T == 0)
@@ -142,6 +171,8 @@ static int validate(const data *D, const tr_heads_params *p, char *err, size_t e
         return tr_errorf(err, errlen, TR_ERANGE, "heads: n_lambda %d outside [3, 100000]", p->n_lambda);
     if (!(p->risk_delta > 0 && p->risk_delta < 1))
         return tr_errorf(err, errlen, TR_ERANGE, "heads: risk_delta %g outside (0, 1)", p->risk_delta);
+    if (p->criterion < TR_CRIT_AIQ_LIN || p->criterion > TR_CRIT_RANKSUM)
+        return tr_errorf(err, errlen, TR_ERANGE, "heads: criterion %d unknown", p->criterion);
     if (p->qvariant >= TR_QV_COUNT || p->cvariant >= TR_CV_COUNT)
         return tr_errorf(err, errlen, TR_ERANGE, "heads: variant %d/%d unknown", p->qvariant, p->cvariant);
     for (size_t i = 0; i < D->n; i++) {
@@ -468,8 +499,6 @@ int tr_heads_train(const float *X, const float *P, const int32_t *y, size_t n,
         if (!h->cvrows) goto oom;
         tr_frontier_ref ref;
         tr_frontier_ref_compute(scores, costs, nev, M, ev, &ref);
-        double best = -INFINITY;
-        int bc = TR_CV_TASK;
         for (size_t sl = 0; sl < nslots; sl++) {
             int qv = slot_qv(sl);
             for (int cv = 0; cv < TR_CV_COUNT; cv++) {
@@ -484,9 +513,19 @@ int tr_heads_train(const float *X, const float *P, const int32_t *y, size_t n,
                 row->q_at_cbest = fg.q_at_cbest; row->gap = fg.gap; row->saving = fg.saving;
                 row->q_max = fg.q_max; row->ece = e;
                 row->crit = criterion(&fg, params->criterion);
-                int allowed = (params->qvariant < 0 || params->qvariant == qv)
-                              && (params->cvariant < 0 || params->cvariant == cv);
-                if (allowed && row->crit > best + 1e-12) { best = row->crit; best_slot = sl; bc = cv; }
+            }
+        }
+        if (params->criterion == TR_CRIT_RANKSUM) rank_sum(h->cvrows, h->n_cv);
+        double best = -INFINITY;
+        int bc = TR_CV_TASK;
+        for (size_t r = 0; r < h->n_cv; r++) {
+            const tr_heads_cvrow *row = &h->cvrows[r];
+            int allowed = (params->qvariant < 0 || params->qvariant == row->qv)
+                          && (params->cvariant < 0 || params->cvariant == row->cv);
+            if (allowed && row->crit > best + 1e-12) {
+                best = row->crit;
+                bc = row->cv;
+                best_slot = row->qv == TR_QV_RIDGE ? 2 + row_alpha_index(params, row->alpha) : (size_t)row->qv;
             }
         }
         h->qv = slot_qv(best_slot); h->cv = bc;

@@ -131,9 +131,10 @@ static void test_cv_picks_ridge(void **state)
 {
     (void)state;
     size_t sizes[3] = {900, 900, 900};
-    const float K[12] = {0.6f, 0.5f, 0.3f, 0.2f, 0.6f, 0.5f, 0.3f, 0.2f, 0.6f, 0.5f, 0.3f, 0.2f};
+    const float K[12] = {0.3f, 0.45f, 0.35f, 0.6f, 0.3f, 0.45f, 0.35f, 0.6f, 0.3f, 0.45f, 0.35f, 0.6f};
     synth s;
-    /* model 2 (mid price) is 0.3 + 0.45 when x[0] > 0: only the embedding tells */
+    /* model 2 (mid price) is 0.35 + 0.45 when x[0] > 0 and ~0 otherwise: only
+     * the embedding tells, and the best single model (3) is the dearest */
     synth_make(&s, 3, 4, 8, sizes, K, PRICE4, 0.9f, 2, 0.45f, 3);
     tr_heads *h = NULL;
     char err[256];
@@ -152,6 +153,19 @@ static void test_cv_picks_ridge(void **state)
         if (rows[i].qv == TR_QV_PRIOR_SOFT) soft = rows[i].aiq_lin;
     }
     assert_true(ridge > soft + 0.01);
+    /* the rank-sum criterion (gap, saving, AIQ_log) agrees */
+    tr_heads *h3 = NULL;
+    p.criterion = TR_CRIT_RANKSUM;
+    assert_int_equal(tr_heads_train(s.X, s.P, s.y, s.n, s.d, s.T, s.S, s.C, s.L, s.M, &p, &h3, err, sizeof err), TR_OK);
+    assert_int_equal(tr_heads_qvariant(h3), TR_QV_RIDGE);
+    rows = tr_heads_cv_table(h3, &nrow);
+    double top = -1e9;
+    for (size_t i = 0; i < nrow; i++) { assert_true(rows[i].crit <= 0 && rows[i].crit >= -3.0 * (double)(nrow - 1)); if (rows[i].crit > top) top = rows[i].crit; }
+    tr_heads_free(h3);
+    p.criterion = 99;
+    assert_int_equal(tr_heads_train(s.X, s.P, s.y, s.n, s.d, s.T, s.S, s.C, s.L, s.M, &p, &h3, err, sizeof err), TR_ERANGE);
+    assert_non_null(strstr(err, "criterion 99"));
+    p.criterion = TR_CRIT_AIQ_LIN;
     /* forcing a variant is honoured */
     tr_heads *h2 = NULL;
     p.qvariant = TR_QV_PRIOR_HARD;
