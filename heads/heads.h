@@ -25,7 +25,8 @@ typedef enum tr_qvariant {
     TR_QV_PRIOR_HARD = 0,  /* shrunk task prior of the most probable task */
     TR_QV_PRIOR_SOFT = 1,  /* top-k task priors mixed by P(t|x), renormalised */
     TR_QV_RIDGE = 2,       /* soft prior + ridge correction on the embedding */
-    TR_QV_KNN = 3,         /* soft prior + kNN-smoothed neighbours' scores */
+    TR_QV_KNN = 3,         /* kNN-smoothed neighbours' scores shrunk to the soft prior */
+    TR_QV_ENSEMBLE = 4,    /* (soft prior + kNN + ridge) / 3 (RECIPE.md §4 E) */
     TR_QV_COUNT
 } tr_qvariant;
 
@@ -48,15 +49,18 @@ typedef enum tr_cv_criterion {
 } tr_cv_criterion;
 
 typedef struct tr_heads_params {
-    double k0;             /* prior shrinkage pseudo-count: n/(n+k0) weight on the task mean [10] */
+    double k0;             /* prior shrinkage pseudo-count: n/(n+k0) weight on the task mean [30] */
     double cost_k0;        /* the same for per-task costs [10] */
     int gate_top_k;        /* tasks mixed per prompt [4] */
     /* ridge penalties of the prompt-level correction that CV compares
      * (the first n_ridge_alphas entries) [{30, 100, 300}, 3] */
     double ridge_alphas[TR_HEADS_MAX_ALPHAS];
     int n_ridge_alphas;
-    int knn_k;             /* neighbours of the kNN estimate; 0 disables the variant [50] */
+    int knn_k;             /* neighbours of the kNN estimate; 0 disables kNN and ensemble [200] */
     double knn_k0;         /* pseudo-count shrinking the kNN mean to the prior [5] */
+    double knn_p;          /* neighbour weight max(cos, 0)^p [3] */
+    int knn_tasks;         /* search only the prompts of the g most probable tasks;
+                              0 = all training prompts (exact, slower) [0] */
     int cv_folds;          /* K of the cross-validation; < 2: no CV (forced variants) [5] */
     int qvariant;          /* < 0: chosen by CV; else forced [-1] */
     int cvariant;          /* < 0: chosen by CV; else forced [-1] */
@@ -65,6 +69,8 @@ typedef struct tr_heads_params {
     double risk_delta;     /* confidence 1-δ of the risk guarantee [0.1] */
     uint64_t seed;         /* fold assignment when fold == NULL [42] */
     const int32_t *fold;   /* optional fold id per row in [0, cv_folds); borrowed */
+    tr_progress_fn progress;  /* called after each CV fold; NULL: none */
+    void *progress_ctx;
 } tr_heads_params;
 
 void tr_heads_params_default(tr_heads_params *p);
