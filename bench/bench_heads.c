@@ -87,7 +87,8 @@ static int real_data(const char *dir, int tokens, int topk)
     tr_frontier_ref ref;
     tr_frontier_ref_compute(St, Ct, nte, M, NULL, &ref);
     printf("test: Q_best=%.4f C_best=%.6f Q_oracle=%.4f\n", ref.q_best, ref.c_best, ref.q_oracle);
-    float *q = malloc(nte * M * 4), *c = malloc(nte * M * 4), *sc = malloc(M * 4), *qc = malloc(nte * M * 4);
+    float *q = malloc(nte * M * 4), *c = malloc(nte * M * 4), *qc = malloc(nte * M * 4);
+    float *sc = malloc(tr_heads_scratch_floats(h) * 4);
     for (int qv = 0; qv < TR_QV_COUNT; qv++)
         for (int cv = 0; cv < TR_CV_COUNT; cv++) {
             if (!tr_heads_has_qvariant(h, qv) || !tr_heads_has_cvariant(h, cv)) continue;
@@ -184,7 +185,8 @@ int main(int argc, char **argv)
            tr_heads_ridge_alpha(h));
     enum { REPS = 20000 };
     double *lat = malloc(REPS * sizeof *lat);
-    float q[29], qc[29], c[29], sc[4];
+    float q[29], qc[29], c[29];
+    float *sc = malloc(tr_heads_scratch_floats(h) * sizeof *sc);
     volatile int sink = 0;
     for (int qv = 0; qv < TR_QV_COUNT; qv++) {
         if (!tr_heads_has_qvariant(h, qv)) continue;
@@ -202,6 +204,7 @@ int main(int argc, char **argv)
     }
     printf("commit: see git; BLAS: %s\n", openblas_get_config());
     (void)sink;
+    free(sc);
     tr_heads_free(h);
     free(X); free(P); free(S); free(C); free(L); free(K); free(price); free(cent); free(y); free(lat);
     return 0;
