@@ -5,7 +5,7 @@
  *                                time (5-fold CV over every variant) and
  *                                predict + select latency, p50 / p99 of single
  *                                calls, warm-up excluded [10000]
- *   bench_heads --data DIR [--tokens] [--topk K]
+ *   bench_heads --data DIR [--tokens] [--topk K] [--k0 K0] [--knn-p P] [--knn-tasks G]
  *                                quality on exported features (raw float32
  *                                files tr_X.f32 ... te_y.i32 and meta.txt
  *                                "n_tr n_te d T M", written by the research
@@ -43,7 +43,7 @@ static void *slurp(const char *dir, const char *name, size_t bytes)
     return p;
 }
 
-static int real_data(const char *dir, int tokens, int topk)
+static int real_data(const char *dir, int tokens, int topk, double k0, double knn_p, int knn_tasks)
 {
     char path[1024];
     snprintf(path, sizeof path, "%s/meta.txt", dir);
@@ -62,6 +62,9 @@ static int real_data(const char *dir, int tokens, int topk)
     tr_heads_params_default(&p);
     p.fold = fold;
     p.gate_top_k = topk > 0 ? topk : (int)(T < 64 ? T : 64);
+    if (k0 >= 0) p.k0 = k0;
+    if (knn_p > 0) p.knn_p = knn_p;
+    p.knn_tasks = knn_tasks;
     char err[256];
     tr_heads *h = NULL;
     double t0 = tr_now();
@@ -143,12 +146,16 @@ static int real_data(const char *dir, int tokens, int topk)
 int main(int argc, char **argv)
 {
     if (argc > 2 && strcmp(argv[1], "--data") == 0) {
-        int tokens = 0, topk = 0;
+        int tokens = 0, topk = 0, kt = 0;
+        double k0 = -1, kp = -1;
         for (int i = 3; i < argc; i++) {
             if (strcmp(argv[i], "--tokens") == 0) tokens = 1;
             else if (strcmp(argv[i], "--topk") == 0 && i + 1 < argc) topk = atoi(argv[++i]);
+            else if (strcmp(argv[i], "--k0") == 0 && i + 1 < argc) k0 = atof(argv[++i]);
+            else if (strcmp(argv[i], "--knn-p") == 0 && i + 1 < argc) kp = atof(argv[++i]);
+            else if (strcmp(argv[i], "--knn-tasks") == 0 && i + 1 < argc) kt = atoi(argv[++i]);
         }
-        return real_data(argv[2], tokens, topk);
+        return real_data(argv[2], tokens, topk, k0, kp, kt);
     }
     size_t n = argc > 1 ? (size_t)atol(argv[1]) : 10000, M = 29, T = 50, d = 256;
     tr_rng r;
