@@ -115,6 +115,20 @@ static int real_data(const char *dir, int tokens, int topk, double k0, double kn
                    fg.aiq_lin, fg.aiq_log, tr_ece(pp, aa, np, 10));
             free(pp); free(aa);
         }
+    /* latency of predict + select per variant on the test rows */
+    for (int qv = 0; qv < TR_QV_COUNT; qv++) {
+        if (!tr_heads_has_qvariant(h, qv)) continue;
+        double *lat = malloc(nte * sizeof *lat);
+        for (size_t i = 0; i < nte; i++) {
+            double a = tr_now();
+            tr_heads_predict_variant(h, qv, tr_heads_cvariant(h), Xt + i * d, Pt + i * T, (size_t)Lt[i], q, qc, c, sc);
+            (void)tr_select(q, qc, c, M, NULL, TR_SELECT_LAMBDA, 1e3, tr_heads_tables(h));
+            lat[i] = tr_now() - a;
+        }
+        qsort(lat, nte, sizeof *lat, cmpd);
+        printf("  LATENCY %-12s p50 %.2f us  p99 %.2f us\n", tr_qvariant_name(qv), lat[nte / 2] * 1e6, lat[nte * 99 / 100] * 1e6);
+        free(lat);
+    }
     /* budget and risk on the test rows */
     const tr_select_tables *tab = tr_heads_tables(h);
     for (int k = 1; k <= 4; k++) {
