@@ -22,7 +22,7 @@ void tr_heads_params_default(tr_heads_params *p)
     p->knn_k = 200;
     p->knn_k0 = 5;
     p->knn_p = 3;
-    p->knn_tasks = 0;
+    p->knn_tasks = 2;
     p->cv_folds = 5;
     p->qvariant = -1;
     p->cvariant = -1;
