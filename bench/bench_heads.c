@@ -64,7 +64,7 @@ static int real_data(const char *dir, int tokens, int topk, double k0, double kn
     p.gate_top_k = topk > 0 ? topk : (int)(T < 64 ? T : 64);
     if (k0 >= 0) p.k0 = k0;
     if (knn_p > 0) p.knn_p = knn_p;
-    p.knn_tasks = knn_tasks;
+    if (knn_tasks >= 0) p.knn_tasks = knn_tasks;
     char err[256];
     tr_heads *h = NULL;
     double t0 = tr_now();
@@ -160,7 +160,7 @@ static int real_data(const char *dir, int tokens, int topk, double k0, double kn
 int main(int argc, char **argv)
 {
     if (argc > 2 && strcmp(argv[1], "--data") == 0) {
-        int tokens = 0, topk = 0, kt = 0;
+        int tokens = 0, topk = 0, kt = -1;
         double k0 = -1, kp = -1;
         for (int i = 3; i < argc; i++) {
             if (strcmp(argv[i], "--tokens") == 0) tokens = 1;

@@ -218,6 +218,7 @@ static void test_knn_scope(void **state)
     tr_heads_params p;
     tr_heads_params_default(&p);
     p.knn_k = 50;
+    p.knn_tasks = 0;   /* exact search over every stored prompt */
     p.qvariant = TR_QV_KNN;
     tr_heads *all = NULL, *local = NULL;
     assert_int_equal(tr_heads_train(s.X, s.P, s.y, s.n, s.d, s.T, s.S, s.C, s.L, s.M, &p, &all, err, sizeof err), TR_OK);
