@@ -15,10 +15,8 @@ void tr_heads_params_default(tr_heads_params *p)
     p->k0 = 30;
     p->cost_k0 = 10;
     p->gate_top_k = 4;
-    p->ridge_alphas[0] = 30;
-    p->ridge_alphas[1] = 100;
-    p->ridge_alphas[2] = 300;
-    p->n_ridge_alphas = 3;
+    p->ridge_alphas[0] = 100;
+    p->n_ridge_alphas = 1;
     p->knn_k = 200;
     p->knn_k0 = 5;
     p->knn_p = 3;
@@ -26,7 +24,9 @@ void tr_heads_params_default(tr_heads_params *p)
     p->cv_folds = 5;
     p->qvariant = -1;
     p->cvariant = -1;
-    p->criterion = TR_CRIT_AIQ_LIN;
+    p->criterion = TR_CRIT_RANKSUM;
+    p->qv_mask = (1u << TR_QV_PRIOR_SOFT) | (1u << TR_QV_RIDGE) | (1u << TR_QV_KNN) | (1u << TR_QV_ENSEMBLE);
+    p->cv_mask = 1u << TR_CV_LEN;
     p->n_lambda = 101;
     p->risk_delta = 0.1;
     p->seed = 42;

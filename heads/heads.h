@@ -43,8 +43,9 @@ typedef enum tr_cv_criterion {
     TR_CRIT_AIQ_LOG = 1,
     TR_CRIT_Q_AT_CBEST = 2,
     TR_CRIT_AIQ_MEAN = 3,  /* (AIQ_lin + AIQ_log) / 2 */
-    /* sum over gap captured, cost saving and AIQ_log of each row's rank
-     * (best = 0; ties -> the earlier row); the least sum wins */
+    /* sum over gap captured, cost saving and AIQ_log of each eligible
+     * row's rank among the eligible rows (best = 0; ties -> the earlier
+     * row); the least sum wins (RECIPE.md's CV procedure) */
     TR_CRIT_RANKSUM = 4
 } tr_cv_criterion;
 
@@ -53,7 +54,7 @@ typedef struct tr_heads_params {
     double cost_k0;        /* the same for per-task costs [10] */
     int gate_top_k;        /* tasks mixed per prompt [4] */
     /* ridge penalties of the prompt-level correction that CV compares
-     * (the first n_ridge_alphas entries) [{30, 100, 300}, 3] */
+     * (the first n_ridge_alphas entries) [{100}, 1: RECIPE.md's constant] */
     double ridge_alphas[TR_HEADS_MAX_ALPHAS];
     int n_ridge_alphas;
     int knn_k;             /* neighbours of the kNN estimate; 0 disables kNN and ensemble [200] */
@@ -63,9 +64,15 @@ typedef struct tr_heads_params {
                               0 = all training prompts (exact as RECIPE.md; ~6x
                               slower: 275 vs 45 us on mmlu-pro, same CV AIQ) [2] */
     int cv_folds;          /* K of the cross-validation; < 2: no CV (forced variants) [5] */
-    int qvariant;          /* < 0: chosen by CV; else forced [-1] */
-    int cvariant;          /* < 0: chosen by CV; else forced [-1] */
-    int criterion;         /* tr_cv_criterion [TR_CRIT_AIQ_LIN] */
+    int qvariant;          /* >= 0: forced; < 0: chosen by CV among qv_mask [-1] */
+    int cvariant;          /* >= 0: forced; < 0: chosen by CV among cv_mask [-1] */
+    /* Variants CV may choose (bit v = variant v); the others are still
+     * trained and reported for ablations.  Defaults follow RECIPE.md's
+     * candidates: soft prior, ridge, kNN, ensemble; cost length+task (the
+     * task mean when no lengths are given). */
+    unsigned qv_mask;      /* [0x1E] */
+    unsigned cv_mask;      /* [0x2] */
+    int criterion;         /* tr_cv_criterion [TR_CRIT_RANKSUM, as RECIPE.md] */
     int n_lambda;          /* λ sweep size for CV and the budget table [101] */
     double risk_delta;     /* confidence 1-δ of the risk guarantee [0.1] */
     uint64_t seed;         /* fold assignment when fold == NULL [42] */
@@ -82,7 +89,8 @@ typedef struct tr_heads tr_heads;
 /* Figures of one (quality, cost) variant pair on the CV folds. */
 typedef struct tr_heads_cvrow {
     int qv, cv;
-    double alpha;          /* ridge penalty (TR_QV_RIDGE rows), else 0 */
+    int eligible;          /* 1 when CV could choose this row */
+    double alpha;          /* ridge penalty (ridge and ensemble rows), else 0 */
     double aiq_lin, aiq_log, q_at_cbest, gap, saving, q_max, ece, crit;
 } tr_heads_cvrow;
 

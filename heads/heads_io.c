@@ -7,7 +7,7 @@
  *         if qmask has TR_QV_KNN: u32 knn_n, knn_k, knn_tasks; f32 knn_p,
  *         knn_k0; u32 off[T+1] (0 .. knn_n, non-decreasing);
  *         f32 X[knn_n*d], S[knn_n*M];
- *         u32 n_cv; n_cv x {i32 qv, cv; f64 alpha, aiq_lin, aiq_log, q_at_cbest,
+ *         u32 n_cv; n_cv x {i32 qv, cv, eligible; f64 alpha, aiq_lin, aiq_log, q_at_cbest,
  *         gap, saving, q_max, ece, crit}
  *   COST  u32 ver, M, T; f32 ctask[T*M], cgmean[M];
  *         if cmask has TR_CV_LEN: f32 cab[2M], cres[T*M], cmin[M]
@@ -48,7 +48,7 @@ void tr_heads_save(const tr_heads *h, tr_buf *hb, tr_buf *cal, tr_buf *cost, tr_
     tr_buf_u32(hb, h->n_cv);
     for (uint32_t i = 0; i < h->n_cv; i++) {
         const tr_heads_cvrow *r = &h->cvrows[i];
-        tr_buf_i32(hb, r->qv); tr_buf_i32(hb, r->cv); tr_buf_f64(hb, r->alpha);
+        tr_buf_i32(hb, r->qv); tr_buf_i32(hb, r->cv); tr_buf_i32(hb, r->eligible); tr_buf_f64(hb, r->alpha);
         tr_buf_f64(hb, r->aiq_lin); tr_buf_f64(hb, r->aiq_log); tr_buf_f64(hb, r->q_at_cbest);
         tr_buf_f64(hb, r->gap); tr_buf_f64(hb, r->saving); tr_buf_f64(hb, r->q_max);
         tr_buf_f64(hb, r->ece); tr_buf_f64(hb, r->crit);
@@ -176,12 +176,14 @@ int tr_heads_load(const void *heads, size_t heads_len, const void *calib,
         tr_get_u32(&c, &h->n_cv);
         CHECK(&c, "HEAD");
         if (h->n_cv > (TR_QV_COUNT + TR_HEADS_MAX_ALPHAS) * TR_CV_COUNT) BAD("heads section HEAD: %u CV rows", h->n_cv);
-        if (tr_cursor_check_count(&c, h->n_cv, 80, "cv rows")) CHECK(&c, "HEAD");
+        if (tr_cursor_check_count(&c, h->n_cv, 84, "cv rows")) CHECK(&c, "HEAD");
         h->cvrows = tr_calloc(h->n_cv ? h->n_cv : 1, sizeof *h->cvrows);
         if (!h->cvrows) { rc = tr_errorf(err, errlen, TR_ENOMEM, "heads: out of memory loading"); goto fail; }
         for (uint32_t i = 0; i < h->n_cv; i++) {
             tr_heads_cvrow *r = &h->cvrows[i];
-            tr_get_i32(&c, &r->qv); tr_get_i32(&c, &r->cv); tr_get_f64(&c, &r->alpha);
+            int32_t el = 0;
+            tr_get_i32(&c, &r->qv); tr_get_i32(&c, &r->cv); tr_get_i32(&c, &el); tr_get_f64(&c, &r->alpha);
+            r->eligible = el != 0;
             tr_get_f64(&c, &r->aiq_lin); tr_get_f64(&c, &r->aiq_log); tr_get_f64(&c, &r->q_at_cbest);
             tr_get_f64(&c, &r->gap); tr_get_f64(&c, &r->saving); tr_get_f64(&c, &r->q_max);
             tr_get_f64(&c, &r->ece); tr_get_f64(&c, &r->crit);

@@ -192,6 +192,7 @@ static void rank_sum(tr_heads_cvrow *rows, size_t n)
         for (int k = 0; k < 3; k++) {
             double v = key_of(&rows[i], k);
             for (size_t j = 0; j < n; j++) {
+                if (!rows[j].eligible && j != i) continue;
                 double w = key_of(&rows[j], k);
                 if (w > v || (w == v && j < i)) sum += 1;
             }
@@ -230,6 +231,8 @@ static int validate(const data *D, const tr_heads_params *p, char *err, size_t e
     if (p->knn_k < 0 || p->knn_tasks < 0 || p->knn_tasks > TR_HEADS_MAX_TOPK || !(p->knn_k0 >= 0) || !(p->knn_p > 0))
         return tr_errorf(err, errlen, TR_ERANGE, "heads: knn_k %d, knn_tasks %d (<= %d), knn_k0 %g, knn_p %g out of range",
                          p->knn_k, p->knn_tasks, TR_HEADS_MAX_TOPK, p->knn_k0, p->knn_p);
+    if (p->qvariant < 0 && (p->qv_mask & ((1u << TR_QV_COUNT) - 1)) == 0)
+        return tr_errorf(err, errlen, TR_EINVAL, "heads: qv_mask %#x selects no variant", p->qv_mask);
     if (p->criterion < TR_CRIT_AIQ_LIN || p->criterion > TR_CRIT_RANKSUM)
         return tr_errorf(err, errlen, TR_ERANGE, "heads: criterion %d unknown", p->criterion);
     if (p->qvariant >= TR_QV_COUNT || p->cvariant >= TR_CV_COUNT)
@@ -453,6 +456,8 @@ static int score_slot(tr_heads *h, const data *D, const slots *sl, size_t s, flo
         row->q_at_cbest = fg.q_at_cbest; row->gap = fg.gap; row->saving = fg.saving;
         row->q_max = fg.q_max; row->ece = e;
         row->crit = criterion(&fg, params->criterion);
+        row->eligible = (params->qvariant >= 0 ? params->qvariant == row->qv : (int)(params->qv_mask >> row->qv & 1u))
+                        && cv == h->cv;   /* h->cv: the cost variant fixed before CV */
     }
     return TR_OK;
 }
@@ -464,8 +469,8 @@ static long best_row(const tr_heads *h, const tr_heads_params *p, int only_qv)
     for (size_t r = 0; r < h->n_cv; r++) {
         const tr_heads_cvrow *row = &h->cvrows[r];
         if (only_qv >= 0 && row->qv != only_qv) continue;
-        if (only_qv < 0 && ((p->qvariant >= 0 && p->qvariant != row->qv) || (p->cvariant >= 0 && p->cvariant != row->cv)))
-            continue;
+        (void)p;
+        if (only_qv < 0 && !row->eligible) continue;
         if (b < 0 || row->crit > h->cvrows[b].crit + 1e-12) b = (long)r;
     }
     return b;
@@ -539,6 +544,13 @@ int tr_heads_train(const float *X, const float *P, const int32_t *y, size_t n,
         goto fail;
     }
     if (tr_heads_alloc_parts(h)) goto oom;
+    /* the cost variant: forced, else the first of cv_mask that can be
+     * trained, else the task mean */
+    h->cv = TR_CV_TASK;
+    if (params->cvariant >= 0) h->cv = params->cvariant;
+    else
+        for (int v = TR_CV_COUNT - 1; v >= 0; v--)
+            if ((params->cv_mask >> v & 1u) && (h->cmask >> v & 1u)) h->cv = v;
 
     for (size_t s = 0; s < sl.n; s++) { Q[s] = tr_mallocarray(n * M, sizeof(float)); if (!Q[s]) goto oom; }
     for (int v = 0; v < TR_CV_COUNT; v++)
@@ -627,14 +639,17 @@ int tr_heads_train(const float *X, const float *P, const int32_t *y, size_t n,
             if (params->criterion == TR_CRIT_RANKSUM) rank_sum(h->cvrows, h->n_cv);
         }
         long b = best_row(h, params, -1);
-        const tr_heads_cvrow *row = &h->cvrows[b < 0 ? 0 : b];
+        if (b < 0) {
+            rc = tr_errorf(err, errlen, TR_EINVAL, "heads: no trainable variant in qv_mask %#x", params->qv_mask);
+            goto fail;
+        }
+        const tr_heads_cvrow *row = &h->cvrows[b];
         h->qv = row->qv; h->cv = row->cv;
         if (row->qv == TR_QV_RIDGE) h->ridge_alpha = (float)row->alpha;
         best_slot = row->qv == TR_QV_RIDGE ? 2 + row_alpha_index(params, row->alpha)
                   : row->qv == TR_QV_KNN ? sl.knn : row->qv == TR_QV_ENSEMBLE ? sl.ens : (size_t)row->qv;
     } else {
         h->qv = params->qvariant >= 0 ? params->qvariant : TR_QV_PRIOR_SOFT;
-        h->cv = params->cvariant >= 0 ? params->cvariant : (lens ? TR_CV_LEN : TR_CV_TASK);
         best_slot = h->qv == TR_QV_RIDGE ? 2 : h->qv == TR_QV_KNN ? sl.knn : h->qv == TR_QV_ENSEMBLE ? sl.ens : (size_t)h->qv;
     }
 

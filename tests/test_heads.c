@@ -58,7 +58,8 @@ static void test_recover_skills(void **state)
     assert_true(tab->n_budget == 100 && tab->n_risk > 0);
     size_t nrow;
     const tr_heads_cvrow *rows = tr_heads_cv_table(h, &nrow);
-    assert_int_equal(nrow, 7 * 2);   /* hard, soft, ridge at 3 penalties, kNN, ensemble x task, length */
+    assert_int_equal(nrow, 5 * 2);   /* hard, soft, ridge, kNN, ensemble x task, length */
+    for (size_t i = 0; i < nrow; i++) assert_int_equal(rows[i].eligible, rows[i].qv != TR_QV_PRIOR_HARD && rows[i].cv == TR_CV_LEN);
     for (size_t i = 0; i < nrow; i++) assert_true(rows[i].aiq_lin > 0.3 && rows[i].aiq_lin < 1);
     /* the length cost model wins on costs that are price x bytes */
     assert_int_equal(tr_heads_cvariant(h), TR_CV_LEN);
@@ -146,6 +147,9 @@ static void test_cv_picks_ridge(void **state)
     tr_heads_params_default(&p);
     p.ridge_alphas[0] = 1;
     p.n_ridge_alphas = 1;
+    p.criterion = TR_CRIT_AIQ_LIN;
+    p.qv_mask = (1u << TR_QV_PRIOR_HARD) | (1u << TR_QV_PRIOR_SOFT) | (1u << TR_QV_RIDGE);
+    p.cv_mask = 3;   /* both cost variants compete */
     assert_int_equal(tr_heads_train(s.X, s.P, s.y, s.n, s.d, s.T, s.S, s.C, s.L, s.M, &p, &h, err, sizeof err), TR_OK);
     assert_int_equal(tr_heads_qvariant(h), TR_QV_RIDGE);
     size_t nrow;
