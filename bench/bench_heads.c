@@ -78,8 +78,10 @@ static int real_data(const char *dir, int tokens, int topk, double k0, double kn
         printf("  %-12s a=%-5g %-12s Q@C=%.4f gap=%.3f save=%6.1f%% Qmax=%.4f AIQlin=%.4f AIQlog=%.4f ECE=%.3f\n",
                tr_qvariant_name(rows[i].qv), rows[i].alpha, tr_cvariant_name(rows[i].cv), rows[i].q_at_cbest,
                rows[i].gap, 100 * rows[i].saving, rows[i].q_max, rows[i].aiq_lin, rows[i].aiq_log, rows[i].ece);
-    printf("chosen: %s (alpha %g) + %s\n", tr_qvariant_name(tr_heads_qvariant(h)), tr_heads_ridge_alpha(h),
-           tr_cvariant_name(tr_heads_cvariant(h)));
+    double er, ec;
+    tr_heads_ece(h, &er, &ec);
+    printf("chosen: %s (alpha %g) + %s; out-of-fold ECE %.4f raw, %.4f calibrated\n", tr_qvariant_name(tr_heads_qvariant(h)),
+           tr_heads_ridge_alpha(h), tr_cvariant_name(tr_heads_cvariant(h)), er, ec);
     /* test figures of every variant */
     double cs = 0; size_t cn = 0;
     for (size_t i = 0; i < ntr * M; i++) if (!isnan(C[i])) { cs += C[i]; cn++; }

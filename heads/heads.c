@@ -94,6 +94,8 @@ double tr_heads_ridge_alpha(const tr_heads *h) { return h->ridge_alpha; }
 int tr_heads_has_qvariant(const tr_heads *h, int qv) { return qv >= 0 && qv < TR_QV_COUNT && (h->qmask >> qv & 1u); }
 int tr_heads_has_cvariant(const tr_heads *h, int cv) { return cv >= 0 && cv < TR_CV_COUNT && (h->cmask >> cv & 1u); }
 const tr_select_tables *tr_heads_tables(const tr_heads *h) { return &h->tabs; }
+void tr_heads_ece(const tr_heads *h, double *raw, double *calibrated) { *raw = h->ece_raw; *calibrated = h->ece_cal; }
+int tr_heads_calibration_kind(const tr_heads *h, size_t m) { return m < h->M ? h->cal_kind[m] : -1; }
 
 const tr_heads_cvrow *tr_heads_cv_table(const tr_heads *h, size_t *n_rows)
 {

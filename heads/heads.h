@@ -120,6 +120,11 @@ int tr_heads_has_qvariant(const tr_heads *h, int qv);
 int tr_heads_has_cvariant(const tr_heads *h, int cv);
 /* CV table: *rows owned by h; n_rows 0 when CV did not run. */
 const tr_heads_cvrow *tr_heads_cv_table(const tr_heads *h, size_t *n_rows);
+/* Out-of-fold ECE (10 bins, every labelled (prompt, model) pair) of the
+ * chosen variant before and after calibration. */
+void tr_heads_ece(const tr_heads *h, double *raw, double *calibrated);
+/* Model m's calibration: 0 identity, 1 Platt, 2 isotonic. */
+int tr_heads_calibration_kind(const tr_heads *h, size_t m);
 /* Selection tables (budget, risk) owned by h. */
 const tr_select_tables *tr_heads_tables(const tr_heads *h);
 const char *tr_qvariant_name(int qv);   /* static strings */

@@ -174,6 +174,11 @@ static void test_cv_picks_ridge(void **state)
     assert_int_equal(tr_heads_train(s.X, s.P, s.y, s.n, s.d, s.T, s.S, s.C, s.L, s.M, &p, &h3, err, sizeof err), TR_ERANGE);
     assert_non_null(strstr(err, "criterion 99"));
     p.criterion = TR_CRIT_AIQ_LIN;
+    /* calibration on out-of-fold predictions does not hurt them (10 bins) */
+    double er, ec;
+    tr_heads_ece(h, &er, &ec);
+    assert_true(ec <= er + 1e-6 && ec < 0.03);
+    assert_int_equal(tr_heads_calibration_kind(h, 0), 2);   /* isotonic: >= 200 labels */
     /* forcing a variant is honoured */
     tr_heads *h2 = NULL;
     p.qvariant = TR_QV_PRIOR_HARD;
