@@ -39,7 +39,7 @@ STATIC := $(BUILD)/libtaskroute.a
 SHARED := $(BUILD)/libtaskroute.so
 BIN    := $(BUILD)/taskroute
 
-.PHONY: all deps test asan demo bench clean install help check-e2e
+.PHONY: all deps test asan demo bench clean install help check-e2e fuzz
 all: $(STATIC) $(SHARED) $(BIN) taskroute
 
 help:
@@ -49,6 +49,7 @@ help:
 	@echo "make asan       the tests under AddressSanitizer + UBSan (build-asan/)"
 	@echo "make valgrind   the unit tests under valgrind memcheck"
 	@echo "make bench      build the benchmarks (bench/README.md says how to run them)"
+	@echo "make fuzz       the libFuzzer targets tests/fuzz/*.c (clang) into build-fuzz/fuzz/"
 	@echo "make install    PREFIX=$(PREFIX): library, header, taskroute.pc, binary"
 
 deps:
@@ -101,6 +102,21 @@ valgrind: all-tests
 
 bench: $(STATIC) $(BIN) $(BENCHES)
 
+# libFuzzer targets: the library rebuilt by clang with coverage + ASan in
+# build-fuzz/, each tests/fuzz/X.c linked with -fsanitize=fuzzer.
+FUZZ_CC  ?= clang
+FUZZ_CXX ?= clang++
+FUZZERS  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/*.c))
+fuzz:
+	@command -v $(FUZZ_CC) >/dev/null 2>&1 || { echo "make fuzz: $(FUZZ_CC) not found; install it: apt-get install -y clang libclang-rt-14-dev" >&2; exit 1; }
+	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=$(FUZZ_CC) CXX=$(FUZZ_CXX) CFLAGS="-O1 -g" \
+	  CXXFLAGS="-O1 -g" SAN="-fsanitize=fuzzer-no-link,address" fuzzers
+fuzzers: $(FUZZERS)
+.PHONY: fuzzers
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $< $(STATIC) $(LDLIBS_LIB)
+
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/demo.sh
@@ -113,6 +129,6 @@ install: all
 	sed -e 's|@PREFIX@|$(PREFIX)|g' taskroute.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/taskroute.pc
 
 clean:
-	rm -rf build build-asan taskroute
+	rm -rf build build-asan build-fuzz taskroute
 
 -include $(LIB_OBJ:.o=.d) $(BIN_OBJ:.o=.d)

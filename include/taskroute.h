@@ -154,9 +154,12 @@ typedef struct tr_train_options {
 void tr_train_options_default(tr_train_options *o);
 
 /* Stage 1 only: embed, build the prompt graph, discover tasks, train the task
- * classifier.  Borrows ds and opt.  *out owned by the caller: tr_router_close. */
+ * classifier.  Borrows ds and opt.  *out owned by the caller: tr_router_close.
+ * report: NULL, or receives the taxonomy report as JSON (tasks, names, sizes,
+ * exemplars, per-model quality and cost, modularity, agreement with `task`
+ * labels), owned by the caller: tr_free. */
 int tr_discover(const tr_dataset *ds, const tr_train_options *opt,
-                tr_router **out, char *err, size_t errlen);
+                tr_router **out, char **report, char *err, size_t errlen);
 
 /* The whole router (stage 1 + heads, calibration, cost model).  Borrows ds and
  * opt.  *out owned by the caller: tr_router_close. */

@@ -4,7 +4,7 @@
 set -euo pipefail
 pkgs=(build-essential pkg-config libigraph-dev libopenblas-dev liblapacke-dev
       libsentencepiece-dev libcjson-dev libcmocka-dev libmicrohttpd-dev
-      libcurl4-openssl-dev curl)
+      libcurl4-openssl-dev curl python3)
 [ "${TR_DEPS_EXTRA:-}" ] && pkgs+=(${TR_DEPS_EXTRA})
 missing=()
 for p in "${pkgs[@]}"; do

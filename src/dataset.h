@@ -42,7 +42,15 @@ static inline float tr_ds_cost(const tr_dataset *ds, size_t i, size_t m) { retur
 int tr_dataset_train_indices(const tr_dataset *ds, int use_all, size_t **idx, size_t *n);
 int tr_dataset_test_indices(const tr_dataset *ds, size_t **idx, size_t *n);
 
-/* Index of model 'name' or -1. */
+/* Index of model 'name' or -1.  Borrows both. */
 int tr_dataset_find_model(const tr_dataset *ds, const char *name);
+
+/* tr_dataset_load over a buffer already in memory (the fuzz target, tests):
+ * len bytes of routing JSONL, need not be NUL-terminated; 'name' stands for
+ * the path in messages (NULL: "<memory>").  Borrows buf, name, opt.  *out is
+ * owned by the caller: tr_dataset_free. */
+int tr_dataset_load_mem(const char *buf, size_t len, const char *name,
+                        const tr_load_options *opt, tr_dataset **out,
+                        char *err, size_t errlen);
 
 #endif

@@ -24,6 +24,10 @@ typedef struct tr_embed_params {
     int power_iters;    /* randomised SVD power iterations [4] */
     uint64_t seed;      /* [42] */
     int threads;        /* 0 = all cores */
+    /* Extension: progress of a fit ("tokenizer", "features", "projection"),
+     * NULL for none. */
+    void (*progress)(void *ctx, const char *stage, double frac);
+    void *progress_ctx;
 } tr_embed_params;
 
 void tr_embed_params_default(tr_embed_params *p);
@@ -32,9 +36,25 @@ void tr_embed_params_default(tr_embed_params *p);
 int tr_embedder_fit(const char *const *texts, const size_t *lens, size_t n,
                     const tr_embed_params *p, tr_embedder **out,
                     char *err, size_t errlen);
+/* As tr_embedder_fit, but tokenise with the given SentencePiece model bytes
+ * (borrowed; copied) instead of training one; spm_model NULL = train. */
+int tr_embedder_fit_spm(const char *const *texts, const size_t *lens, size_t n,
+                        const void *spm_model, size_t spm_len,
+                        const tr_embed_params *p, tr_embedder **out,
+                        char *err, size_t errlen);
+/* Free; NULL is a no-op. */
 void tr_embedder_free(tr_embedder *e);
 
+/* The output dimension: the requested dim, capped at min(training prompts,
+ * features) when the corpus is smaller than that. */
 size_t tr_embedder_dim(const tr_embedder *e);
+/* The SentencePiece vocabulary actually trained (may be below the request). */
+int tr_embedder_vocab_size(const tr_embedder *e);
+/* The singular values of the training TF-IDF matrix, dim of them, descending;
+ * owned by e. */
+const float *tr_embedder_singular_values(const tr_embedder *e);
+/* The parameters as fitted (dim is the effective one); owned by e. */
+const tr_embed_params *tr_embedder_params(const tr_embedder *e);
 /* Bytes of scratch tr_embedder_embed needs for a prompt of len bytes (grows
  * with the prompt: callers size it once for a maximum prompt length). */
 size_t tr_embedder_scratch_bytes(const tr_embedder *e, size_t len);
@@ -45,7 +65,8 @@ size_t tr_embedder_scratch_bytes(const tr_embedder *e, size_t len);
 int tr_embedder_embed(const tr_embedder *e, const char *text, size_t len,
                       float *out, void *scratch, size_t scratch_bytes);
 
-/* Embed n prompts into out[n x dim] using 'threads' threads. */
+/* Embed n prompts into out[n x dim] using 'threads' threads (0 = all cores);
+ * the result does not depend on the thread count.  Borrows everything. */
 int tr_embedder_embed_batch(const tr_embedder *e, const char *const *texts,
                             const size_t *lens, size_t n, float *out,
                             int threads, char *err, size_t errlen);
@@ -68,5 +89,13 @@ int tr_embedder_load(const void *data, size_t len, tr_embedder **out,
  * "piece piece" for a bigram), owned by e; NULL when out of range. */
 const char *tr_embedder_feature_text(const tr_embedder *e, size_t f);
 size_t tr_embedder_feature_count(const tr_embedder *e);
+
+/* Unit-normalise n caller-supplied embeddings of d floats each, in place
+ * (the records' "embedding" arrays: ds->emb).  A NaN or infinite component,
+ * or a zero vector, is refused with TR_EINVAL and a message naming the row
+ * (and *bad_row, if not NULL, gets it); rows before it are already
+ * normalised.  x is borrowed. */
+int tr_embedding_normalize(float *x, size_t n, size_t d, size_t *bad_row,
+                           char *err, size_t errlen);
 
 #endif

@@ -1,11 +1,94 @@
-/* PLACEHOLDER: replaced by the issue that builds `taskroute discover`. */
+/* `taskroute discover`: find the task types in a prompt log; write a stage-1
+ * router (embedder, tasks, classifier) and the taxonomy report. */
+#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
+#include "cli_train_opts.h"
+#include "report_md.h"
+#include "taskroute.h"
+
+static void help(FILE *f)
+{
+    fprintf(f,
+        "usage: taskroute discover DATA.jsonl -o tasks.trm [--report tasks.md] [--json tasks.json] [options]\n"
+        "Discover the task types in DATA (prompts; scores and costs optional) and\n"
+        "write a stage-1 router: `taskroute route tasks.trm` then gives each\n"
+        "prompt's task and probabilities.\n\n"
+        "  -o, --output FILE       stage-1 router file [required]\n"
+        "      --report FILE       taxonomy report as Markdown (\"-\" = stdout) [stdout when a terminal]\n"
+        "      --json FILE         taxonomy report as JSON\n"
+        "      --all               use every record, not only the EVAL.md train split\n"
+        "      --skip-bad          report and skip bad records instead of stopping\n");
+    cli_train_opts_help(f);
+    fprintf(f, "  -q, --quiet             no progress or summary on stderr\n"
+               "  -h, --help              this help\n");
+}
+
+static int write_text(const char *path, const char *json, int markdown)
+{
+    cli_out o;
+    if (cli_out_open(&o, path)) return -1;
+    int rc = markdown ? report_md_write(o.f, json) : (fputs(json, o.f) < 0 || fputc('\n', o.f) < 0 ? -1 : 0);
+    if (rc) { cli_out_abort(&o); return -1; }
+    return cli_out_commit(&o);
+}
 
 int cmd_discover(int argc, char **argv)
 {
-    (void)argc; (void)argv;
-    fprintf(stderr, "taskroute discover: not built yet\n");
-    return TR_EXIT_ERR;
+    const char *out = NULL, *report = NULL, *json = NULL;
+    int skip_bad = 0;
+    tr_train_options o;
+    tr_train_options_default(&o);
+    static const struct option base[] = {
+        {"output", required_argument, 0, 'o'}, {"report", required_argument, 0, 'R'},
+        {"json", required_argument, 0, 'J'}, {"all", no_argument, 0, 'A'},
+        {"skip-bad", no_argument, 0, 'B'}, {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'},
+    };
+    struct option longopts[64];
+    cli_train_opts_merge(longopts, 64, base, sizeof base / sizeof base[0]);
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "o:qh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'o': out = optarg; break;
+        case 'R': report = optarg; break;
+        case 'J': json = optarg; break;
+        case 'A': o.use_all = 1; break;
+        case 'B': skip_bad = 1; break;
+        case 'q': cli_quiet = 1; break;
+        case 'h': help(stdout); return TR_EXIT_OK;
+        default: {
+            int r = cli_train_opts_parse("discover", c, optarg, &o);
+            if (r == 1) { help(stderr); return TR_EXIT_USAGE; }
+            if (r < 0) return TR_EXIT_USAGE;
+        }
+        }
+    }
+    if (optind != argc - 1 || !out) {
+        fprintf(stderr, "taskroute discover: need DATA.jsonl and -o tasks.trm\n");
+        help(stderr);
+        return TR_EXIT_USAGE;
+    }
+    tr_dataset *ds = NULL;
+    if (cli_load_dataset("discover", argv[optind], skip_bad, &ds)) return TR_EXIT_ERR;
+    o.progress = cli_progress;
+    char err[1024], *rep = NULL;
+    tr_router *r = NULL;
+    int rc = tr_discover(ds, &o, &r, &rep, err, sizeof err);
+    cli_progress_done();
+    tr_dataset_free(ds);
+    if (rc) return cli_fail("discover", TR_EXIT_ERR, "%s", err);
+    int exit = TR_EXIT_OK;
+    if (tr_router_save(r, out, err, sizeof err)) exit = cli_fail("discover", TR_EXIT_ERR, "%s", err);
+    if (!exit && json && write_text(json, rep, 0)) exit = cli_fail("discover", TR_EXIT_ERR, "%s: cannot write", json);
+    if (!exit && report && write_text(report, rep, 1)) exit = cli_fail("discover", TR_EXIT_ERR, "%s: cannot write", report);
+    if (!exit && !cli_quiet)
+        fprintf(stderr, "taskroute discover: wrote %s: %zu tasks (dim %zu)%s%s\n", out, tr_router_task_count(r),
+                tr_router_dim(r), report ? ", report " : "", report ? report : "");
+    tr_free(rep);
+    tr_router_close(r);
+    return exit;
 }

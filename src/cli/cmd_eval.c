@@ -1,11 +1,121 @@
-/* PLACEHOLDER: replaced by the issue that builds `taskroute eval`. */
+/* `taskroute eval`: EVAL.md's figures for a router on a dataset's test split,
+ * with its ablations and (--baselines) every baseline, side by side. */
+#include <cJSON.h>
+#include <getopt.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
+#include "cli_train_opts.h"
+#include "eval_plot.h"
+#include "taskroute.h"
+
+static void help(FILE *f)
+{
+    fprintf(f,
+        "usage: taskroute eval router.trm DATA.jsonl [--baselines] [--plot curve.svg] [--json]\n"
+        "Score the router on DATA's EVAL.md test split (records with fnv1a64(id) %% 5 == 0\n"
+        "that have a score and a cost for every model): a sweep of the cost/quality\n"
+        "knob over 121 settings, its upper convex hull, and the figures of EVAL.md.\n\n"
+        "      --baselines      also score the baselines (random mix of single models,\n"
+        "                       kNN router, linear head per model, hard and soft task prior)\n"
+        "      --plot FILE      cost-quality curves of every router as SVG (log cost axis)\n"
+        "      --json           one JSON object on stdout instead of the table\n"
+        "      --skip-bad       report and skip bad records instead of stopping\n"
+        "  -q, --quiet          no progress or summary on stderr\n"
+        "  -h, --help           this help\n");
+}
+
+static double getn(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+static void fmt(char *b, size_t n, double v, int pct)
+{
+    if (isnan(v)) snprintf(b, n, "-");
+    else if (isinf(v)) snprintf(b, n, v > 0 ? "inf" : "-inf");
+    else if (pct) snprintf(b, n, "%.1f%%", 100 * v);
+    else snprintf(b, n, "%.4f", v);
+}
+
+static void print_table(const cJSON *j)
+{
+    printf("dataset %s: %.0f test prompts; best single model %s (Q_best %.4f at C_best %.3g USD); oracle %.4f\n\n",
+           cJSON_GetStringValue(cJSON_GetObjectItem(j, "dataset")), getn(j, "n_test"),
+           cJSON_GetStringValue(cJSON_GetObjectItem(j, "best_model")), getn(j, "q_best"), getn(j, "c_best"),
+           getn(j, "q_oracle"));
+    printf("%-30s %9s %8s %9s %8s %8s %10s %8s %8s %7s\n", "router", "Q@C_best", "gap", "C@Q_best", "saving",
+           "Q_max", "C@Q_max", "AIQ_lin", "AIQ_log", "ECE");
+    const cJSON *r;
+    cJSON_ArrayForEach(r, cJSON_GetObjectItem(j, "routers")) {
+        char a[6][24];
+        fmt(a[0], 24, getn(r, "q_at_c_best"), 0);
+        fmt(a[1], 24, getn(r, "gap_captured"), 0);
+        fmt(a[2], 24, getn(r, "c_at_q_best"), 0);
+        fmt(a[3], 24, getn(r, "cost_saving"), 1);
+        fmt(a[4], 24, getn(r, "q_max"), 0);
+        fmt(a[5], 24, getn(r, "ece"), 0);
+        printf("%-30s %9s %8s %9s %8s %8s %10.3g %8.4f %8.4f %7s\n", r->string, a[0], a[1], a[2], a[3], a[4],
+               getn(r, "c_at_q_max"), getn(r, "aiq_lin"), getn(r, "aiq_log"), a[5]);
+    }
+    const cJSON *risk = cJSON_GetObjectItem(j, "risk");
+    if (cJSON_GetArraySize(risk) > 0) {
+        printf("\nrisk mode (misrouted: the chosen model scores below the one with the highest calibrated quality):\n");
+        const cJSON *e;
+        cJSON_ArrayForEach(e, risk)
+            printf("  alpha %.2f: realised %.3f, quality %.4f, cost %.3g\n", getn(e, "alpha"), getn(e, "realised_risk"),
+                   getn(e, "mean_quality"), getn(e, "mean_cost"));
+        printf("budget mode:\n");
+        cJSON_ArrayForEach(e, cJSON_GetObjectItem(j, "budget"))
+            printf("  budget %.3g: realised cost %.3g, quality %.4f\n", getn(e, "budget"), getn(e, "realised_cost"),
+                   getn(e, "mean_quality"));
+    }
+    printf("\nsingle models (test mean quality, cost):\n");
+    cJSON_ArrayForEach(r, cJSON_GetObjectItem(j, "models"))
+        printf("  %-32s %.4f  %.3g\n", r->string, getn(r, "quality"), getn(r, "cost"));
+}
 
 int cmd_eval(int argc, char **argv)
 {
-    (void)argc; (void)argv;
-    fprintf(stderr, "taskroute eval: not built yet\n");
-    return TR_EXIT_ERR;
+    int baselines = 0, json = 0, skip_bad = 0, c;
+    const char *plot = NULL;
+    static const struct option longopts[] = {
+        {"baselines", no_argument, 0, 'b'}, {"plot", required_argument, 0, 'p'}, {"json", no_argument, 0, 'j'},
+        {"skip-bad", no_argument, 0, 'B'}, {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "qh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'b': baselines = 1; break;
+        case 'p': plot = optarg; break;
+        case 'j': json = 1; break;
+        case 'B': skip_bad = 1; break;
+        case 'q': cli_quiet = 1; break;
+        case 'h': help(stdout); return TR_EXIT_OK;
+        default: help(stderr); return TR_EXIT_USAGE;
+        }
+    }
+    if (optind != argc - 2) { help(stderr); return TR_EXIT_USAGE; }
+    char err[1024];
+    tr_router *r = NULL;
+    if (tr_router_open(argv[optind], &r, err, sizeof err)) return cli_fail("eval", TR_EXIT_ERR, "%s", err);
+    tr_dataset *ds = NULL;
+    if (cli_load_dataset("eval", argv[optind + 1], skip_bad, &ds)) { tr_router_close(r); return TR_EXIT_ERR; }
+    char *out = NULL;
+    int rc = tr_evaluate(r, ds, baselines, &out, err, sizeof err);
+    tr_dataset_free(ds);
+    tr_router_close(r);
+    if (rc) return cli_fail("eval", TR_EXIT_ERR, "%s", err);
+    cJSON *j = cJSON_Parse(out);
+    int exit = TR_EXIT_OK;
+    if (plot && eval_plot_write(plot, j)) exit = cli_fail("eval", TR_EXIT_ERR, "%s: cannot write the plot", plot);
+    if (json) puts(out);
+    else print_table(j);
+    cJSON_Delete(j);
+    tr_free(out);
+    return exit;
 }

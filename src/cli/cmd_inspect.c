@@ -1,11 +1,65 @@
-/* PLACEHOLDER: replaced by the issue that builds `taskroute inspect`. */
+/* `taskroute inspect`: what is inside a router file, as JSON (or a summary). */
+#include <cJSON.h>
+#include <getopt.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "cli.h"
+#include "taskroute.h"
+
+static void help(FILE *f)
+{
+    fprintf(f, "usage: taskroute inspect router.trm [--json]\n"
+               "Validate a router file and describe it: configuration, models, tasks\n"
+               "(name, size, best model), sections with their sizes.\n\n"
+               "      --json      the full description as JSON [summary]\n"
+               "  -h, --help      this help\n");
+}
 
 int cmd_inspect(int argc, char **argv)
 {
-    (void)argc; (void)argv;
-    fprintf(stderr, "taskroute inspect: not built yet\n");
-    return TR_EXIT_ERR;
+    int json = 0, c;
+    static const struct option longopts[] = {
+        {"json", no_argument, 0, 'j'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        if (c == 'j') json = 1;
+        else if (c == 'h') { help(stdout); return TR_EXIT_OK; }
+        else { help(stderr); return TR_EXIT_USAGE; }
+    }
+    if (optind != argc - 1) { help(stderr); return TR_EXIT_USAGE; }
+    char err[1024];
+    tr_router *r = NULL;
+    if (tr_router_open(argv[optind], &r, err, sizeof err)) return cli_fail("inspect", TR_EXIT_ERR, "%s", err);
+    char *desc = NULL;
+    if (tr_router_describe(r, &desc, err, sizeof err)) {
+        tr_router_close(r);
+        return cli_fail("inspect", TR_EXIT_ERR, "%s", err);
+    }
+    if (json) {
+        puts(desc);
+    } else {
+        printf("%s: %s router, %zu models, %zu tasks, embedding dim %zu\n", argv[optind],
+               tr_router_has_heads(r) ? "full" : "stage-1 (tasks only)", tr_router_model_count(r),
+               tr_router_task_count(r), tr_router_dim(r));
+        cJSON *j = cJSON_Parse(desc);
+        cJSON *secs = cJSON_GetObjectItem(j, "sections"), *s;
+        printf("sections:");
+        cJSON_ArrayForEach(s, secs)
+            printf(" %s(%.0f B)", cJSON_GetStringValue(cJSON_GetObjectItem(s, "tag")),
+                   cJSON_GetNumberValue(cJSON_GetObjectItem(s, "bytes")));
+        printf("\ntasks:\n");
+        cJSON *tasks = cJSON_GetObjectItem(j, "tasks"), *t;
+        cJSON_ArrayForEach(t, tasks) {
+            cJSON *best = cJSON_GetObjectItem(t, "best_model");
+            printf("  %4.0f  %-40s %6.0f prompts%s%s\n", cJSON_GetNumberValue(cJSON_GetObjectItem(t, "id")),
+                   cJSON_GetStringValue(cJSON_GetObjectItem(t, "name")),
+                   cJSON_GetNumberValue(cJSON_GetObjectItem(t, "size")),
+                   cJSON_IsString(best) ? "  best: " : "", cJSON_IsString(best) ? best->valuestring : "");
+        }
+        cJSON_Delete(j);
+    }
+    tr_free(desc);
+    tr_router_close(r);
+    return TR_EXIT_OK;
 }

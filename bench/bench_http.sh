@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Throughput and latency of `taskroute serve` on POST /v1/route (loopback,
+# wrk).  Prompts: the first N prompts of ../shared/data/mmlu-pro.jsonl, turned
+# into request bodies in a temp dir at bench time.
+#
+# usage: bench/bench_http.sh ROUTER.trm [--threads T] [--conns C] [--secs S] [--prompts N]
+#   server worker threads T [2], wrk connections C [64] on 1 wrk thread,
+#   S seconds [10] after a 2 s warm-up, N prompts [200].
+# Prints decisions/s, p50/p90/p99 latency, errors and the server's RSS.
+set -eu
+TR_BIN=${TR_BIN:-build/taskroute}
+router=${1:?usage: bench/bench_http.sh ROUTER.trm [--threads T] [--conns C] [--secs S] [--prompts N]}
+shift
+threads=2; conns=64; secs=10; nprompts=200
+while [ $# -gt 0 ]; do
+  case $1 in
+    --threads) threads=$2; shift 2 ;;
+    --conns) conns=$2; shift 2 ;;
+    --secs) secs=$2; shift 2 ;;
+    --prompts) nprompts=$2; shift 2 ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+done
+data=${TR_SHARED_DATA:-../shared/data}/mmlu-pro.jsonl
+[ -f "$data" ] || { echo "no $data" >&2; exit 1; }
+command -v wrk >/dev/null || { echo "wrk is not installed" >&2; exit 1; }
+tmp=$(mktemp -d /tmp/tr_bench_http.XXXXXX)
+spid=
+cleanup() { [ -n "$spid" ] && kill "$spid" 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"; }
+trap cleanup EXIT
+
+/usr/bin/python3 - "$data" "$nprompts" > "$tmp/bodies.txt" <<'PY'
+import json, sys
+n = int(sys.argv[2])
+with open(sys.argv[1]) as f:
+    for k, line in enumerate(f):
+        if k >= n: break
+        print(json.dumps({"prompt": json.loads(line)["prompt"]}))
+PY
+avg=$(awk '{ s += length($0) } END { printf "%d", s / NR }' "$tmp/bodies.txt")
+
+"$TR_BIN" serve "$router" --listen 127.0.0.1:0 --port-file "$tmp/port" --threads "$threads" -q 2> "$tmp/server.log" &
+spid=$!
+for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.1; done
+[ -s "$tmp/port" ] || { cat "$tmp/server.log"; exit 1; }
+url="http://127.0.0.1:$(cat "$tmp/port")"
+curl -sf -d "$(head -n1 "$tmp/bodies.txt")" "$url/v1/route" > /dev/null || { echo "server does not route" >&2; exit 1; }
+
+export TR_BENCH_BODIES="$tmp/bodies.txt"
+wrk -t1 -c"$conns" -d2s -s bench/bench_http.lua "$url" > /dev/null        # warm-up
+rss0=$(awk '/VmRSS/ { print $2 }' "/proc/$spid/status")
+wrk -t1 -c"$conns" -d"${secs}s" --latency -s bench/bench_http.lua "$url" > "$tmp/wrk.txt"
+rss1=$(awk '/VmRSS/ { print $2 }' "/proc/$spid/status")
+hwm=$(awk '/VmHWM/ { print $2 }' "/proc/$spid/status")
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+blas=$(/usr/bin/python3 -c "import ctypes; l=ctypes.CDLL('libopenblas.so.0'); l.openblas_get_config.restype=ctypes.c_char_p; print(l.openblas_get_config().decode())" 2>/dev/null || echo unknown)
+echo "BLAS: $blas; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "commit $commit; $(nproc) cores; server threads $threads; wrk 1 thread, $conns connections, ${secs}s; $nprompts mmlu-pro prompts (mean body $avg bytes)"
+grep '^RESULT' "$tmp/wrk.txt"
+echo "server RSS: ${rss0} kB before, ${rss1} kB after, peak ${hwm} kB"

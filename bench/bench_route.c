@@ -1,0 +1,122 @@
+/* bench_route: in-process routing latency and throughput.
+ *
+ *   build/bench/bench_route ROUTER.trm DATA.jsonl [N]
+ *
+ * Routes the first N prompts of DATA (default 2000) with tr_route: one
+ * thread for latency (p50, p90, p99, max per decision, tokenisation
+ * included), then one thread per core for throughput.  A warm-up pass over
+ * the same prompts is excluded.  Prints one Markdown table row set, with the
+ * commit and BLAS kernel, for bench/RESULTS.md. */
+#include <cblas.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dataset.h"
+#include "taskroute.h"
+#include "util.h"
+
+extern char *openblas_get_config(void);
+extern void openblas_set_num_threads(int);
+
+typedef struct job {
+    const tr_router *r;
+    const tr_dataset *ds;
+    size_t from, to, reps;
+    double seconds;
+    size_t routed;
+} job;
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void *worker(void *arg)
+{
+    job *j = arg;
+    tr_scratch *s = NULL;
+    if (tr_scratch_new(j->r, &s)) return NULL;
+    tr_route_options opt = {TR_SELECT_LAMBDA, 0, NULL};
+    tr_decision d;
+    double t0 = tr_now();
+    for (size_t rep = 0; rep < j->reps; rep++)
+        for (size_t i = j->from; i < j->to; i++) {
+            const tr_record *rec = &j->ds->rec[i];
+            if (tr_route(j->r, rec->prompt, rec->prompt_len, &opt, s, &d) == TR_OK) j->routed++;
+        }
+    j->seconds = tr_now() - t0;
+    tr_scratch_free(s);
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3) {
+        fprintf(stderr, "usage: %s ROUTER.trm DATA.jsonl [N]\n", argv[0]);
+        return 2;
+    }
+    size_t N = argc > 3 ? (size_t)atol(argv[3]) : 2000;
+    char err[1024];
+    openblas_set_num_threads(1);
+    tr_router *r = NULL;
+    tr_dataset *ds = NULL;
+    if (tr_router_open(argv[1], &r, err, sizeof err)) { fprintf(stderr, "%s\n", err); return 1; }
+    if (tr_dataset_load(argv[2], NULL, &ds, err, sizeof err)) { fprintf(stderr, "%s\n", err); return 1; }
+    if (N > ds->n) N = ds->n;
+    tr_scratch *s = NULL;
+    tr_scratch_new(r, &s);
+    tr_route_options opt = {TR_SELECT_LAMBDA, 0, NULL};
+    tr_decision d;
+    double *lat = malloc(N * sizeof *lat);
+    size_t bytes = 0;
+    for (size_t i = 0; i < N; i++) {   /* warm-up */
+        tr_route(r, ds->rec[i].prompt, ds->rec[i].prompt_len, &opt, s, &d);
+        bytes += ds->rec[i].prompt_len;
+    }
+    for (size_t i = 0; i < N; i++) {
+        struct timespec a, b;
+        clock_gettime(CLOCK_MONOTONIC, &a);
+        tr_route(r, ds->rec[i].prompt, ds->rec[i].prompt_len, &opt, s, &d);
+        clock_gettime(CLOCK_MONOTONIC, &b);
+        lat[i] = (double)(b.tv_sec - a.tv_sec) * 1e6 + (double)(b.tv_nsec - a.tv_nsec) / 1e3;
+    }
+    qsort(lat, N, sizeof *lat, cmp_double);
+    double mean = 0;
+    for (size_t i = 0; i < N; i++) mean += lat[i];
+    mean /= (double)N;
+    int threads = tr_ncpu();
+    pthread_t th[64];
+    job jobs[64];
+    size_t reps = 3;
+    for (int t = 0; t < threads && t < 64; t++) {
+        jobs[t] = (job){r, ds, N * (size_t)t / (size_t)threads, N * (size_t)(t + 1) / (size_t)threads, reps, 0, 0};
+        pthread_create(&th[t], NULL, worker, &jobs[t]);
+    }
+    double wall = 0;
+    size_t routed = 0;
+    for (int t = 0; t < threads && t < 64; t++) {
+        pthread_join(th[t], NULL);
+        if (jobs[t].seconds > wall) wall = jobs[t].seconds;
+        routed += jobs[t].routed;
+    }
+    char commit[64] = "?";
+    FILE *g = popen("git rev-parse --short HEAD 2>/dev/null", "r");
+    if (g) { if (fgets(commit, sizeof commit, g)) commit[strcspn(commit, "\n")] = 0; pclose(g); }
+    printf("router %s (%zu models, %zu tasks, dim %zu); %zu prompts of %s, mean %.0f bytes\n", argv[1],
+           tr_router_model_count(r), tr_router_task_count(r), tr_router_dim(r), N, argv[2], (double)bytes / (double)N);
+    printf("commit %s; BLAS %s; 1 BLAS thread per routing thread\n\n", commit, openblas_get_config());
+    printf("| threads | p50 us | p90 us | p99 us | max us | mean us | decisions/s |\n|---|---:|---:|---:|---:|---:|---:|\n");
+    printf("| 1 | %.1f | %.1f | %.1f | %.1f | %.1f | %.0f |\n", lat[N / 2], lat[N * 9 / 10], lat[N * 99 / 100],
+           lat[N - 1], mean, 1e6 / mean);
+    printf("| %d | | | | | | %.0f |\n", threads, (double)routed / wall);
+    free(lat);
+    tr_scratch_free(s);
+    tr_dataset_free(ds);
+    tr_router_close(r);
+    return 0;
+}

@@ -1,0 +1,116 @@
+/* Shared `train` / `discover` options and dataset loading for the CLI. */
+#include "cli_train_opts.h"
+
+#include <string.h>
+
+#include "cli.h"
+
+enum {
+    O_SEED = 1000, O_THREADS, O_DIM, O_VOCAB, O_MINDF, O_ALGO, O_K, O_MUTUAL,
+    O_RES, O_TASKS, O_MINSIZE, O_TOPK, O_FOLDS
+};
+
+static const struct option shared[] = {
+    {"seed", required_argument, 0, O_SEED}, {"threads", required_argument, 0, O_THREADS},
+    {"dim", required_argument, 0, O_DIM}, {"vocab", required_argument, 0, O_VOCAB},
+    {"min-df", required_argument, 0, O_MINDF}, {"algo", required_argument, 0, O_ALGO},
+    {"k", required_argument, 0, O_K}, {"mutual", no_argument, 0, O_MUTUAL},
+    {"resolution", required_argument, 0, O_RES}, {"tasks", required_argument, 0, O_TASKS},
+    {"min-task-size", required_argument, 0, O_MINSIZE}, {"gate-top-k", required_argument, 0, O_TOPK},
+    {"cv-folds", required_argument, 0, O_FOLDS},
+};
+
+void cli_train_opts_help(FILE *f)
+{
+    tr_train_options d;
+    tr_train_options_default(&d);
+    fprintf(f,
+        "      --seed S            random seed [%llu]\n"
+        "      --threads N         worker threads, 0 = all cores [%d]\n"
+        "      --dim D             embedding dimension [%d]\n"
+        "      --vocab V           SentencePiece vocabulary size [%d]\n"
+        "      --min-df N          drop subword features in fewer prompts [%d]\n"
+        "      --algo A            leiden | louvain [%s]\n"
+        "      --k K               neighbours per prompt in the graph [%d]\n"
+        "      --mutual            keep only mutual-kNN edges [off]\n"
+        "      --resolution G      modularity resolution; 0 = automatic [%g]\n"
+        "      --tasks N           search the resolution for about N tasks [auto]\n"
+        "      --min-task-size N   merge smaller communities; 0 = automatic [%d]\n"
+        "      --gate-top-k K      experts mixed per prompt [%d]\n"
+        "      --cv-folds K        folds for choosing the head variant [%d]\n",
+        (unsigned long long)d.seed, d.threads, d.dim, d.vocab_size, d.min_df,
+        d.algo == TR_ALGO_LEIDEN ? "leiden" : "louvain", d.knn_k, d.resolution,
+        d.min_task_size, d.gate_top_k, d.cv_folds);
+}
+
+size_t cli_train_opts_merge(struct option *out, size_t cap, const struct option *base, size_t nbase)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < nbase && n + 1 < cap; i++) out[n++] = base[i];
+    for (size_t i = 0; i < sizeof shared / sizeof shared[0] && n + 1 < cap; i++) out[n++] = shared[i];
+    memset(&out[n], 0, sizeof out[n]);
+    return n;
+}
+
+int cli_train_opts_parse(const char *cmd, int code, const char *arg, tr_train_options *o)
+{
+    long v;
+    double g;
+    unsigned long long u;
+    switch (code) {
+    case O_SEED: if (cli_parse_u64(cmd, "--seed", arg, &u)) return -1; o->seed = u; return 0;
+    case O_THREADS: if (cli_parse_int(cmd, "--threads", arg, 0, 256, &v)) return -1; o->threads = (int)v; return 0;
+    case O_DIM: if (cli_parse_int(cmd, "--dim", arg, 2, 4096, &v)) return -1; o->dim = (int)v; return 0;
+    case O_VOCAB: if (cli_parse_int(cmd, "--vocab", arg, 100, 1000000, &v)) return -1; o->vocab_size = (int)v; return 0;
+    case O_MINDF: if (cli_parse_int(cmd, "--min-df", arg, 1, 1000000, &v)) return -1; o->min_df = (int)v; return 0;
+    case O_ALGO:
+        if (!strcmp(arg, "leiden")) o->algo = TR_ALGO_LEIDEN;
+        else if (!strcmp(arg, "louvain")) o->algo = TR_ALGO_LOUVAIN;
+        else { fprintf(stderr, "taskroute %s: --algo wants leiden or louvain, not '%s'\n", cmd, arg); return -1; }
+        return 0;
+    case O_K: if (cli_parse_int(cmd, "--k", arg, 1, 1000, &v)) return -1; o->knn_k = (int)v; return 0;
+    case O_MUTUAL: o->mutual = 1; return 0;
+    case O_RES: if (cli_parse_double(cmd, "--resolution", arg, 0, 1e6, &g)) return -1; o->resolution = g; return 0;
+    case O_TASKS: if (cli_parse_int(cmd, "--tasks", arg, 1, 100000, &v)) return -1; o->target_tasks = (int)v; return 0;
+    case O_MINSIZE: if (cli_parse_int(cmd, "--min-task-size", arg, 0, 10000000, &v)) return -1; o->min_task_size = (int)v; return 0;
+    case O_TOPK: if (cli_parse_int(cmd, "--gate-top-k", arg, 1, 100000, &v)) return -1; o->gate_top_k = (int)v; return 0;
+    case O_FOLDS: if (cli_parse_int(cmd, "--cv-folds", arg, 2, 20, &v)) return -1; o->cv_folds = (int)v; return 0;
+    }
+    return 1;
+}
+
+static void report_line(void *ctx, const char *msg)
+{
+    fprintf(stderr, "taskroute %s: %s\n", (const char *)ctx, msg);
+}
+
+static void load_progress(void *ctx, double frac)
+{
+    cli_progress(ctx, "loading", frac);
+}
+
+int cli_load_dataset(const char *cmd, const char *path, int skip_bad, tr_dataset **out)
+{
+    char err[1024];
+    tr_load_options lo = {0};
+    lo.skip_bad = skip_bad;
+    lo.report = report_line;
+    lo.report_ctx = (void *)cmd;
+    lo.progress = load_progress;
+    int rc = tr_dataset_load(path, &lo, out, err, sizeof err);
+    cli_progress_done();
+    if (rc) {
+        cli_fail(cmd, TR_EXIT_ERR, "%s", err);
+        if (!skip_bad && rc == TR_EFORMAT)
+            fprintf(stderr, "taskroute %s: (--skip-bad reports and skips bad records instead)\n", cmd);
+        return -1;
+    }
+    if (!cli_quiet) {
+        tr_load_stats st;
+        tr_dataset_stats(*out, &st);
+        fprintf(stderr, "taskroute %s: %s: read %zu, kept %zu, skipped %zu (train %zu, test %zu of which complete %zu), %zu models\n",
+                cmd, path, st.lines, st.kept, st.skipped, st.train, st.test, st.test_complete,
+                tr_dataset_model_count(*out));
+    }
+    return 0;
+}

@@ -1,0 +1,610 @@
+/* The prompt embedder (embedder.h): SentencePiece pieces -> piece uni+bigram
+ * TF-IDF (piece_features.c) -> projection on the top right singular vectors
+ * of the training TF-IDF matrix (svd.c) -> unit vector.
+ *
+ * Embedding one prompt uses only the caller's scratch: piece ids, then the
+ * prompt's sparse TF-IDF vector, then out = sum_f w_f V[f, :], normalised.
+ * A prompt is cut to len + 16 pieces, at fit and at embed time alike (a
+ * piece covers at least one input byte except under NFKC expansion), so the
+ * scratch size is a function of the prompt length only.
+ *
+ * Section layout (little-endian, tr_buf), format version 1:
+ *   u32 format version, str tokenizer ("sentencepiece 0.1.97 unigram"),
+ *   str feature scheme, u64 vocabulary hash (FNV-1a 64 over every piece's
+ *   text + NUL, in id order), i32 x 7 params (dim, vocab_size, min_df,
+ *   max_features, bigrams, oversample, power_iters), u64 seed,
+ *   bytes SentencePiece model, features (piece_features.h: n_docs, bigrams,
+ *   count, keys, idf), u32 dim, f32 singular values[dim],
+ *   f32 V[features x dim] row-major.
+ * The loader checks every count against the bytes left before allocating,
+ * and refuses a newer format, another tokenizer or feature scheme, a model
+ * whose vocabulary hash differs, non-finite numbers and trailing bytes. */
+#include "embedder.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "piece_features.h"
+#include "spm.h"
+#include "svd.h"
+#include "util.h"
+
+#define EMBED_FORMAT_VERSION 1u
+#define TOKENIZER_ID "sentencepiece " TR_SPM_VERSION " unigram"
+#define FEATURE_SCHEME "piece-unigram+bigram;tf=1+ln(tf);idf=ln((1+n)/(1+df))+1;l2"
+#define PIECE_SLACK 16
+
+struct tr_embedder {
+    tr_embed_params p;     /* as fitted; p.dim is the effective dimension */
+    tr_spm *spm;
+    tr_features *feat;
+    size_t dim;
+    float *V;              /* n_feat x dim, row-major */
+    float *S;              /* dim singular values */
+    uint64_t vocab_hash;
+    char *text_pool;       /* feature texts, NUL-separated */
+    size_t *text_off;      /* n_feat offsets into text_pool */
+};
+
+void tr_embed_params_default(tr_embed_params *p)
+{
+    memset(p, 0, sizeof *p);
+    p->dim = 256;
+    p->vocab_size = 8000;
+    p->min_df = 2;
+    p->max_features = 200000;
+    p->bigrams = 1;
+    p->oversample = 16;
+    p->power_iters = 4;
+    p->seed = 42;
+    p->threads = 0;
+}
+
+static int check_params(const tr_embed_params *p, char *err, size_t errlen)
+{
+    if (p->dim < 1 || p->dim > 4096)
+        return tr_errorf(err, errlen, TR_EINVAL, "embedder: dim %d not in [1, 4096]", p->dim);
+    if (p->vocab_size < 8 || p->vocab_size > 1000000)
+        return tr_errorf(err, errlen, TR_EINVAL, "embedder: vocab_size %d not in [8, 1000000]", p->vocab_size);
+    if (p->min_df < 1)
+        return tr_errorf(err, errlen, TR_EINVAL, "embedder: min_df %d below 1", p->min_df);
+    if (p->max_features < 1)
+        return tr_errorf(err, errlen, TR_EINVAL, "embedder: max_features %d below 1", p->max_features);
+    if (p->bigrams != 0 && p->bigrams != 1)
+        return tr_errorf(err, errlen, TR_EINVAL, "embedder: bigrams %d is not 0 or 1", p->bigrams);
+    if (p->oversample < 0 || p->oversample > 1000 || p->power_iters < 0 || p->power_iters > 100)
+        return tr_errorf(err, errlen, TR_EINVAL, "embedder: oversample %d / power_iters %d out of range",
+                         p->oversample, p->power_iters);
+    if (p->threads < 0)
+        return tr_errorf(err, errlen, TR_EINVAL, "embedder: threads %d below 0", p->threads);
+    return TR_OK;
+}
+
+static int threads_of(int t) { return t > 0 ? t : tr_ncpu(); }
+
+static void progress(const tr_embed_params *p, const char *stage, double frac)
+{
+    if (p->progress) p->progress(p->progress_ctx, stage, frac);
+}
+
+static uint64_t vocab_hash(const tr_spm *sp)
+{
+    uint64_t h = 14695981039346656037ULL;
+    int n = tr_spm_vocab_size(sp);
+    for (int i = 0; i < n; i++) {
+        const char *s = tr_spm_piece(sp, i);
+        for (size_t k = 0, l = strlen(s) + 1; k < l; k++) {
+            h ^= (unsigned char)s[k];
+            h *= 1099511628211ULL;
+        }
+    }
+    return h;
+}
+
+/* Feature texts: "piece" or "piece piece", from the model's pieces. */
+static int build_texts(tr_embedder *e)
+{
+    size_t n = e->feat->n_feat, total = 0;
+    for (size_t f = 0; f < n; f++) {
+        uint64_t k = e->feat->keys[f];
+        int32_t b = tr_feat_key_second(k);
+        total += strlen(tr_spm_piece(e->spm, tr_feat_key_first(k))) + 1;
+        if (b >= 0) total += strlen(tr_spm_piece(e->spm, b)) + 1;
+    }
+    e->text_pool = tr_malloc(total ? total : 1);
+    e->text_off = tr_mallocarray(n, sizeof *e->text_off);
+    if (!e->text_pool || !e->text_off) return TR_ENOMEM;
+    size_t at = 0;
+    for (size_t f = 0; f < n; f++) {
+        uint64_t k = e->feat->keys[f];
+        int32_t b = tr_feat_key_second(k);
+        const char *s = tr_spm_piece(e->spm, tr_feat_key_first(k));
+        e->text_off[f] = at;
+        size_t l = strlen(s);
+        memcpy(e->text_pool + at, s, l);
+        at += l;
+        if (b >= 0) {
+            const char *t = tr_spm_piece(e->spm, b);
+            e->text_pool[at++] = ' ';
+            l = strlen(t);
+            memcpy(e->text_pool + at, t, l);
+            at += l;
+        }
+        e->text_pool[at++] = '\0';
+    }
+    return TR_OK;
+}
+
+void tr_embedder_free(tr_embedder *e)
+{
+    if (!e) return;
+    tr_spm_free(e->spm);
+    tr_features_free(e->feat);
+    tr_free(e->V); tr_free(e->S);
+    tr_free(e->text_pool); tr_free(e->text_off);
+    tr_free(e);
+}
+
+/* ------------------------------------------------------------ tokenising */
+
+typedef struct enc_job {
+    const tr_spm *sp;
+    const char *const *texts; const size_t *lens;
+    int32_t *ids; const size_t *slot;   /* doc i's ids go to ids + slot[i] */
+    size_t *count;                      /* pieces kept per doc */
+    size_t i0, i1;
+    int rc; char err[256];
+} enc_job;
+
+static void *enc_run(void *arg)
+{
+    enc_job *j = arg;
+    for (size_t i = j->i0; i < j->i1 && j->rc == TR_OK; i++) {
+        size_t cap = j->lens[i] + PIECE_SLACK, n;
+        j->rc = tr_spm_encode(j->sp, j->texts[i], j->lens[i], j->ids + j->slot[i], cap, &n,
+                              j->err, sizeof j->err);
+        j->count[i] = n < cap ? n : cap;
+        if (j->rc) tr_error_prefix(j->err, sizeof j->err, j->rc, "prompt %zu", i);
+    }
+    return NULL;
+}
+
+/* Encode n texts into one id array: *ids (doc i at off[i] .. off[i+1]).
+ * Both tr_malloc'ed, owned by the caller. */
+static int encode_all(const tr_spm *sp, const char *const *texts, const size_t *lens, size_t n,
+                      int threads, int32_t **ids_out, size_t **off_out, char *err, size_t errlen)
+{
+    enum { MAXT = 64 };
+    int rc = TR_ENOMEM;
+    size_t *slot = tr_mallocarray(n + 1, sizeof *slot);
+    size_t *cnt = tr_mallocarray(n, sizeof *cnt);
+    int32_t *ids = NULL;
+    if (!slot || !cnt) goto oom;
+    slot[0] = 0;
+    for (size_t i = 0; i < n; i++) slot[i + 1] = slot[i] + lens[i] + PIECE_SLACK;
+    ids = tr_mallocarray(slot[n], sizeof *ids);
+    if (!ids) goto oom;
+    if (threads > MAXT) threads = MAXT;
+    if ((size_t)threads > n) threads = (int)n;
+    enc_job jobs[MAXT];
+    pthread_t tid[MAXT];
+    int started = 0;
+    for (int t = 0; t < threads; t++)
+        jobs[t] = (enc_job){sp, texts, lens, ids, slot, cnt, n * t / threads, n * (t + 1) / threads, TR_OK, ""};
+    for (int t = 1; t < threads; t++) {
+        if (pthread_create(&tid[t], NULL, enc_run, &jobs[t]) != 0) break;
+        started = t;
+    }
+    enc_run(&jobs[0]);
+    for (int t = 1; t <= started; t++) pthread_join(tid[t], NULL);
+    for (int t = started + 1; t < threads; t++) enc_run(&jobs[t]);
+    for (int t = 0; t < threads; t++)
+        if (jobs[t].rc != TR_OK) { rc = tr_errorf(err, errlen, jobs[t].rc, "%s", jobs[t].err); goto fail; }
+    /* compact in place: slot i >= the compacted offset of doc i */
+    size_t at = 0;
+    for (size_t i = 0; i < n; i++) {
+        memmove(ids + at, ids + slot[i], cnt[i] * sizeof *ids);
+        slot[i] = at;
+        at += cnt[i];
+    }
+    slot[n] = at;
+    int32_t *shrunk = tr_realloc(ids, (at ? at : 1) * sizeof *ids);
+    if (shrunk) ids = shrunk;
+    tr_free(cnt);
+    *ids_out = ids; *off_out = slot;
+    return TR_OK;
+oom:
+    rc = tr_errorf(err, errlen, TR_ENOMEM, "embedder: out of memory tokenising %zu prompts", n);
+fail:
+    tr_free(slot); tr_free(cnt); tr_free(ids);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ fit */
+
+int tr_embedder_fit_spm(const char *const *texts, const size_t *lens, size_t n,
+                        const void *spm_model, size_t spm_len,
+                        const tr_embed_params *p, tr_embedder **out,
+                        char *err, size_t errlen)
+{
+    if (out) *out = NULL;
+    if (!texts || !lens || !p || !out)
+        return tr_errorf(err, errlen, TR_EINVAL, "embedder: no texts, params or output");
+    int rc = check_params(p, err, errlen);
+    if (rc) return rc;
+    if (n < 2)
+        return tr_errorf(err, errlen, TR_ETOOFEW, "embedder: %zu prompt(s); at least 2 are needed", n);
+    int threads = threads_of(p->threads);
+    int32_t *ids = NULL;
+    size_t *off = NULL;
+    tr_csr A = {0};
+    tr_embedder *e = tr_calloc(1, sizeof *e);
+    if (!e) return tr_errorf(err, errlen, TR_ENOMEM, "embedder: out of memory");
+    e->p = *p;
+    e->p.progress = NULL;
+    e->p.progress_ctx = NULL;
+
+    progress(p, "tokenizer", 0);
+    if (spm_model) {
+        rc = tr_spm_load(spm_model, spm_len, &e->spm, err, errlen);
+    } else {
+        /* The trainer's thread count is pinned (not p->threads) so that a
+         * fit is the same bytes on any machine and with any --threads. */
+        tr_spm_train_params sp = {.vocab_size = p->vocab_size, .seed = p->seed, .threads = 2, .extra_flags = NULL};
+        rc = tr_spm_train(texts, lens, n, &sp, &e->spm, NULL, err, errlen);
+    }
+    if (rc) goto fail;
+    e->vocab_hash = vocab_hash(e->spm);
+
+    progress(p, "features", 0);
+    rc = encode_all(e->spm, texts, lens, n, threads, &ids, &off, err, errlen);
+    if (rc) goto fail;
+    rc = tr_features_fit(ids, off, n, p->min_df, (size_t)p->max_features, p->bigrams, &e->feat, err, errlen);
+    if (rc) goto fail;
+    rc = tr_features_transform(e->feat, ids, off, n, &A, err, errlen);
+    if (rc) goto fail;
+    tr_free(ids); ids = NULL;
+    tr_free(off); off = NULL;
+
+    progress(p, "projection", 0);
+    tr_svd_params sv = {.k = p->dim, .oversample = p->oversample, .power_iters = p->power_iters,
+                        .seed = p->seed, .threads = threads};
+    int k = 0;
+    rc = tr_rsvd(&A, &sv, &e->V, &e->S, &k, err, errlen);
+    if (rc) goto fail;
+    tr_csr_free(&A);
+    e->dim = (size_t)k;
+    e->p.dim = k;
+    e->p.vocab_size = tr_spm_vocab_size(e->spm);
+    if (build_texts(e) != TR_OK) { rc = tr_errorf(err, errlen, TR_ENOMEM, "embedder: out of memory"); goto fail; }
+    progress(p, "projection", 1);
+    *out = e;
+    return TR_OK;
+fail:
+    tr_free(ids); tr_free(off);
+    tr_csr_free(&A);
+    tr_embedder_free(e);
+    return rc;
+}
+
+int tr_embedder_fit(const char *const *texts, const size_t *lens, size_t n,
+                    const tr_embed_params *p, tr_embedder **out,
+                    char *err, size_t errlen)
+{
+    return tr_embedder_fit_spm(texts, lens, n, NULL, 0, p, out, err, errlen);
+}
+
+/* ------------------------------------------------------------ accessors */
+
+size_t tr_embedder_dim(const tr_embedder *e) { return e ? e->dim : 0; }
+int tr_embedder_vocab_size(const tr_embedder *e) { return e ? tr_spm_vocab_size(e->spm) : 0; }
+const float *tr_embedder_singular_values(const tr_embedder *e) { return e ? e->S : NULL; }
+const tr_embed_params *tr_embedder_params(const tr_embedder *e) { return e ? &e->p : NULL; }
+size_t tr_embedder_feature_count(const tr_embedder *e) { return e ? e->feat->n_feat : 0; }
+
+const char *tr_embedder_feature_text(const tr_embedder *e, size_t f)
+{
+    if (!e || f >= e->feat->n_feat) return NULL;
+    return e->text_pool + e->text_off[f];
+}
+
+/* ---------------------------------------------------------------- embed */
+
+/* Scratch layout: ids[cap] | idx[2 cap + 1] | val[2 cap + 1], cap = len + 16. */
+size_t tr_embedder_scratch_bytes(const tr_embedder *e, size_t len)
+{
+    (void)e;
+    size_t cap = len + PIECE_SLACK, fl = tr_features_scratch_len(cap);
+    return cap * sizeof(int32_t) + fl * sizeof(int32_t) + fl * sizeof(float);
+}
+
+/* The prompt's sparse TF-IDF vector inside scratch; *idx, *val point there. */
+static int sparse_in_scratch(const tr_embedder *e, const char *text, size_t len,
+                             void *scratch, size_t scratch_bytes,
+                             int32_t **idx, float **val, size_t *nnz)
+{
+    if (!e || (!text && len) || !scratch || scratch_bytes < tr_embedder_scratch_bytes(e, len))
+        return TR_EINVAL;
+    size_t cap = len + PIECE_SLACK, fl = tr_features_scratch_len(cap), n = 0;
+    int32_t *ids = scratch;
+    int32_t *ix = ids + cap;
+    float *v = (float *)(ix + fl);
+    int rc = tr_spm_encode(e->spm, text, len, ids, cap, &n, NULL, 0);
+    if (rc) return rc;
+    if (n > cap) n = cap;
+    tr_features_vectorize(e->feat, ids, n, ix, v, nnz);
+    *idx = ix; *val = v;
+    return TR_OK;
+}
+
+int tr_embedder_embed(const tr_embedder *e, const char *text, size_t len,
+                      float *out, void *scratch, size_t scratch_bytes)
+{
+    int32_t *idx; float *val; size_t nnz;
+    if (!out) return TR_EINVAL;
+    int rc = sparse_in_scratch(e, text, len, scratch, scratch_bytes, &idx, &val, &nnz);
+    if (rc) return rc;
+    size_t d = e->dim;
+    memset(out, 0, d * sizeof *out);
+    for (size_t z = 0; z < nnz; z++) {
+        const float *restrict row = e->V + (size_t)idx[z] * d;
+        float w = val[z];
+        for (size_t c = 0; c < d; c++) out[c] += w * row[c];
+    }
+    double ss = 0;
+    for (size_t c = 0; c < d; c++) ss += (double)out[c] * out[c];
+    if (ss > 0) {
+        float inv = (float)(1.0 / sqrt(ss));
+        for (size_t c = 0; c < d; c++) out[c] *= inv;
+    }
+    return TR_OK;
+}
+
+int tr_embedder_sparse(const tr_embedder *e, const char *text, size_t len,
+                       int32_t *idx, float *val, size_t cap, size_t *nnz,
+                       void *scratch, size_t scratch_bytes)
+{
+    int32_t *si; float *sv; size_t n;
+    if (!nnz || (cap && (!idx || !val))) return TR_EINVAL;
+    *nnz = 0;
+    int rc = sparse_in_scratch(e, text, len, scratch, scratch_bytes, &si, &sv, &n);
+    if (rc) return rc;
+    if (n <= cap) {
+        memcpy(idx, si, n * sizeof *idx);
+        memcpy(val, sv, n * sizeof *val);
+        *nnz = n;
+        return TR_OK;
+    }
+    /* Keep the cap largest weights (lower id first on ties), still in id
+     * order: bisect for the threshold t with count(w > t) < cap <= count(w >= t). */
+    float lo = 0, hi = 1.0f;   /* weights are in (0, 1] after L2 normalisation */
+    for (int it = 0; it < 40; it++) {
+        float mid = 0.5f * (lo + hi);
+        size_t c = 0;
+        for (size_t z = 0; z < n; z++) c += sv[z] >= mid;
+        if (c >= cap) lo = mid; else hi = mid;
+    }
+    size_t above = 0;
+    for (size_t z = 0; z < n; z++) above += sv[z] > lo;
+    size_t ties = cap > above ? cap - above : 0, k = 0;
+    for (size_t z = 0; z < n && k < cap; z++) {
+        if (sv[z] > lo || (sv[z] == lo && ties && ties--)) { idx[k] = si[z]; val[k] = sv[z]; k++; }
+    }
+    *nnz = k;
+    return TR_OK;
+}
+
+/* ---------------------------------------------------------------- batch */
+
+typedef struct batch_job {
+    const tr_embedder *e;
+    const char *const *texts; const size_t *lens;
+    float *out; size_t i0, i1;
+    int rc; size_t bad;
+} batch_job;
+
+static void *batch_run(void *arg)
+{
+    batch_job *j = arg;
+    size_t maxlen = 0;
+    for (size_t i = j->i0; i < j->i1; i++) if (j->lens[i] > maxlen) maxlen = j->lens[i];
+    size_t sb = tr_embedder_scratch_bytes(j->e, maxlen);
+    void *scratch = tr_malloc(sb);
+    if (!scratch) { j->rc = TR_ENOMEM; j->bad = j->i0; return NULL; }
+    for (size_t i = j->i0; i < j->i1; i++) {
+        int rc = tr_embedder_embed(j->e, j->texts[i], j->lens[i], j->out + i * j->e->dim, scratch, sb);
+        if (rc) { j->rc = rc; j->bad = i; break; }
+    }
+    tr_free(scratch);
+    return NULL;
+}
+
+int tr_embedder_embed_batch(const tr_embedder *e, const char *const *texts,
+                            const size_t *lens, size_t n, float *out,
+                            int threads, char *err, size_t errlen)
+{
+    enum { MAXT = 64 };
+    if (!e || (n && (!texts || !lens || !out)) || threads < 0)
+        return tr_errorf(err, errlen, TR_EINVAL, "embed batch: bad arguments");
+    if (n == 0) return TR_OK;
+    threads = threads_of(threads);
+    if (threads > MAXT) threads = MAXT;
+    if ((size_t)threads > n) threads = (int)n;
+    batch_job jobs[MAXT];
+    pthread_t tid[MAXT];
+    int started = 0;
+    for (int t = 0; t < threads; t++)
+        jobs[t] = (batch_job){e, texts, lens, out, n * t / threads, n * (t + 1) / threads, TR_OK, 0};
+    for (int t = 1; t < threads; t++) {
+        if (pthread_create(&tid[t], NULL, batch_run, &jobs[t]) != 0) break;
+        started = t;
+    }
+    batch_run(&jobs[0]);
+    for (int t = 1; t <= started; t++) pthread_join(tid[t], NULL);
+    for (int t = started + 1; t < threads; t++) batch_run(&jobs[t]);
+    for (int t = 0; t < threads; t++)
+        if (jobs[t].rc != TR_OK)
+            return tr_errorf(err, errlen, jobs[t].rc, "embedding prompt %zu: %s", jobs[t].bad,
+                             tr_strerror(jobs[t].rc));
+    return TR_OK;
+}
+
+/* ------------------------------------------------------- save and load */
+
+int tr_embedder_save(const tr_embedder *e, tr_buf *b)
+{
+    if (!e || !b) return TR_EINVAL;
+    const void *model; size_t mlen;
+    tr_spm_serialize(e->spm, &model, &mlen);
+    tr_buf_u32(b, EMBED_FORMAT_VERSION);
+    tr_buf_str(b, TOKENIZER_ID);
+    tr_buf_str(b, FEATURE_SCHEME);
+    tr_buf_u64(b, e->vocab_hash);
+    int32_t pv[7] = {(int32_t)e->dim, e->p.vocab_size, e->p.min_df, e->p.max_features,
+                     e->p.bigrams, e->p.oversample, e->p.power_iters};
+    tr_buf_i32s(b, pv, 7);
+    tr_buf_u64(b, e->p.seed);
+    tr_buf_bytes(b, model, mlen);
+    tr_features_save(e->feat, b);
+    tr_buf_u32(b, (uint32_t)e->dim);
+    tr_buf_f32s(b, e->S, e->dim);
+    tr_buf_f32s(b, e->V, e->feat->n_feat * e->dim);
+    return tr_buf_ok(b);
+}
+
+static int expect_str(tr_cursor *c, const char *want, const char *what, int code, char *err, size_t errlen)
+{
+    char *s = NULL;
+    tr_cursor_field(c, what);
+    if (tr_get_str(c, &s) != TR_OK)
+        return tr_errorf(err, errlen, c->err, "embedder section: %s: %s", what,
+                         c->err == TR_ENOMEM ? "out of memory" : "truncated or invalid");
+    int ok = s && !strcmp(s, want);
+    int rc = ok ? TR_OK : tr_errorf(err, errlen, code, "embedder section: %s is '%s'; this build reads '%s'",
+                                    what, s ? s : "(null)", want);
+    tr_free(s);
+    return rc;
+}
+
+int tr_embedder_load(const void *data, size_t len, tr_embedder **out, char *err, size_t errlen)
+{
+    if (out) *out = NULL;
+    if (!data || !out) return tr_errorf(err, errlen, TR_EINVAL, "embedder section: no bytes");
+    tr_cursor c;
+    tr_cursor_init(&c, data, len);
+    uint32_t ver = 0;
+    tr_cursor_field(&c, "format version");
+    if (tr_get_u32(&c, &ver) != TR_OK)
+        return tr_errorf(err, errlen, TR_ETRUNC, "embedder section: truncated (%zu bytes)", len);
+    if (ver > EMBED_FORMAT_VERSION || ver == 0)
+        return tr_errorf(err, errlen, ver ? TR_EVERSION : TR_EFORMAT,
+                         "embedder section: format version %u; this build reads 1 to %u",
+                         ver, EMBED_FORMAT_VERSION);
+    int rc = expect_str(&c, TOKENIZER_ID, "tokenizer", TR_EVERSION, err, errlen);
+    if (rc) return rc;
+    rc = expect_str(&c, FEATURE_SCHEME, "feature scheme", TR_EVERSION, err, errlen);
+    if (rc) return rc;
+    uint64_t hash = 0, seed = 0;
+    int32_t pv[7] = {0};
+    const void *model = NULL; size_t mlen = 0;
+    tr_cursor_field(&c, "vocabulary hash"); tr_get_u64(&c, &hash);
+    tr_cursor_field(&c, "params"); tr_get_i32s(&c, pv, 7);
+    tr_cursor_field(&c, "seed"); tr_get_u64(&c, &seed);
+    tr_cursor_field(&c, "sentencepiece model"); tr_get_bytes(&c, &model, &mlen);
+    if (c.err)
+        return tr_errorf(err, errlen, c.err, "embedder section: %s: truncated or invalid", c.what);
+
+    tr_embedder *e = tr_calloc(1, sizeof *e);
+    if (!e) return tr_errorf(err, errlen, TR_ENOMEM, "embedder section: out of memory");
+    tr_embed_params_default(&e->p);
+    e->p.dim = pv[0]; e->p.vocab_size = pv[1]; e->p.min_df = pv[2]; e->p.max_features = pv[3];
+    e->p.bigrams = pv[4]; e->p.oversample = pv[5]; e->p.power_iters = pv[6]; e->p.seed = seed;
+    rc = check_params(&e->p, err, errlen);
+    if (rc) { rc = tr_error_prefix(err, errlen, TR_EFORMAT, "embedder section: params"); goto fail; }
+    rc = tr_spm_load(model, mlen, &e->spm, err, errlen);
+    if (rc) { tr_error_prefix(err, errlen, rc, "embedder section"); goto fail; }
+    e->vocab_hash = vocab_hash(e->spm);
+    if (e->vocab_hash != hash) {
+        rc = tr_errorf(err, errlen, TR_EFORMAT,
+                       "embedder section: the SentencePiece model's vocabulary hash %016llx is not the stored %016llx",
+                       (unsigned long long)e->vocab_hash, (unsigned long long)hash);
+        goto fail;
+    }
+    rc = tr_features_load(&c, tr_spm_vocab_size(e->spm), &e->feat, err, errlen);
+    if (rc) goto fail;
+    if (e->feat->bigrams != e->p.bigrams) {
+        rc = tr_errorf(err, errlen, TR_EFORMAT, "embedder section: bigrams %d in params, %d in features",
+                       e->p.bigrams, e->feat->bigrams);
+        goto fail;
+    }
+    uint32_t dim = 0;
+    tr_cursor_field(&c, "dim");
+    tr_get_u32(&c, &dim);
+    if (c.err) { rc = tr_errorf(err, errlen, c.err, "embedder section: dim: truncated"); goto fail; }
+    if (dim == 0 || dim != (uint32_t)e->p.dim) {
+        rc = tr_errorf(err, errlen, TR_EFORMAT, "embedder section: dim %u (params say %d)", dim, e->p.dim);
+        goto fail;
+    }
+    e->dim = dim;
+    size_t nv = e->feat->n_feat * (size_t)dim;
+    if (tr_cursor_check_count(&c, (uint64_t)dim + nv, sizeof(float), "projection") != TR_OK) {
+        rc = tr_errorf(err, errlen, TR_EFORMAT,
+                       "embedder section: a %zu x %u projection does not fit in the %zu bytes left",
+                       e->feat->n_feat, dim, c.left);
+        goto fail;
+    }
+    if (tr_get_f32s_alloc(&c, dim, &e->S) || tr_get_f32s_alloc(&c, nv, &e->V)) {
+        rc = tr_errorf(err, errlen, c.err, "embedder section: projection: %s", tr_strerror(c.err));
+        goto fail;
+    }
+    if (c.left) {
+        rc = tr_errorf(err, errlen, TR_EFORMAT, "embedder section: %zu unexpected bytes at the end", c.left);
+        goto fail;
+    }
+    for (size_t i = 0; i < dim; i++)
+        if (!isfinite(e->S[i]) || e->S[i] < 0) {
+            rc = tr_errorf(err, errlen, TR_EFORMAT, "embedder section: singular value %zu is %g", i, (double)e->S[i]);
+            goto fail;
+        }
+    for (size_t i = 0; i < nv; i++)
+        if (!isfinite(e->V[i])) {
+            rc = tr_errorf(err, errlen, TR_EFORMAT, "embedder section: projection[%zu][%zu] is %g",
+                           i / dim, i % dim, (double)e->V[i]);
+            goto fail;
+        }
+    if (build_texts(e) != TR_OK) { rc = tr_errorf(err, errlen, TR_ENOMEM, "embedder section: out of memory"); goto fail; }
+    *out = e;
+    return TR_OK;
+fail:
+    tr_embedder_free(e);
+    return rc;
+}
+
+/* --------------------------------------------------- caller embeddings */
+
+int tr_embedding_normalize(float *x, size_t n, size_t d, size_t *bad_row,
+                           char *err, size_t errlen)
+{
+    if (n && (!x || d == 0)) return tr_errorf(err, errlen, TR_EINVAL, "embedding: dimension 0");
+    for (size_t i = 0; i < n; i++) {
+        float *r = x + i * d;
+        double ss = 0;
+        for (size_t c = 0; c < d; c++) {
+            if (!isfinite(r[c])) {
+                if (bad_row) *bad_row = i;
+                return tr_errorf(err, errlen, TR_EINVAL, "embedding %zu: component %zu is %s",
+                                 i, c, isnan(r[c]) ? "NaN" : "infinite");
+            }
+            ss += (double)r[c] * r[c];
+        }
+        if (!(ss > 0) || !isfinite(ss)) {
+            if (bad_row) *bad_row = i;
+            return tr_errorf(err, errlen, TR_EINVAL, "embedding %zu: %s vector cannot be unit-normalised",
+                             i, ss > 0 ? "an overflowing" : "a zero");
+        }
+        double inv = 1.0 / sqrt(ss);
+        for (size_t c = 0; c < d; c++) r[c] = (float)(r[c] * inv);
+    }
+    return TR_OK;
+}

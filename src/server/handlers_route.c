@@ -1,0 +1,350 @@
+/* The endpoints: POST /v1/route (a decision as JSON), the routing half of
+ * POST /v1/chat/completions (the forwarding half is proxy.c), POST
+ * /v1/feedback, GET /healthz, GET /metrics, POST /admin/reload.
+ *
+ * A handler pins the current router (reload.h) only while it routes, never
+ * across the upstream call, so a reload waits microseconds, not seconds. */
+#include <cJSON.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "server/api_error.h"
+#include "server/body_json.h"
+#include "server/server.h"
+#include "util.h"
+
+static int find_model(void *ctx, const char *name)
+{
+    return tr_router_find_model(((tr_loaded_router *)ctx)->r, name);
+}
+
+static const char *mode_name(tr_select_mode m)
+{
+    switch (m) {
+    case TR_SELECT_LAMBDA: return "lambda";
+    case TR_SELECT_TOLERANCE: return "tolerance";
+    case TR_SELECT_BUDGET: return "budget";
+    case TR_SELECT_RISK: return "risk";
+    case TR_SELECT_QUALITY: return "quality";
+    }
+    return "lambda";
+}
+
+/* Append to a fixed-size buffer; *ok latches overflow. */
+static void add(char *buf, size_t cap, size_t *len, int *ok, const char *fmt, ...) TR_PRINTF(5, 6);
+static void add(char *buf, size_t cap, size_t *len, int *ok, const char *fmt, ...)
+{
+    if (!*ok) return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf + *len, cap - *len, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= cap - *len) { *ok = 0; return; }
+    *len += (size_t)n;
+}
+
+/* JSON numbers cannot be NaN or infinite. */
+static void add_num(char *buf, size_t cap, size_t *len, int *ok, double x)
+{
+    if (isfinite(x)) add(buf, cap, len, ok, "%.6g", x);
+    else add(buf, cap, len, ok, "null");
+}
+
+/* Route req on the pinned router L: restrict to req's models and to the
+ * routable ones, run tr_route.  Returns -1 on success, else an api error
+ * with msg set.  mask (n_models bytes) is the caller's scratch. */
+static int decide(tr_server *srv, tr_loaded_router *L, tr_scratch *sc, tr_route_req *req, unsigned char *mask,
+                  tr_decision *d, char *msg, size_t msglen)
+{
+    size_t n = 0;
+    for (size_t m = 0; m < L->n_models; m++) {
+        mask[m] = L->routable[m] && (!req->allowed || req->allowed[m]);
+        n += mask[m];
+    }
+    if (n == 0) {
+        snprintf(msg, msglen, "none of the requested models has an upstream configured");
+        return TR_API_NO_CANDIDATE;
+    }
+    tr_route_options opt = req->opt;
+    opt.allowed = mask;
+    int rc = tr_route(L->r, req->prompt, req->prompt_len, &opt, sc, d);
+    if (rc) {
+        snprintf(msg, msglen, "routing failed: %s", tr_strerror(rc));
+        return rc == TR_EINVAL || rc == TR_ERANGE ? TR_API_BAD_FIELD : TR_API_INTERNAL;
+    }
+    if (d->model < 0 || (size_t)d->model >= L->n_models) {
+        snprintf(msg, msglen, "routing returned no model");
+        return TR_API_INTERNAL;
+    }
+    tr_metrics_decision(srv->metrics, L->model_slot[d->model],
+                        d->task >= 0 && (size_t)d->task < L->n_tasks ? L->task_slot[d->task] : -1);
+    return -1;
+}
+
+static void note_decision(tr_request *q, const tr_loaded_router *L, const tr_decision *d)
+{
+    snprintf(q->model, sizeof q->model, "%s", tr_router_model_name(L->r, (size_t)d->model));
+    const char *t = d->task >= 0 && (size_t)d->task < L->n_tasks ? tr_router_task_name(L->r, (size_t)d->task) : NULL;
+    snprintf(q->task, sizeof q->task, "%s", t ? t : "");
+}
+
+enum MHD_Result tr_handle_route(struct MHD_Connection *c, tr_request *q)
+{
+    tr_server *srv = q->srv;
+    char msg[512];
+    int rc, e;
+    tr_scratch *sc;
+    tr_http_new_request_id(srv, q);
+    tr_loaded_router *L = tr_router_slot_acquire(&srv->slot, &sc, &rc, msg, sizeof msg);
+    if (!L) return tr_http_error(c, q, TR_API_UNAVAILABLE, "%s", msg);
+    tr_route_req req;
+    enum MHD_Result res;
+    char *out = NULL;
+    unsigned char *mask = NULL;
+    if (tr_route_req_parse(q->body, q->len, 0, L->n_models, find_model, L, &req, &e, msg, sizeof msg)) {
+        tr_router_slot_release(&srv->slot);
+        return tr_http_error(c, q, e, "%s", msg);
+    }
+    mask = tr_malloc(L->n_models);
+    if (!mask) { e = TR_API_INTERNAL; snprintf(msg, sizeof msg, "out of memory"); goto fail; }
+    tr_decision d;
+    if ((e = decide(srv, L, sc, &req, mask, &d, msg, sizeof msg)) >= 0) goto fail;
+    note_decision(q, L, &d);
+
+    size_t cap = 512 + sizeof q->request_id + 2 * strlen(L->path);
+    for (size_t m = 0; m < L->n_models; m++) cap += strlen(L->model_json[m]) + 96;
+    if (d.task >= 0 && (size_t)d.task < L->n_tasks) cap += strlen(L->task_json[d.task]);
+    out = tr_malloc(cap);
+    if (!out) { e = TR_API_INTERNAL; snprintf(msg, sizeof msg, "out of memory"); goto fail; }
+    size_t len = 0;
+    int ok = 1;
+    add(out, cap, &len, &ok, "{\"request_id\":\"%s\",\"model\":%s,\"task\":{\"id\":%d,\"name\":%s,\"probability\":",
+        q->request_id, L->model_json[d.model], d.task,
+        d.task >= 0 && (size_t)d.task < L->n_tasks ? L->task_json[d.task] : "null");
+    add_num(out, cap, &len, &ok, d.task_prob);
+    add(out, cap, &len, &ok, "},\"routed_on\":\"%s\",\"selection\":{\"mode\":\"%s\",\"value\":",
+        req.from_messages ? "messages" : "prompt", mode_name(req.opt.mode));
+    add_num(out, cap, &len, &ok, req.opt.value);
+    add(out, cap, &len, &ok, "},\"models\":[");
+    for (size_t m = 0; m < L->n_models; m++) {
+        add(out, cap, &len, &ok, "%s{\"name\":%s,\"quality\":", m ? "," : "", L->model_json[m]);
+        add_num(out, cap, &len, &ok, d.quality && m < d.n_models ? d.quality[m] : NAN);
+        add(out, cap, &len, &ok, ",\"cost\":");
+        add_num(out, cap, &len, &ok, d.cost && m < d.n_models ? d.cost[m] : NAN);
+        add(out, cap, &len, &ok, ",\"candidate\":%s}", mask[m] ? "true" : "false");
+    }
+    add(out, cap, &len, &ok, "],\"router_generation\":%lu}", L->generation);
+    if (!ok) { e = TR_API_INTERNAL; snprintf(msg, sizeof msg, "response larger than its buffer"); goto fail; }
+    tr_router_slot_release(&srv->slot);
+    tr_route_req_free(&req);
+    tr_free(mask);
+    res = tr_http_json(c, q, 200, out, len);
+    tr_free(out);
+    return res;
+fail:
+    tr_router_slot_release(&srv->slot);
+    tr_route_req_free(&req);
+    tr_free(mask);
+    tr_free(out);
+    return tr_http_error(c, q, e, "%s", msg);
+}
+
+enum MHD_Result tr_handle_chat(struct MHD_Connection *c, tr_request *q)
+{
+    tr_server *srv = q->srv;
+    char msg[512];
+    int rc, e;
+    tr_scratch *sc;
+    if (!srv->ups)
+        return tr_http_error(c, q, TR_API_UNAVAILABLE, "no upstreams configured: start serve with --upstreams FILE");
+    tr_http_new_request_id(srv, q);
+    tr_loaded_router *L = tr_router_slot_acquire(&srv->slot, &sc, &rc, msg, sizeof msg);
+    if (!L) return tr_http_error(c, q, TR_API_UNAVAILABLE, "%s", msg);
+    tr_route_req req;
+    char *body = NULL, *fb_body = NULL;
+    unsigned char *mask = NULL;
+    if (tr_route_req_parse(q->body, q->len, 1, L->n_models, find_model, L, &req, &e, msg, sizeof msg)) {
+        tr_router_slot_release(&srv->slot);
+        return tr_http_error(c, q, e, "%s", msg);
+    }
+    /* A client naming one of our models pins the choice to it (the task is
+     * still reported); any other name ("auto", "gpt-4", ...) lets us route. */
+    if (req.model_field) {
+        int m = tr_router_find_model(L->r, req.model_field);
+        if (m >= 0 && L->routable[m]) {
+            if (!req.allowed && !(req.allowed = tr_calloc(L->n_models, 1))) {
+                e = TR_API_INTERNAL;
+                snprintf(msg, sizeof msg, "out of memory");
+                goto fail;
+            }
+            unsigned char keep = req.opt.allowed ? req.allowed[m] : 1;
+            memset(req.allowed, 0, L->n_models);
+            req.allowed[m] = keep;
+            req.opt.allowed = req.allowed;
+        }
+    }
+    mask = tr_malloc(L->n_models);
+    if (!mask) { e = TR_API_INTERNAL; snprintf(msg, sizeof msg, "out of memory"); goto fail; }
+    tr_decision d;
+    if ((e = decide(srv, L, sc, &req, mask, &d, msg, sizeof msg)) >= 0) goto fail;
+    note_decision(q, L, &d);
+    int up = L->upstream[d.model];
+    tr_router_slot_release(&srv->slot);
+    L = NULL;
+    int fb = srv->ups->fallback != up ? srv->ups->fallback : -1;
+    body = tr_route_req_upstream_body(&req, srv->ups->u[up].model);
+    if (fb >= 0) fb_body = tr_route_req_upstream_body(&req, srv->ups->u[fb].model);
+    int stream = req.stream;
+    tr_route_req_free(&req);
+    tr_free(mask);
+    if (!body || (fb >= 0 && !fb_body)) {
+        tr_free(body);
+        tr_free(fb_body);
+        return tr_http_error(c, q, TR_API_INTERNAL, "out of memory");
+    }
+    if (tr_proxy_start(c, q, up, body, fb, fb_body, stream))
+        return tr_http_error(c, q, TR_API_UNAVAILABLE, "cannot start the upstream transfer");
+    return MHD_YES;
+fail:
+    if (L) tr_router_slot_release(&srv->slot);
+    tr_route_req_free(&req);
+    tr_free(mask);
+    return tr_http_error(c, q, e, "%s", msg);
+}
+
+enum MHD_Result tr_handle_feedback(struct MHD_Connection *c, tr_request *q)
+{
+    tr_server *srv = q->srv;
+    char msg[512];
+    int e;
+    if (!srv->feedback)
+        return tr_http_error(c, q, TR_API_UNAVAILABLE, "feedback is off: start serve with --feedback-log DIR");
+    tr_feedback_req f;
+    if (tr_feedback_req_parse(q->body, q->len, &f, &e, msg, sizeof msg)) return tr_http_error(c, q, e, "%s", msg);
+    int rc = tr_feedback_log_append(srv->feedback, f.request_id, f.model, f.score, msg, sizeof msg);
+    tr_feedback_req_free(&f);
+    if (rc) return tr_http_error(c, q, TR_API_INTERNAL, "feedback not recorded: %s", msg);
+    static const char ok[] = "{\"status\":\"recorded\"}";
+    return tr_http_json(c, q, 200, ok, sizeof ok - 1);
+}
+
+static cJSON *router_identity(const tr_loaded_router *L)
+{
+    cJSON *r = cJSON_CreateObject();
+    if (!r) return NULL;
+    char id[32];
+    snprintf(id, sizeof id, "fnv1a64:%016llx", (unsigned long long)L->file_hash);
+    cJSON_AddStringToObject(r, "path", L->path);
+    cJSON_AddStringToObject(r, "id", id);
+    cJSON_AddNumberToObject(r, "bytes", (double)L->file_size);
+    cJSON_AddNumberToObject(r, "generation", (double)L->generation);
+    cJSON_AddStringToObject(r, "loaded_at", L->loaded_at);
+    cJSON_AddNumberToObject(r, "tasks", (double)L->n_tasks);
+    cJSON_AddNumberToObject(r, "dim", (double)L->dim);
+    cJSON *models = cJSON_AddArrayToObject(r, "models");
+    for (size_t m = 0; models && m < L->n_models; m++) {
+        cJSON *s = cJSON_CreateString(tr_router_model_name(L->r, m));
+        if (s) cJSON_AddItemToArray(models, s);
+    }
+    cJSON *routable = cJSON_AddArrayToObject(r, "routable");
+    for (size_t m = 0; routable && m < L->n_models; m++) {
+        if (!L->routable[m]) continue;
+        cJSON *s = cJSON_CreateString(tr_router_model_name(L->r, m));
+        if (s) cJSON_AddItemToArray(routable, s);
+    }
+    return r;
+}
+
+static enum MHD_Result send_cjson(struct MHD_Connection *c, tr_request *q, int status, cJSON *j)
+{
+    char *s = j ? cJSON_PrintUnformatted(j) : NULL;
+    cJSON_Delete(j);
+    if (!s) return tr_http_error(c, q, TR_API_INTERNAL, "out of memory");
+    enum MHD_Result res = tr_http_json(c, q, status, s, strlen(s));
+    cJSON_free(s);
+    return res;
+}
+
+enum MHD_Result tr_handle_healthz(struct MHD_Connection *c, tr_request *q)
+{
+    tr_server *srv = q->srv;
+    char msg[256];
+    int rc;
+    tr_scratch *sc;
+    tr_loaded_router *L = tr_router_slot_acquire(&srv->slot, &sc, &rc, msg, sizeof msg);
+    if (!L) return tr_http_error(c, q, TR_API_UNAVAILABLE, "%s", msg);
+    cJSON *j = cJSON_CreateObject();
+    cJSON *id = router_identity(L);
+    tr_router_slot_release(&srv->slot);
+    if (!j || !id) { cJSON_Delete(j); cJSON_Delete(id); return tr_http_error(c, q, TR_API_INTERNAL, "out of memory"); }
+    cJSON_AddStringToObject(j, "status", "ok");
+    cJSON_AddStringToObject(j, "version", tr_version());
+    cJSON_AddItemToObject(j, "router", id);
+    cJSON_AddNumberToObject(j, "upstreams", srv->ups ? (double)srv->ups->n : 0);
+    cJSON_AddBoolToObject(j, "feedback", srv->feedback != NULL);
+    return send_cjson(c, q, 200, j);
+}
+
+enum MHD_Result tr_handle_metrics(struct MHD_Connection *c, tr_request *q)
+{
+    char *txt;
+    size_t len;
+    if (tr_metrics_format(q->srv->metrics, &txt, &len)) return tr_http_error(c, q, TR_API_INTERNAL, "out of memory");
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, txt, MHD_RESPMEM_MUST_COPY);
+    tr_free(txt);
+    if (!r) return MHD_NO;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
+    q->status = 200;
+    enum MHD_Result res = MHD_queue_response(c, 200, r);
+    MHD_destroy_response(r);
+    return res;
+}
+
+enum MHD_Result tr_handle_reload(struct MHD_Connection *c, tr_request *q)
+{
+    tr_server *srv = q->srv;
+    char msg[512];
+    char *path = NULL;
+    if (q->len) {
+        const char *end = NULL;
+        cJSON *j = cJSON_ParseWithLengthOpts(q->body, q->len, &end, 0);
+        if (!cJSON_IsObject(j)) {
+            cJSON_Delete(j);
+            return tr_http_error(c, q, TR_API_BAD_JSON, "the body must be empty or a JSON object {\"path\": ...}");
+        }
+        const cJSON *p = cJSON_GetObjectItemCaseSensitive(j, "path");
+        if (p && !cJSON_IsString(p)) {
+            cJSON_Delete(j);
+            return tr_http_error(c, q, TR_API_BAD_FIELD, "\"path\" must be a string");
+        }
+        if (p && !(path = tr_strdup(p->valuestring))) {
+            cJSON_Delete(j);
+            return tr_http_error(c, q, TR_API_INTERNAL, "out of memory");
+        }
+        cJSON_Delete(j);
+    }
+    unsigned long gen = 0;
+    double t0 = tr_now();
+    int rc = tr_router_slot_reload(&srv->slot, path, &gen, msg, sizeof msg);
+    tr_free(path);
+    if (rc) {
+        if (!srv->cfg.quiet) fprintf(stderr, "taskroute serve: reload refused, still serving the old router: %s\n", msg);
+        return tr_http_error(c, q, TR_API_RELOAD_REFUSED, "reload refused, the old router keeps serving: %s", msg);
+    }
+    char m2[256];
+    int rc2;
+    tr_scratch *sc;
+    tr_loaded_router *L = tr_router_slot_acquire(&srv->slot, &sc, &rc2, m2, sizeof m2);
+    if (!L) return tr_http_error(c, q, TR_API_UNAVAILABLE, "%s", m2);
+    cJSON *j = cJSON_CreateObject();
+    cJSON *id = router_identity(L);
+    tr_router_slot_release(&srv->slot);
+    if (!j || !id) { cJSON_Delete(j); cJSON_Delete(id); return tr_http_error(c, q, TR_API_INTERNAL, "out of memory"); }
+    cJSON_AddStringToObject(j, "status", "reloaded");
+    cJSON_AddNumberToObject(j, "seconds", tr_now() - t0);
+    cJSON_AddItemToObject(j, "router", id);
+    if (!srv->cfg.quiet) fprintf(stderr, "taskroute serve: reloaded router generation %lu\n", gen);
+    return send_cjson(c, q, 200, j);
+}

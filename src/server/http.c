@@ -1,0 +1,309 @@
+/* The HTTP front: a libmicrohttpd daemon with an internal thread pool (one
+ * epoll loop per worker thread, sized to the cores by default), request
+ * bodies gathered up to --max-body, dispatch to the endpoint handlers, one
+ * log line and one metrics sample per request, and a clean stop.
+ *
+ * Why libmicrohttpd: it is the maintained, Debian-packaged C server with
+ * suspend/resume (which the proxy needs to stream without blocking a
+ * worker) and connection time-outs built in. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "server/api_error.h"
+#include "server/server.h"
+#include "util.h"
+
+static const struct { const char *path; int ep; const char *allow; } routes[] = {
+    {"/v1/route", TR_EP_ROUTE, "POST"},
+    {"/v1/chat/completions", TR_EP_CHAT, "POST"},
+    {"/v1/feedback", TR_EP_FEEDBACK, "POST"},
+    {"/healthz", TR_EP_HEALTHZ, "GET, HEAD"},
+    {"/metrics", TR_EP_METRICS, "GET, HEAD"},
+    {"/admin/reload", TR_EP_RELOAD, "POST"},
+};
+
+static int route_index(const char *url)
+{
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
+        if (!strcmp(url, routes[i].path)) return (int)i;
+    return -1;
+}
+
+enum MHD_Result tr_http_json(struct MHD_Connection *c, tr_request *q, int status, const char *json, size_t len)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)json, MHD_RESPMEM_MUST_COPY);
+    if (!r) return MHD_NO;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    tr_http_route_headers(r, q);
+    if (status == 405) {
+        int i = route_index(q->path);
+        if (i >= 0) MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, routes[i].allow);
+    }
+    q->status = status;
+    enum MHD_Result ok = MHD_queue_response(c, (unsigned)status, r);
+    MHD_destroy_response(r);
+    return ok;
+}
+
+enum MHD_Result tr_http_error(struct MHD_Connection *c, tr_request *q, int api_err, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    char *body = tr_api_error_json(api_err, msg);
+    static const char oom[] = "{\"error\":{\"message\":\"out of memory\",\"type\":\"server_error\",\"code\":\"internal_error\"}}";
+    q->api_err = api_err;
+    tr_metrics_error(q->srv->metrics, api_err);
+    int status = tr_api_error_status(api_err);
+    enum MHD_Result ok = body ? tr_http_json(c, q, status, body, strlen(body))
+                              : tr_http_json(c, q, 500, oom, sizeof oom - 1);
+    tr_free(body);
+    return ok;
+}
+
+/* Header values must not carry CR/LF or other controls: names come from
+ * router files. */
+static void add_clean_header(struct MHD_Response *r, const char *key, const char *val)
+{
+    char buf[160];
+    size_t i = 0;
+    for (; val[i] && i < sizeof buf - 1; i++)
+        buf[i] = ((unsigned char)val[i] < 0x20 || val[i] == 0x7f) ? '_' : val[i];
+    buf[i] = 0;
+    MHD_add_response_header(r, key, buf);
+}
+
+void tr_http_route_headers(struct MHD_Response *r, const tr_request *q)
+{
+    if (q->request_id[0]) MHD_add_response_header(r, "X-Taskroute-Request-Id", q->request_id);
+    if (q->model[0]) add_clean_header(r, "X-Taskroute-Model", q->model);
+    if (q->task[0]) add_clean_header(r, "X-Taskroute-Task", q->task);
+    if (q->routed_model[0]) add_clean_header(r, "X-Taskroute-Fallback-From", q->routed_model);
+}
+
+void tr_http_new_request_id(tr_server *srv, tr_request *q)
+{
+    unsigned long long n = atomic_fetch_add_explicit(&srv->next_id, 1, memory_order_relaxed);
+    snprintf(q->request_id, sizeof q->request_id, "tr-%llx-%llx", srv->start_ms, n);
+}
+
+int tr_http_is_loopback(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (!ci || !ci->client_addr) return 0;
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+    }
+    if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        if (IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr)) return 1;
+        if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) return in6->sin6_addr.s6_addr[12] == 127;
+    }
+    return 0;
+}
+
+static enum MHD_Result dispatch(struct MHD_Connection *c, tr_request *q)
+{
+    int i = route_index(q->path);
+    if (i < 0) return tr_http_error(c, q, TR_API_NOT_FOUND, "no endpoint %.80s", q->path);
+    const char *m = q->method;
+    int is_get = !strcmp(m, "GET") || !strcmp(m, "HEAD");
+    int is_post = !strcmp(m, "POST");
+    if (strstr(routes[i].allow, "POST") ? !is_post : !is_get)
+        return tr_http_error(c, q, TR_API_BAD_METHOD, "%s %s is not allowed; use %s", m, q->path, routes[i].allow);
+    if (q->too_large)
+        return tr_http_error(c, q, TR_API_TOO_LARGE, "request body larger than %zu bytes", q->srv->cfg.max_body);
+    switch (q->ep) {
+    case TR_EP_ROUTE: return tr_handle_route(c, q);
+    case TR_EP_CHAT: return tr_handle_chat(c, q);
+    case TR_EP_FEEDBACK: return tr_handle_feedback(c, q);
+    case TR_EP_HEALTHZ: return tr_handle_healthz(c, q);
+    case TR_EP_METRICS: return tr_handle_metrics(c, q);
+    case TR_EP_RELOAD:
+        if (!tr_http_is_loopback(c))
+            return tr_http_error(c, q, TR_API_FORBIDDEN, "admin endpoints answer loopback clients only");
+        return tr_handle_reload(c, q);
+    }
+    return tr_http_error(c, q, TR_API_NOT_FOUND, "no endpoint %.80s", q->path);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                                  const char *version, const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    (void)version;
+    tr_server *srv = cls;
+    tr_request *q = *con_cls;
+    if (!q) {
+        q = tr_calloc(1, sizeof *q);
+        if (!q) return MHD_NO;
+        q->srv = srv;
+        q->t0 = tr_now();
+        q->api_err = -1;
+        snprintf(q->method, sizeof q->method, "%s", method);
+        snprintf(q->path, sizeof q->path, "%s", url);
+        int i = route_index(url);
+        q->ep = i < 0 ? TR_EP_OTHER : routes[i].ep;
+        q->counted = 1;
+        tr_metrics_inflight_add(srv->metrics, 1);
+        *con_cls = q;
+        /* Refuse an announced oversize body before reading a byte of it. */
+        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl) {
+            char *end;
+            errno = 0;
+            unsigned long long n = strtoull(cl, &end, 10);
+            if (errno || *end || n > srv->cfg.max_body) {
+                q->too_large = 1;
+                return tr_http_error(c, q, TR_API_TOO_LARGE, "request body larger than %zu bytes", srv->cfg.max_body);
+            }
+        }
+        return MHD_YES;
+    }
+    if (q->job) return tr_proxy_respond(c, q);
+    if (*upload_data_size) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        if (q->status || q->too_large) return MHD_YES;
+        if (n > srv->cfg.max_body - q->len) {
+            q->too_large = 1;
+            tr_free(q->body);
+            q->body = NULL;
+            q->len = q->cap = 0;
+            return MHD_YES;
+        }
+        if (q->len + n > q->cap) {
+            size_t cap = q->cap ? q->cap : 1024;
+            while (cap < q->len + n) cap *= 2;
+            if (cap > srv->cfg.max_body) cap = srv->cfg.max_body;
+            char *p = tr_realloc(q->body, cap);
+            if (!p) return MHD_NO;
+            q->body = p;
+            q->cap = cap;
+        }
+        memcpy(q->body + q->len, upload_data, n);
+        q->len += n;
+        return MHD_YES;
+    }
+    if (q->status) return MHD_YES;
+    return dispatch(c, q);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+    (void)c;
+    tr_server *srv = cls;
+    tr_request *q = *con_cls;
+    if (!q) return;
+    *con_cls = NULL;
+    double dt = tr_now() - q->t0;
+    /* A request that ended with nothing queued (client gone, time-out) is
+     * counted under status 0, i.e. "other". */
+    tr_metrics_request(srv->metrics, q->ep, q->status, dt);
+    if (!srv->cfg.quiet) {
+        const char *why = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" :
+                          toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED ? " (time-out)" :
+                          toe == MHD_REQUEST_TERMINATED_CLIENT_ABORT ? " (client gone)" : " (aborted)";
+        fprintf(stderr, "%s %s %d %.3fms%s%s%s%s%s%s%s%s\n", q->method, q->path, q->status, dt * 1e3,
+                q->request_id[0] ? " id=" : "", q->request_id, q->model[0] ? " model=" : "", q->model,
+                q->task[0] ? " task=" : "", q->task, q->api_err >= 0 ? " error=" : "",
+                q->api_err >= 0 ? tr_api_error_code(q->api_err) : "");
+        if (*why) fprintf(stderr, "  ^ %s\n", why + 1);
+    }
+    if (q->job) tr_proxy_job_unref(q->job);
+    if (q->counted) tr_metrics_inflight_add(srv->metrics, -1);
+    tr_free(q->body);
+    tr_free(q);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    tr_server *srv = cls;
+    if (srv->cfg.quiet) return;
+    fputs("taskroute serve: libmicrohttpd: ", stderr);
+    vfprintf(stderr, fmt, ap);
+}
+
+int tr_server_start(tr_server *srv, char *err, size_t errlen)
+{
+    struct sockaddr_in sa4;
+    struct sockaddr_in6 sa6;
+    struct sockaddr *sa;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_USE_ERROR_LOG;
+    memset(&sa4, 0, sizeof sa4);
+    memset(&sa6, 0, sizeof sa6);
+    const char *host = srv->cfg.host;
+    char h6[64];
+    size_t hl = strlen(host);
+    if (host[0] == '[' && hl < sizeof h6 + 2 && host[hl - 1] == ']') {
+        memcpy(h6, host + 1, hl - 2);
+        h6[hl - 2] = 0;
+        host = h6;
+    }
+    if (inet_pton(AF_INET, host, &sa4.sin_addr) == 1) {
+        sa4.sin_family = AF_INET;
+        sa4.sin_port = htons((uint16_t)srv->cfg.port);
+        sa = (struct sockaddr *)&sa4;
+    } else if (inet_pton(AF_INET6, host, &sa6.sin6_addr) == 1) {
+        sa6.sin6_family = AF_INET6;
+        sa6.sin6_port = htons((uint16_t)srv->cfg.port);
+        sa = (struct sockaddr *)&sa6;
+        flags |= MHD_USE_IPv6;
+    } else {
+        return tr_errorf(err, errlen, TR_EINVAL, "--listen: '%s' is not a numeric IPv4 or IPv6 address", srv->cfg.host);
+    }
+    /* Plain-valued options go in an array; the callbacks, whose pointers do
+     * not fit MHD_OptionItem portably, go through the varargs. */
+    struct MHD_OptionItem opts[8];
+    int k = 0;
+    opts[k++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, sa};
+    opts[k++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)srv->cfg.conn_timeout_s, NULL};
+    opts[k++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, 4000, NULL};
+    opts[k++] = (struct MHD_OptionItem){MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024, NULL};
+    if (srv->cfg.threads > 1)
+        opts[k++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, srv->cfg.threads, NULL};
+    opts[k++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+    srv->daemon = MHD_start_daemon(flags, (uint16_t)srv->cfg.port, NULL, NULL, on_request, srv,
+                                   MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
+                                   MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+                                   MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+    if (!srv->daemon)
+        return tr_errorf(err, errlen, TR_EIO, "cannot listen on %s:%d (address in use or not ours?)",
+                         srv->cfg.host, srv->cfg.port);
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    srv->port = di ? di->port : srv->cfg.port;
+    return TR_OK;
+}
+
+void tr_server_stop(tr_server *srv)
+{
+    if (!srv->daemon) return;
+    MHD_socket lfd = MHD_quiesce_daemon(srv->daemon);
+    double t0 = tr_now();
+    struct timespec ts = {0, 10 * 1000 * 1000};
+    while ((tr_metrics_inflight(srv->metrics) > 0 || atomic_load(&srv->proxy_threads) > 0) &&
+           tr_now() - t0 < srv->cfg.grace_s)
+        nanosleep(&ts, NULL);
+    /* Past the grace period, cancel the transfers still running: their
+     * connections resume with an error, so none stays suspended when the
+     * daemon stops (libmicrohttpd forbids that). */
+    atomic_store(&srv->stopping, 1);
+    t0 = tr_now();
+    while (atomic_load(&srv->proxy_threads) > 0 && tr_now() - t0 < 30) nanosleep(&ts, NULL);
+    MHD_stop_daemon(srv->daemon);
+    srv->daemon = NULL;
+    if (lfd != MHD_INVALID_SOCKET) close(lfd);
+}

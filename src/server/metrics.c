@@ -1,0 +1,265 @@
+/* Counters behind GET /metrics, formatted as Prometheus text (see
+ * metrics.h for the locking scheme: atomics on the hot path, a mutex only
+ * when a reload interns new model or task names). */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "server/api_error.h"
+#include "server/metrics.h"
+#include "util.h"
+
+/* Statuses get their own series; anything else lands in "other". */
+static const int status_codes[] = {200, 400, 403, 404, 405, 409, 413, 500, 502, 503, 504};
+#define N_STATUS ((int)(sizeof status_codes / sizeof status_codes[0]) + 1)
+
+/* Histogram bounds in seconds: routing is tens of microseconds, proxying
+ * seconds, so the buckets span both. */
+static const double bucket_le[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                   0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
+#define N_BUCKET ((int)(sizeof bucket_le / sizeof bucket_le[0]) + 1)
+
+typedef struct name_table {
+    char *names[TR_METRICS_MAX_NAMES + 1]; /* last slot: "_other" */
+    atomic_size_t n;                       /* published names */
+    atomic_ulong count[TR_METRICS_MAX_NAMES + 1];
+} name_table;
+
+struct tr_metrics {
+    atomic_ulong requests[TR_EP_COUNT][N_STATUS];
+    atomic_ulong hist[TR_EP_COUNT][N_BUCKET]; /* non-cumulative; summed when printed */
+    atomic_ulong hist_sum_us[TR_EP_COUNT];
+    atomic_ulong errors[TR_API_ERROR_COUNT];
+    atomic_ulong reloads_ok, reloads_failed, fallbacks;
+    atomic_long inflight;
+    atomic_ulong generation;
+    name_table tables[2];
+    pthread_mutex_t intern_lock;
+};
+
+static const char *ep_labels[TR_EP_COUNT] = {
+    "/v1/route", "/v1/chat/completions", "/v1/feedback", "/healthz", "/metrics",
+    "/admin/reload", "other"};
+
+const char *tr_endpoint_label(int ep)
+{
+    return ep >= 0 && ep < TR_EP_COUNT ? ep_labels[ep] : "other";
+}
+
+int tr_metrics_new(tr_metrics **out)
+{
+    tr_metrics *m = tr_calloc(1, sizeof *m);
+    if (!m) return TR_ENOMEM;
+    if (pthread_mutex_init(&m->intern_lock, NULL)) { tr_free(m); return TR_ENOMEM; }
+    *out = m;
+    return TR_OK;
+}
+
+void tr_metrics_free(tr_metrics *m)
+{
+    if (!m) return;
+    for (int k = 0; k < 2; k++) {
+        size_t n = atomic_load(&m->tables[k].n);
+        for (size_t i = 0; i < n; i++) tr_free(m->tables[k].names[i]);
+    }
+    pthread_mutex_destroy(&m->intern_lock);
+    tr_free(m);
+}
+
+static int status_index(int status)
+{
+    for (int i = 0; i < N_STATUS - 1; i++)
+        if (status_codes[i] == status) return i;
+    return N_STATUS - 1;
+}
+
+void tr_metrics_request(tr_metrics *m, int ep, int status, double seconds)
+{
+    if (ep < 0 || ep >= TR_EP_COUNT) ep = TR_EP_OTHER;
+    atomic_fetch_add_explicit(&m->requests[ep][status_index(status)], 1, memory_order_relaxed);
+    int b = 0;
+    while (b < N_BUCKET - 1 && seconds > bucket_le[b]) b++;
+    atomic_fetch_add_explicit(&m->hist[ep][b], 1, memory_order_relaxed);
+    unsigned long us = seconds > 0 ? (unsigned long)(seconds * 1e6 + 0.5) : 0;
+    atomic_fetch_add_explicit(&m->hist_sum_us[ep], us, memory_order_relaxed);
+}
+
+void tr_metrics_error(tr_metrics *m, int e)
+{
+    if (e >= 0 && e < TR_API_ERROR_COUNT)
+        atomic_fetch_add_explicit(&m->errors[e], 1, memory_order_relaxed);
+}
+
+int tr_metrics_intern(tr_metrics *m, int kind, const char *name)
+{
+    name_table *t = &m->tables[kind ? 1 : 0];
+    int slot = TR_METRICS_MAX_NAMES;
+    pthread_mutex_lock(&m->intern_lock);
+    size_t n = atomic_load(&t->n);
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(t->names[i], name)) { slot = (int)i; goto done; }
+    if (n < TR_METRICS_MAX_NAMES && (t->names[n] = tr_strdup(name))) {
+        atomic_store_explicit(&t->n, n + 1, memory_order_release);
+        slot = (int)n;
+    }
+done:
+    pthread_mutex_unlock(&m->intern_lock);
+    return slot;
+}
+
+void tr_metrics_decision(tr_metrics *m, int model_slot, int task_slot)
+{
+    if (model_slot >= 0 && model_slot <= TR_METRICS_MAX_NAMES)
+        atomic_fetch_add_explicit(&m->tables[0].count[model_slot], 1, memory_order_relaxed);
+    if (task_slot >= 0 && task_slot <= TR_METRICS_MAX_NAMES)
+        atomic_fetch_add_explicit(&m->tables[1].count[task_slot], 1, memory_order_relaxed);
+}
+
+void tr_metrics_reload(tr_metrics *m, int ok)
+{
+    atomic_fetch_add_explicit(ok ? &m->reloads_ok : &m->reloads_failed, 1, memory_order_relaxed);
+}
+
+void tr_metrics_fallback(tr_metrics *m)
+{
+    atomic_fetch_add_explicit(&m->fallbacks, 1, memory_order_relaxed);
+}
+
+void tr_metrics_inflight_add(tr_metrics *m, int delta)
+{
+    atomic_fetch_add_explicit(&m->inflight, delta, memory_order_relaxed);
+}
+
+long tr_metrics_inflight(const tr_metrics *m)
+{
+    return atomic_load_explicit(&m->inflight, memory_order_relaxed);
+}
+
+void tr_metrics_set_generation(tr_metrics *m, unsigned long gen)
+{
+    atomic_store_explicit(&m->generation, gen, memory_order_relaxed);
+}
+
+/* A growing text buffer; 'failed' latches the first allocation failure. */
+typedef struct text { char *p; size_t len, cap; int failed; } text;
+
+static void put(text *t, const char *fmt, ...) TR_PRINTF(2, 3);
+static void put(text *t, const char *fmt, ...)
+{
+    if (t->failed) return;
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(t->p + t->len, t->cap - t->len, fmt, ap);
+        va_end(ap);
+        if (n < 0) { t->failed = 1; return; }
+        if ((size_t)n < t->cap - t->len) { t->len += (size_t)n; return; }
+        size_t cap = t->cap * 2 + (size_t)n + 1;
+        char *p = tr_realloc(t->p, cap);
+        if (!p) { t->failed = 1; return; }
+        t->p = p;
+        t->cap = cap;
+    }
+}
+
+/* Label values escape backslash, double quote and newline (the exposition
+ * format's only escapes); names come from router files, so never trust them. */
+static void put_label(text *t, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '\\') put(t, "\\\\");
+        else if (*s == '"') put(t, "\\\"");
+        else if (*s == '\n') put(t, "\\n");
+        else put(t, "%c", *s);
+    }
+}
+
+static void put_names(text *t, tr_metrics *m, int kind, const char *metric, const char *label)
+{
+    name_table *tb = &m->tables[kind];
+    size_t n = atomic_load_explicit(&tb->n, memory_order_acquire);
+    for (size_t i = 0; i <= n && i <= TR_METRICS_MAX_NAMES; i++) {
+        size_t slot = i == n ? TR_METRICS_MAX_NAMES : i;
+        unsigned long c = atomic_load_explicit(&tb->count[slot], memory_order_relaxed);
+        if (slot == TR_METRICS_MAX_NAMES && c == 0) continue;
+        put(t, "%s{%s=\"", metric, label);
+        put_label(t, slot == TR_METRICS_MAX_NAMES ? "_other" : tb->names[slot]);
+        put(t, "\"} %lu\n", c);
+    }
+}
+
+int tr_metrics_format(tr_metrics *m, char **out, size_t *len)
+{
+    text t = {tr_malloc(4096), 0, 4096, 0};
+    if (!t.p) return TR_ENOMEM;
+    t.p[0] = 0;
+
+    put(&t, "# HELP taskroute_requests_total HTTP requests by endpoint and status.\n"
+            "# TYPE taskroute_requests_total counter\n");
+    for (int e = 0; e < TR_EP_COUNT; e++)
+        for (int s = 0; s < N_STATUS; s++) {
+            unsigned long c = atomic_load_explicit(&m->requests[e][s], memory_order_relaxed);
+            if (!c) continue;
+            if (s < N_STATUS - 1)
+                put(&t, "taskroute_requests_total{endpoint=\"%s\",status=\"%d\"} %lu\n",
+                    ep_labels[e], status_codes[s], c);
+            else
+                put(&t, "taskroute_requests_total{endpoint=\"%s\",status=\"other\"} %lu\n",
+                    ep_labels[e], c);
+        }
+
+    put(&t, "# HELP taskroute_request_duration_seconds Time from request start to response queued.\n"
+            "# TYPE taskroute_request_duration_seconds histogram\n");
+    for (int e = 0; e < TR_EP_COUNT; e++) {
+        unsigned long cum = 0;
+        unsigned long tot = 0;
+        for (int b = 0; b < N_BUCKET; b++) tot += atomic_load_explicit(&m->hist[e][b], memory_order_relaxed);
+        if (!tot) continue;
+        for (int b = 0; b < N_BUCKET; b++) {
+            cum += atomic_load_explicit(&m->hist[e][b], memory_order_relaxed);
+            if (b < N_BUCKET - 1)
+                put(&t, "taskroute_request_duration_seconds_bucket{endpoint=\"%s\",le=\"%g\"} %lu\n",
+                    ep_labels[e], bucket_le[b], cum);
+            else
+                put(&t, "taskroute_request_duration_seconds_bucket{endpoint=\"%s\",le=\"+Inf\"} %lu\n",
+                    ep_labels[e], cum);
+        }
+        put(&t, "taskroute_request_duration_seconds_sum{endpoint=\"%s\"} %.6f\n", ep_labels[e],
+            (double)atomic_load_explicit(&m->hist_sum_us[e], memory_order_relaxed) / 1e6);
+        put(&t, "taskroute_request_duration_seconds_count{endpoint=\"%s\"} %lu\n", ep_labels[e], cum);
+    }
+
+    put(&t, "# HELP taskroute_decisions_total Routing decisions by chosen model.\n"
+            "# TYPE taskroute_decisions_total counter\n");
+    put_names(&t, m, 0, "taskroute_decisions_total", "model");
+    put(&t, "# HELP taskroute_task_decisions_total Routing decisions by most probable task.\n"
+            "# TYPE taskroute_task_decisions_total counter\n");
+    put_names(&t, m, 1, "taskroute_task_decisions_total", "task");
+
+    put(&t, "# HELP taskroute_errors_total Client-visible errors by code.\n"
+            "# TYPE taskroute_errors_total counter\n");
+    for (int e = 0; e < TR_API_ERROR_COUNT; e++) {
+        unsigned long c = atomic_load_explicit(&m->errors[e], memory_order_relaxed);
+        if (c) put(&t, "taskroute_errors_total{code=\"%s\"} %lu\n", tr_api_error_code(e), c);
+    }
+    put(&t, "# HELP taskroute_reloads_total Router reloads by result.\n"
+            "# TYPE taskroute_reloads_total counter\n"
+            "taskroute_reloads_total{result=\"ok\"} %lu\n"
+            "taskroute_reloads_total{result=\"failed\"} %lu\n",
+        atomic_load(&m->reloads_ok), atomic_load(&m->reloads_failed));
+    put(&t, "# HELP taskroute_upstream_fallbacks_total Proxy requests retried on the fallback model.\n"
+            "# TYPE taskroute_upstream_fallbacks_total counter\n"
+            "taskroute_upstream_fallbacks_total %lu\n", atomic_load(&m->fallbacks));
+    put(&t, "# HELP taskroute_inflight_requests Requests being served now.\n"
+            "# TYPE taskroute_inflight_requests gauge\n"
+            "taskroute_inflight_requests %ld\n", atomic_load(&m->inflight));
+    put(&t, "# HELP taskroute_router_generation Router loads since start (1 = the first).\n"
+            "# TYPE taskroute_router_generation gauge\n"
+            "taskroute_router_generation %lu\n", atomic_load(&m->generation));
+    if (t.failed) { tr_free(t.p); return TR_ENOMEM; }
+    *out = t.p;
+    *len = t.len;
+    return TR_OK;
+}

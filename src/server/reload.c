@@ -1,0 +1,238 @@
+/* The served router and its hot reload: hazard-pointer swap (see reload.h
+ * for the scheme and why in-flight requests are safe). */
+#include <cJSON.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "server/reload.h"
+#include "util.h"
+
+static _Thread_local int tl_worker = -1;
+static _Thread_local const tr_router_slot *tl_owner = NULL;
+
+static void loaded_free(tr_loaded_router *L)
+{
+    if (!L) return;
+    for (size_t i = 0; L->model_json && i < L->n_models; i++) tr_free(L->model_json[i]);
+    for (size_t i = 0; L->task_json && i < L->n_tasks; i++) tr_free(L->task_json[i]);
+    tr_free(L->model_json);
+    tr_free(L->task_json);
+    tr_free(L->model_slot);
+    tr_free(L->task_slot);
+    tr_free(L->upstream);
+    tr_free(L->routable);
+    tr_free(L->path);
+    tr_router_close(L->r);
+    tr_free(L);
+}
+
+static char *json_string(const char *s)
+{
+    cJSON *j = cJSON_CreateString(s ? s : "");
+    char *p = j ? cJSON_PrintUnformatted(j) : NULL;
+    char *out = p ? tr_strdup(p) : NULL;
+    cJSON_free(p);
+    cJSON_Delete(j);
+    return out;
+}
+
+static int hash_file(const char *path, uint64_t *hash, size_t *size, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return tr_errorf(err, errlen, TR_EIO, "%s: cannot open", path);
+    /* FNV-1a is a byte-serial fold, so it can be fed in blocks. */
+    uint64_t h = 0xcbf29ce484222325ULL;
+    unsigned char buf[65536];
+    size_t n, total = 0;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
+        for (size_t i = 0; i < n; i++) { h ^= buf[i]; h *= 0x100000001b3ULL; }
+        total += n;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) return tr_errorf(err, errlen, TR_EIO, "%s: read error", path);
+    *hash = h;
+    *size = total;
+    return TR_OK;
+}
+
+/* Open and validate one router file: it must load, have models, have at
+ * least one model with an upstream (when proxying) and route a probe
+ * prompt.  Returns an unpublished router owned by the caller: loaded_free. */
+static int load(tr_router_slot *s, const char *path, unsigned long gen, tr_loaded_router **out,
+                char *err, size_t errlen)
+{
+    int rc = TR_ENOMEM;
+    tr_scratch *sc = NULL;
+    tr_loaded_router *L = tr_calloc(1, sizeof *L);
+    if (!L) return tr_errorf(err, errlen, rc, "out of memory");
+    if ((rc = tr_router_open(path, &L->r, err, errlen))) goto fail;
+    if ((rc = hash_file(path, &L->file_hash, &L->file_size, err, errlen))) goto fail;
+    L->path = tr_strdup(path);
+    L->generation = gen;
+    L->n_models = tr_router_model_count(L->r);
+    L->n_tasks = tr_router_task_count(L->r);
+    L->dim = tr_router_dim(L->r);
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(L->loaded_at, sizeof L->loaded_at, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (L->n_models == 0) { rc = tr_errorf(err, errlen, TR_EFORMAT, "%s: the router has no models", path); goto fail; }
+    size_t nm = L->n_models, nt = L->n_tasks ? L->n_tasks : 1;
+    L->model_json = tr_calloc(nm, sizeof *L->model_json);
+    L->task_json = tr_calloc(nt, sizeof *L->task_json);
+    L->model_slot = tr_calloc(nm, sizeof *L->model_slot);
+    L->task_slot = tr_calloc(nt, sizeof *L->task_slot);
+    L->upstream = tr_calloc(nm, sizeof *L->upstream);
+    L->routable = tr_calloc(nm, 1);
+    rc = TR_ENOMEM;
+    if (!L->path || !L->model_json || !L->task_json || !L->model_slot || !L->task_slot || !L->upstream ||
+        !L->routable) {
+        tr_errorf(err, errlen, rc, "out of memory");
+        goto fail;
+    }
+    for (size_t m = 0; m < nm; m++) {
+        const char *name = tr_router_model_name(L->r, m);
+        if (!(L->model_json[m] = json_string(name))) { tr_errorf(err, errlen, rc, "out of memory"); goto fail; }
+        L->model_slot[m] = tr_metrics_intern(s->metrics, TR_METRICS_MODEL, name);
+        L->upstream[m] = s->ups ? tr_upstreams_find(s->ups, name) : -1;
+        L->routable[m] = !s->ups || L->upstream[m] >= 0;
+        L->n_routable += L->routable[m];
+    }
+    for (size_t t = 0; t < L->n_tasks; t++) {
+        const char *name = tr_router_task_name(L->r, t);
+        if (!(L->task_json[t] = json_string(name))) { tr_errorf(err, errlen, rc, "out of memory"); goto fail; }
+        L->task_slot[t] = tr_metrics_intern(s->metrics, TR_METRICS_TASK, name ? name : "");
+    }
+    if (L->n_routable == 0) {
+        rc = tr_errorf(err, errlen, TR_EINVAL,
+                       "%s: none of the router's %zu models (first: %s) has an entry in the upstream table",
+                       path, nm, tr_router_model_name(L->r, 0));
+        goto fail;
+    }
+    /* A probe route proves the file is usable, not only well-formed. */
+    if ((rc = tr_scratch_new(L->r, &sc))) { tr_errorf(err, errlen, rc, "%s: cannot allocate routing scratch", path); goto fail; }
+    tr_route_options opt = {TR_SELECT_LAMBDA, 0, L->routable};
+    tr_decision d;
+    static const char probe[] = "Explain the difference between a list and a tuple in Python.";
+    if ((rc = tr_route(L->r, probe, sizeof probe - 1, &opt, sc, &d))) {
+        tr_errorf(err, errlen, rc, "%s: the router fails to route a probe prompt: %s", path, tr_strerror(rc));
+        goto fail;
+    }
+    tr_scratch_free(sc);
+    *out = L;
+    return TR_OK;
+fail:
+    tr_scratch_free(sc);
+    loaded_free(L);
+    return rc;
+}
+
+int tr_router_slot_init(tr_router_slot *s, const char *path, tr_metrics *metrics,
+                        const tr_upstreams *ups, char *err, size_t errlen)
+{
+    memset(s, 0, sizeof *s);
+    s->metrics = metrics;
+    s->ups = ups;
+    if (pthread_mutex_init(&s->reload_lock, NULL)) return tr_errorf(err, errlen, TR_ENOMEM, "mutex");
+    tr_loaded_router *L = NULL;
+    int rc = load(s, path, 1, &L, err, errlen);
+    if (rc) { pthread_mutex_destroy(&s->reload_lock); return rc; }
+    s->generation = 1;
+    atomic_store(&s->cur, L);
+    tr_metrics_set_generation(metrics, 1);
+    return TR_OK;
+}
+
+void tr_router_slot_destroy(tr_router_slot *s)
+{
+    loaded_free(atomic_load(&s->cur));
+    atomic_store(&s->cur, NULL);
+    int n = atomic_load(&s->n_workers);
+    for (int i = 0; i < n && i < TR_MAX_WORKERS; i++) {
+        tr_scratch_free(s->workers[i].scratch);
+        s->workers[i].scratch = NULL;
+    }
+    pthread_mutex_destroy(&s->reload_lock);
+}
+
+tr_loaded_router *tr_router_slot_acquire(tr_router_slot *s, tr_scratch **scratch, int *rc,
+                                         char *err, size_t errlen)
+{
+    if (tl_owner != s || tl_worker < 0) {
+        int i = atomic_fetch_add(&s->n_workers, 1);
+        if (i >= TR_MAX_WORKERS) {
+            atomic_fetch_sub(&s->n_workers, 1);
+            *rc = tr_errorf(err, errlen, TR_EBUSY, "more than %d server threads", TR_MAX_WORKERS);
+            return NULL;
+        }
+        tl_worker = i;
+        tl_owner = s;
+    }
+    tr_worker_slot *w = &s->workers[tl_worker];
+    tr_loaded_router *L;
+    /* Publish, then confirm: if a reload swapped the pointer between the load
+     * and the store, the reloader may not have seen our hazard; retry. */
+    do {
+        L = atomic_load(&s->cur);
+        atomic_store(&w->hazard, L);
+    } while (L != atomic_load(&s->cur));
+    if (!w->scratch || L->n_models > w->s_models || L->n_tasks > w->s_tasks || L->dim > w->s_dim) {
+        tr_scratch_free(w->scratch);
+        w->scratch = NULL;
+        if ((*rc = tr_scratch_new(L->r, &w->scratch))) {
+            atomic_store(&w->hazard, NULL);
+            tr_errorf(err, errlen, *rc, "cannot allocate routing scratch");
+            return NULL;
+        }
+        w->s_models = L->n_models;
+        w->s_tasks = L->n_tasks;
+        w->s_dim = L->dim;
+    }
+    *scratch = w->scratch;
+    *rc = TR_OK;
+    return L;
+}
+
+void tr_router_slot_release(tr_router_slot *s)
+{
+    if (tl_owner == s && tl_worker >= 0) atomic_store(&s->workers[tl_worker].hazard, NULL);
+}
+
+int tr_router_slot_reload(tr_router_slot *s, const char *path, unsigned long *gen,
+                          char *err, size_t errlen)
+{
+    pthread_mutex_lock(&s->reload_lock);
+    tr_loaded_router *old = atomic_load(&s->cur);
+    tr_loaded_router *L = NULL;
+    char *p = tr_strdup(path ? path : old->path);
+    int rc = p ? load(s, p, s->generation + 1, &L, err, errlen) : tr_errorf(err, errlen, TR_ENOMEM, "out of memory");
+    tr_free(p);
+    if (rc) {
+        pthread_mutex_unlock(&s->reload_lock);
+        tr_metrics_reload(s->metrics, 0);
+        return rc;
+    }
+    s->generation++;
+    atomic_store(&s->cur, L);
+    /* Grace period: wait until no worker still holds the old router.  A
+     * request holds it only while routing (microseconds), so this is short;
+     * past 10 s something is wrong and leaking beats a use-after-free. */
+    double t0 = tr_now();
+    int n = atomic_load(&s->n_workers);
+    int leaked = 0;
+    for (int i = 0; i < n && i < TR_MAX_WORKERS; i++) {
+        while (atomic_load(&s->workers[i].hazard) == old) {
+            if (tr_now() - t0 > 10) { leaked = 1; break; }
+            struct timespec ts = {0, 20000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    if (!leaked) loaded_free(old);
+    if (gen) *gen = s->generation;
+    tr_metrics_set_generation(s->metrics, s->generation);
+    tr_metrics_reload(s->metrics, 1);
+    pthread_mutex_unlock(&s->reload_lock);
+    return TR_OK;
+}

@@ -1,0 +1,87 @@
+/* The router the server routes with, and its hot reload.
+ *
+ * Scheme: an RCU-like swap with hazard pointers.  The current router sits
+ * behind one atomic pointer.  A worker thread publishes the router it is
+ * about to use in its own slot (a hazard pointer), re-reads the current
+ * pointer to make sure it did not change meanwhile, routes, and clears its
+ * slot: two atomic stores per request, no lock, no shared counter.  A
+ * reload (serialised by a mutex) opens and validates the new file first --
+ * a bad file is refused and the old router keeps serving -- then swaps the
+ * pointer and waits until no worker slot holds the old router before
+ * closing it.  So in-flight requests finish on the router they started on.
+ *
+ * Each worker slot also owns that thread's tr_scratch; when a reload brings
+ * a router with more models, tasks or dimensions the scratch is reallocated
+ * on the thread's next request. */
+#ifndef TR_SERVER_RELOAD_H
+#define TR_SERVER_RELOAD_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "server/metrics.h"
+#include "server/upstreams.h"
+#include "taskroute.h"
+
+#define TR_MAX_WORKERS 256
+
+/* One loaded router and what the server precomputes for it.  Immutable
+ * once published. */
+typedef struct tr_loaded_router {
+    tr_router *r;
+    char *path;
+    unsigned long generation;
+    uint64_t file_hash;        /* FNV-1a 64 of the file's bytes: its identity */
+    size_t file_size;
+    char loaded_at[32];        /* ISO-8601 UTC */
+    size_t n_models, n_tasks, dim;
+    char **model_json;         /* each model name as a JSON string literal */
+    char **task_json;          /* each task name as a JSON string literal */
+    int *model_slot, *task_slot; /* metrics slots */
+    int *upstream;             /* per model: index in the upstream table or -1 */
+    unsigned char *routable;   /* per model: 1 if it may be chosen */
+    size_t n_routable;
+} tr_loaded_router;
+
+typedef struct tr_worker_slot {
+    _Atomic(tr_loaded_router *) hazard;
+    tr_scratch *scratch;
+    size_t s_models, s_tasks, s_dim;  /* what scratch was sized for */
+    char pad[64];
+} tr_worker_slot;
+
+typedef struct tr_router_slot {
+    _Atomic(tr_loaded_router *) cur;
+    tr_worker_slot workers[TR_MAX_WORKERS];
+    atomic_int n_workers;
+    pthread_mutex_t reload_lock;
+    unsigned long generation;
+    tr_metrics *metrics;          /* borrowed */
+    const tr_upstreams *ups;      /* borrowed; NULL = no proxy, every model routable */
+} tr_router_slot;
+
+/* Open path and publish it as generation 1.  metrics and ups are borrowed
+ * for the slot's life.  Release with tr_router_slot_destroy. */
+int tr_router_slot_init(tr_router_slot *s, const char *path, tr_metrics *metrics,
+                        const tr_upstreams *ups, char *err, size_t errlen);
+/* Close the router and free every scratch.  No worker may be running. */
+void tr_router_slot_destroy(tr_router_slot *s);
+
+/* Pin the current router for the calling thread and get its scratch, sized
+ * for it.  Pair with tr_router_slot_release on the same thread; never nest.
+ * NULL (and *rc set, message in err) when the thread table is full or memory
+ * runs out.  The result is owned by the slot. */
+tr_loaded_router *tr_router_slot_acquire(tr_router_slot *s, tr_scratch **scratch, int *rc,
+                                         char *err, size_t errlen);
+void tr_router_slot_release(tr_router_slot *s);
+
+/* Open and validate path (NULL: the current router's path), then swap it in
+ * and retire the old router once no request uses it.  On failure the old
+ * router keeps serving and err says why.  Never call while holding an
+ * acquired router.  *gen (may be NULL) gets the new generation. */
+int tr_router_slot_reload(tr_router_slot *s, const char *path, unsigned long *gen,
+                          char *err, size_t errlen);
+
+#endif

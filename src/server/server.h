@@ -1,0 +1,107 @@
+/* The HTTP server's shared state and the seams between its files:
+ * http.c (libmicrohttpd daemon, request bodies, dispatch, logging),
+ * handlers_route.c (the endpoints), proxy.c (forwarding to upstreams),
+ * reload.c (the router and its hot swap).  Everything here lives in the
+ * binary, not the library. */
+#ifndef TR_SERVER_SERVER_H
+#define TR_SERVER_SERVER_H
+
+#include <microhttpd.h>
+#include <stdatomic.h>
+#include <stddef.h>
+
+#include "server/feedback_log.h"
+#include "server/metrics.h"
+#include "server/reload.h"
+#include "server/upstreams.h"
+
+typedef struct tr_server_config {
+    const char *router_path;
+    const char *host;          /* [127.0.0.1] */
+    int port;                  /* [8080]; 0 = any free port */
+    int threads;               /* [number of cores] */
+    const char *upstreams_path;
+    const char *feedback_dir;
+    size_t feedback_rotate;    /* bytes [64 MiB] */
+    size_t max_body;           /* bytes [1 MiB] */
+    const char *fallback;
+    unsigned conn_timeout_s;   /* idle/read time-out per connection [15] */
+    double grace_s;            /* shutdown: wait this long for in-flight work [10] */
+    const char *port_file;     /* write the bound port here */
+    int quiet;
+} tr_server_config;
+
+typedef struct tr_proxy_job tr_proxy_job;
+
+typedef struct tr_server {
+    tr_server_config cfg;
+    struct MHD_Daemon *daemon;
+    tr_router_slot slot;
+    tr_metrics *metrics;
+    tr_upstreams *ups;          /* NULL: no proxy */
+    tr_feedback_log *feedback;  /* NULL: feedback refused */
+    int port;                   /* bound port */
+    unsigned long long start_ms;
+    atomic_ullong next_id;
+    atomic_int stopping;        /* 1: shutting down, proxy transfers cancel */
+    atomic_int proxy_threads;   /* running proxy transfers */
+} tr_server;
+
+/* Everything one request carries between libmicrohttpd's calls. */
+typedef struct tr_request {
+    tr_server *srv;
+    double t0;
+    int ep;                     /* enum tr_endpoint */
+    int status;                 /* what was queued, for the log and metrics */
+    int api_err;                /* -1 or the enum tr_api_error sent */
+    char method[8];
+    char path[96];
+    char *body;
+    size_t len, cap;
+    int too_large;
+    int counted;                /* inflight gauge incremented */
+    char request_id[40];
+    char model[128];            /* chosen model, for the log and headers */
+    char routed_model[128];     /* first choice when a fallback answered */
+    char task[128];
+    tr_proxy_job *job;          /* one reference, or NULL */
+} tr_request;
+
+/* ---- http.c: responses (each returns the MHD result of queueing) */
+enum MHD_Result tr_http_json(struct MHD_Connection *c, tr_request *q, int status, const char *json, size_t len);
+enum MHD_Result tr_http_error(struct MHD_Connection *c, tr_request *q, int api_err, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Add the X-Taskroute-* headers of q to a response. */
+void tr_http_route_headers(struct MHD_Response *r, const tr_request *q);
+/* A fresh request id "tr-<start ms hex>-<counter hex>" into q->request_id. */
+void tr_http_new_request_id(tr_server *srv, tr_request *q);
+int tr_http_is_loopback(struct MHD_Connection *c);
+
+/* ---- http.c: life cycle */
+int tr_server_start(tr_server *srv, char *err, size_t errlen);
+/* Stop accepting, let in-flight requests finish (up to grace_s), stop. */
+void tr_server_stop(tr_server *srv);
+
+/* ---- handlers_route.c */
+enum MHD_Result tr_handle_route(struct MHD_Connection *c, tr_request *q);
+enum MHD_Result tr_handle_chat(struct MHD_Connection *c, tr_request *q);
+enum MHD_Result tr_handle_feedback(struct MHD_Connection *c, tr_request *q);
+enum MHD_Result tr_handle_healthz(struct MHD_Connection *c, tr_request *q);
+enum MHD_Result tr_handle_metrics(struct MHD_Connection *c, tr_request *q);
+enum MHD_Result tr_handle_reload(struct MHD_Connection *c, tr_request *q);
+
+/* ---- proxy.c
+ * Forward body (then fallback_body to upstream fb, if the first attempt fails
+ * before anything reached the client) on a transfer thread.  The connection
+ * is suspended until the answer (or, when streaming, its first bytes) is
+ * ready; libmicrohttpd then calls the access handler again, which calls
+ * tr_proxy_respond.  Takes ownership of body and fallback_body (tr_free). */
+int tr_proxy_start(struct MHD_Connection *c, tr_request *q, int up, char *body, int fb,
+                   char *fallback_body, int stream);
+/* 1 when q's job is ready to answer. */
+enum MHD_Result tr_proxy_respond(struct MHD_Connection *c, tr_request *q);
+/* Drop q's reference (request completed or failed). */
+void tr_proxy_job_unref(tr_proxy_job *job);
+int tr_proxy_job_ready(tr_proxy_job *job);
+
+#endif

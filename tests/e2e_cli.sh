@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# End-to-end: the CLI as a user drives it on the demo data: discover, train,
+# inspect, route (every selection mode), eval; and the error paths a user
+# meets (bad options -> 2, missing or corrupt files -> 1 with the path named).
+set -u
+bin=${TR_BIN:-build/taskroute}
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+fails=0
+check() { # check NAME CONDITION...
+  local name=$1; shift
+  if "$@"; then echo "ok   $name"; else echo "FAIL $name"; fails=$((fails+1)); fi
+}
+[ -x "$bin" ] || { echo "no binary at $bin"; exit 1; }
+data=data/demo.jsonl
+[ -f "$data" ] || { echo "skip: $data missing"; exit 77; }
+# a small slice keeps this fast under sanitizers
+head -n 1500 "$data" > "$tmp/d.jsonl"
+
+# usage errors exit 2
+"$bin" train >/dev/null 2>&1; check "train without args exits 2" [ $? -eq 2 ]
+"$bin" train "$tmp/d.jsonl" -o "$tmp/x.trm" --dim abc >/dev/null 2>"$tmp/e"; rc=$?
+check "bad --dim exits 2" [ $rc -eq 2 ]
+check "bad --dim names the option" grep -q -- "--dim" "$tmp/e"
+"$bin" nosuch >/dev/null 2>&1; check "unknown command exits 2" [ $? -eq 2 ]
+"$bin" --version | grep -q taskroute; check "--version" [ $? -eq 0 ]
+for c in synth embed discover train route eval inspect; do
+  "$bin" $c --help > "$tmp/h" 2>&1; check "$c --help exits 0" [ $? -eq 0 ]
+done
+
+# discover: stage-1 router + report
+"$bin" discover "$tmp/d.jsonl" -o "$tmp/tasks.trm" --report "$tmp/tasks.md" --json "$tmp/tasks.json" -q
+check "discover exits 0" [ $? -eq 0 ]
+check "report has tasks" grep -q "^### " "$tmp/tasks.md"
+check "report compares with labels" grep -q "NMI" "$tmp/tasks.md"
+check "json report parses" python3 -c "import json,sys; d=json.load(open('$tmp/tasks.json')); assert d['n_tasks']>=2 and len(d['tasks'])==d['n_tasks']"
+head -n 5 "$tmp/d.jsonl" | "$bin" route "$tmp/tasks.trm" -q > "$tmp/t.jsonl"
+check "stage-1 route gives a task per prompt" [ "$(grep -c '"task"' "$tmp/t.jsonl")" -eq 5 ]
+
+# train, inspect
+"$bin" train "$tmp/d.jsonl" -o "$tmp/r.trm" -q; check "train exits 0" [ $? -eq 0 ]
+"$bin" inspect "$tmp/r.trm" > "$tmp/i.txt"; check "inspect exits 0" [ $? -eq 0 ]
+check "inspect says full router" grep -q "full router" "$tmp/i.txt"
+"$bin" inspect --json "$tmp/r.trm" | python3 -c "import json,sys; d=json.load(sys.stdin); assert d['has_heads'] and len(d['models'])>=2"
+check "inspect --json" [ $? -eq 0 ]
+
+# route: each mode gives one decision per prompt, with a model
+head -n 20 "$tmp/d.jsonl" > "$tmp/p.jsonl"
+for mode in "" "--lambda 100" "--tolerance 0.05" "--budget 0.001" "--risk 0.2" "--best"; do
+  "$bin" route "$tmp/r.trm" $mode -q < "$tmp/p.jsonl" > "$tmp/o.jsonl"; rc=$?
+  check "route $mode exits 0" [ $rc -eq 0 ]
+  check "route $mode: 20 decisions with a model" [ "$(grep -c '"model"' "$tmp/o.jsonl")" -eq 20 ]
+done
+m1=$(python3 -c "import json; print(json.load(open('$tmp/tasks.json'))['tasks'][0]['models'][0]['model'])" 2>/dev/null || echo "")
+if [ -n "$m1" ]; then
+  "$bin" route "$tmp/r.trm" --models "$m1" -q < "$tmp/p.jsonl" > "$tmp/o.jsonl"
+  check "--models restricts to $m1" [ "$(grep -c "\"model\":\"$m1\"" "$tmp/o.jsonl")" -eq 20 ]
+fi
+"$bin" route "$tmp/r.trm" --models no-such-model < "$tmp/p.jsonl" > /dev/null 2> "$tmp/e"; rc=$?
+check "unknown --models exits 2" [ $rc -eq 2 ]
+check "unknown model named" grep -q "no-such-model" "$tmp/e"
+printf '{"prompt": 5}\nnot json\n' | "$bin" route "$tmp/r.trm" > /dev/null 2> "$tmp/e"; rc=$?
+check "bad route input exits 1" [ $rc -eq 1 ]
+check "bad route input names line 2" grep -q "stdin:2" "$tmp/e"
+
+# eval
+"$bin" eval "$tmp/r.trm" "$tmp/d.jsonl" --baselines --json > "$tmp/ev.json"; rc=$?
+check "eval exits 0" [ $rc -eq 0 ]
+check "eval json has our router and baselines" python3 -c "
+import json; d=json.load(open('$tmp/ev.json'))
+assert 'taskroute' in d['routers'] and len(d['routers'])>=5, d['routers'].keys()
+for k in ('q_at_c_best','gap_captured','c_at_q_best','cost_saving','q_max','aiq_lin','aiq_log'): assert k in d['routers']['taskroute'], k"
+"$bin" eval "$tmp/r.trm" "$tmp/d.jsonl" --plot "$tmp/c.svg" > /dev/null; check "eval --plot writes svg" grep -q "<svg" "$tmp/c.svg"
+
+# corrupt and missing files: exit 1, path named, nothing crashes
+"$bin" inspect "$tmp/none.trm" > /dev/null 2> "$tmp/e"; rc=$?
+check "missing router exits 1" [ $rc -eq 1 ]
+check "missing router named" grep -q "none.trm" "$tmp/e"
+cp "$tmp/r.trm" "$tmp/bad.trm"
+printf '\xff\xff\xff\xff' | dd of="$tmp/bad.trm" bs=1 seek=300 conv=notrunc 2>/dev/null
+"$bin" inspect "$tmp/bad.trm" > /dev/null 2> "$tmp/e"; rc=$?
+check "corrupt router exits 1" [ $rc -eq 1 ]
+check "corrupt router: checksum named" grep -qi "checksum\|corrupt" "$tmp/e"
+printf '{"id":"1","prompt":"x","scores":{"a":7}}\n' > "$tmp/bad.jsonl"
+"$bin" train "$tmp/bad.jsonl" -o "$tmp/z.trm" 2> "$tmp/e"; rc=$?
+check "bad data exits 1" [ $rc -eq 1 ]
+check "bad data names file:line and field" grep -q "bad.jsonl:1.*scores" "$tmp/e"
+check "no output written on failure" [ ! -e "$tmp/z.trm" ]
+
+echo "e2e_cli: $fails failed"
+[ $fails -eq 0 ]

@@ -1,0 +1,327 @@
+/* The embedder end to end: unit vectors that put same-topic prompts close,
+ * determinism (seed, thread counts), save/load giving bit-identical
+ * embeddings, golden values pinning the tokenizer + features + projection
+ * (they are file format), corrupt sections refused, the sparse view, and
+ * the helper that normalises caller embeddings. */
+#include "testutil.h"
+
+#include <math.h>
+
+#include "embedder.h"
+#include "util.h"
+
+#define NT 4
+#define PER 40
+static const char *topics[NT][8] = {
+    {"integral", "derivative", "equation", "matrix", "polynomial", "théorème", "limit", "vector"},
+    {"recipe", "bake", "flour", "oven", "butter", "crème brûlée", "sugar", "dough"},
+    {"function", "compile", "pointer", "Python", "segfault", "thread", "loop", "array"},
+    {"empire", "war", "dynasty", "treaty", "中文 历史", "revolution", "king", "medieval"},
+};
+static const char *frames[] = {
+    "Explain the %s and the %s briefly.",
+    "How does a %s relate to a %s? 😀",
+    "Question: which %s best describes the %s?",
+    "Write about %s, then %s, in detail.",
+};
+
+static char *texts[NT * PER];
+static size_t lens[NT * PER];
+
+static int setup(void **state)
+{
+    (void)state;
+    tr_rng r;
+    tr_rng_seed(&r, 1);
+    for (int t = 0; t < NT; t++)
+        for (int i = 0; i < PER; i++) {
+            char buf[256];
+            snprintf(buf, sizeof buf, frames[tr_rng_below(&r, 4)], topics[t][tr_rng_below(&r, 8)],
+                     topics[t][tr_rng_below(&r, 8)]);
+            texts[t * PER + i] = strdup(buf);
+            lens[t * PER + i] = strlen(buf);
+        }
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    for (int i = 0; i < NT * PER; i++) free(texts[i]);
+    return 0;
+}
+
+static tr_embedder *fit(int threads, int dim)
+{
+    tr_embed_params p;
+    tr_embed_params_default(&p);
+    p.vocab_size = 300;
+    p.dim = dim;
+    p.threads = threads;
+    tr_embedder *e = NULL;
+    char err[512] = "";
+    int rc = tr_embedder_fit((const char *const *)texts, lens, NT * PER, &p, &e, err, sizeof err);
+    if (rc) print_error("fit: %s\n", err);
+    assert_int_equal(rc, TR_OK);
+    return e;
+}
+
+static void embed1(const tr_embedder *e, const char *s, float *out)
+{
+    size_t sb = tr_embedder_scratch_bytes(e, strlen(s));
+    void *scr = malloc(sb);
+    assert_int_equal(tr_embedder_embed(e, s, strlen(s), out, scr, sb), TR_OK);
+    free(scr);
+}
+
+static double dot(const float *a, const float *b, size_t d)
+{
+    double s = 0;
+    for (size_t i = 0; i < d; i++) s += (double)a[i] * b[i];
+    return s;
+}
+
+static void test_fit_and_embed(void **state)
+{
+    (void)state;
+    tr_embedder *e = fit(2, 16);
+    size_t d = tr_embedder_dim(e);
+    assert_int_equal(d, 16);
+    assert_true(tr_embedder_vocab_size(e) <= 300 && tr_embedder_vocab_size(e) > 50);
+    assert_true(tr_embedder_feature_count(e) > 50);
+    const float *S = tr_embedder_singular_values(e);
+    for (size_t i = 1; i < d; i++) assert_true(S[i - 1] >= S[i] && S[i] > 0);
+
+    /* same-topic prompts are closer than other-topic ones, on average */
+    size_t n = NT * PER;
+    float *all = malloc(n * d * sizeof *all), z[16];
+    assert_int_equal(tr_embedder_embed_batch(e, (const char *const *)texts, lens, n, all, 2, NULL, 0), TR_OK);
+    /* each prompt's 5 nearest neighbours mostly share its topic (chance: 25%) */
+    size_t agree = 0;
+    for (size_t i = 0; i < n; i++) {
+        assert_float_equal(dot(all + i * d, all + i * d, d), 1.0, 1e-5);
+        double best[5] = {-2, -2, -2, -2, -2}; size_t who[5] = {0};
+        for (size_t j = 0; j < n; j++) {
+            if (j == i) continue;
+            double c = dot(all + i * d, all + j * d, d);
+            for (int k = 0; k < 5; k++)
+                if (c > best[k]) {
+                    for (int m = 4; m > k; m--) { best[m] = best[m - 1]; who[m] = who[m - 1]; }
+                    best[k] = c; who[k] = j;
+                    break;
+                }
+        }
+        for (int k = 0; k < 5; k++) agree += who[k] / PER == i / PER;
+    }
+    print_message("5-NN topic agreement %.3f\n", (double)agree / (5.0 * n));
+    assert_true(agree > 0.8 * 5 * n);
+    free(all);
+    /* no known feature: all zeros */
+    embed1(e, "", z);
+    for (size_t i = 0; i < d; i++) assert_true(z[i] == 0.0f);
+
+    /* scratch too small: refused */
+    float o[16]; char small[8];
+    assert_int_equal(tr_embedder_embed(e, "abc", 3, o, small, sizeof small), TR_EINVAL);
+
+    /* the dimension is capped by the corpus */
+    tr_embedder *big = fit(1, 4096);
+    assert_true(tr_embedder_dim(big) <= NT * PER);
+    assert_int_equal(tr_embedder_params(big)->dim, (int)tr_embedder_dim(big));
+    tr_embedder_free(big);
+    tr_embedder_free(e);
+}
+
+static void save(const tr_embedder *e, tr_buf *b)
+{
+    tr_buf_init(b);
+    assert_int_equal(tr_embedder_save(e, b), TR_OK);
+}
+
+static void test_determinism(void **state)
+{
+    (void)state;
+    tr_embedder *e1 = fit(1, 16), *e2 = fit(2, 16);
+    tr_buf b1, b2;
+    save(e1, &b1); save(e2, &b2);
+    /* the same seed, 1 or 2 threads: the same bytes */
+    assert_int_equal(b1.len, b2.len);
+    assert_memory_equal(b1.data, b2.data, b1.len);
+
+    size_t n = NT * PER, d = tr_embedder_dim(e1);
+    float *o1 = malloc(n * d * 4), *o2 = malloc(n * d * 4), one[16];
+    assert_int_equal(tr_embedder_embed_batch(e1, (const char *const *)texts, lens, n, o1, 1, NULL, 0), TR_OK);
+    assert_int_equal(tr_embedder_embed_batch(e1, (const char *const *)texts, lens, n, o2, 3, NULL, 0), TR_OK);
+    assert_memory_equal(o1, o2, n * d * 4);
+    embed1(e1, texts[77], one);
+    assert_memory_equal(one, o1 + 77 * d, d * 4);
+    free(o1); free(o2);
+    tr_buf_free(&b1); tr_buf_free(&b2);
+    tr_embedder_free(e1); tr_embedder_free(e2);
+}
+
+static void test_save_load_golden(void **state)
+{
+    (void)state;
+    tr_embedder *e = fit(2, 8);
+    tr_buf b;
+    save(e, &b);
+    tr_embedder *g = NULL;
+    char err[512];
+    assert_int_equal(tr_embedder_load(b.data, b.len, &g, err, sizeof err), TR_OK);
+    assert_int_equal(tr_embedder_dim(g), 8);
+    assert_int_equal(tr_embedder_feature_count(g), tr_embedder_feature_count(e));
+    const char *probe[] = {"Explain the théorème and the limit.", "中文 历史 and the king 😀", "segfault"};
+    for (int i = 0; i < 3; i++) {
+        float x[8], y[8];
+        embed1(e, probe[i], x);
+        embed1(g, probe[i], y);
+        assert_memory_equal(x, y, sizeof x);   /* bit-identical */
+    }
+    for (size_t f = 0; f < tr_embedder_feature_count(e); f++)
+        assert_string_equal(tr_embedder_feature_text(e, f), tr_embedder_feature_text(g, f));
+    assert_null(tr_embedder_feature_text(g, tr_embedder_feature_count(g)));
+
+    /* Golden values: a change here changes what existing router files mean.
+     * Update them only together with the embedder format version. */
+    float x[8];
+    embed1(g, probe[0], x);
+    static const float golden0[4] = {0.3361672f, 0.1986712f, 0.7685869f, -0.3893669f};
+    for (int i = 0; i < 4; i++) assert_float_equal(x[i], golden0[i], 1e-5);
+    embed1(g, probe[1], x);
+    static const float golden1[4] = {0.2523096f, 0.1367285f, 0.3200319f, 0.0251930f};
+    for (int i = 0; i < 4; i++) assert_float_equal(x[i], golden1[i], 1e-5);
+    tr_embedder_free(g);
+
+    tr_buf_free(&b);
+    tr_embedder_free(e);
+}
+
+static void test_corrupt_sections(void **state)
+{
+    (void)state;
+    tr_embedder *e = fit(2, 8);
+    tr_buf b;
+    save(e, &b);
+    tr_embedder *g = NULL;
+    char err[512];
+    /* truncated anywhere: an error, never a crash or a leak */
+    size_t step = tu_slow_mode() ? b.len / 40 + 1 : b.len / 400 + 1;
+    for (size_t cut = 0; cut < b.len; cut += step) {
+        int rc = tr_embedder_load(b.data, cut, &g, err, sizeof err);
+        assert_int_not_equal(rc, TR_OK);
+        assert_null(g);
+    }
+    unsigned char *bad = malloc(b.len + 1);
+    /* newer format version */
+    memcpy(bad, b.data, b.len);
+    bad[0] = 2;
+    assert_int_equal(tr_embedder_load(bad, b.len, &g, err, sizeof err), TR_EVERSION);
+    assert_non_null(strstr(err, "format version 2"));
+    /* another tokenizer version string */
+    memcpy(bad, b.data, b.len);
+    bad[4 + 4 + 14] ^= 1;   /* inside "sentencepiece 0.1.97 ..." */
+    assert_int_equal(tr_embedder_load(bad, b.len, &g, err, sizeof err), TR_EVERSION);
+    assert_non_null(strstr(err, "tokenizer"));
+    /* trailing byte */
+    memcpy(bad, b.data, b.len);
+    bad[b.len] = 0;
+    assert_int_equal(tr_embedder_load(bad, b.len + 1, &g, err, sizeof err), TR_EFORMAT);
+    assert_non_null(strstr(err, "unexpected bytes"));
+    /* a NaN in the projection */
+    memcpy(bad, b.data, b.len);
+    memset(bad + b.len - 4, 0xff, 4);
+    assert_int_equal(tr_embedder_load(bad, b.len, &g, err, sizeof err), TR_EFORMAT);
+    assert_non_null(strstr(err, "projection"));
+    /* random byte flips: any status, no crash (ASan/valgrind check memory) */
+    tr_rng r;
+    tr_rng_seed(&r, 4);
+    for (int k = 0; k < (tu_slow_mode() ? 10 : 100); k++) {
+        memcpy(bad, b.data, b.len);
+        size_t at = tr_rng_below(&r, b.len);
+        bad[at] ^= (unsigned char)(1 + tr_rng_below(&r, 255));
+        if (tr_embedder_load(bad, b.len, &g, err, sizeof err) == TR_OK) tr_embedder_free(g);
+        g = NULL;
+    }
+    free(bad);
+    tr_buf_free(&b);
+    tr_embedder_free(e);
+}
+
+static void test_sparse(void **state)
+{
+    (void)state;
+    tr_embedder *e = fit(2, 8);
+    const char *s = "Explain the integral and the derivative of the matrix.";
+    size_t sb = tr_embedder_scratch_bytes(e, strlen(s));
+    void *scr = malloc(sb);
+    int32_t idx[256]; float val[256]; size_t nnz;
+    assert_int_equal(tr_embedder_sparse(e, s, strlen(s), idx, val, 256, &nnz, scr, sb), TR_OK);
+    assert_true(nnz > 5);
+    double ss = 0;
+    for (size_t i = 0; i < nnz; i++) {
+        ss += (double)val[i] * val[i];
+        if (i) assert_true(idx[i - 1] < idx[i]);
+        assert_non_null(tr_embedder_feature_text(e, (size_t)idx[i]));
+    }
+    assert_float_equal(ss, 1.0, 1e-5);
+    /* cap 3: the three largest weights, ids ascending */
+    int32_t i3[3]; float v3[3]; size_t n3;
+    assert_int_equal(tr_embedder_sparse(e, s, strlen(s), i3, v3, 3, &n3, scr, sb), TR_OK);
+    assert_int_equal(n3, 3);
+    float m3 = fminf(v3[0], fminf(v3[1], v3[2]));
+    size_t larger = 0;
+    for (size_t i = 0; i < nnz; i++) larger += val[i] > m3;
+    assert_true(larger <= 2);
+    assert_true(i3[0] < i3[1] && i3[1] < i3[2]);
+    free(scr);
+    tr_embedder_free(e);
+}
+
+static void test_params_and_normalize(void **state)
+{
+    (void)state;
+    tr_embed_params p;
+    tr_embed_params_default(&p);
+    assert_int_equal(p.dim, 256);
+    assert_int_equal(p.vocab_size, 8000);
+    assert_int_equal(p.min_df, 2);
+    tr_embedder *e = NULL;
+    char err[256];
+    p.dim = 0;
+    assert_int_equal(tr_embedder_fit((const char *const *)texts, lens, 10, &p, &e, err, sizeof err), TR_EINVAL);
+    assert_non_null(strstr(err, "dim 0"));
+    tr_embed_params_default(&p);
+    assert_int_equal(tr_embedder_fit((const char *const *)texts, lens, 1, &p, &e, err, sizeof err), TR_ETOOFEW);
+    assert_null(e);
+
+    float x[6] = {3, 4, 0, 1, 0, 0};
+    size_t bad = 99;
+    assert_int_equal(tr_embedding_normalize(x, 2, 3, &bad, err, sizeof err), TR_OK);
+    assert_float_equal(x[0], 0.6, 1e-7);
+    assert_float_equal(x[1], 0.8, 1e-7);
+    assert_float_equal(x[3], 1.0, 1e-7);
+    float y[4] = {1, 1, 0, 0};
+    assert_int_equal(tr_embedding_normalize(y, 2, 2, &bad, err, sizeof err), TR_EINVAL);
+    assert_int_equal(bad, 1);
+    assert_string_equal(err, "embedding 1: a zero vector cannot be unit-normalised");
+    float w[2] = {NAN, 1};
+    assert_int_equal(tr_embedding_normalize(w, 1, 2, &bad, err, sizeof err), TR_EINVAL);
+    assert_string_equal(err, "embedding 0: component 0 is NaN");
+    float v[2] = {1, INFINITY};
+    assert_int_equal(tr_embedding_normalize(v, 1, 2, NULL, err, sizeof err), TR_EINVAL);
+    assert_string_equal(err, "embedding 0: component 1 is infinite");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fit_and_embed),
+        cmocka_unit_test(test_determinism),
+        cmocka_unit_test(test_save_load_golden),
+        cmocka_unit_test(test_corrupt_sections),
+        cmocka_unit_test(test_sparse),
+        cmocka_unit_test(test_params_and_normalize),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
