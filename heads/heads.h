@@ -109,6 +109,14 @@ int tr_heads_train(const float *X, const float *P, const int32_t *y, size_t n,
 
 void tr_heads_free(tr_heads *h);   /* NULL is a no-op */
 
+/* RECIPE.md's CV folds: record i goes to fold (fnv1a64(id_i) / 5) % K
+ * (independent of the test rule fnv1a64 % 5 == 0).  lens may be NULL
+ * (NUL-terminated ids).  fold (n) is the caller's; pass it as params.fold,
+ * and compute the task probabilities P of training rows out of fold on the
+ * same folds. */
+void tr_heads_folds_from_ids(const char *const *ids, const size_t *lens, size_t n, int K,
+                             int32_t *fold);
+
 size_t tr_heads_models(const tr_heads *h);
 size_t tr_heads_tasks(const tr_heads *h);
 size_t tr_heads_dim(const tr_heads *h);

@@ -185,6 +185,21 @@ static double key_of(const tr_heads_cvrow *r, int k)
     return isnan(v) ? -INFINITY : v;
 }
 
+/* RECIPE.md's candidate order, which breaks ties: prior, kNN, ridge,
+ * ensemble (the hard prior first of all). */
+static int recipe_order(int qv)
+{
+    static const int ord[TR_QV_COUNT] = {0, 1, 3, 2, 4};
+    return qv >= 0 && qv < TR_QV_COUNT ? ord[qv] : TR_QV_COUNT;
+}
+
+/* Row j comes before row i in tie-breaking order. */
+static int earlier(const tr_heads_cvrow *rows, size_t j, size_t i)
+{
+    int a = recipe_order(rows[j].qv), b = recipe_order(rows[i].qv);
+    return a != b ? a < b : j < i;
+}
+
 static void rank_sum(tr_heads_cvrow *rows, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -194,7 +209,7 @@ static void rank_sum(tr_heads_cvrow *rows, size_t n)
             for (size_t j = 0; j < n; j++) {
                 if (!rows[j].eligible && j != i) continue;
                 double w = key_of(&rows[j], k);
-                if (w > v || (w == v && j < i)) sum += 1;
+                if (w > v || (w == v && earlier(rows, j, i))) sum += 1;
             }
         }
         rows[i].crit = -sum;
@@ -471,7 +486,9 @@ static long best_row(const tr_heads *h, const tr_heads_params *p, int only_qv)
         if (only_qv >= 0 && row->qv != only_qv) continue;
         (void)p;
         if (only_qv < 0 && !row->eligible) continue;
-        if (b < 0 || row->crit > h->cvrows[b].crit + 1e-12) b = (long)r;
+        if (b < 0 || row->crit > h->cvrows[b].crit + 1e-12
+            || (row->crit >= h->cvrows[b].crit - 1e-12 && earlier(h->cvrows, r, (size_t)b)))
+            b = (long)r;
     }
     return b;
 }
@@ -699,4 +716,13 @@ fail:
     for (int v = 0; v < TR_CV_COUNT; v++) tr_free(Cc[v]);
     for (size_t k = 0; k < TR_HEADS_MAX_ALPHAS; k++) tr_free(Wf[k]);
     return rc;
+}
+
+void tr_heads_folds_from_ids(const char *const *ids, const size_t *lens, size_t n, int K,
+                             int32_t *fold)
+{
+    for (size_t i = 0; i < n; i++) {
+        size_t len = lens ? lens[i] : strlen(ids[i]);
+        fold[i] = K > 0 ? (int32_t)((tr_fnv1a64(ids[i], len) / 5) % (uint64_t)K) : 0;
+    }
 }

@@ -371,6 +371,18 @@ static void test_bad_input(void **state)
     synth_free(&s);
 }
 
+static void test_folds_from_ids(void **state)
+{
+    (void)state;
+    const char *ids[3] = {"70", "abc", ""};
+    int32_t f[3];
+    tr_heads_folds_from_ids(ids, NULL, 3, 5, f);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(f[i], (int32_t)((tr_fnv1a64(ids[i], strlen(ids[i])) / 5) % 5));
+    /* the empty id hashes to the offset basis 14695981039346656037 */
+    assert_int_equal(f[2], (int32_t)((14695981039346656037ULL / 5) % 5));
+}
+
 static void test_alloc_failures(void **state)
 {
     (void)state;
@@ -404,6 +416,7 @@ int main(void)
         cmocka_unit_test(test_knn_scope),
         cmocka_unit_test(test_save_load),
         cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_folds_from_ids),
         cmocka_unit_test(test_alloc_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
