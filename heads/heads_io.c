@@ -4,7 +4,10 @@
  *   HEAD  u32 ver, M, T, d, top_k; i32 qv, cv; u32 qmask, cmask;
  *         f32 k0, cost_k0, ridge_alpha; f32 prior[T*M], gmean[M];
  *         f32 ridge[M*(d+1)] if qmask has TR_QV_RIDGE;
- *         u32 n_cv; n_cv x {i32 qv, cv; f64 alpha, aiq_lin, aiq_log, q_at_cbest,
+ *         if qmask has TR_QV_KNN: u32 knn_n, knn_k, knn_tasks; f32 knn_p,
+ *         knn_k0; u32 off[T+1] (0 .. knn_n, non-decreasing);
+ *         f32 X[knn_n*d], S[knn_n*M];
+ *         u32 n_cv; n_cv x {i32 qv, cv, eligible; f64 alpha, aiq_lin, aiq_log, q_at_cbest,
  *         gap, saving, q_max, ece, crit}
  *   COST  u32 ver, M, T; f32 ctask[T*M], cgmean[M];
  *         if cmask has TR_CV_LEN: f32 cab[2M], cres[T*M], cmin[M]
@@ -35,10 +38,17 @@ void tr_heads_save(const tr_heads *h, tr_buf *hb, tr_buf *cal, tr_buf *cost, tr_
     tr_buf_f32s(hb, h->prior, T * M);
     tr_buf_f32s(hb, h->gmean, M);
     if (h->qmask & (1u << TR_QV_RIDGE)) tr_buf_f32s(hb, h->ridge, M * D);
+    if (h->qmask & (1u << TR_QV_KNN)) {
+        tr_buf_u32(hb, h->knn_n); tr_buf_u32(hb, h->knn_k); tr_buf_u32(hb, h->knn_tasks);
+        tr_buf_f32(hb, h->knn_p); tr_buf_f32(hb, h->knn_k0);
+        for (size_t t = 0; t <= T; t++) tr_buf_u32(hb, h->knn_off[t]);
+        tr_buf_f32s(hb, h->knn_X, (size_t)h->knn_n * h->d);
+        tr_buf_f32s(hb, h->knn_S, (size_t)h->knn_n * M);
+    }
     tr_buf_u32(hb, h->n_cv);
     for (uint32_t i = 0; i < h->n_cv; i++) {
         const tr_heads_cvrow *r = &h->cvrows[i];
-        tr_buf_i32(hb, r->qv); tr_buf_i32(hb, r->cv); tr_buf_f64(hb, r->alpha);
+        tr_buf_i32(hb, r->qv); tr_buf_i32(hb, r->cv); tr_buf_i32(hb, r->eligible); tr_buf_f64(hb, r->alpha);
         tr_buf_f64(hb, r->aiq_lin); tr_buf_f64(hb, r->aiq_log); tr_buf_f64(hb, r->q_at_cbest);
         tr_buf_f64(hb, r->gap); tr_buf_f64(hb, r->saving); tr_buf_f64(hb, r->q_max);
         tr_buf_f64(hb, r->ece); tr_buf_f64(hb, r->crit);
@@ -127,7 +137,9 @@ int tr_heads_load(const void *heads, size_t heads_len, const void *calib,
     if (h->top_k < 1 || h->top_k > TR_HEADS_MAX_TOPK || h->top_k > h->T) BAD("heads section HEAD: top_k %u", h->top_k);
     if (h->qmask >> TR_QV_COUNT || h->cmask >> TR_CV_COUNT || !(h->qmask & 3u) || !(h->cmask & 1u))
         BAD("heads section HEAD: variant masks %#x/%#x", h->qmask, h->cmask);
-    if (h->qmask & (1u << TR_QV_KNN)) BAD("heads section HEAD: kNN variant not supported by this reader");
+    if ((h->qmask & (1u << TR_QV_KNN)) && h->d == 0) BAD("heads section HEAD: kNN heads with d = 0");
+    if ((h->qmask & (1u << TR_QV_ENSEMBLE)) && (h->qmask & 0xCu) != 0xCu)
+        BAD("heads section HEAD: ensemble without ridge and kNN heads");
     if ((h->qmask & (1u << TR_QV_RIDGE)) && h->d == 0) BAD("heads section HEAD: ridge heads with d = 0");
     if (!tr_heads_has_qvariant(h, h->qv) || !tr_heads_has_cvariant(h, h->cv))
         BAD("heads section HEAD: chosen variant %d/%d not trained", h->qv, h->cv);
@@ -141,16 +153,37 @@ int tr_heads_load(const void *heads, size_t heads_len, const void *calib,
         tr_get_f32s(&c, h->prior, T * M);
         tr_get_f32s(&c, h->gmean, M);
         if (h->ridge) { tr_cursor_field(&c, "ridge"); tr_get_f32s(&c, h->ridge, M * D); }
+        if (h->qmask & (1u << TR_QV_KNN)) {
+            tr_cursor_field(&c, "knn header");
+            tr_get_u32(&c, &h->knn_n); tr_get_u32(&c, &h->knn_k); tr_get_u32(&c, &h->knn_tasks);
+            tr_get_f32(&c, &h->knn_p); tr_get_f32(&c, &h->knn_k0);
+            CHECK(&c, "HEAD");
+            if (h->knn_tasks > TR_HEADS_MAX_TOPK || !(h->knn_p > 0) || !(h->knn_k0 >= 0))
+                BAD("heads section HEAD: kNN settings tasks %u, p %g, k0 %g", h->knn_tasks, h->knn_p, h->knn_k0);
+            uint64_t kn = h->knn_n;
+            if (tr_cursor_check_count(&c, (T + 1) + kn * (D - 1) + kn * M, 4, "knn store")) CHECK(&c, "HEAD");
+            h->knn_off = tr_mallocarray(T + 1, sizeof *h->knn_off);
+            if (!h->knn_off) { rc = tr_errorf(err, errlen, TR_ENOMEM, "heads: out of memory loading"); goto fail; }
+            for (size_t t = 0; t <= T; t++) tr_get_u32(&c, &h->knn_off[t]);
+            h->knn_X = get_fs(&c, kn * (D - 1), "knn X");
+            h->knn_S = get_fs(&c, kn * M, "knn S");
+            CHECK(&c, "HEAD");
+            if (h->knn_off[0] != 0 || h->knn_off[T] != h->knn_n) BAD("heads section HEAD: kNN task offsets do not span the store");
+            for (size_t t = 0; t < T; t++)
+                if (h->knn_off[t + 1] < h->knn_off[t]) BAD("heads section HEAD: kNN task offsets decrease at task %zu", t);
+        }
         tr_cursor_field(&c, "cv rows");
         tr_get_u32(&c, &h->n_cv);
         CHECK(&c, "HEAD");
         if (h->n_cv > (TR_QV_COUNT + TR_HEADS_MAX_ALPHAS) * TR_CV_COUNT) BAD("heads section HEAD: %u CV rows", h->n_cv);
-        if (tr_cursor_check_count(&c, h->n_cv, 80, "cv rows")) CHECK(&c, "HEAD");
+        if (tr_cursor_check_count(&c, h->n_cv, 84, "cv rows")) CHECK(&c, "HEAD");
         h->cvrows = tr_calloc(h->n_cv ? h->n_cv : 1, sizeof *h->cvrows);
         if (!h->cvrows) { rc = tr_errorf(err, errlen, TR_ENOMEM, "heads: out of memory loading"); goto fail; }
         for (uint32_t i = 0; i < h->n_cv; i++) {
             tr_heads_cvrow *r = &h->cvrows[i];
-            tr_get_i32(&c, &r->qv); tr_get_i32(&c, &r->cv); tr_get_f64(&c, &r->alpha);
+            int32_t el = 0;
+            tr_get_i32(&c, &r->qv); tr_get_i32(&c, &r->cv); tr_get_i32(&c, &el); tr_get_f64(&c, &r->alpha);
+            r->eligible = el != 0;
             tr_get_f64(&c, &r->aiq_lin); tr_get_f64(&c, &r->aiq_log); tr_get_f64(&c, &r->q_at_cbest);
             tr_get_f64(&c, &r->gap); tr_get_f64(&c, &r->saving); tr_get_f64(&c, &r->q_max);
             tr_get_f64(&c, &r->ece); tr_get_f64(&c, &r->crit);

@@ -40,8 +40,21 @@ int tr_expert_fit(const float *X, size_t d, const float *V, size_t M,
                   const float *base, const int32_t *y, const size_t *rows,
                   size_t nrows, const double *alphas, size_t na, float *const *Ws,
                   char *err, size_t errlen);
-/* out[m] += W[m,:d] . x + W[m,d] for models whose out[m] is not NaN. */
-void tr_expert_apply(const float *W, size_t d, size_t M, const float *x, float *out);
+/* out[m] += W[m,:d] . x + W[m,d] for models whose out[m] is not NaN;
+ * corr: M floats of the caller's scratch. */
+void tr_expert_apply(const float *W, size_t d, size_t M, const float *x, float *out, float *corr);
+
+/* ---- knn.c */
+/* Similarities of x to the stored rows Xs (n x d, unit) of the segments
+ * [lo[s], hi[s]), concatenated into sims. */
+void tr_knn_sims(const float *Xs, size_t d, const uint32_t *lo, const uint32_t *hi,
+                 size_t nseg, const float *x, float *sims);
+/* The kNN estimate from those similarities: the k largest (ties: earlier
+ * rows) weighted by max(sim,0)^p over the labelled entries of Ss (n x M),
+ * shrunk to prior by kk0.  work: 2M + (number of candidates) floats. */
+void tr_knn_combine(const float *Ss, size_t M, const uint32_t *lo, const uint32_t *hi,
+                    size_t nseg, const float *sims, size_t k, float p, float kk0,
+                    const float *prior, float *out, float *work);
 
 /* ---- cost.c */
 /* Length model per model over its labelled rows: least squares of cost on

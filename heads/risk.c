@@ -17,21 +17,21 @@
 
 #include <math.h>
 
-/* log P(Bin(n,p) <= k), summed in log space (k < n, 0 < p < 1) */
+/* log P(Bin(n,p) <= k) for k < n and p >= k/n, where the terms fall
+ * geometrically below j = k: start from the j = k term and walk down by the
+ * ratio t_{j-1}/t_j = j q / ((n-j+1) p) until the rest is negligible. */
 static double log_binom_cdf(size_t k, size_t n, double p)
 {
-    double lp = log(p), lq = log1p(-p), mx = -INFINITY, s = 0;
-    double lg_n1 = lgamma((double)n + 1);
-    /* two passes: find the max term, then sum relative to it */
-    for (size_t j = 0; j <= k; j++) {
-        double t = lg_n1 - lgamma((double)j + 1) - lgamma((double)(n - j) + 1) + j * lp + (n - j) * lq;
-        if (t > mx) mx = t;
+    double q = 1 - p;
+    double lt = lgamma((double)n + 1) - lgamma((double)k + 1) - lgamma((double)(n - k) + 1)
+                + (double)k * log(p) + (double)(n - k) * log1p(-p);
+    double s = 1, r = 1;
+    for (size_t j = k; j >= 1; j--) {
+        r *= (double)j * q / ((double)(n - j + 1) * p);
+        s += r;
+        if (r < 1e-17 * s) break;
     }
-    for (size_t j = 0; j <= k; j++) {
-        double t = lg_n1 - lgamma((double)j + 1) - lgamma((double)(n - j) + 1) + j * lp + (n - j) * lq;
-        s += exp(t - mx);
-    }
-    return mx + log(s);
+    return lt + log(s);
 }
 
 double tr_cp_upper(size_t k, size_t n, double delta)

@@ -12,7 +12,9 @@
  * simpler pair (lower enum values).  With fewer than 10 complete rows or
  * K < 2 there is nothing to compare on: the forced or default variants are
  * used and calibration falls back to in-sample predictions. */
+#include <cblas.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "heads_impl.h"
@@ -42,35 +44,90 @@ static int fit_parts(tr_heads *h, const data *D, const size_t *rows, size_t nrow
                     : tr_expert_fit(D->X, D->d, D->S, D->M, h->prior, D->y, rows, nrows, &a1, 1, &w1, err, errlen);
         if (rc) return rc;
     }
+    if ((h->qmask & (1u << TR_QV_KNN)) && tr_heads_knn_store(h, D->X, D->S, D->y, rows, nrows))
+        return tr_errorf(err, errlen, TR_ENOMEM, "heads: out of memory storing %zu kNN rows", nrows);
     return TR_OK;
 }
 
-/* A quality "slot" is a variant at one setting: 0 hard, 1 soft, 2+k ridge
- * at alphas[k]. */
-static int slot_qv(size_t slot) { return slot < 2 ? (int)slot : TR_QV_RIDGE; }
+/* A quality "slot" is a variant at one setting: 0 hard, 1 soft, 2..2+na-1
+ * ridge at alphas[k], then kNN, then the ensemble (when trained). */
+typedef struct slots {
+    size_t n, na, knn, ens;     /* count; ridge penalties; kNN / ensemble slot (0: none) */
+} slots;
 
-/* Predictions of every slot (Ws[k]: ridge weights of slot 2+k; NULL: use
- * h->ridge) and every cost variant for rows, into row i of Q[slot], Cc[cv]
- * (NULL entries are skipped). */
+static int slot_qv(const slots *sl, size_t s)
+{
+    if (s < 2) return (int)s;
+    if (s < 2 + sl->na) return TR_QV_RIDGE;
+    if (sl->knn && s == sl->knn) return TR_QV_KNN;
+    return TR_QV_ENSEMBLE;
+}
+
+/* Predictions of the prior, ridge and kNN slots (Ws[k]: ridge weights of
+ * slot 2+k; NULL: h->ridge for slot 2) and of every cost variant for the
+ * rows, into row i of Q[slot] and Cc[cv] (NULL entries skipped).  The
+ * ensemble slot is filled by the caller from the others.  kNN goes through
+ * a blocked SGEMM of the rows against the store instead of one SGEMV per
+ * row.  scr: tr_heads_scratch_floats(h) floats; G: KNN_BLOCK x knn_n. */
+#define KNN_BLOCK 128
 static void predict_rows(tr_heads *h, const data *D, const size_t *rows, size_t nrows,
-                         float **Q, size_t nslots, float *const *Ws, float **Cc)
+                         float **Q, const slots *sl, float *const *Ws, float **Cc,
+                         float *scr, float *G, float *xb)
 {
     float *keep = h->ridge;
+    size_t M = D->M;
     for (size_t r = 0; r < nrows; r++) {
         size_t i = rows ? rows[r] : r;
         const float *x = D->X ? D->X + i * D->d : NULL;
         size_t len = D->L ? (size_t)D->L[i] : 0;
         const float *pt = D->P + i * D->T;
-        for (size_t sl = 0; sl < nslots; sl++) {
-            if (!Q[sl]) continue;
-            if (sl >= 2 && Ws) h->ridge = Ws[sl - 2];
-            tr_heads_predict_variant(h, slot_qv(sl), TR_CV_TASK, x, pt, len, Q[sl] + i * D->M, NULL, NULL, NULL);
+        for (size_t s = 0; s < 2 + sl->na; s++) {
+            if (!Q[s]) continue;
+            if (s >= 2 && Ws) h->ridge = Ws[s - 2];
+            tr_heads_predict_variant(h, slot_qv(sl, s), TR_CV_TASK, x, pt, len, Q[s] + i * M, NULL, NULL, scr);
         }
         for (int cv = 0; cv < TR_CV_COUNT; cv++)
             if (Cc[cv])
-                tr_heads_predict_variant(h, TR_QV_PRIOR_SOFT, cv, x, pt, len, NULL, NULL, Cc[cv] + i * D->M, NULL);
+                tr_heads_predict_variant(h, TR_QV_PRIOR_SOFT, cv, x, pt, len, NULL, NULL, Cc[cv] + i * M, NULL);
     }
     h->ridge = keep;
+    if (!sl->knn || !Q[sl->knn] || h->knn_n == 0) return;
+    size_t d = D->d, nk = h->knn_n;
+    for (size_t r0 = 0; r0 < nrows; r0 += KNN_BLOCK) {
+        size_t nb = nrows - r0 < KNN_BLOCK ? nrows - r0 : KNN_BLOCK;
+        for (size_t b = 0; b < nb; b++) {
+            size_t i = rows ? rows[r0 + b] : r0 + b;
+            memcpy(xb + b * d, D->X + i * d, d * sizeof *xb);
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)nk, (int)d, 1.0f, xb, (int)d,
+                    h->knn_X, (int)d, 0.0f, G, (int)nk);
+        for (size_t b = 0; b < nb; b++) {
+            size_t i = rows ? rows[r0 + b] : r0 + b;
+            const float *pt = D->P + i * D->T;
+            uint32_t lo[TR_HEADS_MAX_TOPK], hi[TR_HEADS_MAX_TOPK];
+            size_t nseg;
+            float *sims = scr + 5 * M + nk, *prior = scr + M;
+            const float *g = G + b * nk;
+            if (h->knn_tasks == 0 || h->knn_tasks >= h->T) {
+                lo[0] = 0; hi[0] = (uint32_t)nk; nseg = 1;
+                memcpy(sims, g, nk * sizeof *sims);
+            } else {
+                int32_t idx[TR_HEADS_MAX_TOPK];
+                float w[TR_HEADS_MAX_TOPK];
+                nseg = tr_gate_topk(pt, h->T, h->knn_tasks, idx, w);
+                size_t o = 0;
+                for (size_t s = 0; s < nseg; s++) {
+                    lo[s] = h->knn_off[idx[s]]; hi[s] = h->knn_off[idx[s] + 1];
+                    memcpy(sims + o, g + lo[s], (hi[s] - lo[s]) * sizeof *sims);
+                    o += hi[s] - lo[s];
+                }
+            }
+            tr_heads_predict_variant(h, TR_QV_PRIOR_SOFT, TR_CV_TASK, NULL, pt, 0, prior, NULL, NULL, NULL);
+            float *out = Q[sl->knn] + i * M;
+            tr_knn_combine(h->knn_S, M, lo, hi, nseg, sims, h->knn_k, h->knn_p, h->knn_k0, prior, out, scr + 3 * M);
+            for (size_t m = 0; m < M; m++) out[m] = out[m] < 0 ? 0 : out[m] > 1 ? 1 : out[m];
+        }
+    }
 }
 
 static void lambda_grid(double *lam, size_t nl, double scale)
@@ -120,6 +177,51 @@ static double criterion(const tr_frontier_figs *f, int crit)
     }
 }
 
+/* TR_CRIT_RANKSUM: crit = -(rank by gap + rank by saving + rank by AIQ_log),
+ * rank 0 the best, NaN the worst, ties to the earlier row. */
+static double key_of(const tr_heads_cvrow *r, int k)
+{
+    double v = k == 0 ? r->gap : k == 1 ? r->saving : r->aiq_log;
+    return isnan(v) ? -INFINITY : v;
+}
+
+/* RECIPE.md's candidate order, which breaks ties: prior, kNN, ridge,
+ * ensemble (the hard prior first of all). */
+static int recipe_order(int qv)
+{
+    static const int ord[TR_QV_COUNT] = {0, 1, 3, 2, 4};
+    return qv >= 0 && qv < TR_QV_COUNT ? ord[qv] : TR_QV_COUNT;
+}
+
+/* Row j comes before row i in tie-breaking order. */
+static int earlier(const tr_heads_cvrow *rows, size_t j, size_t i)
+{
+    int a = recipe_order(rows[j].qv), b = recipe_order(rows[i].qv);
+    return a != b ? a < b : j < i;
+}
+
+static void rank_sum(tr_heads_cvrow *rows, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        double sum = 0;
+        for (int k = 0; k < 3; k++) {
+            double v = key_of(&rows[i], k);
+            for (size_t j = 0; j < n; j++) {
+                if (!rows[j].eligible && j != i) continue;
+                double w = key_of(&rows[j], k);
+                if (w > v || (w == v && earlier(rows, j, i))) sum += 1;
+            }
+        }
+        rows[i].crit = -sum;
+    }
+}
+
+static size_t row_alpha_index(const tr_heads_params *p, double alpha)
+{
+    for (int k = 0; k < p->n_ridge_alphas; k++) if (p->ridge_alphas[k] == alpha) return (size_t)k;
+    return 0;
+}
+
 static int validate(const data *D, const tr_heads_params *p, char *err, size_t errlen)
 {
     if (D->n == 0 || D->M == 0 || D->T == 0)
@@ -141,6 +243,13 @@ static int validate(const data *D, const tr_heads_params *p, char *err, size_t e
         return tr_errorf(err, errlen, TR_ERANGE, "heads: n_lambda %d outside [3, 100000]", p->n_lambda);
     if (!(p->risk_delta > 0 && p->risk_delta < 1))
         return tr_errorf(err, errlen, TR_ERANGE, "heads: risk_delta %g outside (0, 1)", p->risk_delta);
+    if (p->knn_k < 0 || p->knn_tasks < 0 || p->knn_tasks > TR_HEADS_MAX_TOPK || !(p->knn_k0 >= 0) || !(p->knn_p > 0))
+        return tr_errorf(err, errlen, TR_ERANGE, "heads: knn_k %d, knn_tasks %d (<= %d), knn_k0 %g, knn_p %g out of range",
+                         p->knn_k, p->knn_tasks, TR_HEADS_MAX_TOPK, p->knn_k0, p->knn_p);
+    if (p->qvariant < 0 && (p->qv_mask & ((1u << TR_QV_COUNT) - 1)) == 0)
+        return tr_errorf(err, errlen, TR_EINVAL, "heads: qv_mask %#x selects no variant", p->qv_mask);
+    if (p->criterion < TR_CRIT_AIQ_LIN || p->criterion > TR_CRIT_RANKSUM)
+        return tr_errorf(err, errlen, TR_ERANGE, "heads: criterion %d unknown", p->criterion);
     if (p->qvariant >= TR_QV_COUNT || p->cvariant >= TR_CV_COUNT)
         return tr_errorf(err, errlen, TR_ERANGE, "heads: variant %d/%d unknown", p->qvariant, p->cvariant);
     for (size_t i = 0; i < D->n; i++) {
@@ -152,6 +261,9 @@ static int validate(const data *D, const tr_heads_params *p, char *err, size_t e
                 if (!(v >= 0 && v <= 1.0001f))
                     return tr_errorf(err, errlen, TR_ERANGE, "heads: row %zu: P(task %zu) = %g not a probability", i, t, v);
             }
+        for (size_t a = 0; a < D->d; a++)
+            if (!isfinite(D->X[i * D->d + a]))
+                return tr_errorf(err, errlen, TR_ERANGE, "heads: row %zu: embedding[%zu] = %g not finite", i, a, D->X[i * D->d + a]);
         if (D->L && !(D->L[i] >= 0))
             return tr_errorf(err, errlen, TR_ERANGE, "heads: row %zu: prompt length %g", i, D->L[i]);
         for (size_t m = 0; m < D->M; m++) {
@@ -256,45 +368,130 @@ static int build_budget(tr_heads *h, const data *D, const float *Q, const float 
     return TR_OK;
 }
 
-/* Risk table: thresholds t = 0, 1/200, ..., 1; at each, the misrouting count
- * on the rows where the chosen and the strongest model are both labelled,
- * its Clopper-Pearson bound, and the running maximum (fixed-sequence test). */
+/* Risk table: thresholds t_j = j/200, j = 0..200; at each, the misrouting
+ * count on the rows where the chosen and the strongest model are both
+ * labelled, its Clopper-Pearson bound, and the running maximum
+ * (fixed-sequence test).  The rule's choice on a row is a step function of
+ * t (a model becomes admissible at grid index ceil((1 - p_m) * 200)), so
+ * each row adds its segments to difference arrays: O(n M log M + grid)
+ * instead of O(n M grid). */
 #define RISK_STEPS 201
+typedef struct adm { int j; int m; } adm;
+static int cmp_adm(const void *a, const void *b)
+{
+    const adm *x = a, *y = b;
+    return x->j != y->j ? (x->j > y->j) - (x->j < y->j) : (x->m > y->m) - (x->m < y->m);
+}
+
 static int build_risk(tr_heads *h, const data *D, const float *Qcal, const float *Cc,
                       double delta)
 {
     size_t n = D->n, M = D->M;
     h->r_t = tr_mallocarray(RISK_STEPS, sizeof(float));
     h->r_ucb = tr_mallocarray(RISK_STEPS, sizeof(float));
-    if (!h->r_t || !h->r_ucb) return TR_ENOMEM;
+    long *dk = tr_calloc(RISK_STEPS + 1, sizeof *dk), *dn = tr_calloc(RISK_STEPS + 1, sizeof *dn);
+    adm *a = tr_mallocarray(M, sizeof *a);
+    int rc = TR_ENOMEM;
+    if (!h->r_t || !h->r_ucb || !dk || !dn || !a) goto fail;
+    for (size_t i = 0; i < n; i++) {
+        const float *q = Qcal + i * M, *c = Cc + i * M;
+        int b = tr_select(q, q, c, M, NULL, TR_SELECT_QUALITY, 0, NULL);
+        if (b < 0 || isnan(D->S[i * M + b])) continue;
+        float sb = D->S[i * M + b];
+        size_t na = 0;
+        for (size_t m = 0; m < M; m++) {
+            if (isnan(q[m]) || isnan(c[m])) continue;
+            double p = (int)m == b ? 1.0 : 1.0 - (double)q[b] * (1.0 - (double)q[m]);
+            /* admissible at t_j when p >= 1 - t_j - 1e-9 (as tr_select_risk_t) */
+            double jm = ceil((1.0 - p - 1e-9) * (RISK_STEPS - 1) - 1e-9);
+            a[na].j = jm < 0 ? 0 : (int)jm;
+            a[na].m = (int)m;
+            if (a[na].j < RISK_STEPS) na++;
+        }
+        /* b without a cost: tr_select_risk_t falls back to b until another model is admissible */
+        qsort(a, na, sizeof *a, cmp_adm);
+        int cur = isnan(c[b]) ? b : -1;
+        double cp = 0;
+        size_t u = 0;
+        int j0 = 0;
+        while (j0 < RISK_STEPS) {
+            /* admit everything whose index is <= j0 */
+            while (u < na && a[u].j <= j0) {
+                int m = a[u].m;
+                double p = m == b ? 1.0 : 1.0 - (double)q[b] * (1.0 - (double)q[m]);
+                if (cur < 0 || (cur == b && isnan(c[b])) || c[m] < c[cur] || (c[m] == c[cur] && p > cp)) { cur = m; cp = p; }
+                u++;
+            }
+            int j1 = u < na ? a[u].j : RISK_STEPS;   /* the choice holds on [j0, j1) */
+            float sm = cur >= 0 ? D->S[i * M + cur] : NAN;
+            if (cur >= 0 && !isnan(sm)) {
+                dn[j0]++; dn[j1]--;
+                if (sm < sb) { dk[j0]++; dk[j1]--; }
+            }
+            j0 = j1;
+        }
+    }
     double run = 0;
+    long kk = 0, nn = 0;
     size_t nmax = 0;
     for (size_t j = 0; j < RISK_STEPS; j++) {
-        double t = (double)j / (RISK_STEPS - 1);
-        size_t k = 0, cnt = 0;
-        for (size_t i = 0; i < n; i++) {
-            const float *q = Qcal + i * M;
-            int b = tr_select(q, q, Cc + i * M, M, NULL, TR_SELECT_QUALITY, 0, NULL);
-            int m = tr_select_risk_t(q, Cc + i * M, M, NULL, t);
-            if (b < 0 || m < 0) continue;
-            float sb = D->S[i * M + b], sm = D->S[i * M + m];
-            if (isnan(sb) || isnan(sm)) continue;
-            cnt++;
-            k += sm < sb;
-        }
-        double u = tr_cp_upper(k, cnt, delta);
+        kk += dk[j]; nn += dn[j];
+        double u = tr_cp_upper((size_t)kk, (size_t)nn, delta);
         if (u > run) run = u;
-        h->r_t[j] = (float)t;
+        h->r_t[j] = (float)((double)j / (RISK_STEPS - 1));
         h->r_ucb[j] = (float)run;
-        if (cnt > nmax) nmax = cnt;
+        if ((size_t)nn > nmax) nmax = (size_t)nn;
     }
     h->n_risk = RISK_STEPS;
     h->risk_n = (uint32_t)nmax;
     h->risk_delta = (float)delta;
+    rc = TR_OK;
+fail:
+    tr_free(dk); tr_free(dn); tr_free(a);
+    return rc;
+}
+
+#define MAX_SLOTS (4 + TR_HEADS_MAX_ALPHAS)
+
+/* Score Q[slot] with every cost variant on the eval rows into new CV rows. */
+static int score_slot(tr_heads *h, const data *D, const slots *sl, size_t s, float **Q, float **Cc,
+                      const size_t *ev, size_t nev, const double *lam, size_t nl, double *pc,
+                      double *pq, const tr_frontier_ref *ref, const tr_heads_params *params)
+{
+    for (int cv = 0; cv < TR_CV_COUNT; cv++) {
+        if (!(h->cmask >> cv & 1u)) continue;
+        double e = sweep(D, Q[s], Cc[cv], ev, nev, lam, nl, pc, pq);
+        tr_frontier_figs fg;
+        if (tr_frontier_figures(pc, pq, nl, ref, &fg)) return TR_ENOMEM;
+        tr_heads_cvrow *row = &h->cvrows[h->n_cv++];
+        row->qv = slot_qv(sl, s); row->cv = cv;
+        row->alpha = s >= 2 && s < 2 + sl->na ? params->ridge_alphas[s - 2]
+                   : s == sl->ens ? h->ridge_alpha : 0;
+        row->aiq_lin = fg.aiq_lin; row->aiq_log = fg.aiq_log;
+        row->q_at_cbest = fg.q_at_cbest; row->gap = fg.gap; row->saving = fg.saving;
+        row->q_max = fg.q_max; row->ece = e;
+        row->crit = criterion(&fg, params->criterion);
+        row->eligible = (params->qvariant >= 0 ? params->qvariant == row->qv : (int)(params->qv_mask >> row->qv & 1u))
+                        && cv == h->cv;   /* h->cv: the cost variant fixed before CV */
+    }
     return TR_OK;
 }
 
-#define MAX_SLOTS (2 + TR_HEADS_MAX_ALPHAS)
+/* The best allowed CV row (ties -> the earlier, simpler row); -1 if none. */
+static long best_row(const tr_heads *h, const tr_heads_params *p, int only_qv)
+{
+    long b = -1;
+    for (size_t r = 0; r < h->n_cv; r++) {
+        const tr_heads_cvrow *row = &h->cvrows[r];
+        if (only_qv >= 0 && row->qv != only_qv) continue;
+        (void)p;
+        if (only_qv < 0 && !row->eligible) continue;
+        if (b < 0 || row->crit > h->cvrows[b].crit + 1e-12
+            || (row->crit >= h->cvrows[b].crit - 1e-12 && earlier(h->cvrows, r, (size_t)b)))
+            b = (long)r;
+    }
+    return b;
+}
 
 int tr_heads_train(const float *X, const float *P, const int32_t *y, size_t n,
                    size_t d, size_t T, const float *scores, const float *costs,
@@ -310,13 +507,17 @@ int tr_heads_train(const float *X, const float *P, const int32_t *y, size_t n,
 
     tr_heads *h = NULL, *f = NULL;
     float *Pown = NULL, *Q[MAX_SLOTS] = {0}, *Cc[TR_CV_COUNT] = {0}, *Qcal = NULL;
-    float *Wf[TR_HEADS_MAX_ALPHAS] = {0};
+    float *Wf[TR_HEADS_MAX_ALPHAS] = {0}, *scr = NULL, *G = NULL, *xb = NULL;
     int32_t *yown = NULL, *fold = NULL;
     size_t *fit = NULL, *hold = NULL, *ev = NULL;
     double *lam = NULL, *pc = NULL, *pq = NULL;
     size_t nl = (size_t)params->n_lambda;
-    size_t na = d > 0 ? (size_t)params->n_ridge_alphas : 0;
-    size_t nslots = 2 + na, best_slot = 1;
+    slots sl = {0, d > 0 ? (size_t)params->n_ridge_alphas : 0, 0, 0};
+    int use_knn = d > 0 && params->knn_k > 0;
+    sl.n = 2 + sl.na;
+    if (use_knn) sl.knn = sl.n++;
+    if (use_knn && sl.na) sl.ens = sl.n++;
+    size_t best_slot = 1;
 
     /* P from y, or y from P */
     if (!P) {
@@ -341,12 +542,18 @@ int tr_heads_train(const float *X, const float *P, const int32_t *y, size_t n,
     h->M = (uint32_t)M; h->T = (uint32_t)T; h->d = (uint32_t)d;
     h->top_k = (uint32_t)(params->gate_top_k < (int)T ? params->gate_top_k : (int)T);
     h->k0 = (float)params->k0; h->cost_k0 = (float)params->cost_k0;
-    h->ridge_alpha = na ? (float)params->ridge_alphas[0] : 0;
-    h->qmask = (1u << TR_QV_PRIOR_HARD) | (1u << TR_QV_PRIOR_SOFT) | (na ? 1u << TR_QV_RIDGE : 0);
+    h->ridge_alpha = sl.na ? (float)params->ridge_alphas[0] : 0;
+    h->knn_k = (uint32_t)(params->knn_k > 0 ? params->knn_k : 0);
+    h->knn_p = (float)params->knn_p; h->knn_k0 = (float)params->knn_k0;
+    h->knn_tasks = (uint32_t)params->knn_tasks;
+    h->qmask = (1u << TR_QV_PRIOR_HARD) | (1u << TR_QV_PRIOR_SOFT) | (sl.na ? 1u << TR_QV_RIDGE : 0)
+               | (sl.knn ? 1u << TR_QV_KNN : 0) | (sl.ens ? 1u << TR_QV_ENSEMBLE : 0);
     h->cmask = (1u << TR_CV_TASK) | (lens ? 1u << TR_CV_LEN : 0);
     if (params->qvariant >= 0 && !(h->qmask >> params->qvariant & 1u)) {
-        rc = tr_errorf(err, errlen, TR_EINVAL, "heads: variant %s needs %s", tr_qvariant_name(params->qvariant),
-                       params->qvariant == TR_QV_KNN ? "a kNN index (not built by this version)" : "embeddings (d > 0) and a ridge penalty");
+        rc = tr_errorf(err, errlen, TR_EINVAL, "heads: variant %s needs embeddings (d > 0)%s",
+                       tr_qvariant_name(params->qvariant),
+                       params->qvariant == TR_QV_RIDGE ? " and a ridge penalty"
+                       : params->qvariant == TR_QV_KNN ? " and knn_k > 0" : ", knn_k > 0 and a ridge penalty");
         goto fail;
     }
     if (params->cvariant >= 0 && !(h->cmask >> params->cvariant & 1u)) {
@@ -354,15 +561,28 @@ int tr_heads_train(const float *X, const float *P, const int32_t *y, size_t n,
         goto fail;
     }
     if (tr_heads_alloc_parts(h)) goto oom;
+    /* the cost variant: forced, else the first of cv_mask that can be
+     * trained, else the task mean */
+    h->cv = TR_CV_TASK;
+    if (params->cvariant >= 0) h->cv = params->cvariant;
+    else
+        for (int v = TR_CV_COUNT - 1; v >= 0; v--)
+            if ((params->cv_mask >> v & 1u) && (h->cmask >> v & 1u)) h->cv = v;
 
-    for (size_t sl = 0; sl < nslots; sl++) { Q[sl] = tr_mallocarray(n * M, sizeof(float)); if (!Q[sl]) goto oom; }
+    for (size_t s = 0; s < sl.n; s++) { Q[s] = tr_mallocarray(n * M, sizeof(float)); if (!Q[s]) goto oom; }
     for (int v = 0; v < TR_CV_COUNT; v++)
         if (h->cmask >> v & 1u) { Cc[v] = tr_mallocarray(n * M, sizeof(float)); if (!Cc[v]) goto oom; }
     lam = tr_mallocarray(nl, sizeof *lam);
     pc = tr_mallocarray(nl, sizeof *pc);
     pq = tr_mallocarray(nl, sizeof *pq);
     ev = tr_mallocarray(n, sizeof *ev);
-    if (!lam || !pc || !pq || !ev) goto oom;
+    scr = tr_mallocarray(5 * M + 2 * n + 1, sizeof *scr);
+    if (!lam || !pc || !pq || !ev || !scr) goto oom;
+    if (sl.knn) {
+        G = tr_mallocarray((size_t)KNN_BLOCK * n, sizeof *G);
+        xb = tr_mallocarray((size_t)KNN_BLOCK * d, sizeof *xb);
+        if (!G || !xb) goto oom;
+    }
 
     /* complete rows: where a sweep can be scored */
     size_t nev = 0;
@@ -385,7 +605,7 @@ int tr_heads_train(const float *X, const float *P, const int32_t *y, size_t n,
         hold = tr_mallocarray(n, sizeof *hold);
         f = tr_calloc(1, sizeof *f);
         if (!fold || !fit || !hold || !f) goto oom;
-        for (size_t k = 0; k < na; k++) {
+        for (size_t k = 0; k < sl.na; k++) {
             Wf[k] = tr_mallocarray(M * (d + 1), sizeof(float));
             if (!Wf[k]) goto oom;
         }
@@ -404,6 +624,7 @@ int tr_heads_train(const float *X, const float *P, const int32_t *y, size_t n,
         }
         f->M = h->M; f->T = h->T; f->d = h->d; f->top_k = h->top_k;
         f->k0 = h->k0; f->cost_k0 = h->cost_k0;
+        f->knn_k = h->knn_k; f->knn_p = h->knn_p; f->knn_k0 = h->knn_k0; f->knn_tasks = h->knn_tasks;
         f->qmask = h->qmask & ~(1u << TR_QV_RIDGE);   /* ridge weights live in Wf */
         f->cmask = h->cmask;
         if (tr_heads_alloc_parts(f)) goto oom;
@@ -412,47 +633,53 @@ int tr_heads_train(const float *X, const float *P, const int32_t *y, size_t n,
             size_t nf = 0, nh = 0;
             for (size_t i = 0; i < n; i++) { if (fold[i] == k) hold[nh++] = i; else fit[nf++] = i; }
             if (nh == 0) continue;
-            if ((rc = fit_parts(f, &D, fit, nf, params->ridge_alphas, na, Wf, err, errlen))) goto fail;
-            predict_rows(f, &D, hold, nh, Q, nslots, Wf, Cc);
+            if ((rc = fit_parts(f, &D, fit, nf, params->ridge_alphas, sl.na, Wf, err, errlen))) goto fail;
+            predict_rows(f, &D, hold, nh, Q, &sl, Wf, Cc, scr, G, xb);
+            if (params->progress) params->progress(params->progress_ctx, "heads: cross-validation", (k + 1.0) / K);
         }
         f->ridge = NULL;
-        /* score every (slot, cost variant) pair */
+        /* score every (slot, cost variant) pair; the ensemble last, with the
+         * ridge penalty the ridge rows preferred */
         h->cvrows = tr_calloc(MAX_SLOTS * TR_CV_COUNT, sizeof *h->cvrows);
         if (!h->cvrows) goto oom;
         tr_frontier_ref ref;
         tr_frontier_ref_compute(scores, costs, nev, M, ev, &ref);
-        double best = -INFINITY;
-        int bc = TR_CV_TASK;
-        for (size_t sl = 0; sl < nslots; sl++) {
-            int qv = slot_qv(sl);
-            for (int cv = 0; cv < TR_CV_COUNT; cv++) {
-                if (!(h->cmask >> cv & 1u)) continue;
-                double e = sweep(&D, Q[sl], Cc[cv], ev, nev, lam, nl, pc, pq);
-                tr_frontier_figs fg;
-                if (tr_frontier_figures(pc, pq, nl, &ref, &fg)) goto oom;
-                tr_heads_cvrow *row = &h->cvrows[h->n_cv++];
-                row->qv = qv; row->cv = cv;
-                row->alpha = sl >= 2 ? params->ridge_alphas[sl - 2] : 0;
-                row->aiq_lin = fg.aiq_lin; row->aiq_log = fg.aiq_log;
-                row->q_at_cbest = fg.q_at_cbest; row->gap = fg.gap; row->saving = fg.saving;
-                row->q_max = fg.q_max; row->ece = e;
-                row->crit = criterion(&fg, params->criterion);
-                int allowed = (params->qvariant < 0 || params->qvariant == qv)
-                              && (params->cvariant < 0 || params->cvariant == cv);
-                if (allowed && row->crit > best + 1e-12) { best = row->crit; best_slot = sl; bc = cv; }
-            }
+        for (size_t s = 0; s < sl.n; s++)
+            if (s != sl.ens && score_slot(h, &D, &sl, s, Q, Cc, ev, nev, lam, nl, pc, pq, &ref, params)) goto oom;
+        if (params->criterion == TR_CRIT_RANKSUM) rank_sum(h->cvrows, h->n_cv);
+        long br = best_row(h, params, TR_QV_RIDGE);
+        if (br >= 0) h->ridge_alpha = (float)h->cvrows[br].alpha;
+        if (sl.ens) {
+            const float *qs = Q[1], *qk = Q[sl.knn], *qr = Q[2 + row_alpha_index(params, h->ridge_alpha)];
+            for (size_t i = 0; i < n * M; i++) Q[sl.ens][i] = (qs[i] + qk[i] + qr[i]) / 3.0f;
+            if (score_slot(h, &D, &sl, sl.ens, Q, Cc, ev, nev, lam, nl, pc, pq, &ref, params)) goto oom;
+            if (params->criterion == TR_CRIT_RANKSUM) rank_sum(h->cvrows, h->n_cv);
         }
-        h->qv = slot_qv(best_slot); h->cv = bc;
-        if (best_slot >= 2) h->ridge_alpha = (float)params->ridge_alphas[best_slot - 2];
+        long b = best_row(h, params, -1);
+        if (b < 0) {
+            rc = tr_errorf(err, errlen, TR_EINVAL, "heads: no trainable variant in qv_mask %#x", params->qv_mask);
+            goto fail;
+        }
+        const tr_heads_cvrow *row = &h->cvrows[b];
+        h->qv = row->qv; h->cv = row->cv;
+        if (row->qv == TR_QV_RIDGE) h->ridge_alpha = (float)row->alpha;
+        best_slot = row->qv == TR_QV_RIDGE ? 2 + row_alpha_index(params, row->alpha)
+                  : row->qv == TR_QV_KNN ? sl.knn : row->qv == TR_QV_ENSEMBLE ? sl.ens : (size_t)row->qv;
     } else {
         h->qv = params->qvariant >= 0 ? params->qvariant : TR_QV_PRIOR_SOFT;
-        h->cv = params->cvariant >= 0 ? params->cvariant : (lens ? TR_CV_LEN : TR_CV_TASK);
-        best_slot = h->qv == TR_QV_RIDGE ? 2 : (size_t)h->qv;
+        best_slot = h->qv == TR_QV_RIDGE ? 2 : h->qv == TR_QV_KNN ? sl.knn : h->qv == TR_QV_ENSEMBLE ? sl.ens : (size_t)h->qv;
     }
 
     /* the final fit on every row */
     if ((rc = fit_parts(h, &D, NULL, n, NULL, 0, NULL, err, errlen))) goto fail;
-    if (!do_cv) predict_rows(h, &D, NULL, n, Q, nslots, NULL, Cc);   /* in-sample stand-ins */
+    if (!do_cv) {
+        /* in-sample stand-ins for the out-of-fold predictions */
+        for (size_t i = 0; i < n; i++) {
+            const float *x = X ? X + i * d : NULL;
+            tr_heads_predict_variant(h, h->qv, h->cv, x, D.P + i * T, lens ? (size_t)lens[i] : 0,
+                                     Q[best_slot] + i * M, NULL, Cc[h->cv] + i * M, scr);
+        }
+    }
     const float *Qb = Q[best_slot];
 
     if (fit_calibration(h, &D, Qb)) goto oom;
@@ -484,9 +711,18 @@ fail:
     tr_heads_free(h);
     tr_heads_free(f);
     tr_free(Pown); tr_free(yown); tr_free(fold); tr_free(fit); tr_free(hold); tr_free(ev);
-    tr_free(lam); tr_free(pc); tr_free(pq); tr_free(Qcal);
-    for (size_t sl = 0; sl < MAX_SLOTS; sl++) tr_free(Q[sl]);
+    tr_free(lam); tr_free(pc); tr_free(pq); tr_free(Qcal); tr_free(scr); tr_free(G); tr_free(xb);
+    for (size_t s = 0; s < MAX_SLOTS; s++) tr_free(Q[s]);
     for (int v = 0; v < TR_CV_COUNT; v++) tr_free(Cc[v]);
     for (size_t k = 0; k < TR_HEADS_MAX_ALPHAS; k++) tr_free(Wf[k]);
     return rc;
+}
+
+void tr_heads_folds_from_ids(const char *const *ids, const size_t *lens, size_t n, int K,
+                             int32_t *fold)
+{
+    for (size_t i = 0; i < n; i++) {
+        size_t len = lens ? lens[i] : strlen(ids[i]);
+        fold[i] = K > 0 ? (int32_t)((tr_fnv1a64(ids[i], len) / 5) % (uint64_t)K) : 0;
+    }
 }

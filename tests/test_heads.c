@@ -37,7 +37,8 @@ static void test_recover_skills(void **state)
     tr_heads *h = NULL;
     char err[256];
     assert_int_equal(tr_heads_train(s.X, s.P, s.y, s.n, s.d, s.T, s.S, s.C, s.L, s.M, &p, &h, err, sizeof err), TR_OK);
-    float pt[5], q[4], qc[4], c[4], x[16] = {0}, scratch[8];
+    float pt[5], q[4], qc[4], c[4], x[16] = {0};
+    float *scratch = malloc(tr_heads_scratch_floats(h) * sizeof *scratch);
     for (size_t t = 0; t < 5; t++) {
         onehot(pt, 5, t);
         for (int qv = TR_QV_PRIOR_HARD; qv <= TR_QV_PRIOR_SOFT; qv++) {
@@ -57,10 +58,12 @@ static void test_recover_skills(void **state)
     assert_true(tab->n_budget == 100 && tab->n_risk > 0);
     size_t nrow;
     const tr_heads_cvrow *rows = tr_heads_cv_table(h, &nrow);
-    assert_int_equal(nrow, 5 * 2);   /* hard, soft, ridge at 3 penalties x task, length */
+    assert_int_equal(nrow, 5 * 2);   /* hard, soft, ridge, kNN, ensemble x task, length */
+    for (size_t i = 0; i < nrow; i++) assert_int_equal(rows[i].eligible, rows[i].qv != TR_QV_PRIOR_HARD && rows[i].cv == TR_CV_LEN);
     for (size_t i = 0; i < nrow; i++) assert_true(rows[i].aiq_lin > 0.3 && rows[i].aiq_lin < 1);
     /* the length cost model wins on costs that are price x bytes */
     assert_int_equal(tr_heads_cvariant(h), TR_CV_LEN);
+    free(scratch);
     tr_heads_free(h);
     synth_free(&s);
 }
@@ -104,7 +107,8 @@ static void test_missing_labels_and_tiny_tasks(void **state)
     tr_heads *h = NULL;
     char err[256];
     assert_int_equal(tr_heads_train(s.X, s.P, s.y, s.n, s.d, s.T, s.S, s.C, s.L, s.M, NULL, &h, err, sizeof err), TR_OK);
-    float pt[5], q[4], qc[4], c[4], sc[4];
+    float pt[5], q[4], qc[4], c[4];
+    float *sc = malloc(tr_heads_scratch_floats(h) * sizeof *sc);
     for (size_t t = 0; t < 5; t++) {
         onehot(pt, 5, t);
         assert_int_equal(tr_heads_predict_variant(h, TR_QV_PRIOR_SOFT, TR_CV_TASK, s.X, pt, 800, q, qc, c, sc), TR_OK);
@@ -123,6 +127,7 @@ static void test_missing_labels_and_tiny_tasks(void **state)
         for (int t = 0; t < 4; t++) gm += K5x4[t * 4 + m] / 4;
         assert_true(fabsf(q[m] - gm) < 0.12f);
     }
+    free(sc);
     tr_heads_free(h);
     synth_free(&s);
 }
@@ -131,9 +136,10 @@ static void test_cv_picks_ridge(void **state)
 {
     (void)state;
     size_t sizes[3] = {900, 900, 900};
-    const float K[12] = {0.6f, 0.5f, 0.3f, 0.2f, 0.6f, 0.5f, 0.3f, 0.2f, 0.6f, 0.5f, 0.3f, 0.2f};
+    const float K[12] = {0.3f, 0.45f, 0.35f, 0.6f, 0.3f, 0.45f, 0.35f, 0.6f, 0.3f, 0.45f, 0.35f, 0.6f};
     synth s;
-    /* model 2 (mid price) is 0.3 + 0.45 when x[0] > 0: only the embedding tells */
+    /* model 2 (mid price) is 0.35 + 0.45 when x[0] > 0 and ~0 otherwise: only
+     * the embedding tells, and the best single model (3) is the dearest */
     synth_make(&s, 3, 4, 8, sizes, K, PRICE4, 0.9f, 2, 0.45f, 3);
     tr_heads *h = NULL;
     char err[256];
@@ -141,6 +147,9 @@ static void test_cv_picks_ridge(void **state)
     tr_heads_params_default(&p);
     p.ridge_alphas[0] = 1;
     p.n_ridge_alphas = 1;
+    p.criterion = TR_CRIT_AIQ_LIN;
+    p.qv_mask = (1u << TR_QV_PRIOR_HARD) | (1u << TR_QV_PRIOR_SOFT) | (1u << TR_QV_RIDGE);
+    p.cv_mask = 3;   /* both cost variants compete */
     assert_int_equal(tr_heads_train(s.X, s.P, s.y, s.n, s.d, s.T, s.S, s.C, s.L, s.M, &p, &h, err, sizeof err), TR_OK);
     assert_int_equal(tr_heads_qvariant(h), TR_QV_RIDGE);
     size_t nrow;
@@ -152,6 +161,24 @@ static void test_cv_picks_ridge(void **state)
         if (rows[i].qv == TR_QV_PRIOR_SOFT) soft = rows[i].aiq_lin;
     }
     assert_true(ridge > soft + 0.01);
+    /* the rank-sum criterion (gap, saving, AIQ_log) agrees */
+    tr_heads *h3 = NULL;
+    p.criterion = TR_CRIT_RANKSUM;
+    assert_int_equal(tr_heads_train(s.X, s.P, s.y, s.n, s.d, s.T, s.S, s.C, s.L, s.M, &p, &h3, err, sizeof err), TR_OK);
+    assert_int_equal(tr_heads_qvariant(h3), TR_QV_RIDGE);
+    rows = tr_heads_cv_table(h3, &nrow);
+    double top = -1e9;
+    for (size_t i = 0; i < nrow; i++) { assert_true(rows[i].crit <= 0 && rows[i].crit >= -3.0 * (double)(nrow - 1)); if (rows[i].crit > top) top = rows[i].crit; }
+    tr_heads_free(h3);
+    p.criterion = 99;
+    assert_int_equal(tr_heads_train(s.X, s.P, s.y, s.n, s.d, s.T, s.S, s.C, s.L, s.M, &p, &h3, err, sizeof err), TR_ERANGE);
+    assert_non_null(strstr(err, "criterion 99"));
+    p.criterion = TR_CRIT_AIQ_LIN;
+    /* calibration on out-of-fold predictions does not hurt them (10 bins) */
+    double er, ec;
+    tr_heads_ece(h, &er, &ec);
+    assert_true(ec <= er + 1e-6 && ec < 0.03);
+    assert_int_equal(tr_heads_calibration_kind(h, 0), 2);   /* isotonic: >= 200 labels */
     /* forcing a variant is honoured */
     tr_heads *h2 = NULL;
     p.qvariant = TR_QV_PRIOR_HARD;
@@ -162,6 +189,67 @@ static void test_cv_picks_ridge(void **state)
     tr_heads_free(h2);
     /* calibration does not make things worse out of fold */
     tr_heads_free(h);
+    synth_free(&s);
+}
+
+static void test_knn_hand(void **state)
+{
+    (void)state;
+    /* 4 stored rows (2 per task), x in 2-d; query x = (1, 0) */
+    const float Xs[8] = {1, 0, 0.8f, 0.6f, 0, 1, -1, 0};
+    const float Ss[8] = {1, 0, 0, NAN, 1, 1, 0, 0};   /* M = 2 */
+    const float x[2] = {1, 0}, prior[2] = {0.5f, 0.25f};
+    uint32_t lo[2] = {0, 2}, hi[2] = {2, 4};
+    float sims[4], out[2], work[2 * 2 + 4];
+    tr_knn_sims(Xs, 2, lo, hi, 2, x, sims);
+    assert_float_equal(sims[1], 0.8f, 1e-6);
+    assert_float_equal(sims[3], -1.0f, 1e-6);
+    /* k = 2, p = 1: rows 0 (w 1) and 1 (w .8); model 1 lacks row 1's label */
+    tr_knn_combine(Ss, 2, lo, hi, 2, sims, 2, 1.0f, 1.0f, prior, out, work);
+    assert_float_equal(out[0], (1 * 1 + 0.8f * 0 + 0.5f) / (1 + 0.8f + 1), 1e-6);
+    assert_float_equal(out[1], (1 * 0 + 0.25f) / (1 + 1), 1e-6);
+    /* k larger than the store: every row, negative similarity weighs 0 */
+    tr_knn_combine(Ss, 2, lo, hi, 2, sims, 10, 3.0f, 0.0f, prior, out, work);
+    assert_float_equal(out[0], (1 + 0.512f * 0) / (1 + 0.512f + 0), 1e-6);
+    /* one segment only (task-local search) */
+    tr_knn_combine(Ss, 2, lo + 1, hi + 1, 1, sims + 2, 1, 1.0f, 1.0f, prior, out, work);
+    assert_float_equal(out[0], 0.5f, 1e-6);   /* row 2 has sim 0: weight 0 -> the prior */
+}
+
+static void test_knn_scope(void **state)
+{
+    (void)state;
+    size_t sizes[3] = {300, 300, 300};
+    const float K[12] = {0.3f, 0.45f, 0.35f, 0.6f, 0.3f, 0.45f, 0.35f, 0.6f, 0.3f, 0.45f, 0.35f, 0.6f};
+    synth s;
+    synth_make(&s, 3, 4, 8, sizes, K, PRICE4, 0.9f, 2, 0.45f, 7);
+    char err[256];
+    tr_heads_params p;
+    tr_heads_params_default(&p);
+    p.knn_k = 50;
+    p.knn_tasks = 0;   /* exact search over every stored prompt */
+    p.qvariant = TR_QV_KNN;
+    tr_heads *all = NULL, *local = NULL;
+    assert_int_equal(tr_heads_train(s.X, s.P, s.y, s.n, s.d, s.T, s.S, s.C, s.L, s.M, &p, &all, err, sizeof err), TR_OK);
+    p.knn_tasks = 3;   /* every task: the same neighbours as the exact search */
+    assert_int_equal(tr_heads_train(s.X, s.P, s.y, s.n, s.d, s.T, s.S, s.C, s.L, s.M, &p, &local, err, sizeof err), TR_OK);
+    assert_int_equal(tr_heads_qvariant(all), TR_QV_KNN);
+    float *sc = malloc(tr_heads_scratch_floats(all) * sizeof *sc);
+    double err_knn = 0, err_soft = 0;
+    for (size_t i = 0; i < s.n; i += 3) {
+        float q1[4], q2[4], c[4];
+        assert_int_equal(tr_heads_predict(all, s.X + i * 8, s.P + i * 3, 100, q1, NULL, c, sc), TR_OK);
+        assert_int_equal(tr_heads_predict(local, s.X + i * 8, s.P + i * 3, 100, q2, NULL, c, sc), TR_OK);
+        for (int m = 0; m < 4; m++) assert_float_equal(q1[m], q2[m], 1e-6);
+        err_knn += fabs(q1[2] - s.ptrue[i * 4 + 2]);
+        tr_heads_predict_variant(all, TR_QV_PRIOR_SOFT, TR_CV_TASK, s.X + i * 8, s.P + i * 3, 100, q1, NULL, c, sc);
+        err_soft += fabs(q1[2] - s.ptrue[i * 4 + 2]);
+    }
+    /* the neighbours see the prompt-level effect the task prior cannot */
+    assert_true(err_knn < 0.7 * err_soft);
+    free(sc);
+    tr_heads_free(all);
+    tr_heads_free(local);
     synth_free(&s);
 }
 
@@ -186,18 +274,20 @@ static void test_save_load(void **state)
     assert_int_equal(tr_heads_load(b[0].data, b[0].len, b[1].data, b[1].len, b[2].data, b[2].len,
                                    b[3].data, b[3].len, &g, err, sizeof err), TR_OK);
     assert_int_equal(tr_heads_qvariant(g), tr_heads_qvariant(h));
+    float *sc = malloc(tr_heads_scratch_floats(h) * sizeof *sc);
     for (size_t i = 0; i < s.n; i += 7)
         for (int qv = 0; qv < TR_QV_COUNT; qv++)
             for (int cv = 0; cv < TR_CV_COUNT; cv++) {
-                float q1[4], c1[4], k1[4], q2[4], c2[4], k2[4], sc[2];
+                float q1[4], c1[4], k1[4], q2[4], c2[4], k2[4];
                 int r1 = tr_heads_predict_variant(h, qv, cv, s.X + i * 8, s.P + i * 5, (size_t)s.L[i], q1, k1, c1, sc);
                 int r2 = tr_heads_predict_variant(g, qv, cv, s.X + i * 8, s.P + i * 5, (size_t)s.L[i], q2, k2, c2, sc);
                 assert_int_equal(r1, r2);
-                if (r1) { assert_int_equal(qv, TR_QV_KNN); continue; }
+                assert_int_equal(r1, TR_OK);
                 assert_memory_equal(q1, q2, sizeof q1);
                 assert_memory_equal(k1, k2, sizeof k1);
                 assert_memory_equal(c1, c2, sizeof c1);
             }
+    free(sc);
     const tr_select_tables *t1 = tr_heads_tables(h), *t2 = tr_heads_tables(g);
     assert_int_equal(t1->n_budget, t2->n_budget);
     assert_memory_equal(t1->budget_cost, t2->budget_cost, t1->n_budget * sizeof(float));
@@ -281,6 +371,18 @@ static void test_bad_input(void **state)
     synth_free(&s);
 }
 
+static void test_folds_from_ids(void **state)
+{
+    (void)state;
+    const char *ids[3] = {"70", "abc", ""};
+    int32_t f[3];
+    tr_heads_folds_from_ids(ids, NULL, 3, 5, f);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(f[i], (int32_t)((tr_fnv1a64(ids[i], strlen(ids[i])) / 5) % 5));
+    /* the empty id hashes to the offset basis 14695981039346656037 */
+    assert_int_equal(f[2], (int32_t)((14695981039346656037ULL / 5) % 5));
+}
+
 static void test_alloc_failures(void **state)
 {
     (void)state;
@@ -310,8 +412,11 @@ int main(void)
         cmocka_unit_test(test_shrinkage_tiny_task),
         cmocka_unit_test(test_missing_labels_and_tiny_tasks),
         cmocka_unit_test(test_cv_picks_ridge),
+        cmocka_unit_test(test_knn_hand),
+        cmocka_unit_test(test_knn_scope),
         cmocka_unit_test(test_save_load),
         cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_folds_from_ids),
         cmocka_unit_test(test_alloc_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -96,8 +96,9 @@ static route_stats route_all(const tr_heads *h, const synth *te, tr_select_mode 
 {
     route_stats r = {0, 0, 0};
     size_t M = te->M;
+    float *sc = malloc(tr_heads_scratch_floats(h) * sizeof *sc);
     for (size_t i = 0; i < te->n; i++) {
-        float q[8], qc[8], c[8], sc[4];
+        float q[8], qc[8], c[8];
         assert_int_equal(tr_heads_predict(h, te->X + i * te->d, te->P + i * te->T, (size_t)te->L[i], q, qc, c, sc), TR_OK);
         int m = tr_select(q, qc, c, M, NULL, mode, value, tr_heads_tables(h));
         int b = tr_select(qc, qc, c, M, NULL, TR_SELECT_QUALITY, 0, NULL);
@@ -106,6 +107,7 @@ static route_stats route_all(const tr_heads *h, const synth *te, tr_select_mode 
         r.qual += te->S[i * M + m];
         r.misroute += te->S[i * M + m] < te->S[i * M + b];
     }
+    free(sc);
     r.cost /= (double)te->n; r.qual /= (double)te->n; r.misroute /= (double)te->n;
     return r;
 }

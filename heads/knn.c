@@ -1,0 +1,96 @@
+/* The kNN-smoothed quality estimate (RECIPE.md §4 K): the similarity-
+ * weighted mean score of the k most similar training prompts, shrunk toward
+ * the prompt's soft task prior by kk0 pseudo-prompts:
+ *   q_m = (Σ_{j in N, S_jm labelled} w_j S_jm + kk0 prior_m) / (Σ_{j labelled} w_j + kk0),
+ *   w_j = max(cos(x, x_j), 0)^p.
+ * The training prompts are stored sorted by task so the search can be
+ * limited to the prompts of the g most probable tasks (g = 0: all of them,
+ * exact as in the recipe).  Candidates are given as segments of the stored
+ * rows; the k-th largest similarity is found by quickselect on a copy, so
+ * nothing is allocated per prompt. */
+#include "parts.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+/* k-th largest (0-based) of v[0..n) by quickselect (Hoare partition,
+ * descending); reorders v. */
+static float kth_largest(float *v, size_t n, size_t k)
+{
+    long lo = 0, hi = (long)n - 1, kk = (long)k;
+    while (lo < hi) {
+        float piv = v[lo + (hi - lo) / 2];
+        long i = lo, j = hi;
+        while (i <= j) {
+            while (v[i] > piv) i++;
+            while (v[j] < piv) j--;
+            if (i <= j) {
+                float t = v[i]; v[i] = v[j]; v[j] = t;
+                i++; j--;
+            }
+        }
+        if (kk <= j) hi = j;
+        else if (kk >= i) lo = i;
+        else return v[kk];
+    }
+    return v[kk];
+}
+
+static float wpow(float s, float p)
+{
+    if (s <= 0) return 0;
+    if (p == 1) return s;
+    if (p == 3) return s * s * s;
+    return powf(s, p);
+}
+
+void tr_knn_sims(const float *Xs, size_t d, const uint32_t *lo, const uint32_t *hi,
+                 size_t nseg, const float *x, float *sims)
+{
+    size_t o = 0;
+    for (size_t s = 0; s < nseg; s++) {
+        size_t nr = hi[s] - lo[s];
+        if (nr == 0) continue;
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)nr, (int)d, 1.0f, Xs + (size_t)lo[s] * d, (int)d,
+                    x, 1, 0.0f, sims + o, 1);
+        o += nr;
+    }
+}
+
+void tr_knn_combine(const float *Ss, size_t M, const uint32_t *lo, const uint32_t *hi,
+                    size_t nseg, const float *sims, size_t k, float p, float kk0,
+                    const float *prior, float *out, float *work)
+{
+    size_t nc = 0;
+    for (size_t s = 0; s < nseg; s++) nc += hi[s] - lo[s];
+    float *num = work, *den = work + M, *tmp = work + 2 * M;
+    for (size_t m = 0; m < M; m++) num[m] = den[m] = 0;
+    float thr = -INFINITY;
+    size_t n_eq = nc;                 /* how many rows equal to thr may still join */
+    if (k == 0) nc = 0;
+    if (nc > k) {
+        memcpy(tmp, sims, nc * sizeof *tmp);
+        thr = kth_largest(tmp, nc, k - 1);
+        size_t above = 0;
+        for (size_t i = 0; i < nc; i++) above += sims[i] > thr;
+        n_eq = k - above;
+    }
+    size_t o = 0;
+    for (size_t s = 0; s < nseg; s++) {
+        for (uint32_t j = lo[s]; j < hi[s]; j++, o++) {
+            float sim = sims[o];
+            if (sim < thr || (sim == thr && n_eq == 0)) continue;
+            if (sim == thr) n_eq--;
+            float w = wpow(sim, p);
+            if (w == 0) continue;
+            const float *row = Ss + (size_t)j * M;
+            for (size_t m = 0; m < M; m++)
+                if (!isnan(row[m])) { num[m] += w * row[m]; den[m] += w; }
+        }
+    }
+    for (size_t m = 0; m < M; m++) {
+        if (isnan(prior[m])) { out[m] = NAN; continue; }
+        out[m] = (num[m] + kk0 * prior[m]) / (den[m] + kk0);
+    }
+}
