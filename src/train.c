@@ -66,7 +66,9 @@ typedef struct stage1 {
     size_t T;
     double modularity, resolution;
     tr_softmax *clf;
-    float *P;                  /* n x T */
+    float *P;                  /* n x T; out of fold for tr_train */
+    int32_t *fold;             /* n: cross-validation fold of each row (tr_train only) */
+    int n_folds;
     double clf_accuracy, clf_ece;              /* on a held-out fifth */
     double t_embed, t_graph, t_cluster, t_clf; /* seconds */
     double ood_threshold;      /* drift.h: low quantile of own-centroid cosine */
@@ -81,6 +83,7 @@ static void stage1_clear(stage1 *s)
     tr_free(s->membership);
     tr_softmax_free(s->clf);
     tr_free(s->P);
+    tr_free(s->fold);
     memset(s, 0, sizeof *s);
 }
 
@@ -145,8 +148,45 @@ done:
     return rc;
 }
 
-static int run_stage1(const tr_dataset *ds, const tr_train_options *o, tr_warm *warm, stage1 *s, char *err,
-                      size_t errlen)
+/* P(task | x) of every training prompt from a classifier that did not see
+ * it (the folds the heads cross-validate on).  The heads learn how far to trust the gate from
+ * these: in-sample probabilities are near one-hot, sharper than anything a
+ * new prompt gets, and cross-validation inside the heads would believe them. */
+static int out_of_fold_probs(stage1 *s, const tr_softmax_params *sp, char *err, size_t errlen)
+{
+    int K = s->n_folds;
+    if (K < 2 || s->n < 10 * (size_t)K) {
+        tr_softmax_predict_batch(s->clf, s->X, s->n, s->P);
+        return TR_OK;
+    }
+    float *Xf = tr_mallocarray(s->n * s->dim, sizeof *Xf);
+    int32_t *yf = tr_mallocarray(s->n, sizeof *yf);
+    int rc = TR_OK;
+    if (!Xf || !yf) { rc = tr_errorf(err, errlen, TR_ENOMEM, "out of memory"); goto done; }
+    for (int k = 0; k < K && !rc; k++) {
+        size_t a = 0;
+        for (size_t i = 0; i < s->n; i++)
+            if (s->fold[i] != k) {
+                memcpy(Xf + a * s->dim, s->X + i * s->dim, s->dim * sizeof *Xf);
+                yf[a++] = s->membership[i];
+            }
+        tr_softmax *m = NULL;
+        if ((rc = tr_softmax_fit(Xf, a, s->dim, yf, s->T, sp, &m, err, errlen))) {
+            tr_error_prefix(err, errlen, rc, "task classifier (out-of-fold)");
+            break;
+        }
+        for (size_t i = 0; i < s->n; i++)
+            if (s->fold[i] == k) tr_softmax_predict(m, s->X + i * s->dim, s->P + i * s->T);
+        tr_softmax_free(m);
+    }
+done:
+    tr_free(Xf);
+    tr_free(yf);
+    return rc;
+}
+
+static int run_stage1(const tr_dataset *ds, const tr_train_options *o, tr_warm *warm, int want_oof, stage1 *s,
+                      char *err, size_t errlen)
 {
     int rc;
     memset(s, 0, sizeof *s);
@@ -236,7 +276,21 @@ static int run_stage1(const tr_dataset *ds, const tr_train_options *o, tr_warm *
         return tr_error_prefix(err, errlen, rc, "task classifier");
     s->P = tr_mallocarray(s->n * s->T, sizeof *s->P);
     if (!s->P) return tr_errorf(err, errlen, TR_ENOMEM, "out of memory");
-    tr_softmax_predict_batch(s->clf, s->X, s->n, s->P);
+    if (want_oof) {
+        /* the heads' folds (RECIPE: by id hash), shared so that no row's
+         * task probabilities come from a model that saw it */
+        s->n_folds = o->cv_folds;
+        s->fold = tr_mallocarray(s->n, sizeof *s->fold);
+        const char **ids = tr_mallocarray(s->n, sizeof *ids);
+        if (!s->fold || !ids) { tr_free(ids); return tr_errorf(err, errlen, TR_ENOMEM, "out of memory"); }
+        for (size_t i = 0; i < s->n; i++) ids[i] = ds->rec[s->idx[i]].id;
+        tr_heads_folds_from_ids(ids, NULL, s->n, s->n_folds, s->fold);
+        tr_free(ids);
+        sp.l2 = s->clf->l2;   /* the strength chosen on all rows: no re-selection per fold */
+        if ((rc = out_of_fold_probs(s, &sp, err, errlen))) return rc;
+    } else {
+        tr_softmax_predict_batch(s->clf, s->X, s->n, s->P);
+    }
     s->t_clf = tr_now() - t0;
     return tr_ood_threshold(s->X, s->membership, s->n, s->dim, s->T, TR_OOD_QUANTILE, &s->ood_threshold, err, errlen);
 }
@@ -380,7 +434,7 @@ int tr_discover(const tr_dataset *ds, const tr_train_options *opt, tr_router **o
     tr_train_options d;
     if (!opt) { tr_train_options_default(&d); opt = &d; }
     stage1 s;
-    int rc = run_stage1(ds, opt, NULL, &s, err, errlen);
+    int rc = run_stage1(ds, opt, NULL, 0, &s, err, errlen);
     if (!rc) rc = assemble(ds, opt, &s, "discover", out, err, errlen);
     if (!rc && !((*out)->config_json = config_json(ds, opt, &s, "discover", NULL, NULL)))
         rc = tr_errorf(err, errlen, TR_ENOMEM, "out of memory");
@@ -418,7 +472,7 @@ int tr_train_warm(const tr_dataset *ds, const tr_train_options *opt, const tr_wa
     int rc = TR_OK;
     memset(&s, 0, sizeof s);
     if (opt->warm_start && (rc = tr_warm_open(opt->warm_start, wp, &warm, err, errlen))) goto done;
-    if ((rc = run_stage1(ds, opt, warm, &s, err, errlen))) goto done;
+    if ((rc = run_stage1(ds, opt, warm, 1, &s, err, errlen))) goto done;
     progress(opt, "heads", 0.8);
     S = gather(ds->scores, s.idx, s.n, ds->n_models);
     C = gather(ds->costs, s.idx, s.n, ds->n_models);
@@ -430,6 +484,7 @@ int tr_train_warm(const tr_dataset *ds, const tr_train_options *opt, const tr_wa
     hp.seed = opt->seed;
     hp.gate_top_k = opt->gate_top_k;
     hp.cv_folds = opt->cv_folds;
+    hp.fold = s.fold;
     struct tr_heads *h = NULL;
     /* a router on caller-supplied embeddings never sees the prompt, so no
      * length-based cost model */
