@@ -80,6 +80,29 @@ static void lambda_grid(const pred *p, const ev *e, double *lam)
     lam[N_LAMBDA - 1] = INFINITY;
 }
 
+/* A router's figures (and hull) as the JSON object `eval --json` prints. */
+static cJSON *figures_json(const tr_eval_figures *f, const tr_point *hull, double ece)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddItemToObject(o, "q_at_c_best", num(f->q_at_cbest));
+    cJSON_AddItemToObject(o, "gap_captured", num(f->gap));
+    cJSON_AddItemToObject(o, "c_at_q_best", num(f->c_at_qbest));
+    cJSON_AddItemToObject(o, "cost_saving", num(f->saving));
+    cJSON_AddItemToObject(o, "q_max", num(f->q_max));
+    cJSON_AddItemToObject(o, "c_at_q_max", num(f->c_at_qmax));
+    cJSON_AddItemToObject(o, "aiq_lin", num(f->aiq_lin));
+    cJSON_AddItemToObject(o, "aiq_log", num(f->aiq_log));
+    cJSON_AddItemToObject(o, "ece", num(ece));
+    cJSON *h = cJSON_AddArrayToObject(o, "hull");
+    for (size_t k = 0; k < f->hull_n; k++) {
+        cJSON *pt = cJSON_CreateArray();
+        cJSON_AddItemToArray(pt, cJSON_CreateNumber(hull[k].cost));
+        cJSON_AddItemToArray(pt, cJSON_CreateNumber(hull[k].quality));
+        cJSON_AddItemToArray(h, pt);
+    }
+    return o;
+}
+
 /* Sweep λ; write the points, the chosen-model predictions at the point
  * closest in cost to C_best (for ECE) and the figures into the JSON. */
 static int sweep_and_score(ev *e, const char *name, const pred *p, int ours, const unsigned char *allowed)
@@ -116,23 +139,7 @@ static int sweep_and_score(ev *e, const char *name, const pred *p, int ours, con
     tr_eval_figures f;
     int rc = tr_eval_figures_compute(pts, N_LAMBDA, &e->ref, hull, &f, e->err, e->errlen);
     if (rc) return rc;
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddItemToObject(o, "q_at_c_best", num(f.q_at_cbest));
-    cJSON_AddItemToObject(o, "gap_captured", num(f.gap));
-    cJSON_AddItemToObject(o, "c_at_q_best", num(f.c_at_qbest));
-    cJSON_AddItemToObject(o, "cost_saving", num(f.saving));
-    cJSON_AddItemToObject(o, "q_max", num(f.q_max));
-    cJSON_AddItemToObject(o, "c_at_q_max", num(f.c_at_qmax));
-    cJSON_AddItemToObject(o, "aiq_lin", num(f.aiq_lin));
-    cJSON_AddItemToObject(o, "aiq_log", num(f.aiq_log));
-    cJSON_AddItemToObject(o, "ece", num(ece));
-    cJSON *h = cJSON_AddArrayToObject(o, "hull");
-    for (size_t k = 0; k < f.hull_n; k++) {
-        cJSON *pt = cJSON_CreateArray();
-        cJSON_AddItemToArray(pt, cJSON_CreateNumber(hull[k].cost));
-        cJSON_AddItemToArray(pt, cJSON_CreateNumber(hull[k].quality));
-        cJSON_AddItemToArray(h, pt);
-    }
+    cJSON *o = figures_json(&f, hull, ece);
     cJSON *sw = cJSON_AddArrayToObject(o, "sweep");
     for (int k = 0; k < N_LAMBDA; k++) {
         cJSON *pt = cJSON_CreateArray();
@@ -314,26 +321,7 @@ static int score_random_mix(ev *e, const double *qm, const double *cm)
     for (size_t m = 0; m < e->M; m++) { pts[m].cost = cm[m]; pts[m].quality = qm[m]; }
     tr_eval_figures f;
     int rc = tr_eval_figures_compute(pts, e->M, &e->ref, hull, &f, e->err, e->errlen);
-    if (!rc) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddItemToObject(o, "q_at_c_best", num(f.q_at_cbest));
-        cJSON_AddItemToObject(o, "gap_captured", num(f.gap));
-        cJSON_AddItemToObject(o, "c_at_q_best", num(f.c_at_qbest));
-        cJSON_AddItemToObject(o, "cost_saving", num(f.saving));
-        cJSON_AddItemToObject(o, "q_max", num(f.q_max));
-        cJSON_AddItemToObject(o, "c_at_q_max", num(f.c_at_qmax));
-        cJSON_AddItemToObject(o, "aiq_lin", num(f.aiq_lin));
-        cJSON_AddItemToObject(o, "aiq_log", num(f.aiq_log));
-        cJSON_AddItemToObject(o, "ece", cJSON_CreateNull());
-        cJSON *h = cJSON_AddArrayToObject(o, "hull");
-        for (size_t k = 0; k < f.hull_n; k++) {
-            cJSON *pt = cJSON_CreateArray();
-            cJSON_AddItemToArray(pt, cJSON_CreateNumber(hull[k].cost));
-            cJSON_AddItemToArray(pt, cJSON_CreateNumber(hull[k].quality));
-            cJSON_AddItemToArray(h, pt);
-        }
-        cJSON_AddItemToObject(e->routers, "random-mix", o);
-    }
+    if (!rc) cJSON_AddItemToObject(e->routers, "random-mix", figures_json(&f, hull, NAN));
     tr_free(pts);
     tr_free(hull);
     return rc;
