@@ -35,11 +35,15 @@ int eval_plot_write(const char *path, const cJSON *ev)
     size_t i = 0;
     const cJSON *r;
     cJSON_ArrayForEach(r, routers) {
+        /* the heads' ablations stay in the table: on the plot they would bury
+         * the comparison that matters, ours against the baselines */
+        if (!strncmp(r->string, "heads:", 6)) continue;
         s[i].name = r->string;
         s[i].hull = points(cJSON_GetObjectItem(r, "hull"), &s[i].n_hull);
         s[i].sweep = points(cJSON_GetObjectItem(r, "sweep"), &s[i].n_sweep);
         i++;
     }
+    size_t i_series = i;
     i = 0;
     cJSON_ArrayForEach(r, models) {
         m[i].name = r->string;
@@ -51,7 +55,7 @@ int eval_plot_write(const char *path, const cJSON *ev)
     snprintf(title, sizeof title, "Cost vs quality: %s (%.0f test prompts)",
              cJSON_GetStringValue(cJSON_GetObjectItem(ev, "dataset")),
              cJSON_GetNumberValue(cJSON_GetObjectItem(ev, "n_test")));
-    tr_plot p = {title, s, nr, m, nm};
+    tr_plot p = {title, s, i_series, m, nm};
     rc = tr_plot_svg_write(&p, path, err, sizeof err);
     if (rc) fprintf(stderr, "taskroute eval: %s\n", err);
     rc = rc ? -1 : 0;
