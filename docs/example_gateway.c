@@ -1,0 +1,47 @@
+/* A gateway's view of taskroute: link the installed library through
+ * pkg-config, open a router once, route each request from a worker thread
+ * with its own scratch.
+ *
+ *   cc -std=c11 example_gateway.c $(pkg-config --cflags --libs taskroute) -o example_gateway
+ *   ./example_gateway router.trm "Write a SQL query that counts orders per day"
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <taskroute.h>
+
+int main(int argc, char **argv)
+{
+    if (argc < 3) {
+        fprintf(stderr, "usage: %s router.trm PROMPT...\n", argv[0]);
+        return 2;
+    }
+    char err[512];
+    tr_router *r = NULL;
+    if (tr_router_open(argv[1], &r, err, sizeof err) != TR_OK) {
+        fprintf(stderr, "%s\n", err);
+        return 1;
+    }
+    tr_scratch *s = NULL;   /* one per worker thread; the router is shared */
+    if (tr_scratch_new(r, &s) != TR_OK) {
+        tr_router_close(r);
+        return 1;
+    }
+    /* a quality point is worth this many USD: 1000 = pay up to $0.001 for +0.01 */
+    tr_route_options opt = {TR_SELECT_LAMBDA, 1000.0, NULL};
+    int rc = 0;
+    for (int i = 2; i < argc; i++) {
+        tr_decision d;
+        int e = tr_route(r, argv[i], strlen(argv[i]), &opt, s, &d);
+        if (e != TR_OK) {
+            fprintf(stderr, "route: %s\n", tr_strerror(e));
+            rc = 1;
+            continue;
+        }
+        printf("%s\t(task %s, p=%.2f; predicted quality %.3f at $%.6f)\n", d.model_name, d.task_name,
+               d.task_prob, d.quality[d.model], d.cost[d.model]);
+    }
+    tr_scratch_free(s);
+    tr_router_close(r);
+    return rc;
+}
