@@ -224,10 +224,12 @@ void tr_online_counts(tr_online *o, uint64_t *decisions, uint64_t *explored)
     pthread_mutex_unlock(&o->mu);
 }
 
-int tr_online_save(tr_online *o, const char *path, char *err, size_t errlen)
+/* The state as a JSON tree (owned by the caller: cJSON_Delete), NULL when
+ * out of memory. */
+static cJSON *to_json(tr_online *o)
 {
-    if (!o || !path) return tr_errorf(err, errlen, TR_EINVAL, "tr_online_save: NULL argument");
     cJSON *j = cJSON_CreateObject();
+    if (!j) return NULL;
     cJSON_AddNumberToObject(j, "format", 1);
     cJSON_AddStringToObject(j, "policy", o->p.policy == TR_ONLINE_UCB ? "ucb" : "thompson");
     pthread_mutex_lock(&o->mu);
@@ -251,7 +253,19 @@ int tr_online_save(tr_online *o, const char *path, char *err, size_t errlen)
             cJSON_AddItemToArray(es, e);
         }
     pthread_mutex_unlock(&o->mu);
-    char *s = cJSON_PrintUnformatted(j);
+    return j;
+}
+
+void tr_online_get_params(tr_online *o, tr_online_params *p)
+{
+    *p = o->p;
+}
+
+int tr_online_save(tr_online *o, const char *path, char *err, size_t errlen)
+{
+    if (!o || !path) return tr_errorf(err, errlen, TR_EINVAL, "tr_online_save: NULL argument");
+    cJSON *j = to_json(o);
+    char *s = j ? cJSON_PrintUnformatted(j) : NULL;
     cJSON_Delete(j);
     if (!s) return tr_errorf(err, errlen, TR_ENOMEM, "online state: out of memory");
     size_t tl = strlen(path) + 32;
@@ -277,10 +291,67 @@ int tr_online_save(tr_online *o, const char *path, char *err, size_t errlen)
     return rc;
 }
 
+/* A state for r from the parsed tree j (borrowed); src names it in messages. */
+static int from_json(const cJSON *j, const char *src, const tr_router *r, const tr_online_params *p,
+                     tr_online **out, tr_online_carry *rep, char *err, size_t errlen)
+{
+    tr_online *o = NULL;
+    int rc = TR_OK;
+    if (rep) memset(rep, 0, sizeof *rep);
+    const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(j, "format");
+    if (!cJSON_IsNumber(fmt)) { rc = tr_errorf(err, errlen, TR_EFORMAT, "%s: not an online state file (field 'format')", src); goto done; }
+    if (fmt->valuedouble != 1) { rc = tr_errorf(err, errlen, TR_EVERSION, "%s: format %g, this reader knows 1", src, fmt->valuedouble); goto done; }
+    if ((rc = tr_online_new(r, p, &o, err, errlen))) goto done;
+    const cJSON *dc = cJSON_GetObjectItemCaseSensitive(j, "decisions"), *xc = cJSON_GetObjectItemCaseSensitive(j, "explored");
+    if (cJSON_IsNumber(dc) && dc->valuedouble >= 0) o->decisions = (uint64_t)dc->valuedouble;
+    if (cJSON_IsNumber(xc) && xc->valuedouble >= 0) o->explored = (uint64_t)xc->valuedouble;
+    const cJSON *c;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(j, "costs"))
+        if (cJSON_IsNumber(c)) tr_online_set_cost(o, c->string, c->valuedouble);
+    const cJSON *e;
+    size_t i = 0;
+    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(j, "entries")) {
+        const cJSON *tid = cJSON_GetObjectItemCaseSensitive(e, "task_id"), *mn = cJSON_GetObjectItemCaseSensitive(e, "model");
+        const cJSON *a = cJSON_GetObjectItemCaseSensitive(e, "a"), *b = cJSON_GetObjectItemCaseSensitive(e, "b");
+        const cJSON *n = cJSON_GetObjectItemCaseSensitive(e, "n");
+        if (!cJSON_IsNumber(tid) || !cJSON_IsString(mn) || !cJSON_IsNumber(a) || !cJSON_IsNumber(b) || !cJSON_IsNumber(n) ||
+            !(a->valuedouble > 0) || !(b->valuedouble > 0) || !(n->valuedouble >= 0)) {
+            rc = tr_errorf(err, errlen, TR_EFORMAT, "%s: entry %zu: fields task_id, model, a > 0, b > 0, n >= 0 needed", src, i);
+            goto done;
+        }
+        i++;
+        size_t t = 0, m = 0;
+        while (t < o->T && o->task_ids[t] != (int32_t)tid->valuedouble) t++;
+        while (m < o->M && strcmp(o->models[m], mn->valuestring)) m++;
+        if (t == o->T || m == o->M) {   /* a task or model the router no longer has */
+            if (rep && !rep->dropped++)
+                snprintf(rep->first_dropped, sizeof rep->first_dropped, "task %d / model %.100s%s",
+                         (int)tid->valuedouble, mn->valuestring, t == o->T ? " (no such task)" : " (no such model)");
+            continue;
+        }
+        if (rep) rep->kept++;
+        size_t k = t * o->M + m;
+        o->a[k] = a->valuedouble;
+        o->b[k] = b->valuedouble;
+        o->n[k] = n->valuedouble;
+    }
+done:
+    if (rc) tr_online_free(o);
+    else *out = o;
+    return rc;
+}
+
 int tr_online_load(const char *path, const tr_router *r, const tr_online_params *p, tr_online **out, char *err,
                    size_t errlen)
 {
+    return tr_online_load_report(path, r, p, out, NULL, err, errlen);
+}
+
+int tr_online_load_report(const char *path, const tr_router *r, const tr_online_params *p, tr_online **out,
+                          tr_online_carry *rep, char *err, size_t errlen)
+{
     *out = NULL;
+    if (rep) memset(rep, 0, sizeof *rep);
     FILE *f = fopen(path, "rb");
     if (!f) return tr_errorf(err, errlen, TR_EIO, "%s: cannot open: %s", path, strerror(errno));
     char *buf = NULL;
@@ -301,41 +372,19 @@ int tr_online_load(const char *path, const tr_router *r, const tr_online_params 
     if (rc || ioerr) { tr_free(buf); return tr_errorf(err, errlen, rc ? rc : TR_EIO, "%s: cannot read", path); }
     cJSON *j = cJSON_ParseWithLength(buf, len);
     tr_free(buf);
-    tr_online *o = NULL;
-    const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(j, "format");
-    if (!cJSON_IsNumber(fmt)) { rc = tr_errorf(err, errlen, TR_EFORMAT, "%s: not an online state file (field 'format')", path); goto done; }
-    if (fmt->valuedouble != 1) { rc = tr_errorf(err, errlen, TR_EVERSION, "%s: format %g, this reader knows 1", path, fmt->valuedouble); goto done; }
-    if ((rc = tr_online_new(r, p, &o, err, errlen))) goto done;
-    const cJSON *dc = cJSON_GetObjectItemCaseSensitive(j, "decisions"), *xc = cJSON_GetObjectItemCaseSensitive(j, "explored");
-    if (cJSON_IsNumber(dc) && dc->valuedouble >= 0) o->decisions = (uint64_t)dc->valuedouble;
-    if (cJSON_IsNumber(xc) && xc->valuedouble >= 0) o->explored = (uint64_t)xc->valuedouble;
-    const cJSON *c;
-    cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(j, "costs"))
-        if (cJSON_IsNumber(c)) tr_online_set_cost(o, c->string, c->valuedouble);
-    const cJSON *e;
-    size_t i = 0;
-    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(j, "entries")) {
-        const cJSON *tid = cJSON_GetObjectItemCaseSensitive(e, "task_id"), *mn = cJSON_GetObjectItemCaseSensitive(e, "model");
-        const cJSON *a = cJSON_GetObjectItemCaseSensitive(e, "a"), *b = cJSON_GetObjectItemCaseSensitive(e, "b");
-        const cJSON *n = cJSON_GetObjectItemCaseSensitive(e, "n");
-        if (!cJSON_IsNumber(tid) || !cJSON_IsString(mn) || !cJSON_IsNumber(a) || !cJSON_IsNumber(b) || !cJSON_IsNumber(n) ||
-            !(a->valuedouble > 0) || !(b->valuedouble > 0) || !(n->valuedouble >= 0)) {
-            rc = tr_errorf(err, errlen, TR_EFORMAT, "%s: entry %zu: fields task_id, model, a > 0, b > 0, n >= 0 needed", path, i);
-            goto done;
-        }
-        i++;
-        size_t t = 0, m = 0;
-        while (t < o->T && o->task_ids[t] != (int32_t)tid->valuedouble) t++;
-        while (m < o->M && strcmp(o->models[m], mn->valuestring)) m++;
-        if (t == o->T || m == o->M) continue;   /* a task or model the router no longer has */
-        size_t k = t * o->M + m;
-        o->a[k] = a->valuedouble;
-        o->b[k] = b->valuedouble;
-        o->n[k] = n->valuedouble;
-    }
-done:
+    rc = from_json(j, path, r, p, out, rep, err, errlen);
     cJSON_Delete(j);
-    if (rc) tr_online_free(o);
-    else *out = o;
+    return rc;
+}
+
+int tr_online_rebase(tr_online *old, const tr_router *r, tr_online **out, tr_online_carry *rep,
+                     char *err, size_t errlen)
+{
+    *out = NULL;
+    if (!old || !r) return tr_errorf(err, errlen, TR_EINVAL, "tr_online_rebase: NULL argument");
+    cJSON *j = to_json(old);
+    if (!j) return tr_errorf(err, errlen, TR_ENOMEM, "online: out of memory");
+    int rc = from_json(j, "online state", r, &old->p, out, rep, err, errlen);
+    cJSON_Delete(j);
     return rc;
 }

@@ -88,6 +88,25 @@ int tr_online_save(tr_online *o, const char *path, char *err, size_t errlen);
 int tr_online_load(const char *path, const tr_router *r, const tr_online_params *p, tr_online **out,
                    char *err, size_t errlen);
 
+/* What a load or rebase kept and dropped (entries whose task id or model
+ * the router does not have). */
+typedef struct tr_online_carry {
+    size_t kept, dropped;
+    char first_dropped[160];  /* "task 7 / model m" of the first dropped entry, or "" */
+} tr_online_carry;
+
+/* tr_online_load that also says what it dropped (rep may be NULL). */
+int tr_online_load_report(const char *path, const tr_router *r, const tr_online_params *p, tr_online **out,
+                          tr_online_carry *rep, char *err, size_t errlen);
+/* A state for router r (a hot-reloaded one) carrying over old's posteriors,
+ * prices and counters for the task ids and model names r still has; old's
+ * parameters are kept.  Borrows old (not modified) and r; *out owned by the
+ * caller: tr_online_free. */
+int tr_online_rebase(tr_online *old, const tr_router *r, tr_online **out, tr_online_carry *rep,
+                     char *err, size_t errlen);
+/* The parameters o was made with (copied into *p). */
+void tr_online_get_params(tr_online *o, tr_online_params *p);
+
 /* A Beta(a, b) draw from rng (exposed for tests).  a, b > 0. */
 struct tr_rng;
 double tr_beta_sample(struct tr_rng *rng, double a, double b);

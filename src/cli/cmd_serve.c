@@ -42,6 +42,12 @@ static void usage(FILE *f)
             "  --conn-timeout S       close a connection idle or stalled for S seconds [15]\n"
             "  --grace S              on SIGTERM wait up to S seconds for in-flight requests [10]\n"
             "  --port-file FILE       write the bound port to FILE once listening [none]\n"
+            "  --online STATE.json    online mode: Thompson sampling on per task x model posteriors\n"
+            "                         re-ranks each decision, POST /v1/feedback updates them; state\n"
+            "                         loaded from / saved to the file (atomic) [off]\n"
+            "  --online-explore SHARE at most this share of decisions explore [0.2]\n"
+            "  --online-save-every N  save the state every N updates (and on reload, SIGTERM) [100]\n"
+            "  --online-memory N      request ids remembered for feedback (fixed ring) [65536]\n"
             "  -q                     no per-request log lines on stderr\n"
             "\n"
             "SIGHUP or POST /admin/reload re-reads ROUTER.trm; a bad file is refused and the\n"
@@ -84,6 +90,9 @@ int cmd_serve(int argc, char **argv)
     cfg->feedback_rotate = 64u << 20;
     cfg->conn_timeout_s = 15;
     cfg->grace_s = 10;
+    cfg->online_explore = -1;
+    cfg->online_save_every = 100;
+    cfg->online_memory = 65536;
     char *host = NULL;
     int rc = TR_EXIT_USAGE;
     long v;
@@ -127,6 +136,17 @@ int cmd_serve(int argc, char **argv)
             cfg->grace_s = d;
         } else if (!strcmp(a, "--port-file")) {
             cfg->port_file = next;
+        } else if (!strcmp(a, "--online")) {
+            cfg->online_path = next;
+        } else if (!strcmp(a, "--online-explore")) {
+            if (cli_parse_double("serve", a, next, 0, 1, &d)) goto out;
+            cfg->online_explore = d;
+        } else if (!strcmp(a, "--online-save-every")) {
+            if (cli_parse_int("serve", a, next, 1, 1L << 30, &v)) goto out;
+            cfg->online_save_every = (unsigned long)v;
+        } else if (!strcmp(a, "--online-memory")) {
+            if (cli_parse_int("serve", a, next, 1, 1L << 26, &v)) goto out;
+            cfg->online_memory = (size_t)v;
         } else if (a[0] == '-' && a[1]) {
             fprintf(stderr, "taskroute serve: unknown option '%s' (see --help)\n", a);
             goto out;
@@ -186,6 +206,10 @@ int cmd_serve(int argc, char **argv)
         goto cleanup;
     }
     slot_ok = 1;
+    if (tr_online_serve_init(&srv, err, sizeof err)) {
+        cli_fail("serve", 0, "--online: %s", err);
+        goto cleanup;
+    }
     if (tr_server_start(&srv, err, sizeof err)) {
         cli_fail("serve", 0, "%s", err);
         goto cleanup;
@@ -206,8 +230,11 @@ int cmd_serve(int argc, char **argv)
             unsigned long gen = 0;
             if (tr_router_slot_reload(&srv.slot, NULL, &gen, err, sizeof err))
                 fprintf(stderr, "taskroute serve: SIGHUP reload refused, still serving the old router: %s\n", err);
-            else if (!cfg->quiet)
-                fprintf(stderr, "taskroute serve: SIGHUP: reloaded router generation %lu\n", gen);
+            else {
+                if (!cfg->quiet) fprintf(stderr, "taskroute serve: SIGHUP: reloaded router generation %lu\n", gen);
+                if (tr_online_serve_save(&srv, 1, err, sizeof err))
+                    fprintf(stderr, "taskroute serve: online state not saved after reload: %s\n", err);
+            }
             continue;
         }
         if (!cfg->quiet) fprintf(stderr, "taskroute serve: %s: stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
@@ -216,6 +243,7 @@ int cmd_serve(int argc, char **argv)
     tr_server_stop(&srv);
     rc = TR_EXIT_OK;
 cleanup:
+    tr_online_serve_fini(&srv);   /* saves: after the stop, before the router goes */
     if (slot_ok) tr_router_slot_destroy(&srv.slot);
     tr_feedback_log_close(srv.feedback);
     tr_feedback_log_close(srv.decisions);

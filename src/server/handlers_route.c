@@ -17,6 +17,8 @@
 #include "server/server.h"
 #include "util.h"
 
+static enum MHD_Result send_cjson(struct MHD_Connection *c, tr_request *q, int status, cJSON *j);
+
 static int find_model(void *ctx, const char *name)
 {
     return tr_router_find_model(((tr_loaded_router *)ctx)->r, name);
@@ -57,8 +59,8 @@ static void add_num(char *buf, size_t cap, size_t *len, int *ok, double x)
 /* Route req on the pinned router L: restrict to req's models and to the
  * routable ones, run tr_route.  Returns -1 on success, else an api error
  * with msg set.  mask (n_models bytes) is the caller's scratch. */
-static int decide(tr_server *srv, tr_loaded_router *L, tr_scratch *sc, tr_route_req *req, unsigned char *mask,
-                  tr_decision *d, char *msg, size_t msglen)
+static int decide(tr_server *srv, tr_request *q, tr_loaded_router *L, tr_scratch *sc, tr_route_req *req,
+                  unsigned char *mask, tr_decision *d, tr_online_outcome *oo, char *msg, size_t msglen)
 {
     size_t n = 0;
     for (size_t m = 0; m < L->n_models; m++) {
@@ -80,6 +82,7 @@ static int decide(tr_server *srv, tr_loaded_router *L, tr_scratch *sc, tr_route_
         snprintf(msg, msglen, "routing returned no model");
         return TR_API_INTERNAL;
     }
+    tr_online_serve_decide(srv, q, L, &opt, mask, d, oo);
     tr_metrics_decision(srv->metrics, L->model_slot[d->model],
                         d->task >= 0 && (size_t)d->task < L->n_tasks ? L->task_slot[d->task] : -1);
     return -1;
@@ -143,11 +146,12 @@ enum MHD_Result tr_handle_route(struct MHD_Connection *c, tr_request *q)
     mask = tr_malloc(L->n_models);
     if (!mask) { e = TR_API_INTERNAL; snprintf(msg, sizeof msg, "out of memory"); goto fail; }
     tr_decision d;
-    if ((e = decide(srv, L, sc, &req, mask, &d, msg, sizeof msg)) >= 0) goto fail;
+    tr_online_outcome oo;
+    if ((e = decide(srv, q, L, sc, &req, mask, &d, &oo, msg, sizeof msg)) >= 0) goto fail;
     note_decision(q, L, &d);
     log_decision(srv, q, L, &req, &d);
 
-    size_t cap = 512 + sizeof q->request_id + 2 * strlen(L->path);
+    size_t cap = 640 + sizeof q->request_id + 2 * strlen(L->path) + strlen(L->model_json[oo.offline_model]);
     for (size_t m = 0; m < L->n_models; m++) cap += strlen(L->model_json[m]) + 96;
     if (d.task >= 0 && (size_t)d.task < L->n_tasks) cap += strlen(L->task_json[d.task]);
     out = tr_malloc(cap);
@@ -169,7 +173,14 @@ enum MHD_Result tr_handle_route(struct MHD_Connection *c, tr_request *q)
         add_num(out, cap, &len, &ok, d.cost && m < d.n_models ? d.cost[m] : NAN);
         add(out, cap, &len, &ok, ",\"candidate\":%s}", mask[m] ? "true" : "false");
     }
-    add(out, cap, &len, &ok, "],\"router_generation\":%lu}", L->generation);
+    add(out, cap, &len, &ok, "]");
+    if (oo.on) {
+        add(out, cap, &len, &ok, ",\"online\":{\"explored\":%s,\"policy\":\"%s\",\"offline_model\":%s,\"lambda\":",
+            oo.explored ? "true" : "false", tr_online_serve_policy(srv), L->model_json[oo.offline_model]);
+        add_num(out, cap, &len, &ok, oo.lambda);
+        add(out, cap, &len, &ok, "}");
+    }
+    add(out, cap, &len, &ok, ",\"router_generation\":%lu}", L->generation);
     if (!ok) { e = TR_API_INTERNAL; snprintf(msg, sizeof msg, "response larger than its buffer"); goto fail; }
     tr_router_slot_release(&srv->slot);
     tr_route_req_free(&req);
@@ -222,7 +233,8 @@ enum MHD_Result tr_handle_chat(struct MHD_Connection *c, tr_request *q)
     mask = tr_malloc(L->n_models);
     if (!mask) { e = TR_API_INTERNAL; snprintf(msg, sizeof msg, "out of memory"); goto fail; }
     tr_decision d;
-    if ((e = decide(srv, L, sc, &req, mask, &d, msg, sizeof msg)) >= 0) goto fail;
+    tr_online_outcome oo;
+    if ((e = decide(srv, q, L, sc, &req, mask, &d, &oo, msg, sizeof msg)) >= 0) goto fail;
     note_decision(q, L, &d);
     log_decision(srv, q, L, &req, &d);
     int up = L->upstream[d.model];
@@ -254,15 +266,29 @@ enum MHD_Result tr_handle_feedback(struct MHD_Connection *c, tr_request *q)
     tr_server *srv = q->srv;
     char msg[512];
     int e;
-    if (!srv->feedback)
-        return tr_http_error(c, q, TR_API_UNAVAILABLE, "feedback is off: start serve with --feedback-log DIR");
+    if (!srv->feedback && !srv->online.on)
+        return tr_http_error(c, q, TR_API_UNAVAILABLE,
+                             "feedback is off: start serve with --feedback-log DIR (or --online STATE.json)");
     tr_feedback_req f;
     if (tr_feedback_req_parse(q->body, q->len, &f, &e, msg, sizeof msg)) return tr_http_error(c, q, e, "%s", msg);
-    int rc = tr_feedback_log_append(srv->feedback, f.request_id, f.model, f.score, msg, sizeof msg);
+    /* The log first: it is the durable record retraining reads, whatever
+     * online mode makes of the feedback. */
+    int rc = srv->feedback ? tr_feedback_log_append(srv->feedback, f.request_id, f.model, f.score, msg, sizeof msg) : 0;
+    if (rc) {
+        tr_feedback_req_free(&f);
+        return tr_http_error(c, q, TR_API_INTERNAL, "feedback not recorded: %s", msg);
+    }
+    const char *why = "";
+    int updated = srv->online.on ? tr_online_serve_feedback(srv, f.request_id, f.model, f.score, &why) : 0;
     tr_feedback_req_free(&f);
-    if (rc) return tr_http_error(c, q, TR_API_INTERNAL, "feedback not recorded: %s", msg);
-    static const char ok[] = "{\"status\":\"recorded\"}";
-    return tr_http_json(c, q, 200, ok, sizeof ok - 1);
+    cJSON *j = cJSON_CreateObject();
+    if (!j) return tr_http_error(c, q, TR_API_INTERNAL, "out of memory");
+    cJSON_AddStringToObject(j, "status", srv->feedback ? "recorded" : "accepted");
+    if (srv->online.on) {
+        cJSON_AddBoolToObject(j, "online_update", updated);
+        if (!updated) cJSON_AddStringToObject(j, "online_reason", why);
+    }
+    return send_cjson(c, q, 200, j);
 }
 
 static cJSON *router_identity(const tr_loaded_router *L)
@@ -319,6 +345,7 @@ enum MHD_Result tr_handle_healthz(struct MHD_Connection *c, tr_request *q)
     cJSON_AddItemToObject(j, "router", id);
     cJSON_AddNumberToObject(j, "upstreams", srv->ups ? (double)srv->ups->n : 0);
     cJSON_AddBoolToObject(j, "feedback", srv->feedback != NULL);
+    cJSON_AddBoolToObject(j, "online", srv->online.on);
     return send_cjson(c, q, 200, j);
 }
 
@@ -381,5 +408,7 @@ enum MHD_Result tr_handle_reload(struct MHD_Connection *c, tr_request *q)
     cJSON_AddNumberToObject(j, "seconds", tr_now() - t0);
     cJSON_AddItemToObject(j, "router", id);
     if (!srv->cfg.quiet) fprintf(stderr, "taskroute serve: reloaded router generation %lu\n", gen);
+    if (srv->online.on && tr_online_serve_save(srv, 1, m2, sizeof m2))
+        fprintf(stderr, "taskroute serve: online state not saved after reload: %s\n", m2);
     return send_cjson(c, q, 200, j);
 }

@@ -89,6 +89,7 @@ void tr_http_route_headers(struct MHD_Response *r, const tr_request *q)
     if (q->model[0]) add_clean_header(r, "X-Taskroute-Model", q->model);
     if (q->task[0]) add_clean_header(r, "X-Taskroute-Task", q->task);
     if (q->routed_model[0]) add_clean_header(r, "X-Taskroute-Fallback-From", q->routed_model);
+    if (q->online) MHD_add_response_header(r, "X-Taskroute-Online", q->online == 2 ? "explored" : "exploit");
 }
 
 void tr_http_new_request_id(tr_server *srv, tr_request *q)

@@ -33,6 +33,7 @@ struct tr_metrics {
     atomic_ulong hist_sum_us[TR_EP_COUNT];
     atomic_ulong errors[TR_API_ERROR_COUNT];
     atomic_ulong reloads_ok, reloads_failed, fallbacks;
+    atomic_ulong online_decisions, online_explored, online_updates;
     atomic_long inflight;
     atomic_ulong generation;
     name_table tables[2];
@@ -120,6 +121,17 @@ void tr_metrics_decision(tr_metrics *m, int model_slot, int task_slot)
 void tr_metrics_reload(tr_metrics *m, int ok)
 {
     atomic_fetch_add_explicit(ok ? &m->reloads_ok : &m->reloads_failed, 1, memory_order_relaxed);
+}
+
+void tr_metrics_online_decision(tr_metrics *m, int explored)
+{
+    atomic_fetch_add_explicit(&m->online_decisions, 1, memory_order_relaxed);
+    if (explored) atomic_fetch_add_explicit(&m->online_explored, 1, memory_order_relaxed);
+}
+
+void tr_metrics_online_update(tr_metrics *m)
+{
+    atomic_fetch_add_explicit(&m->online_updates, 1, memory_order_relaxed);
 }
 
 void tr_metrics_fallback(tr_metrics *m)
@@ -252,6 +264,16 @@ int tr_metrics_format(tr_metrics *m, char **out, size_t *len)
     put(&t, "# HELP taskroute_upstream_fallbacks_total Proxy requests retried on the fallback model.\n"
             "# TYPE taskroute_upstream_fallbacks_total counter\n"
             "taskroute_upstream_fallbacks_total %lu\n", atomic_load(&m->fallbacks));
+    put(&t, "# HELP taskroute_online_decisions_total Decisions made by online mode (serve --online) since start.\n"
+            "# TYPE taskroute_online_decisions_total counter\n"
+            "taskroute_online_decisions_total %lu\n"
+            "# HELP taskroute_online_explorations_total Online decisions that explored (differ from the exploit choice).\n"
+            "# TYPE taskroute_online_explorations_total counter\n"
+            "taskroute_online_explorations_total %lu\n"
+            "# HELP taskroute_online_updates_total Feedback that updated the online posteriors.\n"
+            "# TYPE taskroute_online_updates_total counter\n"
+            "taskroute_online_updates_total %lu\n",
+        atomic_load(&m->online_decisions), atomic_load(&m->online_explored), atomic_load(&m->online_updates));
     put(&t, "# HELP taskroute_inflight_requests Requests being served now.\n"
             "# TYPE taskroute_inflight_requests gauge\n"
             "taskroute_inflight_requests %ld\n", atomic_load(&m->inflight));

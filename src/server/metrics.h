@@ -40,6 +40,10 @@ int tr_metrics_intern(tr_metrics *m, int kind, const char *name);
 void tr_metrics_decision(tr_metrics *m, int model_slot, int task_slot);
 void tr_metrics_reload(tr_metrics *m, int ok);
 void tr_metrics_fallback(tr_metrics *m);
+/* Online mode: one decision (explored = 1 when it differs from the exploit
+ * choice); one feedback that updated the posteriors. */
+void tr_metrics_online_decision(tr_metrics *m, int explored);
+void tr_metrics_online_update(tr_metrics *m);
 /* In-flight requests gauge. */
 void tr_metrics_inflight_add(tr_metrics *m, int delta);
 long tr_metrics_inflight(const tr_metrics *m);

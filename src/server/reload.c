@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "online.h"
 #include "server/reload.h"
 #include "util.h"
 
@@ -23,6 +24,7 @@ static void loaded_free(tr_loaded_router *L)
     tr_free(L->upstream);
     tr_free(L->routable);
     tr_free(L->path);
+    tr_online_free(L->online);
     tr_router_close(L->r);
     tr_free(L);
 }
@@ -214,8 +216,20 @@ int tr_router_slot_reload(tr_router_slot *s, const char *path, unsigned long *ge
         tr_metrics_reload(s->metrics, 0);
         return rc;
     }
+    if (s->attach) {
+        pthread_rwlock_wrlock(s->swap_lock);
+        rc = s->attach(s->attach_ctx, L, old, err, errlen);
+        if (rc) {
+            pthread_rwlock_unlock(s->swap_lock);
+            loaded_free(L);
+            pthread_mutex_unlock(&s->reload_lock);
+            tr_metrics_reload(s->metrics, 0);
+            return rc;
+        }
+    }
     s->generation++;
     atomic_store(&s->cur, L);
+    if (s->attach) pthread_rwlock_unlock(s->swap_lock);
     /* Grace period: wait until no worker still holds the old router.  A
      * request holds it only while routing (microseconds), so this is short;
      * past 10 s something is wrong and leaking beats a use-after-free. */

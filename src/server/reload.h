@@ -43,6 +43,7 @@ typedef struct tr_loaded_router {
     int *upstream;             /* per model: index in the upstream table or -1 */
     unsigned char *routable;   /* per model: 1 if it may be chosen */
     size_t n_routable;
+    struct tr_online *online;  /* serve --online: this router's online state (owned), else NULL */
 } tr_loaded_router;
 
 typedef struct tr_worker_slot {
@@ -60,6 +61,13 @@ typedef struct tr_router_slot {
     unsigned long generation;
     tr_metrics *metrics;          /* borrowed */
     const tr_upstreams *ups;      /* borrowed; NULL = no proxy, every model routable */
+    /* Online mode: before a reloaded router is published, attach(ctx, new,
+     * old) gives it its state (carried over from old's), with swap_lock held
+     * for writing across attach and swap so no feedback update lands on the
+     * old state in between.  NULL = off. */
+    int (*attach)(void *ctx, tr_loaded_router *L, tr_loaded_router *old, char *err, size_t errlen);
+    void *attach_ctx;
+    pthread_rwlock_t *swap_lock;
 } tr_router_slot;
 
 /* Open path and publish it as generation 1.  metrics and ups are borrowed

@@ -10,8 +10,10 @@
 #include <stdatomic.h>
 #include <stddef.h>
 
+#include "online.h"
 #include "server/feedback_log.h"
 #include "server/metrics.h"
+#include "server/online_memory.h"
 #include "server/reload.h"
 #include "server/upstreams.h"
 
@@ -29,7 +31,21 @@ typedef struct tr_server_config {
     double grace_s;            /* shutdown: wait this long for in-flight work [10] */
     const char *port_file;     /* write the bound port here */
     int quiet;
+    const char *online_path;   /* --online STATE.json; NULL = online mode off */
+    double online_explore;     /* max share of exploring decisions [0.2, the library's default] */
+    unsigned long online_save_every; /* persist every N updates [100] */
+    size_t online_memory;      /* request ids remembered for feedback [65536] */
 } tr_server_config;
+
+/* Online mode's server-side state (online_serve.c). */
+typedef struct tr_server_online {
+    int on;
+    tr_online_params params;
+    tr_online_memory *mem;     /* request id -> (task id, model, q̂) */
+    pthread_rwlock_t swap;     /* feedback updates: read; reload's rebase + swap: write */
+    pthread_mutex_t save_mu;   /* one writer of the state file at a time */
+    atomic_ulong updates;
+} tr_server_online;
 
 typedef struct tr_proxy_job tr_proxy_job;
 
@@ -46,6 +62,7 @@ typedef struct tr_server {
     atomic_ullong next_id;
     atomic_int stopping;        /* 1: shutting down, proxy transfers cancel */
     atomic_int proxy_threads;   /* running proxy transfers */
+    tr_server_online online;
 } tr_server;
 
 /* Everything one request carries between libmicrohttpd's calls. */
@@ -65,6 +82,7 @@ typedef struct tr_request {
     char model[128];            /* chosen model, for the log and headers */
     char routed_model[128];     /* first choice when a fallback answered */
     char task[128];
+    int online;                 /* 0: online mode off, 1: exploit choice, 2: explored */
     tr_proxy_job *job;          /* one reference, or NULL */
 } tr_request;
 
@@ -90,6 +108,37 @@ enum MHD_Result tr_handle_feedback(struct MHD_Connection *c, tr_request *q);
 enum MHD_Result tr_handle_healthz(struct MHD_Connection *c, tr_request *q);
 enum MHD_Result tr_handle_metrics(struct MHD_Connection *c, tr_request *q);
 enum MHD_Result tr_handle_reload(struct MHD_Connection *c, tr_request *q);
+
+/* ---- online_serve.c: online mode (serve --online).  All no-ops when off. */
+/* Give the current router (slot initialised, server not started) its state:
+ * loaded from cfg.online_path when it exists (entries for tasks or models the
+ * router lacks are dropped, and stderr says so), else fresh.  Installs the
+ * reload hook.  TR_OK or an error with message. */
+int tr_online_serve_init(tr_server *srv, char *err, size_t errlen);
+/* Save (waiting for a running save) and free the memory and locks.  Call
+ * after tr_server_stop, before tr_router_slot_destroy. */
+void tr_online_serve_fini(tr_server *srv);
+/* Persist the current router's state atomically.  wait = 0: skip (TR_OK)
+ * when another save runs.  Never call while holding an acquired router. */
+int tr_online_serve_save(tr_server *srv, int wait, char *err, size_t errlen);
+
+typedef struct tr_online_outcome {
+    int on;                     /* online mode decided */
+    int explored;
+    int offline_model;          /* the router's own choice */
+    double lambda;              /* the λ the choice used */
+} tr_online_outcome;
+/* After tr_route on the pinned router L: let the online state choose among
+ * mask (borrowed), set d->model to its choice, and remember q's request id
+ * for feedback.  On any failure the router's choice stands. */
+void tr_online_serve_decide(tr_server *srv, tr_request *q, tr_loaded_router *L, const tr_route_options *opt,
+                            const unsigned char *mask, tr_decision *d, tr_online_outcome *out);
+/* Feedback: update the posterior when request_id is remembered and model is
+ * the one chosen.  1 updated; 0 not, *why says why (static string). */
+int tr_online_serve_feedback(tr_server *srv, const char *request_id, const char *model, double score,
+                             const char **why);
+/* The policy's name, "thompson" or "ucb". */
+const char *tr_online_serve_policy(const tr_server *srv);
 
 /* ---- proxy.c
  * Forward body (then fallback_body to upstream fb, if the first attempt fails
