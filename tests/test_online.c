@@ -233,6 +233,56 @@ static void test_persistence_roundtrip(void **state)
     tr_online_free(o);
 }
 
+/* Rebase (hot reload) and load_report: what the new router still has is
+ * carried by task id and model name, the rest counted and named. */
+static void test_rebase_and_report(void **state)
+{
+    (void)state;
+    shell s;
+    shell_init(&s, 2, 3);   /* task ids 10, 15; models cheap, mid, dear */
+    tr_online *o = NULL, *o2 = NULL;
+    char err[256];
+    tr_online_params p;
+    tr_online_params_default(&p);
+    p.max_explore_share = 0.05;
+    assert_int_equal(tr_online_new(&s.r, &p, &o, err, sizeof err), TR_OK);
+    tr_online_update(o, 0, 0, NAN, 1.0);   /* task 10, cheap */
+    tr_online_update(o, 1, 2, NAN, 0.0);   /* task 15, dear */
+    tr_online_update(o, 1, 1, NAN, 0.5);   /* task 15, mid */
+    /* the new router: task 15 gone (replaced by 20), model "dear" gone */
+    shell s2;
+    shell_init(&s2, 2, 2);
+    s2.ids[1] = 20;
+    tr_online_carry c;
+    assert_int_equal(tr_online_rebase(o, &s2.r, &o2, &c, err, sizeof err), TR_OK);
+    assert_int_equal(c.kept, 1);
+    assert_int_equal(c.dropped, 2);
+    assert_non_null(strstr(c.first_dropped, "task 15"));
+    double a, b, n;
+    assert_int_equal(tr_online_posterior(o2, 0, 0, &a, &b, &n), TR_OK);
+    assert_true(n == 1);
+    assert_int_equal(tr_online_posterior(o2, 1, 1, &a, &b, &n), TR_OK);
+    assert_true(n == 0);
+    tr_online_params p2;
+    tr_online_get_params(o2, &p2);
+    assert_true(p2.max_explore_share == 0.05);   /* the old state's parameters */
+    tr_online_free(o2);
+    /* load_report says the same from a file */
+    const char *path = tu_tmp("rebase.json");
+    assert_int_equal(tr_online_save(o, path, err, sizeof err), TR_OK);
+    assert_int_equal(tr_online_load_report(path, &s2.r, NULL, &o2, &c, err, sizeof err), TR_OK);
+    assert_int_equal(c.kept, 1);
+    assert_int_equal(c.dropped, 2);
+    tr_online_free(o2);
+    /* same router: nothing dropped */
+    assert_int_equal(tr_online_rebase(o, &s.r, &o2, &c, err, sizeof err), TR_OK);
+    assert_int_equal(c.kept, 3);
+    assert_int_equal(c.dropped, 0);
+    assert_string_equal(c.first_dropped, "");
+    tr_online_free(o2);
+    tr_online_free(o);
+}
+
 typedef struct worker { tr_online *o; int id; } worker;
 
 static void *hammer(void *arg)
@@ -273,6 +323,7 @@ int main(void)
         cmocka_unit_test(test_exploration_bounded),
         cmocka_unit_test(test_cold_model_learned),
         cmocka_unit_test(test_persistence_roundtrip),
+        cmocka_unit_test(test_rebase_and_report),
         cmocka_unit_test(test_thread_safe_updates),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
