@@ -7,7 +7,7 @@
 # file naming tasks/models the router lacks is loaded with the rest and the
 # drop reported.  Exit 0 pass, 1 fail, 77 skip.
 TR_E2E_NAME=tr_e2e_online
-. "$(dirname "$0")/e2e_server_lib.sh"
+. "$(dirname "$0")/server_lib.sh"
 make_router
 ST="$tmp/online.json"
 N=60

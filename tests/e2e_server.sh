@@ -7,7 +7,7 @@
 # everything cleanly.  Exit 0 pass, 1 fail, 77 skip (no trainer yet).
 # TR_E2E_ROUTER=path uses that router file instead of training one.
 TR_E2E_NAME=tr_e2e_server
-. "$(dirname "$0")/e2e_server_lib.sh"
+. "$(dirname "$0")/server_lib.sh"
 make_router
 cp "$tmp/r.trm" "$tmp/r_good.trm"
 
