@@ -8,14 +8,16 @@
  * piece covers at least one input byte except under NFKC expansion), so the
  * scratch size is a function of the prompt length only.
  *
- * Section layout (little-endian, tr_buf), format version 1:
+ * Section layout (little-endian, tr_buf), format version 2:
  *   u32 format version, str tokenizer ("sentencepiece 0.1.97 unigram"),
  *   str feature scheme, u64 vocabulary hash (FNV-1a 64 over every piece's
  *   text + NUL, in id order), i32 x 7 params (dim, vocab_size, min_df,
  *   max_features, bigrams, oversample, power_iters), u64 seed,
  *   bytes SentencePiece model, features (piece_features.h: n_docs, bigrams,
  *   count, keys, idf), u32 dim, f32 singular values[dim],
- *   f32 V[features x dim] row-major.
+ *   f32 V[features x dim] row-major, then the word cache (word_cache.h).
+ * Format 1 is the same without the word cache, and tokenises prompts whole;
+ * it is still read.
  * The loader checks every count against the bytes left before allocating,
  * and refuses a newer format, another tokenizer or feature scheme, a model
  * whose vocabulary hash differs, non-finite numbers and trailing bytes. */
@@ -30,8 +32,12 @@
 #include "spm.h"
 #include "svd.h"
 #include "util.h"
+#include "word_cache.h"
 
-#define EMBED_FORMAT_VERSION 1u
+/* 2: prompts are tokenised word by word (word_cache.h) and the section ends
+ * with the word cache; 1: whole prompts, no cache (still read). */
+#define EMBED_FORMAT_VERSION 2u
+#define WORD_CACHE_MAX 200000
 #define TOKENIZER_ID "sentencepiece " TR_SPM_VERSION " unigram"
 #define FEATURE_SCHEME "piece-unigram+bigram;tf=1+ln(tf);idf=ln((1+n)/(1+df))+1;l2"
 #define PIECE_SLACK 16
@@ -44,6 +50,8 @@ struct tr_embedder {
     float *V;              /* n_feat x dim, row-major */
     float *S;              /* dim singular values */
     uint64_t vocab_hash;
+    tr_word_cache *words;  /* memo of single-word encodings (format 2) */
+    int per_word;          /* tokenising rule: 1 word by word (format 2), 0 whole (format 1) */
     char *text_pool;       /* feature texts, NUL-separated */
     size_t *text_off;      /* n_feat offsets into text_pool */
 };
@@ -141,6 +149,7 @@ void tr_embedder_free(tr_embedder *e)
 {
     if (!e) return;
     tr_spm_free(e->spm);
+    tr_word_cache_free(e->words);
     tr_features_free(e->feat);
     tr_free(e->V); tr_free(e->S);
     tr_free(e->text_pool); tr_free(e->text_off);
@@ -150,7 +159,7 @@ void tr_embedder_free(tr_embedder *e)
 /* ------------------------------------------------------------ tokenising */
 
 typedef struct enc_job {
-    const tr_spm *sp;
+    const tr_embedder *e;
     const char *const *texts; const size_t *lens;
     int32_t *ids; const size_t *slot;   /* doc i's ids go to ids + slot[i] */
     size_t *count;                      /* pieces kept per doc */
@@ -163,8 +172,8 @@ static void *enc_run(void *arg)
     enc_job *j = arg;
     for (size_t i = j->i0; i < j->i1 && j->rc == TR_OK; i++) {
         size_t cap = j->lens[i] + PIECE_SLACK, n;
-        j->rc = tr_spm_encode(j->sp, j->texts[i], j->lens[i], j->ids + j->slot[i], cap, &n,
-                              j->err, sizeof j->err);
+        j->rc = tr_tokenize(j->e->spm, j->e->words, j->e->per_word, j->texts[i], j->lens[i],
+                            j->ids + j->slot[i], cap, &n, j->err, sizeof j->err);
         j->count[i] = n < cap ? n : cap;
         if (j->rc) tr_error_prefix(j->err, sizeof j->err, j->rc, "prompt %zu", i);
     }
@@ -173,7 +182,7 @@ static void *enc_run(void *arg)
 
 /* Encode n texts into one id array: *ids (doc i at off[i] .. off[i+1]).
  * Both tr_malloc'ed, owned by the caller. */
-static int encode_all(const tr_spm *sp, const char *const *texts, const size_t *lens, size_t n,
+static int encode_all(const tr_embedder *e, const char *const *texts, const size_t *lens, size_t n,
                       int threads, int32_t **ids_out, size_t **off_out, char *err, size_t errlen)
 {
     enum { MAXT = 64 };
@@ -192,7 +201,7 @@ static int encode_all(const tr_spm *sp, const char *const *texts, const size_t *
     pthread_t tid[MAXT];
     int started = 0;
     for (int t = 0; t < threads; t++)
-        jobs[t] = (enc_job){sp, texts, lens, ids, slot, cnt, n * t / threads, n * (t + 1) / threads, TR_OK, ""};
+        jobs[t] = (enc_job){e, texts, lens, ids, slot, cnt, n * t / threads, n * (t + 1) / threads, TR_OK, ""};
     for (int t = 1; t < threads; t++) {
         if (pthread_create(&tid[t], NULL, enc_run, &jobs[t]) != 0) break;
         started = t;
@@ -257,9 +266,12 @@ int tr_embedder_fit_spm(const char *const *texts, const size_t *lens, size_t n,
     }
     if (rc) goto fail;
     e->vocab_hash = vocab_hash(e->spm);
+    e->per_word = 1;
+    rc = tr_word_cache_build(e->spm, texts, lens, n, WORD_CACHE_MAX, &e->words, err, errlen);
+    if (rc) goto fail;
 
     progress(p, "features", 0);
-    rc = encode_all(e->spm, texts, lens, n, threads, &ids, &off, err, errlen);
+    rc = encode_all(e, texts, lens, n, threads, &ids, &off, err, errlen);
     if (rc) goto fail;
     rc = tr_features_fit(ids, off, n, p->min_df, (size_t)p->max_features, p->bigrams, &e->feat, err, errlen);
     if (rc) goto fail;
@@ -304,6 +316,9 @@ const float *tr_embedder_singular_values(const tr_embedder *e) { return e ? e->S
 const tr_embed_params *tr_embedder_params(const tr_embedder *e) { return e ? &e->p : NULL; }
 size_t tr_embedder_feature_count(const tr_embedder *e) { return e ? e->feat->n_feat : 0; }
 
+size_t tr_embedder_word_count(const tr_embedder *e) { return e ? tr_word_cache_count(e->words) : 0; }
+size_t tr_embedder_word_cache_bytes(const tr_embedder *e) { return e ? tr_word_cache_bytes(e->words) : 0; }
+
 const char *tr_embedder_feature_text(const tr_embedder *e, size_t f)
 {
     if (!e || f >= e->feat->n_feat) return NULL;
@@ -331,7 +346,7 @@ static int sparse_in_scratch(const tr_embedder *e, const char *text, size_t len,
     int32_t *ids = scratch;
     int32_t *ix = ids + cap;
     float *v = (float *)(ix + fl);
-    int rc = tr_spm_encode(e->spm, text, len, ids, cap, &n, NULL, 0);
+    int rc = tr_tokenize(e->spm, e->words, e->per_word, text, len, ids, cap, &n, NULL, 0);
     if (rc) return rc;
     if (n > cap) n = cap;
     tr_features_vectorize(e->feat, ids, n, ix, v, nnz);
@@ -470,6 +485,7 @@ int tr_embedder_save(const tr_embedder *e, tr_buf *b)
     tr_buf_u32(b, (uint32_t)e->dim);
     tr_buf_f32s(b, e->S, e->dim);
     tr_buf_f32s(b, e->V, e->feat->n_feat * e->dim);
+    tr_word_cache_save(e->words, b);
     return tr_buf_ok(b);
 }
 
@@ -556,6 +572,11 @@ int tr_embedder_load(const void *data, size_t len, tr_embedder **out, char *err,
     }
     if (tr_get_f32s_alloc(&c, dim, &e->S) || tr_get_f32s_alloc(&c, nv, &e->V)) {
         rc = tr_errorf(err, errlen, c.err, "embedder section: projection: %s", tr_strerror(c.err));
+        goto fail;
+    }
+    e->per_word = ver >= 2;
+    if (e->per_word && (rc = tr_word_cache_load(&c, tr_spm_vocab_size(e->spm), &e->words, err, errlen))) {
+        tr_error_prefix(err, errlen, rc, "embedder section");
         goto fail;
     }
     if (c.left) {

@@ -78,6 +78,11 @@ int tr_embedder_sparse(const tr_embedder *e, const char *text, size_t len,
                        int32_t *idx, float *val, size_t cap, size_t *nnz,
                        void *scratch, size_t scratch_bytes);
 
+/* Words memoised for tokenising, and the bytes they take in the section
+ * (the section's tail; see word_cache.h). */
+size_t tr_embedder_word_count(const tr_embedder *e);
+size_t tr_embedder_word_cache_bytes(const tr_embedder *e);
+
 /* Serialise into b / load from a section written by _save.  *out owned by the
  * caller.  The SentencePiece model bytes, feature vocabulary order, IDF and
  * projection are format: pinned by golden tests. */

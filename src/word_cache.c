@@ -1,0 +1,274 @@
+/* Word-by-word tokenising with a memo of single-word encodings; see
+ * word_cache.h for the rule and why. */
+#include "word_cache.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "taskroute.h"
+#include "util.h"
+
+struct tr_word_cache {
+    size_t n;
+    char *pool;            /* word bytes, back to back */
+    uint32_t *woff;        /* n + 1 offsets into pool */
+    int32_t *ids;          /* every word's piece ids, back to back */
+    uint32_t *ioff;        /* n + 1 offsets into ids */
+    uint32_t *table;       /* open addressing: word index + 1, 0 = empty */
+    size_t mask;
+};
+
+static int is_space(unsigned char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+int tr_text_is_plain_ascii(const char *text, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (!is_space(c) && (c < 0x21 || c > 0x7e)) return 0;
+    }
+    return 1;
+}
+
+void tr_word_cache_free(tr_word_cache *c)
+{
+    if (!c) return;
+    tr_free(c->pool); tr_free(c->woff); tr_free(c->ids); tr_free(c->ioff); tr_free(c->table);
+    tr_free(c);
+}
+
+size_t tr_word_cache_count(const tr_word_cache *c) { return c ? c->n : 0; }
+
+size_t tr_word_cache_bytes(const tr_word_cache *c)
+{
+    if (!c) return 0;
+    return 4 + 8 * c->n + c->woff[c->n] + 4 * (size_t)c->ioff[c->n];
+}
+
+static int build_table(tr_word_cache *c)
+{
+    size_t cap = 16;
+    while (cap < 2 * c->n + 2) cap *= 2;
+    c->table = tr_calloc(cap, sizeof *c->table);
+    if (!c->table) return TR_ENOMEM;
+    c->mask = cap - 1;
+    for (size_t w = 0; w < c->n; w++) {
+        size_t h = (size_t)tr_fnv1a64(c->pool + c->woff[w], c->woff[w + 1] - c->woff[w]) & c->mask;
+        while (c->table[h]) h = (h + 1) & c->mask;
+        c->table[h] = (uint32_t)w + 1;
+    }
+    return TR_OK;
+}
+
+static int lookup(const tr_word_cache *c, const char *w, size_t len, const int32_t **ids, size_t *n)
+{
+    size_t h = (size_t)tr_fnv1a64(w, len) & c->mask;
+    for (uint32_t s; (s = c->table[h]); h = (h + 1) & c->mask) {
+        size_t k = s - 1, l = c->woff[k + 1] - c->woff[k];
+        if (l == len && !memcmp(c->pool + c->woff[k], w, len)) {
+            *ids = c->ids + c->ioff[k];
+            *n = c->ioff[k + 1] - c->ioff[k];
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int tr_tokenize(const tr_spm *sp, const tr_word_cache *c, int per_word, const char *text, size_t len,
+                int32_t *ids, size_t cap, size_t *count, char *err, size_t errlen)
+{
+    if (!per_word || !tr_text_is_plain_ascii(text, len))
+        return tr_spm_encode(sp, text, len, ids, cap, count, err, errlen);
+    size_t total = 0, k = 0;
+    while (k < len) {
+        while (k < len && is_space((unsigned char)text[k])) k++;
+        size_t st = k;
+        while (k < len && !is_space((unsigned char)text[k])) k++;
+        if (k == st) break;
+        const int32_t *w;
+        size_t nw;
+        if (c && k - st <= TR_WORD_CACHE_MAX_LEN && lookup(c, text + st, k - st, &w, &nw)) {
+            for (size_t j = 0; j < nw && total + j < cap; j++) ids[total + j] = w[j];
+        } else {
+            size_t at = total < cap ? total : cap;
+            int rc = tr_spm_encode(sp, text + st, k - st, ids + at, cap - at, &nw, err, errlen);
+            if (rc) return rc;
+        }
+        total += nw;
+    }
+    *count = total;
+    return TR_OK;
+}
+
+/* ---- building: count the distinct words, keep the most frequent */
+
+typedef struct wcount {
+    const char *w;
+    uint32_t len, count;
+} wcount;
+
+static int cmp_wcount(const void *a, const void *b)
+{
+    const wcount *x = a, *y = b;
+    if (x->count != y->count) return x->count > y->count ? -1 : 1;
+    size_t l = x->len < y->len ? x->len : y->len;
+    int c = memcmp(x->w, y->w, l);
+    return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+int tr_word_cache_build(const tr_spm *sp, const char *const *texts, const size_t *lens, size_t n,
+                        size_t max_words, tr_word_cache **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    size_t cap = 1u << 16, used = 0;
+    wcount *tab = tr_calloc(cap, sizeof *tab);
+    tr_word_cache *c = tr_calloc(1, sizeof *c);
+    int32_t *tmp = NULL;
+    int rc = TR_ENOMEM;
+    if (!tab || !c) goto fail;
+    for (size_t i = 0; i < n; i++) {
+        const char *t = texts[i];
+        size_t len = lens[i], k = 0;
+        if (!tr_text_is_plain_ascii(t, len)) continue;
+        while (k < len) {
+            while (k < len && is_space((unsigned char)t[k])) k++;
+            size_t st = k;
+            while (k < len && !is_space((unsigned char)t[k])) k++;
+            size_t wl = k - st;
+            if (!wl || wl > TR_WORD_CACHE_MAX_LEN) continue;
+            if (2 * (used + 1) > cap) {   /* grow: rehash into twice the slots */
+                wcount *nt = tr_calloc(2 * cap, sizeof *nt);
+                if (!nt) goto fail;
+                for (size_t s = 0; s < cap; s++) {
+                    if (!tab[s].w) continue;
+                    size_t h = (size_t)tr_fnv1a64(tab[s].w, tab[s].len) & (2 * cap - 1);
+                    while (nt[h].w) h = (h + 1) & (2 * cap - 1);
+                    nt[h] = tab[s];
+                }
+                tr_free(tab);
+                tab = nt;
+                cap *= 2;
+            }
+            size_t h = (size_t)tr_fnv1a64(t + st, wl) & (cap - 1);
+            while (tab[h].w && !(tab[h].len == wl && !memcmp(tab[h].w, t + st, wl))) h = (h + 1) & (cap - 1);
+            if (!tab[h].w) { tab[h] = (wcount){t + st, (uint32_t)wl, 0}; used++; }
+            tab[h].count++;
+        }
+    }
+    /* compact, order by frequency, keep max_words */
+    size_t m = 0;
+    for (size_t s = 0; s < cap; s++)
+        if (tab[s].w) tab[m++] = tab[s];
+    qsort(tab, m, sizeof *tab, cmp_wcount);
+    if (m > max_words) m = max_words;
+    size_t bytes = 0;
+    for (size_t w = 0; w < m; w++) bytes += tab[w].len;
+    c->n = m;
+    c->pool = tr_malloc(bytes + 1);
+    c->woff = tr_mallocarray(m + 1, sizeof *c->woff);
+    c->ioff = tr_mallocarray(m + 1, sizeof *c->ioff);
+    size_t icap = bytes + m + 16, itot = 0;
+    c->ids = tr_mallocarray(icap, sizeof *c->ids);
+    tmp = tr_mallocarray(TR_WORD_CACHE_MAX_LEN + 16, sizeof *tmp);
+    if (!c->pool || !c->woff || !c->ioff || !c->ids || !tmp) goto fail;
+    size_t at = 0;
+    for (size_t w = 0; w < m; w++) {
+        c->woff[w] = (uint32_t)at;
+        c->ioff[w] = (uint32_t)itot;
+        memcpy(c->pool + at, tab[w].w, tab[w].len);
+        at += tab[w].len;
+        size_t nw = 0;
+        if ((rc = tr_spm_encode(sp, tab[w].w, tab[w].len, tmp, TR_WORD_CACHE_MAX_LEN + 16, &nw, err, errlen)))
+            goto fail;
+        /* a word of l bytes has at most l + 1 pieces (a lone "▁" and one per byte) */
+        if (nw > TR_WORD_CACHE_MAX_LEN + 16 || itot + nw > icap) {
+            rc = tr_errorf(err, errlen, TR_EINTERNAL, "word cache: %zu pieces for a %u-byte word", nw, tab[w].len);
+            goto fail;
+        }
+        memcpy(c->ids + itot, tmp, nw * sizeof *tmp);
+        itot += nw;
+    }
+    c->woff[m] = (uint32_t)at;
+    c->ioff[m] = (uint32_t)itot;
+    rc = TR_ENOMEM;
+    if (build_table(c)) goto fail;
+    tr_free(tab);
+    tr_free(tmp);
+    *out = c;
+    return TR_OK;
+fail:
+    if (rc == TR_ENOMEM) tr_errorf(err, errlen, rc, "word cache: out of memory");
+    tr_free(tab);
+    tr_free(tmp);
+    tr_word_cache_free(c);
+    return rc;
+}
+
+int tr_word_cache_save(const tr_word_cache *c, tr_buf *b)
+{
+    tr_buf_u32(b, (uint32_t)c->n);
+    for (size_t w = 0; w < c->n; w++) {
+        uint32_t l = c->woff[w + 1] - c->woff[w], ni = c->ioff[w + 1] - c->ioff[w];
+        tr_buf_u32(b, l);
+        tr_buf_put(b, c->pool + c->woff[w], l);
+        tr_buf_u32(b, ni);
+        tr_buf_i32s(b, c->ids + c->ioff[w], ni);
+    }
+    return tr_buf_ok(b);
+}
+
+int tr_word_cache_load(tr_cursor *cur, int vocab_size, tr_word_cache **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    uint32_t n = 0;
+    tr_cursor_field(cur, "word cache count");
+    if (tr_get_u32(cur, &n)) return tr_errorf(err, errlen, cur->err, "word cache: truncated");
+    /* every word takes at least 9 bytes (two counts, one byte) */
+    if (tr_cursor_check_count(cur, n, 9, "word cache count"))
+        return tr_errorf(err, errlen, TR_EFORMAT, "word cache: %u words cannot fit in %zu bytes", n, cur->left);
+    tr_word_cache *c = tr_calloc(1, sizeof *c);
+    int rc = TR_ENOMEM;
+    if (!c) goto fail;
+    c->n = n;
+    size_t pcap = cur->left, icap = cur->left / 4 + 1;
+    c->woff = tr_mallocarray((size_t)n + 1, sizeof *c->woff);
+    c->ioff = tr_mallocarray((size_t)n + 1, sizeof *c->ioff);
+    c->pool = tr_malloc(pcap + 1);
+    c->ids = tr_mallocarray(icap, sizeof *c->ids);
+    if (!c->woff || !c->ioff || !c->pool || !c->ids) goto fail;
+    size_t at = 0, itot = 0;
+    uint32_t w = 0;
+    for (; w < n; w++) {
+        uint32_t l = 0, ni = 0;
+        const void *bytes;
+        c->woff[w] = (uint32_t)at;
+        c->ioff[w] = (uint32_t)itot;
+        tr_cursor_field(cur, "word");
+        tr_get_u32(cur, &l);
+        if (!cur->err && (l == 0 || l > TR_WORD_CACHE_MAX_LEN || l > cur->left)) cur->err = TR_EFORMAT;
+        if (cur->err) break;
+        bytes = cur->p;
+        cur->p += l;
+        cur->left -= l;
+        memcpy(c->pool + at, bytes, l);
+        at += l;
+        tr_get_u32(cur, &ni);
+        if (!cur->err && (ni > TR_WORD_CACHE_MAX_LEN + 16 || itot + ni > icap)) cur->err = TR_EFORMAT;
+        if (cur->err || tr_get_i32s(cur, c->ids + itot, ni)) break;
+        for (uint32_t j = 0; j < ni; j++)
+            if (c->ids[itot + j] < 0 || c->ids[itot + j] >= vocab_size) cur->err = TR_EFORMAT;
+        itot += ni;
+    }
+    if (cur->err) {
+        rc = tr_errorf(err, errlen, cur->err, "word cache: %s at word %u of %u", tr_strerror(cur->err), w, n);
+        goto fail;
+    }
+    c->woff[n] = (uint32_t)at;
+    c->ioff[n] = (uint32_t)itot;
+    if (build_table(c)) goto fail;
+    *out = c;
+    return TR_OK;
+fail:
+    if (rc == TR_ENOMEM) tr_errorf(err, errlen, rc, "word cache: out of memory");
+    tr_word_cache_free(c);
+    return rc;
+}

@@ -1,0 +1,166 @@
+/* Word-by-word tokenising: the memo gives exactly what SentencePiece gives
+ * for each word alone, matches whole-prompt encoding on real text (but for
+ * ties), sends non-ASCII prompts whole, round-trips through bytes, and
+ * refuses corrupt bytes. */
+#include "testutil.h"
+
+#include "dataset.h"
+#include "spm.h"
+#include "util.h"
+#include "word_cache.h"
+
+static tr_dataset *ds;
+static tr_spm *sp;
+static const char **texts;
+static size_t *lens, n;
+
+static int setup(void **state)
+{
+    (void)state;
+    char err[512];
+    if (tr_dataset_load("data/demo.jsonl", NULL, &ds, err, sizeof err)) { fprintf(stderr, "%s\n", err); return -1; }
+    n = tu_slow_mode() ? 300 : 1500;
+    texts = malloc(n * sizeof *texts);
+    lens = malloc(n * sizeof *lens);
+    for (size_t i = 0; i < n; i++) { texts[i] = ds->rec[i].prompt; lens[i] = ds->rec[i].prompt_len; }
+    tr_spm_train_params p = {500, 42, 2, NULL};
+    if (tr_spm_train(texts, lens, n, &p, &sp, NULL, err, sizeof err)) { fprintf(stderr, "%s\n", err); return -1; }
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    tr_spm_free(sp);
+    free(texts);
+    free(lens);
+    tr_dataset_free(ds);
+    return 0;
+}
+
+/* The memo changes nothing: with and without it, every prompt (including
+ * ones whose words were never seen) gets the same ids. */
+static void test_memo_is_exact(void **state)
+{
+    (void)state;
+    char err[512];
+    tr_word_cache *c = NULL;
+    assert_int_equal(tr_word_cache_build(sp, texts, lens, n / 2, 100000, &c, err, sizeof err), TR_OK);
+    assert_true(tr_word_cache_count(c) > 100);
+    static int32_t a[1 << 16], b[1 << 16];
+    for (size_t i = 0; i < ds->n; i += 3) {
+        const tr_record *r = &ds->rec[i];
+        size_t na, nb;
+        assert_int_equal(tr_tokenize(sp, c, 1, r->prompt, r->prompt_len, a, 1 << 16, &na, err, sizeof err), TR_OK);
+        assert_int_equal(tr_tokenize(sp, NULL, 1, r->prompt, r->prompt_len, b, 1 << 16, &nb, err, sizeof err), TR_OK);
+        assert_int_equal(na, nb);
+        assert_memory_equal(a, b, na * sizeof *a);
+    }
+    tr_word_cache_free(c);
+}
+
+/* Word by word equals whole-prompt encoding except where SentencePiece
+ * breaks a tie between equal-scoring segmentations by position. */
+static void test_agrees_with_whole_prompts(void **state)
+{
+    (void)state;
+    char err[512];
+    static int32_t a[1 << 16], b[1 << 16];
+    size_t same = 0, total = 0;
+    for (size_t i = 0; i < ds->n; i += 2) {
+        const tr_record *r = &ds->rec[i];
+        if (!tr_text_is_plain_ascii(r->prompt, r->prompt_len)) continue;
+        size_t na, nb;
+        assert_int_equal(tr_tokenize(sp, NULL, 1, r->prompt, r->prompt_len, a, 1 << 16, &na, err, sizeof err), TR_OK);
+        assert_int_equal(tr_spm_encode(sp, r->prompt, r->prompt_len, b, 1 << 16, &nb, err, sizeof err), TR_OK);
+        total++;
+        same += na == nb && !memcmp(a, b, na * sizeof *a);
+    }
+    assert_true(total > 100);
+    assert_true(same >= total * 99 / 100);
+}
+
+static void test_rule(void **state)
+{
+    (void)state;
+    char err[512];
+    int32_t a[256], b[256];
+    size_t na, nb;
+    /* non-ASCII: whole prompt, as SentencePiece */
+    const char *u = "Traduis: café crème, s'il te plaît";
+    assert_false(tr_text_is_plain_ascii(u, strlen(u)));
+    assert_int_equal(tr_tokenize(sp, NULL, 1, u, strlen(u), a, 256, &na, err, sizeof err), TR_OK);
+    assert_int_equal(tr_spm_encode(sp, u, strlen(u), b, 256, &nb, err, sizeof err), TR_OK);
+    assert_int_equal(na, nb);
+    assert_memory_equal(a, b, na * sizeof *a);
+    /* a control byte also goes whole */
+    assert_false(tr_text_is_plain_ascii("a\x07" "b", 3));
+    assert_true(tr_text_is_plain_ascii("a b\tc\r\nd", 8));
+    /* format 1: always whole */
+    const char *t = "Write a function  that\treverses\na list";
+    assert_int_equal(tr_tokenize(sp, NULL, 0, t, strlen(t), a, 256, &na, err, sizeof err), TR_OK);
+    assert_int_equal(tr_spm_encode(sp, t, strlen(t), b, 256, &nb, err, sizeof err), TR_OK);
+    assert_int_equal(na, nb);
+    /* cap: the count is the full count, ids stop at cap */
+    size_t full;
+    assert_int_equal(tr_tokenize(sp, NULL, 1, t, strlen(t), a, 256, &full, err, sizeof err), TR_OK);
+    assert_true(full > 3);
+    int32_t small[3];
+    assert_int_equal(tr_tokenize(sp, NULL, 1, t, strlen(t), small, 3, &na, err, sizeof err), TR_OK);
+    assert_int_equal(na, full);
+    assert_memory_equal(small, a, 3 * sizeof *a);
+    /* empty and blank prompts have no pieces */
+    assert_int_equal(tr_tokenize(sp, NULL, 1, " \n\t", 3, a, 256, &na, err, sizeof err), TR_OK);
+    assert_int_equal(na, 0);
+}
+
+static void test_save_load(void **state)
+{
+    (void)state;
+    char err[512];
+    tr_word_cache *c = NULL, *d = NULL;
+    assert_int_equal(tr_word_cache_build(sp, texts, lens, n, 5000, &c, err, sizeof err), TR_OK);
+    assert_true(tr_word_cache_count(c) <= 5000);
+    tr_buf b;
+    tr_buf_init(&b);
+    assert_int_equal(tr_word_cache_save(c, &b), TR_OK);
+    assert_int_equal(b.len, tr_word_cache_bytes(c));
+    tr_cursor cur;
+    tr_cursor_init(&cur, b.data, b.len);
+    assert_int_equal(tr_word_cache_load(&cur, tr_spm_vocab_size(sp), &d, err, sizeof err), TR_OK);
+    assert_int_equal(cur.left, 0);
+    assert_int_equal(tr_word_cache_count(d), tr_word_cache_count(c));
+    static int32_t x[1 << 16], y[1 << 16];
+    for (size_t i = 0; i < 200; i++) {
+        size_t nx, ny;
+        tr_tokenize(sp, c, 1, texts[i], lens[i], x, 1 << 16, &nx, err, sizeof err);
+        tr_tokenize(sp, d, 1, texts[i], lens[i], y, 1 << 16, &ny, err, sizeof err);
+        assert_int_equal(nx, ny);
+        assert_memory_equal(x, y, nx * sizeof *x);
+    }
+    tr_word_cache_free(d);
+    /* truncated anywhere: an error, never a crash */
+    for (size_t cut = 0; cut < b.len; cut += b.len / 97 + 1) {
+        tr_cursor_init(&cur, b.data, cut);
+        d = NULL;
+        assert_int_not_equal(tr_word_cache_load(&cur, tr_spm_vocab_size(sp), &d, err, sizeof err), TR_OK);
+        assert_null(d);
+    }
+    /* an id outside the vocabulary is refused */
+    tr_cursor_init(&cur, b.data, b.len);
+    assert_int_equal(tr_word_cache_load(&cur, 3, &d, err, sizeof err), TR_EFORMAT);
+    assert_non_null(strstr(err, "word cache"));
+    tr_buf_free(&b);
+    tr_word_cache_free(c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_memo_is_exact),
+        cmocka_unit_test(test_agrees_with_whole_prompts),
+        cmocka_unit_test(test_rule),
+        cmocka_unit_test(test_save_load),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
