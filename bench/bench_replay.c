@@ -5,6 +5,7 @@
  *
  *   build/bench/bench_replay DATA.jsonl [--lambda L] [--drop-model NAME]
  *                            [--svg out.svg] [--policy thompson|ucb]
+ *                            [--explore SHARE] [--prior N]
  *
  * --drop-model: the cold-start case.  The router is trained with that
  * model's labels removed (it knows the name, the heads predict nothing for
@@ -33,6 +34,7 @@ typedef struct run { double q, c; size_t used_drop; } run;
 
 int main(int argc, char **argv)
 {
+    double explore = -1, prior = 0;   /* --explore SHARE, --prior N: override the library defaults */
     const char *data = NULL, *svg = NULL, *drop = NULL;
     double lambda = -1;
     int policy = TR_ONLINE_THOMPSON;
@@ -41,6 +43,8 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--svg") && i + 1 < argc) svg = argv[++i];
         else if (!strcmp(argv[i], "--drop-model") && i + 1 < argc) drop = argv[++i];
         else if (!strcmp(argv[i], "--policy") && i + 1 < argc) policy = !strcmp(argv[++i], "ucb");
+        else if (!strcmp(argv[i], "--explore") && i + 1 < argc) explore = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--prior") && i + 1 < argc) prior = atof(argv[++i]);
         else if (!data) data = argv[i];
         else { fprintf(stderr, "usage: bench_replay DATA.jsonl [--lambda L] [--drop-model M] [--svg F] [--policy P]\n"); return 2; }
     }
@@ -79,6 +83,8 @@ int main(int argc, char **argv)
     tr_online_params op;
     tr_online_params_default(&op);
     op.policy = policy;
+    if (explore >= 0) op.max_explore_share = explore;
+    if (prior > 0) op.prior_strength = prior;
     tr_online *ol = NULL;
     if (tr_online_new(r, &op, &ol, err, sizeof err)) { fprintf(stderr, "%s\n", err); return 1; }
     int rdm = dm >= 0 ? tr_router_find_model(r, drop) : -1;
