@@ -48,6 +48,10 @@ static void print_table(const cJSON *j)
            cJSON_GetStringValue(cJSON_GetObjectItem(j, "dataset")), getn(j, "n_test"),
            cJSON_GetStringValue(cJSON_GetObjectItem(j, "best_model")), getn(j, "q_best"), getn(j, "c_best"),
            getn(j, "q_oracle"));
+    double qb = getn(j, "q_best"), nt = getn(j, "n_test");
+    if (nt > 0 && qb > 0 && qb < 1)
+        printf("(one standard error of a mean quality near Q_best on %.0f prompts: %.4f; closer figures are within noise)\n\n",
+               nt, sqrt(qb * (1 - qb) / nt));
     printf("%-30s %9s %8s %9s %8s %8s %10s %8s %8s %7s\n", "router", "Q@C_best", "gap", "C@Q_best", "saving",
            "Q_max", "C@Q_max", "AIQ_lin", "AIQ_log", "ECE");
     const cJSON *r;
