@@ -29,10 +29,10 @@ struct tr_online {
 void tr_online_params_default(tr_online_params *p)
 {
     p->policy = TR_ONLINE_THOMPSON;
-    p->prior_strength = 10;
+    p->prior_strength = 50;
     p->ucb_c = 1;
     p->explore_cost_eps = 0.5;
-    p->max_explore_share = 0.2;
+    p->max_explore_share = 0.05;
     p->seed = 42;
 }
 

@@ -39,10 +39,10 @@ typedef enum tr_online_policy { TR_ONLINE_THOMPSON = 0, TR_ONLINE_UCB = 1 } tr_o
 
 typedef struct tr_online_params {
     int policy;               /* tr_online_policy [TR_ONLINE_THOMPSON] */
-    double prior_strength;    /* pseudo-count of the prior from the router [10] */
+    double prior_strength;    /* pseudo-count of the prior from the router [50] */
     double ucb_c;             /* UCB: standard deviations above the mean [1] */
     double explore_cost_eps;  /* explore among cost <= (1+eps) × exploit's; < 0: no bound [0.5] */
-    double max_explore_share; /* at most this share of decisions explore [0.2] */
+    double max_explore_share; /* at most this share of decisions explore [0.05] */
     uint64_t seed;            /* [42] */
 } tr_online_params;
 

@@ -45,7 +45,7 @@ static void usage(FILE *f)
             "  --online STATE.json    online mode: Thompson sampling on per task x model posteriors\n"
             "                         re-ranks each decision, POST /v1/feedback updates them; state\n"
             "                         loaded from / saved to the file (atomic) [off]\n"
-            "  --online-explore SHARE at most this share of decisions explore [0.2]\n"
+            "  --online-explore SHARE at most this share of decisions explore [0.05]\n"
             "  --online-save-every N  save the state every N updates (and on reload, SIGTERM) [100]\n"
             "  --online-memory N      request ids remembered for feedback (fixed ring) [65536]\n"
             "  -q                     no per-request log lines on stderr\n"
