@@ -15,6 +15,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "eval_metrics.h"
 #include "util.h"
 
 static double clampd(double v, double lo, double hi) { return v < lo ? lo : v > hi ? hi : v; }
@@ -124,20 +125,9 @@ float tr_isotonic_apply(const float *kx, const float *ky, size_t nk, float p)
 
 double tr_ece(const float *pred, const float *y, size_t n, int bins)
 {
-    if (n == 0 || bins < 1) return 0;
-    double sp[64] = {0}, sy[64] = {0}, sw[64] = {0};
-    if (bins > 64) bins = 64;
-    size_t used = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (isnan(pred[i]) || isnan(y[i])) continue;
-        double p = clampd(pred[i], 0, 1);
-        int b = (int)(p * bins);
-        if (b >= bins) b = bins - 1;
-        sp[b] += p; sy[b] += y[i]; sw[b] += 1;
-        used++;
-    }
-    double e = 0;
-    for (int b = 0; b < bins; b++)
-        if (sw[b] > 0) e += sw[b] / (double)used * fabs(sp[b] / sw[b] - sy[b] / sw[b]);
-    return used ? e : 0;
+    tr_ece_bins e;
+    tr_ece_bins_init(&e, bins);
+    for (size_t i = 0; i < n; i++) tr_ece_bins_add(&e, pred[i], y[i]);
+    double v = tr_ece_bins_value(&e);
+    return isnan(v) ? 0 : v;   /* nothing to measure: no miscalibration on record */
 }

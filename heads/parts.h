@@ -79,8 +79,8 @@ float tr_platt_apply(float a, float b, float p);
 int tr_isotonic_fit(const float *pred, const float *y, size_t n, float *kx,
                     float *ky, size_t *nk);
 float tr_isotonic_apply(const float *kx, const float *ky, size_t nk, float p);
-/* Expected calibration error with 'bins' equal-width bins on [0,1]
- * (predictions clipped), weighted by bin share. */
+/* Expected calibration error by eval_metrics.c's binning (tr_ece_bins);
+ * NaN pairs skipped, 0 when nothing is left. */
 double tr_ece(const float *pred, const float *y, size_t n, int bins);
 
 /* ---- frontier.c */

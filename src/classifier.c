@@ -13,6 +13,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "eval_metrics.h"
 #include "util.h"
 
 #define CHUNK 4096
@@ -386,24 +387,11 @@ int tr_softmax_load(tr_cursor *c, tr_softmax **out, char *err, size_t errlen)
 
 double tr_ece_binary(const float *conf, const unsigned char *correct, size_t n, int bins)
 {
-    if (n == 0 || bins <= 0) return 0;
-    double sc[256] = {0}, sa[256] = {0};
-    size_t cnt[256] = {0};
-    if (bins > 256) bins = 256;
-    for (size_t i = 0; i < n; i++) {
-        double c = conf[i];
-        if (!(c >= 0)) c = 0;
-        if (c > 1) c = 1;
-        int b = (int)(c * bins);
-        if (b >= bins) b = bins - 1;
-        sc[b] += c;
-        sa[b] += correct[i] ? 1 : 0;
-        cnt[b]++;
-    }
-    double e = 0;
-    for (int b = 0; b < bins; b++)
-        if (cnt[b]) e += fabs(sa[b] - sc[b]) / (double)n;
-    return e;
+    tr_ece_bins e;
+    tr_ece_bins_init(&e, bins);
+    for (size_t i = 0; i < n; i++) tr_ece_bins_add(&e, conf[i], correct[i] ? 1.0 : 0.0);
+    double v = tr_ece_bins_value(&e);
+    return isnan(v) ? 0 : v;
 }
 
 size_t tr_argmax(const float *probs, size_t T, float *conf)

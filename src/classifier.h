@@ -53,7 +53,7 @@ int tr_softmax_load(tr_cursor *c, tr_softmax **out, char *err, size_t errlen);
 
 void tr_softmax_free(tr_softmax *m);
 
-/* Expected calibration error of n predictions: confidences conf[i] in
+/* Expected calibration error (eval_metrics.c's binning) of n predictions: confidences conf[i] in
  * [0,1], correct[i] in {0,1}; 'bins' equal-width bins (10 is standard). */
 double tr_ece_binary(const float *conf, const unsigned char *correct, size_t n, int bins);
 

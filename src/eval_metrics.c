@@ -133,28 +133,41 @@ done:
     return rc;
 }
 
+void tr_ece_bins_init(tr_ece_bins *e, int bins)
+{
+    e->bins = bins >= 1 && bins <= TR_ECE_MAX_BINS ? bins : 0;
+    e->n = 0;
+    for (int b = 0; b < e->bins; b++) e->sp[b] = e->sa[b] = 0, e->cnt[b] = 0;
+}
+
+void tr_ece_bins_add(tr_ece_bins *e, double pred, double actual)
+{
+    if (!e->bins || isnan(pred) || isnan(actual)) return;
+    double p = pred < 0 ? 0 : pred > 1 ? 1 : pred;
+    int b = (int)(p * e->bins);
+    if (b > e->bins - 1) b = e->bins - 1;
+    e->sp[b] += p;
+    e->sa[b] += actual;
+    e->cnt[b]++;
+    e->n++;
+}
+
+double tr_ece_bins_value(const tr_ece_bins *e)
+{
+    if (!e->n) return NAN;
+    double v = 0;
+    for (int b = 0; b < e->bins; b++)
+        if (e->cnt[b])
+            v += (double)e->cnt[b] / (double)e->n * fabs(e->sp[b] / (double)e->cnt[b] - e->sa[b] / (double)e->cnt[b]);
+    return v;
+}
+
 double tr_eval_ece(const double *pred, const double *actual, size_t n, int bins)
 {
-    if (n == 0 || bins < 1) return NAN;
-    /* One pass, per-bin sums on the stack (n may be millions). */
-    enum { MAXB = 1000 };
-    if (bins > MAXB) return NAN;
-    double sp[MAXB], sa[MAXB];
-    size_t cnt[MAXB];
-    for (int b = 0; b < bins; b++) sp[b] = sa[b] = 0, cnt[b] = 0;
-    for (size_t i = 0; i < n; i++) {
-        double p = pred[i];
-        p = p < 0 ? 0 : p > 1 ? 1 : p;
-        int b = (int)(p * bins);
-        if (b > bins - 1) b = bins - 1;
-        sp[b] += p;
-        sa[b] += actual[i];
-        cnt[b]++;
-    }
-    double e = 0;
-    for (int b = 0; b < bins; b++)
-        if (cnt[b]) e += (double)cnt[b] / (double)n * fabs(sp[b] / (double)cnt[b] - sa[b] / (double)cnt[b]);
-    return e;
+    tr_ece_bins e;
+    tr_ece_bins_init(&e, bins);
+    for (size_t i = 0; i < n; i++) tr_ece_bins_add(&e, pred[i], actual[i]);
+    return tr_ece_bins_value(&e);
 }
 
 void tr_eval_model_means(const double *scores, const double *costs, size_t n, size_t m, double *q_mean,

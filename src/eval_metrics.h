@@ -83,6 +83,22 @@ int tr_eval_figures_compute(const tr_point *sweep, size_t n, const tr_eval_ref *
  * (EVAL.md: 10).  NaN when n == 0 or bins outside [1, 1000].  Arrays borrowed. */
 double tr_eval_ece(const double *pred, const double *actual, size_t n, int bins);
 
+/* The one binning rule behind every ECE in the project (evaluation, heads'
+ * calibration, the task classifier), as an accumulator so callers keep their
+ * own element types: predictions clipped to [0,1], 1.0 in the last bin, a
+ * pair with a NaN skipped.  Lives on the caller's stack; allocates nothing. */
+#define TR_ECE_MAX_BINS 1000
+typedef struct tr_ece_bins {
+    int bins;               /* 0 after init with a count outside [1, TR_ECE_MAX_BINS] */
+    size_t n;
+    double sp[TR_ECE_MAX_BINS], sa[TR_ECE_MAX_BINS];
+    size_t cnt[TR_ECE_MAX_BINS];
+} tr_ece_bins;
+void tr_ece_bins_init(tr_ece_bins *e, int bins);
+void tr_ece_bins_add(tr_ece_bins *e, double pred, double actual);
+/* Σ (share of items in bin) |mean predicted − mean realised|; NaN when no item. */
+double tr_ece_bins_value(const tr_ece_bins *e);
+
 /* Per-model mean quality and cost over n prompts of the complete test
  * matrices scores[i*m + j], costs[i*m + j] (row = prompt).  q_mean, c_mean:
  * the caller's arrays of m. */

@@ -181,6 +181,18 @@ static void test_ece(void **state)
     double p3[] = {0.03, 0.12, 0.18, 0.35, 0.41, 0.47, 0.66, 0.7, 0.83, 0.99, 1.0, 1.07, -0.02, 0.555};
     double a3[] = {0, 0, 1, 0.5, 0, 1, 1, 0.25, 1, 1, 1, 1, 0, 0};
     assert_true(fabs(tr_eval_ece(p3, a3, N(p3), 10) - 0.18035714285714283) < 1e-9);
+    /* a pair with a NaN (a model without a prediction) is left out, not binned */
+    double p4[] = {0.05, NAN, 0.15, 0.15, 1.0, 1.2, -0.1, 0.5};
+    double a4[] = {0, 1, 1, 0, 1, 1, 0, NAN};
+    assert_true(fabs(tr_eval_ece(p4, a4, 8, 10) - 0.125) < EPS);
+    /* the accumulator is the same rule */
+    tr_ece_bins e;
+    tr_ece_bins_init(&e, 10);
+    for (size_t i = 0; i < 6; i++) tr_ece_bins_add(&e, pred[i], act[i]);
+    assert_true(fabs(tr_ece_bins_value(&e) - 0.125) < EPS);
+    tr_ece_bins_init(&e, TR_ECE_MAX_BINS + 1);
+    tr_ece_bins_add(&e, 0.5, 1);
+    assert_true(isnan(tr_ece_bins_value(&e)));
 }
 
 static void test_best_single_and_oracle(void **state)
