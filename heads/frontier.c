@@ -9,29 +9,24 @@
 #include "eval_metrics.h"
 #include "util.h"
 
-void tr_frontier_ref_compute(const float *S, const float *C, size_t n, size_t M,
-                             const size_t *rows, tr_frontier_ref *ref)
+int tr_frontier_ref_compute(const float *S, const float *C, size_t n, size_t M,
+                            const size_t *rows, tr_frontier_ref *ref)
 {
-    double qb = -1, cb = 0, clo = INFINITY, chi = -INFINITY, qor = 0;
-    for (size_t m = 0; m < M; m++) {
-        double q = 0, c = 0;
-        for (size_t r = 0; r < n; r++) {
-            size_t i = rows ? rows[r] : r;
-            q += S[i * M + m]; c += C[i * M + m];
-        }
-        q /= (double)n; c /= (double)n;
-        if (q > qb || (q == qb && c < cb)) { qb = q; cb = c; }
-        if (c < clo) clo = c;
-        if (c > chi) chi = c;
-    }
+    double *s = tr_mallocarray(2 * n * M, sizeof *s);
+    if (!s) return TR_ENOMEM;
+    double *c = s + n * M;
     for (size_t r = 0; r < n; r++) {
         size_t i = rows ? rows[r] : r;
-        double mx = -INFINITY;
-        for (size_t m = 0; m < M; m++) if (S[i * M + m] > mx) mx = S[i * M + m];
-        qor += mx;
+        for (size_t m = 0; m < M; m++) { s[r * M + m] = S[i * M + m]; c[r * M + m] = C[i * M + m]; }
     }
-    ref->q_best = qb; ref->c_best = cb; ref->q_oracle = qor / (double)n;
-    ref->c_lo = clo; ref->c_hi = chi;
+    tr_eval_ref er;
+    char err[160];
+    int rc = tr_eval_reference(s, c, n, M, &er, err, sizeof err);
+    tr_free(s);
+    if (rc) return rc;
+    ref->q_best = er.q_best; ref->c_best = er.c_best; ref->q_oracle = er.q_oracle;
+    ref->c_lo = er.c_lo; ref->c_hi = er.c_hi;
+    return TR_OK;
 }
 
 /* The hull and its figures are eval_metrics.c's, so that cross-validation

@@ -91,9 +91,11 @@ typedef struct tr_frontier_figs {
     double q_at_cbest, gap, c_at_qbest, saving, q_max, c_qmax, aiq_lin, aiq_log;
     size_t n_hull;
 } tr_frontier_figs;
-/* Reference figures of a complete n x M test matrix pair (EVAL.md). */
-void tr_frontier_ref_compute(const float *S, const float *C, size_t n, size_t M,
-                             const size_t *rows, tr_frontier_ref *ref);
+/* Reference figures (eval_metrics.c's tr_eval_reference) of the complete
+ * rows 'rows' (NULL: 0..n-1) of an n x M score/cost pair.  TR_OK, TR_ENOMEM
+ * or TR_EINVAL (n or M zero). */
+int tr_frontier_ref_compute(const float *S, const float *C, size_t n, size_t M,
+                            const size_t *rows, tr_frontier_ref *ref);
 /* EVAL.md figures of the sweep points (cost[i], qual[i]); np >= 1.
  * Returns TR_OK or TR_ENOMEM. */
 int tr_frontier_figures(const double *cost, const double *qual, size_t np,

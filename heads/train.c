@@ -643,7 +643,7 @@ int tr_heads_train(const float *X, const float *P, const int32_t *y, size_t n,
         h->cvrows = tr_calloc(MAX_SLOTS * TR_CV_COUNT, sizeof *h->cvrows);
         if (!h->cvrows) goto oom;
         tr_frontier_ref ref;
-        tr_frontier_ref_compute(scores, costs, nev, M, ev, &ref);
+        if (tr_frontier_ref_compute(scores, costs, nev, M, ev, &ref)) goto oom;
         for (size_t s = 0; s < sl.n; s++)
             if (s != sl.ens && score_slot(h, &D, &sl, s, Q, Cc, ev, nev, lam, nl, pc, pq, &ref, params)) goto oom;
         if (params->criterion == TR_CRIT_RANKSUM) rank_sum(h->cvrows, h->n_cv);

@@ -328,21 +328,36 @@ static enum MHD_Result send_cjson(struct MHD_Connection *c, tr_request *q, int s
     return res;
 }
 
+/* {"status": status, "router": identity of the router serving now}, or
+ * NULL with *api set (TR_API_UNAVAILABLE / TR_API_INTERNAL) and msg. */
+static cJSON *status_json(tr_server *srv, const char *status, int *api, char *msg, size_t msglen)
+{
+    int rc;
+    tr_scratch *sc;
+    tr_loaded_router *L = tr_router_slot_acquire(&srv->slot, &sc, &rc, msg, msglen);
+    if (!L) { *api = TR_API_UNAVAILABLE; return NULL; }
+    cJSON *j = cJSON_CreateObject();
+    cJSON *id = router_identity(L);
+    tr_router_slot_release(&srv->slot);
+    if (!j || !id || !cJSON_AddStringToObject(j, "status", status)) {
+        cJSON_Delete(j);
+        cJSON_Delete(id);
+        *api = TR_API_INTERNAL;
+        snprintf(msg, msglen, "out of memory");
+        return NULL;
+    }
+    cJSON_AddItemToObject(j, "router", id);
+    return j;
+}
+
 enum MHD_Result tr_handle_healthz(struct MHD_Connection *c, tr_request *q)
 {
     tr_server *srv = q->srv;
     char msg[256];
-    int rc;
-    tr_scratch *sc;
-    tr_loaded_router *L = tr_router_slot_acquire(&srv->slot, &sc, &rc, msg, sizeof msg);
-    if (!L) return tr_http_error(c, q, TR_API_UNAVAILABLE, "%s", msg);
-    cJSON *j = cJSON_CreateObject();
-    cJSON *id = router_identity(L);
-    tr_router_slot_release(&srv->slot);
-    if (!j || !id) { cJSON_Delete(j); cJSON_Delete(id); return tr_http_error(c, q, TR_API_INTERNAL, "out of memory"); }
-    cJSON_AddStringToObject(j, "status", "ok");
+    int api;
+    cJSON *j = status_json(srv, "ok", &api, msg, sizeof msg);
+    if (!j) return tr_http_error(c, q, api, "%s", msg);
     cJSON_AddStringToObject(j, "version", tr_version());
-    cJSON_AddItemToObject(j, "router", id);
     cJSON_AddNumberToObject(j, "upstreams", srv->ups ? (double)srv->ups->n : 0);
     cJSON_AddBoolToObject(j, "feedback", srv->feedback != NULL);
     cJSON_AddBoolToObject(j, "online", srv->online.on);
@@ -396,17 +411,10 @@ enum MHD_Result tr_handle_reload(struct MHD_Connection *c, tr_request *q)
         return tr_http_error(c, q, TR_API_RELOAD_REFUSED, "reload refused, the old router keeps serving: %s", msg);
     }
     char m2[256];
-    int rc2;
-    tr_scratch *sc;
-    tr_loaded_router *L = tr_router_slot_acquire(&srv->slot, &sc, &rc2, m2, sizeof m2);
-    if (!L) return tr_http_error(c, q, TR_API_UNAVAILABLE, "%s", m2);
-    cJSON *j = cJSON_CreateObject();
-    cJSON *id = router_identity(L);
-    tr_router_slot_release(&srv->slot);
-    if (!j || !id) { cJSON_Delete(j); cJSON_Delete(id); return tr_http_error(c, q, TR_API_INTERNAL, "out of memory"); }
-    cJSON_AddStringToObject(j, "status", "reloaded");
+    int api;
+    cJSON *j = status_json(srv, "reloaded", &api, m2, sizeof m2);
+    if (!j) return tr_http_error(c, q, api, "%s", m2);
     cJSON_AddNumberToObject(j, "seconds", tr_now() - t0);
-    cJSON_AddItemToObject(j, "router", id);
     if (!srv->cfg.quiet) fprintf(stderr, "taskroute serve: reloaded router generation %lu\n", gen);
     if (srv->online.on && tr_online_serve_save(srv, 1, m2, sizeof m2))
         fprintf(stderr, "taskroute serve: online state not saved after reload: %s\n", m2);
