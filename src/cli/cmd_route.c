@@ -164,6 +164,7 @@ int cmd_route(int argc, char **argv)
         const char *id = cJSON_IsString(jid) ? jid->valuestring : NULL;
         tr_decision d;
         int e;
+        const char *field = "prompt", *hint = "";
         if (!j || !cJSON_IsObject(j)) {
             fprintf(stderr, "taskroute route: stdin:%zu: not a JSON object (column %ld)\n", lineno,
                     end ? (long)(end - line) + 1 : 1L);
@@ -171,6 +172,8 @@ int cmd_route(int argc, char **argv)
         }
         if (cJSON_IsString(jp)) {
             e = tr_route(r, jp->valuestring, strlen(jp->valuestring), &ro, s, &d);
+            if (e == TR_EINVAL)
+                hint = " (this router was trained on caller-supplied embeddings: send \"embedding\" arrays)";
         } else if (cJSON_IsArray(je)) {
             size_t n = (size_t)cJSON_GetArraySize(je), i = 0;
             if (n != dim) {
@@ -180,12 +183,15 @@ int cmd_route(int argc, char **argv)
             cJSON *v;
             cJSON_ArrayForEach(v, je) x[i++] = cJSON_IsNumber(v) ? (float)v->valuedouble : NAN;
             e = tr_route_embedding(r, x, dim, &ro, s, &d);
+            field = "embedding";
+            if (e == TR_EINVAL) hint = " (a value is not a finite number, or the vector is all zeros)";
         } else {
             fprintf(stderr, "taskroute route: stdin:%zu: field 'prompt': missing or not a string\n", lineno);
             failed++; cJSON_Delete(j); continue;
         }
         if (e) {
-            fprintf(stderr, "taskroute route: stdin:%zu: %s\n", lineno, tr_strerror(e));
+            if (e == TR_ENOTFOUND) hint = " (no allowed model has a prediction: check --models)";
+            fprintf(stderr, "taskroute route: stdin:%zu: field '%s': %s%s\n", lineno, field, tr_strerror(e), hint);
             failed++;
         } else {
             print_decision(r, id, &d, brief);
