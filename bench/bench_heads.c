@@ -98,7 +98,7 @@ static int real_data(const char *dir, int tokens, int topk, double k0, double kn
         for (int cv = 0; cv < TR_CV_COUNT; cv++) {
             if (!tr_heads_has_qvariant(h, qv) || !tr_heads_has_cvariant(h, cv)) continue;
             for (size_t i = 0; i < nte; i++)
-                tr_heads_predict_variant(h, qv, cv, Xt + i * d, Pt + i * T, (size_t)Lt[i], q + i * M, qc + i * M, c + i * M, sc);
+                tr_heads_predict_variant(h, qv, cv, Xt + i * d, Pt + i * T, (size_t)Lt[i], NULL, q + i * M, qc + i * M, c + i * M, sc);
             float *pp = malloc(nl * nte * 4), *aa = malloc(nl * nte * 4);
             size_t np = 0;
             for (size_t j = 0; j < nl; j++) {
@@ -123,7 +123,7 @@ static int real_data(const char *dir, int tokens, int topk, double k0, double kn
         double *lat = malloc(nte * sizeof *lat);
         for (size_t i = 0; i < nte; i++) {
             double a = tr_now();
-            tr_heads_predict_variant(h, qv, tr_heads_cvariant(h), Xt + i * d, Pt + i * T, (size_t)Lt[i], q, qc, c, sc);
+            tr_heads_predict_variant(h, qv, tr_heads_cvariant(h), Xt + i * d, Pt + i * T, (size_t)Lt[i], NULL, q, qc, c, sc);
             (void)tr_select(q, qc, c, M, NULL, TR_SELECT_LAMBDA, 1e3, tr_heads_tables(h));
             lat[i] = tr_now() - a;
         }
@@ -136,7 +136,7 @@ static int real_data(const char *dir, int tokens, int topk, double k0, double kn
     for (int k = 1; k <= 4; k++) {
         double B = ref.c_best * k / 4.0, sq = 0, scost = 0;
         for (size_t i = 0; i < nte; i++) {
-            tr_heads_predict(h, Xt + i * d, Pt + i * T, (size_t)Lt[i], q, qc, c, sc);
+            tr_heads_predict(h, Xt + i * d, Pt + i * T, (size_t)Lt[i], NULL, q, qc, c, sc);
             int m = tr_select(q, qc, c, M, NULL, TR_SELECT_BUDGET, B, tab);
             sq += St[i * M + m]; scost += Ct[i * M + m];
         }
@@ -146,7 +146,7 @@ static int real_data(const char *dir, int tokens, int topk, double k0, double kn
     for (int k = 0; k < 4; k++) {
         double a = (double[]){0.05, 0.1, 0.2, 0.3}[k], mis = 0, scost = 0, sq = 0;
         for (size_t i = 0; i < nte; i++) {
-            tr_heads_predict(h, Xt + i * d, Pt + i * T, (size_t)Lt[i], q, qc, c, sc);
+            tr_heads_predict(h, Xt + i * d, Pt + i * T, (size_t)Lt[i], NULL, q, qc, c, sc);
             int m = tr_select(q, qc, c, M, NULL, TR_SELECT_RISK, a, tab);
             int b = tr_select(qc, qc, c, M, NULL, TR_SELECT_QUALITY, 0, NULL);
             mis += St[i * M + m] < St[i * M + b]; scost += Ct[i * M + m]; sq += St[i * M + m];
@@ -214,11 +214,11 @@ int main(int argc, char **argv)
     for (int qv = 0; qv < TR_QV_COUNT; qv++) {
         if (!tr_heads_has_qvariant(h, qv)) continue;
         for (int i = 0; i < 2000; i++)   /* warm-up */
-            tr_heads_predict_variant(h, qv, tr_heads_cvariant(h), X + (i % n) * d, P + (i % n) * T, 500, q, qc, c, sc);
+            tr_heads_predict_variant(h, qv, tr_heads_cvariant(h), X + (i % n) * d, P + (i % n) * T, 500, NULL, q, qc, c, sc);
         for (int i = 0; i < REPS; i++) {
             size_t j = (size_t)i * 7919 % n;
             double a = tr_now();
-            tr_heads_predict_variant(h, qv, tr_heads_cvariant(h), X + j * d, P + j * T, (size_t)L[j], q, qc, c, sc);
+            tr_heads_predict_variant(h, qv, tr_heads_cvariant(h), X + j * d, P + j * T, (size_t)L[j], NULL, q, qc, c, sc);
             sink += tr_select(q, qc, c, M, NULL, TR_SELECT_LAMBDA, 1e3, tr_heads_tables(h));
             lat[i] = tr_now() - a;
         }

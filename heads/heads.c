@@ -21,18 +21,21 @@ void tr_heads_params_default(tr_heads_params *p)
     p->knn_k0 = 5;
     p->knn_p = 3;
     p->knn_tasks = 2;
+    p->knn_tau_k = 400;
+    p->knn_tau = 0.1;
     p->cv_folds = 5;
     p->qvariant = -1;
     p->cvariant = -1;
     p->criterion = TR_CRIT_RANKSUM;
-    p->qv_mask = (1u << TR_QV_PRIOR_SOFT) | (1u << TR_QV_RIDGE) | (1u << TR_QV_KNN) | (1u << TR_QV_ENSEMBLE);
+    p->qv_mask = ((1u << TR_QV_COUNT) - 1) & ~(1u << TR_QV_PRIOR_HARD);
     p->cv_mask = 1u << TR_CV_LEN;
     p->n_lambda = 101;
     p->risk_delta = 0.1;
     p->seed = 42;
 }
 
-static const char *const QV_NAMES[TR_QV_COUNT] = {"prior-hard", "prior-soft", "prior+ridge", "knn", "ensemble"};
+static const char *const QV_NAMES[TR_QV_COUNT] = {"prior-hard", "prior-soft", "prior+ridge", "knn", "ensemble",
+                                                   "knn-tau", "prior+ridge-surface", "knn-tau/ridge-surface"};
 static const char *const CV_NAMES[TR_CV_COUNT] = {"task-mean", "length+task"};
 
 const char *tr_qvariant_name(int qv) { return qv >= 0 && qv < TR_QV_COUNT ? QV_NAMES[qv] : "?"; }
@@ -46,6 +49,11 @@ int tr_heads_alloc_parts(tr_heads *h)
     h->ctask = tr_calloc(T * M, sizeof(float));
     h->cgmean = tr_calloc(M, sizeof(float));
     if (h->qmask & (1u << TR_QV_RIDGE)) h->ridge = tr_calloc(M * D, sizeof(float));
+    if (h->qmask & (1u << TR_QV_RIDGE_SURF)) h->ridge_surf = tr_calloc(M * (D + h->nsurf), sizeof(float));
+    if (h->nsurf) {
+        h->surf_mean = tr_calloc(h->nsurf, sizeof(float));
+        h->surf_scale = tr_calloc(h->nsurf, sizeof(float));
+    }
     if (h->cmask & (1u << TR_CV_LEN)) {
         h->cab = tr_calloc(2 * M, sizeof(float));
         h->cres = tr_calloc(T * M, sizeof(float));
@@ -56,6 +64,8 @@ int tr_heads_alloc_parts(tr_heads *h)
     h->cal_off = tr_calloc(M + 1, sizeof(uint32_t));
     if (!h->prior || !h->gmean || !h->ctask || !h->cgmean || !h->cal_kind || !h->cal_ab || !h->cal_off
         || ((h->qmask & (1u << TR_QV_RIDGE)) && !h->ridge)
+        || ((h->qmask & (1u << TR_QV_RIDGE_SURF)) && !h->ridge_surf)
+        || (h->nsurf && (!h->surf_mean || !h->surf_scale))
         || ((h->cmask & (1u << TR_CV_LEN)) && (!h->cab || !h->cres || !h->cmin)))
         return TR_ENOMEM;
     return TR_OK;
@@ -76,6 +86,7 @@ void tr_heads_free(tr_heads *h)
 {
     if (!h) return;
     tr_free(h->prior); tr_free(h->gmean); tr_free(h->ridge);
+    tr_free(h->ridge_surf); tr_free(h->surf_mean); tr_free(h->surf_scale);
     tr_free(h->knn_X); tr_free(h->knn_S); tr_free(h->knn_off);
     tr_free(h->ctask); tr_free(h->cgmean); tr_free(h->cab); tr_free(h->cres); tr_free(h->cmin);
     tr_free(h->cal_kind); tr_free(h->cal_ab); tr_free(h->cal_off); tr_free(h->cal_x); tr_free(h->cal_y);
@@ -91,6 +102,8 @@ size_t tr_heads_dim(const tr_heads *h) { return h->d; }
 int tr_heads_qvariant(const tr_heads *h) { return h->qv; }
 int tr_heads_cvariant(const tr_heads *h) { return h->cv; }
 double tr_heads_ridge_alpha(const tr_heads *h) { return h->ridge_alpha; }
+double tr_heads_surf_alpha(const tr_heads *h) { return h->ridge_surf ? h->rs_alpha : 0; }
+int tr_heads_uses_surface(const tr_heads *h) { return h && (h->qv == TR_QV_RIDGE_SURF || h->qv == TR_QV_ENS_KT_RS); }
 int tr_heads_has_qvariant(const tr_heads *h, int qv) { return qv >= 0 && qv < TR_QV_COUNT && (h->qmask >> qv & 1u); }
 int tr_heads_has_cvariant(const tr_heads *h, int cv) { return cv >= 0 && cv < TR_CV_COUNT && (h->cmask >> cv & 1u); }
 const tr_select_tables *tr_heads_tables(const tr_heads *h) { return &h->tabs; }
@@ -103,11 +116,15 @@ const tr_heads_cvrow *tr_heads_cv_table(const tr_heads *h, size_t *n_rows)
     return h->cvrows;
 }
 
+/* Where the surface variants' scratch starts (after the kNN part). */
+static size_t surf_scratch_off(const tr_heads *h) { return 5 * (size_t)h->M + 2 * (size_t)h->knn_n + 1; }
+
 size_t tr_heads_scratch_floats(const tr_heads *h)
 {
-    /* [ridge correction M][prior M][kNN M][kNN work 2M + n][sims n]; top-k
-     * indices and weights live on the stack (k <= 64) */
-    return 5 * (size_t)h->M + 2 * (size_t)h->knn_n + 1;
+    /* [ridge correction M][prior M][kNN M][kNN work 2M + n][sims n][1]
+     * [ridge-surface design row d + nsurf]; top-k indices and weights live
+     * on the stack (k <= 64) */
+    return surf_scratch_off(h) + (size_t)h->d + h->nsurf;
 }
 
 int tr_heads_knn_store(tr_heads *h, const float *X, const float *S, const int32_t *y,
@@ -135,9 +152,10 @@ int tr_heads_knn_store(tr_heads *h, const float *X, const float *S, const int32_
     return TR_OK;
 }
 
-/* The kNN estimate for x into out (M), from the soft prior 'prior'. */
+/* The kNN estimate for x into out (M), from the soft prior 'prior', with k
+ * neighbours weighted by cos^p (tau == 0) or exp((cos-1)/tau). */
 static void knn_estimate(const tr_heads *h, const float *x, const float *p_task,
-                         const float *prior, float *out, float *work)
+                         const float *prior, float *out, float *work, size_t k, float p, float tau)
 {
     uint32_t lo[TR_HEADS_MAX_TOPK], hi[TR_HEADS_MAX_TOPK];
     size_t nseg = 0;
@@ -151,7 +169,7 @@ static void knn_estimate(const tr_heads *h, const float *x, const float *p_task,
     }
     float *sims = work + 2 * (size_t)h->M + h->knn_n;
     tr_knn_sims(h->knn_X, h->d, lo, hi, nseg, x, sims);
-    tr_knn_combine(h->knn_S, h->M, lo, hi, nseg, sims, h->knn_k, h->knn_p, h->knn_k0, prior, out, work);
+    tr_knn_combine(h->knn_S, h->M, lo, hi, nseg, sims, k, p, tau, h->knn_k0, prior, out, work);
 }
 
 /* Calibrated quality of model m. */
@@ -168,8 +186,21 @@ static float calibrate(const tr_heads *h, size_t m, float q)
     }
 }
 
+/* out[m] += the ridge-surface correction: the design row [x, z] is built
+ * in u (d + nsurf floats), z standardised from the raw features surf
+ * (NULL: the training mean, z = 0); corr: M floats. */
+static void surf_apply(const tr_heads *h, const float *x, const float *surf, float *out,
+                       float *corr, float *u)
+{
+    size_t d = h->d;
+    memcpy(u, x, d * sizeof *u);
+    for (size_t k = 0; k < h->nsurf; k++)
+        u[d + k] = surf ? (surf[k] - h->surf_mean[k]) * h->surf_scale[k] : 0.0f;
+    tr_expert_apply(h->ridge_surf, d + h->nsurf, h->M, u, out, corr);
+}
+
 int tr_heads_predict_variant(const tr_heads *h, int qv, int cv, const float *x,
-                             const float *p_task, size_t prompt_len,
+                             const float *p_task, size_t prompt_len, const float *surf,
                              float *q_out, float *qcal_out, float *c_out,
                              float *scratch)
 {
@@ -192,13 +223,30 @@ int tr_heads_predict_variant(const tr_heads *h, int qv, int cv, const float *x,
         if (qv == TR_QV_KNN || qv == TR_QV_ENSEMBLE) {
             float *prior = scratch + M, *qk = scratch + 2 * M, *work = scratch + 3 * M;
             memcpy(prior, q_out, M * sizeof *prior);
-            knn_estimate(h, x, p_task, prior, qk, work);
+            knn_estimate(h, x, p_task, prior, qk, work, h->knn_k, h->knn_p, 0.0f);
             if (qv == TR_QV_KNN) {
                 memcpy(q_out, qk, M * sizeof *q_out);
             } else {
                 /* (prior + kNN + (prior + ridge correction)) / 3 */
                 tr_expert_apply(h->ridge, h->d, M, x, q_out, scratch);
                 for (size_t m = 0; m < M; m++) q_out[m] = (prior[m] + qk[m] + q_out[m]) / 3.0f;
+            }
+        }
+        if (qv == TR_QV_RIDGE_SURF) {
+            float *u = scratch + surf_scratch_off(h);
+            surf_apply(h, x, surf, q_out, scratch, u);
+        }
+        if (qv == TR_QV_KNN_TAU || qv == TR_QV_ENS_KT_RS) {
+            float *prior = scratch + M, *qk = scratch + 2 * M, *work = scratch + 3 * M;
+            memcpy(prior, q_out, M * sizeof *prior);
+            knn_estimate(h, x, p_task, prior, qk, work, h->knn_tau_k, 0.0f, h->knn_tau);
+            if (qv == TR_QV_KNN_TAU) {
+                memcpy(q_out, qk, M * sizeof *q_out);
+            } else {
+                /* (kNN-tau + (prior + ridge-surface correction)) / 2 */
+                float *u = scratch + surf_scratch_off(h);
+                surf_apply(h, x, surf, q_out, scratch, u);
+                for (size_t m = 0; m < M; m++) q_out[m] = 0.5f * (qk[m] + q_out[m]);
             }
         }
         for (size_t m = 0; m < M; m++) {
@@ -222,10 +270,10 @@ int tr_heads_predict_variant(const tr_heads *h, int qv, int cv, const float *x,
 }
 
 int tr_heads_predict(const tr_heads *h, const float *x, const float *p_task,
-                     size_t prompt_len, float *q_out, float *qcal_out,
+                     size_t prompt_len, const float *surf, float *q_out, float *qcal_out,
                      float *c_out, float *scratch)
 {
     if (!h) return TR_EINVAL;
-    return tr_heads_predict_variant(h, h->qv, h->cv, x, p_task, prompt_len, q_out,
+    return tr_heads_predict_variant(h, h->qv, h->cv, x, p_task, prompt_len, surf, q_out,
                                     qcal_out, c_out, scratch);
 }

@@ -19,6 +19,12 @@
 #include "select.h"
 
 #define TR_HEADS_MAX_ALPHAS 8
+#define TR_HEADS_SURF 10   /* surface features per prompt (surface.c) */
+
+/* The ten surface ("format") features of a prompt (heads/surface.c lists
+ * them) into out[TR_HEADS_SURF], raw (the heads standardise them).  Pure,
+ * no allocation, O(len); prompt borrowed (NULL with len 0: an empty one). */
+void tr_surface_features(const char *prompt, size_t len, float out[TR_HEADS_SURF]);
 
 /* Quality predictors.  Values are file format: append only. */
 typedef enum tr_qvariant {
@@ -27,6 +33,9 @@ typedef enum tr_qvariant {
     TR_QV_RIDGE = 2,       /* soft prior + ridge correction on the embedding */
     TR_QV_KNN = 3,         /* kNN-smoothed neighbours' scores shrunk to the soft prior */
     TR_QV_ENSEMBLE = 4,    /* (soft prior + kNN + ridge) / 3 (RECIPE.md §4 E) */
+    TR_QV_KNN_TAU = 5,     /* kNN with weights exp((cos - 1) / tau) (research2 FINDINGS (a)) */
+    TR_QV_RIDGE_SURF = 6,  /* soft prior + ridge correction on [embedding, surface features] (b, c) */
+    TR_QV_ENS_KT_RS = 7,   /* (kNN-tau + ridge-surface) / 2 (FINDINGS (d)) */
     TR_QV_COUNT
 } tr_qvariant;
 
@@ -60,6 +69,9 @@ typedef struct tr_heads_params {
     int knn_k;             /* neighbours of the kNN estimate; 0 disables kNN and ensemble [200] */
     double knn_k0;         /* pseudo-count shrinking the kNN mean to the prior [5] */
     double knn_p;          /* neighbour weight max(cos, 0)^p [3] */
+    int knn_tau_k;         /* neighbours of the kNN-tau variant; 0 disables it and
+                              the kNN-tau/ridge-surface ensemble [400] */
+    double knn_tau;        /* its weight exp((cos - 1) / tau) [0.1] */
     int knn_tasks;         /* search only the prompts of the g most probable tasks;
                               0 = all training prompts (exact as RECIPE.md; ~6x
                               slower: 275 vs 45 us on mmlu-pro, same CV AIQ) [2] */
@@ -70,13 +82,18 @@ typedef struct tr_heads_params {
      * trained and reported for ablations.  Defaults follow RECIPE.md's
      * candidates: soft prior, ridge, kNN, ensemble; cost length+task (the
      * task mean when no lengths are given). */
-    unsigned qv_mask;      /* [0x1E] */
+    unsigned qv_mask;      /* [0xFE: all but the hard prior] */
     unsigned cv_mask;      /* [0x2] */
     int criterion;         /* tr_cv_criterion [TR_CRIT_RANKSUM, as RECIPE.md] */
     int n_lambda;          /* λ sweep size for CV and the budget table [101] */
     double risk_delta;     /* confidence 1-δ of the risk guarantee [0.1] */
     uint64_t seed;         /* fold assignment when fold == NULL [42] */
     const int32_t *fold;   /* optional fold id per row in [0, cv_folds); borrowed */
+    /* optional n x TR_HEADS_SURF raw surface features of the training
+     * prompts (tr_surface_features); borrowed.  NULL: no ridge-surface or
+     * kNN-tau/ridge-surface variants (e.g. caller-supplied embeddings, where
+     * routing never sees a prompt) */
+    const float *surf;
     tr_progress_fn progress;  /* called after each CV fold; NULL: none */
     void *progress_ctx;
 } tr_heads_params;
@@ -121,8 +138,12 @@ size_t tr_heads_models(const tr_heads *h);
 size_t tr_heads_tasks(const tr_heads *h);
 size_t tr_heads_dim(const tr_heads *h);
 int tr_heads_qvariant(const tr_heads *h);   /* the variant predict uses */
+/* 1 when the chosen variant reads the surface features: tr_route computes
+ * them only then. */
+int tr_heads_uses_surface(const tr_heads *h);
 int tr_heads_cvariant(const tr_heads *h);
 double tr_heads_ridge_alpha(const tr_heads *h);   /* the penalty CV chose */
+double tr_heads_surf_alpha(const tr_heads *h);    /* the same for the ridge-surface head (0: none) */
 /* 1 when variant qv (cv) was trained and can be asked for. */
 int tr_heads_has_qvariant(const tr_heads *h, int qv);
 int tr_heads_has_cvariant(const tr_heads *h, int cv);
@@ -142,17 +163,20 @@ const char *tr_cvariant_name(int cv);
 size_t tr_heads_scratch_floats(const tr_heads *h);
 
 /* Predict one prompt with the chosen variants: x (d floats, unit),
- * p_task (T floats), prompt_len bytes.  Writes q_out[M] (raw quality),
+ * p_task (T floats), prompt_len bytes, surf the prompt's TR_HEADS_SURF raw
+ * surface features (tr_surface_features) or NULL when there is no prompt
+ * (caller-supplied embeddings): then the training mean is used, i.e. zero
+ * after standardisation.  Writes q_out[M] (raw quality),
  * qcal_out[M] (calibrated; may be NULL) and c_out[M] (USD); NaN for a model
  * without any label.  scratch: tr_heads_scratch_floats(h) floats of the
  * caller's.  Allocates nothing; all arguments borrowed. */
 int tr_heads_predict(const tr_heads *h, const float *x, const float *p_task,
-                     size_t prompt_len, float *q_out, float *qcal_out,
+                     size_t prompt_len, const float *surf, float *q_out, float *qcal_out,
                      float *c_out, float *scratch);
 /* The same with any trained variant pair (ablations).  TR_EINVAL when the
  * variant was not trained.  q_out or c_out may be NULL: not computed. */
 int tr_heads_predict_variant(const tr_heads *h, int qv, int cv, const float *x,
-                             const float *p_task, size_t prompt_len,
+                             const float *p_task, size_t prompt_len, const float *surf,
                              float *q_out, float *qcal_out, float *c_out,
                              float *scratch);
 

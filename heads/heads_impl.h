@@ -16,9 +16,17 @@ struct tr_heads {
     float *prior;              /* T x M shrunk task means, NaN for unlabelled models */
     float *gmean;              /* M */
     float *ridge;              /* M x (d+1), or NULL */
-    /* kNN store: training prompts sorted by task */
+    /* surface features: z = (s - surf_mean) * surf_scale (scale 0 for a
+     * feature constant in training); nsurf is 0 or TR_HEADS_SURF */
+    uint32_t nsurf;
+    float *surf_mean, *surf_scale;   /* nsurf each */
+    float rs_alpha;                  /* penalty of ridge_surf */
+    float *ridge_surf;               /* M x (d+nsurf+1) on [x, z, 1], or NULL */
+    /* kNN store (kNN and kNN-tau share it): training prompts sorted by task */
     uint32_t knn_n, knn_k, knn_tasks;
     float knn_p, knn_k0;
+    uint32_t knn_tau_k;        /* kNN-tau: k and temperature */
+    float knn_tau;
     float *knn_X;              /* knn_n x d */
     float *knn_S;              /* knn_n x M scores, NaN = no label */
     uint32_t *knn_off;         /* T+1: task t's rows are [off[t], off[t+1]) */
@@ -46,7 +54,11 @@ struct tr_heads {
     tr_heads_cvrow *cvrows;
 };
 
-/* Allocate h's arrays for its M, T, d and masks (zeroed).  TR_OK/TR_ENOMEM. */
+#define TR_QV_BIT(v) (1u << (v))
+/* the variants that read the kNN store */
+#define TR_QV_KNN_MASK (TR_QV_BIT(TR_QV_KNN) | TR_QV_BIT(TR_QV_KNN_TAU))
+
+/* Allocate h's arrays for its M, T, d, nsurf and masks (zeroed).  TR_OK/TR_ENOMEM. */
 int tr_heads_alloc_parts(tr_heads *h);
 /* Store the rows (nrows of them, NULL = all n) as h's kNN index, sorted by
  * task label y.  Replaces any previous store.  TR_OK / TR_ENOMEM. */

@@ -1,12 +1,18 @@
 /* The heads in the router file: four sections, each opening with its own
- * format version (u32, currently 1) so one can change without the others.
+ * format version (u32) so one can change without the others.  HEAD is at
+ * version 2 (kNN-tau and the surface variants), the others at 1; HEAD
+ * version 1 files (variants 0-4 only) still load.
  *
  *   HEAD  u32 ver, M, T, d, top_k; i32 qv, cv; u32 qmask, cmask;
  *         f32 k0, cost_k0, ridge_alpha; f32 prior[T*M], gmean[M];
  *         f32 ridge[M*(d+1)] if qmask has TR_QV_RIDGE;
- *         if qmask has TR_QV_KNN: u32 knn_n, knn_k, knn_tasks; f32 knn_p,
- *         knn_k0; u32 off[T+1] (0 .. knn_n, non-decreasing);
- *         f32 X[knn_n*d], S[knn_n*M];
+ *         if qmask has TR_QV_KNN or (v2) TR_QV_KNN_TAU: u32 knn_n, knn_k,
+ *         knn_tasks; f32 knn_p, knn_k0; u32 off[T+1] (0 .. knn_n,
+ *         non-decreasing); f32 X[knn_n*d], S[knn_n*M];
+ *         v2 only: u32 nsurf (0 or TR_HEADS_SURF); f32 surf_mean[nsurf],
+ *         surf_scale[nsurf]; if qmask has TR_QV_KNN_TAU: u32 knn_tau_k;
+ *         f32 knn_tau; if qmask has TR_QV_RIDGE_SURF: f32 rs_alpha;
+ *         f32 ridge_surf[M*(d+nsurf+1)];
  *         u32 n_cv; n_cv x {i32 qv, cv, eligible; f64 alpha, aiq_lin, aiq_log, q_at_cbest,
  *         gap, saving, q_max, ece, crit}
  *   COST  u32 ver, M, T; f32 ctask[T*M], cgmean[M];
@@ -25,12 +31,13 @@
 #include "parts.h"
 #include "util.h"
 
-#define HEADS_FMT 1u
+#define HEADS_FMT 1u       /* CALB, COST, SELC */
+#define HEAD_FMT 2u        /* HEAD */
 
 void tr_heads_save(const tr_heads *h, tr_buf *hb, tr_buf *cal, tr_buf *cost, tr_buf *sel)
 {
     size_t M = h->M, T = h->T, D = (size_t)h->d + 1;
-    tr_buf_u32(hb, HEADS_FMT);
+    tr_buf_u32(hb, HEAD_FMT);
     tr_buf_u32(hb, h->M); tr_buf_u32(hb, h->T); tr_buf_u32(hb, h->d); tr_buf_u32(hb, h->top_k);
     tr_buf_i32(hb, h->qv); tr_buf_i32(hb, h->cv);
     tr_buf_u32(hb, h->qmask); tr_buf_u32(hb, h->cmask);
@@ -38,12 +45,20 @@ void tr_heads_save(const tr_heads *h, tr_buf *hb, tr_buf *cal, tr_buf *cost, tr_
     tr_buf_f32s(hb, h->prior, T * M);
     tr_buf_f32s(hb, h->gmean, M);
     if (h->qmask & (1u << TR_QV_RIDGE)) tr_buf_f32s(hb, h->ridge, M * D);
-    if (h->qmask & (1u << TR_QV_KNN)) {
+    if (h->qmask & TR_QV_KNN_MASK) {
         tr_buf_u32(hb, h->knn_n); tr_buf_u32(hb, h->knn_k); tr_buf_u32(hb, h->knn_tasks);
         tr_buf_f32(hb, h->knn_p); tr_buf_f32(hb, h->knn_k0);
         for (size_t t = 0; t <= T; t++) tr_buf_u32(hb, h->knn_off[t]);
         tr_buf_f32s(hb, h->knn_X, (size_t)h->knn_n * h->d);
         tr_buf_f32s(hb, h->knn_S, (size_t)h->knn_n * M);
+    }
+    tr_buf_u32(hb, h->nsurf);
+    tr_buf_f32s(hb, h->surf_mean, h->nsurf);
+    tr_buf_f32s(hb, h->surf_scale, h->nsurf);
+    if (h->qmask & (1u << TR_QV_KNN_TAU)) { tr_buf_u32(hb, h->knn_tau_k); tr_buf_f32(hb, h->knn_tau); }
+    if (h->qmask & (1u << TR_QV_RIDGE_SURF)) {
+        tr_buf_f32(hb, h->rs_alpha);
+        tr_buf_f32s(hb, h->ridge_surf, M * (D + h->nsurf));
     }
     tr_buf_u32(hb, h->n_cv);
     for (uint32_t i = 0; i < h->n_cv; i++) {
@@ -129,18 +144,22 @@ int tr_heads_load(const void *heads, size_t heads_len, const void *calib,
     tr_cursor_field(&c, "constants");
     tr_get_f32(&c, &h->k0); tr_get_f32(&c, &h->cost_k0); tr_get_f32(&c, &h->ridge_alpha);
     CHECK(&c, "HEAD");
-    if (ver == 0 || ver > HEADS_FMT) {
-        rc = tr_errorf(err, errlen, TR_EVERSION, "heads section HEAD: format %u is newer than this reader (%u)", ver, HEADS_FMT);
+    if (ver == 0 || ver > HEAD_FMT) {
+        rc = tr_errorf(err, errlen, TR_EVERSION, "heads section HEAD: format %u is newer than this reader (%u)", ver, HEAD_FMT);
         goto fail;
     }
+    const unsigned nqv = ver == 1 ? 5u : TR_QV_COUNT;   /* version 1 knew variants 0-4 */
+    const uint32_t rs_bit = 1u << TR_QV_RIDGE_SURF, kt_bit = 1u << TR_QV_KNN_TAU;
     if (h->M == 0 || h->T == 0) BAD("heads section HEAD: %u models, %u tasks", h->M, h->T);
     if (h->top_k < 1 || h->top_k > TR_HEADS_MAX_TOPK || h->top_k > h->T) BAD("heads section HEAD: top_k %u", h->top_k);
-    if (h->qmask >> TR_QV_COUNT || h->cmask >> TR_CV_COUNT || !(h->qmask & 3u) || !(h->cmask & 1u))
+    if (h->qmask >> nqv || h->cmask >> TR_CV_COUNT || !(h->qmask & 3u) || !(h->cmask & 1u))
         BAD("heads section HEAD: variant masks %#x/%#x", h->qmask, h->cmask);
-    if ((h->qmask & (1u << TR_QV_KNN)) && h->d == 0) BAD("heads section HEAD: kNN heads with d = 0");
+    if ((h->qmask & TR_QV_KNN_MASK) && h->d == 0) BAD("heads section HEAD: kNN heads with d = 0");
     if ((h->qmask & (1u << TR_QV_ENSEMBLE)) && (h->qmask & 0xCu) != 0xCu)
         BAD("heads section HEAD: ensemble without ridge and kNN heads");
-    if ((h->qmask & (1u << TR_QV_RIDGE)) && h->d == 0) BAD("heads section HEAD: ridge heads with d = 0");
+    if ((h->qmask & (1u << TR_QV_ENS_KT_RS)) && (h->qmask & (rs_bit | kt_bit)) != (rs_bit | kt_bit))
+        BAD("heads section HEAD: kNN-tau/ridge-surface ensemble without its parts");
+    if ((h->qmask & ((1u << TR_QV_RIDGE) | rs_bit)) && h->d == 0) BAD("heads section HEAD: ridge heads with d = 0");
     if (!tr_heads_has_qvariant(h, h->qv) || !tr_heads_has_cvariant(h, h->cv))
         BAD("heads section HEAD: chosen variant %d/%d not trained", h->qv, h->cv);
     {
@@ -148,12 +167,17 @@ int tr_heads_load(const void *heads, size_t heads_len, const void *calib,
         /* the counts must fit the bytes before anything is allocated */
         if (tr_cursor_check_count(&c, T * M + M + ((h->qmask & (1u << TR_QV_RIDGE)) ? M * D : 0), 4, "prior"))
             CHECK(&c, "HEAD");
-        if (tr_heads_alloc_parts(h)) { rc = tr_errorf(err, errlen, TR_ENOMEM, "heads: out of memory loading"); goto fail; }
+        /* ridge_surf's size depends on nsurf, read further on */
+        uint32_t qmask = h->qmask;
+        h->qmask &= ~rs_bit;
+        rc = tr_heads_alloc_parts(h);
+        h->qmask = qmask;
+        if (rc) { rc = tr_errorf(err, errlen, TR_ENOMEM, "heads: out of memory loading"); goto fail; }
         tr_cursor_field(&c, "prior");
         tr_get_f32s(&c, h->prior, T * M);
         tr_get_f32s(&c, h->gmean, M);
         if (h->ridge) { tr_cursor_field(&c, "ridge"); tr_get_f32s(&c, h->ridge, M * D); }
-        if (h->qmask & (1u << TR_QV_KNN)) {
+        if (h->qmask & TR_QV_KNN_MASK) {
             tr_cursor_field(&c, "knn header");
             tr_get_u32(&c, &h->knn_n); tr_get_u32(&c, &h->knn_k); tr_get_u32(&c, &h->knn_tasks);
             tr_get_f32(&c, &h->knn_p); tr_get_f32(&c, &h->knn_k0);
@@ -172,10 +196,36 @@ int tr_heads_load(const void *heads, size_t heads_len, const void *calib,
             for (size_t t = 0; t < T; t++)
                 if (h->knn_off[t + 1] < h->knn_off[t]) BAD("heads section HEAD: kNN task offsets decrease at task %zu", t);
         }
+        if (ver >= 2) {
+            tr_cursor_field(&c, "surface features");
+            tr_get_u32(&c, &h->nsurf);
+            CHECK(&c, "HEAD");
+            if (h->nsurf != 0 && h->nsurf != TR_HEADS_SURF)
+                BAD("heads section HEAD: %u surface features (this reader knows %d)", h->nsurf, TR_HEADS_SURF);
+            if ((h->qmask & rs_bit) && h->nsurf == 0) BAD("heads section HEAD: ridge-surface head without surface features");
+            h->surf_mean = get_fs(&c, h->nsurf, "surface mean");
+            h->surf_scale = get_fs(&c, h->nsurf, "surface scale");
+            CHECK(&c, "HEAD");
+            for (uint32_t k = 0; k < h->nsurf; k++)
+                if (!isfinite(h->surf_mean[k]) || !isfinite(h->surf_scale[k]))
+                    BAD("heads section HEAD: surface feature %u: mean %g, scale %g", k, h->surf_mean[k], h->surf_scale[k]);
+            if (h->qmask & kt_bit) {
+                tr_cursor_field(&c, "knn-tau");
+                tr_get_u32(&c, &h->knn_tau_k); tr_get_f32(&c, &h->knn_tau);
+                CHECK(&c, "HEAD");
+                if (!(h->knn_tau > 0 && h->knn_tau < INFINITY)) BAD("heads section HEAD: kNN-tau temperature %g", h->knn_tau);
+            }
+            if (h->qmask & rs_bit) {
+                tr_cursor_field(&c, "ridge-surface");
+                tr_get_f32(&c, &h->rs_alpha);
+                h->ridge_surf = get_fs(&c, M * (D + h->nsurf), "ridge-surface weights");
+                CHECK(&c, "HEAD");
+            }
+        }
         tr_cursor_field(&c, "cv rows");
         tr_get_u32(&c, &h->n_cv);
         CHECK(&c, "HEAD");
-        if (h->n_cv > (TR_QV_COUNT + TR_HEADS_MAX_ALPHAS) * TR_CV_COUNT) BAD("heads section HEAD: %u CV rows", h->n_cv);
+        if (h->n_cv > (TR_QV_COUNT + 2 * TR_HEADS_MAX_ALPHAS) * TR_CV_COUNT) BAD("heads section HEAD: %u CV rows", h->n_cv);
         if (tr_cursor_check_count(&c, h->n_cv, 84, "cv rows")) CHECK(&c, "HEAD");
         h->cvrows = tr_calloc(h->n_cv ? h->n_cv : 1, sizeof *h->cvrows);
         if (!h->cvrows) { rc = tr_errorf(err, errlen, TR_ENOMEM, "heads: out of memory loading"); goto fail; }

@@ -2,7 +2,10 @@
  * weighted mean score of the k most similar training prompts, shrunk toward
  * the prompt's soft task prior by kk0 pseudo-prompts:
  *   q_m = (Σ_{j in N, S_jm labelled} w_j S_jm + kk0 prior_m) / (Σ_{j labelled} w_j + kk0),
- *   w_j = max(cos(x, x_j), 0)^p.
+ *   w_j = max(cos(x, x_j), 0)^p, or with a temperature tau > 0
+ *   w_j = exp((cos(x, x_j) - 1) / tau)   (kNN-tau, research2 FINDINGS (a):
+ *   the nearest neighbours dominate more sharply than with cos^3, so a
+ *   larger k adds support without diluting them; best CV on both datasets).
  * The training prompts are stored sorted by task so the search can be
  * limited to the prompts of the g most probable tasks (g = 0: all of them,
  * exact as in the recipe).  Candidates are given as segments of the stored
@@ -59,7 +62,7 @@ void tr_knn_sims(const float *Xs, size_t d, const uint32_t *lo, const uint32_t *
 }
 
 void tr_knn_combine(const float *Ss, size_t M, const uint32_t *lo, const uint32_t *hi,
-                    size_t nseg, const float *sims, size_t k, float p, float kk0,
+                    size_t nseg, const float *sims, size_t k, float p, float tau, float kk0,
                     const float *prior, float *out, float *work)
 {
     size_t nc = 0;
@@ -82,7 +85,7 @@ void tr_knn_combine(const float *Ss, size_t M, const uint32_t *lo, const uint32_
             float sim = sims[o];
             if (sim < thr || (sim == thr && n_eq == 0)) continue;
             if (sim == thr) n_eq--;
-            float w = wpow(sim, p);
+            float w = tau > 0 ? expf((sim - 1) / tau) : wpow(sim, p);
             if (w == 0) continue;
             const float *row = Ss + (size_t)j * M;
             for (size_t m = 0; m < M; m++)

@@ -50,10 +50,11 @@ void tr_expert_apply(const float *W, size_t d, size_t M, const float *x, float *
 void tr_knn_sims(const float *Xs, size_t d, const uint32_t *lo, const uint32_t *hi,
                  size_t nseg, const float *x, float *sims);
 /* The kNN estimate from those similarities: the k largest (ties: earlier
- * rows) weighted by max(sim,0)^p over the labelled entries of Ss (n x M),
- * shrunk to prior by kk0.  work: 2M + (number of candidates) floats. */
+ * rows) weighted by max(sim,0)^p (tau == 0) or exp((sim-1)/tau) (tau > 0)
+ * over the labelled entries of Ss (n x M), shrunk to prior by kk0.
+ * work: 2M + (number of candidates) floats. */
 void tr_knn_combine(const float *Ss, size_t M, const uint32_t *lo, const uint32_t *hi,
-                    size_t nseg, const float *sims, size_t k, float p, float kk0,
+                    size_t nseg, const float *sims, size_t k, float p, float tau, float kk0,
                     const float *prior, float *out, float *work);
 
 /* ---- cost.c */

@@ -25,12 +25,16 @@ typedef struct data {
     const float *X, *P, *S, *C, *L;
     const int32_t *y;
     size_t n, d, T, M;
+    const float *Z;     /* n x TR_HEADS_SURF raw surface features, or NULL */
+    const float *Xa;    /* n x (d + nsurf): [X, standardised Z], or NULL */
 } data;
 
 /* Fit h's components (allocated, masks set) on rows.  Ridge: one fit per
- * penalty into Ws[k] when Ws is given, else h->ridge at h->ridge_alpha. */
+ * penalty into Ws[k] when Ws is given, else h->ridge at h->ridge_alpha;
+ * the ridge-surface head likewise into Wrs[k] or h->ridge_surf at
+ * h->rs_alpha. */
 static int fit_parts(tr_heads *h, const data *D, const size_t *rows, size_t nrows,
-                     const double *alphas, size_t na, float *const *Ws,
+                     const double *alphas, size_t na, float *const *Ws, float *const *Wrs,
                      char *err, size_t errlen)
 {
     tr_prior_fit(D->S, D->M, D->y, D->T, rows, nrows, h->k0, h->prior, h->gmean, NULL);
@@ -44,15 +48,26 @@ static int fit_parts(tr_heads *h, const data *D, const size_t *rows, size_t nrow
                     : tr_expert_fit(D->X, D->d, D->S, D->M, h->prior, D->y, rows, nrows, &a1, 1, &w1, err, errlen);
         if (rc) return rc;
     }
-    if ((h->qmask & (1u << TR_QV_KNN)) && tr_heads_knn_store(h, D->X, D->S, D->y, rows, nrows))
+    if (h->qmask & (1u << TR_QV_RIDGE_SURF)) {
+        double a1 = h->rs_alpha;
+        float *w1 = h->ridge_surf;
+        size_t da = D->d + h->nsurf;
+        int rc = Wrs ? tr_expert_fit(D->Xa, da, D->S, D->M, h->prior, D->y, rows, nrows, alphas, na, Wrs, err, errlen)
+                     : tr_expert_fit(D->Xa, da, D->S, D->M, h->prior, D->y, rows, nrows, &a1, 1, &w1, err, errlen);
+        if (rc) return rc;
+    }
+    if ((h->qmask & TR_QV_KNN_MASK) && tr_heads_knn_store(h, D->X, D->S, D->y, rows, nrows))
         return tr_errorf(err, errlen, TR_ENOMEM, "heads: out of memory storing %zu kNN rows", nrows);
     return TR_OK;
 }
 
 /* A quality "slot" is a variant at one setting: 0 hard, 1 soft, 2..2+na-1
- * ridge at alphas[k], then kNN, then the ensemble (when trained). */
+ * ridge at alphas[k], then kNN, the ensemble, kNN-tau, ridge-surface at
+ * alphas[k] (na slots from rs) and the kNN-tau/ridge-surface ensemble (each
+ * when trained). */
 typedef struct slots {
-    size_t n, na, knn, ens;     /* count; ridge penalties; kNN / ensemble slot (0: none) */
+    size_t n, na;               /* count; ridge penalties */
+    size_t knn, ens, kt, rs, ekr;   /* their slots (0: not trained) */
 } slots;
 
 static int slot_qv(const slots *sl, size_t s)
@@ -60,38 +75,66 @@ static int slot_qv(const slots *sl, size_t s)
     if (s < 2) return (int)s;
     if (s < 2 + sl->na) return TR_QV_RIDGE;
     if (sl->knn && s == sl->knn) return TR_QV_KNN;
-    return TR_QV_ENSEMBLE;
+    if (sl->ens && s == sl->ens) return TR_QV_ENSEMBLE;
+    if (sl->kt && s == sl->kt) return TR_QV_KNN_TAU;
+    if (sl->rs && s >= sl->rs && s < sl->rs + sl->na) return TR_QV_RIDGE_SURF;
+    return TR_QV_ENS_KT_RS;
 }
 
-/* Predictions of the prior, ridge and kNN slots (Ws[k]: ridge weights of
- * slot 2+k; NULL: h->ridge for slot 2) and of every cost variant for the
- * rows, into row i of Q[slot] and Cc[cv] (NULL entries skipped).  The
- * ensemble slot is filled by the caller from the others.  kNN goes through
- * a blocked SGEMM of the rows against the store instead of one SGEMV per
- * row.  scr: tr_heads_scratch_floats(h) floats; G: KNN_BLOCK x knn_n. */
+/* The slot of variant qv (ridge ones at penalty index ai). */
+static size_t qv_slot(const slots *sl, int qv, size_t ai)
+{
+    switch (qv) {
+    case TR_QV_RIDGE: return 2 + ai;
+    case TR_QV_KNN: return sl->knn;
+    case TR_QV_ENSEMBLE: return sl->ens;
+    case TR_QV_KNN_TAU: return sl->kt;
+    case TR_QV_RIDGE_SURF: return sl->rs + ai;
+    case TR_QV_ENS_KT_RS: return sl->ekr;
+    default: return (size_t)qv;
+    }
+}
+
+/* Predictions of the prior, ridge, ridge-surface and kNN slots (Ws[k],
+ * Wrs[k]: ridge and ridge-surface weights at alphas[k]; NULL: h->ridge and
+ * h->ridge_surf for the first) and of every cost variant for the rows, into
+ * row i of Q[slot] and Cc[cv] (NULL entries skipped).  The ensemble slots
+ * are filled by the caller from the others.  kNN goes through a blocked
+ * SGEMM of the rows against the store instead of one SGEMV per row, and
+ * both kNN kernels share its similarities.  scr: tr_heads_scratch_floats(h)
+ * floats; G: KNN_BLOCK x knn_n. */
 #define KNN_BLOCK 128
 static void predict_rows(tr_heads *h, const data *D, const size_t *rows, size_t nrows,
-                         float **Q, const slots *sl, float *const *Ws, float **Cc,
-                         float *scr, float *G, float *xb)
+                         float **Q, const slots *sl, float *const *Ws, float *const *Wrs,
+                         float **Cc, float *scr, float *G, float *xb)
 {
-    float *keep = h->ridge;
+    float *keep = h->ridge, *keep_rs = h->ridge_surf;
     size_t M = D->M;
     for (size_t r = 0; r < nrows; r++) {
         size_t i = rows ? rows[r] : r;
         const float *x = D->X ? D->X + i * D->d : NULL;
         size_t len = D->L ? (size_t)D->L[i] : 0;
         const float *pt = D->P + i * D->T;
+        const float *z = D->Z ? D->Z + i * TR_HEADS_SURF : NULL;
         for (size_t s = 0; s < 2 + sl->na; s++) {
             if (!Q[s]) continue;
             if (s >= 2 && Ws) h->ridge = Ws[s - 2];
-            tr_heads_predict_variant(h, slot_qv(sl, s), TR_CV_TASK, x, pt, len, Q[s] + i * M, NULL, NULL, scr);
+            tr_heads_predict_variant(h, slot_qv(sl, s), TR_CV_TASK, x, pt, len, z, Q[s] + i * M, NULL, NULL, scr);
+        }
+        for (size_t a = 0; sl->rs && a < sl->na; a++) {
+            if (!Q[sl->rs + a]) continue;
+            if (Wrs) h->ridge_surf = Wrs[a];
+            tr_heads_predict_variant(h, TR_QV_RIDGE_SURF, TR_CV_TASK, x, pt, len, z, Q[sl->rs + a] + i * M, NULL,
+                                     NULL, scr);
         }
         for (int cv = 0; cv < TR_CV_COUNT; cv++)
             if (Cc[cv])
-                tr_heads_predict_variant(h, TR_QV_PRIOR_SOFT, cv, x, pt, len, NULL, NULL, Cc[cv] + i * M, NULL);
+                tr_heads_predict_variant(h, TR_QV_PRIOR_SOFT, cv, x, pt, len, z, NULL, NULL, Cc[cv] + i * M, NULL);
     }
     h->ridge = keep;
-    if (!sl->knn || !Q[sl->knn] || h->knn_n == 0) return;
+    h->ridge_surf = keep_rs;
+    if (!(sl->knn && Q[sl->knn]) && !(sl->kt && Q[sl->kt])) return;
+    if (h->knn_n == 0) return;
     size_t d = D->d, nk = h->knn_n;
     for (size_t r0 = 0; r0 < nrows; r0 += KNN_BLOCK) {
         size_t nb = nrows - r0 < KNN_BLOCK ? nrows - r0 : KNN_BLOCK;
@@ -122,10 +165,19 @@ static void predict_rows(tr_heads *h, const data *D, const size_t *rows, size_t 
                     o += hi[s] - lo[s];
                 }
             }
-            tr_heads_predict_variant(h, TR_QV_PRIOR_SOFT, TR_CV_TASK, NULL, pt, 0, prior, NULL, NULL, NULL);
-            float *out = Q[sl->knn] + i * M;
-            tr_knn_combine(h->knn_S, M, lo, hi, nseg, sims, h->knn_k, h->knn_p, h->knn_k0, prior, out, scr + 3 * M);
-            for (size_t m = 0; m < M; m++) out[m] = out[m] < 0 ? 0 : out[m] > 1 ? 1 : out[m];
+            tr_heads_predict_variant(h, TR_QV_PRIOR_SOFT, TR_CV_TASK, NULL, pt, 0, NULL, prior, NULL, NULL, NULL);
+            for (int kern = 0; kern < 2; kern++) {
+                size_t s = kern ? sl->kt : sl->knn;
+                if (!s || !Q[s]) continue;
+                float *out = Q[s] + i * M;
+                if (kern)
+                    tr_knn_combine(h->knn_S, M, lo, hi, nseg, sims, h->knn_tau_k, 0.0f, h->knn_tau, h->knn_k0, prior,
+                                   out, scr + 3 * M);
+                else
+                    tr_knn_combine(h->knn_S, M, lo, hi, nseg, sims, h->knn_k, h->knn_p, 0.0f, h->knn_k0, prior, out,
+                                   scr + 3 * M);
+                for (size_t m = 0; m < M; m++) out[m] = out[m] < 0 ? 0 : out[m] > 1 ? 1 : out[m];
+            }
         }
     }
 }
@@ -186,10 +238,11 @@ static double key_of(const tr_heads_cvrow *r, int k)
 }
 
 /* RECIPE.md's candidate order, which breaks ties: prior, kNN, ridge,
- * ensemble (the hard prior first of all). */
+ * ensemble (the hard prior first of all), then the later variants in enum
+ * order. */
 static int recipe_order(int qv)
 {
-    static const int ord[TR_QV_COUNT] = {0, 1, 3, 2, 4};
+    static const int ord[TR_QV_COUNT] = {0, 1, 3, 2, 4, 5, 6, 7};
     return qv >= 0 && qv < TR_QV_COUNT ? ord[qv] : TR_QV_COUNT;
 }
 
@@ -246,6 +299,9 @@ static int validate(const data *D, const tr_heads_params *p, char *err, size_t e
     if (p->knn_k < 0 || p->knn_tasks < 0 || p->knn_tasks > TR_HEADS_MAX_TOPK || !(p->knn_k0 >= 0) || !(p->knn_p > 0))
         return tr_errorf(err, errlen, TR_ERANGE, "heads: knn_k %d, knn_tasks %d (<= %d), knn_k0 %g, knn_p %g out of range",
                          p->knn_k, p->knn_tasks, TR_HEADS_MAX_TOPK, p->knn_k0, p->knn_p);
+    if (p->knn_tau_k < 0 || (p->knn_tau_k > 0 && !(p->knn_tau > 0 && p->knn_tau < INFINITY)))
+        return tr_errorf(err, errlen, TR_ERANGE, "heads: knn_tau_k %d, knn_tau %g out of range (tau must be > 0)",
+                         p->knn_tau_k, p->knn_tau);
     if (p->qvariant < 0 && (p->qv_mask & ((1u << TR_QV_COUNT) - 1)) == 0)
         return tr_errorf(err, errlen, TR_EINVAL, "heads: qv_mask %#x selects no variant", p->qv_mask);
     if (p->criterion < TR_CRIT_AIQ_LIN || p->criterion > TR_CRIT_RANKSUM)
@@ -266,6 +322,10 @@ static int validate(const data *D, const tr_heads_params *p, char *err, size_t e
                 return tr_errorf(err, errlen, TR_ERANGE, "heads: row %zu: embedding[%zu] = %g not finite", i, a, D->X[i * D->d + a]);
         if (D->L && !(D->L[i] >= 0))
             return tr_errorf(err, errlen, TR_ERANGE, "heads: row %zu: prompt length %g", i, D->L[i]);
+        for (size_t k = 0; D->Z && k < TR_HEADS_SURF; k++)
+            if (!isfinite(D->Z[i * TR_HEADS_SURF + k]))
+                return tr_errorf(err, errlen, TR_ERANGE, "heads: row %zu: surface feature %zu = %g not finite", i, k,
+                                 D->Z[i * TR_HEADS_SURF + k]);
         for (size_t m = 0; m < D->M; m++) {
             float s = D->S[i * D->M + m], c = D->C[i * D->M + m];
             if (!isnan(s) && !(s >= 0 && s <= 1))
@@ -451,7 +511,7 @@ fail:
     return rc;
 }
 
-#define MAX_SLOTS (4 + TR_HEADS_MAX_ALPHAS)
+#define MAX_SLOTS (6 + 2 * TR_HEADS_MAX_ALPHAS)
 
 /* Score Q[slot] with every cost variant on the eval rows into new CV rows. */
 static int score_slot(tr_heads *h, const data *D, const slots *sl, size_t s, float **Q, float **Cc,
@@ -466,7 +526,9 @@ static int score_slot(tr_heads *h, const data *D, const slots *sl, size_t s, flo
         tr_heads_cvrow *row = &h->cvrows[h->n_cv++];
         row->qv = slot_qv(sl, s); row->cv = cv;
         row->alpha = s >= 2 && s < 2 + sl->na ? params->ridge_alphas[s - 2]
-                   : s == sl->ens ? h->ridge_alpha : 0;
+                   : sl->rs && s >= sl->rs && s < sl->rs + sl->na ? params->ridge_alphas[s - sl->rs]
+                   : sl->ens && s == sl->ens ? h->ridge_alpha
+                   : sl->ekr && s == sl->ekr ? h->rs_alpha : 0;
         row->aiq_lin = fg.aiq_lin; row->aiq_log = fg.aiq_log;
         row->q_at_cbest = fg.q_at_cbest; row->gap = fg.gap; row->saving = fg.saving;
         row->q_max = fg.q_max; row->ece = e;
@@ -501,22 +563,28 @@ int tr_heads_train(const float *X, const float *P, const int32_t *y, size_t n,
     tr_heads_params defp;
     if (!params) { tr_heads_params_default(&defp); params = &defp; }
     *out = NULL;
-    data D = {X, P, scores, costs, lens, y, n, d, T, M};
+    data D = {X, P, scores, costs, lens, y, n, d, T, M, params->surf, NULL};
     int rc = validate(&D, params, err, errlen);
     if (rc) return rc;
 
     tr_heads *h = NULL, *f = NULL;
     float *Pown = NULL, *Q[MAX_SLOTS] = {0}, *Cc[TR_CV_COUNT] = {0}, *Qcal = NULL;
-    float *Wf[TR_HEADS_MAX_ALPHAS] = {0}, *scr = NULL, *G = NULL, *xb = NULL;
+    float *Wf[TR_HEADS_MAX_ALPHAS] = {0}, *Wrs[TR_HEADS_MAX_ALPHAS] = {0}, *scr = NULL, *G = NULL, *xb = NULL;
+    float *Xa = NULL;
     int32_t *yown = NULL, *fold = NULL;
     size_t *fit = NULL, *hold = NULL, *ev = NULL;
     double *lam = NULL, *pc = NULL, *pq = NULL;
     size_t nl = (size_t)params->n_lambda;
-    slots sl = {0, d > 0 ? (size_t)params->n_ridge_alphas : 0, 0, 0};
+    slots sl = {0, d > 0 ? (size_t)params->n_ridge_alphas : 0, 0, 0, 0, 0, 0};
     int use_knn = d > 0 && params->knn_k > 0;
+    int use_kt = d > 0 && params->knn_tau_k > 0;
+    size_t nsurf = d > 0 && params->surf ? TR_HEADS_SURF : 0;
     sl.n = 2 + sl.na;
     if (use_knn) sl.knn = sl.n++;
     if (use_knn && sl.na) sl.ens = sl.n++;
+    if (use_kt) sl.kt = sl.n++;
+    if (nsurf && sl.na) { sl.rs = sl.n; sl.n += sl.na; }
+    if (sl.kt && sl.rs) sl.ekr = sl.n++;
     size_t best_slot = 1;
 
     /* P from y, or y from P */
@@ -546,14 +614,22 @@ int tr_heads_train(const float *X, const float *P, const int32_t *y, size_t n,
     h->knn_k = (uint32_t)(params->knn_k > 0 ? params->knn_k : 0);
     h->knn_p = (float)params->knn_p; h->knn_k0 = (float)params->knn_k0;
     h->knn_tasks = (uint32_t)params->knn_tasks;
+    h->knn_tau_k = (uint32_t)(use_kt ? params->knn_tau_k : 0);
+    h->knn_tau = use_kt ? (float)params->knn_tau : 0;
+    h->nsurf = (uint32_t)(sl.rs ? nsurf : 0);
+    h->rs_alpha = sl.rs ? (float)params->ridge_alphas[0] : 0;
     h->qmask = (1u << TR_QV_PRIOR_HARD) | (1u << TR_QV_PRIOR_SOFT) | (sl.na ? 1u << TR_QV_RIDGE : 0)
-               | (sl.knn ? 1u << TR_QV_KNN : 0) | (sl.ens ? 1u << TR_QV_ENSEMBLE : 0);
+               | (sl.knn ? 1u << TR_QV_KNN : 0) | (sl.ens ? 1u << TR_QV_ENSEMBLE : 0)
+               | (sl.kt ? 1u << TR_QV_KNN_TAU : 0) | (sl.rs ? 1u << TR_QV_RIDGE_SURF : 0)
+               | (sl.ekr ? 1u << TR_QV_ENS_KT_RS : 0);
     h->cmask = (1u << TR_CV_TASK) | (lens ? 1u << TR_CV_LEN : 0);
     if (params->qvariant >= 0 && !(h->qmask >> params->qvariant & 1u)) {
+        static const char *const needs[TR_QV_COUNT] = {
+            "", "", " and a ridge penalty", " and knn_k > 0", ", knn_k > 0 and a ridge penalty",
+            " and knn_tau_k > 0", ", a ridge penalty and surface features (params.surf)",
+            ", knn_tau_k > 0, a ridge penalty and surface features (params.surf)"};
         rc = tr_errorf(err, errlen, TR_EINVAL, "heads: variant %s needs embeddings (d > 0)%s",
-                       tr_qvariant_name(params->qvariant),
-                       params->qvariant == TR_QV_RIDGE ? " and a ridge penalty"
-                       : params->qvariant == TR_QV_KNN ? " and knn_k > 0" : ", knn_k > 0 and a ridge penalty");
+                       tr_qvariant_name(params->qvariant), needs[params->qvariant]);
         goto fail;
     }
     if (params->cvariant >= 0 && !(h->cmask >> params->cvariant & 1u)) {
@@ -561,6 +637,32 @@ int tr_heads_train(const float *X, const float *P, const int32_t *y, size_t n,
         goto fail;
     }
     if (tr_heads_alloc_parts(h)) goto oom;
+    if (h->nsurf) {
+        /* standardise on every training row (unsupervised, like the task
+         * labels); a feature constant in training gets scale 0 so a new
+         * value cannot blow up its z */
+        size_t da = d + nsurf;
+        Xa = tr_mallocarray(n * da, sizeof *Xa);
+        if (!Xa) goto oom;
+        for (size_t k = 0; k < nsurf; k++) {
+            double s1 = 0, s2 = 0;
+            for (size_t i = 0; i < n; i++) s1 += params->surf[i * TR_HEADS_SURF + k];
+            double mean = s1 / (double)n;
+            for (size_t i = 0; i < n; i++) {
+                double v = params->surf[i * TR_HEADS_SURF + k] - mean;
+                s2 += v * v;
+            }
+            double sd = sqrt(s2 / (double)n);
+            h->surf_mean[k] = (float)mean;
+            h->surf_scale[k] = sd > 1e-6 ? (float)(1.0 / (sd + 1e-9)) : 0.0f;
+        }
+        for (size_t i = 0; i < n; i++) {
+            memcpy(Xa + i * da, X + i * d, d * sizeof *Xa);
+            for (size_t k = 0; k < nsurf; k++)
+                Xa[i * da + d + k] = (params->surf[i * TR_HEADS_SURF + k] - h->surf_mean[k]) * h->surf_scale[k];
+        }
+        D.Xa = Xa;
+    }
     /* the cost variant: forced, else the first of cv_mask that can be
      * trained, else the task mean */
     h->cv = TR_CV_TASK;
@@ -576,9 +678,9 @@ int tr_heads_train(const float *X, const float *P, const int32_t *y, size_t n,
     pc = tr_mallocarray(nl, sizeof *pc);
     pq = tr_mallocarray(nl, sizeof *pq);
     ev = tr_mallocarray(n, sizeof *ev);
-    scr = tr_mallocarray(5 * M + 2 * n + 1, sizeof *scr);
+    scr = tr_mallocarray(5 * M + 2 * n + 1 + d + TR_HEADS_SURF, sizeof *scr);
     if (!lam || !pc || !pq || !ev || !scr) goto oom;
-    if (sl.knn) {
+    if (sl.knn || sl.kt) {
         G = tr_mallocarray((size_t)KNN_BLOCK * n, sizeof *G);
         xb = tr_mallocarray((size_t)KNN_BLOCK * d, sizeof *xb);
         if (!G || !xb) goto oom;
@@ -608,6 +710,7 @@ int tr_heads_train(const float *X, const float *P, const int32_t *y, size_t n,
         for (size_t k = 0; k < sl.na; k++) {
             Wf[k] = tr_mallocarray(M * (d + 1), sizeof(float));
             if (!Wf[k]) goto oom;
+            if (sl.rs && !(Wrs[k] = tr_mallocarray(M * (d + nsurf + 1), sizeof(float)))) goto oom;
         }
         if (params->fold) {
             memcpy(fold, params->fold, n * sizeof *fold);
@@ -625,36 +728,54 @@ int tr_heads_train(const float *X, const float *P, const int32_t *y, size_t n,
         f->M = h->M; f->T = h->T; f->d = h->d; f->top_k = h->top_k;
         f->k0 = h->k0; f->cost_k0 = h->cost_k0;
         f->knn_k = h->knn_k; f->knn_p = h->knn_p; f->knn_k0 = h->knn_k0; f->knn_tasks = h->knn_tasks;
-        f->qmask = h->qmask & ~(1u << TR_QV_RIDGE);   /* ridge weights live in Wf */
+        f->knn_tau_k = h->knn_tau_k; f->knn_tau = h->knn_tau;
+        f->nsurf = h->nsurf;
+        /* ridge weights live in Wf, ridge-surface ones in Wrs */
+        f->qmask = h->qmask & ~((1u << TR_QV_RIDGE) | (1u << TR_QV_RIDGE_SURF));
         f->cmask = h->cmask;
         if (tr_heads_alloc_parts(f)) goto oom;
         f->qmask = h->qmask;
+        for (size_t k = 0; k < nsurf && f->nsurf; k++) {
+            f->surf_mean[k] = h->surf_mean[k];
+            f->surf_scale[k] = h->surf_scale[k];
+        }
         for (int k = 0; k < K; k++) {
             size_t nf = 0, nh = 0;
             for (size_t i = 0; i < n; i++) { if (fold[i] == k) hold[nh++] = i; else fit[nf++] = i; }
             if (nh == 0) continue;
-            if ((rc = fit_parts(f, &D, fit, nf, params->ridge_alphas, sl.na, Wf, err, errlen))) goto fail;
-            predict_rows(f, &D, hold, nh, Q, &sl, Wf, Cc, scr, G, xb);
+            if ((rc = fit_parts(f, &D, fit, nf, params->ridge_alphas, sl.na, Wf, Wrs, err, errlen))) goto fail;
+            predict_rows(f, &D, hold, nh, Q, &sl, Wf, Wrs, Cc, scr, G, xb);
             if (params->progress) params->progress(params->progress_ctx, "heads: cross-validation", (k + 1.0) / K);
         }
         f->ridge = NULL;
-        /* score every (slot, cost variant) pair; the ensemble last, with the
-         * ridge penalty the ridge rows preferred */
+        f->ridge_surf = NULL;
+        /* score every (slot, cost variant) pair; the ensembles last, with the
+         * ridge penalties the ridge and ridge-surface rows preferred */
         h->cvrows = tr_calloc(MAX_SLOTS * TR_CV_COUNT, sizeof *h->cvrows);
         if (!h->cvrows) goto oom;
         tr_frontier_ref ref;
         if (tr_frontier_ref_compute(scores, costs, nev, M, ev, &ref)) goto oom;
         for (size_t s = 0; s < sl.n; s++)
-            if (s != sl.ens && score_slot(h, &D, &sl, s, Q, Cc, ev, nev, lam, nl, pc, pq, &ref, params)) goto oom;
+            if ((!sl.ens || s != sl.ens) && (!sl.ekr || s != sl.ekr)
+                && score_slot(h, &D, &sl, s, Q, Cc, ev, nev, lam, nl, pc, pq, &ref, params)) goto oom;
         if (params->criterion == TR_CRIT_RANKSUM) rank_sum(h->cvrows, h->n_cv);
         long br = best_row(h, params, TR_QV_RIDGE);
         if (br >= 0) h->ridge_alpha = (float)h->cvrows[br].alpha;
+        br = best_row(h, params, TR_QV_RIDGE_SURF);
+        if (br >= 0) h->rs_alpha = (float)h->cvrows[br].alpha;
         if (sl.ens) {
             const float *qs = Q[1], *qk = Q[sl.knn], *qr = Q[2 + row_alpha_index(params, h->ridge_alpha)];
             for (size_t i = 0; i < n * M; i++) Q[sl.ens][i] = (qs[i] + qk[i] + qr[i]) / 3.0f;
             if (score_slot(h, &D, &sl, sl.ens, Q, Cc, ev, nev, lam, nl, pc, pq, &ref, params)) goto oom;
-            if (params->criterion == TR_CRIT_RANKSUM) rank_sum(h->cvrows, h->n_cv);
         }
+        if (sl.ekr) {
+            /* the mean of the clipped parts (prediction clips the mean of
+             * the unclipped ones: the same unless a part leaves [0, 1]) */
+            const float *qk = Q[sl.kt], *qr = Q[sl.rs + row_alpha_index(params, h->rs_alpha)];
+            for (size_t i = 0; i < n * M; i++) Q[sl.ekr][i] = 0.5f * (qk[i] + qr[i]);
+            if (score_slot(h, &D, &sl, sl.ekr, Q, Cc, ev, nev, lam, nl, pc, pq, &ref, params)) goto oom;
+        }
+        if ((sl.ens || sl.ekr) && params->criterion == TR_CRIT_RANKSUM) rank_sum(h->cvrows, h->n_cv);
         long b = best_row(h, params, -1);
         if (b < 0) {
             rc = tr_errorf(err, errlen, TR_EINVAL, "heads: no trainable variant in qv_mask %#x", params->qv_mask);
@@ -663,21 +784,22 @@ int tr_heads_train(const float *X, const float *P, const int32_t *y, size_t n,
         const tr_heads_cvrow *row = &h->cvrows[b];
         h->qv = row->qv; h->cv = row->cv;
         if (row->qv == TR_QV_RIDGE) h->ridge_alpha = (float)row->alpha;
-        best_slot = row->qv == TR_QV_RIDGE ? 2 + row_alpha_index(params, row->alpha)
-                  : row->qv == TR_QV_KNN ? sl.knn : row->qv == TR_QV_ENSEMBLE ? sl.ens : (size_t)row->qv;
+        if (row->qv == TR_QV_RIDGE_SURF) h->rs_alpha = (float)row->alpha;
+        best_slot = qv_slot(&sl, row->qv, row_alpha_index(params, row->alpha));
     } else {
         h->qv = params->qvariant >= 0 ? params->qvariant : TR_QV_PRIOR_SOFT;
-        best_slot = h->qv == TR_QV_RIDGE ? 2 : h->qv == TR_QV_KNN ? sl.knn : h->qv == TR_QV_ENSEMBLE ? sl.ens : (size_t)h->qv;
+        best_slot = qv_slot(&sl, h->qv, 0);
     }
 
     /* the final fit on every row */
-    if ((rc = fit_parts(h, &D, NULL, n, NULL, 0, NULL, err, errlen))) goto fail;
+    if ((rc = fit_parts(h, &D, NULL, n, NULL, 0, NULL, NULL, err, errlen))) goto fail;
     if (!do_cv) {
         /* in-sample stand-ins for the out-of-fold predictions */
         for (size_t i = 0; i < n; i++) {
             const float *x = X ? X + i * d : NULL;
             tr_heads_predict_variant(h, h->qv, h->cv, x, D.P + i * T, lens ? (size_t)lens[i] : 0,
-                                     Q[best_slot] + i * M, NULL, Cc[h->cv] + i * M, scr);
+                                     D.Z ? D.Z + i * TR_HEADS_SURF : NULL, Q[best_slot] + i * M, NULL,
+                                     Cc[h->cv] + i * M, scr);
         }
     }
     const float *Qb = Q[best_slot];
@@ -714,7 +836,8 @@ fail:
     tr_free(lam); tr_free(pc); tr_free(pq); tr_free(Qcal); tr_free(scr); tr_free(G); tr_free(xb);
     for (size_t s = 0; s < MAX_SLOTS; s++) tr_free(Q[s]);
     for (int v = 0; v < TR_CV_COUNT; v++) tr_free(Cc[v]);
-    for (size_t k = 0; k < TR_HEADS_MAX_ALPHAS; k++) tr_free(Wf[k]);
+    for (size_t k = 0; k < TR_HEADS_MAX_ALPHAS; k++) { tr_free(Wf[k]); tr_free(Wrs[k]); }
+    tr_free(Xa);
     return rc;
 }
 

@@ -161,12 +161,18 @@ static int predict_heads(ev *e, int qv, int cv, pred *p)
     float *q = tr_mallocarray(RM + 1, sizeof *q), *qc = tr_mallocarray(RM + 1, sizeof *qc),
           *c = tr_mallocarray(RM + 1, sizeof *c);
     float *scr = tr_mallocarray(tr_heads_scratch_floats(r->heads) + 1, sizeof *scr);
+    float surf[TR_HEADS_SURF];
     if (!q || !qc || !c || !scr) rc = TR_ENOMEM;
     for (size_t i = 0; i < e->nt && !rc; i++) {
-        size_t len = e->ds->rec[e->test[i]].prompt_len;
+        const tr_record *rec = &e->ds->rec[e->test[i]];
+        size_t len = rec->prompt_len;
+        /* a router on caller-supplied embeddings never sees the prompt */
         if (!r->emb) len = 0;
-        rc = qv < 0 ? tr_heads_predict(r->heads, e->X + i * e->d, e->P + i * e->T, len, q, qc, c, scr)
-                    : tr_heads_predict_variant(r->heads, qv, cv, e->X + i * e->d, e->P + i * e->T, len, q, qc, c, scr);
+        else tr_surface_features(rec->prompt, tr_prompt_cut(rec->prompt, rec->prompt_len), surf);
+        const float *sv = r->emb ? surf : NULL;
+        rc = qv < 0 ? tr_heads_predict(r->heads, e->X + i * e->d, e->P + i * e->T, len, sv, q, qc, c, scr)
+                    : tr_heads_predict_variant(r->heads, qv, cv, e->X + i * e->d, e->P + i * e->T, len, sv, q, qc, c,
+                                               scr);
         for (size_t m = 0; m < e->M && !rc; m++) {
             int k = e->rm[m];
             if (k < 0) continue;

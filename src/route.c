@@ -1,6 +1,9 @@
-/* The online path: prompt -> embedding -> P(task) -> per-model quality and
- * cost -> selection.  Allocates nothing: everything lives in the caller's
- * per-thread tr_scratch, sized once for the router. */
+/* The online path: prompt -> embedding (+ surface features when the heads
+ * use them) -> P(task) -> per-model quality and cost -> selection.
+ * Allocates nothing: everything lives in the caller's per-thread tr_scratch,
+ * sized once for the router.  tr_route_embedding has no prompt: heads that
+ * use surface features get the training mean (zero after standardisation)
+ * for them. */
 #include <math.h>
 #include <string.h>
 
@@ -47,6 +50,7 @@ void tr_scratch_free(tr_scratch *s)
     tr_free(s->q);
     tr_free(s->qcal);
     tr_free(s->c);
+    tr_free(s->surf);
     tr_free(s);
 }
 
@@ -68,8 +72,9 @@ int tr_scratch_new(const tr_router *r, tr_scratch **out)
     s->q = tr_calloc(r->n_models + 1, sizeof *s->q);
     s->qcal = tr_calloc(r->n_models + 1, sizeof *s->qcal);
     s->c = tr_calloc(r->n_models + 1, sizeof *s->c);
+    s->surf = tr_calloc(TR_HEADS_SURF, sizeof *s->surf);
     if ((s->emb_bytes && !s->emb_scratch) || (s->heads_bytes && !s->heads_scratch) || !s->x || !s->p ||
-        !s->q || !s->qcal || !s->c) {
+        !s->q || !s->qcal || !s->c || !s->surf) {
         tr_scratch_free(s);
         return TR_ENOMEM;
     }
@@ -84,9 +89,10 @@ static int scratch_fits(const tr_router *r, const tr_scratch *s)
            (!r->heads || s->heads_bytes >= tr_heads_scratch_floats(r->heads) * sizeof(float));
 }
 
-/* The part after the embedding; s->x holds the unit vector. */
-static int route_vector(const tr_router *r, size_t prompt_len, const tr_route_options *opt, tr_scratch *s,
-                        tr_decision *out)
+/* The part after the embedding; s->x holds the unit vector, surf the
+ * prompt's surface features (NULL: none, no prompt). */
+static int route_vector(const tr_router *r, size_t prompt_len, const float *surf, const tr_route_options *opt,
+                        tr_scratch *s, tr_decision *out)
 {
     static const tr_route_options defaults = {TR_SELECT_LAMBDA, 0, NULL};
     if (!opt) opt = &defaults;
@@ -110,7 +116,7 @@ static int route_vector(const tr_router *r, size_t prompt_len, const tr_route_op
         out->cost = s->c;
         return TR_OK;
     }
-    int rc = tr_heads_predict(r->heads, s->x, s->p, prompt_len, s->q, s->qcal, s->c, s->heads_scratch);
+    int rc = tr_heads_predict(r->heads, s->x, s->p, prompt_len, surf, s->q, s->qcal, s->c, s->heads_scratch);
     if (rc) return rc;
     int m = tr_select(s->q, s->qcal, s->c, r->n_models, opt->allowed, opt->mode, opt->value,
                       tr_heads_tables(r->heads));
@@ -122,9 +128,9 @@ static int route_vector(const tr_router *r, size_t prompt_len, const tr_route_op
     return TR_OK;
 }
 
-/* Cut at most max bytes at a UTF-8 character boundary. */
-static size_t utf8_cut(const char *p, size_t len, size_t max)
+size_t tr_prompt_cut(const char *p, size_t len)
 {
+    size_t max = TR_MAX_PROMPT_BYTES;
     if (len <= max) return len;
     size_t n = max;
     while (n > 0 && ((unsigned char)p[n] & 0xC0) == 0x80) n--;
@@ -137,10 +143,15 @@ int tr_route(const tr_router *r, const char *prompt, size_t len, const tr_route_
     if (!r || !prompt || !s || !out) return TR_EINVAL;
     if (!r->emb) return TR_EINVAL;   /* caller-embedded router: use tr_route_embedding */
     if (!scratch_fits(r, s)) return TR_EINVAL;
-    len = utf8_cut(prompt, len, TR_MAX_PROMPT_BYTES);
+    len = tr_prompt_cut(prompt, len);
     int rc = tr_embedder_embed(r->emb, prompt, len, s->x, s->emb_scratch, s->emb_bytes);
     if (rc) return rc;
-    return route_vector(r, len, opt, s, out);
+    const float *surf = NULL;
+    if (r->heads && tr_heads_uses_surface(r->heads)) {   /* O(len); skipped when unused */
+        tr_surface_features(prompt, len, s->surf);
+        surf = s->surf;
+    }
+    return route_vector(r, len, surf, opt, s, out);
 }
 
 int tr_route_embedding(const tr_router *r, const float *x, size_t d, const tr_route_options *opt,
@@ -156,5 +167,5 @@ int tr_route_embedding(const tr_router *r, const float *x, size_t d, const tr_ro
     if (n2 <= 0) return TR_EINVAL;
     float inv = (float)(1.0 / sqrt(n2));
     for (size_t j = 0; j < d; j++) s->x[j] = x[j] * inv;
-    return route_vector(r, 0, opt, s, out);
+    return route_vector(r, 0, NULL, opt, s, out);
 }

@@ -21,6 +21,11 @@ struct tr_heads;   /* heads/heads.h */
  * allocation-free. */
 #define TR_MAX_PROMPT_BYTES (64u * 1024u)
 
+/* The length of prompt p (len bytes) that routing reads: at most
+ * TR_MAX_PROMPT_BYTES, cut at a UTF-8 character boundary.  Training and
+ * evaluation use it too where they compute what routing computes. */
+size_t tr_prompt_cut(const char *p, size_t len);
+
 struct tr_router {
     char *config_json;          /* CONF section: options and identities */
     size_t n_models;
@@ -43,6 +48,7 @@ struct tr_scratch {
     float *x;                   /* dim */
     float *p;                   /* task probabilities */
     float *q, *qcal, *c;        /* per model */
+    float *surf;                /* the prompt's surface features (TR_HEADS_SURF) */
     void *heads_scratch;
     size_t heads_bytes;
 };

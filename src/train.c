@@ -466,7 +466,7 @@ int tr_train_warm(const tr_dataset *ds, const tr_train_options *opt, const tr_wa
     if (!opt) { tr_train_options_default(&d); opt = &d; }
     stage1 s;
     tr_router *r = NULL;
-    float *S = NULL, *C = NULL, *L = NULL;
+    float *S = NULL, *C = NULL, *L = NULL, *Z = NULL;
     char *hdesc = NULL;
     tr_warm *warm = NULL;
     int rc = TR_OK;
@@ -479,12 +479,24 @@ int tr_train_warm(const tr_dataset *ds, const tr_train_options *opt, const tr_wa
     L = tr_mallocarray(s.n, sizeof *L);
     if (!S || !C || !L) { rc = tr_errorf(err, errlen, TR_ENOMEM, "out of memory"); goto done; }
     for (size_t i = 0; i < s.n; i++) L[i] = (float)ds->rec[s.idx[i]].prompt_len;
+    if (s.emb) {
+        /* surface features of the prompts, as tr_route computes them (on
+         * the first TR_MAX_PROMPT_BYTES) */
+        Z = tr_mallocarray(s.n * TR_HEADS_SURF, sizeof *Z);
+        if (!Z) { rc = tr_errorf(err, errlen, TR_ENOMEM, "out of memory"); goto done; }
+        for (size_t i = 0; i < s.n; i++) {
+            const tr_record *rec = &ds->rec[s.idx[i]];
+            tr_surface_features(rec->prompt, tr_prompt_cut(rec->prompt, rec->prompt_len),
+                                Z + i * TR_HEADS_SURF);
+        }
+    }
     tr_heads_params hp;
     tr_heads_params_default(&hp);
     hp.seed = opt->seed;
     hp.gate_top_k = opt->gate_top_k;
     hp.cv_folds = opt->cv_folds;
     hp.fold = s.fold;
+    hp.surf = Z;   /* NULL on caller-supplied embeddings: routing never sees a prompt */
     struct tr_heads *h = NULL;
     /* a router on caller-supplied embeddings never sees the prompt, so no
      * length-based cost model */
@@ -508,7 +520,7 @@ done:
     progress(opt, "done", 1);
     tr_free(hdesc);
     tr_router_close(r);
-    tr_free(S); tr_free(C); tr_free(L);
+    tr_free(S); tr_free(C); tr_free(L); tr_free(Z);
     stage1_clear(&s);
     return rc;
 }

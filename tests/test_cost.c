@@ -62,7 +62,7 @@ static void test_heads_costs(void **state)
         tr_heads *h = NULL;
         assert_int_equal(tr_heads_train(NULL, NULL, y, N, 0, T, S, C, L, M, &p, &h, err, sizeof err), TR_OK);
         float pt[T] = {0.3f, 0.7f}, q[M], c[M];
-        assert_int_equal(tr_heads_predict(h, NULL, pt, 700, q, NULL, c, NULL), TR_OK);
+        assert_int_equal(tr_heads_predict(h, NULL, pt, 700, NULL, q, NULL, c, NULL), TR_OK);
         assert_float_equal(c[0], 0, 1e-12);
         assert_float_equal(c[1], 3e-4, 1e-9);
         assert_float_equal(c[2], 3e-4, 1e-9);

@@ -42,7 +42,7 @@ static void test_recover_skills(void **state)
     for (size_t t = 0; t < 5; t++) {
         onehot(pt, 5, t);
         for (int qv = TR_QV_PRIOR_HARD; qv <= TR_QV_PRIOR_SOFT; qv++) {
-            assert_int_equal(tr_heads_predict_variant(h, qv, TR_CV_TASK, x, pt, 1000, q, qc, c, scratch), TR_OK);
+            assert_int_equal(tr_heads_predict_variant(h, qv, TR_CV_TASK, x, pt, 1000, NULL, q, qc, c, scratch), TR_OK);
             for (size_t m = 0; m < 4; m++) {
                 assert_true(fabsf(q[m] - K5x4[t * 4 + m]) < 0.05f);
                 /* the task-mean cost of a uniform length in [200, 2000) */
@@ -52,13 +52,16 @@ static void test_recover_skills(void **state)
     }
     /* the chosen variant predicts too, and its tables exist */
     onehot(pt, 5, 2);
-    assert_int_equal(tr_heads_predict(h, s.X, pt, 500, q, qc, c, scratch), TR_OK);
+    assert_int_equal(tr_heads_predict(h, s.X, pt, 500, NULL, q, qc, c, scratch), TR_OK);
     assert_true(q[2] > q[0] && q[2] > q[1]);
     const tr_select_tables *tab = tr_heads_tables(h);
     assert_true(tab->n_budget == 100 && tab->n_risk > 0);
     size_t nrow;
     const tr_heads_cvrow *rows = tr_heads_cv_table(h, &nrow);
-    assert_int_equal(nrow, 5 * 2);   /* hard, soft, ridge, kNN, ensemble x task, length */
+    /* hard, soft, ridge, kNN, ensemble, kNN-tau x task, length (no surface
+     * features given: no surface variants) */
+    assert_int_equal(nrow, 6 * 2);
+    assert_false(tr_heads_has_qvariant(h, TR_QV_RIDGE_SURF) || tr_heads_has_qvariant(h, TR_QV_ENS_KT_RS));
     for (size_t i = 0; i < nrow; i++) assert_int_equal(rows[i].eligible, rows[i].qv != TR_QV_PRIOR_HARD && rows[i].cv == TR_CV_LEN);
     for (size_t i = 0; i < nrow; i++) assert_true(rows[i].aiq_lin > 0.3 && rows[i].aiq_lin < 1);
     /* the length cost model wins on costs that are price x bytes */
@@ -111,7 +114,7 @@ static void test_missing_labels_and_tiny_tasks(void **state)
     float *sc = malloc(tr_heads_scratch_floats(h) * sizeof *sc);
     for (size_t t = 0; t < 5; t++) {
         onehot(pt, 5, t);
-        assert_int_equal(tr_heads_predict_variant(h, TR_QV_PRIOR_SOFT, TR_CV_TASK, s.X, pt, 800, q, qc, c, sc), TR_OK);
+        assert_int_equal(tr_heads_predict_variant(h, TR_QV_PRIOR_SOFT, TR_CV_TASK, s.X, pt, 800, NULL, q, qc, c, sc), TR_OK);
         assert_true(isnan(q[2]) && isnan(qc[2]) && isnan(c[2]));
         assert_false(isnan(q[0]) || isnan(q[1]) || isnan(q[3]) || isnan(c[1]));
         if (t < 4) assert_true(fabsf(q[3] - K5x4[t * 4 + 3]) < 0.1f);
@@ -121,7 +124,7 @@ static void test_missing_labels_and_tiny_tasks(void **state)
     }
     /* the one-prompt task: shrunk nearly to the global means */
     onehot(pt, 5, 4);
-    tr_heads_predict_variant(h, TR_QV_PRIOR_HARD, TR_CV_TASK, s.X, pt, 800, q, qc, c, sc);
+    tr_heads_predict_variant(h, TR_QV_PRIOR_HARD, TR_CV_TASK, s.X, pt, 800, NULL, q, qc, c, sc);
     for (int m = 0; m < 2; m++) {
         float gm = 0;
         for (int t = 0; t < 4; t++) gm += K5x4[t * 4 + m] / 4;
@@ -205,14 +208,14 @@ static void test_knn_hand(void **state)
     assert_float_equal(sims[1], 0.8f, 1e-6);
     assert_float_equal(sims[3], -1.0f, 1e-6);
     /* k = 2, p = 1: rows 0 (w 1) and 1 (w .8); model 1 lacks row 1's label */
-    tr_knn_combine(Ss, 2, lo, hi, 2, sims, 2, 1.0f, 1.0f, prior, out, work);
+    tr_knn_combine(Ss, 2, lo, hi, 2, sims, 2, 1.0f, 0.0f, 1.0f, prior, out, work);
     assert_float_equal(out[0], (1 * 1 + 0.8f * 0 + 0.5f) / (1 + 0.8f + 1), 1e-6);
     assert_float_equal(out[1], (1 * 0 + 0.25f) / (1 + 1), 1e-6);
     /* k larger than the store: every row, negative similarity weighs 0 */
-    tr_knn_combine(Ss, 2, lo, hi, 2, sims, 10, 3.0f, 0.0f, prior, out, work);
+    tr_knn_combine(Ss, 2, lo, hi, 2, sims, 10, 3.0f, 0.0f, 0.0f, prior, out, work);
     assert_float_equal(out[0], (1 + 0.512f * 0) / (1 + 0.512f + 0), 1e-6);
     /* one segment only (task-local search) */
-    tr_knn_combine(Ss, 2, lo + 1, hi + 1, 1, sims + 2, 1, 1.0f, 1.0f, prior, out, work);
+    tr_knn_combine(Ss, 2, lo + 1, hi + 1, 1, sims + 2, 1, 1.0f, 0.0f, 1.0f, prior, out, work);
     assert_float_equal(out[0], 0.5f, 1e-6);   /* row 2 has sim 0: weight 0 -> the prior */
 }
 
@@ -238,11 +241,11 @@ static void test_knn_scope(void **state)
     double err_knn = 0, err_soft = 0;
     for (size_t i = 0; i < s.n; i += 3) {
         float q1[4], q2[4], c[4];
-        assert_int_equal(tr_heads_predict(all, s.X + i * 8, s.P + i * 3, 100, q1, NULL, c, sc), TR_OK);
-        assert_int_equal(tr_heads_predict(local, s.X + i * 8, s.P + i * 3, 100, q2, NULL, c, sc), TR_OK);
+        assert_int_equal(tr_heads_predict(all, s.X + i * 8, s.P + i * 3, 100, NULL, q1, NULL, c, sc), TR_OK);
+        assert_int_equal(tr_heads_predict(local, s.X + i * 8, s.P + i * 3, 100, NULL, q2, NULL, c, sc), TR_OK);
         for (int m = 0; m < 4; m++) assert_float_equal(q1[m], q2[m], 1e-6);
         err_knn += fabs(q1[2] - s.ptrue[i * 4 + 2]);
-        tr_heads_predict_variant(all, TR_QV_PRIOR_SOFT, TR_CV_TASK, s.X + i * 8, s.P + i * 3, 100, q1, NULL, c, sc);
+        tr_heads_predict_variant(all, TR_QV_PRIOR_SOFT, TR_CV_TASK, s.X + i * 8, s.P + i * 3, 100, NULL, q1, NULL, c, sc);
         err_soft += fabs(q1[2] - s.ptrue[i * 4 + 2]);
     }
     /* the neighbours see the prompt-level effect the task prior cannot */
@@ -279,9 +282,13 @@ static void test_save_load(void **state)
         for (int qv = 0; qv < TR_QV_COUNT; qv++)
             for (int cv = 0; cv < TR_CV_COUNT; cv++) {
                 float q1[4], c1[4], k1[4], q2[4], c2[4], k2[4];
-                int r1 = tr_heads_predict_variant(h, qv, cv, s.X + i * 8, s.P + i * 5, (size_t)s.L[i], q1, k1, c1, sc);
-                int r2 = tr_heads_predict_variant(g, qv, cv, s.X + i * 8, s.P + i * 5, (size_t)s.L[i], q2, k2, c2, sc);
+                int r1 = tr_heads_predict_variant(h, qv, cv, s.X + i * 8, s.P + i * 5, (size_t)s.L[i], NULL, q1, k1, c1, sc);
+                int r2 = tr_heads_predict_variant(g, qv, cv, s.X + i * 8, s.P + i * 5, (size_t)s.L[i], NULL, q2, k2, c2, sc);
                 assert_int_equal(r1, r2);
+                if (qv == TR_QV_RIDGE_SURF || qv == TR_QV_ENS_KT_RS) {   /* not trained without surface features */
+                    assert_int_equal(r1, TR_EINVAL);
+                    continue;
+                }
                 assert_int_equal(r1, TR_OK);
                 assert_memory_equal(q1, q2, sizeof q1);
                 assert_memory_equal(k1, k2, sizeof k1);
@@ -365,8 +372,8 @@ static void test_bad_input(void **state)
     assert_false(tr_heads_has_qvariant(h, TR_QV_RIDGE));
     assert_false(tr_heads_has_cvariant(h, TR_CV_LEN));
     float pt[2] = {0, 1}, q[4], c[4];
-    assert_int_equal(tr_heads_predict_variant(h, TR_QV_RIDGE, TR_CV_TASK, NULL, pt, 0, q, NULL, c, NULL), TR_EINVAL);
-    assert_int_equal(tr_heads_predict(h, NULL, pt, 0, q, NULL, c, NULL), TR_OK);
+    assert_int_equal(tr_heads_predict_variant(h, TR_QV_RIDGE, TR_CV_TASK, NULL, pt, 0, NULL, q, NULL, c, NULL), TR_EINVAL);
+    assert_int_equal(tr_heads_predict(h, NULL, pt, 0, NULL, q, NULL, c, NULL), TR_OK);
     tr_heads_free(h);
     synth_free(&s);
 }

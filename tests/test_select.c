@@ -99,7 +99,7 @@ static route_stats route_all(const tr_heads *h, const synth *te, tr_select_mode 
     float *sc = malloc(tr_heads_scratch_floats(h) * sizeof *sc);
     for (size_t i = 0; i < te->n; i++) {
         float q[8], qc[8], c[8];
-        assert_int_equal(tr_heads_predict(h, te->X + i * te->d, te->P + i * te->T, (size_t)te->L[i], q, qc, c, sc), TR_OK);
+        assert_int_equal(tr_heads_predict(h, te->X + i * te->d, te->P + i * te->T, (size_t)te->L[i], NULL, q, qc, c, sc), TR_OK);
         int m = tr_select(q, qc, c, M, NULL, mode, value, tr_heads_tables(h));
         int b = tr_select(qc, qc, c, M, NULL, TR_SELECT_QUALITY, 0, NULL);
         assert_true(m >= 0 && b >= 0);
