@@ -1,7 +1,9 @@
 /* Expert heads: planted skills recovered, shrinkage of tiny tasks, missing
  * labels, one-prompt tasks, CV choosing the prompt-level correction when it
- * helps, save/load round trip, truncated and corrupted sections, allocation
- * failures. */
+ * helps, surface features of known strings, the kNN-tau kernel by hand, CV
+ * choosing kNN-tau and the surface variants when they help, save/load round
+ * trip (and the version-1 HEAD section), truncated and corrupted sections,
+ * allocation failures. */
 #include "testutil.h"
 
 #include <math.h>
@@ -256,6 +258,210 @@ static void test_knn_scope(void **state)
     synth_free(&s);
 }
 
+static void check_surf(const char *text, size_t len, const float want[TR_HEADS_SURF])
+{
+    float z[TR_HEADS_SURF];
+    tr_surface_features(text, len, z);
+    for (int k = 0; k < TR_HEADS_SURF; k++) {
+        if (fabsf(z[k] - want[k]) > 1e-6f) fprintf(stderr, "surface of \"%s\": feature %d = %g, want %g\n", text, k, z[k], want[k]);
+        assert_float_equal(z[k], want[k], 1e-6);
+    }
+}
+
+static void test_surface_features(void **state)
+{
+    (void)state;
+    /* stripped to "What is 2+2?": 12 chars; tokens What is 2 + 2 ? (6);
+     * letters Whatis (1 upper of 6); digits 2 of 12; + and ? are 2 of 12 */
+    const float q[10] = {logf(7), 1, 1, 1 / 6.0f, 2 / 12.0f, 0, 1, 2 / 12.0f, 0, 0};
+    check_surf("  What is 2+2?\n", 15, q);
+    /* the length is honoured: "What is 2+" without the rest */
+    const float cut[10] = {logf(5), 0, 1, 1 / 6.0f, 1 / 10.0f, 0, 0, 1 / 10.0f, 0, 0};
+    check_surf("  What is 2+2?\n", 12, cut);
+    /* 26 chars, tokens Solve $ x ^ 2 $ for x . Answer : (11), 1 newline,
+     * upper S A of 16 letters, one digit, $^$.: = 5 others, '$' present */
+    const float math[10] = {logf(12), 0, 1, 2 / 16.0f, 1 / 26.0f, logf(2), 0, 5 / 26.0f, 0, 1};
+    check_surf("Solve $x^2$ for x.\nAnswer:", 26, math);
+    /* UTF-8: Ü ï Ä are letters (Ü, Ä upper with B: 3 of 11), the em dash
+     * and '.' are the 2 others of 16 code points; tokens Ünïcode ÄB — ok . */
+    const char *u = "\xc3\x9cn\xc3\xaf" "code \xc3\x84" "B \xe2\x80\x94 ok.";
+    const float uni[10] = {logf(6), 0, 1, 3 / 11.0f, 0, 0, 0, 2 / 16.0f, 1, 0};
+    check_surf(u, strlen(u), uni);
+    /* '_' joins a word but is not alphanumeric; '²' is a digit */
+    const float snake[10] = {logf(2), 0, 0, 0, 0, 0, 0, 1 / 3.0f, 0, 0};
+    check_surf("a_b", 3, snake);
+    const float sup[10] = {logf(4), 0, 0, 0, 2 / 6.0f, 0, 0, 1 / 6.0f, 0, 0};
+    check_surf("x\xc2\xb2 = 4", 7, sup);
+    /* a backslash counts like '$'; blank lines count as newlines */
+    const float path[10] = {logf(8), 0, 1, 1 / 12.0f, 1 / 19.0f, logf(4), 0, 3 / 19.0f, 1, 1};
+    check_surf("C:\\path\nline2\n\nend.", 19, path);
+    /* nothing left after stripping, no prompt at all, invalid UTF-8 (one
+     * non-alphanumeric character per bad byte) */
+    const float zero[10] = {0};
+    check_surf(" \t\n\xc2\xa0 ", 6, zero);
+    check_surf(NULL, 0, zero);
+    const float bad[10] = {logf(4), 0, 0, 0, 0, 0, 0, 1, 0, 0};
+    check_surf("\xff\xc3(", 3, bad);
+}
+
+static void test_knn_tau_hand(void **state)
+{
+    (void)state;
+    /* the store of test_knn_hand: similarities 1, 0.8, 0, -1 to x = (1, 0) */
+    const float Xs[8] = {1, 0, 0.8f, 0.6f, 0, 1, -1, 0};
+    const float Ss[8] = {1, 0, 0, NAN, 1, 1, 0, 0};
+    const float x[2] = {1, 0}, prior[2] = {0.5f, 0.25f};
+    uint32_t lo[2] = {0, 2}, hi[2] = {2, 4};
+    float sims[4], out[2], work[2 * 2 + 4];
+    tr_knn_sims(Xs, 2, lo, hi, 2, x, sims);
+    /* k = 2, tau = 0.1: weights 1 and e^-2; model 1 lacks row 1's label */
+    tr_knn_combine(Ss, 2, lo, hi, 2, sims, 2, 3.0f, 0.1f, 1.0f, prior, out, work);
+    float e2 = expf(-2.0f);
+    assert_float_equal(out[0], (1 + e2 * 0 + 0.5f) / (1 + e2 + 1), 1e-6);
+    assert_float_equal(out[1], (0 + 0.25f) / (1 + 1), 1e-6);
+    /* every row, tau = 0.5: weights 1, e^-0.4, e^-2, e^-4 -- unlike cos^p,
+     * orthogonal and opposite prompts keep a (small) weight */
+    tr_knn_combine(Ss, 2, lo, hi, 2, sims, 10, 3.0f, 0.5f, 0.0f, prior, out, work);
+    float w1 = expf(-0.4f), w2 = expf(-2.0f), w3 = expf(-4.0f);
+    assert_float_equal(out[0], (1 + w2) / (1 + w1 + w2 + w3), 1e-6);
+    assert_float_equal(out[1], w2 / (1 + w2 + w3), 1e-6);
+    /* tau = 0 keeps the cos^p kernel (p = 3: the opposite row weighs 0) */
+    tr_knn_combine(Ss, 2, lo, hi, 2, sims, 10, 3.0f, 0.0f, 0.0f, prior, out, work);
+    assert_float_equal(out[0], 1 / (1 + 0.512f), 1e-6);
+}
+
+/* Surface features for synthetic rows (n x TR_HEADS_SURF, free()): column 1
+ * is a fair coin per row, column 9 is constant, the rest noise; model pm
+ * answers right with 0.85 when the coin shows 1 and 0.05 otherwise, so only
+ * the surface tells when it is worth its price. */
+static float *surf_plant(synth *s, int pm, uint64_t seed)
+{
+    float *Z = malloc(s->n * TR_HEADS_SURF * sizeof *Z);
+    tr_rng r;
+    tr_rng_seed(&r, seed);
+    for (size_t i = 0; i < s->n; i++) {
+        float *z = Z + i * TR_HEADS_SURF;
+        for (int k = 0; k < TR_HEADS_SURF; k++) z[k] = (float)tr_rng_uniform(&r);
+        z[1] = tr_rng_uniform(&r) < 0.5 ? 1.0f : 0.0f;
+        z[9] = 0.25f;
+        float p = z[1] > 0 ? 0.85f : 0.05f;
+        s->ptrue[i * s->M + (size_t)pm] = p;
+        s->S[i * s->M + (size_t)pm] = tr_rng_uniform(&r) < p ? 1.0f : 0.0f;
+    }
+    return Z;
+}
+
+static const float KFLAT[12] = {0.3f, 0.45f, 0.35f, 0.6f, 0.3f, 0.45f, 0.35f, 0.6f, 0.3f, 0.45f, 0.35f, 0.6f};
+
+static void test_cv_picks_surface(void **state)
+{
+    (void)state;
+    size_t sizes[3] = {700, 700, 700};
+    synth s;
+    synth_make(&s, 3, 4, 8, sizes, KFLAT, PRICE4, 0.9f, -1, 0, 11);
+    float *Z = surf_plant(&s, 2, 12);
+    char err[256];
+    tr_heads_params p;
+    tr_heads_params_default(&p);
+    p.surf = Z;
+    tr_heads *h = NULL;
+    /* every variant competes (rank sum): one that reads the surface wins */
+    assert_int_equal(tr_heads_train(s.X, s.P, s.y, s.n, s.d, s.T, s.S, s.C, s.L, s.M, &p, &h, err, sizeof err), TR_OK);
+    int qv = tr_heads_qvariant(h);
+    assert_true(qv == TR_QV_RIDGE_SURF || qv == TR_QV_ENS_KT_RS);
+    assert_true(tr_heads_uses_surface(h));
+    size_t nrow;
+    const tr_heads_cvrow *rows = tr_heads_cv_table(h, &nrow);
+    assert_int_equal(nrow, TR_QV_COUNT * 2);
+    double aiq[TR_QV_COUNT] = {0};
+    for (size_t i = 0; i < nrow; i++)
+        if (rows[i].cv == TR_CV_LEN) aiq[rows[i].qv] = rows[i].aiq_lin;
+    assert_true(aiq[TR_QV_RIDGE_SURF] > aiq[TR_QV_RIDGE] + 0.01);
+    assert_true(aiq[TR_QV_ENS_KT_RS] > aiq[TR_QV_KNN_TAU] + 0.005);
+    assert_float_equal(tr_heads_surf_alpha(h), 100, 0);
+
+    /* the ridge-surface head reads the coin; without a prompt (surf NULL)
+     * it predicts at the training mean of the features */
+    float *sc = malloc(tr_heads_scratch_floats(h) * sizeof *sc);
+    float q[4], c[4], qm[4], mean[TR_HEADS_SURF] = {0}, z1[TR_HEADS_SURF], z0[TR_HEADS_SURF];
+    for (size_t i = 0; i < s.n; i++)
+        for (int k = 0; k < TR_HEADS_SURF; k++) mean[k] += Z[i * TR_HEADS_SURF + k] / (float)s.n;
+    memcpy(z1, mean, sizeof z1); z1[1] = 1;
+    memcpy(z0, mean, sizeof z0); z0[1] = 0;
+    const float *x = s.X, *pt = s.P;
+    assert_int_equal(tr_heads_predict_variant(h, TR_QV_RIDGE_SURF, TR_CV_LEN, x, pt, 500, z1, q, NULL, c, sc), TR_OK);
+    assert_true(q[2] > 0.7f);
+    assert_int_equal(tr_heads_predict_variant(h, TR_QV_RIDGE_SURF, TR_CV_LEN, x, pt, 500, z0, q, NULL, c, sc), TR_OK);
+    assert_true(q[2] < 0.2f);
+    assert_int_equal(tr_heads_predict_variant(h, TR_QV_RIDGE_SURF, TR_CV_LEN, x, pt, 500, NULL, q, NULL, c, sc), TR_OK);
+    assert_int_equal(tr_heads_predict_variant(h, TR_QV_RIDGE_SURF, TR_CV_LEN, x, pt, 500, mean, qm, NULL, c, sc), TR_OK);
+    for (int m = 0; m < 4; m++) assert_float_equal(q[m], qm[m], 1e-5);
+    /* a feature constant in training (column 9) has no say at routing */
+    z1[9] = 50;
+    assert_int_equal(tr_heads_predict_variant(h, TR_QV_RIDGE_SURF, TR_CV_LEN, x, pt, 500, z1, q, NULL, c, sc), TR_OK);
+    z1[9] = mean[9];
+    assert_int_equal(tr_heads_predict_variant(h, TR_QV_RIDGE_SURF, TR_CV_LEN, x, pt, 500, z1, qm, NULL, c, sc), TR_OK);
+    assert_memory_equal(q, qm, sizeof q);
+    free(sc);
+    tr_heads_free(h);
+
+    /* ridge vs ridge-surface alone, on AIQ */
+    p.qv_mask = (1u << TR_QV_PRIOR_SOFT) | (1u << TR_QV_RIDGE) | (1u << TR_QV_RIDGE_SURF);
+    p.criterion = TR_CRIT_AIQ_LIN;
+    assert_int_equal(tr_heads_train(s.X, s.P, s.y, s.n, s.d, s.T, s.S, s.C, s.L, s.M, &p, &h, err, sizeof err), TR_OK);
+    assert_int_equal(tr_heads_qvariant(h), TR_QV_RIDGE_SURF);
+    tr_heads_free(h);
+
+    /* the surface variants need the features; bad features are named */
+    tr_heads_params_default(&p);
+    p.qvariant = TR_QV_ENS_KT_RS;
+    assert_int_equal(tr_heads_train(s.X, s.P, s.y, s.n, s.d, s.T, s.S, s.C, s.L, s.M, &p, &h, err, sizeof err), TR_EINVAL);
+    assert_non_null(strstr(err, "surface features"));
+    assert_null(h);
+    p.surf = Z;
+    Z[5 * TR_HEADS_SURF + 3] = NAN;
+    assert_int_equal(tr_heads_train(s.X, s.P, s.y, s.n, s.d, s.T, s.S, s.C, s.L, s.M, &p, &h, err, sizeof err), TR_ERANGE);
+    assert_non_null(strstr(err, "row 5: surface feature 3"));
+    Z[5 * TR_HEADS_SURF + 3] = 0;
+    p.knn_tau = 0;
+    assert_int_equal(tr_heads_train(s.X, s.P, s.y, s.n, s.d, s.T, s.S, s.C, s.L, s.M, &p, &h, err, sizeof err), TR_ERANGE);
+    assert_non_null(strstr(err, "knn_tau"));
+    free(Z);
+    synth_free(&s);
+}
+
+static void test_cv_picks_knn_tau(void **state)
+{
+    (void)state;
+    size_t sizes[3] = {600, 600, 600};
+    synth s;
+    /* model 2 is 0.35 +- 0.45 by the sign of x[0]: neighbours see it, the
+     * task prior cannot */
+    synth_make(&s, 3, 4, 8, sizes, KFLAT, PRICE4, 0.9f, 2, 0.45f, 13);
+    char err[256];
+    tr_heads_params p;
+    tr_heads_params_default(&p);
+    p.qv_mask = (1u << TR_QV_PRIOR_SOFT) | (1u << TR_QV_KNN_TAU);
+    p.knn_tau_k = 100;   /* a third of a task's fold-training prompts */
+    tr_heads *h = NULL;
+    assert_int_equal(tr_heads_train(s.X, s.P, s.y, s.n, s.d, s.T, s.S, s.C, s.L, s.M, &p, &h, err, sizeof err), TR_OK);
+    assert_int_equal(tr_heads_qvariant(h), TR_QV_KNN_TAU);
+    assert_false(tr_heads_uses_surface(h));
+    float *sc = malloc(tr_heads_scratch_floats(h) * sizeof *sc);
+    double e_kt = 0, e_soft = 0;
+    for (size_t i = 0; i < s.n; i += 5) {
+        float q[4], c[4];
+        assert_int_equal(tr_heads_predict(h, s.X + i * 8, s.P + i * 3, 100, NULL, q, NULL, c, sc), TR_OK);
+        e_kt += fabs(q[2] - s.ptrue[i * 4 + 2]);
+        tr_heads_predict_variant(h, TR_QV_PRIOR_SOFT, TR_CV_TASK, s.X + i * 8, s.P + i * 3, 100, NULL, q, NULL, c, sc);
+        e_soft += fabs(q[2] - s.ptrue[i * 4 + 2]);
+    }
+    assert_true(e_kt < 0.75 * e_soft);   /* 0.64 here */
+    free(sc);
+    tr_heads_free(h);
+    synth_free(&s);
+}
+
 static void save_all(const tr_heads *h, tr_buf b[4])
 {
     for (int i = 0; i < 4; i++) tr_buf_init(&b[i]);
@@ -341,6 +547,114 @@ static void test_save_load(void **state)
     synth_free(&s);
 }
 
+static int load4(tr_buf b[4], size_t head_len, tr_heads **g, char *err, size_t errlen)
+{
+    return tr_heads_load(b[0].data, head_len, b[1].data, b[1].len, b[2].data, b[2].len, b[3].data, b[3].len, g, err,
+                         errlen);
+}
+
+static uint32_t get_u32le(const unsigned char *p) { return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24; }
+
+static void test_save_load_surface(void **state)
+{
+    (void)state;
+    size_t sizes[3] = {150, 150, 150};
+    synth s;
+    synth_make(&s, 3, 4, 8, sizes, KFLAT, PRICE4, 0.8f, -1, 0, 21);
+    float *Z = surf_plant(&s, 2, 22);
+    char err[256];
+    tr_heads_params p;
+    tr_heads_params_default(&p);
+    p.surf = Z;
+    p.knn_tau_k = 40;
+    tr_heads *h = NULL, *g = NULL;
+    assert_int_equal(tr_heads_train(s.X, s.P, s.y, s.n, s.d, s.T, s.S, s.C, s.L, s.M, &p, &h, err, sizeof err), TR_OK);
+    for (int qv = 0; qv < TR_QV_COUNT; qv++) assert_true(tr_heads_has_qvariant(h, qv));
+    tr_buf b[4];
+    save_all(h, b);
+    assert_int_equal(get_u32le(b[0].data), 2);   /* HEAD version 2 */
+    assert_int_equal(load4(b, b[0].len, &g, err, sizeof err), TR_OK);
+    assert_int_equal(tr_heads_qvariant(g), tr_heads_qvariant(h));
+    assert_float_equal(tr_heads_surf_alpha(g), tr_heads_surf_alpha(h), 0);
+    float *sc = malloc(tr_heads_scratch_floats(h) * sizeof *sc);
+    assert_int_equal(tr_heads_scratch_floats(h), tr_heads_scratch_floats(g));
+    for (size_t i = 0; i < s.n; i += 11)
+        for (int qv = 0; qv < TR_QV_COUNT; qv++)
+            for (int with = 0; with < 2; with++) {
+                const float *z = with ? Z + i * TR_HEADS_SURF : NULL;
+                float q1[4], c1[4], k1[4], q2[4], c2[4], k2[4];
+                assert_int_equal(tr_heads_predict_variant(h, qv, TR_CV_LEN, s.X + i * 8, s.P + i * 3, 700, z, q1, k1, c1, sc), TR_OK);
+                assert_int_equal(tr_heads_predict_variant(g, qv, TR_CV_LEN, s.X + i * 8, s.P + i * 3, 700, z, q2, k2, c2, sc), TR_OK);
+                assert_memory_equal(q1, q2, sizeof q1);
+                assert_memory_equal(k1, k2, sizeof k1);
+                assert_memory_equal(c1, c2, sizeof c1);
+            }
+    tr_buf b2[4];
+    save_all(g, b2);
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(b[i].len, b2[i].len);
+        assert_memory_equal(b[i].data, b2[i].data, b[i].len);
+        tr_buf_free(&b2[i]);
+    }
+    tr_heads_free(g);
+    /* every truncation of HEAD fails cleanly */
+    for (size_t cut = 0; cut < b[0].len; cut += b[0].len / 61 + 1) {
+        g = NULL;
+        int rc = load4(b, cut, &g, err, sizeof err);
+        assert_true(rc == TR_ETRUNC || rc == TR_EFORMAT);
+        assert_null(g);
+        assert_non_null(strstr(err, "HEAD"));
+    }
+    /* an unknown surface-feature count: the field sits before kNN-tau
+     * (8 bytes), the ridge-surface head (4 + M (d + 11) 4 bytes) and the
+     * CV rows (4 + 84 n_cv) */
+    size_t ncv;
+    tr_heads_cv_table(h, &ncv);
+    size_t at = b[0].len - (4 + 84 * ncv) - (4 + 4 * 19 * 4) - 8 - 2 * TR_HEADS_SURF * 4 - 4;
+    assert_int_equal(get_u32le(b[0].data + at), TR_HEADS_SURF);
+    b[0].data[at] = 7;
+    assert_int_equal(load4(b, b[0].len, &g, err, sizeof err), TR_EFORMAT);
+    assert_non_null(strstr(err, "7 surface features"));
+    for (int i = 0; i < 4; i++) tr_buf_free(&b[i]);
+    tr_heads_free(h);
+
+    /* a version-1 HEAD (written before kNN-tau and the surface heads) still
+     * loads: take a v2 section without the new variants and drop its one
+     * new field (nsurf = 0, just before the CV rows) */
+    p.surf = NULL;
+    p.knn_tau_k = 0;
+    assert_int_equal(tr_heads_train(s.X, s.P, s.y, s.n, s.d, s.T, s.S, s.C, s.L, s.M, &p, &h, err, sizeof err), TR_OK);
+    assert_false(tr_heads_has_qvariant(h, TR_QV_KNN_TAU));
+    save_all(h, b);
+    tr_heads_cv_table(h, &ncv);
+    at = b[0].len - (4 + 84 * ncv) - 4;
+    assert_int_equal(get_u32le(b[0].data + at), 0);
+    memmove(b[0].data + at, b[0].data + at + 4, b[0].len - at - 4);
+    b[0].data[0] = 1;
+    assert_int_equal(load4(b, b[0].len - 4, &g, err, sizeof err), TR_OK);
+    float *sc2 = malloc(tr_heads_scratch_floats(g) * sizeof *sc2);
+    for (size_t i = 0; i < s.n; i += 13)
+        for (int qv = 0; qv <= TR_QV_ENSEMBLE; qv++) {
+            float q1[4], c1[4], q2[4], c2[4];
+            assert_int_equal(tr_heads_predict_variant(h, qv, TR_CV_LEN, s.X + i * 8, s.P + i * 3, 700, NULL, q1, NULL, c1, sc2), TR_OK);
+            assert_int_equal(tr_heads_predict_variant(g, qv, TR_CV_LEN, s.X + i * 8, s.P + i * 3, 700, NULL, q2, NULL, c2, sc2), TR_OK);
+            assert_memory_equal(q1, q2, sizeof q1);
+            assert_memory_equal(c1, c2, sizeof c1);
+        }
+    free(sc2);
+    tr_heads_free(g);
+    /* ... but a version-1 section cannot claim the later variants */
+    b[0].data[28] |= 1u << TR_QV_KNN_TAU;   /* qmask: after ver, M, T, d, top_k, qv, cv */
+    assert_int_equal(load4(b, b[0].len - 4, &g, err, sizeof err), TR_EFORMAT);
+    assert_non_null(strstr(err, "variant masks"));
+    assert_null(g);
+    for (int i = 0; i < 4; i++) tr_buf_free(&b[i]);
+    tr_heads_free(h);
+    free(sc);
+    free(Z);
+    synth_free(&s);
+}
+
 static void test_bad_input(void **state)
 {
     (void)state;
@@ -421,7 +735,12 @@ int main(void)
         cmocka_unit_test(test_cv_picks_ridge),
         cmocka_unit_test(test_knn_hand),
         cmocka_unit_test(test_knn_scope),
+        cmocka_unit_test(test_surface_features),
+        cmocka_unit_test(test_knn_tau_hand),
+        cmocka_unit_test(test_cv_picks_surface),
+        cmocka_unit_test(test_cv_picks_knn_tau),
         cmocka_unit_test(test_save_load),
+        cmocka_unit_test(test_save_load_surface),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_folds_from_ids),
         cmocka_unit_test(test_alloc_failures),
