@@ -145,60 +145,87 @@ static uint32_t next_cp(const unsigned char *p, size_t len, size_t *i)
     return c;
 }
 
-/* The byte range [*lo, *hi) of p without leading and trailing white space. */
+/* The byte range [*lo, *hi) of p without leading and trailing white space.
+ * Only the ends are decoded: a code point never ends in a lead byte, so
+ * stepping back over continuation bytes finds the last one. */
 static void strip(const unsigned char *p, size_t len, size_t *lo, size_t *hi)
 {
-    size_t i = 0, a = 0, b = 0;
-    int seen = 0;
-    while (i < len) {
-        size_t at = i;
-        uint32_t c = next_cp(p, len, &i);
-        if (is_space(c)) continue;
-        if (!seen) { a = at; seen = 1; }
-        b = i;
+    size_t a = 0, b = len;
+    while (a < b) {
+        size_t j = a;
+        if (!is_space(next_cp(p, b, &j))) break;
+        a = j;
+    }
+    while (b > a) {
+        size_t j = b - 1;
+        while (j > a && b - j < 4 && (p[j] & 0xC0) == 0x80) j--;
+        size_t k = j;
+        uint32_t c = next_cp(p, b, &k);
+        if (k != b || !is_space(c)) break;
+        b = j;
     }
     *lo = a;
-    *hi = seen ? b : a;
+    *hi = b;
 }
+
+/* ASCII classes (the hot path: most prompts are mostly ASCII), as
+ * char_class plus C_USCORE for '_', a word character that is not
+ * alphanumeric. */
+enum { C_USCORE = C_OTHER + 1, N_CLASSES };
+static const unsigned char ASCII_CLASS[128] = {
+    5, 5, 5, 5, 5, 5, 5, 5, 5, 0, 0, 0, 0, 0, 5, 5,
+    5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 0, 0, 0, 0,
+    0, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 5, 5, 5, 5, 5, 5,
+    5, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 5, 5, 5, 5, 6,
+    5, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 5, 5, 5, 5, 5,
+};
 
 void tr_surface_features(const char *prompt, size_t len, float out[TR_HEADS_SURF])
 {
     const unsigned char *p = (const unsigned char *)prompt;
     size_t lo, hi;
     strip(p, prompt ? len : 0, &lo, &hi);
-    size_t chars = 0, letters = 0, upper = 0, digits = 0, other = 0, newlines = 0, tokens = 0;
-    int in_word = 0, first_upper = 0, has_q = 0, has_math = 0;
+    size_t cnt[N_CLASSES] = {0}, newlines = 0, tokens = 0, chars = 0;
+    unsigned in_word = 0, has_q = 0, has_math = 0, first_upper = 0;
     uint32_t last = 0;
     for (size_t i = lo; i < hi;) {
-        uint32_t c = next_cp(p, hi, &i);
-        int k = char_class(c);
-        int word = k == C_UPPER || k == C_LOWER || k == C_DIGIT || k == C_NUMERIC || c == '_';
-        if (chars == 0) first_upper = k == C_UPPER;
-        chars++;
-        letters += k == C_UPPER || k == C_LOWER;
-        upper += k == C_UPPER;
-        digits += k == C_DIGIT;
-        other += k == C_OTHER;
+        uint32_t c = p[i];
+        int k;
+        if (c < 0x80) {
+            k = ASCII_CLASS[c];
+            i++;
+        } else {
+            c = next_cp(p, hi, &i);
+            k = char_class(c);
+        }
+        cnt[k]++;
+        unsigned word = (k != C_SPACE) & (k != C_OTHER);
+        /* a run of word characters is one token, any other non-space one each */
+        tokens += word ? !in_word : k != C_SPACE;
+        in_word = word;
         newlines += c == '\n';
         has_q |= c == '?';
-        has_math |= c == '$' || c == '\\';
-        if (word) {
-            if (!in_word) tokens++;
-        } else if (k != C_SPACE) {
-            tokens++;
-        }
-        in_word = word;
+        has_math |= (c == '$') | (c == '\\');
         last = c;
     }
+    if (hi > lo) {
+        size_t j = lo;
+        first_upper = char_class(next_cp(p, hi, &j)) == C_UPPER;
+    }
+    for (int k = 0; k < N_CLASSES; k++) chars += cnt[k];
+    size_t letters = cnt[C_UPPER] + cnt[C_LOWER];
     double n = chars ? (double)chars : 1.0;
     out[0] = (float)log1p((double)tokens);
     out[1] = last == '?';
     out[2] = (float)first_upper;
-    out[3] = (float)((double)upper / (double)(letters ? letters : 1));
-    out[4] = (float)((double)digits / n);
+    out[3] = (float)((double)cnt[C_UPPER] / (double)(letters ? letters : 1));
+    out[4] = (float)((double)cnt[C_DIGIT] / n);
     out[5] = (float)log1p((double)newlines);
     out[6] = (float)has_q;
-    out[7] = (float)((double)other / n);
+    out[7] = (float)((double)(cnt[C_OTHER] + cnt[C_USCORE]) / n);
     out[8] = last == '.';
     out[9] = (float)has_math;
 }
