@@ -356,7 +356,8 @@ static const float KFLAT[12] = {0.3f, 0.45f, 0.35f, 0.6f, 0.3f, 0.45f, 0.35f, 0.
 static void test_cv_picks_surface(void **state)
 {
     (void)state;
-    size_t sizes[3] = {700, 700, 700};
+    size_t nt = tu_slow_mode() ? 450 : 700;
+    size_t sizes[3] = {nt, nt, nt};
     synth s;
     synth_make(&s, 3, 4, 8, sizes, KFLAT, PRICE4, 0.9f, -1, 0, 11);
     float *Z = surf_plant(&s, 2, 12);
@@ -433,7 +434,8 @@ static void test_cv_picks_surface(void **state)
 static void test_cv_picks_knn_tau(void **state)
 {
     (void)state;
-    size_t sizes[3] = {600, 600, 600};
+    size_t nt = tu_slow_mode() ? 400 : 600;
+    size_t sizes[3] = {nt, nt, nt};
     synth s;
     /* model 2 is 0.35 +- 0.45 by the sign of x[0]: neighbours see it, the
      * task prior cannot */
@@ -710,12 +712,16 @@ static void test_alloc_failures(void **state)
     size_t sizes[3] = {30, 30, 30};
     synth s;
     synth_make(&s, 3, 4, 4, sizes, K5x4, PRICE4, 0.8f, -1, 0, 6);
+    float *Z = surf_plant(&s, 2, 7);   /* every variant, the surface ones too */
+    tr_heads_params p;
+    tr_heads_params_default(&p);
+    p.surf = Z;
     char err[256];
     int saw_ok = 0;
     for (long k = 0; k < 400 && !saw_ok; k++) {
         tr_heads *h = NULL;
         tr_alloc_fail_after(k);
-        int rc = tr_heads_train(s.X, s.P, s.y, s.n, s.d, s.T, s.S, s.C, s.L, s.M, NULL, &h, err, sizeof err);
+        int rc = tr_heads_train(s.X, s.P, s.y, s.n, s.d, s.T, s.S, s.C, s.L, s.M, &p, &h, err, sizeof err);
         tr_alloc_fail_after(-1);
         if (rc == TR_OK) { saw_ok = 1; tr_heads_free(h); continue; }
         assert_int_equal(rc, TR_ENOMEM);
@@ -723,6 +729,7 @@ static void test_alloc_failures(void **state)
         assert_non_null(strstr(err, "out of memory"));
     }
     assert_true(saw_ok);
+    free(Z);
     synth_free(&s);
 }
 
