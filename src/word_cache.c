@@ -29,6 +29,13 @@ int tr_text_is_plain_ascii(const char *text, size_t len)
     return 1;
 }
 
+int tr_text_takes_words(int rule, const char *text, size_t len)
+{
+    if (rule == TR_TOK_UTF8_WORDS) return tr_utf8_invalid_at((const unsigned char *)text, len) == len;
+    if (rule == TR_TOK_ASCII_WORDS) return tr_text_is_plain_ascii(text, len);
+    return 0;
+}
+
 void tr_word_cache_free(tr_word_cache *c)
 {
     if (!c) return;
@@ -73,10 +80,10 @@ static int lookup(const tr_word_cache *c, const char *w, size_t len, const int32
     return 0;
 }
 
-int tr_tokenize(const tr_spm *sp, const tr_word_cache *c, int per_word, const char *text, size_t len,
+int tr_tokenize(const tr_spm *sp, const tr_word_cache *c, int rule, const char *text, size_t len,
                 int32_t *ids, size_t cap, size_t *count, char *err, size_t errlen)
 {
-    if (!per_word || !tr_text_is_plain_ascii(text, len))
+    if (!tr_text_takes_words(rule, text, len))
         return tr_spm_encode(sp, text, len, ids, cap, count, err, errlen);
     size_t total = 0, k = 0;
     while (k < len) {
@@ -115,7 +122,7 @@ static int cmp_wcount(const void *a, const void *b)
     return c ? c : (x->len > y->len) - (x->len < y->len);
 }
 
-int tr_word_cache_build(const tr_spm *sp, const char *const *texts, const size_t *lens, size_t n,
+int tr_word_cache_build(const tr_spm *sp, int rule, const char *const *texts, const size_t *lens, size_t n,
                         size_t max_words, tr_word_cache **out, char *err, size_t errlen)
 {
     *out = NULL;
@@ -128,7 +135,7 @@ int tr_word_cache_build(const tr_spm *sp, const char *const *texts, const size_t
     for (size_t i = 0; i < n; i++) {
         const char *t = texts[i];
         size_t len = lens[i], k = 0;
-        if (!tr_text_is_plain_ascii(t, len)) continue;
+        if (!tr_text_takes_words(rule, t, len)) continue;
         while (k < len) {
             while (k < len && is_space((unsigned char)t[k])) k++;
             size_t st = k;
