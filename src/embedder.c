@@ -375,7 +375,8 @@ int tr_embedder_embed(const tr_embedder *e, const char *text, size_t len,
     for (size_t z = 0; z < nnz; z++) {
         if (z + AHEAD < nnz) {
             const float *next = e->V + (size_t)idx[z + AHEAD] * d;
-            for (size_t c = 0; c < d; c += 16) __builtin_prefetch(next + c);
+            /* every other line: the adjacent-line prefetcher brings its pair */
+            for (size_t c = 0; c < d; c += 32) __builtin_prefetch(next + c);
         }
         cblas_saxpy((blasint)d, val[z], e->V + (size_t)idx[z] * d, 1, out, 1);
     }

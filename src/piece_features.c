@@ -274,7 +274,8 @@ void tr_features_vectorize(const tr_features *f, const int32_t *ids, size_t n_id
     for (size_t j = 0; j < k;) {
         size_t e = j;
         while (e < k && idx[e] == idx[j]) e++;
-        double w = (1.0 + log((double)(e - j))) * f->idf[idx[j]];
+        size_t tf = e - j;   /* most features occur once: 1 + ln 1 = 1 without a log */
+        double w = (tf == 1 ? 1.0 : 1.0 + log((double)tf)) * f->idf[idx[j]];
         idx[u] = idx[j];
         val[u] = (float)w;
         ss += w * w;
