@@ -1,8 +1,12 @@
 /* bench_route: in-process routing latency and throughput.
  *
- *   build/bench/bench_route ROUTER.trm DATA.jsonl [N]
+ *   build/bench/bench_route ROUTER.trm DATA.jsonl [N] [--test] [--bytes LO-HI]
  *
- * Routes the first N prompts of DATA (default 2000) with tr_route: one
+ * Routes the first N prompts of DATA (default 2000; with --test, of its
+ * EVAL.md test split: prompts the router never saw, whose words miss the
+ * tokeniser's memo as production traffic's do; with --bytes, only prompts of
+ * LO to HI bytes: 1000-1400 is about 300 tokens, the design target's size)
+ * with tr_route: one
  * thread for latency (p50, p90, p99, max per decision, tokenisation
  * included), then one thread per core for throughput.  A warm-up pass over
  * the same prompts is excluded.  Prints one Markdown table row set, with the
@@ -56,8 +60,22 @@ static void *worker(void *arg)
 
 int main(int argc, char **argv)
 {
+    int test_only = 0;
+    size_t blo = 0, bhi = (size_t)-1;
+    for (;;) {
+        if (argc > 1 && !strcmp(argv[argc - 1], "--test")) { test_only = 1; argc--; continue; }
+        if (argc > 2 && !strcmp(argv[argc - 2], "--bytes")) {
+            if (sscanf(argv[argc - 1], "%zu-%zu", &blo, &bhi) != 2 || blo > bhi) {
+                fprintf(stderr, "--bytes wants LO-HI, e.g. 1000-1400\n");
+                return 2;
+            }
+            argc -= 2;
+            continue;
+        }
+        break;
+    }
     if (argc < 3) {
-        fprintf(stderr, "usage: %s ROUTER.trm DATA.jsonl [N]\n", argv[0]);
+        fprintf(stderr, "usage: %s ROUTER.trm DATA.jsonl [N] [--test] [--bytes LO-HI]\n", argv[0]);
         return 2;
     }
     size_t N = argc > 3 ? (size_t)atol(argv[3]) : 2000;
@@ -67,6 +85,16 @@ int main(int argc, char **argv)
     tr_dataset *ds = NULL;
     if (tr_router_open(argv[1], &r, err, sizeof err)) { fprintf(stderr, "%s\n", err); return 1; }
     if (tr_dataset_load(argv[2], NULL, &ds, err, sizeof err)) { fprintf(stderr, "%s\n", err); return 1; }
+    if (test_only || blo > 0 || bhi != (size_t)-1) {   /* keep the chosen records, in file order */
+        size_t k = 0;
+        for (size_t i = 0; i < ds->n; i++) {
+            if (test_only && !tr_split_is_test(ds->rec[i].id, strlen(ds->rec[i].id))) continue;
+            if (ds->rec[i].prompt_len < blo || ds->rec[i].prompt_len > bhi) continue;
+            tr_record t = ds->rec[k]; ds->rec[k] = ds->rec[i]; ds->rec[i] = t;
+            k++;
+        }
+        if (N > k) N = k;
+    }
     if (N > ds->n) N = ds->n;
     tr_scratch *s = NULL;
     tr_scratch_new(r, &s);
@@ -107,8 +135,11 @@ int main(int argc, char **argv)
     char commit[64] = "?";
     FILE *g = popen("git rev-parse --short HEAD 2>/dev/null", "r");
     if (g) { if (fgets(commit, sizeof commit, g)) commit[strcspn(commit, "\n")] = 0; pclose(g); }
-    printf("router %s (%zu models, %zu tasks, dim %zu); %zu prompts of %s, mean %.0f bytes\n", argv[1],
-           tr_router_model_count(r), tr_router_task_count(r), tr_router_dim(r), N, argv[2], (double)bytes / (double)N);
+    char sel[64] = "";
+    if (blo > 0 || bhi != (size_t)-1) snprintf(sel, sizeof sel, "%zu-%zu-byte ", blo, bhi);
+    printf("router %s (%zu models, %zu tasks, dim %zu); %zu %s%sprompts of %s, mean %.0f bytes\n", argv[1],
+           tr_router_model_count(r), tr_router_task_count(r), tr_router_dim(r), N, test_only ? "test-split " : "",
+           sel, argv[2], (double)bytes / (double)N);
     printf("commit %s; BLAS %s; 1 BLAS thread per routing thread\n\n", commit, openblas_get_config());
     printf("| threads | p50 us | p90 us | p99 us | max us | mean us | decisions/s |\n|---|---:|---:|---:|---:|---:|---:|\n");
     printf("| 1 | %.1f | %.1f | %.1f | %.1f | %.1f | %.0f |\n", lat[N / 2], lat[N * 9 / 10], lat[N * 99 / 100],

@@ -132,7 +132,7 @@ int tr_heads_knn_store(tr_heads *h, const float *X, const float *S, const int32_
 {
     size_t d = h->d, M = h->M, T = h->T;
     float *kx = tr_mallocarray(nrows ? nrows * d : 1, sizeof *kx);
-    float *ks = tr_mallocarray(nrows ? nrows * M : 1, sizeof *ks);
+    float *ks = tr_mallocarray(nrows ? nrows * 2 * M : 1, sizeof *ks);
     uint32_t *off = tr_calloc(T + 1, sizeof *off);
     if (!kx || !ks || !off) { tr_free(kx); tr_free(ks); tr_free(off); return TR_ENOMEM; }
     /* counting sort by task: stable, so the order inside a task is the rows' */
@@ -142,7 +142,7 @@ int tr_heads_knn_store(tr_heads *h, const float *X, const float *S, const int32_
         size_t i = rows ? rows[r] : r, t = (size_t)y[i];
         size_t j = off[t]++;
         memcpy(kx + j * d, X + i * d, d * sizeof *kx);
-        memcpy(ks + j * M, S + i * M, M * sizeof *ks);
+        tr_knn_pack(S + i * M, 1, M, ks + j * 2 * M);
     }
     for (size_t t = T; t > 0; t--) off[t] = off[t - 1];
     off[0] = 0;

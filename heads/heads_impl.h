@@ -28,7 +28,7 @@ struct tr_heads {
     uint32_t knn_tau_k;        /* kNN-tau: k and temperature */
     float knn_tau;
     float *knn_X;              /* knn_n x d */
-    float *knn_S;              /* knn_n x M scores, NaN = no label */
+    float *knn_S;              /* knn_n x 2M packed by tr_knn_pack: [scores | labelled] */
     uint32_t *knn_off;         /* T+1: task t's rows are [off[t], off[t+1]) */
     /* cost */
     float *ctask;              /* T x M shrunk task mean costs */

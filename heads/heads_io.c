@@ -50,7 +50,16 @@ void tr_heads_save(const tr_heads *h, tr_buf *hb, tr_buf *cal, tr_buf *cost, tr_
         tr_buf_f32(hb, h->knn_p); tr_buf_f32(hb, h->knn_k0);
         for (size_t t = 0; t <= T; t++) tr_buf_u32(hb, h->knn_off[t]);
         tr_buf_f32s(hb, h->knn_X, (size_t)h->knn_n * h->d);
-        tr_buf_f32s(hb, h->knn_S, (size_t)h->knn_n * M);
+        /* the file keeps the plain scores (NaN = no label); memory, packed */
+        float row[1024];
+        for (size_t i = 0; i < h->knn_n; i++) {
+            const float *pk = h->knn_S + i * 2 * M;
+            for (size_t m0 = 0; m0 < M; m0 += 1024) {
+                size_t nm = M - m0 < 1024 ? M - m0 : 1024;
+                for (size_t m = 0; m < nm; m++) row[m] = pk[M + m0 + m] != 0 ? pk[m0 + m] : NAN;
+                tr_buf_f32s(hb, row, nm);
+            }
+        }
     }
     tr_buf_u32(hb, h->nsurf);
     tr_buf_f32s(hb, h->surf_mean, h->nsurf);
@@ -190,8 +199,12 @@ int tr_heads_load(const void *heads, size_t heads_len, const void *calib,
             if (!h->knn_off) { rc = tr_errorf(err, errlen, TR_ENOMEM, "heads: out of memory loading"); goto fail; }
             for (size_t t = 0; t <= T; t++) tr_get_u32(&c, &h->knn_off[t]);
             h->knn_X = get_fs(&c, kn * (D - 1), "knn X");
-            h->knn_S = get_fs(&c, kn * M, "knn S");
+            float *plain = get_fs(&c, kn * M, "knn S");
             CHECK(&c, "HEAD");
+            h->knn_S = tr_mallocarray(kn ? kn * 2 * M : 1, sizeof *h->knn_S);
+            if (h->knn_S) tr_knn_pack(plain, kn, M, h->knn_S);
+            tr_free(plain);
+            if (!h->knn_S) { rc = tr_errorf(err, errlen, TR_ENOMEM, "heads: out of memory loading"); goto fail; }
             if (h->knn_off[0] != 0 || h->knn_off[T] != h->knn_n) BAD("heads section HEAD: kNN task offsets do not span the store");
             for (size_t t = 0; t < T; t++)
                 if (h->knn_off[t + 1] < h->knn_off[t]) BAD("heads section HEAD: kNN task offsets decrease at task %zu", t);

@@ -49,9 +49,15 @@ void tr_expert_apply(const float *W, size_t d, size_t M, const float *x, float *
  * [lo[s], hi[s]), concatenated into sims. */
 void tr_knn_sims(const float *Xs, size_t d, const uint32_t *lo, const uint32_t *hi,
                  size_t nseg, const float *x, float *sims);
+/* S (n x M, NaN = no label) packed into out (n x 2M): each row [score, 0
+ * where unlabelled | 1 where labelled, else 0]. */
+void tr_knn_pack(const float *S, size_t n, size_t M, float *out);
+/* One packed row (2M) back to M scores with NaN for no label. */
+void tr_knn_unpack_row(const float *packed, size_t M, float *S);
 /* The kNN estimate from those similarities: the k largest (ties: earlier
- * rows) weighted by max(sim,0)^p (tau == 0) or exp((sim-1)/tau) (tau > 0)
- * over the labelled entries of Ss (n x M), shrunk to prior by kk0.
+ * rows; k = 0: every candidate) weighted by max(sim,0)^p (tau == 0) or
+ * exp((sim-1)/tau) (tau > 0) over the labelled entries of Ss (n x 2M,
+ * packed by tr_knn_pack), shrunk to prior by kk0.
  * work: 2M + (number of candidates) floats. */
 void tr_knn_combine(const float *Ss, size_t M, const uint32_t *lo, const uint32_t *hi,
                     size_t nseg, const float *sims, size_t k, float p, float tau, float kk0,

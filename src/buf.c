@@ -1,9 +1,20 @@
 /* Little-endian section buffers; see buf.h for the contracts. */
 #include "buf.h"
 
+#include <pthread.h>
 #include <string.h>
 
 #include "util.h"
+
+/* 1 on a little-endian host, where the file's arrays are copied as they
+ * are; the compiler folds it to a constant. */
+static int host_is_le(void)
+{
+    const uint32_t one = 1;
+    unsigned char b;
+    memcpy(&b, &one, 1);
+    return b == 1;
+}
 
 void tr_buf_init(tr_buf *b) { memset(b, 0, sizeof *b); }
 void tr_buf_free(tr_buf *b) { tr_free(b->data); memset(b, 0, sizeof *b); }
@@ -38,8 +49,16 @@ void tr_buf_u64(tr_buf *b, uint64_t v) { le_put(b, v, 8); }
 void tr_buf_i32(tr_buf *b, int32_t v) { le_put(b, (uint32_t)v, 4); }
 void tr_buf_f32(tr_buf *b, float v) { uint32_t u; memcpy(&u, &v, 4); le_put(b, u, 4); }
 void tr_buf_f64(tr_buf *b, double v) { uint64_t u; memcpy(&u, &v, 8); le_put(b, u, 8); }
-void tr_buf_f32s(tr_buf *b, const float *v, size_t n) { for (size_t i = 0; i < n; i++) tr_buf_f32(b, v[i]); }
-void tr_buf_i32s(tr_buf *b, const int32_t *v, size_t n) { for (size_t i = 0; i < n; i++) tr_buf_i32(b, v[i]); }
+void tr_buf_f32s(tr_buf *b, const float *v, size_t n)
+{
+    if (host_is_le()) { tr_buf_put(b, v, n * sizeof *v); return; }
+    for (size_t i = 0; i < n; i++) tr_buf_f32(b, v[i]);
+}
+void tr_buf_i32s(tr_buf *b, const int32_t *v, size_t n)
+{
+    if (host_is_le()) { tr_buf_put(b, v, n * sizeof *v); return; }
+    for (size_t i = 0; i < n; i++) tr_buf_i32(b, v[i]);
+}
 
 void tr_buf_str(tr_buf *b, const char *s)
 {
@@ -106,6 +125,12 @@ int tr_cursor_check_count(tr_cursor *c, uint64_t count, size_t each, const char 
 int tr_get_f32s(tr_cursor *c, float *v, size_t n)
 {
     if (tr_cursor_check_count(c, n, 4, c->what)) return c->err;
+    if (host_is_le()) {   /* a router's projection is tens of millions of floats */
+        const unsigned char *q = NULL;
+        if (take(c, n * sizeof *v, &q)) return c->err;
+        if (n) memcpy(v, q, n * sizeof *v);
+        return TR_OK;
+    }
     for (size_t i = 0; i < n; i++) tr_get_f32(c, &v[i]);
     return c->err;
 }
@@ -113,6 +138,12 @@ int tr_get_f32s(tr_cursor *c, float *v, size_t n)
 int tr_get_i32s(tr_cursor *c, int32_t *v, size_t n)
 {
     if (tr_cursor_check_count(c, n, 4, c->what)) return c->err;
+    if (host_is_le()) {
+        const unsigned char *q = NULL;
+        if (take(c, n * sizeof *v, &q)) return c->err;
+        if (n) memcpy(v, q, n * sizeof *v);
+        return TR_OK;
+    }
     for (size_t i = 0; i < n; i++) tr_get_i32(c, &v[i]);
     return c->err;
 }
@@ -176,10 +207,40 @@ int tr_get_bytes(tr_cursor *c, const void **p, size_t *n)
 #define R64(n) R16(n), R16(n + 16), R16(n + 32), R16(n + 48)
 static const uint32_t crc_table[256] = {R64(0), R64(64), R64(128), R64(192)};
 
+/* Slicing-by-8 (Intel's method): eight bytes per step through seven more
+ * tables derived from crc_table, built once; checking a 100 MB router file
+ * byte by byte took a third of its load time. */
+static uint32_t crc_slice[8][256];
+static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
+
+static void crc_slice_init(void)
+{
+    for (int i = 0; i < 256; i++) crc_slice[0][i] = crc_table[i];
+    for (int k = 1; k < 8; k++)
+        for (int i = 0; i < 256; i++) {
+            uint32_t c = crc_slice[k - 1][i];
+            crc_slice[k][i] = (c >> 8) ^ crc_table[c & 0xFF];
+        }
+}
+
 uint32_t tr_crc32(uint32_t crc, const void *p, size_t n)
 {
     const unsigned char *b = p;
     crc = ~crc;
+    if (n >= 64 && host_is_le() && pthread_once(&crc_once, crc_slice_init) == 0) {
+        while (n >= 8) {
+            uint32_t lo, hi;
+            memcpy(&lo, b, 4);
+            memcpy(&hi, b + 4, 4);
+            lo ^= crc;
+            crc = crc_slice[7][lo & 0xFF] ^ crc_slice[6][(lo >> 8) & 0xFF] ^
+                  crc_slice[5][(lo >> 16) & 0xFF] ^ crc_slice[4][lo >> 24] ^
+                  crc_slice[3][hi & 0xFF] ^ crc_slice[2][(hi >> 8) & 0xFF] ^
+                  crc_slice[1][(hi >> 16) & 0xFF] ^ crc_slice[0][hi >> 24];
+            b += 8;
+            n -= 8;
+        }
+    }
     while (n--) crc = crc_table[(crc ^ *b++) & 0xFF] ^ (crc >> 8);
     return ~crc;
 }

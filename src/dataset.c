@@ -104,43 +104,6 @@ static int map_put(strmap *m, const char *key, uint32_t val)
 
 /* ------------------------------------------------------------------ UTF-8 */
 
-/* Offset of the first byte that breaks UTF-8 (RFC 3629: no overlongs, no
- * surrogates, nothing past U+10FFFF), or len when the bytes are valid. */
-static size_t utf8_invalid_at(const unsigned char *s, size_t len)
-{
-    size_t i = 0;
-    while (i < len) {
-        /* ASCII fast path, 8 bytes at a time: prompts are mostly ASCII */
-        while (i + 8 <= len) {
-            uint64_t w;
-            memcpy(&w, s + i, 8);
-            if (w & 0x8080808080808080ULL) break;
-            i += 8;
-        }
-        if (i >= len) break;
-        unsigned c = s[i];
-        if (c < 0x80) { i++; continue; }
-        size_t need;
-        unsigned lo = 0x80, hi = 0xBF;
-        if (c >= 0xC2 && c <= 0xDF) need = 1;
-        else if (c >= 0xE0 && c <= 0xEF) {
-            need = 2;
-            if (c == 0xE0) lo = 0xA0;
-            if (c == 0xED) hi = 0x9F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            need = 3;
-            if (c == 0xF0) lo = 0x90;
-            if (c == 0xF4) hi = 0x8F;
-        } else return i;
-        if (i + need >= len) return i; /* cut short */
-        if (s[i + 1] < lo || s[i + 1] > hi) return i;
-        for (size_t k = 2; k <= need; k++)
-            if ((s[i + k] & 0xC0) != 0x80) return i;
-        i += need + 1;
-    }
-    return len;
-}
-
 /* ----------------------------------------------------------------- loader */
 
 typedef struct entry {
@@ -210,7 +173,7 @@ static int find_bad_utf8(const cJSON *v, char *path, size_t n, size_t *at)
         size_t plen = strlen(path);
         if (c->string && cJSON_IsObject(v)) {
             size_t kl = strlen(c->string);
-            size_t bad = utf8_invalid_at((const unsigned char *)c->string, kl);
+            size_t bad = tr_utf8_invalid_at((const unsigned char *)c->string, kl);
             if (bad < kl) { *at = bad; return 2; }
             snprintf(path + plen, n - plen, "%s%s", plen ? "." : "", c->string);
         } else {
@@ -218,7 +181,7 @@ static int find_bad_utf8(const cJSON *v, char *path, size_t n, size_t *at)
         }
         if (cJSON_IsString(c)) {
             size_t sl = strlen(c->valuestring);
-            size_t bad = utf8_invalid_at((const unsigned char *)c->valuestring, sl);
+            size_t bad = tr_utf8_invalid_at((const unsigned char *)c->valuestring, sl);
             if (bad < sl) { *at = bad; return 1; }
         } else if (cJSON_IsObject(c) || cJSON_IsArray(c)) {
             int r = find_bad_utf8(c, path, n, at);
@@ -437,7 +400,7 @@ static int load_line(loader *L, const char *line, size_t len, uint32_t lineno, i
         rc = rec_err(L, lineno, TR_EFORMAT, "expected a JSON object, got %s", describe(root, what, sizeof what));
         goto fail;
     }
-    if (utf8_invalid_at((const unsigned char *)line, len) < len) {
+    if (tr_utf8_invalid_at((const unsigned char *)line, len) < len) {
         char path[256] = "";
         size_t at = 0;
         int where = find_bad_utf8(root, path, sizeof path, &at);
@@ -449,7 +412,7 @@ static int load_line(loader *L, const char *line, size_t len, uint32_t lineno, i
             rc = rec_err(L, lineno, TR_EFORMAT, "a key has invalid UTF-8 at byte %zu", at);
         else
             rc = rec_err(L, lineno, TR_EFORMAT, "invalid UTF-8 at column %zu",
-                         utf8_invalid_at((const unsigned char *)line, len) + 1);
+                         tr_utf8_invalid_at((const unsigned char *)line, len) + 1);
         goto fail;
     }
 

@@ -8,7 +8,7 @@
  * piece covers at least one input byte except under NFKC expansion), so the
  * scratch size is a function of the prompt length only.
  *
- * Section layout (little-endian, tr_buf), format version 2:
+ * Section layout (little-endian, tr_buf), format version 3 (and 2):
  *   u32 format version, str tokenizer ("sentencepiece 0.1.97 unigram"),
  *   str feature scheme, u64 vocabulary hash (FNV-1a 64 over every piece's
  *   text + NUL, in id order), i32 x 7 params (dim, vocab_size, min_df,
@@ -16,8 +16,11 @@
  *   bytes SentencePiece model, features (piece_features.h: n_docs, bigrams,
  *   count, keys, idf), u32 dim, f32 singular values[dim],
  *   f32 V[features x dim] row-major, then the word cache (word_cache.h).
- * Format 1 is the same without the word cache, and tokenises prompts whole;
- * it is still read.
+ * Versions differ only in the tokenising rule (word_cache.h): 3 splits
+ * every valid UTF-8 prompt into words, 2 only ASCII prompts; format 1 has no
+ * word cache and tokenises prompts whole.  All three are read, and an
+ * embedder is saved in the version it was read in, so that warm-started
+ * routers keep their rule.
  * The loader checks every count against the bytes left before allocating,
  * and refuses a newer format, another tokenizer or feature scheme, a model
  * whose vocabulary hash differs, non-finite numbers and trailing bytes. */
@@ -34,9 +37,10 @@
 #include "util.h"
 #include "word_cache.h"
 
-/* 2: prompts are tokenised word by word (word_cache.h) and the section ends
- * with the word cache; 1: whole prompts, no cache (still read). */
-#define EMBED_FORMAT_VERSION 2u
+/* 3: valid UTF-8 prompts are tokenised word by word (word_cache.h) and the
+ * section ends with the word cache; 2: only ASCII prompts word by word;
+ * 1: whole prompts, no cache. */
+#define EMBED_FORMAT_VERSION 3u
 #define WORD_CACHE_MAX 200000
 #define TOKENIZER_ID "sentencepiece " TR_SPM_VERSION " unigram"
 #define FEATURE_SCHEME "piece-unigram+bigram;tf=1+ln(tf);idf=ln((1+n)/(1+df))+1;l2"
@@ -51,7 +55,7 @@ struct tr_embedder {
     float *S;              /* dim singular values */
     uint64_t vocab_hash;
     tr_word_cache *words;  /* memo of single-word encodings (format 2) */
-    int per_word;          /* tokenising rule: 1 word by word (format 2), 0 whole (format 1) */
+    int rule;              /* tokenising rule TR_TOK_* (format 3, 2, 1) */
     char *text_pool;       /* feature texts, NUL-separated */
     size_t *text_off;      /* n_feat offsets into text_pool */
 };
@@ -172,7 +176,7 @@ static void *enc_run(void *arg)
     enc_job *j = arg;
     for (size_t i = j->i0; i < j->i1 && j->rc == TR_OK; i++) {
         size_t cap = j->lens[i] + PIECE_SLACK, n;
-        j->rc = tr_tokenize(j->e->spm, j->e->words, j->e->per_word, j->texts[i], j->lens[i],
+        j->rc = tr_tokenize(j->e->spm, j->e->words, j->e->rule, j->texts[i], j->lens[i],
                             j->ids + j->slot[i], cap, &n, j->err, sizeof j->err);
         j->count[i] = n < cap ? n : cap;
         if (j->rc) tr_error_prefix(j->err, sizeof j->err, j->rc, "prompt %zu", i);
@@ -266,8 +270,8 @@ int tr_embedder_fit_spm(const char *const *texts, const size_t *lens, size_t n,
     }
     if (rc) goto fail;
     e->vocab_hash = vocab_hash(e->spm);
-    e->per_word = 1;
-    rc = tr_word_cache_build(e->spm, texts, lens, n, WORD_CACHE_MAX, &e->words, err, errlen);
+    e->rule = TR_TOK_UTF8_WORDS;
+    rc = tr_word_cache_build(e->spm, e->rule, texts, lens, n, WORD_CACHE_MAX, &e->words, err, errlen);
     if (rc) goto fail;
 
     progress(p, "features", 0);
@@ -346,7 +350,7 @@ static int sparse_in_scratch(const tr_embedder *e, const char *text, size_t len,
     int32_t *ids = scratch;
     int32_t *ix = ids + cap;
     float *v = (float *)(ix + fl);
-    int rc = tr_tokenize(e->spm, e->words, e->per_word, text, len, ids, cap, &n, NULL, 0);
+    int rc = tr_tokenize(e->spm, e->words, e->rule, text, len, ids, cap, &n, NULL, 0);
     if (rc) return rc;
     if (n > cap) n = cap;
     tr_features_vectorize(e->feat, ids, n, ix, v, nnz);
@@ -365,8 +369,17 @@ int tr_embedder_embed(const tr_embedder *e, const char *text, size_t len,
     /* x = sum_z val[z] * V[idx[z]]: one BLAS axpy per feature, because this
      * is most of a route's arithmetic and -O2 leaves the plain loop scalar */
     memset(out, 0, d * sizeof *out);
-    for (size_t z = 0; z < nnz; z++)
+    /* The rows are scattered over a projection larger than the caches, so
+     * the rows a few features ahead are fetched while this one is added. */
+    enum { AHEAD = 4 };
+    for (size_t z = 0; z < nnz; z++) {
+        if (z + AHEAD < nnz) {
+            const float *next = e->V + (size_t)idx[z + AHEAD] * d;
+            /* every other line: the adjacent-line prefetcher brings its pair */
+            for (size_t c = 0; c < d; c += 32) __builtin_prefetch(next + c);
+        }
         cblas_saxpy((blasint)d, val[z], e->V + (size_t)idx[z] * d, 1, out, 1);
+    }
     double ss = 0;
     for (size_t c = 0; c < d; c++) ss += (double)out[c] * out[c];
     if (ss > 0) {
@@ -472,7 +485,7 @@ int tr_embedder_save(const tr_embedder *e, tr_buf *b)
     if (!e || !b) return TR_EINVAL;
     const void *model; size_t mlen;
     tr_spm_serialize(e->spm, &model, &mlen);
-    tr_buf_u32(b, EMBED_FORMAT_VERSION);
+    tr_buf_u32(b, e->rule == TR_TOK_UTF8_WORDS ? 3u : e->rule == TR_TOK_ASCII_WORDS ? 2u : 1u);
     tr_buf_str(b, TOKENIZER_ID);
     tr_buf_str(b, FEATURE_SCHEME);
     tr_buf_u64(b, e->vocab_hash);
@@ -485,7 +498,7 @@ int tr_embedder_save(const tr_embedder *e, tr_buf *b)
     tr_buf_u32(b, (uint32_t)e->dim);
     tr_buf_f32s(b, e->S, e->dim);
     tr_buf_f32s(b, e->V, e->feat->n_feat * e->dim);
-    tr_word_cache_save(e->words, b);
+    if (e->rule != TR_TOK_WHOLE) tr_word_cache_save(e->words, b);
     return tr_buf_ok(b);
 }
 
@@ -574,8 +587,8 @@ int tr_embedder_load(const void *data, size_t len, tr_embedder **out, char *err,
         rc = tr_errorf(err, errlen, c.err, "embedder section: projection: %s", tr_strerror(c.err));
         goto fail;
     }
-    e->per_word = ver >= 2;
-    if (e->per_word && (rc = tr_word_cache_load(&c, tr_spm_vocab_size(e->spm), &e->words, err, errlen))) {
+    e->rule = ver >= 3 ? TR_TOK_UTF8_WORDS : ver == 2 ? TR_TOK_ASCII_WORDS : TR_TOK_WHOLE;
+    if (e->rule != TR_TOK_WHOLE && (rc = tr_word_cache_load(&c, tr_spm_vocab_size(e->spm), &e->words, err, errlen))) {
         tr_error_prefix(err, errlen, rc, "embedder section");
         goto fail;
     }

@@ -32,10 +32,14 @@ typedef struct tr_features {
     float *idf;            /* n_feat smooth IDF weights */
     uint64_t n_docs;       /* training prompts the IDF counts */
     int bigrams;
-    /* lookup: key -> feature index; capacity a power of two, 0 = empty slot */
-    uint64_t *tab_keys;
-    int32_t *tab_vals;
+    /* lookup: key -> feature index; capacity a power of two, key 0 = empty
+     * slot.  Key and index share a slot so a probe touches one cache line. */
+    struct tr_feat_slot { uint64_t key; int32_t val; int32_t pad; } *tab;
     size_t tab_mask;
+    /* unigrams by piece id, without hashing: uni[p] is piece p's feature or
+     * -1; n_uni = 1 + the largest piece id with a unigram feature */
+    int32_t *uni;
+    size_t n_uni;
 } tr_features;
 
 /* A sparse row-major matrix (the training prompts' TF-IDF vectors). */

@@ -52,4 +52,8 @@ double tr_now(void);
 /* Number of online CPUs (>= 1). */
 int tr_ncpu(void);
 
+/* Offset of the first byte of s[0..len) that breaks UTF-8 (RFC 3629: no
+ * overlongs, no surrogates, nothing past U+10FFFF), or len when valid. */
+size_t tr_utf8_invalid_at(const unsigned char *s, size_t len);
+
 #endif

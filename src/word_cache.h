@@ -5,11 +5,19 @@
  * decision (callgrind).  The unigram model splits on whitespace, so a prompt's
  * pieces are, up to ties between equal-scoring segmentations, the
  * concatenation of its words' pieces, each word encoded alone.  We make that
- * the rule, so it holds exactly: an ASCII prompt (printable bytes, space, tab,
- * CR, LF) is encoded word by word; any other prompt whole.  The cache only
+ * the rule, so it holds exactly.  Rule TR_TOK_ASCII_WORDS (embedder section
+ * version 2): an ASCII prompt (printable bytes, space, tab, CR, LF) is
+ * encoded word by word, any other prompt whole.  Rule TR_TOK_UTF8_WORDS
+ * (version 3): every valid UTF-8 prompt is split at ASCII whitespace and
+ * encoded word by word; only invalid UTF-8 is encoded whole.  Version 3
+ * exists because a fifth of mmlu-pro's prompts carry a non-ASCII character
+ * (a Greek letter, a math symbol) and took the whole-prompt path, four times
+ * dearer, which made the slow tail of routing latency.  A word holding a
+ * character NFKC maps to a space still gets its own pieces, the same at
+ * training and at routing, which is all the rule needs.  The cache only
  * memoises "word encoded alone" for the words of the training prompts, so a
  * word missing from it is encoded by SentencePiece with the same result; the
- * rule is part of the router file's format (embedder section version 2).
+ * rule is part of the router file's format.
  *
  * Immutable once built or loaded; lookups allocate nothing and may run on any
  * number of threads. */
@@ -27,10 +35,13 @@ typedef struct tr_word_cache tr_word_cache;
 /* Words longer than this are never cached (encoded by SentencePiece). */
 #define TR_WORD_CACHE_MAX_LEN 48
 
-/* Memoise the words of the ASCII texts among texts[0..n) (borrowed), keeping
- * the max_words most frequent (ties by bytes).  *out owned by the caller:
- * tr_word_cache_free. */
-int tr_word_cache_build(const tr_spm *sp, const char *const *texts, const size_t *lens, size_t n,
+/* Tokenising rules (the embedder section's version picks one). */
+enum { TR_TOK_WHOLE = 0, TR_TOK_ASCII_WORDS = 1, TR_TOK_UTF8_WORDS = 2 };
+
+/* Memoise the words of the texts among texts[0..n) (borrowed) that rule
+ * splits into words, keeping the max_words most frequent (ties by bytes).
+ * *out owned by the caller: tr_word_cache_free. */
+int tr_word_cache_build(const tr_spm *sp, int rule, const char *const *texts, const size_t *lens, size_t n,
                         size_t max_words, tr_word_cache **out, char *err, size_t errlen);
 void tr_word_cache_free(tr_word_cache *c);
 size_t tr_word_cache_count(const tr_word_cache *c);
@@ -43,14 +54,15 @@ size_t tr_word_cache_bytes(const tr_word_cache *c);
 int tr_word_cache_save(const tr_word_cache *c, tr_buf *b);
 int tr_word_cache_load(tr_cursor *cur, int vocab_size, tr_word_cache **out, char *err, size_t errlen);
 
-/* 1 when text takes the word-by-word path. */
+/* 1 when text is ASCII in the sense of TR_TOK_ASCII_WORDS. */
 int tr_text_is_plain_ascii(const char *text, size_t len);
+/* 1 when rule encodes text word by word. */
+int tr_text_takes_words(int rule, const char *text, size_t len);
 
-/* Encode text by the rule above (per_word = 0: always whole, the format-1
- * rule).  Contract of tr_spm_encode: the first min(count, cap) ids go into
+/* Encode text by rule (TR_TOK_WHOLE: always whole, the format-1 rule).  Contract of tr_spm_encode: the first min(count, cap) ids go into
  * ids, *count gets the full count.  c may be NULL (no memo).  Allocates
  * nothing of ours; SentencePiece allocates when it is called. */
-int tr_tokenize(const tr_spm *sp, const tr_word_cache *c, int per_word, const char *text, size_t len,
+int tr_tokenize(const tr_spm *sp, const tr_word_cache *c, int rule, const char *text, size_t len,
                 int32_t *ids, size_t cap, size_t *count, char *err, size_t errlen);
 
 #endif

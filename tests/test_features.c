@@ -126,6 +126,46 @@ static void test_sort(void **state)
     }
 }
 
+/* A long document over more than 256 features takes the radix-sort path
+ * (two passes): indices strictly ascending, each weight (1 + ln tf) idf
+ * before normalisation, exactly as the short-document path computes it. */
+static void test_vectorize_long_document(void **state)
+{
+    (void)state;
+    enum { V = 700, NDOC = 60, LEN = 400 };
+    static int32_t corpus[NDOC * LEN];
+    static size_t coff[NDOC + 1];
+    tr_rng r;
+    tr_rng_seed(&r, 11);
+    for (size_t i = 0; i < NDOC * LEN; i++) corpus[i] = (int32_t)tr_rng_below(&r, V);
+    for (size_t d = 0; d <= NDOC; d++) coff[d] = d * LEN;
+    tr_features *f = NULL;
+    char err[256] = "";
+    assert_int_equal(tr_features_fit(corpus, coff, NDOC, 1, 100000, 0, &f, err, sizeof err), TR_OK);
+    assert_true(f->n_feat > 256);
+    static int32_t idx[2 * LEN + 1];
+    static float val[2 * LEN + 1];
+    size_t nnz = 0;
+    tr_features_vectorize(f, corpus, LEN, idx, val, &nnz);
+    int tf[V] = {0};
+    size_t distinct = 0;
+    for (size_t i = 0; i < LEN; i++) distinct += tf[corpus[i]]++ == 0;
+    assert_int_equal(nnz, distinct);
+    double ss = 0;
+    for (size_t z = 0; z < nnz; z++) {
+        if (z) assert_true(idx[z - 1] < idx[z]);
+        int32_t piece = tr_feat_key_first(f->keys[idx[z]]);
+        double w = (1.0 + log((double)tf[piece])) * f->idf[idx[z]];
+        ss += w * w;
+    }
+    for (size_t z = 0; z < nnz; z++) {
+        int32_t piece = tr_feat_key_first(f->keys[idx[z]]);
+        double w = (1.0 + log((double)tf[piece])) * f->idf[idx[z]] / sqrt(ss);
+        assert_float_equal(val[z], w, 1e-6);
+    }
+    tr_features_free(f);
+}
+
 static void test_save_load_corrupt(void **state)
 {
     (void)state;
@@ -186,6 +226,7 @@ int main(void)
         cmocka_unit_test(test_bigrams_order_and_limits),
         cmocka_unit_test(test_csr),
         cmocka_unit_test(test_sort),
+        cmocka_unit_test(test_vectorize_long_document),
         cmocka_unit_test(test_save_load_corrupt),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

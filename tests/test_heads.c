@@ -202,8 +202,16 @@ static void test_knn_hand(void **state)
     (void)state;
     /* 4 stored rows (2 per task), x in 2-d; query x = (1, 0) */
     const float Xs[8] = {1, 0, 0.8f, 0.6f, 0, 1, -1, 0};
-    const float Ss[8] = {1, 0, 0, NAN, 1, 1, 0, 0};   /* M = 2 */
+    const float S[8] = {1, 0, 0, NAN, 1, 1, 0, 0};   /* M = 2 */
     const float x[2] = {1, 0}, prior[2] = {0.5f, 0.25f};
+    float Ss[16], back[2];
+    tr_knn_pack(S, 4, 2, Ss);
+    assert_float_equal(Ss[4 + 1], 0.0f, 0);   /* row 1, model 1: no label -> score 0, mask 0 */
+    assert_float_equal(Ss[4 + 3], 0.0f, 0);
+    assert_float_equal(Ss[4 + 2], 1.0f, 0);
+    tr_knn_unpack_row(Ss + 4, 2, back);
+    assert_float_equal(back[0], 0.0f, 0);
+    assert_true(isnan(back[1]));
     uint32_t lo[2] = {0, 2}, hi[2] = {2, 4};
     float sims[4], out[2], work[2 * 2 + 4];
     tr_knn_sims(Xs, 2, lo, hi, 2, x, sims);
@@ -309,8 +317,10 @@ static void test_knn_tau_hand(void **state)
     (void)state;
     /* the store of test_knn_hand: similarities 1, 0.8, 0, -1 to x = (1, 0) */
     const float Xs[8] = {1, 0, 0.8f, 0.6f, 0, 1, -1, 0};
-    const float Ss[8] = {1, 0, 0, NAN, 1, 1, 0, 0};
+    const float S[8] = {1, 0, 0, NAN, 1, 1, 0, 0};
     const float x[2] = {1, 0}, prior[2] = {0.5f, 0.25f};
+    float Ss[16];
+    tr_knn_pack(S, 4, 2, Ss);
     uint32_t lo[2] = {0, 2}, hi[2] = {2, 4};
     float sims[4], out[2], work[2 * 2 + 4];
     tr_knn_sims(Xs, 2, lo, hi, 2, x, sims);

@@ -1,6 +1,7 @@
 /* Unit tests of the server's pieces that need no network and no router:
  * request-body parsing (body_json.c), the error vocabulary (api_error.c),
- * the feedback log (feedback_log.c) and the metrics text (metrics.c).
+ * the feedback log (feedback_log.c), the metrics text (metrics.c) and the
+ * printf-free JSON writer of route answers (json_out.c).
  * The server objects live in the binary, not the library, so their sources
  * are compiled into this test directly. */
 #include "testutil.h"
@@ -12,6 +13,7 @@
 #include "server/api_error.c"
 #include "server/body_json.c"
 #include "server/feedback_log.c"
+#include "server/json_out.c"
 #include "server/metrics.c"
 
 static const char *fake_models[] = {"gpt-small", "gpt-large", "claude-x"};
@@ -564,9 +566,59 @@ static void test_parsers_survive_mutations(void **state)
     assert_true(accepted > 0);
 }
 
+/* tr_jout_num writes what "%.6g" writes, but for halfway cases where it
+ * may round the other way: always within half a unit of the sixth digit
+ * (plus float noise), always a valid JSON number; overflow latches. */
+static void test_json_numbers(void **state)
+{
+    (void)state;
+    static const double exact[] = {0.25, 1, -1, 0.1, 1e-4, 1.5e-5, 0.000123456, 123456, 1234567, 1e6, 999999.4,
+                                   999999.6, 0.9999996, 6.54e-05, 0.00117, 0.7264, -3.5e-12, 1e300, 4.9e-324, 42};
+    char a[64], b[64];
+    for (size_t i = 0; i < sizeof exact / sizeof *exact; i++) {
+        tr_jout o = {a, sizeof a, 0, 1};
+        tr_jout_num(&o, exact[i]);
+        snprintf(b, sizeof b, "%.6g", exact[i]);
+        assert_true(o.ok);
+        assert_string_equal(a, b);
+    }
+    tr_rng r;
+    tr_rng_seed(&r, 5);
+    for (int i = 0; i < 200000; i++) {
+        double x = ldexp(tr_rng_uniform(&r) + 0.5, (int)tr_rng_below(&r, 200) - 100);
+        if (i & 1) x = -x;
+        tr_jout o = {a, sizeof a, 0, 1};
+        tr_jout_num(&o, x);
+        char *end = NULL;
+        double y = strtod(a, &end);
+        assert_true(*end == '\0');
+        assert_true(a[0] == '-' || (a[0] >= '0' && a[0] <= '9'));
+        double unit = pow(10, floor(log10(fabs(x))) - 5);
+        assert_true(fabs(y - x) <= 0.51 * unit);
+    }
+    tr_jout o = {a, sizeof a, 0, 1};
+    tr_jout_num(&o, NAN);
+    tr_jout_raw(&o, ",");
+    tr_jout_num(&o, -INFINITY);
+    tr_jout_raw(&o, ",");
+    tr_jout_num(&o, 0.0);
+    tr_jout_raw(&o, ",");
+    tr_jout_num(&o, -0.0);
+    assert_true(o.ok);
+    assert_string_equal(a, "null,null,0,0");
+    char small[8];
+    tr_jout t = {small, sizeof small, 0, 1};
+    tr_jout_raw(&t, "1234");
+    tr_jout_num(&t, 0.123456);   /* does not fit: latches, keeps what fitted */
+    tr_jout_raw(&t, "5");
+    assert_false(t.ok);
+    assert_string_equal(small, "1234");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_json_numbers),
         cmocka_unit_test(test_route_prompt),
         cmocka_unit_test(test_route_not_nul_terminated),
         cmocka_unit_test(test_route_messages),

@@ -1,7 +1,8 @@
 /* Word-by-word tokenising: the memo gives exactly what SentencePiece gives
  * for each word alone, matches whole-prompt encoding on real text (but for
- * ties), sends non-ASCII prompts whole, round-trips through bytes, and
- * refuses corrupt bytes. */
+ * ties), sends non-ASCII prompts whole under the ASCII rule and word by word
+ * under the UTF-8 rule (invalid UTF-8 always whole), round-trips through
+ * bytes, and refuses corrupt bytes. */
 #include "testutil.h"
 
 #include "dataset.h"
@@ -45,14 +46,14 @@ static void test_memo_is_exact(void **state)
     (void)state;
     char err[512];
     tr_word_cache *c = NULL;
-    assert_int_equal(tr_word_cache_build(sp, texts, lens, n / 2, 100000, &c, err, sizeof err), TR_OK);
+    assert_int_equal(tr_word_cache_build(sp, TR_TOK_UTF8_WORDS, texts, lens, n / 2, 100000, &c, err, sizeof err), TR_OK);
     assert_true(tr_word_cache_count(c) > 100);
     static int32_t a[1 << 16], b[1 << 16];
     for (size_t i = 0; i < ds->n; i += 3) {
         const tr_record *r = &ds->rec[i];
         size_t na, nb;
-        assert_int_equal(tr_tokenize(sp, c, 1, r->prompt, r->prompt_len, a, 1 << 16, &na, err, sizeof err), TR_OK);
-        assert_int_equal(tr_tokenize(sp, NULL, 1, r->prompt, r->prompt_len, b, 1 << 16, &nb, err, sizeof err), TR_OK);
+        assert_int_equal(tr_tokenize(sp, c, TR_TOK_UTF8_WORDS, r->prompt, r->prompt_len, a, 1 << 16, &na, err, sizeof err), TR_OK);
+        assert_int_equal(tr_tokenize(sp, NULL, TR_TOK_UTF8_WORDS, r->prompt, r->prompt_len, b, 1 << 16, &nb, err, sizeof err), TR_OK);
         assert_int_equal(na, nb);
         assert_memory_equal(a, b, na * sizeof *a);
     }
@@ -114,12 +115,56 @@ static void test_rule(void **state)
     assert_int_equal(na, 0);
 }
 
+/* The UTF-8 rule (format 3): a valid UTF-8 prompt is the concatenation of
+ * its words encoded alone, memo or not; invalid UTF-8 goes whole. */
+static void test_utf8_rule(void **state)
+{
+    (void)state;
+    char err[512];
+    const char *u = "Traduis: caf\xc3\xa9 cr\xc3\xa8me,  s'il\tte pla\xc3\xaet \xce\xb1=\xce\xb2";
+    const char *words[] = {"Traduis:", "caf\xc3\xa9", "cr\xc3\xa8me,", "s'il", "te", "pla\xc3\xaet", "\xce\xb1=\xce\xb2"};
+    assert_true(tr_text_takes_words(TR_TOK_UTF8_WORDS, u, strlen(u)));
+    assert_false(tr_text_takes_words(TR_TOK_ASCII_WORDS, u, strlen(u)));
+    assert_false(tr_text_takes_words(TR_TOK_WHOLE, "abc", 3));
+    int32_t a[256], b[256], w[64];
+    size_t na, nb = 0, nw;
+    for (size_t i = 0; i < sizeof words / sizeof *words; i++) {
+        assert_int_equal(tr_spm_encode(sp, words[i], strlen(words[i]), w, 64, &nw, err, sizeof err), TR_OK);
+        memcpy(b + nb, w, nw * sizeof *w);
+        nb += nw;
+    }
+    assert_int_equal(tr_tokenize(sp, NULL, TR_TOK_UTF8_WORDS, u, strlen(u), a, 256, &na, err, sizeof err), TR_OK);
+    assert_int_equal(na, nb);
+    assert_memory_equal(a, b, na * sizeof *a);
+    /* the memo built under the UTF-8 rule holds non-ASCII words and gives the same ids */
+    const char *t1[] = {u, u};
+    size_t l1[] = {strlen(u), strlen(u)};
+    tr_word_cache *c = NULL;
+    assert_int_equal(tr_word_cache_build(sp, TR_TOK_UTF8_WORDS, t1, l1, 2, 100, &c, err, sizeof err), TR_OK);
+    assert_int_equal(tr_word_cache_count(c), sizeof words / sizeof *words);
+    assert_int_equal(tr_tokenize(sp, c, TR_TOK_UTF8_WORDS, u, strlen(u), a, 256, &na, err, sizeof err), TR_OK);
+    assert_int_equal(na, nb);
+    assert_memory_equal(a, b, na * sizeof *a);
+    tr_word_cache_free(c);
+    /* under the ASCII rule the same texts memoise nothing */
+    assert_int_equal(tr_word_cache_build(sp, TR_TOK_ASCII_WORDS, t1, l1, 2, 100, &c, err, sizeof err), TR_OK);
+    assert_int_equal(tr_word_cache_count(c), 0);
+    tr_word_cache_free(c);
+    /* invalid UTF-8 (a lone continuation byte): whole, as SentencePiece */
+    const char *bad = "ab \x80 cd";
+    assert_false(tr_text_takes_words(TR_TOK_UTF8_WORDS, bad, strlen(bad)));
+    assert_int_equal(tr_tokenize(sp, NULL, TR_TOK_UTF8_WORDS, bad, strlen(bad), a, 256, &na, err, sizeof err), TR_OK);
+    assert_int_equal(tr_spm_encode(sp, bad, strlen(bad), b, 256, &nb, err, sizeof err), TR_OK);
+    assert_int_equal(na, nb);
+    assert_memory_equal(a, b, na * sizeof *a);
+}
+
 static void test_save_load(void **state)
 {
     (void)state;
     char err[512];
     tr_word_cache *c = NULL, *d = NULL;
-    assert_int_equal(tr_word_cache_build(sp, texts, lens, n, 5000, &c, err, sizeof err), TR_OK);
+    assert_int_equal(tr_word_cache_build(sp, TR_TOK_UTF8_WORDS, texts, lens, n, 5000, &c, err, sizeof err), TR_OK);
     assert_true(tr_word_cache_count(c) <= 5000);
     tr_buf b;
     tr_buf_init(&b);
@@ -160,6 +205,7 @@ int main(void)
         cmocka_unit_test(test_memo_is_exact),
         cmocka_unit_test(test_agrees_with_whole_prompts),
         cmocka_unit_test(test_rule),
+        cmocka_unit_test(test_utf8_rule),
         cmocka_unit_test(test_save_load),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -6,7 +6,6 @@
  * across the upstream call, so a reload waits microseconds, not seconds. */
 #include <cJSON.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +13,7 @@
 
 #include "server/api_error.h"
 #include "server/body_json.h"
+#include "server/json_out.h"
 #include "server/server.h"
 #include "util.h"
 
@@ -36,25 +36,6 @@ static const char *mode_name(tr_select_mode m)
     return "lambda";
 }
 
-/* Append to a fixed-size buffer; *ok latches overflow. */
-static void add(char *buf, size_t cap, size_t *len, int *ok, const char *fmt, ...) TR_PRINTF(5, 6);
-static void add(char *buf, size_t cap, size_t *len, int *ok, const char *fmt, ...)
-{
-    if (!*ok) return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(buf + *len, cap - *len, fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= cap - *len) { *ok = 0; return; }
-    *len += (size_t)n;
-}
-
-/* JSON numbers cannot be NaN or infinite. */
-static void add_num(char *buf, size_t cap, size_t *len, int *ok, double x)
-{
-    if (isfinite(x)) add(buf, cap, len, ok, "%.6g", x);
-    else add(buf, cap, len, ok, "null");
-}
 
 /* Route req on the pinned router L: restrict to req's models and to the
  * routable ones, run tr_route.  Returns -1 on success, else an api error
@@ -156,31 +137,34 @@ enum MHD_Result tr_handle_route(struct MHD_Connection *c, tr_request *q)
     if (d.task >= 0 && (size_t)d.task < L->n_tasks) cap += strlen(L->task_json[d.task]);
     out = tr_malloc(cap);
     if (!out) { e = TR_API_INTERNAL; snprintf(msg, sizeof msg, "out of memory"); goto fail; }
-    size_t len = 0;
-    int ok = 1;
-    add(out, cap, &len, &ok, "{\"request_id\":\"%s\",\"model\":%s,\"task\":{\"id\":%d,\"name\":%s,\"probability\":",
-        q->request_id, L->model_json[d.model], d.task,
-        d.task >= 0 && (size_t)d.task < L->n_tasks ? L->task_json[d.task] : "null");
-    add_num(out, cap, &len, &ok, d.task_prob);
-    add(out, cap, &len, &ok, "},\"routed_on\":\"%s\",\"selection\":{\"mode\":\"%s\",\"value\":",
-        req.from_messages ? "messages" : "prompt", mode_name(req.opt.mode));
-    add_num(out, cap, &len, &ok, req.opt.value);
-    add(out, cap, &len, &ok, "},\"models\":[");
-    for (size_t m = 0; m < L->n_models; m++) {
-        add(out, cap, &len, &ok, "%s{\"name\":%s,\"quality\":", m ? "," : "", L->model_json[m]);
-        add_num(out, cap, &len, &ok, d.quality && m < d.n_models ? d.quality[m] : NAN);
-        add(out, cap, &len, &ok, ",\"cost\":");
-        add_num(out, cap, &len, &ok, d.cost && m < d.n_models ? d.cost[m] : NAN);
-        add(out, cap, &len, &ok, ",\"candidate\":%s}", mask[m] ? "true" : "false");
+    tr_jout o = {out, cap, 0, 1};
+    tr_jout_fmt(&o, "{\"request_id\":\"%s\",\"model\":%s,\"task\":{\"id\":%d,\"name\":%s,\"probability\":",
+                q->request_id, L->model_json[d.model], d.task,
+                d.task >= 0 && (size_t)d.task < L->n_tasks ? L->task_json[d.task] : "null");
+    tr_jout_num(&o, d.task_prob);
+    tr_jout_fmt(&o, "},\"routed_on\":\"%s\",\"selection\":{\"mode\":\"%s\",\"value\":",
+                req.from_messages ? "messages" : "prompt", mode_name(req.opt.mode));
+    tr_jout_num(&o, req.opt.value);
+    tr_jout_raw(&o, "},\"models\":[");
+    for (size_t m = 0; m < L->n_models; m++) {   /* no printf here: see json_out.h */
+        tr_jout_raw(&o, m ? ",{\"name\":" : "{\"name\":");
+        tr_jout_raw(&o, L->model_json[m]);
+        tr_jout_raw(&o, ",\"quality\":");
+        tr_jout_num(&o, d.quality && m < d.n_models ? d.quality[m] : NAN);
+        tr_jout_raw(&o, ",\"cost\":");
+        tr_jout_num(&o, d.cost && m < d.n_models ? d.cost[m] : NAN);
+        tr_jout_raw(&o, mask[m] ? ",\"candidate\":true}" : ",\"candidate\":false}");
     }
-    add(out, cap, &len, &ok, "]");
+    tr_jout_raw(&o, "]");
     if (oo.on) {
-        add(out, cap, &len, &ok, ",\"online\":{\"explored\":%s,\"policy\":\"%s\",\"offline_model\":%s,\"lambda\":",
-            oo.explored ? "true" : "false", tr_online_serve_policy(srv), L->model_json[oo.offline_model]);
-        add_num(out, cap, &len, &ok, oo.lambda);
-        add(out, cap, &len, &ok, "}");
+        tr_jout_fmt(&o, ",\"online\":{\"explored\":%s,\"policy\":\"%s\",\"offline_model\":%s,\"lambda\":",
+                    oo.explored ? "true" : "false", tr_online_serve_policy(srv), L->model_json[oo.offline_model]);
+        tr_jout_num(&o, oo.lambda);
+        tr_jout_raw(&o, "}");
     }
-    add(out, cap, &len, &ok, ",\"router_generation\":%lu}", L->generation);
+    tr_jout_fmt(&o, ",\"router_generation\":%lu}", L->generation);
+    size_t len = o.len;
+    int ok = o.ok;
     if (!ok) { e = TR_API_INTERNAL; snprintf(msg, sizeof msg, "response larger than its buffer"); goto fail; }
     tr_router_slot_release(&srv->slot);
     tr_route_req_free(&req);
