@@ -237,7 +237,10 @@ int tr_route(const tr_router *r, const char *prompt, size_t len,
              const tr_route_options *opt, tr_scratch *s, tr_decision *out);
 
 /* Route a caller-embedded prompt: x has tr_router_dim(r) floats (it is
- * unit-normalised internally).  Same ownership as tr_route. */
+ * unit-normalised internally).  Without the prompt's text, a head that
+ * reads its surface features (length, punctuation, digits...) sees the
+ * training mean and the length-based cost model a zero length.  Same
+ * ownership as tr_route. */
 int tr_route_embedding(const tr_router *r, const float *x, size_t d,
                        const tr_route_options *opt, tr_scratch *s,
                        tr_decision *out);
