@@ -340,6 +340,49 @@ static void test_knn_tau_hand(void **state)
     assert_float_equal(out[0], 1 / (1 + 0.512f), 1e-6);
 }
 
+/* The top-k choice against a sort: random similarities with many ties
+ * (including -0 and +0), every k; ties at the threshold go to earlier rows. */
+static void test_knn_topk_reference(void **state)
+{
+    (void)state;
+    enum { N = 300, M = 3 };
+    static float S[N * M], Ss[N * 2 * M], sims[N], work[2 * M + N];
+    static int order[N];
+    const float prior[M] = {0.5f, 0.2f, 0.7f};
+    tr_rng r;
+    tr_rng_seed(&r, 21);
+    for (int i = 0; i < N * M; i++) S[i] = tr_rng_uniform(&r) < 0.1 ? NAN : (float)tr_rng_below(&r, 2);
+    tr_knn_pack(S, N, M, Ss);
+    for (int trial = 0; trial < 40; trial++) {
+        size_t n = 1 + tr_rng_below(&r, N);
+        for (size_t i = 0; i < n; i++) {
+            /* coarse values so that ties are common; some exact zeros of both signs */
+            sims[i] = (float)((int)tr_rng_below(&r, 21) - 10) / 10.0f;
+            if (sims[i] == 0 && tr_rng_below(&r, 2)) sims[i] = -0.0f;
+        }
+        for (size_t i = 0; i < n; i++) order[i] = (int)i;
+        for (size_t i = 1; i < n; i++)   /* insertion sort: sim descending, row ascending */
+            for (size_t j = i; j > 0 && (sims[order[j]] > sims[order[j - 1]] ||
+                                         (sims[order[j]] == sims[order[j - 1]] && order[j] < order[j - 1])); j--) {
+                int t = order[j]; order[j] = order[j - 1]; order[j - 1] = t;
+            }
+        uint32_t lo = 0, hi = (uint32_t)n;
+        for (size_t k = 1; k <= n + 1; k += 1 + tr_rng_below(&r, 7)) {
+            float out[M];
+            tr_knn_combine(Ss, M, &lo, &hi, 1, sims, k, 1.0f, 0.0f, 2.0f, prior, out, work);
+            for (size_t m = 0; m < M; m++) {
+                double num = 0, den = 0;
+                for (size_t t = 0; t < k && t < n; t++) {
+                    int i = order[t];
+                    double w = sims[i] > 0 ? sims[i] : 0;
+                    if (!isnan(S[i * M + m])) { num += w * S[i * M + m]; den += w; }
+                }
+                assert_float_equal(out[m], (num + 2.0 * prior[m]) / (den + 2.0), 1e-5);
+            }
+        }
+    }
+}
+
 /* Surface features for synthetic rows (n x TR_HEADS_SURF, free()): column 1
  * is a fair coin per row, column 9 is constant, the rest noise; model pm
  * answers right with 0.85 when the coin shows 1 and 0.05 otherwise, so only
@@ -754,6 +797,7 @@ int main(void)
         cmocka_unit_test(test_knn_scope),
         cmocka_unit_test(test_surface_features),
         cmocka_unit_test(test_knn_tau_hand),
+        cmocka_unit_test(test_knn_topk_reference),
         cmocka_unit_test(test_cv_picks_surface),
         cmocka_unit_test(test_cv_picks_knn_tau),
         cmocka_unit_test(test_save_load),
