@@ -118,7 +118,8 @@ void tr_knn_combine(const float *Ss, size_t M, const uint32_t *lo, const uint32_
         if (sim < thr || (sim == thr && n_eq == 0)) { w[i] = 0; continue; }
         if (sim == thr) n_eq--;
         w[i] = tau > 0 ? expf((sim - 1) / tau) : wpow(sim, p);
-    }    size_t o = 0;
+    }
+    size_t o = 0;
     for (size_t s = 0; s < nseg; s++) {
         size_t nr = hi[s] - lo[s];
         if (nr == 0) continue;
