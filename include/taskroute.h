@@ -145,6 +145,13 @@ typedef struct tr_train_options {
     /* heads (stage 2) */
     int gate_top_k;         /* experts mixed per prompt [4] */
     int cv_folds;           /* folds for choosing the head variant [5] */
+    /* comma-separated quality heads cross-validation may choose among:
+     * prior-hard, prior-soft, prior+ridge, knn, ensemble, knn-tau,
+     * prior+ridge-surface, knn-tau/ridge-surface; NULL = all but prior-hard.
+     * Leaving out every kNN head drops the kNN store: a smaller, faster
+     * router [NULL] */
+    const char *heads;
+    int knn_tasks;          /* the kNN heads search the prompts of this many most probable tasks, 0 = all [2] */
     const char *warm_start; /* path of the current router, or NULL */
     tr_progress_fn progress;
     void *progress_ctx;

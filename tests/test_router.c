@@ -1,13 +1,15 @@
 /* The router as a whole: train on synthetic traffic, save, reopen, route;
  * the file round-trips bit for bit, corrupt files are refused with the right
  * code, routing allocates nothing of ours, options and masks are honoured,
- * training is deterministic, and stage-1 routers answer tasks only. */
+ * training is deterministic, stage-1 routers answer tasks only, and the
+ * heads CV may choose can be restricted. */
 #include "testutil.h"
 
 #include <math.h>
 #include <sys/stat.h>
 
 #include "dataset.h"
+#include "heads.h"
 #include "router.h"
 #include "synth.h"
 #include "util.h"
@@ -295,6 +297,56 @@ static void test_stage1(void **state)
     tr_free(report);
 }
 
+/* --heads: CV chooses only among the listed heads; without a kNN head the
+ * kNN store is neither trained nor saved; an unknown name or an
+ * out-of-range knn_tasks fails before any work, naming the problem. */
+static void test_heads_restricted(void **state)
+{
+    (void)state;
+    if (tu_slow_mode()) skip();
+    tr_train_options o;
+    fast_options(&o);
+    o.heads = "prior-soft,prior+ridge";
+    char err[512];
+    tr_router *r = NULL;
+    assert_int_equal(tr_train(ds, &o, &r, err, sizeof err), TR_OK);
+    int qv = tr_heads_qvariant(r->heads);
+    assert_true(qv == TR_QV_PRIOR_SOFT || qv == TR_QV_RIDGE);
+    assert_false(tr_heads_has_qvariant(r->heads, TR_QV_KNN));
+    assert_false(tr_heads_has_qvariant(r->heads, TR_QV_KNN_TAU));
+    const char *p = tu_tmp("fast.trm");
+    assert_int_equal(tr_router_save(r, p, err, sizeof err), TR_OK);
+    tr_router_close(r);
+    struct stat a, b;
+    assert_int_equal(stat(p, &a), 0);
+    assert_int_equal(stat(path, &b), 0);
+    assert_true(a.st_size < b.st_size);   /* no kNN store */
+    assert_int_equal(tr_router_open(p, &r, err, sizeof err), TR_OK);
+    tr_scratch *s;
+    assert_int_equal(tr_scratch_new(r, &s), TR_OK);
+    tr_decision d;
+    assert_int_equal(tr_route(r, ds->rec[1].prompt, ds->rec[1].prompt_len, NULL, s, &d), TR_OK);
+    assert_true(d.model >= 0);
+    tr_scratch_free(s);
+    tr_router_close(r);
+
+    o.heads = "prior-soft,knn-tua";
+    assert_int_equal(tr_train(ds, &o, &r, err, sizeof err), TR_EINVAL);
+    assert_null(r);
+    assert_non_null(strstr(err, "unknown head variant 'knn-tua'"));
+    assert_non_null(strstr(err, "knn-tau"));
+    o.heads = "prior-soft,";
+    assert_int_equal(tr_train(ds, &o, &r, err, sizeof err), TR_EINVAL);
+    assert_non_null(strstr(err, "an empty name in the list 'prior-soft,'"));
+    o.heads = "";
+    assert_int_equal(tr_train(ds, &o, &r, err, sizeof err), TR_EINVAL);
+    assert_non_null(strstr(err, "names no head variant"));
+    o.heads = NULL;
+    o.knn_tasks = 65;
+    assert_int_equal(tr_train(ds, &o, &r, err, sizeof err), TR_ERANGE);
+    assert_non_null(strstr(err, "knn_tasks 65"));
+}
+
 /* Too little data is a clear error, not a crash. */
 static void test_too_few(void **state)
 {
@@ -326,6 +378,7 @@ int main(void)
         cmocka_unit_test(test_open_oom),
         cmocka_unit_test(test_deterministic),
         cmocka_unit_test(test_stage1),
+        cmocka_unit_test(test_heads_restricted),
         cmocka_unit_test(test_too_few),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -47,6 +47,13 @@ static void help(FILE *f)
         "      --decisions LOG     server decision log to join on request_id; repeatable\n",
         wp.match.min_score);
     cli_train_opts_help(f);
+    fprintf(f, "      --heads LIST        quality heads CV may choose among, comma-separated:\n"
+               "                          prior-hard, prior-soft, prior+ridge, knn, ensemble,\n"
+               "                          knn-tau, prior+ridge-surface, knn-tau/ridge-surface\n"
+               "                          [all but prior-hard]; without the kNN heads routing\n"
+               "                          is faster and the router file smaller\n"
+               "      --knn-tasks G       kNN heads search the prompts of the G most probable\n"
+               "                          tasks, 0 = all [2]\n");
     fprintf(f, "  -q, --quiet             no progress or summary on stderr\n"
                "  -h, --help              this help\n"
                "Exit: 0 written; 1 error; 2 usage; 3 refused as a regression (nothing written).\n");
@@ -78,7 +85,8 @@ static char *with_guard(const char *drift, const char *guard)
     return c;
 }
 
-enum { O_REFIT = 500, O_DRIFT_MD, O_DRIFT_JSON, O_MAXREG, O_FORCE, O_FEEDBACK, O_DECISIONS, O_MATCHMIN };
+enum { O_REFIT = 500, O_DRIFT_MD, O_DRIFT_JSON, O_MAXREG, O_FORCE, O_FEEDBACK, O_DECISIONS, O_MATCHMIN,
+       O_HEADS, O_KNN_TASKS };
 
 int cmd_train(int argc, char **argv)
 {
@@ -98,6 +106,7 @@ int cmd_train(int argc, char **argv)
         {"drift-json", required_argument, 0, O_DRIFT_JSON}, {"max-regression", required_argument, 0, O_MAXREG},
         {"force", no_argument, 0, O_FORCE}, {"feedback", required_argument, 0, O_FEEDBACK},
         {"decisions", required_argument, 0, O_DECISIONS}, {"match-min", required_argument, 0, O_MATCHMIN},
+        {"heads", required_argument, 0, O_HEADS}, {"knn-tasks", required_argument, 0, O_KNN_TASKS},
         {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'},
     };
     struct option longopts[64];
@@ -122,6 +131,13 @@ int cmd_train(int argc, char **argv)
             if (cli_parse_double("train", "--match-min", optarg, 0, 1, &wp.match.min_score)) return TR_EXIT_USAGE;
             break;
         case O_FORCE: force = 1; break;
+        case O_HEADS: o.heads = optarg; break;
+        case O_KNN_TASKS: {
+            long v;
+            if (cli_parse_int("train", "--knn-tasks", optarg, 0, 64, &v)) return TR_EXIT_USAGE;
+            o.knn_tasks = (int)v;
+            break;
+        }
         case O_FEEDBACK:
         case O_DECISIONS:
             if ((c == O_FEEDBACK ? nfb : ndec) == MAX_LOGS)
