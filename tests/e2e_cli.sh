@@ -21,6 +21,12 @@ head -n 1500 "$data" > "$tmp/d.jsonl"
 "$bin" train "$tmp/d.jsonl" -o "$tmp/x.trm" --dim abc >/dev/null 2>"$tmp/e"; rc=$?
 check "bad --dim exits 2" [ $rc -eq 2 ]
 check "bad --dim names the option" grep -q -- "--dim" "$tmp/e"
+"$bin" train "$tmp/d.jsonl" -o "$tmp/x.trm" --heads prior-soft,nearest -q 2>"$tmp/e"; rc=$?
+check "unknown --heads variant fails" [ $rc -eq 1 ]
+check "unknown --heads variant is named with the known ones" grep -q "unknown head variant 'nearest' (known: prior-hard" "$tmp/e"
+check "nothing written on a bad --heads" [ ! -e "$tmp/x.trm" ]
+"$bin" train "$tmp/d.jsonl" -o "$tmp/x.trm" --knn-tasks 65 >/dev/null 2>"$tmp/e"; rc=$?
+check "--knn-tasks out of range exits 2" [ $rc -eq 2 ]
 "$bin" nosuch >/dev/null 2>&1; check "unknown command exits 2" [ $? -eq 2 ]
 "$bin" --version | grep -q taskroute; check "--version" [ $? -eq 0 ]
 for c in synth embed discover train route eval inspect; do
