@@ -5,7 +5,9 @@
 # /metrics counters, the state file after SIGTERM (non-zero counts), that
 # the counts persist across a restart and a hot reload, and that a state
 # file naming tasks/models the router lacks is loaded with the rest and the
-# drop reported.  Exit 0 pass, 1 fail, 77 skip.
+# drop reported, and that the chat proxy routes online too (against
+# tests/upstream_stub) with its feedback updating the posteriors.
+# Exit 0 pass, 1 fail, 77 skip.
 TR_E2E_NAME=tr_e2e_online
 . "$(dirname "$0")/server_lib.sh"
 make_router
@@ -114,6 +116,41 @@ grep -q "dropped 2 for tasks/models this router does not have (first: task 98765
 kill -TERM "$PID_c"; wait "$PID_c" 2>/dev/null
 [ "$(jget "$ST" 'int(sum(e["n"] for e in j["entries"]))')" = $((2 * N + 1)) ] || fail "foreign entries survived"
 ok "foreign state entries dropped and reported"
+
+# ---- the chat proxy in online mode: the routed model answers, the answer
+# says whether it explored, and feedback on it updates the posteriors
+cc -O1 -o "$tmp/upstream_stub" tests/upstream_stub.c $(pkg-config --cflags --libs libmicrohttpd libcjson) \
+  || fail "cannot build tests/upstream_stub.c"
+"$tmp/upstream_stub" "$tmp/stub.port" 2> "$tmp/stub.log" &
+pids+=($!)
+for _ in $(seq 100); do [ -s "$tmp/stub.port" ] && break; sleep 0.1; done
+[ -s "$tmp/stub.port" ] || fail "upstream stub did not start"
+SP=$(cat "$tmp/stub.port")
+start_server m --online "$tmp/chat_state.json"
+req GET "http://127.0.0.1:$PORT_m/healthz"
+"$PY" - "$tmp/body" "$SP" > "$tmp/up.json" <<'PY'
+import json, sys
+models = json.load(open(sys.argv[1]))["router"]["models"]
+print(json.dumps({"models": {m: {"base_url": "http://127.0.0.1:%s/v1" % sys.argv[2], "model": "ok-" + m}
+                             for m in models}, "timeout_ms": 2000}))
+PY
+kill -TERM "$PID_m"; wait "$PID_m" 2>/dev/null
+rm -f "$tmp/chat_state.json"
+start_server chat --online "$tmp/chat_state.json" --online-explore 0.5 --upstreams "$tmp/up.json" --feedback-log "$tmp/fb2"
+U="http://127.0.0.1:$PORT_chat"
+req POST "$U/v1/chat/completions" '{"messages": [{"role": "user", "content": "Write a function that reverses a list."}]}'
+[ "$code" = 200 ] || fail "chat (online): $code $(cat "$tmp/body")"
+cm=$(header X-Taskroute-Model); cid=$(header X-Taskroute-Request-Id); co=$(header X-Taskroute-Online)
+[ -n "$cm" ] || fail "chat (online): no X-Taskroute-Model"
+case "$co" in exploit|explored) ;; *) fail "chat (online): X-Taskroute-Online is '$co'" ;; esac
+[ "$(jget "$tmp/body" 'j["choices"][0]["message"]["content"]')" = "echo model=ok-$cm auth=none" ] \
+  || fail "chat (online): the answer is not the routed model's: $(cat "$tmp/body")"
+req POST "$U/v1/feedback" "{\"request_id\":\"$cid\",\"model\":\"$cm\",\"score\":1}"
+[ "$(jget "$tmp/body" 'j["online_update"]')" = True ] || fail "chat feedback did not update: $(cat "$tmp/body")"
+[ "$(metric "$PORT_chat" taskroute_online_decisions_total)" = 1 ] || fail "chat online decisions metric"
+kill -TERM "$PID_chat"; wait "$PID_chat" 2>/dev/null
+[ "$(jget "$tmp/chat_state.json" 'int(sum(e["n"] for e in j["entries"]))')" = 1 ] || fail "chat update not saved"
+ok "chat proxy, online: routed model ($cm, $co) answers; its feedback updates and is saved"
 
 # ---- a corrupt state file refuses to start (it would be overwritten)
 echo '{"not": "a state"}' > "$tmp/bad.json"
