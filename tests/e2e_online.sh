@@ -119,13 +119,7 @@ ok "foreign state entries dropped and reported"
 
 # ---- the chat proxy in online mode: the routed model answers, the answer
 # says whether it explored, and feedback on it updates the posteriors
-cc -O1 -o "$tmp/upstream_stub" tests/upstream_stub.c $(pkg-config --cflags --libs libmicrohttpd libcjson) \
-  || fail "cannot build tests/upstream_stub.c"
-"$tmp/upstream_stub" "$tmp/stub.port" 2> "$tmp/stub.log" &
-pids+=($!)
-for _ in $(seq 100); do [ -s "$tmp/stub.port" ] && break; sleep 0.1; done
-[ -s "$tmp/stub.port" ] || fail "upstream stub did not start"
-SP=$(cat "$tmp/stub.port")
+start_upstream_stub
 start_server m --online "$tmp/chat_state.json"
 req GET "http://127.0.0.1:$PORT_m/healthz"
 "$PY" - "$tmp/body" "$SP" > "$tmp/up.json" <<'PY'

@@ -12,13 +12,7 @@ make_router
 cp "$tmp/r.trm" "$tmp/r_good.trm"
 
 # ---- the upstream stub
-cc -O1 -o "$tmp/upstream_stub" tests/upstream_stub.c $(pkg-config --cflags --libs libmicrohttpd libcjson) \
-  || fail "cannot build tests/upstream_stub.c"
-"$tmp/upstream_stub" "$tmp/stub.port" 2> "$tmp/stub.log" &
-pids+=($!)
-for _ in $(seq 100); do [ -s "$tmp/stub.port" ] && break; sleep 0.1; done
-[ -s "$tmp/stub.port" ] || fail "upstream stub did not start"
-SP=$(cat "$tmp/stub.port")
+start_upstream_stub
 
 
 # ---- first a plain server to learn the models

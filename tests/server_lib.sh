@@ -55,6 +55,18 @@ start_server() {
   eval "PORT_$name=$(cat "$tmp/$name.port"); PID_$name=$pid"
 }
 
+# start_upstream_stub -> $SP: tests/upstream_stub (an OpenAI-style chat API
+# stand-in) built and listening on a free loopback port
+start_upstream_stub() {
+  cc -O1 -o "$tmp/upstream_stub" tests/upstream_stub.c $(pkg-config --cflags --libs libmicrohttpd libcjson) \
+    || fail "cannot build tests/upstream_stub.c"
+  "$tmp/upstream_stub" "$tmp/stub.port" 2> "$tmp/stub.log" &
+  pids+=($!)
+  for _ in $(seq 100); do [ -s "$tmp/stub.port" ] && break; sleep 0.1; done
+  [ -s "$tmp/stub.port" ] || fail "upstream stub did not start"
+  SP=$(cat "$tmp/stub.port")
+}
+
 # req METHOD URL [DATA] -> $code, body in $tmp/body, headers in $tmp/hdr
 req() {
   local m=$1 url=$2
