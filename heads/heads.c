@@ -41,6 +41,48 @@ static const char *const CV_NAMES[TR_CV_COUNT] = {"task-mean", "length+task"};
 const char *tr_qvariant_name(int qv) { return qv >= 0 && qv < TR_QV_COUNT ? QV_NAMES[qv] : "?"; }
 const char *tr_cvariant_name(int cv) { return cv >= 0 && cv < TR_CV_COUNT ? CV_NAMES[cv] : "?"; }
 
+/* Variants that read the kNN store (either kernel) or the surface features. */
+static const unsigned QV_READS_KNN = (1u << TR_QV_KNN) | (1u << TR_QV_ENSEMBLE);
+static const unsigned QV_READS_KNN_TAU = (1u << TR_QV_KNN_TAU) | (1u << TR_QV_ENS_KT_RS);
+static const unsigned QV_READS_SURF = (1u << TR_QV_RIDGE_SURF) | (1u << TR_QV_ENS_KT_RS);
+
+int tr_heads_params_restrict(tr_heads_params *p, const char *list, char *err, size_t errlen)
+{
+    unsigned mask = 0;
+    if (!list || !*list) return tr_errorf(err, errlen, TR_EINVAL, "heads: the list '' names no head variant");
+    for (const char *at = list;;) {
+        const char *e = strchr(at, ',');
+        size_t n = e ? (size_t)(e - at) : strlen(at);
+        if (n == 0) return tr_errorf(err, errlen, TR_EINVAL, "heads: an empty name in the list '%s'", list);
+        int found = -1;
+        for (int v = 0; v < TR_QV_COUNT; v++)
+            if (strlen(QV_NAMES[v]) == n && !strncmp(QV_NAMES[v], at, n)) found = v;
+        if (found < 0) {
+            char known[512] = "";
+            for (int v = 0; v < TR_QV_COUNT; v++) {
+                strncat(known, v ? ", " : "", sizeof known - strlen(known) - 1);
+                strncat(known, QV_NAMES[v], sizeof known - strlen(known) - 1);
+            }
+            return tr_errorf(err, errlen, TR_EINVAL, "heads: unknown head variant '%.*s' (known: %s)",
+                             (int)(n > 64 ? 64 : n), at, known);
+        }
+        mask |= 1u << found;
+        if (!e) break;
+        at = e + 1;
+    }
+    p->qv_mask = mask;
+    if (!(mask & QV_READS_KNN)) p->knn_k = 0;
+    if (!(mask & QV_READS_KNN_TAU)) p->knn_tau_k = 0;
+    if (!(mask & QV_READS_SURF)) p->surf = NULL;
+    return TR_OK;
+}
+
+int tr_heads_params_want_surface(const tr_heads_params *p)
+{
+    unsigned mask = p->qvariant >= 0 ? 1u << p->qvariant : p->qv_mask;
+    return (mask & QV_READS_SURF) != 0;
+}
+
 int tr_heads_alloc_parts(tr_heads *h)
 {
     size_t M = h->M, T = h->T, D = (size_t)h->d + 1;

@@ -100,6 +100,19 @@ typedef struct tr_heads_params {
 
 void tr_heads_params_default(tr_heads_params *p);
 
+/* Restrict the variants CV may choose to a comma-separated list of variant
+ * names (tr_qvariant_name), and turn off what none of them reads: the kNN
+ * store (knn_k, knn_tau_k = 0) and the surface features (surf = NULL), so
+ * that they are neither trained nor saved.  TR_EINVAL naming an unknown or
+ * empty name. */
+int tr_heads_params_restrict(tr_heads_params *p, const char *list, char *err, size_t errlen);
+/* 1 when a variant CV may choose reads surface features (so training
+ * needs them in p->surf). */
+int tr_heads_params_want_surface(const tr_heads_params *p);
+/* The parameters' own ranges (gate_top_k, knn_tasks, ...), checked before
+ * any data is seen: TR_ERANGE / TR_EINVAL with a message. */
+int tr_heads_params_check(const tr_heads_params *p, char *err, size_t errlen);
+
 /* Trained heads; immutable after training or loading, share across threads. */
 typedef struct tr_heads tr_heads;
 

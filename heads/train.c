@@ -275,14 +275,8 @@ static size_t row_alpha_index(const tr_heads_params *p, double alpha)
     return 0;
 }
 
-static int validate(const data *D, const tr_heads_params *p, char *err, size_t errlen)
+int tr_heads_params_check(const tr_heads_params *p, char *err, size_t errlen)
 {
-    if (D->n == 0 || D->M == 0 || D->T == 0)
-        return tr_errorf(err, errlen, TR_ETOOFEW, "heads: need rows, models and tasks (n=%zu, M=%zu, T=%zu)", D->n, D->M, D->T);
-    if (!D->S || !D->C || (!D->P && !D->y))
-        return tr_errorf(err, errlen, TR_EINVAL, "heads: scores, costs and P or y are required");
-    if (D->d > 0 && !D->X)
-        return tr_errorf(err, errlen, TR_EINVAL, "heads: d=%zu but no embeddings", D->d);
     if (p->gate_top_k < 1 || p->gate_top_k > TR_HEADS_MAX_TOPK)
         return tr_errorf(err, errlen, TR_ERANGE, "heads: gate_top_k %d outside [1, %d]", p->gate_top_k, TR_HEADS_MAX_TOPK);
     if (!(p->k0 >= 0) || !(p->cost_k0 >= 0))
@@ -308,6 +302,19 @@ static int validate(const data *D, const tr_heads_params *p, char *err, size_t e
         return tr_errorf(err, errlen, TR_ERANGE, "heads: criterion %d unknown", p->criterion);
     if (p->qvariant >= TR_QV_COUNT || p->cvariant >= TR_CV_COUNT)
         return tr_errorf(err, errlen, TR_ERANGE, "heads: variant %d/%d unknown", p->qvariant, p->cvariant);
+    return TR_OK;
+}
+
+static int validate(const data *D, const tr_heads_params *p, char *err, size_t errlen)
+{
+    if (D->n == 0 || D->M == 0 || D->T == 0)
+        return tr_errorf(err, errlen, TR_ETOOFEW, "heads: need rows, models and tasks (n=%zu, M=%zu, T=%zu)", D->n, D->M, D->T);
+    if (!D->S || !D->C || (!D->P && !D->y))
+        return tr_errorf(err, errlen, TR_EINVAL, "heads: scores, costs and P or y are required");
+    if (D->d > 0 && !D->X)
+        return tr_errorf(err, errlen, TR_EINVAL, "heads: d=%zu but no embeddings", D->d);
+    int rc = tr_heads_params_check(p, err, errlen);
+    if (rc) return rc;
     for (size_t i = 0; i < D->n; i++) {
         if (D->y && (D->y[i] < 0 || (size_t)D->y[i] >= D->T))
             return tr_errorf(err, errlen, TR_ERANGE, "heads: row %zu: task label %d outside [0, %zu)", i, (int)D->y[i], D->T);

@@ -256,10 +256,6 @@ void tr_features_vectorize(const tr_features *f, const int32_t *ids, size_t n_id
 {
     size_t k = 0;
     for (size_t j = 0; j < n_ids; j++) {
-        /* the next bigrams' slots are fetched ahead: the table is larger
-         * than the caches, and a decision makes hundreds of probes */
-        if (f->bigrams && j + 8 + 1 < n_ids)
-            __builtin_prefetch(&f->tab[mix64(tr_feat_key(ids[j + 8], ids[j + 9])) & f->tab_mask]);
         int32_t p = ids[j];
         int32_t u = p >= 0 && (size_t)p < f->n_uni ? f->uni[p] : -1;
         if (u >= 0) idx[k++] = u;

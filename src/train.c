@@ -38,37 +38,6 @@ void tr_train_options_default(tr_train_options *o)
     o->knn_tasks = 2;
 }
 
-/* The quality-variant mask of a comma-separated list of head names. */
-static int parse_heads(const char *list, unsigned *mask, char *err, size_t errlen)
-{
-    *mask = 0;
-    if (!*list) return tr_errorf(err, errlen, TR_EINVAL, "heads: the list '' names no head variant");
-    for (const char *p = list;;) {
-        const char *e = strchr(p, ',');
-        size_t n = e ? (size_t)(e - p) : strlen(p);
-        if (n == 0) return tr_errorf(err, errlen, TR_EINVAL, "heads: an empty name in the list '%s'", list);
-        int found = -1;
-        for (int v = 0; v < TR_QV_COUNT; v++) {
-            const char *name = tr_qvariant_name(v);
-            if (strlen(name) == n && !strncmp(name, p, n)) found = v;
-        }
-        if (found < 0) {
-            char known[512] = "";
-            for (int v = 0; v < TR_QV_COUNT; v++) {
-                strncat(known, v ? ", " : "", sizeof known - strlen(known) - 1);
-                strncat(known, tr_qvariant_name(v), sizeof known - strlen(known) - 1);
-            }
-            return tr_errorf(err, errlen, TR_EINVAL, "heads: unknown head variant '%.*s' (known: %s)",
-                             (int)(n > 64 ? 64 : n), p, known);
-        }
-        *mask |= 1u << found;
-        if (!e) break;
-        p = e + 1;
-    }
-    if (!*mask) return tr_errorf(err, errlen, TR_EINVAL, "heads: the list '%s' names no head variant", list);
-    return TR_OK;
-}
-
 /* Defaults for the number and size of tasks when the caller sets neither a
  * resolution nor a task count: fine-grained tasks (FineRouter's point), but
  * each with enough prompts to estimate every model's quality on it. */
@@ -505,12 +474,14 @@ int tr_train_warm(const tr_dataset *ds, const tr_train_options *opt, const tr_wa
     int rc = TR_OK;
     memset(&s, 0, sizeof s);
     /* the heads' options are checked before the long first stage */
-    unsigned qv_mask = 0;
-    if (opt->heads && (rc = parse_heads(opt->heads, &qv_mask, err, errlen))) goto done;
-    if (opt->knn_tasks < 0 || opt->knn_tasks > 64) {
-        rc = tr_errorf(err, errlen, TR_ERANGE, "knn_tasks %d outside [0, 64]", opt->knn_tasks);
-        goto done;
-    }
+    tr_heads_params hp;
+    tr_heads_params_default(&hp);
+    hp.seed = opt->seed;
+    hp.gate_top_k = opt->gate_top_k;
+    hp.cv_folds = opt->cv_folds;
+    hp.knn_tasks = opt->knn_tasks;
+    if (opt->heads && (rc = tr_heads_params_restrict(&hp, opt->heads, err, errlen))) goto done;
+    if ((rc = tr_heads_params_check(&hp, err, errlen))) goto done;
     if (opt->warm_start && (rc = tr_warm_open(opt->warm_start, wp, &warm, err, errlen))) goto done;
     if ((rc = run_stage1(ds, opt, warm, 1, &s, err, errlen))) goto done;
     progress(opt, "heads", 0.8);
@@ -519,7 +490,7 @@ int tr_train_warm(const tr_dataset *ds, const tr_train_options *opt, const tr_wa
     L = tr_mallocarray(s.n, sizeof *L);
     if (!S || !C || !L) { rc = tr_errorf(err, errlen, TR_ENOMEM, "out of memory"); goto done; }
     for (size_t i = 0; i < s.n; i++) L[i] = (float)ds->rec[s.idx[i]].prompt_len;
-    if (s.emb) {
+    if (s.emb && tr_heads_params_want_surface(&hp)) {
         /* surface features of the prompts, as tr_route computes them (on
          * the first TR_MAX_PROMPT_BYTES) */
         Z = tr_mallocarray(s.n * TR_HEADS_SURF, sizeof *Z);
@@ -530,23 +501,8 @@ int tr_train_warm(const tr_dataset *ds, const tr_train_options *opt, const tr_wa
                                 Z + i * TR_HEADS_SURF);
         }
     }
-    tr_heads_params hp;
-    tr_heads_params_default(&hp);
-    hp.seed = opt->seed;
-    hp.gate_top_k = opt->gate_top_k;
-    hp.cv_folds = opt->cv_folds;
     hp.fold = s.fold;
-    hp.surf = Z;   /* NULL on caller-supplied embeddings: routing never sees a prompt */
-    hp.knn_tasks = opt->knn_tasks;
-    if (opt->heads) {
-        hp.qv_mask = qv_mask;
-        const unsigned knn = (1u << TR_QV_KNN) | (1u << TR_QV_ENSEMBLE), tau = (1u << TR_QV_KNN_TAU) | (1u << TR_QV_ENS_KT_RS),
-                       surf = (1u << TR_QV_RIDGE_SURF) | (1u << TR_QV_ENS_KT_RS);
-        /* what no chosen head reads is not trained, so not stored */
-        if (!(hp.qv_mask & knn)) hp.knn_k = 0;
-        if (!(hp.qv_mask & tau)) hp.knn_tau_k = 0;
-        if (!(hp.qv_mask & surf)) hp.surf = NULL;
-    }
+    hp.surf = Z;   /* NULL on caller-supplied embeddings (routing never sees a prompt) or when no head reads them */
     struct tr_heads *h = NULL;
     /* a router on caller-supplied embeddings never sees the prompt, so no
      * length-based cost model */

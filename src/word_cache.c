@@ -18,25 +18,6 @@ struct tr_word_cache {
     size_t mask;
 };
 
-/* Hash of a word, eight bytes a step (FNV-1a went byte by byte and was a
- * fifth of tokenising): each chunk, zero-padded at the end, is mixed in by
- * multiply-xorshift.  Only ever compared within one process. */
-static uint64_t word_hash(const char *w, size_t len)
-{
-    uint64_t h = 0x9E3779B97F4A7C15ull ^ len;
-    while (len) {
-        uint64_t x = 0;
-        size_t k = len < 8 ? len : 8;
-        memcpy(&x, w, k);
-        h = (h ^ x) * 0xbf58476d1ce4e5b9ull;
-        h ^= h >> 31;
-        w += k;
-        len -= k;
-    }
-    h *= 0x94d049bb133111ebull;
-    return h ^ (h >> 29);
-}
-
 static int is_space(unsigned char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
 int tr_text_is_plain_ascii(const char *text, size_t len)
@@ -78,7 +59,7 @@ static int build_table(tr_word_cache *c)
     if (!c->table) return TR_ENOMEM;
     c->mask = cap - 1;
     for (size_t w = 0; w < c->n; w++) {
-        size_t h = (size_t)word_hash(c->pool + c->woff[w], c->woff[w + 1] - c->woff[w]) & c->mask;
+        size_t h = (size_t)tr_fnv1a64(c->pool + c->woff[w], c->woff[w + 1] - c->woff[w]) & c->mask;
         while (c->table[h]) h = (h + 1) & c->mask;
         c->table[h] = (uint32_t)w + 1;
     }
@@ -87,7 +68,7 @@ static int build_table(tr_word_cache *c)
 
 static int lookup(const tr_word_cache *c, const char *w, size_t len, const int32_t **ids, size_t *n)
 {
-    size_t h = (size_t)word_hash(w, len) & c->mask;
+    size_t h = (size_t)tr_fnv1a64(w, len) & c->mask;
     for (uint32_t s; (s = c->table[h]); h = (h + 1) & c->mask) {
         size_t k = s - 1, l = c->woff[k + 1] - c->woff[k];
         if (l == len && !memcmp(c->pool + c->woff[k], w, len)) {
@@ -166,7 +147,7 @@ int tr_word_cache_build(const tr_spm *sp, int rule, const char *const *texts, co
                 if (!nt) goto fail;
                 for (size_t s = 0; s < cap; s++) {
                     if (!tab[s].w) continue;
-                    size_t h = (size_t)word_hash(tab[s].w, tab[s].len) & (2 * cap - 1);
+                    size_t h = (size_t)tr_fnv1a64(tab[s].w, tab[s].len) & (2 * cap - 1);
                     while (nt[h].w) h = (h + 1) & (2 * cap - 1);
                     nt[h] = tab[s];
                 }
@@ -174,7 +155,7 @@ int tr_word_cache_build(const tr_spm *sp, int rule, const char *const *texts, co
                 tab = nt;
                 cap *= 2;
             }
-            size_t h = (size_t)word_hash(t + st, wl) & (cap - 1);
+            size_t h = (size_t)tr_fnv1a64(t + st, wl) & (cap - 1);
             while (tab[h].w && !(tab[h].len == wl && !memcmp(tab[h].w, t + st, wl))) h = (h + 1) & (cap - 1);
             if (!tab[h].w) { tab[h] = (wcount){t + st, (uint32_t)wl, 0}; used++; }
             tab[h].count++;

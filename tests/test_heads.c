@@ -340,6 +340,39 @@ static void test_knn_tau_hand(void **state)
     assert_float_equal(out[0], 1 / (1 + 0.512f), 1e-6);
 }
 
+/* Restricting the heads by name: the mask, and what no chosen head reads
+ * turned off (so neither trained nor saved); names checked. */
+static void test_params_restrict(void **state)
+{
+    (void)state;
+    char err[256];
+    const float z = 0;
+    tr_heads_params p;
+    tr_heads_params_default(&p);
+    p.surf = &z;
+    assert_true(tr_heads_params_want_surface(&p));
+    assert_int_equal(tr_heads_params_restrict(&p, "prior-soft,prior+ridge", err, sizeof err), TR_OK);
+    assert_int_equal(p.qv_mask, (1u << TR_QV_PRIOR_SOFT) | (1u << TR_QV_RIDGE));
+    assert_int_equal(p.knn_k, 0);
+    assert_int_equal(p.knn_tau_k, 0);
+    assert_null(p.surf);
+    assert_false(tr_heads_params_want_surface(&p));
+    assert_int_equal(tr_heads_params_check(&p, err, sizeof err), TR_OK);
+    tr_heads_params_default(&p);
+    p.surf = &z;
+    assert_int_equal(tr_heads_params_restrict(&p, "ensemble,knn-tau/ridge-surface", err, sizeof err), TR_OK);
+    assert_true(p.knn_k > 0 && p.knn_tau_k > 0 && p.surf == &z);
+    assert_true(tr_heads_params_want_surface(&p));
+    assert_int_equal(tr_heads_params_restrict(&p, "knn,", err, sizeof err), TR_EINVAL);
+    assert_non_null(strstr(err, "an empty name in the list 'knn,'"));
+    assert_int_equal(tr_heads_params_restrict(&p, "ridge", err, sizeof err), TR_EINVAL);
+    assert_non_null(strstr(err, "unknown head variant 'ridge' (known: prior-hard, prior-soft, prior+ridge"));
+    tr_heads_params_default(&p);
+    p.knn_tasks = 65;
+    assert_int_equal(tr_heads_params_check(&p, err, sizeof err), TR_ERANGE);
+    assert_non_null(strstr(err, "knn_tasks 65 (<= 64)"));
+}
+
 /* The top-k choice against a sort: random similarities with many ties
  * (including -0 and +0), every k; ties at the threshold go to earlier rows. */
 static void test_knn_topk_reference(void **state)
@@ -524,6 +557,18 @@ static void save_all(const tr_heads *h, tr_buf b[4])
     for (int i = 0; i < 4; i++) assert_int_equal(tr_buf_ok(&b[i]), TR_OK);
 }
 
+/* Saving h gives exactly the four sections in b. */
+static void assert_saves_as(const tr_heads *h, const tr_buf b[4])
+{
+    tr_buf b2[4];
+    save_all(h, b2);
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(b[i].len, b2[i].len);
+        assert_memory_equal(b[i].data, b2[i].data, b[i].len);
+        tr_buf_free(&b2[i]);
+    }
+}
+
 static void test_save_load(void **state)
 {
     (void)state;
@@ -565,13 +610,7 @@ static void test_save_load(void **state)
     tr_heads_cv_table(g, &n2);
     assert_int_equal(n1, n2);
     /* saving the loaded heads gives the same bytes */
-    tr_buf b2[4];
-    save_all(g, b2);
-    for (int i = 0; i < 4; i++) {
-        assert_int_equal(b[i].len, b2[i].len);
-        assert_memory_equal(b[i].data, b2[i].data, b[i].len);
-        tr_buf_free(&b2[i]);
-    }
+    assert_saves_as(g, b);
     tr_heads_free(g);
 
     /* every truncation of every section fails cleanly, naming the section */
@@ -644,13 +683,7 @@ static void test_save_load_surface(void **state)
                 assert_memory_equal(k1, k2, sizeof k1);
                 assert_memory_equal(c1, c2, sizeof c1);
             }
-    tr_buf b2[4];
-    save_all(g, b2);
-    for (int i = 0; i < 4; i++) {
-        assert_int_equal(b[i].len, b2[i].len);
-        assert_memory_equal(b[i].data, b2[i].data, b[i].len);
-        tr_buf_free(&b2[i]);
-    }
+    assert_saves_as(g, b);
     tr_heads_free(g);
     /* every truncation of HEAD fails cleanly */
     for (size_t cut = 0; cut < b[0].len; cut += b[0].len / 61 + 1) {
@@ -798,6 +831,7 @@ int main(void)
         cmocka_unit_test(test_surface_features),
         cmocka_unit_test(test_knn_tau_hand),
         cmocka_unit_test(test_knn_topk_reference),
+        cmocka_unit_test(test_params_restrict),
         cmocka_unit_test(test_cv_picks_surface),
         cmocka_unit_test(test_cv_picks_knn_tau),
         cmocka_unit_test(test_save_load),
