@@ -3,7 +3,7 @@
 # Quiet when everything is there; says what to run by hand when it cannot install.
 set -euo pipefail
 pkgs=(build-essential pkg-config libigraph-dev libopenblas-dev liblapacke-dev
-      libsentencepiece-dev libcjson-dev libcmocka-dev libmicrohttpd-dev
+      libsentencepiece-dev libhnswlib-dev libcjson-dev libcmocka-dev libmicrohttpd-dev
       libcurl4-openssl-dev curl python3)
 [ "${TR_DEPS_EXTRA:-}" ] && pkgs+=(${TR_DEPS_EXTRA})
 missing=()
