@@ -152,7 +152,7 @@ int tr_get_f32s_alloc(tr_cursor *c, size_t n, float **out)
 {
     *out = NULL;
     if (tr_cursor_check_count(c, n, 4, c->what)) return c->err;
-    float *v = tr_mallocarray(n ? n : 1, sizeof *v);
+    float *v = n > SIZE_MAX / sizeof *v ? NULL : tr_malloc_big((n ? n : 1) * sizeof *v);
     if (!v) { c->err = TR_ENOMEM; return c->err; }
     if (tr_get_f32s(c, v, n)) { tr_free(v); return c->err; }
     *out = v;
@@ -163,7 +163,7 @@ int tr_get_i32s_alloc(tr_cursor *c, size_t n, int32_t **out)
 {
     *out = NULL;
     if (tr_cursor_check_count(c, n, 4, c->what)) return c->err;
-    int32_t *v = tr_mallocarray(n ? n : 1, sizeof *v);
+    int32_t *v = n > SIZE_MAX / sizeof *v ? NULL : tr_malloc_big((n ? n : 1) * sizeof *v);
     if (!v) { c->err = TR_ENOMEM; return c->err; }
     if (tr_get_i32s(c, v, n)) { tr_free(v); return c->err; }
     *out = v;
