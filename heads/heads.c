@@ -23,6 +23,7 @@ void tr_heads_params_default(tr_heads_params *p)
     p->knn_tasks = 2;
     p->knn_tau_k = 400;
     p->knn_tau = 0.1;
+    p->sup_w = 0.25;
     p->cv_folds = 5;
     p->qvariant = -1;
     p->cvariant = -1;
@@ -35,7 +36,8 @@ void tr_heads_params_default(tr_heads_params *p)
 }
 
 static const char *const QV_NAMES[TR_QV_COUNT] = {"prior-hard", "prior-soft", "prior+ridge", "knn", "ensemble",
-                                                   "knn-tau", "prior+ridge-surface", "knn-tau/ridge-surface"};
+                                                   "knn-tau", "prior+ridge-surface", "knn-tau/ridge-surface",
+                                                   "knn-sup"};
 static const char *const CV_NAMES[TR_CV_COUNT] = {"task-mean", "length+task"};
 
 const char *tr_qvariant_name(int qv) { return qv >= 0 && qv < TR_QV_COUNT ? QV_NAMES[qv] : "?"; }
@@ -43,7 +45,7 @@ const char *tr_cvariant_name(int cv) { return cv >= 0 && cv < TR_CV_COUNT ? CV_N
 
 /* Variants that read the kNN store (either kernel) or the surface features. */
 static const unsigned QV_READS_KNN = (1u << TR_QV_KNN) | (1u << TR_QV_ENSEMBLE);
-static const unsigned QV_READS_KNN_TAU = (1u << TR_QV_KNN_TAU) | (1u << TR_QV_ENS_KT_RS);
+static const unsigned QV_READS_KNN_TAU = (1u << TR_QV_KNN_TAU) | (1u << TR_QV_ENS_KT_RS) | (1u << TR_QV_KNN_SUP);
 static const unsigned QV_READS_SURF = (1u << TR_QV_RIDGE_SURF) | (1u << TR_QV_ENS_KT_RS);
 
 int tr_heads_params_restrict(tr_heads_params *p, const char *list, char *err, size_t errlen)
@@ -74,6 +76,7 @@ int tr_heads_params_restrict(tr_heads_params *p, const char *list, char *err, si
     if (!(mask & QV_READS_KNN)) p->knn_k = 0;
     if (!(mask & QV_READS_KNN_TAU)) p->knn_tau_k = 0;
     if (!(mask & QV_READS_SURF)) p->surf = NULL;
+    if (!(mask & (1u << TR_QV_KNN_SUP))) p->sup_w = 0;
     return TR_OK;
 }
 
@@ -92,6 +95,11 @@ int tr_heads_alloc_parts(tr_heads *h)
     h->cgmean = tr_calloc(M, sizeof(float));
     if (h->qmask & (1u << TR_QV_RIDGE)) h->ridge = tr_calloc(M * D, sizeof(float));
     if (h->qmask & (1u << TR_QV_RIDGE_SURF)) h->ridge_surf = tr_calloc(M * (D + h->nsurf), sizeof(float));
+    if (h->qmask & (1u << TR_QV_KNN_SUP)) {
+        h->sup_W = tr_calloc(M * D, sizeof(float));
+        h->sup_mean = tr_calloc(M, sizeof(float));
+        h->sup_scale = tr_calloc(M, sizeof(float));
+    }
     if (h->nsurf) {
         h->surf_mean = tr_calloc(h->nsurf, sizeof(float));
         h->surf_scale = tr_calloc(h->nsurf, sizeof(float));
@@ -107,6 +115,7 @@ int tr_heads_alloc_parts(tr_heads *h)
     if (!h->prior || !h->gmean || !h->ctask || !h->cgmean || !h->cal_kind || !h->cal_ab || !h->cal_off
         || ((h->qmask & (1u << TR_QV_RIDGE)) && !h->ridge)
         || ((h->qmask & (1u << TR_QV_RIDGE_SURF)) && !h->ridge_surf)
+        || ((h->qmask & (1u << TR_QV_KNN_SUP)) && (!h->sup_W || !h->sup_mean || !h->sup_scale))
         || (h->nsurf && (!h->surf_mean || !h->surf_scale))
         || ((h->cmask & (1u << TR_CV_LEN)) && (!h->cab || !h->cres || !h->cmin)))
         return TR_ENOMEM;
@@ -130,6 +139,7 @@ void tr_heads_free(tr_heads *h)
     tr_free(h->prior); tr_free(h->gmean); tr_free(h->ridge);
     tr_free(h->ridge_surf); tr_free(h->surf_mean); tr_free(h->surf_scale);
     tr_free(h->knn_X); tr_free(h->knn_S); tr_free(h->knn_off);
+    tr_free(h->sup_W); tr_free(h->sup_mean); tr_free(h->sup_scale); tr_free(h->knn_Z); tr_free(h->knn_zn);
     tr_free(h->ctask); tr_free(h->cgmean); tr_free(h->cab); tr_free(h->cres); tr_free(h->cmin);
     tr_free(h->cal_kind); tr_free(h->cal_ab); tr_free(h->cal_off); tr_free(h->cal_x); tr_free(h->cal_y);
     tr_free(h->b_lambda); tr_free(h->b_cost); tr_free(h->b_quality);
@@ -164,9 +174,9 @@ static size_t surf_scratch_off(const tr_heads *h) { return 5 * (size_t)h->M + 2 
 size_t tr_heads_scratch_floats(const tr_heads *h)
 {
     /* [ridge correction M][prior M][kNN M][kNN work 2M + n][sims n][1]
-     * [ridge-surface design row d + nsurf]; top-k indices and weights live
-     * on the stack (k <= 64) */
-    return surf_scratch_off(h) + (size_t)h->d + h->nsurf;
+     * [ridge-surface design row d + nsurf][kNN-sup z M]; top-k indices
+     * and weights live on the stack (k <= 64) */
+    return surf_scratch_off(h) + (size_t)h->d + h->nsurf + h->M;
 }
 
 int tr_heads_knn_store(tr_heads *h, const float *X, const float *S, const int32_t *y,
@@ -197,7 +207,8 @@ int tr_heads_knn_store(tr_heads *h, const float *X, const float *S, const int32_
 /* The kNN estimate for x into out (M), from the soft prior 'prior', with k
  * neighbours weighted by cos^p (tau == 0) or exp((cos-1)/tau). */
 static void knn_estimate(const tr_heads *h, const float *x, const float *p_task,
-                         const float *prior, float *out, float *work, size_t k, float p, float tau)
+                         const float *prior, float *out, float *work, size_t k, float p, float tau,
+                         const float *zq)
 {
     uint32_t lo[TR_HEADS_MAX_TOPK], hi[TR_HEADS_MAX_TOPK];
     size_t nseg = 0;
@@ -211,6 +222,7 @@ static void knn_estimate(const tr_heads *h, const float *x, const float *p_task,
     }
     float *sims = work + 2 * (size_t)h->M + h->knn_n;
     tr_knn_sims(h->knn_X, h->d, lo, hi, nseg, x, sims);
+    if (zq) tr_heads_sup_sims(h, lo, hi, nseg, zq, sims, work + 2 * (size_t)h->M);
     tr_knn_combine(h->knn_S, h->M, lo, hi, nseg, sims, k, p, tau, h->knn_k0, prior, out, work);
 }
 
@@ -265,7 +277,7 @@ int tr_heads_predict_variant(const tr_heads *h, int qv, int cv, const float *x,
         if (qv == TR_QV_KNN || qv == TR_QV_ENSEMBLE) {
             float *prior = scratch + M, *qk = scratch + 2 * M, *work = scratch + 3 * M;
             memcpy(prior, q_out, M * sizeof *prior);
-            knn_estimate(h, x, p_task, prior, qk, work, h->knn_k, h->knn_p, 0.0f);
+            knn_estimate(h, x, p_task, prior, qk, work, h->knn_k, h->knn_p, 0.0f, NULL);
             if (qv == TR_QV_KNN) {
                 memcpy(q_out, qk, M * sizeof *q_out);
             } else {
@@ -281,7 +293,7 @@ int tr_heads_predict_variant(const tr_heads *h, int qv, int cv, const float *x,
         if (qv == TR_QV_KNN_TAU || qv == TR_QV_ENS_KT_RS) {
             float *prior = scratch + M, *qk = scratch + 2 * M, *work = scratch + 3 * M;
             memcpy(prior, q_out, M * sizeof *prior);
-            knn_estimate(h, x, p_task, prior, qk, work, h->knn_tau_k, 0.0f, h->knn_tau);
+            knn_estimate(h, x, p_task, prior, qk, work, h->knn_tau_k, 0.0f, h->knn_tau, NULL);
             if (qv == TR_QV_KNN_TAU) {
                 memcpy(q_out, qk, M * sizeof *q_out);
             } else {
@@ -290,6 +302,14 @@ int tr_heads_predict_variant(const tr_heads *h, int qv, int cv, const float *x,
                 surf_apply(h, x, surf, q_out, scratch, u);
                 for (size_t m = 0; m < M; m++) q_out[m] = 0.5f * (qk[m] + q_out[m]);
             }
+        }
+        if (qv == TR_QV_KNN_SUP) {
+            float *prior = scratch + M, *qk = scratch + 2 * M, *work = scratch + 3 * M;
+            float *zq = scratch + surf_scratch_off(h) + h->d + h->nsurf;
+            memcpy(prior, q_out, M * sizeof *prior);
+            tr_heads_sup_z(h, x, p_task, zq, scratch);
+            knn_estimate(h, x, p_task, prior, qk, work, h->knn_tau_k, 0.0f, h->knn_tau, zq);
+            memcpy(q_out, qk, M * sizeof *q_out);
         }
         for (size_t m = 0; m < M; m++) {
             if (q_out[m] < 0) q_out[m] = 0;

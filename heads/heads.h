@@ -36,6 +36,8 @@ typedef enum tr_qvariant {
     TR_QV_KNN_TAU = 5,     /* kNN with weights exp((cos - 1) / tau) (research2 FINDINGS (a)) */
     TR_QV_RIDGE_SURF = 6,  /* soft prior + ridge correction on [embedding, surface features] (b, c) */
     TR_QV_ENS_KT_RS = 7,   /* (kNN-tau + ridge-surface) / 2 (FINDINGS (d)) */
+    TR_QV_KNN_SUP = 8,     /* kNN-tau in a supervised space: [x, beta z(x)], z the
+                              standardised prior+ridge prediction (knn_sup.c) */
     TR_QV_COUNT
 } tr_qvariant;
 
@@ -72,6 +74,13 @@ typedef struct tr_heads_params {
     int knn_tau_k;         /* neighbours of the kNN-tau variant; 0 disables it and
                               the kNN-tau/ridge-surface ensemble [400] */
     double knn_tau;        /* its weight exp((cos - 1) / tau) [0.1] */
+    /* kNN-sup: weight w of the predicted-score block in the similarity
+     * (beta^2 = w / M, so w = 1 weighs it about like the unit embedding);
+     * 0 disables the variant.  Uses knn_tau_k and knn_tau.  [0.25: the
+     * best of {1/32 .. 4} in the training-split CV on llmrouter; on
+     * mmlu-pro smaller is better and CV keeps knn-tau] */
+    double sup_w;
+    double sup_alpha;      /* ridge penalty of kNN-sup's z; 0: ridge_alphas[0] [0] */
     int knn_tasks;         /* search only the prompts of the g most probable tasks;
                               0 = all training prompts (exact as RECIPE.md; ~6x
                               slower: 275 vs 45 us on mmlu-pro, same CV AIQ) [2] */

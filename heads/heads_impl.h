@@ -30,6 +30,13 @@ struct tr_heads {
     float *knn_X;              /* knn_n x d */
     float *knn_S;              /* knn_n x 2M packed by tr_knn_pack: [scores | labelled] */
     uint32_t *knn_off;         /* T+1: task t's rows are [off[t], off[t+1]) */
+    /* kNN-sup (knn_sup.c): z(x) = (prior_soft + ridge(sup_W) - sup_mean) * sup_scale,
+     * similarity (x.x_j + b2 z.z_j) / sqrt((1 + b2|z|^2)(1 + b2|z_j|^2)), b2 = sup_w / M */
+    float sup_w, sup_alpha;
+    float *sup_W;              /* M x (d+1) ridge weights (alpha sup_alpha), or NULL */
+    float *sup_mean, *sup_scale;   /* M each */
+    float *knn_Z;              /* knn_n x M standardised z of the stored rows, store order */
+    float *knn_zn;             /* knn_n: 1 / sqrt(1 + b2 |z_j|^2) */
     /* cost */
     float *ctask;              /* T x M shrunk task mean costs */
     float *cgmean;             /* M */
@@ -56,7 +63,7 @@ struct tr_heads {
 
 #define TR_QV_BIT(v) (1u << (v))
 /* the variants that read the kNN store */
-#define TR_QV_KNN_MASK (TR_QV_BIT(TR_QV_KNN) | TR_QV_BIT(TR_QV_KNN_TAU))
+#define TR_QV_KNN_MASK (TR_QV_BIT(TR_QV_KNN) | TR_QV_BIT(TR_QV_KNN_TAU) | TR_QV_BIT(TR_QV_KNN_SUP))
 
 /* Allocate h's arrays for its M, T, d, nsurf and masks (zeroed).  TR_OK/TR_ENOMEM. */
 int tr_heads_alloc_parts(tr_heads *h);
@@ -64,6 +71,20 @@ int tr_heads_alloc_parts(tr_heads *h);
  * task label y.  Replaces any previous store.  TR_OK / TR_ENOMEM. */
 int tr_heads_knn_store(tr_heads *h, const float *X, const float *S, const int32_t *y,
                        const size_t *rows, size_t nrows);
+/* kNN-sup (knn_sup.c).  Standardised z of one prompt into z (M); corr: M
+ * floats of scratch.  Needs sup_W, sup_mean, sup_scale. */
+void tr_heads_sup_z(const tr_heads *h, const float *x, const float *p_task, float *z, float *corr);
+/* Fit the standardisation on the rows (NULL = all n) and store their z in
+ * the kNN store's order (the stable sort by y of tr_heads_knn_store): call
+ * after it, with sup_W set.  TR_OK / TR_ENOMEM. */
+int tr_heads_sup_store(tr_heads *h, const float *X, const float *P, const int32_t *y,
+                       const size_t *rows, size_t nrows);
+/* Similarities in the supervised space over the segments: sims (in: the
+ * embedding cosines of tr_knn_sims, out: the supervised ones), zq the
+ * prompt's z, zs: as many floats as candidates of scratch. */
+void tr_heads_sup_sims(const tr_heads *h, const uint32_t *lo, const uint32_t *hi, size_t nseg,
+                       const float *zq, float *sims, float *zs);
+
 /* Point h->tabs at the tables. */
 void tr_heads_bind_tables(tr_heads *h);
 

@@ -1,7 +1,8 @@
 /* The heads in the router file: four sections, each opening with its own
  * format version (u32) so one can change without the others.  HEAD is at
- * version 2 (kNN-tau and the surface variants), the others at 1; HEAD
- * version 1 files (variants 0-4 only) still load.
+ * version 3 (2: kNN-tau and the surface variants; 3: kNN-sup), the others
+ * at 1; HEAD version 1 files (variants 0-4 only) and version 2 files
+ * (variants 0-7) still load.
  *
  *   HEAD  u32 ver, M, T, d, top_k; i32 qv, cv; u32 qmask, cmask;
  *         f32 k0, cost_k0, ridge_alpha; f32 prior[T*M], gmean[M];
@@ -13,6 +14,9 @@
  *         surf_scale[nsurf]; if qmask has TR_QV_KNN_TAU: u32 knn_tau_k;
  *         f32 knn_tau; if qmask has TR_QV_RIDGE_SURF: f32 rs_alpha;
  *         f32 ridge_surf[M*(d+nsurf+1)];
+ *         v3 only, if qmask has TR_QV_KNN_SUP: f32 sup_w, sup_alpha;
+ *         f32 sup_W[M*(d+1)], sup_mean[M], sup_scale[M], Z[knn_n*M]
+ *         (knn_zn is recomputed on loading);
  *         u32 n_cv; n_cv x {i32 qv, cv, eligible; f64 alpha, aiq_lin, aiq_log, q_at_cbest,
  *         gap, saving, q_max, ece, crit}
  *   COST  u32 ver, M, T; f32 ctask[T*M], cgmean[M];
@@ -32,7 +36,7 @@
 #include "util.h"
 
 #define HEADS_FMT 1u       /* CALB, COST, SELC */
-#define HEAD_FMT 2u        /* HEAD */
+#define HEAD_FMT 3u        /* HEAD */
 
 void tr_heads_save(const tr_heads *h, tr_buf *hb, tr_buf *cal, tr_buf *cost, tr_buf *sel)
 {
@@ -68,6 +72,13 @@ void tr_heads_save(const tr_heads *h, tr_buf *hb, tr_buf *cal, tr_buf *cost, tr_
     if (h->qmask & (1u << TR_QV_RIDGE_SURF)) {
         tr_buf_f32(hb, h->rs_alpha);
         tr_buf_f32s(hb, h->ridge_surf, M * (D + h->nsurf));
+    }
+    if (h->qmask & (1u << TR_QV_KNN_SUP)) {
+        tr_buf_f32(hb, h->sup_w); tr_buf_f32(hb, h->sup_alpha);
+        tr_buf_f32s(hb, h->sup_W, M * D);
+        tr_buf_f32s(hb, h->sup_mean, M);
+        tr_buf_f32s(hb, h->sup_scale, M);
+        tr_buf_f32s(hb, h->knn_Z, (size_t)h->knn_n * M);
     }
     tr_buf_u32(hb, h->n_cv);
     for (uint32_t i = 0; i < h->n_cv; i++) {
@@ -157,7 +168,9 @@ int tr_heads_load(const void *heads, size_t heads_len, const void *calib,
         rc = tr_errorf(err, errlen, TR_EVERSION, "heads section HEAD: format %u is newer than this reader (%u)", ver, HEAD_FMT);
         goto fail;
     }
-    const unsigned nqv = ver == 1 ? 5u : TR_QV_COUNT;   /* version 1 knew variants 0-4 */
+    /* version 1 knew variants 0-4, version 2 variants 0-7 */
+    const unsigned nqv = ver == 1 ? 5u : ver == 2 ? 8u : TR_QV_COUNT;
+    const uint32_t ks_bit = 1u << TR_QV_KNN_SUP;
     const uint32_t rs_bit = 1u << TR_QV_RIDGE_SURF, kt_bit = 1u << TR_QV_KNN_TAU;
     if (h->M == 0 || h->T == 0) BAD("heads section HEAD: %u models, %u tasks", h->M, h->T);
     if (h->top_k < 1 || h->top_k > TR_HEADS_MAX_TOPK || h->top_k > h->T) BAD("heads section HEAD: top_k %u", h->top_k);
@@ -168,7 +181,7 @@ int tr_heads_load(const void *heads, size_t heads_len, const void *calib,
         BAD("heads section HEAD: ensemble without ridge and kNN heads");
     if ((h->qmask & (1u << TR_QV_ENS_KT_RS)) && (h->qmask & (rs_bit | kt_bit)) != (rs_bit | kt_bit))
         BAD("heads section HEAD: kNN-tau/ridge-surface ensemble without its parts");
-    if ((h->qmask & ((1u << TR_QV_RIDGE) | rs_bit)) && h->d == 0) BAD("heads section HEAD: ridge heads with d = 0");
+    if ((h->qmask & ((1u << TR_QV_RIDGE) | rs_bit | ks_bit)) && h->d == 0) BAD("heads section HEAD: ridge heads with d = 0");
     if (!tr_heads_has_qvariant(h, h->qv) || !tr_heads_has_cvariant(h, h->cv))
         BAD("heads section HEAD: chosen variant %d/%d not trained", h->qv, h->cv);
     {
@@ -176,9 +189,10 @@ int tr_heads_load(const void *heads, size_t heads_len, const void *calib,
         /* the counts must fit the bytes before anything is allocated */
         if (tr_cursor_check_count(&c, T * M + M + ((h->qmask & (1u << TR_QV_RIDGE)) ? M * D : 0), 4, "prior"))
             CHECK(&c, "HEAD");
-        /* ridge_surf's size depends on nsurf, read further on */
+        /* ridge_surf's size depends on nsurf, and kNN-sup's arrays are
+         * read further on */
         uint32_t qmask = h->qmask;
-        h->qmask &= ~rs_bit;
+        h->qmask &= ~(rs_bit | ks_bit);
         rc = tr_heads_alloc_parts(h);
         h->qmask = qmask;
         if (rc) { rc = tr_errorf(err, errlen, TR_ENOMEM, "heads: out of memory loading"); goto fail; }
@@ -233,6 +247,35 @@ int tr_heads_load(const void *heads, size_t heads_len, const void *calib,
                 tr_get_f32(&c, &h->rs_alpha);
                 h->ridge_surf = get_fs(&c, M * (D + h->nsurf), "ridge-surface weights");
                 CHECK(&c, "HEAD");
+            }
+        }
+        if (h->qmask & ks_bit) {
+            tr_cursor_field(&c, "knn-sup");
+            tr_get_f32(&c, &h->sup_w); tr_get_f32(&c, &h->sup_alpha);
+            CHECK(&c, "HEAD");
+            if (!(h->sup_w > 0 && h->sup_w < INFINITY)) BAD("heads section HEAD: kNN-sup weight %g", h->sup_w);
+            if (!(h->qmask & kt_bit)) BAD("heads section HEAD: kNN-sup without kNN-tau");
+            uint64_t kn = h->knn_n;
+            if (tr_cursor_check_count(&c, M * D + 2 * M + kn * M, 4, "knn-sup")) CHECK(&c, "HEAD");
+            h->sup_W = get_fs(&c, M * D, "knn-sup weights");
+            h->sup_mean = get_fs(&c, M, "knn-sup mean");
+            h->sup_scale = get_fs(&c, M, "knn-sup scale");
+            h->knn_Z = get_fs(&c, kn * M, "knn-sup z");
+            CHECK(&c, "HEAD");
+            h->knn_zn = tr_mallocarray(kn ? kn : 1, sizeof *h->knn_zn);
+            if (!h->knn_zn) { rc = tr_errorf(err, errlen, TR_ENOMEM, "heads: out of memory loading"); goto fail; }
+            for (size_t m = 0; m < M; m++)
+                if (!isfinite(h->sup_mean[m]) || !isfinite(h->sup_scale[m]))
+                    BAD("heads section HEAD: kNN-sup model %zu: mean %g, scale %g", m, h->sup_mean[m], h->sup_scale[m]);
+            double b2 = (double)h->sup_w / (double)M;
+            for (size_t j = 0; j < kn; j++) {
+                double q = 0;
+                for (size_t m = 0; m < M; m++) {
+                    float v = h->knn_Z[j * M + m];
+                    if (!isfinite(v)) BAD("heads section HEAD: kNN-sup z of stored row %zu not finite", j);
+                    q += (double)v * v;
+                }
+                h->knn_zn[j] = (float)(1.0 / sqrt(1.0 + b2 * q));
             }
         }
         tr_cursor_field(&c, "cv rows");

@@ -10,6 +10,7 @@
 
 #include "buf.h"
 #include "heads.h"
+#include "heads_impl.h"
 #include "heads_synth.h"
 #include "parts.h"
 #include "util.h"
@@ -60,9 +61,9 @@ static void test_recover_skills(void **state)
     assert_true(tab->n_budget == 100 && tab->n_risk > 0);
     size_t nrow;
     const tr_heads_cvrow *rows = tr_heads_cv_table(h, &nrow);
-    /* hard, soft, ridge, kNN, ensemble, kNN-tau x task, length (no surface
-     * features given: no surface variants) */
-    assert_int_equal(nrow, 6 * 2);
+    /* hard, soft, ridge, kNN, ensemble, kNN-tau, kNN-sup x task, length (no
+     * surface features given: no surface variants) */
+    assert_int_equal(nrow, 7 * 2);
     assert_false(tr_heads_has_qvariant(h, TR_QV_RIDGE_SURF) || tr_heads_has_qvariant(h, TR_QV_ENS_KT_RS));
     for (size_t i = 0; i < nrow; i++) assert_int_equal(rows[i].eligible, rows[i].qv != TR_QV_PRIOR_HARD && rows[i].cv == TR_CV_LEN);
     for (size_t i = 0; i < nrow; i++) assert_true(rows[i].aiq_lin > 0.3 && rows[i].aiq_lin < 1);
@@ -550,6 +551,93 @@ static void test_cv_picks_knn_tau(void **state)
     synth_free(&s);
 }
 
+/* The supervised similarity by hand: the cosine of [x, beta z] against a
+ * direct computation, for two stored rows in two segments. */
+static void test_knn_sup_hand(void **state)
+{
+    (void)state;
+    tr_heads h;
+    memset(&h, 0, sizeof h);
+    h.M = 2;
+    h.sup_w = 0.5f;   /* b2 = 0.25 */
+    float Z[6] = {1, -1, 0.5f, 2, -2, 0}, zn[3];
+    for (int j = 0; j < 3; j++) zn[j] = 1.0f / sqrtf(1 + 0.25f * (Z[2 * j] * Z[2 * j] + Z[2 * j + 1] * Z[2 * j + 1]));
+    h.knn_Z = Z;
+    h.knn_zn = zn;
+    uint32_t lo[2] = {0, 2}, hi[2] = {1, 3};   /* rows 0 and 2 */
+    const float zq[2] = {2, 1};
+    float sims[2] = {0.6f, -0.2f}, zs[2];
+    tr_heads_sup_sims(&h, lo, hi, 2, zq, sims, zs);
+    /* [x, 0.5 z] cosines, with x.x_j given */
+    const float xx[2] = {0.6f, -0.2f};
+    const int rows[2] = {0, 2};
+    for (int c = 0; c < 2; c++) {
+        const float *z = Z + 2 * rows[c];
+        double num = xx[c] + 0.25 * (zq[0] * z[0] + zq[1] * z[1]);
+        double den = sqrt(1 + 0.25 * (zq[0] * zq[0] + zq[1] * zq[1])) * sqrt(1 + 0.25 * (z[0] * z[0] + z[1] * z[1]));
+        assert_float_equal(sims[c], num / den, 1e-6);
+    }
+    /* sup_w = 0: the embedding cosines unchanged */
+    h.sup_w = 0;
+    for (int j = 0; j < 3; j++) zn[j] = 1;
+    sims[0] = 0.6f; sims[1] = -0.2f;
+    tr_heads_sup_sims(&h, lo, hi, 2, zq, sims, zs);
+    assert_float_equal(sims[0], 0.6f, 0);
+    assert_float_equal(sims[1], -0.2f, 0);
+}
+
+/* A prompt-level effect on one model (the sign of x[0]) hidden in a wide
+ * embedding: kNN-tau's neighbours are near in all 32 directions and mostly
+ * ignore x[0]; the ridge head finds that direction, so neighbours in the
+ * supervised space share the effect and kNN-sup wins the CV. */
+static void test_cv_picks_knn_sup(void **state)
+{
+    (void)state;
+    size_t nt = tu_slow_mode() ? 400 : 600;
+    size_t sizes[3] = {nt, nt, nt};
+    synth s;
+    synth_make(&s, 3, 4, 32, sizes, KFLAT, PRICE4, 0.9f, 2, 0.45f, 17);
+    char err[256];
+    tr_heads_params p;
+    tr_heads_params_default(&p);
+    p.qv_mask = (1u << TR_QV_PRIOR_SOFT) | (1u << TR_QV_KNN_TAU) | (1u << TR_QV_KNN_SUP);
+    p.knn_tau_k = 100;
+    p.sup_w = 4;
+    tr_heads *h = NULL;
+    assert_int_equal(tr_heads_train(s.X, s.P, s.y, s.n, s.d, s.T, s.S, s.C, s.L, s.M, &p, &h, err, sizeof err), TR_OK);
+    assert_int_equal(tr_heads_qvariant(h), TR_QV_KNN_SUP);
+    size_t nrow;
+    const tr_heads_cvrow *rows = tr_heads_cv_table(h, &nrow);
+    double aiq[TR_QV_COUNT] = {0};
+    for (size_t i = 0; i < nrow; i++)
+        if (rows[i].cv == TR_CV_LEN) aiq[rows[i].qv] = rows[i].aiq_lin;
+    assert_true(aiq[TR_QV_KNN_SUP] > aiq[TR_QV_KNN_TAU] + 0.005);
+    /* the routed predictions track the planted effect better than kNN-tau's */
+    float *sc = malloc(tr_heads_scratch_floats(h) * sizeof *sc);
+    double e_ks = 0, e_kt = 0;
+    for (size_t i = 0; i < s.n; i += 5) {
+        float q[4], c[4];
+        assert_int_equal(tr_heads_predict(h, s.X + i * 32, s.P + i * 3, 100, NULL, q, NULL, c, sc), TR_OK);
+        e_ks += fabs(q[2] - s.ptrue[i * 4 + 2]);
+        assert_int_equal(tr_heads_predict_variant(h, TR_QV_KNN_TAU, TR_CV_LEN, s.X + i * 32, s.P + i * 3, 100, NULL, q,
+                                                  NULL, c, sc), TR_OK);
+        e_kt += fabs(q[2] - s.ptrue[i * 4 + 2]);
+    }
+    assert_true(e_ks < 0.8 * e_kt);
+    free(sc);
+    tr_heads_free(h);
+    /* sup_w = 0 trains no kNN-sup; a negative weight is refused */
+    p.sup_w = 0;
+    p.qv_mask = (1u << TR_QV_PRIOR_SOFT) | (1u << TR_QV_KNN_TAU);
+    assert_int_equal(tr_heads_train(s.X, s.P, s.y, s.n, s.d, s.T, s.S, s.C, s.L, s.M, &p, &h, err, sizeof err), TR_OK);
+    assert_false(tr_heads_has_qvariant(h, TR_QV_KNN_SUP));
+    tr_heads_free(h);
+    p.sup_w = -1;
+    assert_int_equal(tr_heads_train(s.X, s.P, s.y, s.n, s.d, s.T, s.S, s.C, s.L, s.M, &p, &h, err, sizeof err), TR_ERANGE);
+    assert_non_null(strstr(err, "sup_w"));
+    synth_free(&s);
+}
+
 static void save_all(const tr_heads *h, tr_buf b[4])
 {
     for (int i = 0; i < 4; i++) tr_buf_init(&b[i]);
@@ -666,7 +754,7 @@ static void test_save_load_surface(void **state)
     for (int qv = 0; qv < TR_QV_COUNT; qv++) assert_true(tr_heads_has_qvariant(h, qv));
     tr_buf b[4];
     save_all(h, b);
-    assert_int_equal(get_u32le(b[0].data), 2);   /* HEAD version 2 */
+    assert_int_equal(get_u32le(b[0].data), 3);   /* HEAD version 3 */
     assert_int_equal(load4(b, b[0].len, &g, err, sizeof err), TR_OK);
     assert_int_equal(tr_heads_qvariant(g), tr_heads_qvariant(h));
     assert_float_equal(tr_heads_surf_alpha(g), tr_heads_surf_alpha(h), 0);
@@ -694,17 +782,45 @@ static void test_save_load_surface(void **state)
         assert_non_null(strstr(err, "HEAD"));
     }
     /* an unknown surface-feature count: the field sits before kNN-tau
-     * (8 bytes), the ridge-surface head (4 + M (d + 11) 4 bytes) and the
-     * CV rows (4 + 84 n_cv) */
+     * (8 bytes), the ridge-surface head (4 + M (d + 11) 4 bytes), kNN-sup
+     * (8 + 4 (M (d + 1) + 2 M + n M) bytes) and the CV rows (4 + 84 n_cv) */
     size_t ncv;
     tr_heads_cv_table(h, &ncv);
-    size_t at = b[0].len - (4 + 84 * ncv) - (4 + 4 * 19 * 4) - 8 - 2 * TR_HEADS_SURF * 4 - 4;
+    size_t sup_bytes = 8 + 4 * (4 * 9 + 2 * 4 + s.n * 4);
+    size_t at = b[0].len - (4 + 84 * ncv) - sup_bytes - (4 + 4 * 19 * 4) - 8 - 2 * TR_HEADS_SURF * 4 - 4;
     assert_int_equal(get_u32le(b[0].data + at), TR_HEADS_SURF);
     b[0].data[at] = 7;
     assert_int_equal(load4(b, b[0].len, &g, err, sizeof err), TR_EFORMAT);
     assert_non_null(strstr(err, "7 surface features"));
     for (int i = 0; i < 4; i++) tr_buf_free(&b[i]);
     tr_heads_free(h);
+
+    /* a version-2 HEAD (before kNN-sup) is a version-3 one without it */
+    p.sup_w = 0;
+    assert_int_equal(tr_heads_train(s.X, s.P, s.y, s.n, s.d, s.T, s.S, s.C, s.L, s.M, &p, &h, err, sizeof err), TR_OK);
+    assert_false(tr_heads_has_qvariant(h, TR_QV_KNN_SUP));
+    assert_true(tr_heads_has_qvariant(h, TR_QV_ENS_KT_RS));
+    save_all(h, b);
+    b[0].data[0] = 2;
+    assert_int_equal(load4(b, b[0].len, &g, err, sizeof err), TR_OK);
+    for (size_t i = 0; i < s.n; i += 17)
+        for (int qv = 0; qv < TR_QV_KNN_SUP; qv++) {
+            float q1[4], c1[4], q2[4], c2[4];
+            const float *z = Z + i * TR_HEADS_SURF;
+            assert_int_equal(tr_heads_predict_variant(h, qv, TR_CV_LEN, s.X + i * 8, s.P + i * 3, 700, z, q1, NULL, c1, sc), TR_OK);
+            assert_int_equal(tr_heads_predict_variant(g, qv, TR_CV_LEN, s.X + i * 8, s.P + i * 3, 700, z, q2, NULL, c2, sc), TR_OK);
+            assert_memory_equal(q1, q2, sizeof q1);
+            assert_memory_equal(c1, c2, sizeof c1);
+        }
+    tr_heads_free(g);
+    /* ... and cannot claim kNN-sup (bit 8 of qmask: byte 29) */
+    b[0].data[29] |= 1;
+    assert_int_equal(load4(b, b[0].len, &g, err, sizeof err), TR_EFORMAT);
+    assert_non_null(strstr(err, "variant masks"));
+    assert_null(g);
+    for (int i = 0; i < 4; i++) tr_buf_free(&b[i]);
+    tr_heads_free(h);
+    p.sup_w = 0.25;
 
     /* a version-1 HEAD (written before kNN-tau and the surface heads) still
      * loads: take a v2 section without the new variants and drop its one
@@ -834,6 +950,8 @@ int main(void)
         cmocka_unit_test(test_params_restrict),
         cmocka_unit_test(test_cv_picks_surface),
         cmocka_unit_test(test_cv_picks_knn_tau),
+        cmocka_unit_test(test_knn_sup_hand),
+        cmocka_unit_test(test_cv_picks_knn_sup),
         cmocka_unit_test(test_save_load),
         cmocka_unit_test(test_save_load_surface),
         cmocka_unit_test(test_bad_input),

@@ -49,7 +49,8 @@ static void help(FILE *f)
     cli_train_opts_help(f);
     fprintf(f, "      --heads LIST        quality heads CV may choose among, comma-separated:\n"
                "                          prior-hard, prior-soft, prior+ridge, knn, ensemble,\n"
-               "                          knn-tau, prior+ridge-surface, knn-tau/ridge-surface\n"
+               "                          knn-tau, prior+ridge-surface, knn-tau/ridge-surface,\n"
+               "                          knn-sup\n"
                "                          [all but prior-hard]; without the kNN heads routing\n"
                "                          is faster and the router file smaller\n"
                "      --knn-tasks G       kNN heads search the prompts of the G most probable\n"
