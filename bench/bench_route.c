@@ -10,7 +10,14 @@
  * thread for latency (p50, p90, p99, max per decision, tokenisation
  * included), then one thread per core for throughput.  A warm-up pass over
  * the same prompts is excluded.  Prints one Markdown table row set, with the
- * commit and BLAS kernel, for bench/RESULTS.md. */
+ * commit and BLAS kernel, for bench/RESULTS.md.
+ *
+ * --stages adds a pass that routes each prompt twice in a row: the first
+ * decision finds the router's rows for this prompt out of cache (as in the
+ * latency pass, where the other prompts evicted them), the second finds
+ * them in cache, and the stages of the second are timed apart (sparse
+ * features, projection, classifier + heads).  The difference between the
+ * two decisions is what cache misses cost. */
 #include <cblas.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -20,6 +27,8 @@
 #include <unistd.h>
 
 #include "dataset.h"
+#include "embedder.h"
+#include "router.h"
 #include "taskroute.h"
 #include "util.h"
 
@@ -58,12 +67,57 @@ static void *worker(void *arg)
     return NULL;
 }
 
+static double usec(const struct timespec *a, const struct timespec *b)
+{
+    return (double)(b->tv_sec - a->tv_sec) * 1e6 + (double)(b->tv_nsec - a->tv_nsec) / 1e3;
+}
+
+static void print_stages(const tr_router *r, const tr_dataset *ds, size_t N, tr_scratch *s)
+{
+    enum { COLD, WARM, SPARSE, PROJ, HEADS, NST };
+    double *v = malloc(N * NST * sizeof *v);
+    size_t cap = 2 * TR_MAX_PROMPT_BYTES + 64;
+    int32_t *idx = malloc(cap * sizeof *idx);
+    float *val = malloc(cap * sizeof *val);
+    if (!v || !idx || !val) { free(v); free(idx); free(val); return; }
+    tr_route_options opt = {TR_SELECT_LAMBDA, 0, NULL};
+    tr_decision d;
+    for (size_t i = 0; i < N; i++) {
+        const tr_record *rec = &ds->rec[i];
+        size_t len = tr_prompt_cut(rec->prompt, rec->prompt_len), nnz;
+        struct timespec t[6];
+        clock_gettime(CLOCK_MONOTONIC, &t[0]);
+        tr_route(r, rec->prompt, rec->prompt_len, &opt, s, &d);
+        clock_gettime(CLOCK_MONOTONIC, &t[1]);
+        tr_route(r, rec->prompt, rec->prompt_len, &opt, s, &d);
+        clock_gettime(CLOCK_MONOTONIC, &t[2]);
+        tr_embedder_sparse(r->emb, rec->prompt, len, idx, val, cap, &nnz, s->emb_scratch, s->emb_bytes);
+        clock_gettime(CLOCK_MONOTONIC, &t[3]);
+        tr_embedder_embed(r->emb, rec->prompt, len, s->x, s->emb_scratch, s->emb_bytes);
+        clock_gettime(CLOCK_MONOTONIC, &t[4]);
+        double warm = usec(&t[1], &t[2]), sparse = usec(&t[2], &t[3]), embed = usec(&t[3], &t[4]);
+        v[COLD * N + i] = usec(&t[0], &t[1]);
+        v[WARM * N + i] = warm;
+        v[SPARSE * N + i] = sparse;
+        v[PROJ * N + i] = embed - sparse;
+        v[HEADS * N + i] = warm - embed;
+    }
+    for (int k = 0; k < NST; k++) qsort(v + k * N, N, sizeof *v, cmp_double);
+    printf("\nStages, p50 us (second decision of the same prompt: its rows in cache):\n\n");
+    printf("| decision, rows out of cache | decision, rows in cache | sparse features | projection | "
+           "classifier + heads |\n|---:|---:|---:|---:|---:|\n");
+    printf("| %.1f | %.1f | %.1f | %.1f | %.1f |\n", v[COLD * N + N / 2], v[WARM * N + N / 2],
+           v[SPARSE * N + N / 2], v[PROJ * N + N / 2], v[HEADS * N + N / 2]);
+    free(v); free(idx); free(val);
+}
+
 int main(int argc, char **argv)
 {
-    int test_only = 0;
+    int test_only = 0, stages = 0;
     size_t blo = 0, bhi = (size_t)-1;
     for (;;) {
         if (argc > 1 && !strcmp(argv[argc - 1], "--test")) { test_only = 1; argc--; continue; }
+        if (argc > 1 && !strcmp(argv[argc - 1], "--stages")) { stages = 1; argc--; continue; }
         if (argc > 2 && !strcmp(argv[argc - 2], "--bytes")) {
             if (sscanf(argv[argc - 1], "%zu-%zu", &blo, &bhi) != 2 || blo > bhi) {
                 fprintf(stderr, "--bytes wants LO-HI, e.g. 1000-1400\n");
@@ -75,7 +129,7 @@ int main(int argc, char **argv)
         break;
     }
     if (argc < 3) {
-        fprintf(stderr, "usage: %s ROUTER.trm DATA.jsonl [N] [--test] [--bytes LO-HI]\n", argv[0]);
+        fprintf(stderr, "usage: %s ROUTER.trm DATA.jsonl [N] [--test] [--bytes LO-HI] [--stages]\n", argv[0]);
         return 2;
     }
     size_t N = argc > 3 ? (size_t)atol(argv[3]) : 2000;
@@ -145,6 +199,7 @@ int main(int argc, char **argv)
     printf("| 1 | %.1f | %.1f | %.1f | %.1f | %.1f | %.0f |\n", lat[N / 2], lat[N * 9 / 10], lat[N * 99 / 100],
            lat[N - 1], mean, 1e6 / mean);
     printf("| %d | | | | | | %.0f |\n", threads, (double)routed / wall);
+    if (stages && r->emb) print_stages(r, ds, N, s);
     free(lat);
     tr_scratch_free(s);
     tr_dataset_free(ds);
