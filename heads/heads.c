@@ -6,6 +6,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "half.h"
 #include "parts.h"
 #include "util.h"
 
@@ -138,7 +139,7 @@ void tr_heads_free(tr_heads *h)
     if (!h) return;
     tr_free(h->prior); tr_free(h->gmean); tr_free(h->ridge);
     tr_free(h->ridge_surf); tr_free(h->surf_mean); tr_free(h->surf_scale);
-    tr_free(h->knn_X); tr_free(h->knn_S); tr_free(h->knn_off);
+    tr_free(h->knn_X); tr_free(h->knn_Xh); tr_free(h->knn_S); tr_free(h->knn_off);
     tr_free(h->sup_W); tr_free(h->sup_mean); tr_free(h->sup_scale); tr_free(h->knn_Z); tr_free(h->knn_zn);
     tr_free(h->ctask); tr_free(h->cgmean); tr_free(h->cab); tr_free(h->cres); tr_free(h->cmin);
     tr_free(h->cal_kind); tr_free(h->cal_ab); tr_free(h->cal_off); tr_free(h->cal_x); tr_free(h->cal_y);
@@ -183,7 +184,7 @@ int tr_heads_knn_store(tr_heads *h, const float *X, const float *S, const int32_
                        const size_t *rows, size_t nrows)
 {
     size_t d = h->d, M = h->M, T = h->T;
-    float *kx = tr_mallocarray(nrows ? nrows * d : 1, sizeof *kx);
+    uint16_t *kx = tr_mallocarray(nrows ? nrows * d : 1, sizeof *kx);
     float *ks = tr_mallocarray(nrows ? nrows * 2 * M : 1, sizeof *ks);
     uint32_t *off = tr_calloc(T + 1, sizeof *off);
     if (!kx || !ks || !off) { tr_free(kx); tr_free(ks); tr_free(off); return TR_ENOMEM; }
@@ -193,13 +194,13 @@ int tr_heads_knn_store(tr_heads *h, const float *X, const float *S, const int32_
     for (size_t r = 0; r < nrows; r++) {
         size_t i = rows ? rows[r] : r, t = (size_t)y[i];
         size_t j = off[t]++;
-        memcpy(kx + j * d, X + i * d, d * sizeof *kx);
+        tr_half_from_floats(X + i * d, d, kx + j * d);
         tr_knn_pack(S + i * M, 1, M, ks + j * 2 * M);
     }
     for (size_t t = T; t > 0; t--) off[t] = off[t - 1];
     off[0] = 0;
-    tr_free(h->knn_X); tr_free(h->knn_S); tr_free(h->knn_off);
-    h->knn_X = kx; h->knn_S = ks; h->knn_off = off;
+    tr_free(h->knn_X); tr_free(h->knn_Xh); tr_free(h->knn_S); tr_free(h->knn_off);
+    h->knn_X = NULL; h->knn_Xh = kx; h->knn_S = ks; h->knn_off = off;
     h->knn_n = (uint32_t)nrows;
     return TR_OK;
 }
@@ -221,7 +222,8 @@ static void knn_estimate(const tr_heads *h, const float *x, const float *p_task,
         for (size_t s = 0; s < nseg; s++) { lo[s] = h->knn_off[idx[s]]; hi[s] = h->knn_off[idx[s] + 1]; }
     }
     float *sims = work + 2 * (size_t)h->M + h->knn_n;
-    tr_knn_sims(h->knn_X, h->d, lo, hi, nseg, x, sims);
+    if (h->knn_Xh) tr_knn_sims_half(h->knn_Xh, h->d, lo, hi, nseg, x, sims);
+    else tr_knn_sims(h->knn_X, h->d, lo, hi, nseg, x, sims);
     if (zq) tr_heads_sup_sims(h, lo, hi, nseg, zq, sims, work + 2 * (size_t)h->M);
     tr_knn_combine(h->knn_S, h->M, lo, hi, nseg, sims, k, p, tau, h->knn_k0, prior, out, work);
 }

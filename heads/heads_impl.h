@@ -27,7 +27,8 @@ struct tr_heads {
     float knn_p, knn_k0;
     uint32_t knn_tau_k;        /* kNN-tau: k and temperature */
     float knn_tau;
-    float *knn_X;              /* knn_n x d */
+    float *knn_X;              /* knn_n x d (HEAD format 1-2), or NULL */
+    uint16_t *knn_Xh;          /* the same as half (format 3, half.h), or NULL */
     float *knn_S;              /* knn_n x 2M packed by tr_knn_pack: [scores | labelled] */
     uint32_t *knn_off;         /* T+1: task t's rows are [off[t], off[t+1]) */
     /* kNN-sup (knn_sup.c): z(x) = (prior_soft + ridge(sup_W) - sup_mean) * sup_scale,
@@ -59,6 +60,7 @@ struct tr_heads {
     /* cross-validation figures */
     uint32_t n_cv;
     tr_heads_cvrow *cvrows;
+    uint32_t fmt;              /* HEAD format it was loaded in, 2 for 1 (0: trained); heads_io.c */
 };
 
 #define TR_QV_BIT(v) (1u << (v))
@@ -68,7 +70,8 @@ struct tr_heads {
 /* Allocate h's arrays for its M, T, d, nsurf and masks (zeroed).  TR_OK/TR_ENOMEM. */
 int tr_heads_alloc_parts(tr_heads *h);
 /* Store the rows (nrows of them, NULL = all n) as h's kNN index, sorted by
- * task label y.  Replaces any previous store.  TR_OK / TR_ENOMEM. */
+ * task label y, the embeddings rounded to half (knn_Xh).  Replaces any
+ * previous store.  TR_OK / TR_ENOMEM. */
 int tr_heads_knn_store(tr_heads *h, const float *X, const float *S, const int32_t *y,
                        const size_t *rows, size_t nrows);
 /* kNN-sup (knn_sup.c).  Standardised z of one prompt into z (M); corr: M

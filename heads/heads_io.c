@@ -1,20 +1,23 @@
 /* The heads in the router file: four sections, each opening with its own
  * format version (u32) so one can change without the others.  HEAD is at
- * version 3 (2: kNN-tau and the surface variants; 3: kNN-sup), the others
- * at 1; HEAD version 1 files (variants 0-4 only) and version 2 files
- * (variants 0-7) still load.
+ * version 4, the others at 1.  HEAD versions: 2 added kNN-tau and the
+ * surface variants, 3 kNN-sup, 4 stores the kNN store's embeddings X as IEEE
+ * half (half.h: the kNN similarities read half the bytes).  Versions 2 and 3
+ * still load, keep their float store and BLAS path and are saved in their
+ * own version again, so that a re-saved router predicts as before; version 1
+ * (variants 0-4 only) loads and is saved as version 2.
  *
  *   HEAD  u32 ver, M, T, d, top_k; i32 qv, cv; u32 qmask, cmask;
  *         f32 k0, cost_k0, ridge_alpha; f32 prior[T*M], gmean[M];
  *         f32 ridge[M*(d+1)] if qmask has TR_QV_RIDGE;
  *         if qmask has TR_QV_KNN or (v2) TR_QV_KNN_TAU: u32 knn_n, knn_k,
  *         knn_tasks; f32 knn_p, knn_k0; u32 off[T+1] (0 .. knn_n,
- *         non-decreasing); f32 X[knn_n*d], S[knn_n*M];
- *         v2 only: u32 nsurf (0 or TR_HEADS_SURF); f32 surf_mean[nsurf],
+ *         non-decreasing); X[knn_n*d] (f16 from v4, f32 before), f32 S[knn_n*M];
+ *         v2 and later: u32 nsurf (0 or TR_HEADS_SURF); f32 surf_mean[nsurf],
  *         surf_scale[nsurf]; if qmask has TR_QV_KNN_TAU: u32 knn_tau_k;
  *         f32 knn_tau; if qmask has TR_QV_RIDGE_SURF: f32 rs_alpha;
  *         f32 ridge_surf[M*(d+nsurf+1)];
- *         v3 only, if qmask has TR_QV_KNN_SUP: f32 sup_w, sup_alpha;
+ *         v3 and later, if qmask has TR_QV_KNN_SUP: f32 sup_w, sup_alpha;
  *         f32 sup_W[M*(d+1)], sup_mean[M], sup_scale[M], Z[knn_n*M]
  *         (knn_zn is recomputed on loading);
  *         u32 n_cv; n_cv x {i32 qv, cv, eligible; f64 alpha, aiq_lin, aiq_log, q_at_cbest,
@@ -31,17 +34,26 @@
 #include <math.h>
 #include <string.h>
 
+#include "half.h"
 #include "heads_impl.h"
 #include "parts.h"
 #include "util.h"
 
 #define HEADS_FMT 1u       /* CALB, COST, SELC */
-#define HEAD_FMT 3u        /* HEAD */
+#define HEAD_FMT 4u        /* HEAD */
+
+/* The version h is saved in: a float kNN store or a loaded version 1-3 keeps
+ * its own (1 becomes 2); a trained router or a half store is HEAD_FMT. */
+static uint32_t head_fmt(const tr_heads *h)
+{
+    if (h->knn_Xh) return HEAD_FMT;
+    return h->fmt ? h->fmt : h->knn_X ? 3u : HEAD_FMT;
+}
 
 void tr_heads_save(const tr_heads *h, tr_buf *hb, tr_buf *cal, tr_buf *cost, tr_buf *sel)
 {
     size_t M = h->M, T = h->T, D = (size_t)h->d + 1;
-    tr_buf_u32(hb, HEAD_FMT);
+    tr_buf_u32(hb, head_fmt(h));
     tr_buf_u32(hb, h->M); tr_buf_u32(hb, h->T); tr_buf_u32(hb, h->d); tr_buf_u32(hb, h->top_k);
     tr_buf_i32(hb, h->qv); tr_buf_i32(hb, h->cv);
     tr_buf_u32(hb, h->qmask); tr_buf_u32(hb, h->cmask);
@@ -53,7 +65,8 @@ void tr_heads_save(const tr_heads *h, tr_buf *hb, tr_buf *cal, tr_buf *cost, tr_
         tr_buf_u32(hb, h->knn_n); tr_buf_u32(hb, h->knn_k); tr_buf_u32(hb, h->knn_tasks);
         tr_buf_f32(hb, h->knn_p); tr_buf_f32(hb, h->knn_k0);
         for (size_t t = 0; t <= T; t++) tr_buf_u32(hb, h->knn_off[t]);
-        tr_buf_f32s(hb, h->knn_X, (size_t)h->knn_n * h->d);
+        if (h->knn_Xh) tr_buf_u16s(hb, h->knn_Xh, (size_t)h->knn_n * h->d);
+        else tr_buf_f32s(hb, h->knn_X, (size_t)h->knn_n * h->d);
         /* the file keeps the plain scores (NaN = no label); memory, packed */
         float row[1024];
         for (size_t i = 0; i < h->knn_n; i++) {
@@ -168,6 +181,7 @@ int tr_heads_load(const void *heads, size_t heads_len, const void *calib,
         rc = tr_errorf(err, errlen, TR_EVERSION, "heads section HEAD: format %u is newer than this reader (%u)", ver, HEAD_FMT);
         goto fail;
     }
+    h->fmt = ver < 2 ? 2u : ver;
     /* version 1 knew variants 0-4, version 2 variants 0-7 */
     const unsigned nqv = ver == 1 ? 5u : ver == 2 ? 8u : TR_QV_COUNT;
     const uint32_t ks_bit = 1u << TR_QV_KNN_SUP;
@@ -208,11 +222,17 @@ int tr_heads_load(const void *heads, size_t heads_len, const void *calib,
             if (h->knn_tasks > TR_HEADS_MAX_TOPK || !(h->knn_p > 0) || !(h->knn_k0 >= 0))
                 BAD("heads section HEAD: kNN settings tasks %u, p %g, k0 %g", h->knn_tasks, h->knn_p, h->knn_k0);
             uint64_t kn = h->knn_n;
-            if (tr_cursor_check_count(&c, (T + 1) + kn * (D - 1) + kn * M, 4, "knn store")) CHECK(&c, "HEAD");
+            if (tr_cursor_check_count(&c, 4 * ((T + 1) + kn * M) + kn * (D - 1) * (ver >= 4 ? 2 : 4), 1, "knn store"))
+                CHECK(&c, "HEAD");
             h->knn_off = tr_mallocarray(T + 1, sizeof *h->knn_off);
             if (!h->knn_off) { rc = tr_errorf(err, errlen, TR_ENOMEM, "heads: out of memory loading"); goto fail; }
             for (size_t t = 0; t <= T; t++) tr_get_u32(&c, &h->knn_off[t]);
-            h->knn_X = get_fs(&c, kn * (D - 1), "knn X");
+            if (ver >= 4) {
+                tr_cursor_field(&c, "knn X");
+                tr_get_u16s_alloc(&c, (size_t)(kn * (D - 1)), &h->knn_Xh);
+            } else {
+                h->knn_X = get_fs(&c, kn * (D - 1), "knn X");
+            }
             float *plain = get_fs(&c, kn * M, "knn S");
             CHECK(&c, "HEAD");
             h->knn_S = tr_mallocarray(kn ? kn * 2 * M : 1, sizeof *h->knn_S);
@@ -220,6 +240,8 @@ int tr_heads_load(const void *heads, size_t heads_len, const void *calib,
             tr_free(plain);
             if (!h->knn_S) { rc = tr_errorf(err, errlen, TR_ENOMEM, "heads: out of memory loading"); goto fail; }
             if (h->knn_off[0] != 0 || h->knn_off[T] != h->knn_n) BAD("heads section HEAD: kNN task offsets do not span the store");
+            for (size_t i = 0; h->knn_Xh && i < kn * (D - 1); i++)
+                if (tr_half_nonfinite(h->knn_Xh[i])) BAD("heads section HEAD: kNN store row %zu is not finite", i / (D - 1));
             for (size_t t = 0; t < T; t++)
                 if (h->knn_off[t + 1] < h->knn_off[t]) BAD("heads section HEAD: kNN task offsets decrease at task %zu", t);
         }

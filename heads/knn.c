@@ -20,6 +20,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "half.h"
+
 /* Order-preserving map of a float to an unsigned key (ascending floats give
  * ascending keys; -0 sorts just below +0, which compare equal as floats). */
 static inline uint32_t fkey(float f)
@@ -71,6 +73,18 @@ void tr_knn_sims(const float *Xs, size_t d, const uint32_t *lo, const uint32_t *
         if (nr == 0) continue;
         cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)nr, (int)d, 1.0f, Xs + (size_t)lo[s] * d, (int)d,
                     x, 1, 0.0f, sims + o, 1);
+        o += nr;
+    }
+}
+
+void tr_knn_sims_half(const uint16_t *Xs, size_t d, const uint32_t *lo, const uint32_t *hi,
+                      size_t nseg, const float *x, float *sims)
+{
+    const tr_half_ops *ops = tr_half_best();
+    size_t o = 0;
+    for (size_t s = 0; s < nseg; s++) {
+        size_t nr = hi[s] - lo[s];
+        ops->gemv(nr, d, Xs + (size_t)lo[s] * d, x, sims + o);
         o += nr;
     }
 }

@@ -49,6 +49,9 @@ void tr_expert_apply(const float *W, size_t d, size_t M, const float *x, float *
  * [lo[s], hi[s]), concatenated into sims. */
 void tr_knn_sims(const float *Xs, size_t d, const uint32_t *lo, const uint32_t *hi,
                  size_t nseg, const float *x, float *sims);
+/* The same over rows stored as half (half.h's gemv). */
+void tr_knn_sims_half(const uint16_t *Xs, size_t d, const uint32_t *lo, const uint32_t *hi,
+                      size_t nseg, const float *x, float *sims);
 /* S (n x M, NaN = no label) packed into out (n x 2M): each row [score, 0
  * where unlabelled | 1 where labelled, else 0]. */
 void tr_knn_pack(const float *S, size_t n, size_t M, float *out);

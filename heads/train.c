@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "half.h"
 #include "heads_impl.h"
 #include "parts.h"
 #include "util.h"
@@ -121,11 +122,12 @@ static size_t qv_slot(const slots *sl, int qv, size_t ai)
  * are filled by the caller from the others.  kNN goes through a blocked
  * SGEMM of the rows against the store instead of one SGEMV per row, and
  * both kNN kernels share its similarities.  scr: tr_heads_scratch_floats(h)
- * floats; G: KNN_BLOCK x knn_n. */
+ * floats; G: KNN_BLOCK x knn_n; Xf: knn_n x d, the half store widened to
+ * float for SGEMM (the same values routing reads, summed in another order). */
 #define KNN_BLOCK 128
 static void predict_rows(tr_heads *h, const data *D, const size_t *rows, size_t nrows,
                          float **Q, const slots *sl, float *const *Ws, float *const *Wrs,
-                         float **Cc, float *scr, float *G, float *xb)
+                         float **Cc, float *scr, float *G, float *xb, float *Xf)
 {
     float *keep = h->ridge, *keep_rs = h->ridge_surf;
     size_t M = D->M;
@@ -155,6 +157,11 @@ static void predict_rows(tr_heads *h, const data *D, const size_t *rows, size_t 
     if (!(sl->knn && Q[sl->knn]) && !(sl->kt && Q[sl->kt]) && !(sl->ks && Q[sl->ks])) return;
     if (h->knn_n == 0) return;
     size_t d = D->d, nk = h->knn_n;
+    const float *Xs = h->knn_X;
+    if (h->knn_Xh) {
+        tr_half_to_floats(h->knn_Xh, nk * d, Xf);
+        Xs = Xf;
+    }
     for (size_t r0 = 0; r0 < nrows; r0 += KNN_BLOCK) {
         size_t nb = nrows - r0 < KNN_BLOCK ? nrows - r0 : KNN_BLOCK;
         for (size_t b = 0; b < nb; b++) {
@@ -162,7 +169,7 @@ static void predict_rows(tr_heads *h, const data *D, const size_t *rows, size_t 
             memcpy(xb + b * d, D->X + i * d, d * sizeof *xb);
         }
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)nk, (int)d, 1.0f, xb, (int)d,
-                    h->knn_X, (int)d, 0.0f, G, (int)nk);
+                    Xs, (int)d, 0.0f, G, (int)nk);
         for (size_t b = 0; b < nb; b++) {
             size_t i = rows ? rows[r0 + b] : r0 + b;
             const float *pt = D->P + i * D->T;
@@ -606,7 +613,7 @@ int tr_heads_train(const float *X, const float *P, const int32_t *y, size_t n,
 
     tr_heads *h = NULL, *f = NULL;
     float *Pown = NULL, *Q[MAX_SLOTS] = {0}, *Cc[TR_CV_COUNT] = {0}, *Qcal = NULL;
-    float *Wf[TR_HEADS_MAX_ALPHAS] = {0}, *Wrs[TR_HEADS_MAX_ALPHAS] = {0}, *scr = NULL, *G = NULL, *xb = NULL;
+    float *Wf[TR_HEADS_MAX_ALPHAS] = {0}, *Wrs[TR_HEADS_MAX_ALPHAS] = {0}, *scr = NULL, *G = NULL, *xb = NULL, *Xf = NULL;
     float *Xa = NULL;
     int32_t *yown = NULL, *fold = NULL;
     size_t *fit = NULL, *hold = NULL, *ev = NULL;
@@ -724,7 +731,8 @@ int tr_heads_train(const float *X, const float *P, const int32_t *y, size_t n,
     if (sl.knn || sl.kt) {
         G = tr_mallocarray((size_t)KNN_BLOCK * n, sizeof *G);
         xb = tr_mallocarray((size_t)KNN_BLOCK * d, sizeof *xb);
-        if (!G || !xb) goto oom;
+        Xf = tr_mallocarray(n * d > 0 ? n * d : 1, sizeof *Xf);
+        if (!G || !xb || !Xf) goto oom;
     }
 
     /* complete rows: where a sweep can be scored */
@@ -786,7 +794,7 @@ int tr_heads_train(const float *X, const float *P, const int32_t *y, size_t n,
             for (size_t i = 0; i < n; i++) { if (fold[i] == k) hold[nh++] = i; else fit[nf++] = i; }
             if (nh == 0) continue;
             if ((rc = fit_parts(f, &D, fit, nf, params->ridge_alphas, sl.na, Wf, Wrs, err, errlen))) goto fail;
-            predict_rows(f, &D, hold, nh, Q, &sl, Wf, Wrs, Cc, scr, G, xb);
+            predict_rows(f, &D, hold, nh, Q, &sl, Wf, Wrs, Cc, scr, G, xb, Xf);
             if (params->progress) params->progress(params->progress_ctx, "heads: cross-validation", (k + 1.0) / K);
         }
         f->ridge = NULL;
@@ -875,7 +883,7 @@ fail:
     tr_heads_free(h);
     tr_heads_free(f);
     tr_free(Pown); tr_free(yown); tr_free(fold); tr_free(fit); tr_free(hold); tr_free(ev);
-    tr_free(lam); tr_free(pc); tr_free(pq); tr_free(Qcal); tr_free(scr); tr_free(G); tr_free(xb);
+    tr_free(lam); tr_free(pc); tr_free(pq); tr_free(Qcal); tr_free(scr); tr_free(G); tr_free(xb); tr_free(Xf);
     for (size_t s = 0; s < MAX_SLOTS; s++) tr_free(Q[s]);
     for (int v = 0; v < TR_CV_COUNT; v++) tr_free(Cc[v]);
     for (size_t k = 0; k < TR_HEADS_MAX_ALPHAS; k++) { tr_free(Wf[k]); tr_free(Wrs[k]); }

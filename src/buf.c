@@ -54,6 +54,11 @@ void tr_buf_f32s(tr_buf *b, const float *v, size_t n)
     if (host_is_le()) { tr_buf_put(b, v, n * sizeof *v); return; }
     for (size_t i = 0; i < n; i++) tr_buf_f32(b, v[i]);
 }
+void tr_buf_u16s(tr_buf *b, const uint16_t *v, size_t n)
+{
+    if (host_is_le()) { tr_buf_put(b, v, n * sizeof *v); return; }
+    for (size_t i = 0; i < n; i++) le_put(b, v[i], 2);
+}
 void tr_buf_i32s(tr_buf *b, const int32_t *v, size_t n)
 {
     if (host_is_le()) { tr_buf_put(b, v, n * sizeof *v); return; }
@@ -166,6 +171,23 @@ int tr_get_i32s_alloc(tr_cursor *c, size_t n, int32_t **out)
     int32_t *v = n > SIZE_MAX / sizeof *v ? NULL : tr_malloc_big((n ? n : 1) * sizeof *v);
     if (!v) { c->err = TR_ENOMEM; return c->err; }
     if (tr_get_i32s(c, v, n)) { tr_free(v); return c->err; }
+    *out = v;
+    return TR_OK;
+}
+
+int tr_get_u16s_alloc(tr_cursor *c, size_t n, uint16_t **out)
+{
+    *out = NULL;
+    if (tr_cursor_check_count(c, n, 2, c->what)) return c->err;
+    uint16_t *v = n > SIZE_MAX / sizeof *v ? NULL : tr_malloc_big((n ? n : 1) * sizeof *v);
+    if (!v) { c->err = TR_ENOMEM; return c->err; }
+    const unsigned char *q = NULL;
+    if (take(c, n * sizeof *v, &q)) { tr_free(v); return c->err; }
+    if (host_is_le()) {
+        if (n) memcpy(v, q, n * sizeof *v);
+    } else {
+        for (size_t i = 0; i < n; i++) v[i] = (uint16_t)(q[2 * i] | q[2 * i + 1] << 8);
+    }
     *out = v;
     return TR_OK;
 }

@@ -28,6 +28,8 @@ void tr_buf_f32(tr_buf *b, float v);
 void tr_buf_f64(tr_buf *b, double v);
 void tr_buf_f32s(tr_buf *b, const float *v, size_t n);   /* n values, no count */
 void tr_buf_i32s(tr_buf *b, const int32_t *v, size_t n);
+/* n 16-bit values (IEEE binary16 bits, half.h), no count */
+void tr_buf_u16s(tr_buf *b, const uint16_t *v, size_t n);
 /* A string as u32 length + bytes (no NUL). NULL is stored as length 0xFFFFFFFF. */
 void tr_buf_str(tr_buf *b, const char *s);
 void tr_buf_bytes(tr_buf *b, const void *p, size_t n);  /* u64 length + bytes */
@@ -55,6 +57,7 @@ int tr_get_i32s(tr_cursor *c, int32_t *v, size_t n);
 /* Allocate (tr_malloc) and read n floats / ints; *out owned by the caller. */
 int tr_get_f32s_alloc(tr_cursor *c, size_t n, float **out);
 int tr_get_i32s_alloc(tr_cursor *c, size_t n, int32_t **out);
+int tr_get_u16s_alloc(tr_cursor *c, size_t n, uint16_t **out);
 /* Read a string written by tr_buf_str; *out is tr_malloc'ed and NUL-ended
  * (NULL for a stored NULL).  Owned by the caller. */
 int tr_get_str(tr_cursor *c, char **out);

@@ -8,19 +8,26 @@
  * piece covers at least one input byte except under NFKC expansion), so the
  * scratch size is a function of the prompt length only.
  *
- * Section layout (little-endian, tr_buf), format version 3 (and 2):
+ * Section layout (little-endian, tr_buf), format version 4 (and 3, 2):
  *   u32 format version, str tokenizer ("sentencepiece 0.1.97 unigram"),
  *   str feature scheme, u64 vocabulary hash (FNV-1a 64 over every piece's
  *   text + NUL, in id order), i32 x 7 params (dim, vocab_size, min_df,
  *   max_features, bigrams, oversample, power_iters), u64 seed,
  *   bytes SentencePiece model, features (piece_features.h: n_docs, bigrams,
  *   count, keys, idf), u32 dim, f32 singular values[dim],
- *   f32 V[features x dim] row-major, then the word cache (word_cache.h).
- * Versions differ only in the tokenising rule (word_cache.h): 3 splits
+ *   V[features x dim] row-major: f16 (IEEE binary16, half.h) in format 4,
+ *   f32 in 1-3; then the word cache (word_cache.h).
+ * Format 4 is format 3 with the projection rounded to half after the SVD:
+ * a prompt's projection reads one scattered row of V per feature, from a
+ * matrix far larger than the caches, and half the bytes made it faster
+ * (the sum stays in float, half.h).  Training embeds its prompts through
+ * the same half rows, so training and routing agree.
+ * Formats 1-3 differ only in the tokenising rule (word_cache.h): 3 splits
  * every valid UTF-8 prompt into words, 2 only ASCII prompts; format 1 has no
- * word cache and tokenises prompts whole.  All three are read, and an
- * embedder is saved in the version it was read in, so that warm-started
- * routers keep their rule.
+ * word cache and tokenises prompts whole.  All four are read, and an
+ * embedder is saved in the version it was read in (1-3 keep their float
+ * projection and its BLAS path), so that warm-started routers keep their
+ * rule and their embeddings.
  * The loader checks every count against the bytes left before allocating,
  * and refuses a newer format, another tokenizer or feature scheme, a model
  * whose vocabulary hash differs, non-finite numbers and trailing bytes. */
@@ -31,16 +38,17 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "half.h"
 #include "piece_features.h"
 #include "spm.h"
 #include "svd.h"
 #include "util.h"
 #include "word_cache.h"
 
-/* 3: valid UTF-8 prompts are tokenised word by word (word_cache.h) and the
- * section ends with the word cache; 2: only ASCII prompts word by word;
- * 1: whole prompts, no cache. */
-#define EMBED_FORMAT_VERSION 3u
+/* 4: as 3, the projection stored as half; 3: valid UTF-8 prompts are
+ * tokenised word by word (word_cache.h) and the section ends with the word
+ * cache; 2: only ASCII prompts word by word; 1: whole prompts, no cache. */
+#define EMBED_FORMAT_VERSION 4u
 #define WORD_CACHE_MAX 200000
 #define TOKENIZER_ID "sentencepiece " TR_SPM_VERSION " unigram"
 #define FEATURE_SCHEME "piece-unigram+bigram;tf=1+ln(tf);idf=ln((1+n)/(1+df))+1;l2"
@@ -51,7 +59,8 @@ struct tr_embedder {
     tr_spm *spm;
     tr_features *feat;
     size_t dim;
-    float *V;              /* n_feat x dim, row-major */
+    float *V;              /* n_feat x dim, row-major (formats 1-3), or NULL */
+    uint16_t *Vh;          /* the same as half (format 4), or NULL */
     float *S;              /* dim singular values */
     uint64_t vocab_hash;
     tr_word_cache *words;  /* memo of single-word encodings (format 2) */
@@ -155,7 +164,7 @@ void tr_embedder_free(tr_embedder *e)
     tr_spm_free(e->spm);
     tr_word_cache_free(e->words);
     tr_features_free(e->feat);
-    tr_free(e->V); tr_free(e->S);
+    tr_free(e->V); tr_free(e->Vh); tr_free(e->S);
     tr_free(e->text_pool); tr_free(e->text_off);
     tr_free(e);
 }
@@ -291,6 +300,14 @@ int tr_embedder_fit_spm(const char *const *texts, const size_t *lens, size_t n,
     rc = tr_rsvd(&A, &sv, &e->V, &e->S, &k, err, errlen);
     if (rc) goto fail;
     tr_csr_free(&A);
+    /* format 4: from here on the projection is its half rounding, for the
+     * training prompts' embeddings as for routing */
+    size_t nv = e->feat->n_feat * (size_t)k;
+    e->Vh = tr_mallocarray(nv ? nv : 1, sizeof *e->Vh);
+    if (!e->Vh) { rc = tr_errorf(err, errlen, TR_ENOMEM, "embedder: out of memory"); goto fail; }
+    tr_half_from_floats(e->V, nv, e->Vh);
+    tr_free(e->V);
+    e->V = NULL;
     e->dim = (size_t)k;
     e->p.dim = k;
     e->p.vocab_size = tr_spm_vocab_size(e->spm);
@@ -366,19 +383,31 @@ int tr_embedder_embed(const tr_embedder *e, const char *text, size_t len,
     int rc = sparse_in_scratch(e, text, len, scratch, scratch_bytes, &idx, &val, &nnz);
     if (rc) return rc;
     size_t d = e->dim;
-    /* x = sum_z val[z] * V[idx[z]]: one BLAS axpy per feature, because this
-     * is most of a route's arithmetic and -O2 leaves the plain loop scalar */
+    /* x = sum_z val[z] * V[idx[z]]: one axpy per feature (half.h's for a
+     * half projection, BLAS's for a float one), because this is most of a
+     * route's arithmetic and -O2 leaves the plain loop scalar */
     memset(out, 0, d * sizeof *out);
     /* The rows are scattered over a projection larger than the caches, so
-     * the rows a few features ahead are fetched while this one is added. */
+     * the rows a few features ahead are fetched while this one is added;
+     * every other line: the adjacent-line prefetcher brings its pair. */
     enum { AHEAD = 4 };
-    for (size_t z = 0; z < nnz; z++) {
-        if (z + AHEAD < nnz) {
-            const float *next = e->V + (size_t)idx[z + AHEAD] * d;
-            /* every other line: the adjacent-line prefetcher brings its pair */
-            for (size_t c = 0; c < d; c += 32) __builtin_prefetch(next + c);
+    if (e->Vh) {
+        const tr_half_ops *ops = tr_half_best();
+        for (size_t z = 0; z < nnz; z++) {
+            if (z + AHEAD < nnz) {
+                const uint16_t *next = e->Vh + (size_t)idx[z + AHEAD] * d;
+                for (size_t c = 0; c < d; c += 64) __builtin_prefetch(next + c);
+            }
+            ops->axpy(d, val[z], e->Vh + (size_t)idx[z] * d, out);
         }
-        cblas_saxpy((blasint)d, val[z], e->V + (size_t)idx[z] * d, 1, out, 1);
+    } else {
+        for (size_t z = 0; z < nnz; z++) {
+            if (z + AHEAD < nnz) {
+                const float *next = e->V + (size_t)idx[z + AHEAD] * d;
+                for (size_t c = 0; c < d; c += 32) __builtin_prefetch(next + c);
+            }
+            cblas_saxpy((blasint)d, val[z], e->V + (size_t)idx[z] * d, 1, out, 1);
+        }
     }
     double ss = 0;
     for (size_t c = 0; c < d; c++) ss += (double)out[c] * out[c];
@@ -485,7 +514,7 @@ int tr_embedder_save(const tr_embedder *e, tr_buf *b)
     if (!e || !b) return TR_EINVAL;
     const void *model; size_t mlen;
     tr_spm_serialize(e->spm, &model, &mlen);
-    tr_buf_u32(b, e->rule == TR_TOK_UTF8_WORDS ? 3u : e->rule == TR_TOK_ASCII_WORDS ? 2u : 1u);
+    tr_buf_u32(b, e->Vh ? 4u : e->rule == TR_TOK_UTF8_WORDS ? 3u : e->rule == TR_TOK_ASCII_WORDS ? 2u : 1u);
     tr_buf_str(b, TOKENIZER_ID);
     tr_buf_str(b, FEATURE_SCHEME);
     tr_buf_u64(b, e->vocab_hash);
@@ -497,7 +526,8 @@ int tr_embedder_save(const tr_embedder *e, tr_buf *b)
     tr_features_save(e->feat, b);
     tr_buf_u32(b, (uint32_t)e->dim);
     tr_buf_f32s(b, e->S, e->dim);
-    tr_buf_f32s(b, e->V, e->feat->n_feat * e->dim);
+    if (e->Vh) tr_buf_u16s(b, e->Vh, e->feat->n_feat * e->dim);
+    else tr_buf_f32s(b, e->V, e->feat->n_feat * e->dim);
     if (e->rule != TR_TOK_WHOLE) tr_word_cache_save(e->words, b);
     return tr_buf_ok(b);
 }
@@ -576,14 +606,15 @@ int tr_embedder_load(const void *data, size_t len, tr_embedder **out, char *err,
         goto fail;
     }
     e->dim = dim;
-    size_t nv = e->feat->n_feat * (size_t)dim;
-    if (tr_cursor_check_count(&c, (uint64_t)dim + nv, sizeof(float), "projection") != TR_OK) {
+    size_t nv = e->feat->n_feat * (size_t)dim, vbytes = ver >= 4 ? 2 : sizeof(float);
+    if (tr_cursor_check_count(&c, (uint64_t)dim * sizeof(float) + (uint64_t)nv * vbytes, 1, "projection") != TR_OK) {
         rc = tr_errorf(err, errlen, TR_EFORMAT,
                        "embedder section: a %zu x %u projection does not fit in the %zu bytes left",
                        e->feat->n_feat, dim, c.left);
         goto fail;
     }
-    if (tr_get_f32s_alloc(&c, dim, &e->S) || tr_get_f32s_alloc(&c, nv, &e->V)) {
+    if (tr_get_f32s_alloc(&c, dim, &e->S)
+        || (ver >= 4 ? tr_get_u16s_alloc(&c, nv, &e->Vh) : tr_get_f32s_alloc(&c, nv, &e->V))) {
         rc = tr_errorf(err, errlen, c.err, "embedder section: projection: %s", tr_strerror(c.err));
         goto fail;
     }
@@ -602,9 +633,9 @@ int tr_embedder_load(const void *data, size_t len, tr_embedder **out, char *err,
             goto fail;
         }
     for (size_t i = 0; i < nv; i++)
-        if (!isfinite(e->V[i])) {
+        if (e->Vh ? tr_half_nonfinite(e->Vh[i]) : !isfinite(e->V[i])) {
             rc = tr_errorf(err, errlen, TR_EFORMAT, "embedder section: projection[%zu][%zu] is %g",
-                           i / dim, i % dim, (double)e->V[i]);
+                           i / dim, i % dim, e->Vh ? (double)tr_half_to_float(e->Vh[i]) : (double)e->V[i]);
             goto fail;
         }
     if (build_texts(e) != TR_OK) { rc = tr_errorf(err, errlen, TR_ENOMEM, "embedder section: out of memory"); goto fail; }

@@ -98,11 +98,13 @@ void *tr_mallocarray(size_t n, size_t size)
  * simply stays on small pages. */
 void *tr_malloc_big(size_t n)
 {
-    enum { HUGE = 2u << 20 };
-    if (n < TR_BIG_ALLOC || n > SIZE_MAX - HUGE) return tr_malloc(n);
+    enum { HUGE = 2u << 20, LINE = 64 };
+    if (n > SIZE_MAX - HUGE) return NULL;
     if (alloc_should_fail()) return NULL;
-    size_t len = (n + HUGE - 1) & ~((size_t)HUGE - 1);
     void *p = NULL;
+    if (n < TR_BIG_ALLOC)   /* rows of 2^k bytes then start on a cache line */
+        return posix_memalign(&p, LINE, n ? n : 1) ? NULL : p;
+    size_t len = (n + HUGE - 1) & ~((size_t)HUGE - 1);
     if (posix_memalign(&p, HUGE, len)) return NULL;
 #ifdef MADV_HUGEPAGE
     (void)madvise(p, len, MADV_HUGEPAGE);

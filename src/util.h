@@ -31,9 +31,10 @@ char *tr_strdup(const char *s);
 char *tr_strndup(const char *s, size_t n);
 /* n*size with overflow check; NULL on overflow or failure. */
 void *tr_mallocarray(size_t n, size_t size);
-/* Like tr_malloc, for the big arrays a route reads at random (the projection,
- * the kNN store): from TR_BIG_ALLOC bytes up, aligned to 2 MiB and offered to
- * the kernel for transparent huge pages.  Freed by tr_free. */
+/* Like tr_malloc, for the arrays a route reads at random (the projection,
+ * the kNN store): aligned to a cache line, and from TR_BIG_ALLOC bytes up to
+ * 2 MiB and offered to the kernel for transparent huge pages.  Freed by
+ * tr_free. */
 #define TR_BIG_ALLOC ((size_t)4 << 20)
 void *tr_malloc_big(size_t n);
 /* tr_free is public (taskroute.h). */

@@ -8,6 +8,7 @@
 #include <math.h>
 
 #include "embedder.h"
+#include "half.h"
 #include "spm.h"
 #include "util.h"
 
@@ -169,6 +170,23 @@ static void expect_golden(const tr_embedder *e, const char *text, const float go
     for (int i = 0; i < 4; i++) assert_float_equal(x[i], golden[i], 1e-5);
 }
 
+/* Section b (format 4) rewritten as format ver (3 or 2): the half
+ * projection widened to float, the rest as it is. */
+static void old_format(const tr_embedder *e, const tr_buf *b, unsigned ver, tr_buf *out)
+{
+    size_t nv = tr_embedder_feature_count(e) * tr_embedder_dim(e), wc = tr_embedder_word_cache_bytes(e);
+    size_t pre = b->len - wc - 2 * nv;
+    tr_buf_init(out);
+    tr_buf_u32(out, ver);
+    tr_buf_put(out, b->data + 4, pre - 4);
+    for (size_t i = 0; i < nv; i++) {
+        const unsigned char *q = b->data + pre + 2 * i;
+        tr_buf_f32(out, tr_half_to_float((uint16_t)(q[0] | q[1] << 8)));
+    }
+    tr_buf_put(out, b->data + b->len - wc, wc);
+    assert_int_equal(tr_buf_ok(out), TR_OK);
+}
+
 static void test_save_load_golden(void **state)
 {
     (void)state;
@@ -192,33 +210,49 @@ static void test_save_load_golden(void **state)
     assert_null(tr_embedder_feature_text(g, tr_embedder_feature_count(g)));
 
     /* Golden values: a change here changes what existing router files mean.
-     * Update them only together with the embedder format version.  Format 3
-     * splits these non-ASCII probes into words where format 2 encoded them
-     * whole: the pieces are the same (SentencePiece splits at whitespace
-     * itself), so the values agree with format 2's to float rounding. */
-    static const float golden0[4] = {0.3361664f, 0.1986680f, 0.7685896f, -0.3893643f};
-    static const float golden1[4] = {0.2523097f, 0.1367269f, 0.3200323f, 0.0251938f};
+     * Update them only together with the embedder format version.  Format 4
+     * rounds the projection to half (half.h); format 3's values were
+     * {0.3361664, 0.1986680, 0.7685896, -0.3893643} and {0.2523097,
+     * 0.1367269, 0.3200323, 0.0251938} on the same data. */
+    static const float golden0[4] = {0.3362384f, 0.1987129f, 0.7685419f, -0.3893726f};
+    static const float golden1[4] = {0.2522875f, 0.1367284f, 0.3199269f, 0.0251816f};
+    if (getenv("TR_PRINT_GOLDEN")) {
+        float x[8];
+        for (int i = 0; i < 2; i++) {
+            embed1(g, probe[i], x);
+            printf("golden%d %.7f %.7f %.7f %.7f\n", i, x[0], x[1], x[2], x[3]);
+        }
+    }
     expect_golden(g, probe[0], golden0);
     expect_golden(g, probe[1], golden1);
-    tr_embedder_free(g);
+    assert_int_equal(b.data[0], 4);
 
-    /* The same bytes labelled format 2 keep format 2's rule and values, and
-     * are saved as format 2 again (a warm start must not change the rule). */
-    unsigned char *v2 = malloc(b.len);
-    memcpy(v2, b.data, b.len);
-    v2[0] = 2;
-    assert_int_equal(tr_embedder_load(v2, b.len, &g, err, sizeof err), TR_OK);
-    static const float golden2_0[4] = {0.3361672f, 0.1986712f, 0.7685869f, -0.3893669f};
-    static const float golden2_1[4] = {0.2523096f, 0.1367285f, 0.3200319f, 0.0251930f};
-    expect_golden(g, probe[0], golden2_0);
-    expect_golden(g, probe[1], golden2_1);
-    tr_buf b2;
-    save(g, &b2);
-    assert_int_equal(b2.len, b.len);
-    assert_memory_equal(b2.data, v2, b.len);
-    tr_buf_free(&b2);
+    /* Formats 3 and 2 store the projection as float and keep the float
+     * path: the same section written with the half projection widened to
+     * float loads, embeds as format 4 does up to float rounding (BLAS's
+     * axpy against half.h's), and is saved again in its own version, byte
+     * for byte (a warm start must change neither the rule nor the
+     * embeddings). */
+    for (unsigned ver = 3; ver >= 2; ver--) {
+        tr_buf old;
+        old_format(e, &b, ver, &old);
+        tr_embedder *o = NULL;
+        assert_int_equal(tr_embedder_load(old.data, old.len, &o, err, sizeof err), TR_OK);
+        for (int i = 0; i < 3; i++) {
+            float x[8], y[8];
+            embed1(g, probe[i], x);
+            embed1(o, probe[i], y);
+            for (int c = 0; c < 8; c++) assert_float_equal(x[c], y[c], 2e-6);
+        }
+        tr_buf again;
+        save(o, &again);
+        assert_int_equal(again.len, old.len);
+        assert_memory_equal(again.data, old.data, old.len);
+        tr_buf_free(&again);
+        tr_buf_free(&old);
+        tr_embedder_free(o);
+    }
     tr_embedder_free(g);
-    free(v2);
 
     tr_buf_free(&b);
     tr_embedder_free(e);
@@ -242,9 +276,9 @@ static void test_corrupt_sections(void **state)
     unsigned char *bad = malloc(b.len + 1);
     /* newer format version */
     memcpy(bad, b.data, b.len);
-    bad[0] = 4;
+    bad[0] = 5;
     assert_int_equal(tr_embedder_load(bad, b.len, &g, err, sizeof err), TR_EVERSION);
-    assert_non_null(strstr(err, "format version 4"));
+    assert_non_null(strstr(err, "format version 5"));
     /* another tokenizer version string */
     memcpy(bad, b.data, b.len);
     bad[4 + 4 + 14] ^= 1;   /* inside "sentencepiece 0.1.97 ..." */
@@ -255,10 +289,10 @@ static void test_corrupt_sections(void **state)
     bad[b.len] = 0;
     assert_int_equal(tr_embedder_load(bad, b.len + 1, &g, err, sizeof err), TR_EFORMAT);
     assert_non_null(strstr(err, "unexpected bytes"));
-    /* a NaN in the projection (its last float, just before the word cache) */
+    /* a NaN in the projection (its last half, just before the word cache) */
     memcpy(bad, b.data, b.len);
     assert_true(tr_embedder_word_count(e) > 0);
-    memset(bad + b.len - tr_embedder_word_cache_bytes(e) - 4, 0xff, 4);
+    memset(bad + b.len - tr_embedder_word_cache_bytes(e) - 2, 0xff, 2);
     assert_int_equal(tr_embedder_load(bad, b.len, &g, err, sizeof err), TR_EFORMAT);
     assert_non_null(strstr(err, "projection"));
     /* random byte flips: any status, no crash (ASan/valgrind check memory) */

@@ -10,6 +10,7 @@
 
 #include "buf.h"
 #include "heads.h"
+#include "half.h"
 #include "heads_impl.h"
 #include "heads_synth.h"
 #include "parts.h"
@@ -737,6 +738,50 @@ static int load4(tr_buf b[4], size_t head_len, tr_heads **g, char *err, size_t e
 
 static uint32_t get_u32le(const unsigned char *p) { return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24; }
 
+/* Where a HEAD section's kNN X starts; *kn rows of *d. */
+static size_t knn_x_at(const unsigned char *p, size_t *kn, size_t *d)
+{
+    uint32_t M = get_u32le(p + 4), T = get_u32le(p + 8), qmask = get_u32le(p + 28);
+    *d = get_u32le(p + 12);
+    assert_true(qmask & (1u << TR_QV_KNN));
+    size_t at = 48 + 4 * ((size_t)T * M + M) + ((qmask & (1u << TR_QV_RIDGE)) ? 4 * (size_t)M * (*d + 1) : 0);
+    *kn = get_u32le(p + at);
+    return at + 20 + 4 * ((size_t)T + 1);   /* after the kNN header and task offsets */
+}
+
+/* A HEAD section of version 4 (kNN store X as half) rewritten as version
+ * ver (2 or 3: X as f32): X widened, the rest as it is. */
+static void head_float_store(const tr_buf *b, tr_buf *out, uint32_t ver)
+{
+    const unsigned char *p = b->data;
+    size_t kn, d, at = knn_x_at(p, &kn, &d);
+    assert_int_equal(get_u32le(p), 4);
+    tr_buf_init(out);
+    tr_buf_u32(out, ver);
+    tr_buf_put(out, p + 4, at - 4);
+    for (size_t i = 0; i < kn * d; i++) tr_buf_f32(out, tr_half_to_float((uint16_t)(p[at + 2 * i] | p[at + 2 * i + 1] << 8)));
+    at += 2 * kn * d;
+    tr_buf_put(out, p + at, b->len - at);
+    assert_int_equal(tr_buf_ok(out), TR_OK);
+}
+
+/* h and g predict alike: exactly, or (float against half similarity
+ * kernels, summed in another order) to tol. */
+static void assert_predicts_alike(const tr_heads *h, const tr_heads *g, const synth *s, int qv_max, float tol)
+{
+    float *sc = malloc(tr_heads_scratch_floats(h) * sizeof *sc);
+    assert_int_equal(tr_heads_scratch_floats(h), tr_heads_scratch_floats(g));
+    for (size_t i = 0; i < s->n; i += 13)
+        for (int qv = 0; qv <= qv_max; qv++) {
+            float q1[4], c1[4], q2[4], c2[4];
+            assert_int_equal(tr_heads_predict_variant(h, qv, TR_CV_LEN, s->X + i * 8, s->P + i * 3, 700, NULL, q1, NULL, c1, sc), TR_OK);
+            assert_int_equal(tr_heads_predict_variant(g, qv, TR_CV_LEN, s->X + i * 8, s->P + i * 3, 700, NULL, q2, NULL, c2, sc), TR_OK);
+            for (int m = 0; m < 4; m++) assert_float_equal(q1[m], q2[m], tol);
+            assert_memory_equal(c1, c2, sizeof c1);
+        }
+    free(sc);
+}
+
 static void test_save_load_surface(void **state)
 {
     (void)state;
@@ -754,7 +799,7 @@ static void test_save_load_surface(void **state)
     for (int qv = 0; qv < TR_QV_COUNT; qv++) assert_true(tr_heads_has_qvariant(h, qv));
     tr_buf b[4];
     save_all(h, b);
-    assert_int_equal(get_u32le(b[0].data), 3);   /* HEAD version 3 */
+    assert_int_equal(get_u32le(b[0].data), 4);   /* HEAD version 4 */
     assert_int_equal(load4(b, b[0].len, &g, err, sizeof err), TR_OK);
     assert_int_equal(tr_heads_qvariant(g), tr_heads_qvariant(h));
     assert_float_equal(tr_heads_surf_alpha(g), tr_heads_surf_alpha(h), 0);
@@ -795,13 +840,45 @@ static void test_save_load_surface(void **state)
     for (int i = 0; i < 4; i++) tr_buf_free(&b[i]);
     tr_heads_free(h);
 
-    /* a version-2 HEAD (before kNN-sup) is a version-3 one without it */
+    /* a version-3 HEAD (kNN-sup, kNN store as f32) loads, keeps its float
+     * store, predicts as the half store with the same values does, and is
+     * saved as version 3 again, byte for byte */
+    assert_int_equal(tr_heads_train(s.X, s.P, s.y, s.n, s.d, s.T, s.S, s.C, s.L, s.M, &p, &h, err, sizeof err), TR_OK);
+    assert_true(tr_heads_has_qvariant(h, TR_QV_KNN_SUP));
+    save_all(h, b);
+    {
+        tr_buf v3;
+        head_float_store(&b[0], &v3, 3);
+        tr_buf_free(&b[0]);
+        b[0] = v3;
+    }
+    assert_int_equal(load4(b, b[0].len, &g, err, sizeof err), TR_OK);
+    for (size_t i = 0; i < s.n; i += 17)
+        for (int qv = 0; qv < TR_QV_COUNT; qv++) {
+            float q1[4], c1[4], q2[4], c2[4];
+            const float *z = Z + i * TR_HEADS_SURF;
+            assert_int_equal(tr_heads_predict_variant(h, qv, TR_CV_LEN, s.X + i * 8, s.P + i * 3, 700, z, q1, NULL, c1, sc), TR_OK);
+            assert_int_equal(tr_heads_predict_variant(g, qv, TR_CV_LEN, s.X + i * 8, s.P + i * 3, 700, z, q2, NULL, c2, sc), TR_OK);
+            for (int m = 0; m < 4; m++) assert_float_equal(q1[m], q2[m], 1e-5f);
+            assert_memory_equal(c1, c2, sizeof c1);
+        }
+    assert_saves_as(g, b);
+    tr_heads_free(g);
+    for (int i = 0; i < 4; i++) tr_buf_free(&b[i]);
+    tr_heads_free(h);
+
+    /* a version-2 HEAD (before kNN-sup) is a version-3 one without it ... */
     p.sup_w = 0;
     assert_int_equal(tr_heads_train(s.X, s.P, s.y, s.n, s.d, s.T, s.S, s.C, s.L, s.M, &p, &h, err, sizeof err), TR_OK);
     assert_false(tr_heads_has_qvariant(h, TR_QV_KNN_SUP));
     assert_true(tr_heads_has_qvariant(h, TR_QV_ENS_KT_RS));
     save_all(h, b);
-    b[0].data[0] = 2;
+    {
+        tr_buf v2;
+        head_float_store(&b[0], &v2, 2);
+        tr_buf_free(&b[0]);
+        b[0] = v2;
+    }
     assert_int_equal(load4(b, b[0].len, &g, err, sizeof err), TR_OK);
     for (size_t i = 0; i < s.n; i += 17)
         for (int qv = 0; qv < TR_QV_KNN_SUP; qv++) {
@@ -809,9 +886,10 @@ static void test_save_load_surface(void **state)
             const float *z = Z + i * TR_HEADS_SURF;
             assert_int_equal(tr_heads_predict_variant(h, qv, TR_CV_LEN, s.X + i * 8, s.P + i * 3, 700, z, q1, NULL, c1, sc), TR_OK);
             assert_int_equal(tr_heads_predict_variant(g, qv, TR_CV_LEN, s.X + i * 8, s.P + i * 3, 700, z, q2, NULL, c2, sc), TR_OK);
-            assert_memory_equal(q1, q2, sizeof q1);
+            for (int m = 0; m < 4; m++) assert_float_equal(q1[m], q2[m], 1e-5f);
             assert_memory_equal(c1, c2, sizeof c1);
         }
+    assert_saves_as(g, b);
     tr_heads_free(g);
     /* ... and cannot claim kNN-sup (bit 8 of qmask: byte 29) */
     b[0].data[29] |= 1;
@@ -822,30 +900,44 @@ static void test_save_load_surface(void **state)
     tr_heads_free(h);
     p.sup_w = 0.25;
 
-    /* a version-1 HEAD (written before kNN-tau and the surface heads) still
-     * loads: take a v2 section without the new variants and drop its one
-     * new field (nsurf = 0, just before the CV rows) */
+    /* a version-2 HEAD with only the older variants (kNN store as f32)
+     * loads, keeps its float store, predicts as the half store with the
+     * same values does, and is saved as version 2 again, byte for byte */
     p.surf = NULL;
     p.knn_tau_k = 0;
     assert_int_equal(tr_heads_train(s.X, s.P, s.y, s.n, s.d, s.T, s.S, s.C, s.L, s.M, &p, &h, err, sizeof err), TR_OK);
     assert_false(tr_heads_has_qvariant(h, TR_QV_KNN_TAU));
     save_all(h, b);
+    tr_buf v2;
+    head_float_store(&b[0], &v2, 2);
+    tr_buf_free(&b[0]);
+    b[0] = v2;
+    assert_int_equal(load4(b, b[0].len, &g, err, sizeof err), TR_OK);
+    assert_predicts_alike(h, g, &s, TR_QV_ENSEMBLE, 1e-5f);
+    assert_saves_as(g, b);
+    tr_heads_free(g);
+    /* a non-finite half in a version-4 store is refused */
+    {
+        tr_buf b3[4];
+        save_all(h, b3);
+        size_t kn, d, at = knn_x_at(b3[0].data, &kn, &d) + 2 * (kn * d - 1);   /* the last value */
+        b3[0].data[at] = 0x00; b3[0].data[at + 1] = 0x7c;   /* +infinity */
+        assert_int_equal(load4(b3, b3[0].len, &g, err, sizeof err), TR_EFORMAT);
+        assert_non_null(strstr(err, "not finite"));
+        assert_null(g);
+        for (int i = 0; i < 4; i++) tr_buf_free(&b3[i]);
+    }
+
+    /* a version-1 HEAD (written before kNN-tau and the surface heads) still
+     * loads: take that v2 section and drop its one new field (nsurf = 0,
+     * just before the CV rows) */
     tr_heads_cv_table(h, &ncv);
     at = b[0].len - (4 + 84 * ncv) - 4;
     assert_int_equal(get_u32le(b[0].data + at), 0);
     memmove(b[0].data + at, b[0].data + at + 4, b[0].len - at - 4);
     b[0].data[0] = 1;
     assert_int_equal(load4(b, b[0].len - 4, &g, err, sizeof err), TR_OK);
-    float *sc2 = malloc(tr_heads_scratch_floats(g) * sizeof *sc2);
-    for (size_t i = 0; i < s.n; i += 13)
-        for (int qv = 0; qv <= TR_QV_ENSEMBLE; qv++) {
-            float q1[4], c1[4], q2[4], c2[4];
-            assert_int_equal(tr_heads_predict_variant(h, qv, TR_CV_LEN, s.X + i * 8, s.P + i * 3, 700, NULL, q1, NULL, c1, sc2), TR_OK);
-            assert_int_equal(tr_heads_predict_variant(g, qv, TR_CV_LEN, s.X + i * 8, s.P + i * 3, 700, NULL, q2, NULL, c2, sc2), TR_OK);
-            assert_memory_equal(q1, q2, sizeof q1);
-            assert_memory_equal(c1, c2, sizeof c1);
-        }
-    free(sc2);
+    assert_predicts_alike(h, g, &s, TR_QV_ENSEMBLE, 1e-5f);
     tr_heads_free(g);
     /* ... but a version-1 section cannot claim the later variants */
     b[0].data[28] |= 1u << TR_QV_KNN_TAU;   /* qmask: after ver, M, T, d, top_k, qv, cv */

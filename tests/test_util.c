@@ -53,11 +53,13 @@ static void test_malloc_big(void **state)
     tr_free(p);
     void *q = tr_malloc_big(100);
     assert_non_null(q);
+    assert_int_equal((uintptr_t)q % 64, 0);
     tr_free(q);
     tr_alloc_fail_after(0);
     assert_null(tr_malloc_big(n));
     assert_null(tr_malloc_big(100));
     assert_int_equal(tr_alloc_fail_after(-1), 2);
+    assert_null(tr_malloc_big(SIZE_MAX - 10));
 }
 
 static void test_rng(void **state)

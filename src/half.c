@@ -1,0 +1,210 @@
+/* binary16 conversions and kernels (half.h).  The x86-64 path is compiled
+ * with a target attribute, not -mf16c, so the library still runs on CPUs
+ * without F16C/AVX2: tr_half_best() asks the CPU once and falls back to
+ * the scalar path.  The Makefile builds with -O2 and no -march, so the
+ * vector code is written with intrinsics rather than left to the
+ * auto-vectoriser.  Neither path may fuse a multiply and an add: the
+ * results must agree bit for bit (half.h). */
+#include "half.h"
+
+/* No fused multiply-add, whatever -std or -ffp-contract the build uses. */
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off")
+#endif
+
+#include <stdatomic.h>
+#include <string.h>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define TR_HALF_X86 1
+#include <immintrin.h>
+#else
+#define TR_HALF_X86 0
+#endif
+
+/* ---------------------------------------------------------- conversions */
+
+uint16_t tr_half_from_float(float f)
+{
+    uint32_t x;
+    memcpy(&x, &f, sizeof x);
+    uint16_t s = (uint16_t)((x >> 16) & 0x8000u);
+    uint32_t a = x & 0x7fffffffu;
+    if (a >= 0x7f800000u)   /* infinity, or NaN kept quiet with its top payload bits */
+        return (uint16_t)(s | 0x7c00u | (a > 0x7f800000u ? 0x200u | ((a >> 13) & 0x3ffu) : 0));
+    if (a >= 0x477ff000u) return (uint16_t)(s | 0x7c00u);   /* >= 65520: past the largest half, 65504 */
+    if (a >= 0x38800000u) {   /* >= 2^-14: a normal half */
+        uint32_t r = a - ((127u - 15u) << 23);   /* rebias the exponent */
+        r += 0xfffu + ((r >> 13) & 1u);          /* round 23 -> 10 mantissa bits, ties to even */
+        return (uint16_t)(s | (r >> 13));        /* a carry moves into the exponent, as it should */
+    }
+    /* a subnormal half (or zero): round(|f| * 2^24) ulps of 2^-24 */
+    uint32_t e = a >> 23;
+    if (e < 102) return s;   /* below 2^-25: rounds to zero */
+    uint32_t m = (a & 0x7fffffu) | 0x800000u, shift = 126 - e;   /* 14 .. 24 */
+    uint32_t q = m >> shift, rem = m & ((1u << shift) - 1), halfway = 1u << (shift - 1);
+    if (rem > halfway || (rem == halfway && (q & 1u))) q++;   /* q = 0x400 is the least normal: right */
+    return (uint16_t)(s | q);
+}
+
+float tr_half_to_float(uint16_t h)
+{
+    uint32_t s = (uint32_t)(h & 0x8000u) << 16, e = (h >> 10) & 0x1fu, m = h & 0x3ffu, u;
+    if (e == 0x1f) {
+        u = s | 0x7f800000u | (m << 13);
+    } else if (e) {
+        u = s | ((e + 112u) << 23) | (m << 13);
+    } else if (m == 0) {
+        u = s;
+    } else {   /* subnormal: m 2^-24, normalised */
+        e = 113;
+        while (!(m & 0x400u)) { m <<= 1; e--; }
+        u = s | (e << 23) | ((m & 0x3ffu) << 13);
+    }
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+void tr_half_from_floats(const float *x, size_t n, uint16_t *out)
+{
+    for (size_t i = 0; i < n; i++) out[i] = tr_half_from_float(x[i]);
+}
+
+void tr_half_to_floats(const uint16_t *h, size_t n, float *out)
+{
+    for (size_t i = 0; i < n; i++) out[i] = tr_half_to_float(h[i]);
+}
+
+/* ------------------------------------------------------ scalar kernels */
+
+static void axpy_scalar(size_t n, float a, const uint16_t *h, float *y)
+{
+    for (size_t i = 0; i < n; i++) {
+        float p = a * tr_half_to_float(h[i]);
+        y[i] = y[i] + p;
+    }
+}
+
+static float dot_scalar(size_t n, const uint16_t *h, const float *x)
+{
+    float acc[32] = {0};
+    size_t n32 = n & ~(size_t)31, n8 = n & ~(size_t)7, i = 0;
+    for (; i < n32; i += 32)
+        for (size_t j = 0; j < 32; j++) {
+            float p = tr_half_to_float(h[i + j]) * x[i + j];
+            acc[j] = acc[j] + p;
+        }
+    for (; i < n8; i += 8)
+        for (size_t j = 0; j < 8; j++) {
+            float p = tr_half_to_float(h[i + j]) * x[i + j];
+            acc[j] = acc[j] + p;
+        }
+    for (; i < n; i++) {
+        float p = tr_half_to_float(h[i]) * x[i];
+        acc[i - n8] = acc[i - n8] + p;
+    }
+    /* the reduction tree of the vector path: 32 -> 16 -> 8 -> 4 -> 2 -> 1 */
+    for (size_t w = 16; w >= 1; w /= 2)
+        for (size_t j = 0; j < w; j++) acc[j] = acc[j] + acc[j + w];
+    return acc[0];
+}
+
+static void gemv_scalar(size_t rows, size_t n, const uint16_t *H, const float *x, float *y)
+{
+    for (size_t r = 0; r < rows; r++) y[r] = dot_scalar(n, H + r * n, x);
+}
+
+static const tr_half_ops scalar_ops = {"scalar", axpy_scalar, dot_scalar, gemv_scalar};
+
+const tr_half_ops *tr_half_scalar(void) { return &scalar_ops; }
+
+/* ------------------------------------------------- F16C + AVX2 kernels */
+
+#if TR_HALF_X86
+#define TR_TARGET __attribute__((target("avx2,fma,f16c")))
+
+TR_TARGET static inline __m256 load8h(const uint16_t *h)
+{
+    return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)h));
+}
+
+TR_TARGET static void axpy_f16c(size_t n, float a, const uint16_t *h, float *y)
+{
+    const __m256 va = _mm256_set1_ps(a);
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        __m256 p0 = _mm256_mul_ps(va, load8h(h + i)), p1 = _mm256_mul_ps(va, load8h(h + i + 8));
+        __m256 p2 = _mm256_mul_ps(va, load8h(h + i + 16)), p3 = _mm256_mul_ps(va, load8h(h + i + 24));
+        _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_loadu_ps(y + i), p0));
+        _mm256_storeu_ps(y + i + 8, _mm256_add_ps(_mm256_loadu_ps(y + i + 8), p1));
+        _mm256_storeu_ps(y + i + 16, _mm256_add_ps(_mm256_loadu_ps(y + i + 16), p2));
+        _mm256_storeu_ps(y + i + 24, _mm256_add_ps(_mm256_loadu_ps(y + i + 24), p3));
+    }
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_loadu_ps(y + i), _mm256_mul_ps(va, load8h(h + i))));
+    for (; i < n; i++) {
+        float p = a * tr_half_to_float(h[i]);
+        y[i] = y[i] + p;
+    }
+}
+
+TR_TARGET static float dot_f16c(size_t n, const uint16_t *h, const float *x)
+{
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        a0 = _mm256_add_ps(a0, _mm256_mul_ps(load8h(h + i), _mm256_loadu_ps(x + i)));
+        a1 = _mm256_add_ps(a1, _mm256_mul_ps(load8h(h + i + 8), _mm256_loadu_ps(x + i + 8)));
+        a2 = _mm256_add_ps(a2, _mm256_mul_ps(load8h(h + i + 16), _mm256_loadu_ps(x + i + 16)));
+        a3 = _mm256_add_ps(a3, _mm256_mul_ps(load8h(h + i + 24), _mm256_loadu_ps(x + i + 24)));
+    }
+    for (; i + 8 <= n; i += 8)
+        a0 = _mm256_add_ps(a0, _mm256_mul_ps(load8h(h + i), _mm256_loadu_ps(x + i)));
+    if (i < n) {   /* zero-padded: the extra lanes add +0, which changes no sum */
+        uint16_t th[8] = {0};
+        float tx[8] = {0};
+        memcpy(th, h + i, (n - i) * sizeof *th);
+        memcpy(tx, x + i, (n - i) * sizeof *tx);
+        a0 = _mm256_add_ps(a0, _mm256_mul_ps(load8h(th), _mm256_loadu_ps(tx)));
+    }
+    __m256 s = _mm256_add_ps(_mm256_add_ps(a0, a2), _mm256_add_ps(a1, a3));
+    __m128 q = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
+    q = _mm_add_ps(q, _mm_movehl_ps(q, q));
+    q = _mm_add_ss(q, _mm_shuffle_ps(q, q, 1));
+    return _mm_cvtss_f32(q);
+}
+
+TR_TARGET static void gemv_f16c(size_t rows, size_t n, const uint16_t *H, const float *x, float *y)
+{
+    for (size_t r = 0; r < rows; r++) y[r] = dot_f16c(n, H + r * n, x);
+}
+
+static const tr_half_ops f16c_ops = {"f16c", axpy_f16c, dot_f16c, gemv_f16c};
+
+static int cpu_has_f16c(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+}
+
+const tr_half_ops *tr_half_f16c(void) { return cpu_has_f16c() ? &f16c_ops : NULL; }
+#else
+const tr_half_ops *tr_half_f16c(void) { return NULL; }
+#endif
+
+/* Probed on first use; every thread that races here stores the same
+ * pointer, so a relaxed race is harmless and no lock is needed. */
+static _Atomic(const tr_half_ops *) best;
+
+const tr_half_ops *tr_half_best(void)
+{
+    const tr_half_ops *o = atomic_load_explicit(&best, memory_order_acquire);
+    if (o) return o;
+    o = tr_half_f16c();
+    if (!o) o = &scalar_ops;
+    atomic_store_explicit(&best, o, memory_order_release);
+    return o;
+}
