@@ -24,10 +24,6 @@ void tr_heads_params_default(tr_heads_params *p)
     p->knn_tau_k = 400;
     p->knn_tau = 0.1;
     p->sup_w = 0.25;
-    p->sup2_w = 0;   /* off: not chosen by CV (exploration) */
-    p->sup2_g = 0.25;
-    p->sup2_src = 1;
-    p->surf_task = 0;   /* off: not chosen by CV (exploration) */
     p->cv_folds = 5;
     p->qvariant = -1;
     p->cvariant = -1;
@@ -41,8 +37,7 @@ void tr_heads_params_default(tr_heads_params *p)
 
 static const char *const QV_NAMES[TR_QV_COUNT] = {"prior-hard", "prior-soft", "prior+ridge", "knn", "ensemble",
                                                    "knn-tau", "prior+ridge-surface", "knn-tau/ridge-surface",
-                                                   "knn-sup", "knn-sup-surface",
-                                                   "prior+ridge-surface-task"};
+                                                   "knn-sup"};
 static const char *const CV_NAMES[TR_CV_COUNT] = {"task-mean", "length+task"};
 
 const char *tr_qvariant_name(int qv) { return qv >= 0 && qv < TR_QV_COUNT ? QV_NAMES[qv] : "?"; }
@@ -50,10 +45,8 @@ const char *tr_cvariant_name(int cv) { return cv >= 0 && cv < TR_CV_COUNT ? CV_N
 
 /* Variants that read the kNN store (either kernel) or the surface features. */
 static const unsigned QV_READS_KNN = (1u << TR_QV_KNN) | (1u << TR_QV_ENSEMBLE);
-static const unsigned QV_READS_KNN_TAU = (1u << TR_QV_KNN_TAU) | (1u << TR_QV_ENS_KT_RS) | (1u << TR_QV_KNN_SUP)
-                                        | (1u << TR_QV_KNN_SUP_SURF);
-static const unsigned QV_READS_SURF = (1u << TR_QV_RIDGE_SURF) | (1u << TR_QV_ENS_KT_RS) | (1u << TR_QV_KNN_SUP_SURF)
-                                     | (1u << TR_QV_RIDGE_SURF_TASK);
+static const unsigned QV_READS_KNN_TAU = (1u << TR_QV_KNN_TAU) | (1u << TR_QV_ENS_KT_RS) | (1u << TR_QV_KNN_SUP);
+static const unsigned QV_READS_SURF = (1u << TR_QV_RIDGE_SURF) | (1u << TR_QV_ENS_KT_RS);
 
 int tr_heads_params_restrict(tr_heads_params *p, const char *list, char *err, size_t errlen)
 {
@@ -84,8 +77,6 @@ int tr_heads_params_restrict(tr_heads_params *p, const char *list, char *err, si
     if (!(mask & QV_READS_KNN_TAU)) p->knn_tau_k = 0;
     if (!(mask & QV_READS_SURF)) p->surf = NULL;
     if (!(mask & (1u << TR_QV_KNN_SUP))) p->sup_w = 0;
-    if (!(mask & (1u << TR_QV_KNN_SUP_SURF))) p->sup2_w = 0;
-    if (!(mask & (1u << TR_QV_RIDGE_SURF_TASK)) && !(p->sup2_w > 0 && p->sup2_src == 2)) p->surf_task = 0;
     return TR_OK;
 }
 
@@ -109,12 +100,6 @@ int tr_heads_alloc_parts(tr_heads *h)
         h->sup_mean = tr_calloc(M, sizeof(float));
         h->sup_scale = tr_calloc(M, sizeof(float));
     }
-    if (h->qmask & (1u << TR_QV_KNN_SUP_SURF)) {
-        h->sup2_W = tr_calloc(M * (tr_heads_sup2_din(h) + 1), sizeof(float));
-        h->sup2_mean = tr_calloc(M, sizeof(float));
-        h->sup2_scale = tr_calloc(M, sizeof(float));
-    }
-    if (h->qmask & (1u << TR_QV_RIDGE_SURF_TASK)) h->ridge_st = tr_calloc(M * (tr_heads_st_dim(h) + 1), sizeof(float));
     if (h->nsurf) {
         h->surf_mean = tr_calloc(h->nsurf, sizeof(float));
         h->surf_scale = tr_calloc(h->nsurf, sizeof(float));
@@ -131,8 +116,6 @@ int tr_heads_alloc_parts(tr_heads *h)
         || ((h->qmask & (1u << TR_QV_RIDGE)) && !h->ridge)
         || ((h->qmask & (1u << TR_QV_RIDGE_SURF)) && !h->ridge_surf)
         || ((h->qmask & (1u << TR_QV_KNN_SUP)) && (!h->sup_W || !h->sup_mean || !h->sup_scale))
-        || ((h->qmask & (1u << TR_QV_KNN_SUP_SURF)) && (!h->sup2_W || !h->sup2_mean || !h->sup2_scale))
-        || ((h->qmask & (1u << TR_QV_RIDGE_SURF_TASK)) && !h->ridge_st)
         || (h->nsurf && (!h->surf_mean || !h->surf_scale))
         || ((h->cmask & (1u << TR_CV_LEN)) && (!h->cab || !h->cres || !h->cmin)))
         return TR_ENOMEM;
@@ -157,8 +140,6 @@ void tr_heads_free(tr_heads *h)
     tr_free(h->ridge_surf); tr_free(h->surf_mean); tr_free(h->surf_scale);
     tr_free(h->knn_X); tr_free(h->knn_S); tr_free(h->knn_off);
     tr_free(h->sup_W); tr_free(h->sup_mean); tr_free(h->sup_scale); tr_free(h->knn_Z); tr_free(h->knn_zn);
-    tr_free(h->sup2_W); tr_free(h->sup2_mean); tr_free(h->sup2_scale); tr_free(h->knn_U); tr_free(h->knn_un);
-    tr_free(h->ridge_st);
     tr_free(h->ctask); tr_free(h->cgmean); tr_free(h->cab); tr_free(h->cres); tr_free(h->cmin);
     tr_free(h->cal_kind); tr_free(h->cal_ab); tr_free(h->cal_off); tr_free(h->cal_x); tr_free(h->cal_y);
     tr_free(h->b_lambda); tr_free(h->b_cost); tr_free(h->b_quality);
@@ -174,11 +155,7 @@ int tr_heads_qvariant(const tr_heads *h) { return h->qv; }
 int tr_heads_cvariant(const tr_heads *h) { return h->cv; }
 double tr_heads_ridge_alpha(const tr_heads *h) { return h->ridge_alpha; }
 double tr_heads_surf_alpha(const tr_heads *h) { return h->ridge_surf ? h->rs_alpha : 0; }
-int tr_heads_uses_surface(const tr_heads *h)
-{
-    return h && (h->qv == TR_QV_RIDGE_SURF || h->qv == TR_QV_ENS_KT_RS || h->qv == TR_QV_KNN_SUP_SURF
-                 || h->qv == TR_QV_RIDGE_SURF_TASK);
-}
+int tr_heads_uses_surface(const tr_heads *h) { return h && (h->qv == TR_QV_RIDGE_SURF || h->qv == TR_QV_ENS_KT_RS); }
 int tr_heads_has_qvariant(const tr_heads *h, int qv) { return qv >= 0 && qv < TR_QV_COUNT && (h->qmask >> qv & 1u); }
 int tr_heads_has_cvariant(const tr_heads *h, int cv) { return cv >= 0 && cv < TR_CV_COUNT && (h->cmask >> cv & 1u); }
 const tr_select_tables *tr_heads_tables(const tr_heads *h) { return &h->tabs; }
@@ -197,9 +174,9 @@ static size_t surf_scratch_off(const tr_heads *h) { return 5 * (size_t)h->M + 2 
 size_t tr_heads_scratch_floats(const tr_heads *h)
 {
     /* [ridge correction M][prior M][kNN M][kNN work 2M + n][sims n][1]
-     * [surface design row d + nsurf (1 + T)][kNN-sup z, kNN-sup-surface u:
-     * M + nsurf]; top-k indices and weights live on the stack (k <= 64) */
-    return surf_scratch_off(h) + tr_heads_st_dim(h) + h->nsurf + h->M;
+     * [ridge-surface design row d + nsurf][kNN-sup z M]; top-k indices
+     * and weights live on the stack (k <= 64) */
+    return surf_scratch_off(h) + (size_t)h->d + h->nsurf + h->M;
 }
 
 int tr_heads_knn_store(tr_heads *h, const float *X, const float *S, const int32_t *y,
@@ -231,7 +208,7 @@ int tr_heads_knn_store(tr_heads *h, const float *X, const float *S, const int32_
  * neighbours weighted by cos^p (tau == 0) or exp((cos-1)/tau). */
 static void knn_estimate(const tr_heads *h, const float *x, const float *p_task,
                          const float *prior, float *out, float *work, size_t k, float p, float tau,
-                         const float *zq, int sup)
+                         const float *zq)
 {
     uint32_t lo[TR_HEADS_MAX_TOPK], hi[TR_HEADS_MAX_TOPK];
     size_t nseg = 0;
@@ -245,8 +222,7 @@ static void knn_estimate(const tr_heads *h, const float *x, const float *p_task,
     }
     float *sims = work + 2 * (size_t)h->M + h->knn_n;
     tr_knn_sims(h->knn_X, h->d, lo, hi, nseg, x, sims);
-    if (zq && sup == 1) tr_heads_sup_sims(h, lo, hi, nseg, zq, sims, work + 2 * (size_t)h->M);
-    if (zq && sup == 2) tr_heads_sup2_sims(h, lo, hi, nseg, zq, sims, work + 2 * (size_t)h->M);
+    if (zq) tr_heads_sup_sims(h, lo, hi, nseg, zq, sims, work + 2 * (size_t)h->M);
     tr_knn_combine(h->knn_S, h->M, lo, hi, nseg, sims, k, p, tau, h->knn_k0, prior, out, work);
 }
 
@@ -301,7 +277,7 @@ int tr_heads_predict_variant(const tr_heads *h, int qv, int cv, const float *x,
         if (qv == TR_QV_KNN || qv == TR_QV_ENSEMBLE) {
             float *prior = scratch + M, *qk = scratch + 2 * M, *work = scratch + 3 * M;
             memcpy(prior, q_out, M * sizeof *prior);
-            knn_estimate(h, x, p_task, prior, qk, work, h->knn_k, h->knn_p, 0.0f, NULL, 0);
+            knn_estimate(h, x, p_task, prior, qk, work, h->knn_k, h->knn_p, 0.0f, NULL);
             if (qv == TR_QV_KNN) {
                 memcpy(q_out, qk, M * sizeof *q_out);
             } else {
@@ -314,18 +290,10 @@ int tr_heads_predict_variant(const tr_heads *h, int qv, int cv, const float *x,
             float *u = scratch + surf_scratch_off(h);
             surf_apply(h, x, surf, q_out, scratch, u);
         }
-        if (qv == TR_QV_RIDGE_SURF_TASK) {
-            float *xs = scratch + surf_scratch_off(h);
-            memcpy(xs, x, h->d * sizeof *xs);
-            for (size_t j = 0; j < h->nsurf; j++)
-                xs[h->d + j] = surf ? (surf[j] - h->surf_mean[j]) * h->surf_scale[j] : 0.0f;
-            tr_heads_st_row(h, xs, xs + h->d, p_task, xs);
-            tr_expert_apply(h->ridge_st, tr_heads_st_dim(h), M, xs, q_out, scratch);
-        }
         if (qv == TR_QV_KNN_TAU || qv == TR_QV_ENS_KT_RS) {
             float *prior = scratch + M, *qk = scratch + 2 * M, *work = scratch + 3 * M;
             memcpy(prior, q_out, M * sizeof *prior);
-            knn_estimate(h, x, p_task, prior, qk, work, h->knn_tau_k, 0.0f, h->knn_tau, NULL, 0);
+            knn_estimate(h, x, p_task, prior, qk, work, h->knn_tau_k, 0.0f, h->knn_tau, NULL);
             if (qv == TR_QV_KNN_TAU) {
                 memcpy(q_out, qk, M * sizeof *q_out);
             } else {
@@ -340,19 +308,7 @@ int tr_heads_predict_variant(const tr_heads *h, int qv, int cv, const float *x,
             float *zq = scratch + surf_scratch_off(h) + h->d + h->nsurf;
             memcpy(prior, q_out, M * sizeof *prior);
             tr_heads_sup_z(h, x, p_task, zq, scratch);
-            knn_estimate(h, x, p_task, prior, qk, work, h->knn_tau_k, 0.0f, h->knn_tau, zq, 1);
-            memcpy(q_out, qk, M * sizeof *q_out);
-        }
-        if (qv == TR_QV_KNN_SUP_SURF) {
-            float *prior = scratch + M, *qk = scratch + 2 * M, *work = scratch + 3 * M;
-            float *xs = scratch + surf_scratch_off(h), *uq = xs + tr_heads_st_dim(h);
-            memcpy(prior, q_out, M * sizeof *prior);
-            memcpy(xs, x, h->d * sizeof *xs);
-            for (size_t j = 0; j < h->nsurf; j++)
-                xs[h->d + j] = surf ? (surf[j] - h->surf_mean[j]) * h->surf_scale[j] : 0.0f;
-            if (h->sup2_src == 2) tr_heads_st_row(h, xs, xs + h->d, p_task, xs);
-            tr_heads_sup2_u(h, xs, p_task, uq, scratch, h->sup2_target ? prior : NULL);
-            knn_estimate(h, x, p_task, prior, qk, work, h->knn_tau_k, 0.0f, h->knn_tau, uq, 2);
+            knn_estimate(h, x, p_task, prior, qk, work, h->knn_tau_k, 0.0f, h->knn_tau, zq);
             memcpy(q_out, qk, M * sizeof *q_out);
         }
         for (size_t m = 0; m < M; m++) {

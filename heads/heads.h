@@ -38,11 +38,6 @@ typedef enum tr_qvariant {
     TR_QV_ENS_KT_RS = 7,   /* (kNN-tau + ridge-surface) / 2 (FINDINGS (d)) */
     TR_QV_KNN_SUP = 8,     /* kNN-tau in a supervised space: [x, beta z(x)], z the
                               standardised prior+ridge prediction (knn_sup.c) */
-    TR_QV_KNN_SUP_SURF = 9,  /* kNN-tau in [x, beta z(x), gamma s], z the standardised
-                              prediction of a ridge head, s the standardised surface
-                              features (knn_sup.c) */
-    TR_QV_RIDGE_SURF_TASK = 10,  /* soft prior + ridge correction on [x, s, P(t|x) s for every
-                                  task t]: per-task surface effects shrunk to the global one */
     TR_QV_COUNT
 } tr_qvariant;
 
@@ -86,16 +81,6 @@ typedef struct tr_heads_params {
      * mmlu-pro smaller is better and CV keeps knn-tau] */
     double sup_w;
     double sup_alpha;      /* ridge penalty of kNN-sup's z; 0: ridge_alphas[0] [0] */
-    /* kNN-sup-surface: the weights of the predicted-score block (beta^2 =
-     * sup2_w / M) and of the surface block (gamma^2 = sup2_g / TR_HEADS_SURF)
-     * in the similarity; sup2_w = 0 disables the variant.  sup2_src: the
-     * head z comes from, 0 prior+ridge, 1 prior+ridge-surface (both at
-     * ridge_alphas[0]).  Needs surface features (surf).  Uses knn_tau_k,
-     * knn_tau.  [see heads.c for the defaults and the CV grid behind them] */
-    double sup2_w, sup2_g;
-    int sup2_src;          /* 2: prior+ridge-surface-task */
-    int sup2_target;       /* 1: kNN-sup-surface shrinks to z's head instead of the soft prior [0] */
-    int surf_task;         /* 1: train prior+ridge-surface-task (needs surf) [1] */
     int knn_tasks;         /* search only the prompts of the g most probable tasks;
                               0 = all training prompts (exact as RECIPE.md; ~6x
                               slower: 275 vs 45 us on mmlu-pro, same CV AIQ) [2] */

@@ -37,21 +37,6 @@ struct tr_heads {
     float *sup_mean, *sup_scale;   /* M each */
     float *knn_Z;              /* knn_n x M standardised z of the stored rows, store order */
     float *knn_zn;             /* knn_n: 1 / sqrt(1 + b2 |z_j|^2) */
-    /* kNN-sup-surface (knn_sup.c): u(x) = [beta z(x), gamma s(x)], z as above but
-     * from the head sup2_src names (0: ridge on x; 1: ridge-surface on [x, s]),
-     * s the standardised surface features; similarity
-     * (x.x_j + u.u_j) / sqrt((1 + |u|^2)(1 + |u_j|^2)) */
-    float sup2_w, sup2_g, sup2_alpha;   /* sup2_alpha: the penalty of z's head */
-    uint32_t sup2_src;
-    uint32_t sup2_target;      /* 1: the kNN mean is shrunk to z's head (clipped), not the soft prior */
-    float *sup2_W;             /* M x (d + (src ? nsurf : 0) + 1), or NULL */
-    float *sup2_mean, *sup2_scale;   /* M each */
-    float *knn_U;              /* knn_n x (M + nsurf): u of the stored rows, store order */
-    float *knn_un;             /* knn_n: 1 / sqrt(1 + |u_j|^2) */
-    /* prior+ridge-surface-task: weights on the row [x, s, P_1 s, ..., P_T s]
-     * (tr_heads_st_row), penalty st_alpha */
-    float st_alpha;
-    float *ridge_st;           /* M x (tr_heads_st_dim + 1), or NULL */
     /* cost */
     float *ctask;              /* T x M shrunk task mean costs */
     float *cgmean;             /* M */
@@ -78,8 +63,7 @@ struct tr_heads {
 
 #define TR_QV_BIT(v) (1u << (v))
 /* the variants that read the kNN store */
-#define TR_QV_KNN_MASK (TR_QV_BIT(TR_QV_KNN) | TR_QV_BIT(TR_QV_KNN_TAU) | TR_QV_BIT(TR_QV_KNN_SUP) \
-                        | TR_QV_BIT(TR_QV_KNN_SUP_SURF))
+#define TR_QV_KNN_MASK (TR_QV_BIT(TR_QV_KNN) | TR_QV_BIT(TR_QV_KNN_TAU) | TR_QV_BIT(TR_QV_KNN_SUP))
 
 /* Allocate h's arrays for its M, T, d, nsurf and masks (zeroed).  TR_OK/TR_ENOMEM. */
 int tr_heads_alloc_parts(tr_heads *h);
@@ -100,29 +84,6 @@ int tr_heads_sup_store(tr_heads *h, const float *X, const float *P, const int32_
  * prompt's z, zs: as many floats as candidates of scratch. */
 void tr_heads_sup_sims(const tr_heads *h, const uint32_t *lo, const uint32_t *hi, size_t nseg,
                        const float *zq, float *sims, float *zs);
-
-/* kNN-sup-surface (knn_sup.c).  The prompt's u = [beta z, gamma s] into
- * u (M + nsurf) from its design row xs = [x, s] (d + nsurf; s standardised);
- * corr: M floats of scratch.  Needs sup2_W, sup2_mean, sup2_scale. */
-void tr_heads_sup2_u(const tr_heads *h, const float *xs, const float *p_task, float *u, float *corr, float *raw);
-/* Fit the standardisation of z on the rows (NULL = all n) and store their u
- * in the kNN store's order; Xa: n x (d + nsurf) design rows [x, s].  Call
- * after tr_heads_knn_store with sup2_W set.  TR_OK / TR_ENOMEM. */
-int tr_heads_sup2_store(tr_heads *h, const float *Xa, const float *P, const int32_t *y,
-                        const size_t *rows, size_t nrows);
-/* As tr_heads_sup_sims, in the space [x, u]. */
-void tr_heads_sup2_sims(const tr_heads *h, const uint32_t *lo, const uint32_t *hi, size_t nseg,
-                        const float *uq, float *sims, float *us);
-/* Columns of sup2_W's input (d, d + nsurf or tr_heads_st_dim). */
-size_t tr_heads_sup2_din(const tr_heads *h);
-/* Floats of kNN-sup-surface's design row xs: [x, s] (src 0, 1) or the
- * ridge-surface-task row (src 2). */
-size_t tr_heads_sup2_xdim(const tr_heads *h);
-/* prior+ridge-surface-task's design row: d + nsurf (1 + T) floats. */
-size_t tr_heads_st_dim(const tr_heads *h);
-/* Its row [x, s, P_1 s, ..., P_T s] into out from x (d), s standardised
- * (nsurf) and p_task (T). */
-void tr_heads_st_row(const tr_heads *h, const float *x, const float *s, const float *p_task, float *out);
 
 /* Point h->tabs at the tables. */
 void tr_heads_bind_tables(tr_heads *h);

@@ -36,7 +36,7 @@
 #include "util.h"
 
 #define HEADS_FMT 1u       /* CALB, COST, SELC */
-#define HEAD_FMT 4u        /* HEAD */
+#define HEAD_FMT 3u        /* HEAD */
 
 void tr_heads_save(const tr_heads *h, tr_buf *hb, tr_buf *cal, tr_buf *cost, tr_buf *sel)
 {
@@ -79,18 +79,6 @@ void tr_heads_save(const tr_heads *h, tr_buf *hb, tr_buf *cal, tr_buf *cost, tr_
         tr_buf_f32s(hb, h->sup_mean, M);
         tr_buf_f32s(hb, h->sup_scale, M);
         tr_buf_f32s(hb, h->knn_Z, (size_t)h->knn_n * M);
-    }
-    if (h->qmask & (1u << TR_QV_RIDGE_SURF_TASK)) {
-        tr_buf_f32(hb, h->st_alpha);
-        tr_buf_f32s(hb, h->ridge_st, M * (tr_heads_st_dim(h) + 1));
-    }
-    if (h->qmask & (1u << TR_QV_KNN_SUP_SURF)) {
-        tr_buf_f32(hb, h->sup2_w); tr_buf_f32(hb, h->sup2_g); tr_buf_f32(hb, h->sup2_alpha);
-        tr_buf_u32(hb, h->sup2_src); tr_buf_u32(hb, h->sup2_target);
-        tr_buf_f32s(hb, h->sup2_W, M * (tr_heads_sup2_din(h) + 1));
-        tr_buf_f32s(hb, h->sup2_mean, M);
-        tr_buf_f32s(hb, h->sup2_scale, M);
-        tr_buf_f32s(hb, h->knn_U, (size_t)h->knn_n * (M + h->nsurf));
     }
     tr_buf_u32(hb, h->n_cv);
     for (uint32_t i = 0; i < h->n_cv; i++) {
@@ -181,8 +169,7 @@ int tr_heads_load(const void *heads, size_t heads_len, const void *calib,
         goto fail;
     }
     /* version 1 knew variants 0-4, version 2 variants 0-7 */
-    const unsigned nqv = ver == 1 ? 5u : ver == 2 ? 8u : ver == 3 ? 9u : TR_QV_COUNT;
-    const uint32_t st_bit = 1u << TR_QV_RIDGE_SURF_TASK, ks2_bit = 1u << TR_QV_KNN_SUP_SURF;
+    const unsigned nqv = ver == 1 ? 5u : ver == 2 ? 8u : TR_QV_COUNT;
     const uint32_t ks_bit = 1u << TR_QV_KNN_SUP;
     const uint32_t rs_bit = 1u << TR_QV_RIDGE_SURF, kt_bit = 1u << TR_QV_KNN_TAU;
     if (h->M == 0 || h->T == 0) BAD("heads section HEAD: %u models, %u tasks", h->M, h->T);
@@ -205,7 +192,7 @@ int tr_heads_load(const void *heads, size_t heads_len, const void *calib,
         /* ridge_surf's size depends on nsurf, and kNN-sup's arrays are
          * read further on */
         uint32_t qmask = h->qmask;
-        h->qmask &= ~(rs_bit | ks_bit | st_bit | ks2_bit);
+        h->qmask &= ~(rs_bit | ks_bit);
         rc = tr_heads_alloc_parts(h);
         h->qmask = qmask;
         if (rc) { rc = tr_errorf(err, errlen, TR_ENOMEM, "heads: out of memory loading"); goto fail; }
@@ -289,47 +276,6 @@ int tr_heads_load(const void *heads, size_t heads_len, const void *calib,
                     q += (double)v * v;
                 }
                 h->knn_zn[j] = (float)(1.0 / sqrt(1.0 + b2 * q));
-            }
-        }
-        if (h->qmask & (st_bit | ks2_bit)) {
-            if (h->nsurf == 0) BAD("heads section HEAD: surface variants without surface features");
-            if ((h->qmask & ks2_bit) && !(h->qmask & kt_bit)) BAD("heads section HEAD: kNN-sup-surface without kNN-tau");
-        }
-        if (h->qmask & st_bit) {
-            tr_cursor_field(&c, "ridge-surface-task");
-            tr_get_f32(&c, &h->st_alpha);
-            h->ridge_st = get_fs(&c, M * ((uint64_t)tr_heads_st_dim(h) + 1), "ridge-surface-task weights");
-            CHECK(&c, "HEAD");
-        }
-        if (h->qmask & ks2_bit) {
-            tr_cursor_field(&c, "knn-sup-surface");
-            tr_get_f32(&c, &h->sup2_w); tr_get_f32(&c, &h->sup2_g); tr_get_f32(&c, &h->sup2_alpha);
-            tr_get_u32(&c, &h->sup2_src); tr_get_u32(&c, &h->sup2_target);
-            CHECK(&c, "HEAD");
-            if (!(h->sup2_w >= 0 && h->sup2_w < INFINITY) || !(h->sup2_g >= 0 && h->sup2_g < INFINITY) || h->sup2_src > 2
-                || h->sup2_target > 1 || (h->sup2_src == 2 && !(h->qmask & st_bit)))
-                BAD("heads section HEAD: kNN-sup-surface settings w %g, g %g, source %u, target %u", h->sup2_w, h->sup2_g,
-                    h->sup2_src, h->sup2_target);
-            uint64_t kn = h->knn_n, U = M + h->nsurf, din = tr_heads_sup2_din(h);
-            if (tr_cursor_check_count(&c, M * (din + 1) + 2 * M + kn * U, 4, "knn-sup-surface")) CHECK(&c, "HEAD");
-            h->sup2_W = get_fs(&c, M * (din + 1), "knn-sup-surface weights");
-            h->sup2_mean = get_fs(&c, M, "knn-sup-surface mean");
-            h->sup2_scale = get_fs(&c, M, "knn-sup-surface scale");
-            h->knn_U = get_fs(&c, kn * U, "knn-sup-surface u");
-            CHECK(&c, "HEAD");
-            h->knn_un = tr_mallocarray(kn ? kn : 1, sizeof *h->knn_un);
-            if (!h->knn_un) { rc = tr_errorf(err, errlen, TR_ENOMEM, "heads: out of memory loading"); goto fail; }
-            for (size_t m = 0; m < M; m++)
-                if (!isfinite(h->sup2_mean[m]) || !isfinite(h->sup2_scale[m]))
-                    BAD("heads section HEAD: kNN-sup-surface model %zu: mean %g, scale %g", m, h->sup2_mean[m], h->sup2_scale[m]);
-            for (size_t j = 0; j < kn; j++) {
-                double q = 0;
-                for (size_t e = 0; e < U; e++) {
-                    float v = h->knn_U[j * U + e];
-                    if (!isfinite(v)) BAD("heads section HEAD: kNN-sup-surface u of stored row %zu not finite", j);
-                    q += (double)v * v;
-                }
-                h->knn_un[j] = (float)(1.0 / sqrt(1.0 + q));
             }
         }
         tr_cursor_field(&c, "cv rows");

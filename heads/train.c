@@ -27,7 +27,6 @@ typedef struct data {
     size_t n, d, T, M;
     const float *Z;     /* n x TR_HEADS_SURF raw surface features, or NULL */
     const float *Xa;    /* n x (d + nsurf): [X, standardised Z], or NULL */
-    const float *Xst;   /* n x tr_heads_st_dim: [X, standardised Z, P_t Z ...], or NULL */
 } data;
 
 /* Fit h's components (allocated, masks set) on rows.  Ridge: one fit per
@@ -57,13 +56,6 @@ static int fit_parts(tr_heads *h, const data *D, const size_t *rows, size_t nrow
                      : tr_expert_fit(D->Xa, da, D->S, D->M, h->prior, D->y, rows, nrows, &a1, 1, &w1, err, errlen);
         if (rc) return rc;
     }
-    if (h->qmask & (1u << TR_QV_RIDGE_SURF_TASK)) {
-        double a1 = h->st_alpha;
-        float *w1 = h->ridge_st;
-        int rc = tr_expert_fit(D->Xst, tr_heads_st_dim(h), D->S, D->M, h->prior, D->y, rows, nrows, &a1, 1, &w1, err,
-                               errlen);
-        if (rc) return rc;
-    }
     if ((h->qmask & TR_QV_KNN_MASK) && tr_heads_knn_store(h, D->X, D->S, D->y, rows, nrows))
         return tr_errorf(err, errlen, TR_ENOMEM, "heads: out of memory storing %zu kNN rows", nrows);
     if (h->qmask & (1u << TR_QV_KNN_SUP)) {
@@ -83,34 +75,6 @@ static int fit_parts(tr_heads *h, const data *D, const size_t *rows, size_t nrow
         if (tr_heads_sup_store(h, D->X, D->P, D->y, rows, nrows))
             return tr_errorf(err, errlen, TR_ENOMEM, "heads: out of memory storing %zu kNN-sup rows", nrows);
     }
-    if (h->qmask & (1u << TR_QV_KNN_SUP_SURF)) {
-        /* z's head at ridge_alphas[0]: the ridge (src 0) or ridge-surface
-         * (src 1) fit of the fold, or the final one when CV kept that
-         * penalty, else its own fit */
-        size_t din = tr_heads_sup2_din(h), DD = din + 1;
-        float a0 = h->sup2_alpha;
-        const float *from = NULL;
-        if (h->sup2_src == 2) {
-            from = h->ridge_st;
-        } else if (h->sup2_src == 0) {
-            if (Ws && na > 0) from = Ws[0];
-            else if (h->ridge && h->ridge_alpha == a0) from = h->ridge;
-        } else {
-            if (Wrs && na > 0) from = Wrs[0];
-            else if (h->ridge_surf && h->rs_alpha == a0) from = h->ridge_surf;
-        }
-        if (from) {
-            memcpy(h->sup2_W, from, D->M * DD * sizeof *h->sup2_W);
-        } else {
-            double a1 = a0;
-            float *w1 = h->sup2_W;
-            int rc = tr_expert_fit(h->sup2_src == 2 ? D->Xst : h->sup2_src ? D->Xa : D->X, din, D->S, D->M, h->prior, D->y, rows, nrows, &a1, 1,
-                                   &w1, err, errlen);
-            if (rc) return rc;
-        }
-        if (tr_heads_sup2_store(h, h->sup2_src == 2 ? D->Xst : D->Xa, D->P, D->y, rows, nrows))
-            return tr_errorf(err, errlen, TR_ENOMEM, "heads: out of memory storing %zu kNN-sup-surface rows", nrows);
-    }
     return TR_OK;
 }
 
@@ -120,7 +84,7 @@ static int fit_parts(tr_heads *h, const data *D, const size_t *rows, size_t nrow
  * when trained). */
 typedef struct slots {
     size_t n, na;               /* count; ridge penalties */
-    size_t knn, ens, kt, rs, ekr, ks, ks2, st;   /* their slots (0: not trained) */
+    size_t knn, ens, kt, rs, ekr, ks;   /* their slots (0: not trained) */
 } slots;
 
 static int slot_qv(const slots *sl, size_t s)
@@ -132,8 +96,6 @@ static int slot_qv(const slots *sl, size_t s)
     if (sl->kt && s == sl->kt) return TR_QV_KNN_TAU;
     if (sl->rs && s >= sl->rs && s < sl->rs + sl->na) return TR_QV_RIDGE_SURF;
     if (sl->ks && s == sl->ks) return TR_QV_KNN_SUP;
-    if (sl->ks2 && s == sl->ks2) return TR_QV_KNN_SUP_SURF;
-    if (sl->st && s == sl->st) return TR_QV_RIDGE_SURF_TASK;
     return TR_QV_ENS_KT_RS;
 }
 
@@ -148,8 +110,6 @@ static size_t qv_slot(const slots *sl, int qv, size_t ai)
     case TR_QV_RIDGE_SURF: return sl->rs + ai;
     case TR_QV_ENS_KT_RS: return sl->ekr;
     case TR_QV_KNN_SUP: return sl->ks;
-    case TR_QV_KNN_SUP_SURF: return sl->ks2;
-    case TR_QV_RIDGE_SURF_TASK: return sl->st;
     default: return (size_t)qv;
     }
 }
@@ -186,17 +146,13 @@ static void predict_rows(tr_heads *h, const data *D, const size_t *rows, size_t 
             tr_heads_predict_variant(h, TR_QV_RIDGE_SURF, TR_CV_TASK, x, pt, len, z, Q[sl->rs + a] + i * M, NULL,
                                      NULL, scr);
         }
-        if (sl->st && Q[sl->st])
-            tr_heads_predict_variant(h, TR_QV_RIDGE_SURF_TASK, TR_CV_TASK, x, pt, len, z, Q[sl->st] + i * M, NULL,
-                                     NULL, scr);
         for (int cv = 0; cv < TR_CV_COUNT; cv++)
             if (Cc[cv])
                 tr_heads_predict_variant(h, TR_QV_PRIOR_SOFT, cv, x, pt, len, z, NULL, NULL, Cc[cv] + i * M, NULL);
     }
     h->ridge = keep;
     h->ridge_surf = keep_rs;
-    if (!(sl->knn && Q[sl->knn]) && !(sl->kt && Q[sl->kt]) && !(sl->ks && Q[sl->ks]) && !(sl->ks2 && Q[sl->ks2]))
-        return;
+    if (!(sl->knn && Q[sl->knn]) && !(sl->kt && Q[sl->kt]) && !(sl->ks && Q[sl->ks])) return;
     if (h->knn_n == 0) return;
     size_t d = D->d, nk = h->knn_n;
     for (size_t r0 = 0; r0 < nrows; r0 += KNN_BLOCK) {
@@ -247,25 +203,6 @@ static void predict_rows(tr_heads *h, const data *D, const size_t *rows, size_t 
                 tr_heads_sup_z(h, D->X + i * d, pt, zq, scr);
                 tr_heads_sup_sims(h, lo, hi, nseg, zq, sims, scr + 5 * M);
                 tr_knn_combine(h->knn_S, M, lo, hi, nseg, sims, h->knn_tau_k, 0.0f, h->knn_tau, h->knn_k0, prior, out,
-                               scr + 3 * M);
-                for (size_t m = 0; m < M; m++) out[m] = out[m] < 0 ? 0 : out[m] > 1 ? 1 : out[m];
-            }
-            if (sl->ks2 && Q[sl->ks2]) {
-                /* kNN-sup-surface: the same candidates, similarities in [x, u] */
-                size_t da = tr_heads_sup2_xdim(h);
-                float *uq = scr + 5 * M + 2 * D->n + 1 + tr_heads_st_dim(h), *out = Q[sl->ks2] + i * M;
-                if (sl->ks && Q[sl->ks]) {   /* sims were overwritten by kNN-sup: the embedding cosines again */
-                    size_t o = 0;
-                    for (size_t s = 0; s < nseg; s++) {
-                        memcpy(sims + o, g + lo[s], (hi[s] - lo[s]) * sizeof *sims);
-                        o += hi[s] - lo[s];
-                    }
-                }
-                float *tgt = prior;
-                if (h->sup2_target) tgt = scr + 5 * M + 2 * D->n + 1;   /* the design-row area, unused here */
-                tr_heads_sup2_u(h, (h->sup2_src == 2 ? D->Xst : D->Xa) + i * da, pt, uq, scr, h->sup2_target ? tgt : NULL);
-                tr_heads_sup2_sims(h, lo, hi, nseg, uq, sims, scr + 5 * M);
-                tr_knn_combine(h->knn_S, M, lo, hi, nseg, sims, h->knn_tau_k, 0.0f, h->knn_tau, h->knn_k0, tgt, out,
                                scr + 3 * M);
                 for (size_t m = 0; m < M; m++) out[m] = out[m] < 0 ? 0 : out[m] > 1 ? 1 : out[m];
             }
@@ -333,7 +270,7 @@ static double key_of(const tr_heads_cvrow *r, int k)
  * order. */
 static int recipe_order(int qv)
 {
-    static const int ord[TR_QV_COUNT] = {0, 1, 3, 2, 4, 5, 6, 7, 8, 9, 10};
+    static const int ord[TR_QV_COUNT] = {0, 1, 3, 2, 4, 5, 6, 7, 8};
     return qv >= 0 && qv < TR_QV_COUNT ? ord[qv] : TR_QV_COUNT;
 }
 
@@ -389,10 +326,6 @@ int tr_heads_params_check(const tr_heads_params *p, char *err, size_t errlen)
                          p->knn_tau_k, p->knn_tau);
     if (!(p->sup_w >= 0 && p->sup_w < INFINITY))
         return tr_errorf(err, errlen, TR_ERANGE, "heads: sup_w %g out of range (>= 0)", p->sup_w);
-    if (!(p->sup2_w >= 0 && p->sup2_w < INFINITY) || !(p->sup2_g >= 0 && p->sup2_g < INFINITY)
-        || p->sup2_src < 0 || p->sup2_src > 2)
-        return tr_errorf(err, errlen, TR_ERANGE, "heads: sup2_w %g, sup2_g %g (>= 0) or sup2_src %d (0, 1 or 2) out of range",
-                         p->sup2_w, p->sup2_g, p->sup2_src);
     if (p->qvariant < 0 && (p->qv_mask & ((1u << TR_QV_COUNT) - 1)) == 0)
         return tr_errorf(err, errlen, TR_EINVAL, "heads: qv_mask %#x selects no variant", p->qv_mask);
     if (p->criterion < TR_CRIT_AIQ_LIN || p->criterion > TR_CRIT_RANKSUM)
@@ -615,7 +548,7 @@ fail:
     return rc;
 }
 
-#define MAX_SLOTS (9 + 2 * TR_HEADS_MAX_ALPHAS)
+#define MAX_SLOTS (7 + 2 * TR_HEADS_MAX_ALPHAS)
 
 /* Score Q[slot] with every cost variant on the eval rows into new CV rows. */
 static int score_slot(tr_heads *h, const data *D, const slots *sl, size_t s, float **Q, float **Cc,
@@ -667,19 +600,19 @@ int tr_heads_train(const float *X, const float *P, const int32_t *y, size_t n,
     tr_heads_params defp;
     if (!params) { tr_heads_params_default(&defp); params = &defp; }
     *out = NULL;
-    data D = {X, P, scores, costs, lens, y, n, d, T, M, params->surf, NULL, NULL};
+    data D = {X, P, scores, costs, lens, y, n, d, T, M, params->surf, NULL};
     int rc = validate(&D, params, err, errlen);
     if (rc) return rc;
 
     tr_heads *h = NULL, *f = NULL;
     float *Pown = NULL, *Q[MAX_SLOTS] = {0}, *Cc[TR_CV_COUNT] = {0}, *Qcal = NULL;
     float *Wf[TR_HEADS_MAX_ALPHAS] = {0}, *Wrs[TR_HEADS_MAX_ALPHAS] = {0}, *scr = NULL, *G = NULL, *xb = NULL;
-    float *Xa = NULL, *Xst = NULL;
+    float *Xa = NULL;
     int32_t *yown = NULL, *fold = NULL;
     size_t *fit = NULL, *hold = NULL, *ev = NULL;
     double *lam = NULL, *pc = NULL, *pq = NULL;
     size_t nl = (size_t)params->n_lambda;
-    slots sl = {0, d > 0 ? (size_t)params->n_ridge_alphas : 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    slots sl = {0, d > 0 ? (size_t)params->n_ridge_alphas : 0, 0, 0, 0, 0, 0, 0};
     int use_knn = d > 0 && params->knn_k > 0;
     int use_kt = d > 0 && params->knn_tau_k > 0;
     size_t nsurf = d > 0 && params->surf ? TR_HEADS_SURF : 0;
@@ -690,8 +623,6 @@ int tr_heads_train(const float *X, const float *P, const int32_t *y, size_t n,
     if (nsurf && sl.na) { sl.rs = sl.n; sl.n += sl.na; }
     if (sl.kt && sl.rs) sl.ekr = sl.n++;
     if (sl.kt && sl.na && params->sup_w > 0) sl.ks = sl.n++;
-    if (sl.rs && params->surf_task) sl.st = sl.n++;
-    if (sl.kt && sl.rs && params->sup2_w > 0 && (params->sup2_src != 2 || sl.st)) sl.ks2 = sl.n++;
     size_t best_slot = 1;
 
     /* P from y, or y from P */
@@ -728,25 +659,16 @@ int tr_heads_train(const float *X, const float *P, const int32_t *y, size_t n,
     h->qmask = (1u << TR_QV_PRIOR_HARD) | (1u << TR_QV_PRIOR_SOFT) | (sl.na ? 1u << TR_QV_RIDGE : 0)
                | (sl.knn ? 1u << TR_QV_KNN : 0) | (sl.ens ? 1u << TR_QV_ENSEMBLE : 0)
                | (sl.kt ? 1u << TR_QV_KNN_TAU : 0) | (sl.rs ? 1u << TR_QV_RIDGE_SURF : 0)
-               | (sl.ekr ? 1u << TR_QV_ENS_KT_RS : 0) | (sl.ks ? 1u << TR_QV_KNN_SUP : 0)
-               | (sl.ks2 ? 1u << TR_QV_KNN_SUP_SURF : 0) | (sl.st ? 1u << TR_QV_RIDGE_SURF_TASK : 0);
+               | (sl.ekr ? 1u << TR_QV_ENS_KT_RS : 0) | (sl.ks ? 1u << TR_QV_KNN_SUP : 0);
     h->sup_w = sl.ks ? (float)params->sup_w : 0;
     h->sup_alpha = sl.ks ? (float)(params->sup_alpha > 0 ? params->sup_alpha : params->ridge_alphas[0]) : 0;
-    h->sup2_w = sl.ks2 ? (float)params->sup2_w : 0;
-    h->sup2_g = sl.ks2 ? (float)params->sup2_g : 0;
-    h->sup2_src = sl.ks2 ? (uint32_t)params->sup2_src : 0;
-    h->sup2_alpha = sl.ks2 ? (float)params->ridge_alphas[0] : 0;
-    h->sup2_target = sl.ks2 ? (uint32_t)params->sup2_target : 0;
-    h->st_alpha = sl.st ? (float)params->ridge_alphas[0] : 0;
     h->cmask = (1u << TR_CV_TASK) | (lens ? 1u << TR_CV_LEN : 0);
     if (params->qvariant >= 0 && !(h->qmask >> params->qvariant & 1u)) {
         static const char *const needs[TR_QV_COUNT] = {
             "", "", " and a ridge penalty", " and knn_k > 0", ", knn_k > 0 and a ridge penalty",
             " and knn_tau_k > 0", ", a ridge penalty and surface features (params.surf)",
             ", knn_tau_k > 0, a ridge penalty and surface features (params.surf)",
-            ", knn_tau_k > 0, a ridge penalty and sup_w > 0",
-            ", knn_tau_k > 0, a ridge penalty, surface features (params.surf) and sup2_w > 0",
-            ", a ridge penalty, surface features (params.surf) and surf_task"};
+            ", knn_tau_k > 0, a ridge penalty and sup_w > 0"};
         rc = tr_errorf(err, errlen, TR_EINVAL, "heads: variant %s needs embeddings (d > 0)%s",
                        tr_qvariant_name(params->qvariant), needs[params->qvariant]);
         goto fail;
@@ -781,13 +703,6 @@ int tr_heads_train(const float *X, const float *P, const int32_t *y, size_t n,
                 Xa[i * da + d + k] = (params->surf[i * TR_HEADS_SURF + k] - h->surf_mean[k]) * h->surf_scale[k];
         }
         D.Xa = Xa;
-        if (sl.st) {
-            size_t ds = tr_heads_st_dim(h);
-            Xst = tr_mallocarray(n * ds, sizeof *Xst);
-            if (!Xst) goto oom;
-            for (size_t i = 0; i < n; i++) tr_heads_st_row(h, Xa + i * da, Xa + i * da + d, D.P + i * T, Xst + i * ds);
-            D.Xst = Xst;
-        }
     }
     /* the cost variant: forced, else the first of cv_mask that can be
      * trained, else the task mean */
@@ -804,7 +719,7 @@ int tr_heads_train(const float *X, const float *P, const int32_t *y, size_t n,
     pc = tr_mallocarray(nl, sizeof *pc);
     pq = tr_mallocarray(nl, sizeof *pq);
     ev = tr_mallocarray(n, sizeof *ev);
-    scr = tr_mallocarray(5 * M + 2 * n + 1 + d + (2 + T) * TR_HEADS_SURF + M, sizeof *scr);
+    scr = tr_mallocarray(5 * M + 2 * n + 1 + d + TR_HEADS_SURF + M, sizeof *scr);
     if (!lam || !pc || !pq || !ev || !scr) goto oom;
     if (sl.knn || sl.kt) {
         G = tr_mallocarray((size_t)KNN_BLOCK * n, sizeof *G);
@@ -857,10 +772,6 @@ int tr_heads_train(const float *X, const float *P, const int32_t *y, size_t n,
         f->knn_tau_k = h->knn_tau_k; f->knn_tau = h->knn_tau;
         f->nsurf = h->nsurf;
         f->sup_w = h->sup_w; f->sup_alpha = h->sup_alpha;
-        f->sup2_w = h->sup2_w; f->sup2_g = h->sup2_g; f->sup2_src = h->sup2_src;
-        f->sup2_alpha = h->sup2_alpha;
-        f->sup2_target = h->sup2_target;
-        f->st_alpha = h->st_alpha;
         /* ridge weights live in Wf, ridge-surface ones in Wrs */
         f->qmask = h->qmask & ~((1u << TR_QV_RIDGE) | (1u << TR_QV_RIDGE_SURF));
         f->cmask = h->cmask;
@@ -968,7 +879,7 @@ fail:
     for (size_t s = 0; s < MAX_SLOTS; s++) tr_free(Q[s]);
     for (int v = 0; v < TR_CV_COUNT; v++) tr_free(Cc[v]);
     for (size_t k = 0; k < TR_HEADS_MAX_ALPHAS; k++) { tr_free(Wf[k]); tr_free(Wrs[k]); }
-    tr_free(Xa); tr_free(Xst);
+    tr_free(Xa);
     return rc;
 }
 
