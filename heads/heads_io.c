@@ -1,8 +1,9 @@
 /* The heads in the router file: four sections, each opening with its own
  * format version (u32) so one can change without the others.  HEAD is at
- * version 3 (2: kNN-tau and the surface variants; 3: kNN-sup), the others
- * at 1; HEAD version 1 files (variants 0-4 only) and version 2 files
- * (variants 0-7) still load.
+ * version 4 (2: kNN-tau and the surface variants; 3: kNN-sup; 4:
+ * kNN-sup-ridge, a qmask bit and no data of its own), the others at 1;
+ * HEAD version 1 files (variants 0-4 only), version 2 files (variants 0-7)
+ * and version 3 files (variants 0-8) still load.
  *
  *   HEAD  u32 ver, M, T, d, top_k; i32 qv, cv; u32 qmask, cmask;
  *         f32 k0, cost_k0, ridge_alpha; f32 prior[T*M], gmean[M];
@@ -14,7 +15,8 @@
  *         surf_scale[nsurf]; if qmask has TR_QV_KNN_TAU: u32 knn_tau_k;
  *         f32 knn_tau; if qmask has TR_QV_RIDGE_SURF: f32 rs_alpha;
  *         f32 ridge_surf[M*(d+nsurf+1)];
- *         v3 only, if qmask has TR_QV_KNN_SUP: f32 sup_w, sup_alpha;
+ *         v3 on, if qmask has TR_QV_KNN_SUP (v4: which TR_QV_KNN_SUP_RIDGE
+ *         needs): f32 sup_w, sup_alpha;
  *         f32 sup_W[M*(d+1)], sup_mean[M], sup_scale[M], Z[knn_n*M]
  *         (knn_zn is recomputed on loading);
  *         u32 n_cv; n_cv x {i32 qv, cv, eligible; f64 alpha, aiq_lin, aiq_log, q_at_cbest,
@@ -36,7 +38,7 @@
 #include "util.h"
 
 #define HEADS_FMT 1u       /* CALB, COST, SELC */
-#define HEAD_FMT 3u        /* HEAD */
+#define HEAD_FMT 4u        /* HEAD */
 
 void tr_heads_save(const tr_heads *h, tr_buf *hb, tr_buf *cal, tr_buf *cost, tr_buf *sel)
 {
@@ -168,8 +170,8 @@ int tr_heads_load(const void *heads, size_t heads_len, const void *calib,
         rc = tr_errorf(err, errlen, TR_EVERSION, "heads section HEAD: format %u is newer than this reader (%u)", ver, HEAD_FMT);
         goto fail;
     }
-    /* version 1 knew variants 0-4, version 2 variants 0-7 */
-    const unsigned nqv = ver == 1 ? 5u : ver == 2 ? 8u : TR_QV_COUNT;
+    /* version 1 knew variants 0-4, version 2 variants 0-7, version 3 0-8 */
+    const unsigned nqv = ver == 1 ? 5u : ver == 2 ? 8u : ver == 3 ? 9u : TR_QV_COUNT;
     const uint32_t ks_bit = 1u << TR_QV_KNN_SUP;
     const uint32_t rs_bit = 1u << TR_QV_RIDGE_SURF, kt_bit = 1u << TR_QV_KNN_TAU;
     if (h->M == 0 || h->T == 0) BAD("heads section HEAD: %u models, %u tasks", h->M, h->T);
@@ -182,6 +184,8 @@ int tr_heads_load(const void *heads, size_t heads_len, const void *calib,
     if ((h->qmask & (1u << TR_QV_ENS_KT_RS)) && (h->qmask & (rs_bit | kt_bit)) != (rs_bit | kt_bit))
         BAD("heads section HEAD: kNN-tau/ridge-surface ensemble without its parts");
     if ((h->qmask & ((1u << TR_QV_RIDGE) | rs_bit | ks_bit)) && h->d == 0) BAD("heads section HEAD: ridge heads with d = 0");
+    if ((h->qmask & (1u << TR_QV_KNN_SUP_RIDGE)) && !(h->qmask & ks_bit))
+        BAD("heads section HEAD: kNN-sup-ridge without kNN-sup");
     if (!tr_heads_has_qvariant(h, h->qv) || !tr_heads_has_cvariant(h, h->cv))
         BAD("heads section HEAD: chosen variant %d/%d not trained", h->qv, h->cv);
     {
