@@ -38,7 +38,7 @@ void tr_heads_params_default(tr_heads_params *p)
 
 static const char *const QV_NAMES[TR_QV_COUNT] = {"prior-hard", "prior-soft", "prior+ridge", "knn", "ensemble",
                                                    "knn-tau", "prior+ridge-surface", "knn-tau/ridge-surface",
-                                                   "knn-sup"};
+                                                   "knn-sup", "knn-sup-ridge"};
 static const char *const CV_NAMES[TR_CV_COUNT] = {"task-mean", "length+task"};
 
 const char *tr_qvariant_name(int qv) { return qv >= 0 && qv < TR_QV_COUNT ? QV_NAMES[qv] : "?"; }
@@ -46,7 +46,8 @@ const char *tr_cvariant_name(int cv) { return cv >= 0 && cv < TR_CV_COUNT ? CV_N
 
 /* Variants that read the kNN store (either kernel) or the surface features. */
 static const unsigned QV_READS_KNN = (1u << TR_QV_KNN) | (1u << TR_QV_ENSEMBLE);
-static const unsigned QV_READS_KNN_TAU = (1u << TR_QV_KNN_TAU) | (1u << TR_QV_ENS_KT_RS) | (1u << TR_QV_KNN_SUP);
+static const unsigned QV_READS_KNN_TAU = (1u << TR_QV_KNN_TAU) | (1u << TR_QV_ENS_KT_RS) | (1u << TR_QV_KNN_SUP)
+                                        | (1u << TR_QV_KNN_SUP_RIDGE);
 static const unsigned QV_READS_SURF = (1u << TR_QV_RIDGE_SURF) | (1u << TR_QV_ENS_KT_RS);
 
 int tr_heads_params_restrict(tr_heads_params *p, const char *list, char *err, size_t errlen)
@@ -77,7 +78,7 @@ int tr_heads_params_restrict(tr_heads_params *p, const char *list, char *err, si
     if (!(mask & QV_READS_KNN)) p->knn_k = 0;
     if (!(mask & QV_READS_KNN_TAU)) p->knn_tau_k = 0;
     if (!(mask & QV_READS_SURF)) p->surf = NULL;
-    if (!(mask & (1u << TR_QV_KNN_SUP))) p->sup_w = 0;
+    if (!(mask & ((1u << TR_QV_KNN_SUP) | (1u << TR_QV_KNN_SUP_RIDGE)))) p->sup_w = 0;
     return TR_OK;
 }
 
@@ -305,11 +306,13 @@ int tr_heads_predict_variant(const tr_heads *h, int qv, int cv, const float *x,
                 for (size_t m = 0; m < M; m++) q_out[m] = 0.5f * (qk[m] + q_out[m]);
             }
         }
-        if (qv == TR_QV_KNN_SUP) {
+        if (qv == TR_QV_KNN_SUP || qv == TR_QV_KNN_SUP_RIDGE) {
+            /* the shrinkage target: the soft prior, or (kNN-sup-ridge) the
+             * clipped prior+ridge prediction z is made from */
             float *prior = scratch + M, *qk = scratch + 2 * M, *work = scratch + 3 * M;
             float *zq = scratch + surf_scratch_off(h) + h->d + h->nsurf;
             memcpy(prior, q_out, M * sizeof *prior);
-            tr_heads_sup_z(h, x, p_task, zq, scratch);
+            tr_heads_sup_z(h, x, p_task, zq, scratch, qv == TR_QV_KNN_SUP_RIDGE ? prior : NULL);
             knn_estimate(h, x, p_task, prior, qk, work, h->knn_tau_k, 0.0f, h->knn_tau, zq);
             memcpy(q_out, qk, M * sizeof *q_out);
         }

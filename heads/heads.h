@@ -38,6 +38,8 @@ typedef enum tr_qvariant {
     TR_QV_ENS_KT_RS = 7,   /* (kNN-tau + ridge-surface) / 2 (FINDINGS (d)) */
     TR_QV_KNN_SUP = 8,     /* kNN-tau in a supervised space: [x, beta z(x)], z the
                               standardised prior+ridge prediction (knn_sup.c) */
+    TR_QV_KNN_SUP_RIDGE = 9,  /* kNN-sup whose mean is shrunk to its own prior+ridge
+                                 prediction instead of the soft prior (knn_sup.c) */
     TR_QV_COUNT
 } tr_qvariant;
 
@@ -76,7 +78,8 @@ typedef struct tr_heads_params {
     double knn_tau;        /* its weight exp((cos - 1) / tau) [0.1] */
     /* kNN-sup: weight w of the predicted-score block in the similarity
      * (beta^2 = w / M, so w = 1 weighs it about like the unit embedding);
-     * 0 disables the variant.  Uses knn_tau_k and knn_tau.  [0.25: the
+     * 0 disables the variant (and kNN-sup-ridge, which shares its store).
+     * Uses knn_tau_k and knn_tau.  [0.25: the
      * best of {1/32 .. 4} in the training-split CV on llmrouter; on
      * mmlu-pro smaller is better and CV keeps knn-tau] */
     double sup_w;

@@ -65,7 +65,8 @@ struct tr_heads {
 
 #define TR_QV_BIT(v) (1u << (v))
 /* the variants that read the kNN store */
-#define TR_QV_KNN_MASK (TR_QV_BIT(TR_QV_KNN) | TR_QV_BIT(TR_QV_KNN_TAU) | TR_QV_BIT(TR_QV_KNN_SUP))
+#define TR_QV_KNN_MASK (TR_QV_BIT(TR_QV_KNN) | TR_QV_BIT(TR_QV_KNN_TAU) | TR_QV_BIT(TR_QV_KNN_SUP) \
+                        | TR_QV_BIT(TR_QV_KNN_SUP_RIDGE))
 
 /* Allocate h's arrays for its M, T, d, nsurf and masks (zeroed).  TR_OK/TR_ENOMEM. */
 int tr_heads_alloc_parts(tr_heads *h);
@@ -75,8 +76,10 @@ int tr_heads_alloc_parts(tr_heads *h);
 int tr_heads_knn_store(tr_heads *h, const float *X, const float *S, const int32_t *y,
                        const size_t *rows, size_t nrows);
 /* kNN-sup (knn_sup.c).  Standardised z of one prompt into z (M); corr: M
- * floats of scratch.  Needs sup_W, sup_mean, sup_scale. */
-void tr_heads_sup_z(const tr_heads *h, const float *x, const float *p_task, float *z, float *corr);
+ * floats of scratch; raw (M, or NULL): the prior+ridge prediction z is
+ * standardised from, clipped to [0, 1] (NaN for a model without labels),
+ * kNN-sup-ridge's shrinkage target.  Needs sup_W, sup_mean, sup_scale. */
+void tr_heads_sup_z(const tr_heads *h, const float *x, const float *p_task, float *z, float *corr, float *raw);
 /* Fit the standardisation on the rows (NULL = all n) and store their z in
  * the kNN store's order (the stable sort by y of tr_heads_knn_store): call
  * after it, with sup_W set.  TR_OK / TR_ENOMEM. */

@@ -1,23 +1,24 @@
 /* The heads in the router file: four sections, each opening with its own
  * format version (u32) so one can change without the others.  HEAD is at
- * version 4, the others at 1.  HEAD versions: 2 added kNN-tau and the
- * surface variants, 3 kNN-sup, 4 stores the kNN store's embeddings X as IEEE
- * half (half.h: the kNN similarities read half the bytes).  Versions 2 and 3
- * still load, keep their float store and BLAS path and are saved in their
- * own version again, so that a re-saved router predicts as before; version 1
- * (variants 0-4 only) loads and is saved as version 2.
+ * version 3, the others at 1.  HEAD version 2 added kNN-tau and the
+ * surface variants; version 3 adds kNN-sup and kNN-sup-ridge and stores the
+ * kNN store's embeddings X as IEEE half (half.h: the kNN similarities read
+ * half the bytes).  Version 2 still loads, keeps its float store and BLAS
+ * path and is saved as version 2 again, so that a re-saved router predicts
+ * as before; version 1 (variants 0-4 only) loads and is saved as version 2.
  *
  *   HEAD  u32 ver, M, T, d, top_k; i32 qv, cv; u32 qmask, cmask;
  *         f32 k0, cost_k0, ridge_alpha; f32 prior[T*M], gmean[M];
  *         f32 ridge[M*(d+1)] if qmask has TR_QV_RIDGE;
  *         if qmask has TR_QV_KNN or (v2) TR_QV_KNN_TAU: u32 knn_n, knn_k,
  *         knn_tasks; f32 knn_p, knn_k0; u32 off[T+1] (0 .. knn_n,
- *         non-decreasing); X[knn_n*d] (f16 from v4, f32 before), f32 S[knn_n*M];
+ *         non-decreasing); X[knn_n*d] (f16 from v3, f32 before), f32 S[knn_n*M];
  *         v2 and later: u32 nsurf (0 or TR_HEADS_SURF); f32 surf_mean[nsurf],
  *         surf_scale[nsurf]; if qmask has TR_QV_KNN_TAU: u32 knn_tau_k;
  *         f32 knn_tau; if qmask has TR_QV_RIDGE_SURF: f32 rs_alpha;
  *         f32 ridge_surf[M*(d+nsurf+1)];
- *         v3 and later, if qmask has TR_QV_KNN_SUP: f32 sup_w, sup_alpha;
+ *         v3, if qmask has TR_QV_KNN_SUP (which TR_QV_KNN_SUP_RIDGE
+ *         needs): f32 sup_w, sup_alpha;
  *         f32 sup_W[M*(d+1)], sup_mean[M], sup_scale[M], Z[knn_n*M]
  *         (knn_zn is recomputed on loading);
  *         u32 n_cv; n_cv x {i32 qv, cv, eligible; f64 alpha, aiq_lin, aiq_log, q_at_cbest,
@@ -40,15 +41,11 @@
 #include "util.h"
 
 #define HEADS_FMT 1u       /* CALB, COST, SELC */
-#define HEAD_FMT 4u        /* HEAD */
+#define HEAD_FMT 3u        /* HEAD */
 
-/* The version h is saved in: a float kNN store or a loaded version 1-3 keeps
- * its own (1 becomes 2); a trained router or a half store is HEAD_FMT. */
-static uint32_t head_fmt(const tr_heads *h)
-{
-    if (h->knn_Xh) return HEAD_FMT;
-    return h->fmt ? h->fmt : h->knn_X ? 3u : HEAD_FMT;
-}
+/* The version h is saved in: the one it was loaded in (1 becomes 2: float
+ * kNN store), a trained router HEAD_FMT. */
+static uint32_t head_fmt(const tr_heads *h) { return h->fmt ? h->fmt : HEAD_FMT; }
 
 void tr_heads_save(const tr_heads *h, tr_buf *hb, tr_buf *cal, tr_buf *cost, tr_buf *sel)
 {
@@ -196,6 +193,8 @@ int tr_heads_load(const void *heads, size_t heads_len, const void *calib,
     if ((h->qmask & (1u << TR_QV_ENS_KT_RS)) && (h->qmask & (rs_bit | kt_bit)) != (rs_bit | kt_bit))
         BAD("heads section HEAD: kNN-tau/ridge-surface ensemble without its parts");
     if ((h->qmask & ((1u << TR_QV_RIDGE) | rs_bit | ks_bit)) && h->d == 0) BAD("heads section HEAD: ridge heads with d = 0");
+    if ((h->qmask & (1u << TR_QV_KNN_SUP_RIDGE)) && !(h->qmask & ks_bit))
+        BAD("heads section HEAD: kNN-sup-ridge without kNN-sup");
     if (!tr_heads_has_qvariant(h, h->qv) || !tr_heads_has_cvariant(h, h->cv))
         BAD("heads section HEAD: chosen variant %d/%d not trained", h->qv, h->cv);
     {
@@ -222,12 +221,12 @@ int tr_heads_load(const void *heads, size_t heads_len, const void *calib,
             if (h->knn_tasks > TR_HEADS_MAX_TOPK || !(h->knn_p > 0) || !(h->knn_k0 >= 0))
                 BAD("heads section HEAD: kNN settings tasks %u, p %g, k0 %g", h->knn_tasks, h->knn_p, h->knn_k0);
             uint64_t kn = h->knn_n;
-            if (tr_cursor_check_count(&c, 4 * ((T + 1) + kn * M) + kn * (D - 1) * (ver >= 4 ? 2 : 4), 1, "knn store"))
+            if (tr_cursor_check_count(&c, 4 * ((T + 1) + kn * M) + kn * (D - 1) * (ver >= 3 ? 2 : 4), 1, "knn store"))
                 CHECK(&c, "HEAD");
             h->knn_off = tr_mallocarray(T + 1, sizeof *h->knn_off);
             if (!h->knn_off) { rc = tr_errorf(err, errlen, TR_ENOMEM, "heads: out of memory loading"); goto fail; }
             for (size_t t = 0; t <= T; t++) tr_get_u32(&c, &h->knn_off[t]);
-            if (ver >= 4) {
+            if (ver >= 3) {
                 tr_cursor_field(&c, "knn X");
                 tr_get_u16s_alloc(&c, (size_t)(kn * (D - 1)), &h->knn_Xh);
             } else {

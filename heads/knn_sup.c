@@ -12,6 +12,19 @@
  * w = 1 gives it about the weight of the embedding).  The kernel and the
  * neighbour count are kNN-tau's (exp((sim - 1) / tau), knn_tau_k).
  *
+ * kNN-sup-ridge (TR_QV_KNN_SUP_RIDGE) is the same search with another
+ * shrinkage target: the kNN mean
+ *   q_m = (sum_j w_j S_jm + kk0 r_m) / (sum_j w_j + kk0)
+ * falls back to r = clip(prior_soft + ridge), the prediction z is made
+ * from, instead of the soft task prior.  The weights are small for short
+ * prompts (a cosine of 0.6 gives exp(-4) = 0.018 at tau = 0.1), so kk0 = 5
+ * pseudo-neighbours make the estimate mostly its target: with the soft
+ * prior that is the discovered task's mean, which hides differences inside
+ * a task (on llmrouter's training split the out-of-fold kNN-sup estimate of
+ * qwen2.5-7b minus nemotron-51b on one task's commonsense_qa prompts was
+ * -0.017, the scores' +0.044).  The ridge head sees the prompt, so the
+ * fallback keeps what it learnt.  No extra data: it reads kNN-sup's store.
+ *
  * The stored rows' z come from the same ridge fit (in-sample on the rows it
  * was fitted on), in cross-validation as in the final fit, so the CV
  * figures measure what routing does.  Routing adds one M x d SGEMV (the
@@ -35,9 +48,11 @@ static void sup_raw(const tr_heads *h, const float *x, const float *p_task, floa
     tr_expert_apply(h->sup_W, h->d, h->M, x, z, corr);
 }
 
-void tr_heads_sup_z(const tr_heads *h, const float *x, const float *p_task, float *z, float *corr)
+void tr_heads_sup_z(const tr_heads *h, const float *x, const float *p_task, float *z, float *corr, float *raw)
 {
     sup_raw(h, x, p_task, z, corr);
+    if (raw)
+        for (size_t m = 0; m < h->M; m++) raw[m] = isnan(z[m]) ? NAN : z[m] < 0 ? 0.0f : z[m] > 1 ? 1.0f : z[m];
     for (size_t m = 0; m < h->M; m++) z[m] = isnan(z[m]) ? 0.0f : (z[m] - h->sup_mean[m]) * h->sup_scale[m];
 }
 

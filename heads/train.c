@@ -85,7 +85,7 @@ static int fit_parts(tr_heads *h, const data *D, const size_t *rows, size_t nrow
  * when trained). */
 typedef struct slots {
     size_t n, na;               /* count; ridge penalties */
-    size_t knn, ens, kt, rs, ekr, ks;   /* their slots (0: not trained) */
+    size_t knn, ens, kt, rs, ekr, ks, ksr;   /* their slots (0: not trained) */
 } slots;
 
 static int slot_qv(const slots *sl, size_t s)
@@ -97,6 +97,7 @@ static int slot_qv(const slots *sl, size_t s)
     if (sl->kt && s == sl->kt) return TR_QV_KNN_TAU;
     if (sl->rs && s >= sl->rs && s < sl->rs + sl->na) return TR_QV_RIDGE_SURF;
     if (sl->ks && s == sl->ks) return TR_QV_KNN_SUP;
+    if (sl->ksr && s == sl->ksr) return TR_QV_KNN_SUP_RIDGE;
     return TR_QV_ENS_KT_RS;
 }
 
@@ -111,6 +112,7 @@ static size_t qv_slot(const slots *sl, int qv, size_t ai)
     case TR_QV_RIDGE_SURF: return sl->rs + ai;
     case TR_QV_ENS_KT_RS: return sl->ekr;
     case TR_QV_KNN_SUP: return sl->ks;
+    case TR_QV_KNN_SUP_RIDGE: return sl->ksr;
     default: return (size_t)qv;
     }
 }
@@ -154,7 +156,8 @@ static void predict_rows(tr_heads *h, const data *D, const size_t *rows, size_t 
     }
     h->ridge = keep;
     h->ridge_surf = keep_rs;
-    if (!(sl->knn && Q[sl->knn]) && !(sl->kt && Q[sl->kt]) && !(sl->ks && Q[sl->ks])) return;
+    if (!(sl->knn && Q[sl->knn]) && !(sl->kt && Q[sl->kt]) && !(sl->ks && Q[sl->ks]) && !(sl->ksr && Q[sl->ksr]))
+        return;
     if (h->knn_n == 0) return;
     size_t d = D->d, nk = h->knn_n;
     const float *Xs = h->knn_X;
@@ -204,14 +207,21 @@ static void predict_rows(tr_heads *h, const data *D, const size_t *rows, size_t 
                                    scr + 3 * M);
                 for (size_t m = 0; m < M; m++) out[m] = out[m] < 0 ? 0 : out[m] > 1 ? 1 : out[m];
             }
-            if (sl->ks && Q[sl->ks]) {
-                /* kNN-sup: the same candidates, similarities in [x, beta z] */
-                float *zq = scr + 5 * M + 2 * D->n + 1 + D->d + TR_HEADS_SURF, *out = Q[sl->ks] + i * M;
-                tr_heads_sup_z(h, D->X + i * d, pt, zq, scr);
+            if ((sl->ks && Q[sl->ks]) || (sl->ksr && Q[sl->ksr])) {
+                /* kNN-sup: the same candidates, similarities in [x, beta z];
+                 * kNN-sup-ridge combines the same neighbours toward the
+                 * prior+ridge prediction rt */
+                float *zq = scr + 5 * M + 2 * D->n + 1 + D->d + TR_HEADS_SURF, *rt = zq + M;
+                tr_heads_sup_z(h, D->X + i * d, pt, zq, scr, rt);
                 tr_heads_sup_sims(h, lo, hi, nseg, zq, sims, scr + 5 * M);
-                tr_knn_combine(h->knn_S, M, lo, hi, nseg, sims, h->knn_tau_k, 0.0f, h->knn_tau, h->knn_k0, prior, out,
-                               scr + 3 * M);
-                for (size_t m = 0; m < M; m++) out[m] = out[m] < 0 ? 0 : out[m] > 1 ? 1 : out[m];
+                for (int kern = 0; kern < 2; kern++) {
+                    size_t s = kern ? sl->ksr : sl->ks;
+                    if (!s || !Q[s]) continue;
+                    float *out = Q[s] + i * M;
+                    tr_knn_combine(h->knn_S, M, lo, hi, nseg, sims, h->knn_tau_k, 0.0f, h->knn_tau, h->knn_k0,
+                                   kern ? rt : prior, out, scr + 3 * M);
+                    for (size_t m = 0; m < M; m++) out[m] = out[m] < 0 ? 0 : out[m] > 1 ? 1 : out[m];
+                }
             }
         }
     }
@@ -277,7 +287,7 @@ static double key_of(const tr_heads_cvrow *r, int k)
  * order. */
 static int recipe_order(int qv)
 {
-    static const int ord[TR_QV_COUNT] = {0, 1, 3, 2, 4, 5, 6, 7, 8};
+    static const int ord[TR_QV_COUNT] = {0, 1, 3, 2, 4, 5, 6, 7, 8, 9};
     return qv >= 0 && qv < TR_QV_COUNT ? ord[qv] : TR_QV_COUNT;
 }
 
@@ -555,7 +565,7 @@ fail:
     return rc;
 }
 
-#define MAX_SLOTS (7 + 2 * TR_HEADS_MAX_ALPHAS)
+#define MAX_SLOTS (8 + 2 * TR_HEADS_MAX_ALPHAS)
 
 /* Score Q[slot] with every cost variant on the eval rows into new CV rows. */
 static int score_slot(tr_heads *h, const data *D, const slots *sl, size_t s, float **Q, float **Cc,
@@ -619,7 +629,7 @@ int tr_heads_train(const float *X, const float *P, const int32_t *y, size_t n,
     size_t *fit = NULL, *hold = NULL, *ev = NULL;
     double *lam = NULL, *pc = NULL, *pq = NULL;
     size_t nl = (size_t)params->n_lambda;
-    slots sl = {0, d > 0 ? (size_t)params->n_ridge_alphas : 0, 0, 0, 0, 0, 0, 0};
+    slots sl = {0, d > 0 ? (size_t)params->n_ridge_alphas : 0, 0, 0, 0, 0, 0, 0, 0};
     int use_knn = d > 0 && params->knn_k > 0;
     int use_kt = d > 0 && params->knn_tau_k > 0;
     size_t nsurf = d > 0 && params->surf ? TR_HEADS_SURF : 0;
@@ -629,7 +639,7 @@ int tr_heads_train(const float *X, const float *P, const int32_t *y, size_t n,
     if (use_kt) sl.kt = sl.n++;
     if (nsurf && sl.na) { sl.rs = sl.n; sl.n += sl.na; }
     if (sl.kt && sl.rs) sl.ekr = sl.n++;
-    if (sl.kt && sl.na && params->sup_w > 0) sl.ks = sl.n++;
+    if (sl.kt && sl.na && params->sup_w > 0) { sl.ks = sl.n++; sl.ksr = sl.n++; }
     size_t best_slot = 1;
 
     /* P from y, or y from P */
@@ -666,7 +676,8 @@ int tr_heads_train(const float *X, const float *P, const int32_t *y, size_t n,
     h->qmask = (1u << TR_QV_PRIOR_HARD) | (1u << TR_QV_PRIOR_SOFT) | (sl.na ? 1u << TR_QV_RIDGE : 0)
                | (sl.knn ? 1u << TR_QV_KNN : 0) | (sl.ens ? 1u << TR_QV_ENSEMBLE : 0)
                | (sl.kt ? 1u << TR_QV_KNN_TAU : 0) | (sl.rs ? 1u << TR_QV_RIDGE_SURF : 0)
-               | (sl.ekr ? 1u << TR_QV_ENS_KT_RS : 0) | (sl.ks ? 1u << TR_QV_KNN_SUP : 0);
+               | (sl.ekr ? 1u << TR_QV_ENS_KT_RS : 0) | (sl.ks ? 1u << TR_QV_KNN_SUP : 0)
+               | (sl.ksr ? 1u << TR_QV_KNN_SUP_RIDGE : 0);
     h->sup_w = sl.ks ? (float)params->sup_w : 0;
     h->sup_alpha = sl.ks ? (float)(params->sup_alpha > 0 ? params->sup_alpha : params->ridge_alphas[0]) : 0;
     h->cmask = (1u << TR_CV_TASK) | (lens ? 1u << TR_CV_LEN : 0);
@@ -675,7 +686,7 @@ int tr_heads_train(const float *X, const float *P, const int32_t *y, size_t n,
             "", "", " and a ridge penalty", " and knn_k > 0", ", knn_k > 0 and a ridge penalty",
             " and knn_tau_k > 0", ", a ridge penalty and surface features (params.surf)",
             ", knn_tau_k > 0, a ridge penalty and surface features (params.surf)",
-            ", knn_tau_k > 0, a ridge penalty and sup_w > 0"};
+            ", knn_tau_k > 0, a ridge penalty and sup_w > 0", ", knn_tau_k > 0, a ridge penalty and sup_w > 0"};
         rc = tr_errorf(err, errlen, TR_EINVAL, "heads: variant %s needs embeddings (d > 0)%s",
                        tr_qvariant_name(params->qvariant), needs[params->qvariant]);
         goto fail;
@@ -726,7 +737,7 @@ int tr_heads_train(const float *X, const float *P, const int32_t *y, size_t n,
     pc = tr_mallocarray(nl, sizeof *pc);
     pq = tr_mallocarray(nl, sizeof *pq);
     ev = tr_mallocarray(n, sizeof *ev);
-    scr = tr_mallocarray(5 * M + 2 * n + 1 + d + TR_HEADS_SURF + M, sizeof *scr);
+    scr = tr_mallocarray(5 * M + 2 * n + 1 + d + TR_HEADS_SURF + 2 * M, sizeof *scr);
     if (!lam || !pc || !pq || !ev || !scr) goto oom;
     if (sl.knn || sl.kt) {
         G = tr_mallocarray((size_t)KNN_BLOCK * n, sizeof *G);

@@ -147,8 +147,8 @@ typedef struct tr_train_options {
     int cv_folds;           /* folds for choosing the head variant [5] */
     /* comma-separated quality heads cross-validation may choose among:
      * prior-hard, prior-soft, prior+ridge, knn, ensemble, knn-tau,
-     * prior+ridge-surface, knn-tau/ridge-surface, knn-sup; NULL = all but
-     * prior-hard.
+     * prior+ridge-surface, knn-tau/ridge-surface, knn-sup, knn-sup-ridge;
+     * NULL = all but prior-hard.
      * Leaving out every kNN head drops the kNN store: a smaller, faster
      * router [NULL] */
     const char *heads;

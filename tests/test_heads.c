@@ -62,9 +62,9 @@ static void test_recover_skills(void **state)
     assert_true(tab->n_budget == 100 && tab->n_risk > 0);
     size_t nrow;
     const tr_heads_cvrow *rows = tr_heads_cv_table(h, &nrow);
-    /* hard, soft, ridge, kNN, ensemble, kNN-tau, kNN-sup x task, length (no
-     * surface features given: no surface variants) */
-    assert_int_equal(nrow, 7 * 2);
+    /* hard, soft, ridge, kNN, ensemble, kNN-tau, kNN-sup, kNN-sup-ridge x
+     * task, length (no surface features given: no surface variants) */
+    assert_int_equal(nrow, 8 * 2);
     assert_false(tr_heads_has_qvariant(h, TR_QV_RIDGE_SURF) || tr_heads_has_qvariant(h, TR_QV_ENS_KT_RS));
     for (size_t i = 0; i < nrow; i++) assert_int_equal(rows[i].eligible, rows[i].qv != TR_QV_PRIOR_HARD && rows[i].cv == TR_CV_LEN);
     for (size_t i = 0; i < nrow; i++) assert_true(rows[i].aiq_lin > 0.3 && rows[i].aiq_lin < 1);
@@ -749,13 +749,13 @@ static size_t knn_x_at(const unsigned char *p, size_t *kn, size_t *d)
     return at + 20 + 4 * ((size_t)T + 1);   /* after the kNN header and task offsets */
 }
 
-/* A HEAD section of version 4 (kNN store X as half) rewritten as version
- * ver (2 or 3: X as f32): X widened, the rest as it is. */
+/* A HEAD section of version 3 (kNN store X as half) rewritten as version
+ * ver (2: X as f32): X widened, the rest as it is. */
 static void head_float_store(const tr_buf *b, tr_buf *out, uint32_t ver)
 {
     const unsigned char *p = b->data;
     size_t kn, d, at = knn_x_at(p, &kn, &d);
-    assert_int_equal(get_u32le(p), 4);
+    assert_int_equal(get_u32le(p), 3);
     tr_buf_init(out);
     tr_buf_u32(out, ver);
     tr_buf_put(out, p + 4, at - 4);
@@ -799,7 +799,7 @@ static void test_save_load_surface(void **state)
     for (int qv = 0; qv < TR_QV_COUNT; qv++) assert_true(tr_heads_has_qvariant(h, qv));
     tr_buf b[4];
     save_all(h, b);
-    assert_int_equal(get_u32le(b[0].data), 4);   /* HEAD version 4 */
+    assert_int_equal(get_u32le(b[0].data), 3);   /* HEAD version 3 */
     assert_int_equal(load4(b, b[0].len, &g, err, sizeof err), TR_OK);
     assert_int_equal(tr_heads_qvariant(g), tr_heads_qvariant(h));
     assert_float_equal(tr_heads_surf_alpha(g), tr_heads_surf_alpha(h), 0);
@@ -840,34 +840,8 @@ static void test_save_load_surface(void **state)
     for (int i = 0; i < 4; i++) tr_buf_free(&b[i]);
     tr_heads_free(h);
 
-    /* a version-3 HEAD (kNN-sup, kNN store as f32) loads, keeps its float
-     * store, predicts as the half store with the same values does, and is
-     * saved as version 3 again, byte for byte */
-    assert_int_equal(tr_heads_train(s.X, s.P, s.y, s.n, s.d, s.T, s.S, s.C, s.L, s.M, &p, &h, err, sizeof err), TR_OK);
-    assert_true(tr_heads_has_qvariant(h, TR_QV_KNN_SUP));
-    save_all(h, b);
-    {
-        tr_buf v3;
-        head_float_store(&b[0], &v3, 3);
-        tr_buf_free(&b[0]);
-        b[0] = v3;
-    }
-    assert_int_equal(load4(b, b[0].len, &g, err, sizeof err), TR_OK);
-    for (size_t i = 0; i < s.n; i += 17)
-        for (int qv = 0; qv < TR_QV_COUNT; qv++) {
-            float q1[4], c1[4], q2[4], c2[4];
-            const float *z = Z + i * TR_HEADS_SURF;
-            assert_int_equal(tr_heads_predict_variant(h, qv, TR_CV_LEN, s.X + i * 8, s.P + i * 3, 700, z, q1, NULL, c1, sc), TR_OK);
-            assert_int_equal(tr_heads_predict_variant(g, qv, TR_CV_LEN, s.X + i * 8, s.P + i * 3, 700, z, q2, NULL, c2, sc), TR_OK);
-            for (int m = 0; m < 4; m++) assert_float_equal(q1[m], q2[m], 1e-5f);
-            assert_memory_equal(c1, c2, sizeof c1);
-        }
-    assert_saves_as(g, b);
-    tr_heads_free(g);
-    for (int i = 0; i < 4; i++) tr_buf_free(&b[i]);
-    tr_heads_free(h);
-
-    /* a version-2 HEAD (before kNN-sup) is a version-3 one without it ... */
+    /* a version-2 HEAD is a version-3 one without kNN-sup and with its kNN
+     * store widened to f32 ... */
     p.sup_w = 0;
     assert_int_equal(tr_heads_train(s.X, s.P, s.y, s.n, s.d, s.T, s.S, s.C, s.L, s.M, &p, &h, err, sizeof err), TR_OK);
     assert_false(tr_heads_has_qvariant(h, TR_QV_KNN_SUP));
@@ -916,7 +890,7 @@ static void test_save_load_surface(void **state)
     assert_predicts_alike(h, g, &s, TR_QV_ENSEMBLE, 1e-5f);
     assert_saves_as(g, b);
     tr_heads_free(g);
-    /* a non-finite half in a version-4 store is refused */
+    /* a non-finite half in a version-3 store is refused */
     {
         tr_buf b3[4];
         save_all(h, b3);
@@ -1027,6 +1001,93 @@ static void test_alloc_failures(void **state)
     synth_free(&s);
 }
 
+/* kNN-sup-ridge is kNN-sup with another shrinkage target: with a huge
+ * pseudo-count its estimate is the clipped prior+ridge prediction (kNN-sup's:
+ * the soft prior), with none the two are the same neighbour mean.  It is
+ * saved as HEAD version 3; a version-2 section cannot claim it, nor can a
+ * section without kNN-sup. */
+static void test_knn_sup_ridge(void **state)
+{
+    (void)state;
+    size_t sizes[3] = {150, 150, 150};
+    synth s;
+    synth_make(&s, 3, 4, 16, sizes, KFLAT, PRICE4, 0.9f, 2, 0.45f, 23);
+    char err[256];
+    tr_heads_params p;
+    tr_heads_params_default(&p);
+    p.knn_tau_k = 60;
+    p.qvariant = TR_QV_KNN_SUP_RIDGE;
+    for (int pass = 0; pass < 2; pass++) {
+        p.knn_k0 = pass ? 0 : 1e9;
+        tr_heads *h = NULL;
+        assert_int_equal(tr_heads_train(s.X, s.P, s.y, s.n, s.d, s.T, s.S, s.C, s.L, s.M, &p, &h, err, sizeof err), TR_OK);
+        assert_int_equal(tr_heads_qvariant(h), TR_QV_KNN_SUP_RIDGE);
+        assert_true(tr_heads_has_qvariant(h, TR_QV_KNN_SUP));
+        float *sc = malloc(tr_heads_scratch_floats(h) * sizeof *sc);
+        double moved = 0;
+        for (size_t i = 0; i < s.n; i += 7) {
+            float qr[4], qs[4], qa[4], qb[4];
+            const float *x = s.X + i * 16, *pt = s.P + i * 3;
+            assert_int_equal(tr_heads_predict(h, x, pt, 100, NULL, qr, NULL, NULL, sc), TR_OK);
+            assert_int_equal(tr_heads_predict_variant(h, TR_QV_KNN_SUP, TR_CV_LEN, x, pt, 100, NULL, qs, NULL, NULL, sc), TR_OK);
+            if (pass == 0) {
+                /* the targets: prior+ridge (its penalty is kNN-sup's) and the soft prior */
+                assert_int_equal(tr_heads_predict_variant(h, TR_QV_RIDGE, TR_CV_LEN, x, pt, 100, NULL, qa, NULL, NULL, sc), TR_OK);
+                assert_int_equal(tr_heads_predict_variant(h, TR_QV_PRIOR_SOFT, TR_CV_LEN, x, pt, 100, NULL, qb, NULL, NULL, sc), TR_OK);
+                for (int m = 0; m < 4; m++) {
+                    assert_float_equal(qr[m], qa[m], 1e-4);
+                    assert_float_equal(qs[m], qb[m], 1e-4);
+                    moved += fabs(qa[m] - qb[m]);
+                }
+            } else {
+                assert_memory_equal(qr, qs, sizeof qr);
+            }
+        }
+        if (pass == 0) assert_true(moved > 0.05);   /* the two targets differ */
+        /* HEAD version 3 round trip; a version-2 section cannot claim the
+         * variant (bit 9 of qmask: byte 29, bit 1), nor a section without
+         * kNN-sup */
+        tr_buf b[4];
+        save_all(h, b);
+        assert_int_equal(get_u32le(b[0].data), 3);
+        tr_heads *g = NULL;
+        assert_int_equal(load4(b, b[0].len, &g, err, sizeof err), TR_OK);
+        for (size_t i = 0; i < s.n; i += 11) {
+            float q1[4], q2[4];
+            assert_int_equal(tr_heads_predict(h, s.X + i * 16, s.P + i * 3, 100, NULL, q1, NULL, NULL, sc), TR_OK);
+            assert_int_equal(tr_heads_predict(g, s.X + i * 16, s.P + i * 3, 100, NULL, q2, NULL, NULL, sc), TR_OK);
+            assert_memory_equal(q1, q2, sizeof q1);
+        }
+        tr_heads_free(g);
+        assert_int_equal(b[0].data[29] & 3, 3);
+        b[0].data[0] = 2;
+        g = NULL;
+        assert_int_equal(load4(b, b[0].len, &g, err, sizeof err), TR_EFORMAT);
+        assert_non_null(strstr(err, "variant masks"));
+        assert_null(g);
+        b[0].data[0] = 3;
+        b[0].data[29] &= (unsigned char)~1u;
+        assert_int_equal(load4(b, b[0].len, &g, err, sizeof err), TR_EFORMAT);
+        assert_non_null(strstr(err, "kNN-sup-ridge without kNN-sup"));
+        assert_null(g);
+        for (int i = 0; i < 4; i++) tr_buf_free(&b[i]);
+        free(sc);
+        tr_heads_free(h);
+    }
+    /* sup_w = 0 trains neither, and --heads knn-sup-ridge keeps the store */
+    p.qvariant = -1;
+    p.sup_w = 0;
+    tr_heads *h = NULL;
+    assert_int_equal(tr_heads_train(s.X, s.P, s.y, s.n, s.d, s.T, s.S, s.C, s.L, s.M, &p, &h, err, sizeof err), TR_OK);
+    assert_false(tr_heads_has_qvariant(h, TR_QV_KNN_SUP_RIDGE));
+    tr_heads_free(h);
+    tr_heads_params_default(&p);
+    assert_int_equal(tr_heads_params_restrict(&p, "knn-sup-ridge", err, sizeof err), TR_OK);
+    assert_true(p.sup_w > 0 && p.knn_tau_k > 0);
+    assert_int_equal(p.qv_mask, 1u << TR_QV_KNN_SUP_RIDGE);
+    synth_free(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1044,6 +1105,7 @@ int main(void)
         cmocka_unit_test(test_cv_picks_knn_tau),
         cmocka_unit_test(test_knn_sup_hand),
         cmocka_unit_test(test_cv_picks_knn_sup),
+        cmocka_unit_test(test_knn_sup_ridge),
         cmocka_unit_test(test_save_load),
         cmocka_unit_test(test_save_load_surface),
         cmocka_unit_test(test_bad_input),

@@ -50,7 +50,7 @@ static void help(FILE *f)
     fprintf(f, "      --heads LIST        quality heads CV may choose among, comma-separated:\n"
                "                          prior-hard, prior-soft, prior+ridge, knn, ensemble,\n"
                "                          knn-tau, prior+ridge-surface, knn-tau/ridge-surface,\n"
-               "                          knn-sup\n"
+               "                          knn-sup, knn-sup-ridge\n"
                "                          [all but prior-hard]; without the kNN heads routing\n"
                "                          is faster and the router file smaller\n"
                "      --knn-tasks G       kNN heads search the prompts of the G most probable\n"
