@@ -135,6 +135,10 @@ typedef struct tr_train_options {
     int dim;                /* projection dimension [256] */
     int vocab_size;         /* SentencePiece vocabulary [4000] */
     int min_df;             /* features in fewer prompts are dropped [2] */
+    int max_features;       /* at most this many features, the most frequent; each is a
+                             * projection row a route reads [50000] */
+    int bigrams;            /* 1: piece bigrams as well as unigrams; 0 makes routing
+                             * faster (a projection small enough to stay in cache) [1] */
     /* discovery */
     tr_algo algo;           /* [TR_ALGO_LEIDEN] */
     int knn_k;              /* neighbours per prompt in the graph [15] */

@@ -29,6 +29,8 @@ void tr_train_options_default(tr_train_options *o)
     o->dim = 256;
     o->vocab_size = 4000;
     o->min_df = 2;
+    o->max_features = 50000;
+    o->bigrams = 1;
     o->algo = TR_ALGO_LEIDEN;
     o->knn_k = 15;
     o->resolution = 0;
@@ -75,6 +77,8 @@ typedef struct stage1 {
     double t_embed, t_graph, t_cluster, t_clf; /* seconds */
     double ood_threshold;      /* drift.h: low quantile of own-centroid cosine */
     int reused_embedder;       /* warm start: the old router's embedder */
+    int embedded;              /* 1: prompts embedded by our embedder (emb may since
+                                * have moved into the router) */
 } stage1;
 
 static void stage1_clear(stage1 *s)
@@ -216,12 +220,15 @@ static int run_stage1(const tr_dataset *ds, const tr_train_options *o, tr_warm *
         ep.dim = o->dim;
         ep.vocab_size = o->vocab_size;
         ep.min_df = o->min_df;
+        ep.max_features = o->max_features;
+        ep.bigrams = o->bigrams;
         ep.seed = o->seed;
         ep.threads = threads;
         /* warm start: the old embedder, so embeddings stay comparable */
         rc = tr_warm_embedder(warm, &s->emb, err, errlen);
         s->reused_embedder = s->emb != NULL;
         if (!rc && !s->emb) rc = tr_embedder_fit(texts, lens, s->n, &ep, &s->emb, err, errlen);
+        s->embedded = s->emb != NULL;
         if (!rc) {
             s->dim = tr_embedder_dim(s->emb);
             s->X = tr_mallocarray(s->n * s->dim, sizeof *s->X);
@@ -344,10 +351,12 @@ static char *config_json(const tr_dataset *ds, const tr_train_options *o, const 
     char seed[32];
     snprintf(seed, sizeof seed, "%llu", (unsigned long long)o->seed);
     cJSON_AddStringToObject(j, "seed", seed);
-    cJSON_AddStringToObject(j, "embedding", s->emb ? "sentencepiece-tfidf-svd" : "caller-supplied");
+    cJSON_AddStringToObject(j, "embedding", s->embedded ? "sentencepiece-tfidf-svd" : "caller-supplied");
     cJSON_AddNumberToObject(j, "dim", (double)s->dim);
     cJSON_AddNumberToObject(j, "vocab_size", o->vocab_size);
     cJSON_AddNumberToObject(j, "min_df", o->min_df);
+    cJSON_AddNumberToObject(j, "max_features", o->max_features);
+    cJSON_AddNumberToObject(j, "bigrams", o->bigrams);
     cJSON_AddStringToObject(j, "algo", o->algo == TR_ALGO_LEIDEN ? "leiden" : "louvain");
     cJSON_AddNumberToObject(j, "knn_k", o->knn_k);
     cJSON_AddBoolToObject(j, "mutual", o->mutual);

@@ -48,6 +48,19 @@ check "stage-1 route gives a task per prompt" [ "$(grep -c '"task"' "$tmp/t.json
 check "inspect says full router" grep -q "full router" "$tmp/i.txt"
 "$bin" inspect --json "$tmp/r.trm" | python3 -c "import json,sys; d=json.load(sys.stdin); assert d['has_heads'] and len(d['models'])>=2"
 check "inspect --json" [ $? -eq 0 ]
+"$bin" inspect --json "$tmp/r.trm" | python3 -c "import json,sys; c=json.load(sys.stdin)['config']; assert c['embedding']=='sentencepiece-tfidf-svd' and c['bigrams']==1 and c['max_features']==50000, c"
+check "inspect --json: the embedding and its features" [ $? -eq 0 ]
+
+# the latency profile: unigram features only, capped, no kNN heads
+"$bin" train "$tmp/d.jsonl" -o "$tmp/x.trm" --max-features 0 >/dev/null 2>"$tmp/e"; rc=$?
+check "--max-features 0 exits 2" [ $rc -eq 2 ]
+check "--max-features 0 names the option" grep -q -- "--max-features" "$tmp/e"
+"$bin" train "$tmp/d.jsonl" -o "$tmp/fast.trm" --no-bigrams --max-features 500 --heads prior-soft,prior+ridge -q
+check "train --no-bigrams --max-features exits 0" [ $? -eq 0 ]
+"$bin" inspect --json "$tmp/fast.trm" | python3 -c "import json,sys; c=json.load(sys.stdin)['config']; assert c['bigrams']==0 and c['max_features']==500, c"
+check "the fast router records its features" [ $? -eq 0 ]
+head -n 20 "$tmp/d.jsonl" | "$bin" route "$tmp/fast.trm" --brief -q > "$tmp/fast.out"
+check "the fast router routes" [ "$(grep -c '"model"' "$tmp/fast.out")" -eq 20 ]
 
 # route: each mode gives one decision per prompt, with a model
 head -n 20 "$tmp/d.jsonl" > "$tmp/p.jsonl"

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "dataset.h"
+#include "embedder.h"
 #include "heads.h"
 #include "router.h"
 #include "synth.h"
@@ -297,6 +298,37 @@ static void test_stage1(void **state)
     tr_free(report);
 }
 
+/* The embedding's feature options reach the embedder: unigram features
+ * only, at most max_features of them, and the router routes. */
+static void test_feature_options(void **state)
+{
+    (void)state;
+    if (tu_slow_mode()) skip();
+    tr_train_options o;
+    fast_options(&o);
+    o.bigrams = 0;
+    o.max_features = 150;
+    o.heads = "prior-soft,prior+ridge";
+    char err[512];
+    tr_router *r = NULL;
+    assert_int_equal(tr_train(ds, &o, &r, err, sizeof err), TR_OK);
+    assert_int_equal(tr_embedder_params(r->emb)->bigrams, 0);
+    size_t nf = tr_embedder_feature_count(r->emb);
+    assert_true(nf > 0 && nf <= 150);
+    assert_int_equal(tr_embedder_feature_count(trained->emb) > nf, 1);
+    tr_scratch *s;
+    assert_int_equal(tr_scratch_new(r, &s), TR_OK);
+    tr_decision d;
+    assert_int_equal(tr_route(r, ds->rec[2].prompt, ds->rec[2].prompt_len, NULL, s, &d), TR_OK);
+    assert_true(d.model >= 0);
+    tr_scratch_free(s);
+    tr_router_close(r);
+    o.max_features = 0;   /* refused by the embedder, named */
+    assert_int_equal(tr_train(ds, &o, &r, err, sizeof err), TR_EINVAL);
+    assert_null(r);
+    assert_non_null(strstr(err, "max_features 0"));
+}
+
 /* --heads: CV chooses only among the listed heads; without a kNN head the
  * kNN store is neither trained nor saved; an unknown name or an
  * out-of-range knn_tasks fails before any work, naming the problem. */
@@ -379,6 +411,7 @@ int main(void)
         cmocka_unit_test(test_deterministic),
         cmocka_unit_test(test_stage1),
         cmocka_unit_test(test_heads_restricted),
+        cmocka_unit_test(test_feature_options),
         cmocka_unit_test(test_too_few),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
