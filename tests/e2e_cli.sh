@@ -60,6 +60,12 @@ check "train --no-bigrams --max-features exits 0" [ $? -eq 0 ]
 "$bin" inspect --json "$tmp/fast.trm" | python3 -c "import json,sys; c=json.load(sys.stdin)['config']; assert c['bigrams']==0 and c['max_features']==500, c"
 check "the fast router records its features" [ $? -eq 0 ]
 head -n 20 "$tmp/d.jsonl" | "$bin" route "$tmp/fast.trm" --brief -q > "$tmp/fast.out"
+"$bin" train "$tmp/d.jsonl" -o "$tmp/fast2.trm" --fast -q
+"$bin" inspect --json "$tmp/fast2.trm" | python3 -c "import json,sys; c=json.load(sys.stdin)['config']; assert c['max_features']==8000 and c['bigrams']==1 and c['heads']['quality'] in ('prior-soft','prior+ridge') and all(not r['quality'].startswith('knn') for r in c['heads']['cv']), c"
+check "train --fast is the latency profile" [ $? -eq 0 ]
+"$bin" train "$tmp/d.jsonl" -o "$tmp/fast3.trm" --max-features 700 --fast --heads prior-soft -q
+"$bin" inspect --json "$tmp/fast3.trm" | python3 -c "import json,sys; c=json.load(sys.stdin)['config']; assert c['max_features']==700 and c['heads']['quality']=='prior-soft', c"
+check "train --fast: options given explicitly win" [ $? -eq 0 ]
 check "the fast router routes" [ "$(grep -c '"model"' "$tmp/fast.out")" -eq 20 ]
 
 # route: each mode gives one decision per prompt, with a model

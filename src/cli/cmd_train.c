@@ -54,7 +54,10 @@ static void help(FILE *f)
                "                          [all but prior-hard]; without the kNN heads routing\n"
                "                          is faster and the router file smaller\n"
                "      --knn-tasks G       kNN heads search the prompts of the G most probable\n"
-               "                          tasks, 0 = all [2]\n");
+               "                          tasks, 0 = all [2]\n"
+               "      --fast              the latency profile: --max-features 8000 --heads\n"
+               "                          prior-soft,prior+ridge unless given (a smaller router,\n"
+               "                          about twice as fast, a little less quality)\n");
     fprintf(f, "  -q, --quiet             no progress or summary on stderr\n"
                "  -h, --help              this help\n"
                "Exit: 0 written; 1 error; 2 usage; 3 refused as a regression (nothing written).\n");
@@ -87,14 +90,18 @@ static char *with_guard(const char *drift, const char *guard)
 }
 
 enum { O_REFIT = 500, O_DRIFT_MD, O_DRIFT_JSON, O_MAXREG, O_FORCE, O_FEEDBACK, O_DECISIONS, O_MATCHMIN,
-       O_HEADS, O_KNN_TASKS };
+       O_HEADS, O_KNN_TASKS, O_FAST };
+
+/* --fast: what bench/RESULTS.md (section 3) measured as the latency profile */
+#define FAST_MAX_FEATURES 8000
+#define FAST_HEADS "prior-soft,prior+ridge"
 
 int cmd_train(int argc, char **argv)
 {
     const char *out = NULL, *drift_md = NULL, *drift_json = NULL;
     const char *fb[MAX_LOGS], *dec[MAX_LOGS];
     size_t nfb = 0, ndec = 0;
-    int skip_bad = 0, force = 0, maxreg_given = 0;
+    int skip_bad = 0, force = 0, maxreg_given = 0, fast = 0;
     double max_reg = 0.01;
     tr_train_options o;
     tr_train_options_default(&o);
@@ -108,13 +115,14 @@ int cmd_train(int argc, char **argv)
         {"force", no_argument, 0, O_FORCE}, {"feedback", required_argument, 0, O_FEEDBACK},
         {"decisions", required_argument, 0, O_DECISIONS}, {"match-min", required_argument, 0, O_MATCHMIN},
         {"heads", required_argument, 0, O_HEADS}, {"knn-tasks", required_argument, 0, O_KNN_TASKS},
-        {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'},
+        {"fast", no_argument, 0, O_FAST}, {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'},
     };
     struct option longopts[64];
     size_t nl = cli_train_opts_merge(longopts, 64, base, sizeof base / sizeof base[0]);
     (void)nl;
     int c;
     optind = 1;
+    o.max_features = 0;   /* 0: not given (the option's least value is 1) */
     while ((c = getopt_long(argc, argv, "o:qh", longopts, NULL)) != -1) {
         switch (c) {
         case 'o': out = optarg; break;
@@ -133,6 +141,7 @@ int cmd_train(int argc, char **argv)
             break;
         case O_FORCE: force = 1; break;
         case O_HEADS: o.heads = optarg; break;
+        case O_FAST: fast = 1; break;
         case O_KNN_TASKS: {
             long v;
             if (cli_parse_int("train", "--knn-tasks", optarg, 0, 64, &v)) return TR_EXIT_USAGE;
@@ -155,6 +164,12 @@ int cmd_train(int argc, char **argv)
         }
         }
     }
+    if (!o.max_features) {
+        tr_train_options d;
+        tr_train_options_default(&d);
+        o.max_features = fast ? FAST_MAX_FEATURES : d.max_features;
+    }
+    if (fast && !o.heads) o.heads = FAST_HEADS;
     if (optind != argc - 1 || !out) {
         fprintf(stderr, "taskroute train: need DATA.jsonl and -o router.trm\n");
         help(stderr);
