@@ -595,6 +595,8 @@ static void test_json_numbers(void **state)
         assert_true(a[0] == '-' || (a[0] >= '0' && a[0] <= '9'));
         double unit = pow(10, floor(log10(fabs(x))) - 5);
         assert_true(fabs(y - x) <= 0.51 * unit);
+        snprintf(b, sizeof b, "%.6g", x);   /* and the very text printf writes */
+        assert_string_equal(a, b);
     }
     tr_jout o = {a, sizeof a, 0, 1};
     tr_jout_num(&o, NAN);

@@ -28,6 +28,23 @@ void tr_jout_fmt(tr_jout *o, const char *fmt, ...)
     o->len += (size_t)n;
 }
 
+/* 10^k for the exponents an answer's numbers have (qualities, costs in
+ * USD, probabilities): the literals are the correctly rounded values, as
+ * pow() gives, without its cost (pow and log10 were two thirds of writing a
+ * number, and an answer writes about sixty). */
+static const double POW10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                               1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+static const double NPOW10[] = {1e0,   1e-1,  1e-2,  1e-3,  1e-4,  1e-5,  1e-6,  1e-7,
+                                1e-8,  1e-9,  1e-10, 1e-11, 1e-12, 1e-13, 1e-14, 1e-15,
+                                1e-16, 1e-17, 1e-18, 1e-19, 1e-20, 1e-21, 1e-22};
+
+static double pow10i(int k)
+{
+    if (k >= 0 && k <= 22) return POW10[k];
+    if (k < 0 && k >= -22) return NPOW10[-k];
+    return pow(10.0, k);
+}
+
 /* round(ax * 10^(5 - e)): the six leading digits of ax when its decimal
  * exponent is e.  Two steps keep 10^k finite for the extreme exponents. */
 static long long six_digits(double ax, int e)
@@ -36,7 +53,7 @@ static long long six_digits(double ax, int e)
     double t = ax;
     if (k > 300) { t *= 1e300; k -= 300; }
     if (k < -300) { t *= 1e-300; k += 300; }
-    return llround(t * pow(10.0, k));
+    return llround(t * pow10i(k));
 }
 
 void tr_jout_num(tr_jout *o, double x)
@@ -47,9 +64,13 @@ void tr_jout_num(tr_jout *o, double x)
     size_t n = 0;
     if (x < 0) s[n++] = '-';
     double ax = fabs(x);
-    int e = (int)floor(log10(ax));
+    /* the decimal exponent from the binary one: ax in [2^(b-1), 2^b), so
+     * floor((b-1) log10 2) is the exponent or one below it */
+    int b;
+    frexp(ax, &b);
+    int e = (int)floor((b - 1) * 0.30102999566398120);
     long long m = six_digits(ax, e);
-    /* log10 may be one off near a power of ten, and rounding may carry */
+    /* the estimate may be one low, and rounding may carry */
     if (m >= 1000000) m = six_digits(ax, ++e);
     if (m < 100000) m = six_digits(ax, --e);
     if (m >= 1000000) { m /= 10; e++; }
