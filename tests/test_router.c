@@ -298,6 +298,17 @@ static void test_stage1(void **state)
     tr_free(report);
 }
 
+/* r routes record i of the dataset to some model. */
+static void assert_routes_to_a_model(const tr_router *r, size_t i)
+{
+    tr_scratch *s;
+    assert_int_equal(tr_scratch_new(r, &s), TR_OK);
+    tr_decision d;
+    assert_int_equal(tr_route(r, ds->rec[i].prompt, ds->rec[i].prompt_len, NULL, s, &d), TR_OK);
+    assert_true(d.model >= 0);
+    tr_scratch_free(s);
+}
+
 /* The embedding's feature options reach the embedder: unigram features
  * only, at most max_features of them, and the router routes. */
 static void test_feature_options(void **state)
@@ -316,12 +327,7 @@ static void test_feature_options(void **state)
     size_t nf = tr_embedder_feature_count(r->emb);
     assert_true(nf > 0 && nf <= 150);
     assert_int_equal(tr_embedder_feature_count(trained->emb) > nf, 1);
-    tr_scratch *s;
-    assert_int_equal(tr_scratch_new(r, &s), TR_OK);
-    tr_decision d;
-    assert_int_equal(tr_route(r, ds->rec[2].prompt, ds->rec[2].prompt_len, NULL, s, &d), TR_OK);
-    assert_true(d.model >= 0);
-    tr_scratch_free(s);
+    assert_routes_to_a_model(r, 2);
     tr_router_close(r);
     o.max_features = 0;   /* refused by the embedder, named */
     assert_int_equal(tr_train(ds, &o, &r, err, sizeof err), TR_EINVAL);
@@ -354,12 +360,7 @@ static void test_heads_restricted(void **state)
     assert_int_equal(stat(path, &b), 0);
     assert_true(a.st_size < b.st_size);   /* no kNN store */
     assert_int_equal(tr_router_open(p, &r, err, sizeof err), TR_OK);
-    tr_scratch *s;
-    assert_int_equal(tr_scratch_new(r, &s), TR_OK);
-    tr_decision d;
-    assert_int_equal(tr_route(r, ds->rec[1].prompt, ds->rec[1].prompt_len, NULL, s, &d), TR_OK);
-    assert_true(d.model >= 0);
-    tr_scratch_free(s);
+    assert_routes_to_a_model(r, 1);
     tr_router_close(r);
 
     o.heads = "prior-soft,knn-tua";
