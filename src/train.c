@@ -339,8 +339,8 @@ static char *heads_desc(const struct tr_heads *h)
     return copy;
 }
 
-static char *config_json(const tr_dataset *ds, const tr_train_options *o, const stage1 *s, const char *kind,
-                         const char *heads_desc, const char *warm_summary)
+static char *config_json(const tr_dataset *ds, const tr_train_options *o, const stage1 *s, const tr_embedder *emb,
+                         const char *kind, const char *heads_desc, const char *warm_summary)
 {
     cJSON *j = cJSON_CreateObject();
     cJSON_AddNumberToObject(j, "format", 1);
@@ -353,10 +353,14 @@ static char *config_json(const tr_dataset *ds, const tr_train_options *o, const 
     cJSON_AddStringToObject(j, "seed", seed);
     cJSON_AddStringToObject(j, "embedding", s->embedded ? "sentencepiece-tfidf-svd" : "caller-supplied");
     cJSON_AddNumberToObject(j, "dim", (double)s->dim);
-    cJSON_AddNumberToObject(j, "vocab_size", o->vocab_size);
-    cJSON_AddNumberToObject(j, "min_df", o->min_df);
-    cJSON_AddNumberToObject(j, "max_features", o->max_features);
-    cJSON_AddNumberToObject(j, "bigrams", o->bigrams);
+    /* the embedder's own parameters: a warm start reuses the current
+     * router's, whatever the options say, and a small corpus shrinks the
+     * vocabulary */
+    const tr_embed_params *ep = emb ? tr_embedder_params(emb) : NULL;
+    cJSON_AddNumberToObject(j, "vocab_size", ep ? ep->vocab_size : o->vocab_size);
+    cJSON_AddNumberToObject(j, "min_df", ep ? ep->min_df : o->min_df);
+    cJSON_AddNumberToObject(j, "max_features", ep ? ep->max_features : o->max_features);
+    cJSON_AddNumberToObject(j, "bigrams", ep ? ep->bigrams : o->bigrams);
     cJSON_AddStringToObject(j, "algo", o->algo == TR_ALGO_LEIDEN ? "leiden" : "louvain");
     cJSON_AddNumberToObject(j, "knn_k", o->knn_k);
     cJSON_AddBoolToObject(j, "mutual", o->mutual);
@@ -447,7 +451,7 @@ int tr_discover(const tr_dataset *ds, const tr_train_options *opt, tr_router **o
     stage1 s;
     int rc = run_stage1(ds, opt, NULL, 0, &s, err, errlen);
     if (!rc) rc = assemble(ds, opt, &s, "discover", out, err, errlen);
-    if (!rc && !((*out)->config_json = config_json(ds, opt, &s, "discover", NULL, NULL)))
+    if (!rc && !((*out)->config_json = config_json(ds, opt, &s, (*out)->emb, "discover", NULL, NULL)))
         rc = tr_errorf(err, errlen, TR_ENOMEM, "out of memory");
     if (!rc && report) rc = taxonomy(ds, opt, &s, *out, report, err, errlen);
     if (rc) {
@@ -523,7 +527,7 @@ int tr_train_warm(const tr_dataset *ds, const tr_train_options *opt, const tr_wa
     if (warm && (rc = tr_warm_apply(warm, ds, s.idx, s.n, s.X, s.membership, s.reused_embedder, r, err, errlen)))
         goto done;
     hdesc = heads_desc(h);
-    if (!(r->config_json = config_json(ds, opt, &s, "train", hdesc, tr_warm_summary(warm)))) {
+    if (!(r->config_json = config_json(ds, opt, &s, r->emb, "train", hdesc, tr_warm_summary(warm)))) {
         rc = tr_errorf(err, errlen, TR_ENOMEM, "out of memory");
         goto done;
     }

@@ -38,6 +38,17 @@ import json; d=json.load(open('$tmp/drift.json'))
 assert d['kind']=='retrain' and d['embedder']=='reused', d
 assert d['matched'] >= 0.8*d['tasks_after'], (d['matched'], d['tasks_after'])
 assert d['guard']['verdict']=='accepted'"
+# the reused embedder's parameters are recorded, not the options given
+"$bin" train "$tmp/d.jsonl" --warm-start "$tmp/cur.trm" --max-features 700 --no-bigrams --min-df 3 \
+  -o "$tmp/next2.trm" -q
+check "warm start with embedder options exits 0" [ $? -eq 0 ]
+check "warm start records the reused embedder's parameters" $py -c "
+import json, subprocess
+cfg = lambda f: json.loads(subprocess.run(['$bin', 'inspect', '--json', f], capture_output=True, text=True).stdout)['config']
+a, b = cfg('$tmp/cur.trm'), cfg('$tmp/next2.trm')
+for k in ('vocab_size', 'min_df', 'max_features', 'bigrams'):
+    assert a[k] == b[k], (k, a[k], b[k])
+assert (b['max_features'], b['bigrams'], b['min_df']) == (50000, 1, 2), b"
 "$bin" inspect "$tmp/next.trm" --json > "$tmp/inspect.json"
 check "CONF records the warm start" grep -q '"warm_start"' "$tmp/inspect.json"
 check "CONF stores the OOD threshold" grep -q '"ood_threshold"' "$tmp/inspect.json"
