@@ -8,7 +8,8 @@
 #   S seconds [10] after a 2 s warm-up, N prompts [200].  --pin puts the
 #   server on CPU 0 and wrk on CPU 1 (taskset): the figure is then what one
 #   server core sustains, without the two fighting over both cores.
-# Prints decisions/s, p50/p90/p99 latency, errors and the server's RSS.
+# Prints decisions/s, p50/p90/p99 latency, errors, the server's CPU time per
+# request and its RSS.
 set -eu
 TR_BIN=${TR_BIN:-build/taskroute}
 router=${1:?usage: bench/bench_http.sh ROUTER.trm [--threads T] [--conns C] [--secs S] [--prompts N] [--pin]}
@@ -52,7 +53,12 @@ curl -sf -d "$(head -n1 "$tmp/bodies.txt")" "$url/v1/route" > /dev/null || { ech
 export TR_BENCH_BODIES="$tmp/bodies.txt"
 $pin_wrk wrk -t1 -c"$conns" -d2s -s bench/bench_http.lua "$url" > /dev/null        # warm-up
 rss0=$(awk '/VmRSS/ { print $2 }' "/proc/$spid/status")
+# the server's CPU time (user + system, clock ticks) around the timed run:
+# CPU per request is steadier than requests/s on a shared machine
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$spid/stat"; }
+cpu0=$(cpu_ticks)
 $pin_wrk wrk -t1 -c"$conns" -d"${secs}s" --latency -s bench/bench_http.lua "$url" > "$tmp/wrk.txt"
+cpu1=$(cpu_ticks)
 rss1=$(awk '/VmRSS/ { print $2 }' "/proc/$spid/status")
 hwm=$(awk '/VmHWM/ { print $2 }' "/proc/$spid/status")
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -60,4 +66,6 @@ blas=$(/usr/bin/python3 -c "import ctypes; l=ctypes.CDLL('libopenblas.so.0'); l.
 echo "BLAS: $blas; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "commit $commit; $(nproc) cores${pin_srv:+ (server pinned to CPU 0, wrk to CPU 1)}; server threads $threads; wrk 1 thread, $conns connections, ${secs}s; $nprompts mmlu-pro prompts (mean body $avg bytes)"
 grep '^RESULT' "$tmp/wrk.txt"
+awk -v t="$((cpu1 - cpu0))" -v hz="$(getconf CLK_TCK)" -v s="$secs" '/^RESULT/ {
+  split($2, a, "="); printf "server CPU: %.2f cores busy, %.1f us per request\n", t / hz / s, 1e6 * t / hz / a[2] }' "$tmp/wrk.txt"
 echo "server RSS: ${rss0} kB before, ${rss1} kB after, peak ${hwm} kB"

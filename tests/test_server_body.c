@@ -7,6 +7,7 @@
 #include "testutil.h"
 
 #include <dirent.h>
+#include <limits.h>
 #include <pthread.h>
 #include <sys/stat.h>
 
@@ -598,6 +599,16 @@ static void test_json_numbers(void **state)
         snprintf(b, sizeof b, "%.6g", x);   /* and the very text printf writes */
         assert_string_equal(a, b);
     }
+    /* the whole exponent range, subnormals included: the exponent comes
+     * from the bits, or frexp below the normals */
+    for (int i = 0; i < 50000; i++) {
+        double x = ldexp(tr_rng_uniform(&r) + 0.5, (int)tr_rng_below(&r, 2120) - 1095);
+        if (x == 0 || !isfinite(x)) continue;
+        tr_jout o = {a, sizeof a, 0, 1};
+        tr_jout_num(&o, x);
+        snprintf(b, sizeof b, "%.6g", x);
+        assert_string_equal(a, b);
+    }
     tr_jout o = {a, sizeof a, 0, 1};
     tr_jout_num(&o, NAN);
     tr_jout_raw(&o, ",");
@@ -617,10 +628,36 @@ static void test_json_numbers(void **state)
     assert_string_equal(small, "1234");
 }
 
+/* Integers, literals and measured strings: the pieces a /v1/route answer
+ * is made of besides its numbers. */
+static void test_json_pieces(void **state)
+{
+    (void)state;
+    char a[128];
+    tr_jout o = {a, sizeof a, 0, 1};
+    TR_JOUT_LIT(&o, "[");
+    static const long long v[] = {0, 7, -1, 10, 4294967296LL, LLONG_MAX, LLONG_MIN};
+    for (size_t i = 0; i < sizeof v / sizeof *v; i++) {
+        if (i) TR_JOUT_LIT(&o, ",");
+        tr_jout_int(&o, v[i]);
+    }
+    tr_jout_put(&o, "]xyz", 1);
+    assert_true(o.ok);
+    assert_string_equal(a, "[0,7,-1,10,4294967296,9223372036854775807,-9223372036854775808]");
+    assert_int_equal(o.len, strlen(a));
+    char small[4];
+    tr_jout t = {small, sizeof small, 0, 1};
+    tr_jout_int(&t, 123);
+    tr_jout_int(&t, 4);   /* does not fit: latches */
+    assert_false(t.ok);
+    assert_string_equal(small, "123");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_json_numbers),
+        cmocka_unit_test(test_json_pieces),
         cmocka_unit_test(test_route_prompt),
         cmocka_unit_test(test_route_not_nul_terminated),
         cmocka_unit_test(test_route_messages),

@@ -132,37 +132,63 @@ enum MHD_Result tr_handle_route(struct MHD_Connection *c, tr_request *q)
     note_decision(q, L, &d);
     log_decision(srv, q, L, &req, &d);
 
-    size_t cap = 640 + sizeof q->request_id + 2 * strlen(L->path) + strlen(L->model_json[oo.offline_model]);
-    for (size_t m = 0; m < L->n_models; m++) cap += strlen(L->model_json[m]) + 96;
-    if (d.task >= 0 && (size_t)d.task < L->n_tasks) cap += strlen(L->task_json[d.task]);
+    size_t cap = L->answer_cap + sizeof q->request_id;
     out = tr_malloc(cap);
     if (!out) { e = TR_API_INTERNAL; snprintf(msg, sizeof msg, "out of memory"); goto fail; }
+    /* no printf here: see json_out.h */
     tr_jout o = {out, cap, 0, 1};
-    tr_jout_fmt(&o, "{\"request_id\":\"%s\",\"model\":%s,\"task\":{\"id\":%d,\"name\":%s,\"probability\":",
-                q->request_id, L->model_json[d.model], d.task,
-                d.task >= 0 && (size_t)d.task < L->n_tasks ? L->task_json[d.task] : "null");
+    TR_JOUT_LIT(&o, "{\"request_id\":\"");
+    tr_jout_raw(&o, q->request_id);
+    TR_JOUT_LIT(&o, "\",\"model\":");
+    tr_jout_put(&o, L->model_json[d.model], L->model_json_len[d.model]);
+    TR_JOUT_LIT(&o, ",\"task\":{\"id\":");
+    tr_jout_int(&o, d.task);
+    TR_JOUT_LIT(&o, ",\"name\":");
+    if (d.task >= 0 && (size_t)d.task < L->n_tasks)
+        tr_jout_put(&o, L->task_json[d.task], L->task_json_len[d.task]);
+    else
+        TR_JOUT_LIT(&o, "null");
+    TR_JOUT_LIT(&o, ",\"probability\":");
     tr_jout_num(&o, d.task_prob);
-    tr_jout_fmt(&o, "},\"routed_on\":\"%s\",\"selection\":{\"mode\":\"%s\",\"value\":",
-                req.from_messages ? "messages" : "prompt", mode_name(req.opt.mode));
+    if (req.from_messages)
+        TR_JOUT_LIT(&o, "},\"routed_on\":\"messages\",\"selection\":{\"mode\":\"");
+    else
+        TR_JOUT_LIT(&o, "},\"routed_on\":\"prompt\",\"selection\":{\"mode\":\"");
+    tr_jout_raw(&o, mode_name(req.opt.mode));
+    TR_JOUT_LIT(&o, "\",\"value\":");
     tr_jout_num(&o, req.opt.value);
-    tr_jout_raw(&o, "},\"models\":[");
-    for (size_t m = 0; m < L->n_models; m++) {   /* no printf here: see json_out.h */
-        tr_jout_raw(&o, m ? ",{\"name\":" : "{\"name\":");
-        tr_jout_raw(&o, L->model_json[m]);
-        tr_jout_raw(&o, ",\"quality\":");
+    TR_JOUT_LIT(&o, "},\"models\":[");
+    for (size_t m = 0; m < L->n_models; m++) {
+        if (m) TR_JOUT_LIT(&o, ",");
+        TR_JOUT_LIT(&o, "{\"name\":");
+        tr_jout_put(&o, L->model_json[m], L->model_json_len[m]);
+        TR_JOUT_LIT(&o, ",\"quality\":");
         tr_jout_num(&o, d.quality && m < d.n_models ? d.quality[m] : NAN);
-        tr_jout_raw(&o, ",\"cost\":");
+        TR_JOUT_LIT(&o, ",\"cost\":");
         tr_jout_num(&o, d.cost && m < d.n_models ? d.cost[m] : NAN);
-        tr_jout_raw(&o, mask[m] ? ",\"candidate\":true}" : ",\"candidate\":false}");
+        if (mask[m])
+            TR_JOUT_LIT(&o, ",\"candidate\":true}");
+        else
+            TR_JOUT_LIT(&o, ",\"candidate\":false}");
     }
-    tr_jout_raw(&o, "]");
+    TR_JOUT_LIT(&o, "]");
     if (oo.on) {
-        tr_jout_fmt(&o, ",\"online\":{\"explored\":%s,\"policy\":\"%s\",\"offline_model\":%s,\"lambda\":",
-                    oo.explored ? "true" : "false", tr_online_serve_policy(srv), L->model_json[oo.offline_model]);
+        TR_JOUT_LIT(&o, ",\"online\":{\"explored\":");
+        if (oo.explored)
+            TR_JOUT_LIT(&o, "true");
+        else
+            TR_JOUT_LIT(&o, "false");
+        TR_JOUT_LIT(&o, ",\"policy\":\"");
+        tr_jout_raw(&o, tr_online_serve_policy(srv));
+        TR_JOUT_LIT(&o, "\",\"offline_model\":");
+        tr_jout_put(&o, L->model_json[oo.offline_model], L->model_json_len[oo.offline_model]);
+        TR_JOUT_LIT(&o, ",\"lambda\":");
         tr_jout_num(&o, oo.lambda);
-        tr_jout_raw(&o, "}");
+        TR_JOUT_LIT(&o, "}");
     }
-    tr_jout_fmt(&o, ",\"router_generation\":%lu}", L->generation);
+    TR_JOUT_LIT(&o, ",\"router_generation\":");
+    tr_jout_int(&o, (long long)L->generation);
+    TR_JOUT_LIT(&o, "}");
     size_t len = o.len;
     int ok = o.ok;
     if (!ok) { e = TR_API_INTERNAL; snprintf(msg, sizeof msg, "response larger than its buffer"); goto fail; }

@@ -3,10 +3,11 @@
 
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
-static void jout_put(tr_jout *o, const char *s, size_t n)
+void tr_jout_put(tr_jout *o, const char *s, size_t n)
 {
     if (!o->ok) return;
     if (n >= o->cap - o->len) { o->ok = 0; return; }
@@ -15,7 +16,18 @@ static void jout_put(tr_jout *o, const char *s, size_t n)
     o->buf[o->len] = '\0';
 }
 
-void tr_jout_raw(tr_jout *o, const char *s) { jout_put(o, s, strlen(s)); }
+void tr_jout_raw(tr_jout *o, const char *s) { tr_jout_put(o, s, strlen(s)); }
+
+void tr_jout_int(tr_jout *o, long long v)
+{
+    char s[24];
+    size_t n = sizeof s;
+    /* through the magnitude as unsigned, so LLONG_MIN has one too */
+    unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+    do { s[--n] = (char)('0' + u % 10); u /= 10; } while (u);
+    if (v < 0) s[--n] = '-';
+    tr_jout_put(o, s + n, sizeof s - n);
+}
 
 void tr_jout_fmt(tr_jout *o, const char *fmt, ...)
 {
@@ -45,6 +57,14 @@ static double pow10i(int k)
     return pow(10.0, k);
 }
 
+/* llround for v >= 0 without the library call: v - (double)r is exact
+ * for v < 2^53, so halves round up as llround rounds them. */
+static long long round_half_up(double v)
+{
+    long long r = (long long)v;
+    return r + (v - (double)r >= 0.5);
+}
+
 /* round(ax * 10^(5 - e)): the six leading digits of ax when its decimal
  * exponent is e.  Two steps keep 10^k finite for the extreme exponents. */
 static long long six_digits(double ax, int e)
@@ -53,22 +73,33 @@ static long long six_digits(double ax, int e)
     double t = ax;
     if (k > 300) { t *= 1e300; k -= 300; }
     if (k < -300) { t *= 1e-300; k += 300; }
-    return llround(t * pow10i(k));
+    return round_half_up(t * pow10i(k));
+}
+
+/* floor(k log10 2) for |k| < 1700: 78913 / 2^18 is log10 2 to enough
+ * places (Ryu's constant); integer arithmetic, no floor() call. */
+static int floor_log10_pow2(int k)
+{
+    if (k >= 0) return (int)(((unsigned)k * 78913u) >> 18);
+    return -(int)(((unsigned)-k * 78913u + (1u << 18) - 1) >> 18);
 }
 
 void tr_jout_num(tr_jout *o, double x)
 {
-    if (!isfinite(x)) { jout_put(o, "null", 4); return; }
-    if (x == 0) { jout_put(o, "0", 1); return; }
+    if (!isfinite(x)) { tr_jout_put(o, "null", 4); return; }
+    if (x == 0) { tr_jout_put(o, "0", 1); return; }
     char s[32];
     size_t n = 0;
     if (x < 0) s[n++] = '-';
     double ax = fabs(x);
     /* the decimal exponent from the binary one: ax in [2^(b-1), 2^b), so
-     * floor((b-1) log10 2) is the exponent or one below it */
-    int b;
-    frexp(ax, &b);
-    int e = (int)floor((b - 1) * 0.30102999566398120);
+     * floor((b-1) log10 2) is the exponent or one below it; b from the
+     * exponent bits, frexp only for subnormals */
+    uint64_t bits;
+    memcpy(&bits, &ax, sizeof bits);
+    int b = (int)(bits >> 52 & 0x7ff) - 1022;
+    if (b == -1022) frexp(ax, &b);
+    int e = floor_log10_pow2(b - 1);
     long long m = six_digits(ax, e);
     /* the estimate may be one low, and rounding may carry */
     if (m >= 1000000) m = six_digits(ax, ++e);
@@ -104,5 +135,5 @@ void tr_jout_num(tr_jout *o, double x)
         s[n++] = (char)('0' + ae / 10 % 10);
         s[n++] = (char)('0' + ae % 10);
     }
-    jout_put(o, s, n);
+    tr_jout_put(o, s, n);
 }

@@ -24,6 +24,12 @@ typedef struct tr_jout {
 void tr_jout_fmt(tr_jout *o, const char *fmt, ...) TR_PRINTF(2, 3);
 /* Append the NUL-terminated s (borrowed) as it is. */
 void tr_jout_raw(tr_jout *o, const char *s);
+/* Append n bytes of s (borrowed) as they are. */
+void tr_jout_put(tr_jout *o, const char *s, size_t n);
+/* Append a string literal, its length known at compile time. */
+#define TR_JOUT_LIT(o, lit) tr_jout_put((o), "" lit, sizeof(lit) - 1)
+/* Append v in decimal. */
+void tr_jout_int(tr_jout *o, long long v);
 /* Append x as a JSON number with six significant digits, like printf's
  * "%.6g" (trailing zeros dropped, exponent form outside 1e-5 .. 1e6);
  * "null" when x is NaN or infinite. */

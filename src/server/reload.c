@@ -19,6 +19,8 @@ static void loaded_free(tr_loaded_router *L)
     for (size_t i = 0; L->task_json && i < L->n_tasks; i++) tr_free(L->task_json[i]);
     tr_free(L->model_json);
     tr_free(L->task_json);
+    tr_free(L->model_json_len);
+    tr_free(L->task_json_len);
     tr_free(L->model_slot);
     tr_free(L->task_slot);
     tr_free(L->upstream);
@@ -84,12 +86,14 @@ static int load(tr_router_slot *s, const char *path, unsigned long gen, tr_loade
     size_t nm = L->n_models, nt = L->n_tasks ? L->n_tasks : 1;
     L->model_json = tr_calloc(nm, sizeof *L->model_json);
     L->task_json = tr_calloc(nt, sizeof *L->task_json);
+    L->model_json_len = tr_calloc(nm, sizeof *L->model_json_len);
+    L->task_json_len = tr_calloc(nt, sizeof *L->task_json_len);
     L->model_slot = tr_calloc(nm, sizeof *L->model_slot);
     L->task_slot = tr_calloc(nt, sizeof *L->task_slot);
     L->upstream = tr_calloc(nm, sizeof *L->upstream);
     L->routable = tr_calloc(nm, 1);
     rc = TR_ENOMEM;
-    if (!L->path || !L->model_json || !L->task_json || !L->model_slot || !L->task_slot || !L->upstream ||
+    if (!L->path || !L->model_json || !L->task_json || !L->model_json_len || !L->task_json_len || !L->model_slot || !L->task_slot || !L->upstream ||
         !L->routable) {
         tr_errorf(err, errlen, rc, "out of memory");
         goto fail;
@@ -97,6 +101,7 @@ static int load(tr_router_slot *s, const char *path, unsigned long gen, tr_loade
     for (size_t m = 0; m < nm; m++) {
         const char *name = tr_router_model_name(L->r, m);
         if (!(L->model_json[m] = json_string(name))) { tr_errorf(err, errlen, rc, "out of memory"); goto fail; }
+        L->model_json_len[m] = strlen(L->model_json[m]);
         L->model_slot[m] = tr_metrics_intern(s->metrics, TR_METRICS_MODEL, name);
         L->upstream[m] = s->ups ? tr_upstreams_find(s->ups, name) : -1;
         L->routable[m] = !s->ups || L->upstream[m] >= 0;
@@ -105,8 +110,21 @@ static int load(tr_router_slot *s, const char *path, unsigned long gen, tr_loade
     for (size_t t = 0; t < L->n_tasks; t++) {
         const char *name = tr_router_task_name(L->r, t);
         if (!(L->task_json[t] = json_string(name))) { tr_errorf(err, errlen, rc, "out of memory"); goto fail; }
+        L->task_json_len[t] = strlen(L->task_json[t]);
         L->task_slot[t] = tr_metrics_intern(s->metrics, TR_METRICS_TASK, name ? name : "");
     }
+    /* the answer's fixed text, its longest model and task names (the
+     * chosen and the offline model, the task), and per model its name, two
+     * numbers and the keys around them */
+    size_t longest_model = 0, longest_task = 4;   /* "null" */
+    L->answer_cap = 640 + 2 * strlen(L->path);
+    for (size_t m = 0; m < nm; m++) {
+        L->answer_cap += L->model_json_len[m] + 96;
+        if (L->model_json_len[m] > longest_model) longest_model = L->model_json_len[m];
+    }
+    for (size_t t = 0; t < L->n_tasks; t++)
+        if (L->task_json_len[t] > longest_task) longest_task = L->task_json_len[t];
+    L->answer_cap += 2 * longest_model + longest_task;
     if (L->n_routable == 0) {
         rc = tr_errorf(err, errlen, TR_EINVAL,
                        "%s: none of the router's %zu models (first: %s) has an entry in the upstream table",

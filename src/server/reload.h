@@ -39,6 +39,8 @@ typedef struct tr_loaded_router {
     size_t n_models, n_tasks, dim;
     char **model_json;         /* each model name as a JSON string literal */
     char **task_json;          /* each task name as a JSON string literal */
+    size_t *model_json_len, *task_json_len;  /* their lengths */
+    size_t answer_cap;         /* bytes a /v1/route answer can take, but its request id */
     int *model_slot, *task_slot; /* metrics slots */
     int *upstream;             /* per model: index in the upstream table or -1 */
     unsigned char *routable;   /* per model: 1 if it may be chosen */
