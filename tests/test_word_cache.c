@@ -62,6 +62,57 @@ static void test_memo_is_exact(void **state)
 
 /* Word by word equals whole-prompt encoding except where SentencePiece
  * breaks a tie between equal-scoring segmentations by position. */
+/* Each word's pieces, by SentencePiece one word at a time: the reference
+ * for tr_tokenize's word rule. */
+static size_t reference_pieces(const char *t, int32_t *out, size_t cap)
+{
+    char err[256];
+    size_t total = 0, k = 0, len = strlen(t);
+    while (k < len) {
+        while (k < len && t[k] == ' ') k++;
+        size_t st = k;
+        while (k < len && t[k] != ' ') k++;
+        if (k == st) break;
+        size_t nw = 0;
+        assert_int_equal(tr_spm_encode(sp, t + st, k - st, out + total, cap - total, &nw, err, sizeof err), TR_OK);
+        total += nw;
+    }
+    return total;
+}
+
+/* Words missing from the memo that come back in the same prompt are
+ * encoded once and copied after: the same pieces as encoding each one
+ * again, past the per-call table's capacity (200 distinct unseen words)
+ * and when the output is cut anywhere, in the middle of a copy too. */
+static void test_repeated_unseen_words(void **state)
+{
+    (void)state;
+    char err[512];
+    static char t[16384];
+    size_t at = 0;
+    tr_rng r;
+    tr_rng_seed(&r, 11);
+    for (int i = 0; i < 600; i++) {
+        /* made-up words from a pool of 200, so most come back */
+        unsigned w = (unsigned)tr_rng_below(&r, 200);
+        at += (size_t)snprintf(t + at, sizeof t - at, "%sqz%uxv%c", i ? " " : "", w * 7919u, 'a' + (char)(w % 26));
+    }
+    static int32_t ref[1 << 15], got[1 << 15];
+    size_t nref = reference_pieces(t, ref, sizeof ref / sizeof *ref), ng = 0;
+    assert_true(nref > 1200);
+    assert_int_equal(tr_tokenize(sp, NULL, TR_TOK_UTF8_WORDS, t, at, got, sizeof got / sizeof *got, &ng, err, sizeof err),
+                     TR_OK);
+    assert_int_equal(ng, nref);
+    assert_memory_equal(got, ref, nref * sizeof *ref);
+    for (size_t cap = 0; cap < 200; cap += 7) {
+        memset(got, 0xff, sizeof got);
+        assert_int_equal(tr_tokenize(sp, NULL, TR_TOK_UTF8_WORDS, t, at, got, cap, &ng, err, sizeof err), TR_OK);
+        assert_int_equal(ng, nref);   /* the count is the full one; only cap pieces written */
+        assert_memory_equal(got, ref, cap * sizeof *ref);
+        assert_int_equal(got[cap], -1);
+    }
+}
+
 static void test_agrees_with_whole_prompts(void **state)
 {
     (void)state;
@@ -203,6 +254,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_memo_is_exact),
+        cmocka_unit_test(test_repeated_unseen_words),
         cmocka_unit_test(test_agrees_with_whole_prompts),
         cmocka_unit_test(test_rule),
         cmocka_unit_test(test_utf8_rule),
