@@ -19,6 +19,7 @@
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define TR_HALF_X86 1
+#include <cpuid.h>
 #include <immintrin.h>
 #else
 #define TR_HALF_X86 0
@@ -124,7 +125,10 @@ const tr_half_ops *tr_half_scalar(void) { return &scalar_ops; }
 /* ------------------------------------------------- F16C + AVX2 kernels */
 
 #if TR_HALF_X86
-#define TR_TARGET __attribute__((target("avx2,fma,f16c")))
+/* No "fma" in the target: without FMA instructions no compiler can fuse a
+ * multiply and an add, which keeps these kernels bit-identical to the
+ * scalar ones under any -ffp-contract. */
+#define TR_TARGET __attribute__((target("avx2,f16c")))
 
 TR_TARGET static inline __m256 load8h(const uint16_t *h)
 {
@@ -184,10 +188,20 @@ TR_TARGET static void gemv_f16c(size_t rows, size_t n, const uint16_t *H, const 
 
 static const tr_half_ops f16c_ops = {"f16c", axpy_f16c, dot_f16c, gemv_f16c};
 
+/* CPUID and XGETBV by hand: clang 14's __builtin_cpu_supports knows no
+ * "f16c".  AVX2 (leaf 7, EBX bit 5), F16C (leaf 1, ECX bit 29), and the OS
+ * saving the YMM registers (OSXSAVE, ECX bit 27; XCR0 bits 1 and 2). */
 static int cpu_has_f16c(void)
 {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+    if (!(c >> 29 & 1) || !(c >> 27 & 1)) return 0;
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    if ((lo & 6u) != 6u) return 0;
+    if (__get_cpuid_max(0, NULL) < 7) return 0;
+    __cpuid_count(7, 0, a, b, c, d);
+    return b >> 5 & 1;
 }
 
 const tr_half_ops *tr_half_f16c(void) { return cpu_has_f16c() ? &f16c_ops : NULL; }
