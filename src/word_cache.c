@@ -14,9 +14,20 @@ struct tr_word_cache {
     uint32_t *woff;        /* n + 1 offsets into pool */
     int32_t *ids;          /* every word's piece ids, back to back */
     uint32_t *ioff;        /* n + 1 offsets into ids */
-    uint32_t *table;       /* open addressing: word index + 1, 0 = empty */
+    /* What lookups read, built from the above at build and load time:
+     * open addressing, each slot the word's hash's high half (a tag) and its
+     * record's offset in 4-byte units + 1 (0 = empty); a record is the
+     * word's length, its piece count, its bytes and its pieces, together,
+     * so that a lookup reads one slot and one or two adjacent lines, both
+     * of which tr_tokenize prefetches words ahead. */
+    uint64_t *table;
     size_t mask;
+    uint32_t *rec;
 };
+
+/* A record: rec[0] = len | nids << 8, then the bytes in ceil(len / 4)
+ * words, then nids piece ids. */
+static size_t rec_words(size_t len, size_t nids) { return 1 + (len + 3) / 4 + nids; }
 
 static int is_space(unsigned char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
@@ -39,7 +50,7 @@ int tr_text_takes_words(int rule, const char *text, size_t len)
 void tr_word_cache_free(tr_word_cache *c)
 {
     if (!c) return;
-    tr_free(c->pool); tr_free(c->woff); tr_free(c->ids); tr_free(c->ioff); tr_free(c->table);
+    tr_free(c->pool); tr_free(c->woff); tr_free(c->ids); tr_free(c->ioff); tr_free(c->table); tr_free(c->rec);
     tr_free(c);
 }
 
@@ -53,31 +64,63 @@ size_t tr_word_cache_bytes(const tr_word_cache *c)
 
 static int build_table(tr_word_cache *c)
 {
-    size_t cap = 16;
+    size_t cap = 16, words = 1;
     while (cap < 2 * c->n + 2) cap *= 2;
+    for (size_t w = 0; w < c->n; w++)
+        words += rec_words(c->woff[w + 1] - c->woff[w], c->ioff[w + 1] - c->ioff[w]);
+    if (words >= UINT32_MAX) return TR_ENOMEM;
     c->table = tr_calloc(cap, sizeof *c->table);
-    if (!c->table) return TR_ENOMEM;
+    c->rec = tr_calloc(words, sizeof *c->rec);
+    if (!c->table || !c->rec) return TR_ENOMEM;
     c->mask = cap - 1;
+    size_t at = 1;   /* offset 0 stays unused: slots store offset + 1 */
     for (size_t w = 0; w < c->n; w++) {
-        size_t h = (size_t)tr_fnv1a64(c->pool + c->woff[w], c->woff[w + 1] - c->woff[w]) & c->mask;
+        size_t len = c->woff[w + 1] - c->woff[w], ni = c->ioff[w + 1] - c->ioff[w];
+        uint32_t *r = c->rec + at;
+        r[0] = (uint32_t)len | (uint32_t)ni << 8;
+        memcpy(r + 1, c->pool + c->woff[w], len);
+        memcpy(r + 1 + (len + 3) / 4, c->ids + c->ioff[w], ni * sizeof *c->ids);
+        uint64_t hash = tr_fnv1a64(c->pool + c->woff[w], len);
+        size_t h = (size_t)hash & c->mask;
         while (c->table[h]) h = (h + 1) & c->mask;
-        c->table[h] = (uint32_t)w + 1;
+        c->table[h] = (hash >> 32) << 32 | (uint64_t)at;
+        at += rec_words(len, ni);
     }
     return TR_OK;
 }
 
-static int lookup(const tr_word_cache *c, uint64_t hash, const char *w, size_t len, const int32_t **ids, size_t *n)
+/* The record of the first slot from h on whose tag matches, or NULL at an
+ * empty slot; *h is left at that slot. */
+static const uint32_t *probe(const tr_word_cache *c, uint64_t hash, size_t *h)
+{
+    uint64_t tag = hash >> 32;
+    for (uint64_t e; (e = c->table[*h]); *h = (*h + 1) & c->mask)
+        if (e >> 32 == tag) return c->rec + (uint32_t)e;
+    return NULL;
+}
+
+static int rec_is(const uint32_t *r, const char *w, size_t len)
+{
+    return (r[0] & 255u) == len && !memcmp(r + 1, w, len);
+}
+
+/* The word's pieces from the memo: the record r found by probe (may be
+ * NULL) when it is the word, else the rest of the probe sequence (a tag
+ * shared by two words). */
+static int lookup(const tr_word_cache *c, uint64_t hash, const uint32_t *r, const char *w, size_t len,
+                  const int32_t **ids, size_t *n)
 {
     size_t h = (size_t)hash & c->mask;
-    for (uint32_t s; (s = c->table[h]); h = (h + 1) & c->mask) {
-        size_t k = s - 1, l = c->woff[k + 1] - c->woff[k];
-        if (l == len && !memcmp(c->pool + c->woff[k], w, len)) {
-            *ids = c->ids + c->ioff[k];
-            *n = c->ioff[k + 1] - c->ioff[k];
-            return 1;
-        }
+    if (!r) return 0;
+    while (!rec_is(r, w, len)) {
+        /* rare: find r's slot again, then go on past it */
+        while ((uint32_t)c->table[h] != (uint32_t)(r - c->rec)) h = (h + 1) & c->mask;
+        h = (h + 1) & c->mask;
+        if (!(r = probe(c, hash, &h))) return 0;
     }
-    return 0;
+    *ids = (const int32_t *)(r + 1 + (len + 3) / 4);
+    *n = r[0] >> 8;
+    return 1;
 }
 
 /* The words of one prompt missing from the memo, each encoded once: such a
@@ -94,6 +137,35 @@ typedef struct seen_word {
     uint32_t at, n;      /* its pieces: ids[at .. at + n) of this call's output */
 } seen_word;
 
+/* Words in flight: a prompt's memo lookups are independent, so the slot of
+ * the word AHEAD words on and the record of the word AHEAD / 2 on are
+ * prefetched while this one is copied; one after another, each lookup
+ * would wait for two cache misses in a memo of megabytes. */
+#define AHEAD 8
+#define RING 16   /* a power of two, at least AHEAD */
+
+typedef struct word_ref {
+    const char *w;
+    size_t len;
+    uint64_t hash;
+    const uint32_t *r;   /* the record whose tag matched (unverified), or NULL */
+} word_ref;
+
+static int next_word(const char *text, size_t len, size_t *k, word_ref *out)
+{
+    size_t i = *k;
+    while (i < len && is_space((unsigned char)text[i])) i++;
+    size_t st = i;
+    while (i < len && !is_space((unsigned char)text[i])) i++;
+    *k = i;
+    if (i == st) return 0;
+    out->w = text + st;
+    out->len = i - st;
+    out->hash = tr_fnv1a64(out->w, out->len);
+    out->r = NULL;
+    return 1;
+}
+
 int tr_tokenize(const tr_spm *sp, const tr_word_cache *c, int rule, const char *text, size_t len,
                 int32_t *ids, size_t cap, size_t *count, char *err, size_t errlen)
 {
@@ -102,35 +174,46 @@ int tr_tokenize(const tr_spm *sp, const tr_word_cache *c, int rule, const char *
     seen_word seen[SEEN_SLOTS];
     size_t n_seen = 0;
     int seen_ready = 0;
-    size_t total = 0, k = 0;
-    while (k < len) {
-        while (k < len && is_space((unsigned char)text[k])) k++;
-        size_t st = k;
-        while (k < len && !is_space((unsigned char)text[k])) k++;
-        if (k == st) break;
-        size_t wl = k - st;
-        uint64_t hash = tr_fnv1a64(text + st, wl);
+    word_ref ring[RING];
+    size_t n_in = 0, n_probed = 0, n_out = 0, k = 0;
+    size_t total = 0;
+    for (;;) {
+        while (n_in < n_out + AHEAD && next_word(text, len, &k, &ring[n_in % RING])) {
+            if (c) __builtin_prefetch(&c->table[(size_t)ring[n_in % RING].hash & c->mask]);
+            n_in++;
+        }
+        while (n_probed < n_in && n_probed <= n_out + AHEAD / 2) {
+            word_ref *q = &ring[n_probed % RING];
+            if (c && q->len <= TR_WORD_CACHE_MAX_LEN) {
+                size_t h = (size_t)q->hash & c->mask;
+                if ((q->r = probe(c, q->hash, &h))) __builtin_prefetch(q->r);
+            }
+            n_probed++;
+        }
+        if (n_out == n_in) break;
+        const word_ref *q = &ring[n_out % RING];
+        n_out++;
         const int32_t *w;
         size_t nw;
-        if (c && wl <= TR_WORD_CACHE_MAX_LEN && lookup(c, hash, text + st, wl, &w, &nw)) {
+        if (c && q->len <= TR_WORD_CACHE_MAX_LEN && lookup(c, q->hash, q->r, q->w, q->len, &w, &nw)) {
             for (size_t j = 0; j < nw && total + j < cap; j++) ids[total + j] = w[j];
             total += nw;
             continue;
         }
         if (!seen_ready) { memset(seen, 0, sizeof seen); seen_ready = 1; }
-        size_t s = (size_t)hash & (SEEN_SLOTS - 1);
-        while (seen[s].w && !(seen[s].len == wl && !memcmp(seen[s].w, text + st, wl))) s = (s + 1) & (SEEN_SLOTS - 1);
+        size_t s = (size_t)q->hash & (SEEN_SLOTS - 1);
+        while (seen[s].w && !(seen[s].len == q->len && !memcmp(seen[s].w, q->w, q->len))) s = (s + 1) & (SEEN_SLOTS - 1);
         if (seen[s].w) {
             nw = seen[s].n;   /* its first pieces lie before total: no overlap */
             for (size_t j = 0; j < nw && total + j < cap; j++) ids[total + j] = ids[seen[s].at + j];
         } else {
             size_t at = total < cap ? total : cap;
-            int rc = tr_spm_encode(sp, text + st, wl, ids + at, cap - at, &nw, err, errlen);
+            int rc = tr_spm_encode(sp, q->w, q->len, ids + at, cap - at, &nw, err, errlen);
             if (rc) return rc;
             /* remembered only when all its pieces fitted, and while the
              * table is at most half full */
-            if (total + nw <= cap && n_seen < SEEN_SLOTS / 2 && wl <= UINT32_MAX && total + nw <= UINT32_MAX) {
-                seen[s] = (seen_word){text + st, (uint32_t)wl, (uint32_t)total, (uint32_t)nw};
+            if (total + nw <= cap && n_seen < SEEN_SLOTS / 2 && q->len <= UINT32_MAX && total + nw <= UINT32_MAX) {
+                seen[s] = (seen_word){q->w, (uint32_t)q->len, (uint32_t)total, (uint32_t)nw};
                 n_seen++;
             }
         }

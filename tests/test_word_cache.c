@@ -113,6 +113,60 @@ static void test_repeated_unseen_words(void **state)
     }
 }
 
+typedef struct keyed { uint64_t key; uint32_t u; } keyed;
+
+static int cmp_keyed(const void *a, const void *b)
+{
+    const keyed *x = a, *y = b;
+    return x->key < y->key ? -1 : x->key > y->key ? 1 : (x->u > y->u) - (x->u < y->u);
+}
+
+/* Two words whose hashes share the memo's tag (the high half) and their
+ * slot in a 16-slot table (the low 4 bits): a lookup of the second first
+ * meets the first's record, must see that its bytes differ and probe on.
+ * Found by brute force among "w0" .. "w2097151" (a few dozen such pairs). */
+static void test_tag_collision(void **state)
+{
+    (void)state;
+    char err[512];
+    size_t N = (size_t)1 << 21;
+    keyed *k = malloc(N * sizeof *k);
+    assert_non_null(k);
+    char buf[32];
+    for (size_t u = 0; u < N; u++) {
+        int l = snprintf(buf, sizeof buf, "w%zu", u);
+        uint64_t h = tr_fnv1a64(buf, (size_t)l);
+        k[u] = (keyed){(h >> 32) << 4 | (h & 15), (uint32_t)u};
+    }
+    qsort(k, N, sizeof *k, cmp_keyed);
+    size_t found = N;
+    for (size_t i = 0; i + 1 < N && found == N; i++)
+        if (k[i].key == k[i + 1].key) found = i;
+    assert_true(found < N);
+    char a[32], b[32];
+    snprintf(a, sizeof a, "w%u", k[found].u);
+    snprintf(b, sizeof b, "w%u", k[found + 1].u);
+    free(k);
+    const char *t2[2] = {a, b};
+    size_t l2[2] = {strlen(a), strlen(b)};
+    for (int order = 0; order < 2; order++) {
+        const char *tt[2] = {t2[order], t2[!order]};
+        size_t ll[2] = {l2[order], l2[!order]};
+        tr_word_cache *c = NULL;
+        assert_int_equal(tr_word_cache_build(sp, TR_TOK_UTF8_WORDS, tt, ll, 2, 100, &c, err, sizeof err), TR_OK);
+        assert_int_equal(tr_word_cache_count(c), 2);
+        char text[128];
+        snprintf(text, sizeof text, "%s %s %s %s x%s", b, a, b, a, a);   /* the last one is in neither */
+        int32_t x[256], y[256];
+        size_t nx = 0, ny = 0;
+        assert_int_equal(tr_tokenize(sp, c, TR_TOK_UTF8_WORDS, text, strlen(text), x, 256, &nx, err, sizeof err), TR_OK);
+        assert_int_equal(reference_pieces(text, y, 256), nx);
+        (void)ny;
+        assert_memory_equal(x, y, nx * sizeof *x);
+        tr_word_cache_free(c);
+    }
+}
+
 static void test_agrees_with_whole_prompts(void **state)
 {
     (void)state;
@@ -255,6 +309,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_memo_is_exact),
         cmocka_unit_test(test_repeated_unseen_words),
+        cmocka_unit_test(test_tag_collision),
         cmocka_unit_test(test_agrees_with_whole_prompts),
         cmocka_unit_test(test_rule),
         cmocka_unit_test(test_utf8_rule),
