@@ -130,6 +130,16 @@ static int build_table(tr_features *f, char *err, size_t errlen)
     return TR_OK;
 }
 
+static int32_t lookup_from(const tr_features *f, uint64_t key, size_t h)
+{
+    for (;;) {
+        uint64_t k = f->tab[h].key;
+        if (k == key) return f->tab[h].val;
+        if (!k) return -1;
+        h = (h + 1) & f->tab_mask;
+    }
+}
+
 int32_t tr_features_lookup(const tr_features *f, uint64_t key)
 {
     size_t h = mix64(key) & f->tab_mask;
@@ -254,13 +264,28 @@ static void sort_ids(int32_t *a, size_t n, float *tmp, size_t n_feat)
 void tr_features_vectorize(const tr_features *f, const int32_t *ids, size_t n_ids,
                            int32_t *idx, float *val, size_t *nnz)
 {
+    /* The bigram slots are hashed and prefetched BIGRAM_AHEAD pieces ahead:
+     * a prompt's lookups are independent, and the table (16 bytes a feature,
+     * twice over) outgrows the caches of a default router. */
+    enum { BIGRAM_AHEAD = 8, SLOT_RING = 16 };
+    size_t slot[SLOT_RING];
+    size_t nb = f->bigrams && n_ids > 1 ? n_ids - 1 : 0;   /* bigrams at j = 0 .. nb-1 */
+    for (size_t j = 0; j < nb && j < BIGRAM_AHEAD; j++) {
+        slot[j % SLOT_RING] = mix64(tr_feat_key(ids[j], ids[j + 1])) & f->tab_mask;
+        __builtin_prefetch(&f->tab[slot[j % SLOT_RING]]);
+    }
     size_t k = 0;
     for (size_t j = 0; j < n_ids; j++) {
         int32_t p = ids[j];
         int32_t u = p >= 0 && (size_t)p < f->n_uni ? f->uni[p] : -1;
         if (u >= 0) idx[k++] = u;
-        if (f->bigrams && j + 1 < n_ids) {
-            int32_t b = tr_features_lookup(f, tr_feat_key(ids[j], ids[j + 1]));
+        if (j < nb) {
+            size_t a = j + BIGRAM_AHEAD;
+            if (a < nb) {
+                slot[a % SLOT_RING] = mix64(tr_feat_key(ids[a], ids[a + 1])) & f->tab_mask;
+                __builtin_prefetch(&f->tab[slot[a % SLOT_RING]]);
+            }
+            int32_t b = lookup_from(f, tr_feat_key(ids[j], ids[j + 1]), slot[j % SLOT_RING]);
             if (b >= 0) idx[k++] = b;
         }
     }
