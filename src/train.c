@@ -296,6 +296,7 @@ static int run_stage1(const tr_dataset *ds, const tr_train_options *o, tr_warm *
         tr_heads_folds_from_ids(ids, NULL, s->n, s->n_folds, s->fold);
         tr_free(ids);
         sp.l2 = s->clf->l2;   /* the strength chosen on all rows: no re-selection per fold */
+        progress(o, "out-of-fold", 0.75);
         if ((rc = out_of_fold_probs(s, &sp, err, errlen))) return rc;
     } else {
         tr_softmax_predict_batch(s->clf, s->X, s->n, s->P);

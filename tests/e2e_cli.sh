@@ -43,7 +43,8 @@ head -n 5 "$tmp/d.jsonl" | "$bin" route "$tmp/tasks.trm" -q > "$tmp/t.jsonl"
 check "stage-1 route gives a task per prompt" [ "$(grep -c '"task"' "$tmp/t.jsonl")" -eq 5 ]
 
 # train, inspect
-"$bin" train "$tmp/d.jsonl" -o "$tmp/r.trm" -q; check "train exits 0" [ $? -eq 0 ]
+"$bin" train "$tmp/d.jsonl" -o "$tmp/r.trm" 2> "$tmp/train.err"; check "train exits 0" [ $? -eq 0 ]
+check "train says where its time went" grep -Eq "^taskroute train: [0-9.]+ s: embedding [0-9.]+ s, .*out-of-fold [0-9.]+ s, heads [0-9.]+ s$" "$tmp/train.err"
 "$bin" inspect "$tmp/r.trm" > "$tmp/i.txt"; check "inspect exits 0" [ $? -eq 0 ]
 check "inspect says full router" grep -q "full router" "$tmp/i.txt"
 "$bin" inspect --json "$tmp/r.trm" | python3 -c "import json,sys; d=json.load(sys.stdin); assert d['has_heads'] and len(d['models'])>=2"

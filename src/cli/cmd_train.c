@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 #include "cli_train_opts.h"
@@ -15,6 +16,46 @@
 #include "regress_guard.h"
 #include "taskroute.h"
 #include "warm_start.h"
+
+/* When each training stage began, from the progress calls: the summary
+ * says where the time went, so a scheduled retrain that slows down shows
+ * which stage did. */
+enum { MAX_STAGES = 16 };
+static struct {
+    const char *name[MAX_STAGES];
+    double t[MAX_STAGES];
+    int n;
+} clock_of;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void timed_progress(void *ctx, const char *stage, double frac)
+{
+    int n = clock_of.n;
+    if ((n == 0 || strcmp(clock_of.name[n - 1], stage)) && n < MAX_STAGES) {
+        clock_of.name[n] = stage;   /* the library's string literals */
+        clock_of.t[n] = now_s();
+        clock_of.n++;
+    }
+    cli_progress(ctx, stage, frac);
+}
+
+static void print_stage_times(double end)
+{
+    if (clock_of.n == 0) return;
+    fprintf(stderr, "taskroute train: %.1f s:", end - clock_of.t[0]);
+    for (int i = 0; i < clock_of.n; i++) {
+        if (!strcmp(clock_of.name[i], "done")) continue;
+        double t1 = i + 1 < clock_of.n ? clock_of.t[i + 1] : end;
+        fprintf(stderr, "%s %s %.1f s", i ? "," : "", clock_of.name[i], t1 - clock_of.t[i]);
+    }
+    fputc('\n', stderr);
+}
 
 /* The new router was refused by the regression guard; nothing written. */
 #define TR_EXIT_REGRESSION 3
@@ -197,8 +238,9 @@ int cmd_train(int argc, char **argv)
                     "%zu records added, %zu new models\n", st.feedback_lines, st.decision_lines, st.bad_lines,
                     st.unmatched, st.records_added, st.models_added);
     }
-    o.progress = cli_progress;
+    o.progress = timed_progress;
     rc = tr_train_warm(ds, &o, &wp, &r, &drift, err, sizeof err);
+    double t_end = now_s();
     cli_progress_done();
     if (rc) { cli_fail("train", TR_EXIT_ERR, "%s", err); goto done; }
     if (o.warm_start && !force) {
@@ -226,9 +268,11 @@ int cmd_train(int argc, char **argv)
             if (write_text(drift_md, md)) goto done;
         }
     }
-    if (!cli_quiet)
+    if (!cli_quiet) {
         fprintf(stderr, "taskroute train: wrote %s: %zu tasks, %zu models, dim %zu\n", out,
                 tr_router_task_count(r), tr_router_model_count(r), tr_router_dim(r));
+        print_stage_times(t_end);
+    }
     ex = TR_EXIT_OK;
 done:
     tr_free(drift);
