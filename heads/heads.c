@@ -22,6 +22,7 @@ void tr_heads_params_default(tr_heads_params *p)
     p->knn_k0 = 5;
     p->knn_p = 3;
     p->knn_tasks = 2;
+    p->knn_cap = 1024;
     p->knn_tau_k = 400;
     p->knn_tau = 0.1;
     p->sup_w = 0.25;

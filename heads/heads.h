@@ -87,6 +87,12 @@ typedef struct tr_heads_params {
     int knn_tasks;         /* search only the prompts of the g most probable tasks;
                               0 = all training prompts (exact as RECIPE.md; ~6x
                               slower: 275 vs 45 us on mmlu-pro, same CV AIQ) [2] */
+    int knn_cap;           /* at most this many prompts of a task in the kNN store, a
+                              fixed pseudo-random sample of a larger task; 0 = all.
+                              Bounds a decision's kNN work and the CV's, which
+                              otherwise grow with the training set once the task
+                              count stops growing [1024: above every task of the
+                              shared datasets, so their routers are unchanged] */
     int cv_folds;          /* K of the cross-validation; < 2: no CV (forced variants) [5] */
     int qvariant;          /* >= 0: forced; < 0: chosen by CV among qv_mask [-1] */
     int cvariant;          /* >= 0: forced; < 0: chosen by CV among cv_mask [-1] */

@@ -28,7 +28,68 @@ typedef struct data {
     size_t n, d, T, M;
     const float *Z;     /* n x TR_HEADS_SURF raw surface features, or NULL */
     const float *Xa;    /* n x (d + nsurf): [X, standardised Z], or NULL */
+    size_t knn_cap;     /* tr_heads_params.knn_cap; 0 = no cap */
 } data;
+
+/* splitmix64's finaliser: a fixed pseudo-random key per row index. */
+static uint64_t row_key(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The rows of the kNN store: all of rows, but for a task with more than
+ * D->knn_cap of them the knn_cap with the smallest hash of their row index
+ * (a fixed pseudo-random sample), in rows' order.  NULL with *nk = nrows
+ * when no task is over the cap; *nk = 0 and NULL when out of memory. */
+static size_t *knn_rows(const data *D, const size_t *rows, size_t nrows, size_t *nk)
+{
+    *nk = nrows;
+    if (!D->knn_cap) return NULL;
+    size_t *cnt = tr_calloc(D->T, sizeof *cnt);
+    if (!cnt) { *nk = 0; return NULL; }
+    int over = 0;
+    for (size_t r = 0; r < nrows; r++) over |= ++cnt[(size_t)D->y[rows ? rows[r] : r]] > D->knn_cap;
+    if (!over) { tr_free(cnt); return NULL; }
+    /* per task, the cap-th smallest key: keys sorted within each task */
+    size_t *start = tr_calloc(D->T + 1, sizeof *start);
+    uint64_t *key = tr_mallocarray(nrows, sizeof *key), *thr = tr_mallocarray(D->T, sizeof *thr);
+    size_t *out = tr_mallocarray(nrows, sizeof *out);
+    if (!start || !key || !thr || !out) {
+        tr_free(cnt); tr_free(start); tr_free(key); tr_free(thr); tr_free(out);
+        *nk = 0;
+        return NULL;
+    }
+    for (size_t t = 0; t < D->T; t++) start[t + 1] = start[t] + cnt[t];
+    for (size_t t = 0; t < D->T; t++) cnt[t] = start[t];
+    for (size_t r = 0; r < nrows; r++) {
+        size_t i = rows ? rows[r] : r;
+        key[cnt[(size_t)D->y[i]]++] = row_key((uint64_t)i);
+    }
+    for (size_t t = 0; t < D->T; t++) {
+        size_t m = start[t + 1] - start[t];
+        thr[t] = UINT64_MAX;
+        if (m <= D->knn_cap) continue;
+        qsort(key + start[t], m, sizeof *key, cmp_u64);
+        thr[t] = key[start[t] + D->knn_cap - 1];
+    }
+    size_t k = 0;
+    for (size_t r = 0; r < nrows; r++) {
+        size_t i = rows ? rows[r] : r;
+        if (row_key((uint64_t)i) <= thr[(size_t)D->y[i]]) out[k++] = i;
+    }
+    tr_free(cnt); tr_free(start); tr_free(key); tr_free(thr);
+    *nk = k;
+    return out;
+}
 
 /* Fit h's components (allocated, masks set) on rows.  Ridge: one fit per
  * penalty into Ws[k] when Ws is given, else h->ridge at h->ridge_alpha;
@@ -57,8 +118,16 @@ static int fit_parts(tr_heads *h, const data *D, const size_t *rows, size_t nrow
                      : tr_expert_fit(D->Xa, da, D->S, D->M, h->prior, D->y, rows, nrows, &a1, 1, &w1, err, errlen);
         if (rc) return rc;
     }
-    if ((h->qmask & TR_QV_KNN_MASK) && tr_heads_knn_store(h, D->X, D->S, D->y, rows, nrows))
-        return tr_errorf(err, errlen, TR_ENOMEM, "heads: out of memory storing %zu kNN rows", nrows);
+    size_t nk = nrows, *krows = NULL;
+    if (h->qmask & TR_QV_KNN_MASK) {
+        krows = knn_rows(D, rows, nrows, &nk);
+        /* nk == 0 with rows to store: out of memory choosing them */
+        if ((nrows && !nk) || tr_heads_knn_store(h, D->X, D->S, D->y, krows ? krows : rows, nk)) {
+            tr_free(krows);
+            return tr_errorf(err, errlen, TR_ENOMEM, "heads: out of memory storing %zu kNN rows", nrows);
+        }
+    }
+    const size_t *kr = krows ? krows : rows;
     if (h->qmask & (1u << TR_QV_KNN_SUP)) {
         /* the ridge head at sup_alpha: in CV the fold's fit at alphas[0]
          * (sup_alpha), in the final fit h->ridge when CV kept that penalty */
@@ -71,11 +140,14 @@ static int fit_parts(tr_heads *h, const data *D, const size_t *rows, size_t nrow
             double a1 = h->sup_alpha;
             float *w1 = h->sup_W;
             int rc = tr_expert_fit(D->X, D->d, D->S, D->M, h->prior, D->y, rows, nrows, &a1, 1, &w1, err, errlen);
-            if (rc) return rc;
+            if (rc) { tr_free(krows); return rc; }
         }
-        if (tr_heads_sup_store(h, D->X, D->P, D->y, rows, nrows))
+        if (tr_heads_sup_store(h, D->X, D->P, D->y, kr, nk)) {
+            tr_free(krows);
             return tr_errorf(err, errlen, TR_ENOMEM, "heads: out of memory storing %zu kNN-sup rows", nrows);
+        }
     }
+    tr_free(krows);
     return TR_OK;
 }
 
@@ -338,6 +410,8 @@ int tr_heads_params_check(const tr_heads_params *p, char *err, size_t errlen)
     if (p->knn_k < 0 || p->knn_tasks < 0 || p->knn_tasks > TR_HEADS_MAX_TOPK || !(p->knn_k0 >= 0) || !(p->knn_p > 0))
         return tr_errorf(err, errlen, TR_ERANGE, "heads: knn_k %d, knn_tasks %d (<= %d), knn_k0 %g, knn_p %g out of range",
                          p->knn_k, p->knn_tasks, TR_HEADS_MAX_TOPK, p->knn_k0, p->knn_p);
+    if (p->knn_cap < 0)
+        return tr_errorf(err, errlen, TR_ERANGE, "heads: knn_cap %d must be >= 0", p->knn_cap);
     if (p->knn_tau_k < 0 || (p->knn_tau_k > 0 && !(p->knn_tau > 0 && p->knn_tau < INFINITY)))
         return tr_errorf(err, errlen, TR_ERANGE, "heads: knn_tau_k %d, knn_tau %g out of range (tau must be > 0)",
                          p->knn_tau_k, p->knn_tau);
@@ -617,7 +691,8 @@ int tr_heads_train(const float *X, const float *P, const int32_t *y, size_t n,
     tr_heads_params defp;
     if (!params) { tr_heads_params_default(&defp); params = &defp; }
     *out = NULL;
-    data D = {X, P, scores, costs, lens, y, n, d, T, M, params->surf, NULL};
+    data D = {X, P, scores, costs, lens, y, n, d, T, M, params->surf, NULL,
+              params->knn_cap > 0 ? (size_t)params->knn_cap : 0};
     int rc = validate(&D, params, err, errlen);
     if (rc) return rc;
 

@@ -38,6 +38,7 @@ void tr_train_options_default(tr_train_options *o)
     o->cv_folds = 5;
     o->heads = NULL;
     o->knn_tasks = 2;
+    o->knn_cap = 1024;
 }
 
 /* Defaults for the number and size of tasks when the caller sets neither a
@@ -494,6 +495,7 @@ int tr_train_warm(const tr_dataset *ds, const tr_train_options *opt, const tr_wa
     hp.gate_top_k = opt->gate_top_k;
     hp.cv_folds = opt->cv_folds;
     hp.knn_tasks = opt->knn_tasks;
+    hp.knn_cap = opt->knn_cap;
     if (opt->heads && (rc = tr_heads_params_restrict(&hp, opt->heads, err, errlen))) goto done;
     if ((rc = tr_heads_params_check(&hp, err, errlen))) goto done;
     if (opt->warm_start && (rc = tr_warm_open(opt->warm_start, wp, &warm, err, errlen))) goto done;

@@ -69,6 +69,17 @@ check "train --fast is the latency profile" [ $? -eq 0 ]
 check "train --fast: options given explicitly win" [ $? -eq 0 ]
 check "the fast router routes" [ "$(grep -c '"model"' "$tmp/fast.out")" -eq 20 ]
 
+# --knn-cap: a smaller kNN store (the HEAD section shrinks), still a router
+"$bin" train "$tmp/d.jsonl" -o "$tmp/x.trm" --knn-cap -1 >/dev/null 2>"$tmp/e"; rc=$?
+check "--knn-cap -1 exits 2" [ $rc -eq 2 ]
+"$bin" train "$tmp/d.jsonl" -o "$tmp/cap.trm" --knn-cap 20 --heads knn-tau -q
+check "train --knn-cap exits 0" [ $? -eq 0 ]
+"$bin" train "$tmp/d.jsonl" -o "$tmp/nocap.trm" --knn-cap 0 --heads knn-tau -q
+head_bytes() { "$bin" inspect --json "$1" | python3 -c "import json,sys; print([s['bytes'] for s in json.load(sys.stdin)['sections'] if s['tag']=='HEAD'][0])"; }
+check "--knn-cap 20 stores fewer prompts than no cap" [ "$(head_bytes "$tmp/cap.trm")" -lt "$(head_bytes "$tmp/nocap.trm")" ]
+head -n 5 "$tmp/d.jsonl" | "$bin" route "$tmp/cap.trm" -q > "$tmp/cap.out"
+check "the capped router routes" [ "$(grep -c '"model"' "$tmp/cap.out")" -eq 5 ]
+
 # route: each mode gives one decision per prompt, with a model
 head -n 20 "$tmp/d.jsonl" > "$tmp/p.jsonl"
 for mode in "" "--lambda 100" "--tolerance 0.05" "--budget 0.001" "--risk 0.2" "--best"; do

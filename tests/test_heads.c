@@ -268,6 +268,62 @@ static void test_knn_scope(void **state)
     synth_free(&s);
 }
 
+/* knn_cap: a task with more prompts than the cap stores a fixed sample of
+ * exactly cap of them (the others keep all theirs), the same sample on
+ * every run, and the kNN estimate still sees the prompt-level effect. */
+static void test_knn_cap(void **state)
+{
+    (void)state;
+    size_t sizes[3] = {900, 150, 300};
+    const float K[12] = {0.3f, 0.45f, 0.35f, 0.6f, 0.3f, 0.45f, 0.35f, 0.6f, 0.3f, 0.45f, 0.35f, 0.6f};
+    synth s;
+    synth_make(&s, 3, 4, 8, sizes, K, PRICE4, 0.9f, 2, 0.45f, 7);
+    char err[256];
+    tr_heads_params p;
+    tr_heads_params_default(&p);
+    p.knn_k = 50;
+    p.qvariant = TR_QV_KNN;
+    p.knn_cap = 200;
+    tr_heads *a = NULL, *b = NULL, *all = NULL;
+    assert_int_equal(tr_heads_train(s.X, s.P, s.y, s.n, s.d, s.T, s.S, s.C, s.L, s.M, &p, &a, err, sizeof err), TR_OK);
+    assert_int_equal(tr_heads_train(s.X, s.P, s.y, s.n, s.d, s.T, s.S, s.C, s.L, s.M, &p, &b, err, sizeof err), TR_OK);
+    p.knn_cap = 0;
+    assert_int_equal(tr_heads_train(s.X, s.P, s.y, s.n, s.d, s.T, s.S, s.C, s.L, s.M, &p, &all, err, sizeof err), TR_OK);
+    /* tasks over the cap hold exactly the cap; the others all their rows */
+    size_t n_task[3] = {0, 0, 0};
+    for (size_t i = 0; i < s.n; i++) n_task[s.y[i]]++;
+    assert_int_equal(a->knn_n, 200 + (n_task[1] < 200 ? n_task[1] : 200) + (n_task[2] < 200 ? n_task[2] : 200));
+    for (size_t t = 0; t < 3; t++) {
+        size_t want = n_task[t] < 200 ? n_task[t] : 200;
+        assert_int_equal(a->knn_off[t + 1] - a->knn_off[t], want);
+        assert_int_equal(all->knn_off[t + 1] - all->knn_off[t], n_task[t]);
+    }
+    assert_int_equal(all->knn_n, s.n);
+    /* the same sample on every run */
+    assert_memory_equal(a->knn_Xh, b->knn_Xh, (size_t)a->knn_n * s.d * sizeof *a->knn_Xh);
+    /* and still a useful estimate on the capped task */
+    float *sc = malloc(tr_heads_scratch_floats(all) * sizeof *sc);
+    double err_knn = 0, err_soft = 0;
+    for (size_t i = 0; i < s.n; i++) {
+        if (s.y[i] != 0) continue;
+        float q[4], c[4];
+        assert_int_equal(tr_heads_predict(a, s.X + i * 8, s.P + i * 3, 100, NULL, q, NULL, c, sc), TR_OK);
+        err_knn += fabs(q[2] - s.ptrue[i * 4 + 2]);
+        tr_heads_predict_variant(a, TR_QV_PRIOR_SOFT, TR_CV_TASK, s.X + i * 8, s.P + i * 3, 100, NULL, q, NULL, c, sc);
+        err_soft += fabs(q[2] - s.ptrue[i * 4 + 2]);
+    }
+    assert_true(err_knn < 0.8 * err_soft);
+    p.knn_cap = -1;
+    tr_heads *bad = NULL;
+    assert_int_equal(tr_heads_train(s.X, s.P, s.y, s.n, s.d, s.T, s.S, s.C, s.L, s.M, &p, &bad, err, sizeof err), TR_ERANGE);
+    assert_null(bad);
+    free(sc);
+    tr_heads_free(a);
+    tr_heads_free(b);
+    tr_heads_free(all);
+    synth_free(&s);
+}
+
 static void check_surf(const char *text, size_t len, const float want[TR_HEADS_SURF])
 {
     float z[TR_HEADS_SURF];
@@ -1097,6 +1153,7 @@ int main(void)
         cmocka_unit_test(test_cv_picks_ridge),
         cmocka_unit_test(test_knn_hand),
         cmocka_unit_test(test_knn_scope),
+        cmocka_unit_test(test_knn_cap),
         cmocka_unit_test(test_surface_features),
         cmocka_unit_test(test_knn_tau_hand),
         cmocka_unit_test(test_knn_topk_reference),

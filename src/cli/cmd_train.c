@@ -96,6 +96,8 @@ static void help(FILE *f)
                "                          is faster and the router file smaller\n"
                "      --knn-tasks G       kNN heads search the prompts of the G most probable\n"
                "                          tasks, 0 = all [2]\n"
+               "      --knn-cap N         at most N prompts of a task in the kNN store (a fixed\n"
+               "                          sample of a larger task), 0 = all [1024]\n"
                "      --fast              the latency profile: --max-features 8000 --heads\n"
                "                          prior-soft,prior+ridge unless given (a smaller router,\n"
                "                          about twice as fast, a little less quality)\n");
@@ -131,7 +133,7 @@ static char *with_guard(const char *drift, const char *guard)
 }
 
 enum { O_REFIT = 500, O_DRIFT_MD, O_DRIFT_JSON, O_MAXREG, O_FORCE, O_FEEDBACK, O_DECISIONS, O_MATCHMIN,
-       O_HEADS, O_KNN_TASKS, O_FAST };
+       O_HEADS, O_KNN_TASKS, O_KNN_CAP, O_FAST };
 
 /* --fast: what bench/RESULTS.md (section 3) measured as the latency profile */
 #define FAST_MAX_FEATURES 8000
@@ -156,6 +158,7 @@ int cmd_train(int argc, char **argv)
         {"force", no_argument, 0, O_FORCE}, {"feedback", required_argument, 0, O_FEEDBACK},
         {"decisions", required_argument, 0, O_DECISIONS}, {"match-min", required_argument, 0, O_MATCHMIN},
         {"heads", required_argument, 0, O_HEADS}, {"knn-tasks", required_argument, 0, O_KNN_TASKS},
+        {"knn-cap", required_argument, 0, O_KNN_CAP},
         {"fast", no_argument, 0, O_FAST}, {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'},
     };
     struct option longopts[64];
@@ -183,6 +186,12 @@ int cmd_train(int argc, char **argv)
         case O_FORCE: force = 1; break;
         case O_HEADS: o.heads = optarg; break;
         case O_FAST: fast = 1; break;
+        case O_KNN_CAP: {
+            long v;
+            if (cli_parse_int("train", "--knn-cap", optarg, 0, 100000000, &v)) return TR_EXIT_USAGE;
+            o.knn_cap = (int)v;
+            break;
+        }
         case O_KNN_TASKS: {
             long v;
             if (cli_parse_int("train", "--knn-tasks", optarg, 0, 64, &v)) return TR_EXIT_USAGE;
