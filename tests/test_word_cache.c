@@ -155,7 +155,7 @@ static void test_tag_collision(void **state)
         tr_word_cache *c = NULL;
         assert_int_equal(tr_word_cache_build(sp, TR_TOK_UTF8_WORDS, tt, ll, 2, 100, &c, err, sizeof err), TR_OK);
         assert_int_equal(tr_word_cache_count(c), 2);
-        char text[128];
+        char text[256];   /* five words of up to 31 bytes and their spaces */
         snprintf(text, sizeof text, "%s %s %s %s x%s", b, a, b, a, a);   /* the last one is in neither */
         int32_t x[256], y[256];
         size_t nx = 0, ny = 0;
