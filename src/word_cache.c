@@ -16,7 +16,7 @@ struct tr_word_cache {
     uint32_t *ioff;        /* n + 1 offsets into ids */
     /* What lookups read, built from the above at build and load time:
      * open addressing, each slot the word's hash's high half (a tag) and its
-     * record's offset in 4-byte units + 1 (0 = empty); a record is the
+     * record's offset in rec (records start at 1, so 0 = empty); a record is the
      * word's length, its piece count, its bytes and its pieces, together,
      * so that a lookup reads one slot and one or two adjacent lines, both
      * of which tr_tokenize prefetches words ahead. */
