@@ -10,10 +10,12 @@
 
 struct tr_word_cache {
     size_t n;
+    /* While building or loading only (build_table frees them): */
     char *pool;            /* word bytes, back to back */
     uint32_t *woff;        /* n + 1 offsets into pool */
     int32_t *ids;          /* every word's piece ids, back to back */
     uint32_t *ioff;        /* n + 1 offsets into ids */
+    size_t pool_bytes, n_ids;   /* their totals, for tr_word_cache_bytes */
     /* What lookups read, built from the above at build and load time:
      * open addressing, each slot the word's hash's high half (a tag) and its
      * record's offset in rec (records start at 1, so 0 = empty); a record is the
@@ -59,7 +61,7 @@ size_t tr_word_cache_count(const tr_word_cache *c) { return c ? c->n : 0; }
 size_t tr_word_cache_bytes(const tr_word_cache *c)
 {
     if (!c) return 0;
-    return 4 + 8 * c->n + c->woff[c->n] + 4 * (size_t)c->ioff[c->n];
+    return 4 + 8 * c->n + c->pool_bytes + 4 * c->n_ids;
 }
 
 static int build_table(tr_word_cache *c)
@@ -86,6 +88,11 @@ static int build_table(tr_word_cache *c)
         c->table[h] = (hash >> 32) << 32 | (uint64_t)at;
         at += rec_words(len, ni);
     }
+    /* the records hold everything now, in word order */
+    c->pool_bytes = c->woff[c->n];
+    c->n_ids = c->ioff[c->n];
+    tr_free(c->pool); tr_free(c->woff); tr_free(c->ids); tr_free(c->ioff);
+    c->pool = NULL; c->woff = NULL; c->ids = NULL; c->ioff = NULL;
     return TR_OK;
 }
 
@@ -331,12 +338,15 @@ fail:
 int tr_word_cache_save(const tr_word_cache *c, tr_buf *b)
 {
     tr_buf_u32(b, (uint32_t)c->n);
+    size_t at = 1;   /* the records, in word order */
     for (size_t w = 0; w < c->n; w++) {
-        uint32_t l = c->woff[w + 1] - c->woff[w], ni = c->ioff[w + 1] - c->ioff[w];
+        const uint32_t *r = c->rec + at;
+        uint32_t l = r[0] & 255u, ni = r[0] >> 8;
         tr_buf_u32(b, l);
-        tr_buf_put(b, c->pool + c->woff[w], l);
+        tr_buf_put(b, r + 1, l);
         tr_buf_u32(b, ni);
-        tr_buf_i32s(b, c->ids + c->ioff[w], ni);
+        tr_buf_i32s(b, (const int32_t *)(r + 1 + (l + 3) / 4), ni);
+        at += rec_words(l, ni);
     }
     return tr_buf_ok(b);
 }
