@@ -231,17 +231,25 @@ static void test_knn_hand(void **state)
     assert_float_equal(out[0], 0.5f, 1e-6);   /* row 2 has sim 0: weight 0 -> the prior */
 }
 
+/* The kNN tests' data: 3 tasks of the given sizes, 4 models whose skills
+ * are the same on every task, so only the prompt-level effect (model 2)
+ * tells prompts apart; and kNN heads of 50 neighbours. */
+static void knn_setup(synth *s, const size_t sizes[3], tr_heads_params *p)
+{
+    static const float K[12] = {0.3f, 0.45f, 0.35f, 0.6f, 0.3f, 0.45f, 0.35f, 0.6f, 0.3f, 0.45f, 0.35f, 0.6f};
+    synth_make(s, 3, 4, 8, sizes, K, PRICE4, 0.9f, 2, 0.45f, 7);
+    tr_heads_params_default(p);
+    p->knn_k = 50;
+}
+
 static void test_knn_scope(void **state)
 {
     (void)state;
     size_t sizes[3] = {300, 300, 300};
-    const float K[12] = {0.3f, 0.45f, 0.35f, 0.6f, 0.3f, 0.45f, 0.35f, 0.6f, 0.3f, 0.45f, 0.35f, 0.6f};
     synth s;
-    synth_make(&s, 3, 4, 8, sizes, K, PRICE4, 0.9f, 2, 0.45f, 7);
-    char err[256];
     tr_heads_params p;
-    tr_heads_params_default(&p);
-    p.knn_k = 50;
+    knn_setup(&s, sizes, &p);
+    char err[256];
     p.knn_tasks = 0;   /* exact search over every stored prompt */
     p.qvariant = TR_QV_KNN;
     tr_heads *all = NULL, *local = NULL;
@@ -275,13 +283,10 @@ static void test_knn_cap(void **state)
 {
     (void)state;
     size_t sizes[3] = {900, 150, 300};
-    const float K[12] = {0.3f, 0.45f, 0.35f, 0.6f, 0.3f, 0.45f, 0.35f, 0.6f, 0.3f, 0.45f, 0.35f, 0.6f};
     synth s;
-    synth_make(&s, 3, 4, 8, sizes, K, PRICE4, 0.9f, 2, 0.45f, 7);
-    char err[256];
     tr_heads_params p;
-    tr_heads_params_default(&p);
-    p.knn_k = 50;
+    knn_setup(&s, sizes, &p);
+    char err[256];
     p.qvariant = TR_QV_KNN;
     p.knn_cap = 200;
     tr_heads *a = NULL, *b = NULL, *all = NULL;
