@@ -31,14 +31,8 @@ typedef struct data {
     size_t knn_cap;     /* tr_heads_params.knn_cap; 0 = no cap */
 } data;
 
-/* splitmix64's finaliser: a fixed pseudo-random key per row index. */
-static uint64_t row_key(uint64_t x)
-{
-    x += 0x9e3779b97f4a7c15ULL;
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-    return x ^ (x >> 31);
-}
+/* A fixed pseudo-random key per row index (splitmix64's step). */
+static uint64_t row_key(size_t i) { return tr_mix64((uint64_t)i + 0x9e3779b97f4a7c15ULL); }
 
 static int cmp_u64(const void *a, const void *b)
 {
@@ -72,7 +66,7 @@ static size_t *knn_rows(const data *D, const size_t *rows, size_t nrows, size_t 
     for (size_t t = 0; t < D->T; t++) cnt[t] = start[t];
     for (size_t r = 0; r < nrows; r++) {
         size_t i = rows ? rows[r] : r;
-        key[cnt[(size_t)D->y[i]]++] = row_key((uint64_t)i);
+        key[cnt[(size_t)D->y[i]]++] = row_key(i);
     }
     for (size_t t = 0; t < D->T; t++) {
         size_t m = start[t + 1] - start[t];
@@ -84,7 +78,7 @@ static size_t *knn_rows(const data *D, const size_t *rows, size_t nrows, size_t 
     size_t k = 0;
     for (size_t r = 0; r < nrows; r++) {
         size_t i = rows ? rows[r] : r;
-        if (row_key((uint64_t)i) <= thr[(size_t)D->y[i]]) out[k++] = i;
+        if (row_key(i) <= thr[(size_t)D->y[i]]) out[k++] = i;
     }
     tr_free(cnt); tr_free(start); tr_free(key); tr_free(thr);
     *nk = k;

@@ -11,14 +11,6 @@
 
 #include "util.h"
 
-static inline uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 30; x *= 0xbf58476d1ce4e5b9ULL;
-    x ^= x >> 27; x *= 0x94d049bb133111ebULL;
-    x ^= x >> 31;
-    return x;
-}
-
 /* ---- heapsort of int32 (qsort may allocate; the embed path must not) ---- */
 static void sift_down(int32_t *a, size_t start, size_t n)
 {
@@ -63,7 +55,7 @@ static int df_grow(df_map *m)
     if (!k || !c) { tr_free(k); tr_free(c); return TR_ENOMEM; }
     for (size_t i = 0; i < m->cap; i++) {
         if (!m->keys[i]) continue;
-        size_t h = mix64(m->keys[i]) & (ncap - 1);
+        size_t h = tr_mix64(m->keys[i]) & (ncap - 1);
         while (k[h]) h = (h + 1) & (ncap - 1);
         k[h] = m->keys[i]; c[h] = m->cnt[i];
     }
@@ -75,7 +67,7 @@ static int df_grow(df_map *m)
 static int df_add(df_map *m, uint64_t key)
 {
     if (2 * (m->used + 1) > m->cap && df_grow(m) != TR_OK) return TR_ENOMEM;
-    size_t h = mix64(key) & (m->cap - 1);
+    size_t h = tr_mix64(key) & (m->cap - 1);
     while (m->keys[h] && m->keys[h] != key) h = (h + 1) & (m->cap - 1);
     if (!m->keys[h]) { m->keys[h] = key; m->used++; }
     m->cnt[h]++;
@@ -110,7 +102,7 @@ static int build_table(tr_features *f, char *err, size_t errlen)
     for (size_t i = 0; i < f->n_feat; i++) {
         uint64_t k = f->keys[i];
         if (!k) return tr_errorf(err, errlen, TR_EFORMAT, "feature %zu: zero key", i);
-        size_t h = mix64(k) & f->tab_mask;
+        size_t h = tr_mix64(k) & f->tab_mask;
         while (f->tab[h].key) {
             if (f->tab[h].key == k)
                 return tr_errorf(err, errlen, TR_EFORMAT, "feature %zu: key repeated", i);
@@ -130,6 +122,7 @@ static int build_table(tr_features *f, char *err, size_t errlen)
     return TR_OK;
 }
 
+/* The feature of key, probing from slot h (its hash's); -1 if absent. */
 static int32_t lookup_from(const tr_features *f, uint64_t key, size_t h)
 {
     for (;;) {
@@ -142,13 +135,7 @@ static int32_t lookup_from(const tr_features *f, uint64_t key, size_t h)
 
 int32_t tr_features_lookup(const tr_features *f, uint64_t key)
 {
-    size_t h = mix64(key) & f->tab_mask;
-    for (;;) {
-        uint64_t k = f->tab[h].key;
-        if (k == key) return f->tab[h].val;
-        if (!k) return -1;
-        h = (h + 1) & f->tab_mask;
-    }
+    return lookup_from(f, key, tr_mix64(key) & f->tab_mask);
 }
 
 void tr_features_free(tr_features *f)
@@ -271,7 +258,7 @@ void tr_features_vectorize(const tr_features *f, const int32_t *ids, size_t n_id
     size_t slot[SLOT_RING];
     size_t nb = f->bigrams && n_ids > 1 ? n_ids - 1 : 0;   /* bigrams at j = 0 .. nb-1 */
     for (size_t j = 0; j < nb && j < BIGRAM_AHEAD; j++) {
-        slot[j % SLOT_RING] = mix64(tr_feat_key(ids[j], ids[j + 1])) & f->tab_mask;
+        slot[j % SLOT_RING] = tr_mix64(tr_feat_key(ids[j], ids[j + 1])) & f->tab_mask;
         __builtin_prefetch(&f->tab[slot[j % SLOT_RING]]);
     }
     size_t k = 0;
@@ -282,7 +269,7 @@ void tr_features_vectorize(const tr_features *f, const int32_t *ids, size_t n_id
         if (j < nb) {
             size_t a = j + BIGRAM_AHEAD;
             if (a < nb) {
-                slot[a % SLOT_RING] = mix64(tr_feat_key(ids[a], ids[a + 1])) & f->tab_mask;
+                slot[a % SLOT_RING] = tr_mix64(tr_feat_key(ids[a], ids[a + 1])) & f->tab_mask;
                 __builtin_prefetch(&f->tab[slot[a % SLOT_RING]]);
             }
             int32_t b = lookup_from(f, tr_feat_key(ids[j], ids[j + 1]), slot[j % SLOT_RING]);

@@ -47,6 +47,14 @@ long tr_alloc_fail_after(long n);
  * the same stream on every platform. */
 typedef struct tr_rng { uint64_t s[4]; } tr_rng;
 void tr_rng_seed(tr_rng *r, uint64_t seed);
+/* splitmix64's finaliser: a bijective scramble of 64 bits, for hashing
+ * integer keys. */
+static inline uint64_t tr_mix64(uint64_t x)
+{
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
 uint64_t tr_rng_next(tr_rng *r);
 double tr_rng_uniform(tr_rng *r);           /* [0, 1) */
 double tr_rng_normal(tr_rng *r);            /* N(0, 1) */

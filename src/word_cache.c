@@ -75,7 +75,7 @@ static int build_table(tr_word_cache *c)
     c->rec = tr_calloc(words, sizeof *c->rec);
     if (!c->table || !c->rec) return TR_ENOMEM;
     c->mask = cap - 1;
-    size_t at = 1;   /* offset 0 stays unused: slots store offset + 1 */
+    size_t at = 1;   /* rec[0] stays unused, so a slot of 0 means empty */
     for (size_t w = 0; w < c->n; w++) {
         size_t len = c->woff[w + 1] - c->woff[w], ni = c->ioff[w + 1] - c->ioff[w];
         uint32_t *r = c->rec + at;
@@ -111,20 +111,17 @@ static int rec_is(const uint32_t *r, const char *w, size_t len)
     return (r[0] & 255u) == len && !memcmp(r + 1, w, len);
 }
 
-/* The word's pieces from the memo: the record r found by probe (may be
- * NULL) when it is the word, else the rest of the probe sequence (a tag
- * shared by two words). */
-static int lookup(const tr_word_cache *c, uint64_t hash, const uint32_t *r, const char *w, size_t len,
-                  const int32_t **ids, size_t *n)
+/* The word's pieces from the memo, given what probe found for it: r (may
+ * be NULL) at slot h.  When r is another word with the same tag (rare),
+ * probing goes on past h. */
+static int lookup(const tr_word_cache *c, uint64_t hash, const uint32_t *r, size_t h, const char *w,
+                  size_t len, const int32_t **ids, size_t *n)
 {
-    size_t h = (size_t)hash & c->mask;
-    if (!r) return 0;
-    while (!rec_is(r, w, len)) {
-        /* rare: find r's slot again, then go on past it */
-        while ((uint32_t)c->table[h] != (uint32_t)(r - c->rec)) h = (h + 1) & c->mask;
+    while (r && !rec_is(r, w, len)) {
         h = (h + 1) & c->mask;
-        if (!(r = probe(c, hash, &h))) return 0;
+        r = probe(c, hash, &h);
     }
+    if (!r) return 0;
     *ids = (const int32_t *)(r + 1 + (len + 3) / 4);
     *n = r[0] >> 8;
     return 1;
@@ -157,6 +154,7 @@ typedef struct word_ref {
     size_t len;
     uint64_t hash;
     const uint32_t *r;   /* the record whose tag matched (unverified), or NULL */
+    size_t slot;         /* where probe stopped */
 } word_ref;
 
 static int next_word(const char *text, size_t len, size_t *k, word_ref *out)
@@ -193,8 +191,8 @@ int tr_tokenize(const tr_spm *sp, const tr_word_cache *c, int rule, const char *
         while (n_probed < n_in && n_probed <= n_out + AHEAD / 2) {
             word_ref *q = &ring[n_probed % RING];
             if (c && q->len <= TR_WORD_CACHE_MAX_LEN) {
-                size_t h = (size_t)q->hash & c->mask;
-                if ((q->r = probe(c, q->hash, &h))) __builtin_prefetch(q->r);
+                q->slot = (size_t)q->hash & c->mask;
+                if ((q->r = probe(c, q->hash, &q->slot))) __builtin_prefetch(q->r);
             }
             n_probed++;
         }
@@ -203,7 +201,7 @@ int tr_tokenize(const tr_spm *sp, const tr_word_cache *c, int rule, const char *
         n_out++;
         const int32_t *w;
         size_t nw;
-        if (c && q->len <= TR_WORD_CACHE_MAX_LEN && lookup(c, q->hash, q->r, q->w, q->len, &w, &nw)) {
+        if (c && q->len <= TR_WORD_CACHE_MAX_LEN && lookup(c, q->hash, q->r, q->slot, q->w, q->len, &w, &nw)) {
             for (size_t j = 0; j < nw && total + j < cap; j++) ids[total + j] = w[j];
             total += nw;
             continue;

@@ -2,9 +2,7 @@
 #include "json_out.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <string.h>
 
 void tr_jout_put(tr_jout *o, const char *s, size_t n)
@@ -27,17 +25,6 @@ void tr_jout_int(tr_jout *o, long long v)
     do { s[--n] = (char)('0' + u % 10); u /= 10; } while (u);
     if (v < 0) s[--n] = '-';
     tr_jout_put(o, s + n, sizeof s - n);
-}
-
-void tr_jout_fmt(tr_jout *o, const char *fmt, ...)
-{
-    if (!o->ok) return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= o->cap - o->len) { o->ok = 0; return; }
-    o->len += (size_t)n;
 }
 
 /* 10^k for the exponents an answer's numbers have (qualities, costs in

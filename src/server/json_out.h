@@ -10,8 +10,6 @@
 
 #include <stddef.h>
 
-#include "util.h"
-
 /* The output: buf[0..cap), *len bytes used; ok latches to 0 on overflow
  * (nothing more is written), so a caller checks once at the end. */
 typedef struct tr_jout {
@@ -20,8 +18,6 @@ typedef struct tr_jout {
     int ok;
 } tr_jout;
 
-/* Append printf-formatted text: for the once-per-answer parts. */
-void tr_jout_fmt(tr_jout *o, const char *fmt, ...) TR_PRINTF(2, 3);
 /* Append the NUL-terminated s (borrowed) as it is. */
 void tr_jout_raw(tr_jout *o, const char *s);
 /* Append n bytes of s (borrowed) as they are. */

@@ -93,8 +93,8 @@ static int load(tr_router_slot *s, const char *path, unsigned long gen, tr_loade
     L->upstream = tr_calloc(nm, sizeof *L->upstream);
     L->routable = tr_calloc(nm, 1);
     rc = TR_ENOMEM;
-    if (!L->path || !L->model_json || !L->task_json || !L->model_json_len || !L->task_json_len || !L->model_slot || !L->task_slot || !L->upstream ||
-        !L->routable) {
+    if (!L->path || !L->model_json || !L->task_json || !L->model_json_len || !L->task_json_len ||
+        !L->model_slot || !L->task_slot || !L->upstream || !L->routable) {
         tr_errorf(err, errlen, rc, "out of memory");
         goto fail;
     }
