@@ -74,11 +74,25 @@ static int run_algo(gctx *G, const tr_community_params *p, double gamma,
 
 /* ---- merging small communities ---- */
 
+/* The centroid sums of the roots, for communities with no edge out.  The
+ * first use sums every row into its root (one O(n d) pass); later a root
+ * that gained members is summed again from its own members in row order,
+ * so each sum is bit for bit what a full pass would give, for O(|C| d)
+ * instead of O(n d) per use. */
+typedef struct centroids {
+    double *sum, *norm2;    /* nc x d sums; each root's sum of squares */
+    unsigned char *stale;   /* nc: gained members since summed */
+    int32_t *stale_list, *rows;  /* nc stale roots; n scratch rows */
+    size_t n_stale;
+    int ready;
+} centroids;
+
 typedef struct merger {
     size_t n, nc;
     int32_t *parent, *size, *head, *next, *tail, *minm;
     double *acc;
     int32_t *touched;
+    centroids cent;
 } merger;
 
 static int32_t uf_find(int32_t *parent, int32_t x)
@@ -98,27 +112,84 @@ static int cmp_small(const void *x, const void *y)
     return (g_sort_minm[a] > g_sort_minm[b]) - (g_sort_minm[a] < g_sort_minm[b]);
 }
 
-/* Nearest centroid among roots other than r (cosine to the mean). */
-static int32_t nearest_centroid(merger *M, const int32_t *comm, int32_t r, const float *X,
-                                size_t d, double *cent)
+static int cmp_i32(const void *x, const void *y)
 {
-    memset(cent, 0, (M->nc + 1) * d * sizeof(double));
-    for (size_t i = 0; i < M->n; i++) {
-        int32_t ri = uf_find(M->parent, comm[i]);
-        for (size_t t = 0; t < d; t++) cent[(size_t)ri * d + t] += X[i * d + t];
-    }
-    double best = -INFINITY;
-    int32_t arg = -1;
-    double nr = 0;
-    for (size_t t = 0; t < d; t++) nr += cent[(size_t)r * d + t] * cent[(size_t)r * d + t];
-    for (size_t c = 0; c < M->nc; c++) {
-        if ((int32_t)c == r || uf_find(M->parent, (int32_t)c) != (int32_t)c) continue;
-        double dot = 0, nc = 0;
-        for (size_t t = 0; t < d; t++) {
-            dot += cent[(size_t)r * d + t] * cent[c * d + t];
-            nc += cent[c * d + t] * cent[c * d + t];
+    int32_t a = *(const int32_t *)x, b = *(const int32_t *)y;
+    return (a > b) - (a < b);
+}
+
+static double sum_squares(const double *v, size_t d)
+{
+    double s = 0;
+    for (size_t t = 0; t < d; t++) s += v[t] * v[t];
+    return s;
+}
+
+static void centroids_free(centroids *C)
+{
+    tr_free(C->sum); tr_free(C->norm2); tr_free(C->stale); tr_free(C->stale_list); tr_free(C->rows);
+}
+
+/* Root c gained members: its sum is redone before the next use. */
+static void centroid_touch(merger *M, int32_t c)
+{
+    centroids *C = &M->cent;
+    if (!C->ready || C->stale[c]) return;
+    C->stale[c] = 1;
+    C->stale_list[C->n_stale++] = c;
+}
+
+/* Bring every root's sum up to date; TR_ENOMEM on the first use only. */
+static int centroids_update(merger *M, const int32_t *comm, const float *X, size_t d)
+{
+    centroids *C = &M->cent;
+    size_t nc = M->nc;
+    if (!C->ready) {
+        C->sum = tr_calloc(nc * d, sizeof *C->sum);
+        C->norm2 = tr_mallocarray(nc, sizeof *C->norm2);
+        C->stale = tr_calloc(nc, 1);
+        C->stale_list = tr_mallocarray(nc, sizeof *C->stale_list);
+        C->rows = tr_mallocarray(M->n, sizeof *C->rows);
+        if (!C->sum || !C->norm2 || !C->stale || !C->stale_list || !C->rows) return TR_ENOMEM;
+        for (size_t i = 0; i < M->n; i++) {
+            int32_t ri = uf_find(M->parent, comm[i]);
+            for (size_t t = 0; t < d; t++) C->sum[(size_t)ri * d + t] += X[i * d + t];
         }
-        double cs = dot / (sqrt(nr * nc) + 1e-30);
+        for (size_t c = 0; c < nc; c++) C->norm2[c] = sum_squares(C->sum + c * d, d);
+        C->ready = 1;
+        return TR_OK;
+    }
+    for (size_t s = 0; s < C->n_stale; s++) {
+        int32_t c = C->stale_list[s];
+        C->stale[c] = 0;
+        if (M->parent[c] != c) continue;
+        size_t m = 0;
+        for (int32_t i = M->head[c]; i >= 0; i = M->next[i]) C->rows[m++] = i;
+        qsort(C->rows, m, sizeof *C->rows, cmp_i32);
+        double *v = C->sum + (size_t)c * d;
+        memset(v, 0, d * sizeof *v);
+        for (size_t a = 0; a < m; a++)
+            for (size_t t = 0; t < d; t++) v[t] += X[(size_t)C->rows[a] * d + t];
+        C->norm2[c] = sum_squares(v, d);
+    }
+    C->n_stale = 0;
+    return TR_OK;
+}
+
+/* Nearest centroid among roots other than r (cosine to the mean); -1 with
+ * *rc = TR_ENOMEM when the sums cannot be allocated. */
+static int32_t nearest_centroid(merger *M, const int32_t *comm, int32_t r, const float *X,
+                                size_t d, int *rc)
+{
+    if ((*rc = centroids_update(M, comm, X, d)) != TR_OK) return -1;
+    const double *sum = M->cent.sum, *rv = sum + (size_t)r * d;
+    double best = -INFINITY, nr = M->cent.norm2[r];
+    int32_t arg = -1;
+    for (size_t c = 0; c < M->nc; c++) {
+        if ((int32_t)c == r || M->parent[c] != (int32_t)c) continue;
+        double dot = 0;
+        for (size_t t = 0; t < d; t++) dot += rv[t] * sum[c * d + t];
+        double cs = dot / (sqrt(nr * M->cent.norm2[c]) + 1e-30);
         if (cs > best) { best = cs; arg = (int32_t)c; }
     }
     return arg;
@@ -132,7 +203,6 @@ static int merge_small(const tr_knn *g, int32_t *comm, size_t nc, size_t min_siz
     size_t n = g->n, k = g->k;
     merger M = {.n = n, .nc = nc};
     int32_t *order = NULL;
-    double *cent = NULL;
     int rc = TR_OK;
     *merged = 0;
     M.parent = tr_mallocarray(nc, sizeof(int32_t));
@@ -196,11 +266,11 @@ static int merge_small(const tr_knn *g, int32_t *comm, size_t nc, size_t min_siz
                 M.acc[c] = 0;
             }
             if (best < 0 && X) {
-                if (!cent && !(cent = tr_calloc((nc + 1) * d, sizeof(double)))) {
-                    rc = tr_errorf(err, errlen, TR_ENOMEM, "community: out of memory");
+                best = nearest_centroid(&M, comm, r, X, d, &rc);
+                if (rc != TR_OK) {
+                    rc = tr_errorf(err, errlen, rc, "community: out of memory");
                     goto done;
                 }
-                best = nearest_centroid(&M, comm, r, X, d, cent);
             }
             if (best < 0) {
                 for (size_t c = 0; c < nc; c++)
@@ -216,6 +286,7 @@ static int merge_small(const tr_knn *g, int32_t *comm, size_t nc, size_t min_siz
             M.next[M.tail[best]] = M.head[r];
             M.tail[best] = M.tail[r];
             if (M.minm[r] < M.minm[best]) M.minm[best] = M.minm[r];
+            centroid_touch(&M, best);
             (*merged)++;
             did++;
         }
@@ -224,7 +295,8 @@ static int merge_small(const tr_knn *g, int32_t *comm, size_t nc, size_t min_siz
     for (size_t i = 0; i < n; i++) comm[i] = uf_find(M.parent, comm[i]);
 done:
     tr_free(M.parent); tr_free(M.size); tr_free(M.head); tr_free(M.tail); tr_free(M.minm);
-    tr_free(M.next); tr_free(M.acc); tr_free(M.touched); tr_free(order); tr_free(cent);
+    tr_free(M.next); tr_free(M.acc); tr_free(M.touched); tr_free(order);
+    centroids_free(&M.cent);
     return rc;
 }
 
