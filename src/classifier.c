@@ -2,8 +2,9 @@
  *
  * The objective is the mean cross-entropy plus (l2/2)||W||^2 (the bias is
  * not penalised).  Logits and gradient are computed in row chunks of CHUNK
- * rows with SGEMM, so memory stays O(CHUNK*T) beyond the data; the L-BFGS
- * state is double.  Backtracking (Armijo) line search; pairs with too
+ * rows with SGEMM, one chunk per worker thread at a time, so memory stays
+ * O(threads*CHUNK*T + n/CHUNK*T*d) beyond the data; the L-BFGS state is
+ * double.  Backtracking (Armijo) line search; pairs with too
  * little curvature are skipped, which keeps the inverse-Hessian estimate
  * positive definite.  Everything is deterministic for a seed. */
 #include "classifier.h"
@@ -11,12 +12,15 @@
 #include <cblas.h>
 #include <float.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "eval_metrics.h"
 #include "util.h"
 
 #define CHUNK 4096
+#define MAX_THREADS 64
 #define HIST 8
 #define FORMAT_VERSION 1
 
@@ -88,13 +92,61 @@ void tr_softmax_predict_batch(const tr_softmax *m, const float *X, size_t n, flo
 
 /* ---- objective ---- */
 
+/* The rows are cut into chunks of CHUNK; worker threads take chunks, each
+ * chunk's loss and gradient land in its own slot, and the slots are summed
+ * in chunk order: the result does not depend on the thread count. */
 typedef struct problem {
     const float *X;
     const int32_t *y;
-    size_t n, d, T;
+    size_t n, d, T, nchunks, zrows;
     double l2;
-    float *Wf, *bf, *Z, *GW; /* scratch: T*d, T, CHUNK*T, T*d */
+    int threads;
+    float *Wf, *bf;     /* theta as float: T*d, T */
+    float *Z;           /* threads x zrows*T: each worker's logits */
+    float *GWc;         /* nchunks x T*d: each chunk's (P - Y)^T X / n */
+    double *fc, *gbc;   /* nchunks, nchunks x T: each chunk's loss and bias gradient sums */
+    atomic_size_t next;
 } problem;
+
+/* Chunk c's loss, bias gradient and weight gradient, with Z as scratch. */
+static void chunk_objective(problem *P, size_t c, float *Z)
+{
+    size_t T = P->T, d = P->d, c0 = c * CHUNK;
+    size_t cn = P->n - c0 < CHUNK ? P->n - c0 : CHUNK;
+    float invn = (float)(1.0 / (double)P->n);
+    double f = 0, *gb = P->gbc + c * T;
+    for (size_t t = 0; t < T; t++) gb[t] = 0;
+    for (size_t i = 0; i < cn; i++) memcpy(Z + i * T, P->bf, T * sizeof(float));
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)cn, (int)T, (int)d, 1.0f,
+                P->X + c0 * d, (int)d, P->Wf, (int)d, 1.0f, Z, (int)T);
+    for (size_t i = 0; i < cn; i++) {
+        float *z = Z + i * T;
+        int32_t yi = P->y[c0 + i];
+        double zy = z[yi];
+        f += softmax_inplace(z, T) - zy;
+        z[yi] -= 1.0f;
+        for (size_t t = 0; t < T; t++) {
+            gb[t] += z[t];
+            z[t] *= invn;
+        }
+    }
+    P->fc[c] = f;
+    /* (P - Y)^T X / n for this chunk */
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)T, (int)d, (int)cn, 1.0f, Z,
+                (int)T, P->X + c0 * d, (int)d, 0.0f, P->GWc + c * T * d, (int)d);
+}
+
+typedef struct worker {
+    problem *P;
+    float *Z;
+} worker;
+
+static void *objective_worker(void *arg)
+{
+    worker *w = arg;
+    for (size_t c; (c = atomic_fetch_add(&w->P->next, 1)) < w->P->nchunks;) chunk_objective(w->P, c, w->Z);
+    return NULL;
+}
 
 /* f(theta) and its gradient g (both double, length T*d + T). */
 static double objective(problem *P, const double *theta, double *g)
@@ -102,35 +154,32 @@ static double objective(problem *P, const double *theta, double *g)
     size_t T = P->T, d = P->d, nw = T * d;
     for (size_t i = 0; i < nw; i++) P->Wf[i] = (float)theta[i];
     for (size_t t = 0; t < T; t++) P->bf[t] = (float)theta[nw + t];
-    memset(P->GW, 0, nw * sizeof(float));
+    atomic_store(&P->next, 0);
+    worker W[MAX_THREADS];
+    pthread_t tid[MAX_THREADS];
+    int started = 0;
+    for (int t = 1; t < P->threads; t++) {
+        W[t] = (worker){P, P->Z + (size_t)t * P->zrows * T};
+        if (pthread_create(&tid[t], NULL, objective_worker, &W[t]) != 0) break;
+        started = t;
+    }
+    W[0] = (worker){P, P->Z};
+    objective_worker(&W[0]);
+    for (int t = 1; t <= started; t++) pthread_join(tid[t], NULL);
     double f = 0, *gb = g + nw;
+    for (size_t i = 0; i < nw; i++) g[i] = 0;
     for (size_t t = 0; t < T; t++) gb[t] = 0;
-    float invn = (float)(1.0 / (double)P->n);
-    for (size_t c0 = 0; c0 < P->n; c0 += CHUNK) {
-        size_t cn = P->n - c0 < CHUNK ? P->n - c0 : CHUNK;
-        for (size_t i = 0; i < cn; i++) memcpy(P->Z + i * T, P->bf, T * sizeof(float));
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)cn, (int)T, (int)d, 1.0f,
-                    P->X + c0 * d, (int)d, P->Wf, (int)d, 1.0f, P->Z, (int)T);
-        for (size_t i = 0; i < cn; i++) {
-            float *z = P->Z + i * T;
-            int32_t yi = P->y[c0 + i];
-            double zy = z[yi];
-            f += softmax_inplace(z, T) - zy;
-            z[yi] -= 1.0f;
-            for (size_t t = 0; t < T; t++) {
-                gb[t] += z[t];
-                z[t] *= invn;
-            }
-        }
-        /* GW += (P - Y)^T X / n */
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)T, (int)d, (int)cn, 1.0f, P->Z,
-                    (int)T, P->X + c0 * d, (int)d, 1.0f, P->GW, (int)d);
+    for (size_t c = 0; c < P->nchunks; c++) {
+        f += P->fc[c];
+        const float *gw = P->GWc + c * nw;
+        for (size_t i = 0; i < nw; i++) g[i] += gw[i];
+        for (size_t t = 0; t < T; t++) gb[t] += P->gbc[c * T + t];
     }
     f /= (double)P->n;
     double reg = 0;
     for (size_t i = 0; i < nw; i++) {
         reg += theta[i] * theta[i];
-        g[i] = P->GW[i] + P->l2 * theta[i];
+        g[i] += P->l2 * theta[i];
     }
     for (size_t t = 0; t < T; t++) gb[t] /= (double)P->n;
     return f + 0.5 * P->l2 * reg;
@@ -214,22 +263,33 @@ static int lbfgs(problem *P, double *theta, int max_iter, double tol)
     return TR_OK;
 }
 
-/* Train on (X, y) with a fixed l2 into a new model. */
+/* Train on (X, y) with a fixed l2 into a new model, on 'threads' threads
+ * (each with one BLAS thread: the chunks already fill the cores). */
 static int fit_fixed(const float *X, size_t n, size_t d, const int32_t *y, size_t T, double l2,
-                     int max_iter, double tol, tr_softmax **out)
+                     int max_iter, double tol, int threads, tr_softmax **out)
 {
     *out = NULL;
-    size_t N = T * d + T;
-    problem P = {.X = X, .y = y, .n = n, .d = d, .T = T, .l2 = l2};
+    size_t N = T * d + T, nchunks = (n + CHUNK - 1) / CHUNK;
+    if (threads < 1) threads = 1;
+    if ((size_t)threads > nchunks) threads = (int)nchunks;
+    if (threads > MAX_THREADS) threads = MAX_THREADS;
+    problem P = {.X = X, .y = y, .n = n, .d = d, .T = T, .l2 = l2, .nchunks = nchunks,
+                 .zrows = n < CHUNK ? n : CHUNK, .threads = threads};
     P.Wf = tr_mallocarray(T * d, sizeof(float));
     P.bf = tr_mallocarray(T, sizeof(float));
-    P.Z = tr_mallocarray((size_t)CHUNK * T, sizeof(float));
-    P.GW = tr_mallocarray(T * d, sizeof(float));
+    P.Z = tr_mallocarray((size_t)threads * P.zrows * T, sizeof(float));
+    P.GWc = tr_mallocarray(nchunks * T * d, sizeof(float));
+    P.fc = tr_mallocarray(nchunks, sizeof(double));
+    P.gbc = tr_mallocarray(nchunks * T, sizeof(double));
     double *theta = tr_calloc(N, sizeof(double));
     tr_softmax *m = model_new(T, d);
     int rc = TR_ENOMEM;
-    if (!P.Wf || !P.bf || !P.Z || !P.GW || !theta || !m) goto done;
-    if ((rc = lbfgs(&P, theta, max_iter, tol)) != TR_OK) goto done;
+    if (!P.Wf || !P.bf || !P.Z || !P.GWc || !P.fc || !P.gbc || !theta || !m) goto done;
+    int blas_threads = openblas_get_num_threads();
+    openblas_set_num_threads(1);
+    rc = lbfgs(&P, theta, max_iter, tol);
+    openblas_set_num_threads(blas_threads);
+    if (rc != TR_OK) goto done;
     for (size_t i = 0; i < T * d; i++) m->W[i] = (float)theta[i];
     for (size_t t = 0; t < T; t++) m->b[t] = (float)theta[T * d + t];
     m->l2 = l2;
@@ -237,7 +297,8 @@ static int fit_fixed(const float *X, size_t n, size_t d, const int32_t *y, size_
     m = NULL;
     rc = TR_OK;
 done:
-    tr_free(P.Wf); tr_free(P.bf); tr_free(P.Z); tr_free(P.GW); tr_free(theta);
+    tr_free(P.Wf); tr_free(P.bf); tr_free(P.Z); tr_free(P.GWc); tr_free(P.fc); tr_free(P.gbc);
+    tr_free(theta);
     tr_softmax_free(m);
     return rc;
 }
@@ -255,7 +316,7 @@ static double logloss(const tr_softmax *m, const float *X, size_t n, const int32
 
 /* Choose l2 on a holdout drawn from a deterministic sample of the data. */
 static int choose_l2(const float *X, size_t n, size_t d, const int32_t *y, size_t T,
-                     const tr_softmax_params *p, double *best_l2)
+                     const tr_softmax_params *p, int threads, double *best_l2)
 {
     static const double grid[] = {1e-5, 1e-4, 1e-3, 1e-2};
     size_t m = n < p->select_max ? n : p->select_max;
@@ -280,7 +341,7 @@ static int choose_l2(const float *X, size_t n, size_t d, const int32_t *y, size_
     double best = INFINITY;
     for (size_t gi = 0; gi < sizeof grid / sizeof grid[0]; gi++) {
         tr_softmax *mod = NULL;
-        rc = fit_fixed(Xs + nh * d, m - nh, d, ys + nh, T, grid[gi], p->max_iter, p->tol, &mod);
+        rc = fit_fixed(Xs + nh * d, m - nh, d, ys + nh, T, grid[gi], p->max_iter, p->tol, threads, &mod);
         if (rc != TR_OK) goto done;
         double ll = logloss(mod, Xs, nh, ys, pr);
         tr_softmax_free(mod);
@@ -320,10 +381,10 @@ int tr_softmax_fit(const float *X, size_t n, size_t d, const int32_t *y, size_t 
                                  "softmax: row %zu has a non-finite value at column %zu", i, j);
     }
     double l2 = p->l2;
-    int rc;
-    if (l2 < 0 && (rc = choose_l2(X, n, d, y, T, p, &l2)) != TR_OK)
+    int rc, threads = p->threads > 0 ? p->threads : tr_ncpu();
+    if (l2 < 0 && (rc = choose_l2(X, n, d, y, T, p, threads, &l2)) != TR_OK)
         return tr_errorf(err, errlen, rc, "softmax: out of memory choosing l2");
-    if ((rc = fit_fixed(X, n, d, y, T, l2, p->max_iter, p->tol, out)) != TR_OK)
+    if ((rc = fit_fixed(X, n, d, y, T, l2, p->max_iter, p->tol, threads, out)) != TR_OK)
         return tr_errorf(err, errlen, rc, "softmax: out of memory training (T=%zu d=%zu)", T, d);
     return TR_OK;
 }

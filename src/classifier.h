@@ -26,13 +26,14 @@ typedef struct tr_softmax_params {
     uint64_t seed;    /* holdout split [42] */
     double holdout;   /* holdout fraction when choosing l2 [0.2] */
     size_t select_max;/* rows used to choose l2 (a deterministic sample) [20000] */
+    int threads;      /* worker threads; 0 = all cores [0].  The fit does not depend on it */
 } tr_softmax_params;
 
 void tr_softmax_params_default(tr_softmax_params *p);
 
 /* Fit on n rows of X (n x d, borrowed) with labels y[i] in [0, T) (borrowed).
  * p may be NULL (defaults).  *out owned by the caller: tr_softmax_free.
- * Deterministic for a seed (and a fixed BLAS thread count). */
+ * Deterministic for a seed, whatever the thread count. */
 int tr_softmax_fit(const float *X, size_t n, size_t d, const int32_t *y, size_t T,
                    const tr_softmax_params *p, tr_softmax **out, char *err, size_t errlen);
 

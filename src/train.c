@@ -192,8 +192,10 @@ done:
     return rc;
 }
 
-static int run_stage1(const tr_dataset *ds, const tr_train_options *o, tr_warm *warm, int want_oof, stage1 *s,
-                      char *err, size_t errlen)
+/* want_oof: out-of-fold task probabilities for the heads; want_holdout: the
+ * classifier's held-out accuracy, which only the taxonomy report shows. */
+static int run_stage1(const tr_dataset *ds, const tr_train_options *o, tr_warm *warm, int want_oof,
+                      int want_holdout, stage1 *s, char *err, size_t errlen)
 {
     int rc;
     memset(s, 0, sizeof *s);
@@ -281,7 +283,9 @@ static int run_stage1(const tr_dataset *ds, const tr_train_options *o, tr_warm *
     tr_softmax_params sp;
     tr_softmax_params_default(&sp);
     sp.seed = o->seed;
-    if ((rc = classifier_holdout(s, &sp, err, errlen))) return rc;
+    sp.threads = threads;
+    s->clf_accuracy = s->clf_ece = NAN;
+    if (want_holdout && (rc = classifier_holdout(s, &sp, err, errlen))) return rc;
     if ((rc = tr_softmax_fit(s->X, s->n, s->dim, s->membership, s->T, &sp, &s->clf, err, errlen)))
         return tr_error_prefix(err, errlen, rc, "task classifier");
     s->P = tr_mallocarray(s->n * s->T, sizeof *s->P);
@@ -451,7 +455,7 @@ int tr_discover(const tr_dataset *ds, const tr_train_options *opt, tr_router **o
     tr_train_options d;
     if (!opt) { tr_train_options_default(&d); opt = &d; }
     stage1 s;
-    int rc = run_stage1(ds, opt, NULL, 0, &s, err, errlen);
+    int rc = run_stage1(ds, opt, NULL, 0, report != NULL, &s, err, errlen);
     if (!rc) rc = assemble(ds, opt, &s, "discover", out, err, errlen);
     if (!rc && !((*out)->config_json = config_json(ds, opt, &s, (*out)->emb, "discover", NULL, NULL)))
         rc = tr_errorf(err, errlen, TR_ENOMEM, "out of memory");
@@ -499,7 +503,7 @@ int tr_train_warm(const tr_dataset *ds, const tr_train_options *opt, const tr_wa
     if (opt->heads && (rc = tr_heads_params_restrict(&hp, opt->heads, err, errlen))) goto done;
     if ((rc = tr_heads_params_check(&hp, err, errlen))) goto done;
     if (opt->warm_start && (rc = tr_warm_open(opt->warm_start, wp, &warm, err, errlen))) goto done;
-    if ((rc = run_stage1(ds, opt, warm, 1, &s, err, errlen))) goto done;
+    if ((rc = run_stage1(ds, opt, warm, 1, 0, &s, err, errlen))) goto done;
     progress(opt, "heads", 0.8);
     S = gather(ds->scores, s.idx, s.n, ds->n_models);
     C = gather(ds->costs, s.idx, s.n, ds->n_models);

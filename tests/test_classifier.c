@@ -75,6 +75,33 @@ static void test_fit_predict(void **state)
     free(P); free(X); free(y);
 }
 
+/* The rows are split into chunks the workers share: the model must not
+ * depend on how many workers there are (13,000 rows: 4 chunks, one short). */
+static void test_threads_same_model(void **state)
+{
+    (void)state;
+    size_t n = 13000, d = 8, T = 5;
+    int32_t *y = malloc(n * sizeof(int32_t));
+    float *X = blobs(n, d, T, 0.6, 3, y);
+    tr_softmax_params p;
+    tr_softmax_params_default(&p);
+    p.l2 = 1e-4;
+    p.max_iter = 30;
+    tr_softmax *m[3] = {NULL, NULL, NULL};
+    char err[256];
+    static const int threads[3] = {1, 2, 3};
+    for (int k = 0; k < 3; k++) {
+        p.threads = threads[k];
+        assert_int_equal(tr_softmax_fit(X, n, d, y, T, &p, &m[k], err, sizeof err), TR_OK);
+    }
+    for (int k = 1; k < 3; k++) {
+        assert_memory_equal(m[0]->W, m[k]->W, T * d * sizeof(float));
+        assert_memory_equal(m[0]->b, m[k]->b, T * sizeof(float));
+    }
+    for (int k = 0; k < 3; k++) tr_softmax_free(m[k]);
+    free(X); free(y);
+}
+
 static void test_save_load(void **state)
 {
     (void)state;
@@ -181,6 +208,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fit_predict),
+        cmocka_unit_test(test_threads_same_model),
         cmocka_unit_test(test_save_load),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_ece),
