@@ -266,7 +266,7 @@ static int lbfgs(problem *P, double *theta, int max_iter, double tol)
 /* Train on (X, y) with a fixed l2 into a new model, on 'threads' threads
  * (each with one BLAS thread: the chunks already fill the cores). */
 static int fit_fixed(const float *X, size_t n, size_t d, const int32_t *y, size_t T, double l2,
-                     int max_iter, double tol, int threads, tr_softmax **out)
+                     int max_iter, double tol, int threads, const tr_softmax *init, tr_softmax **out)
 {
     *out = NULL;
     size_t N = T * d + T, nchunks = (n + CHUNK - 1) / CHUNK;
@@ -285,6 +285,10 @@ static int fit_fixed(const float *X, size_t n, size_t d, const int32_t *y, size_
     tr_softmax *m = model_new(T, d);
     int rc = TR_ENOMEM;
     if (!P.Wf || !P.bf || !P.Z || !P.GWc || !P.fc || !P.gbc || !theta || !m) goto done;
+    if (init) {
+        for (size_t i = 0; i < T * d; i++) theta[i] = init->W[i];
+        for (size_t t = 0; t < T; t++) theta[T * d + t] = init->b[t];
+    }
     int blas_threads = openblas_get_num_threads();
     openblas_set_num_threads(1);
     rc = lbfgs(&P, theta, max_iter, tol);
@@ -341,7 +345,7 @@ static int choose_l2(const float *X, size_t n, size_t d, const int32_t *y, size_
     double best = INFINITY;
     for (size_t gi = 0; gi < sizeof grid / sizeof grid[0]; gi++) {
         tr_softmax *mod = NULL;
-        rc = fit_fixed(Xs + nh * d, m - nh, d, ys + nh, T, grid[gi], p->max_iter, p->tol, threads, &mod);
+        rc = fit_fixed(Xs + nh * d, m - nh, d, ys + nh, T, grid[gi], p->max_iter, p->tol, threads, NULL, &mod);
         if (rc != TR_OK) goto done;
         double ll = logloss(mod, Xs, nh, ys, pr);
         tr_softmax_free(mod);
@@ -380,11 +384,14 @@ int tr_softmax_fit(const float *X, size_t n, size_t d, const int32_t *y, size_t 
                 return tr_errorf(err, errlen, TR_EINVAL,
                                  "softmax: row %zu has a non-finite value at column %zu", i, j);
     }
+    if (p->init && (p->init->T != T || p->init->d != d))
+        return tr_errorf(err, errlen, TR_EINVAL, "softmax: starting model is %zu x %zu, not %zu x %zu", p->init->T,
+                         p->init->d, T, d);
     double l2 = p->l2;
     int rc, threads = p->threads > 0 ? p->threads : tr_ncpu();
     if (l2 < 0 && (rc = choose_l2(X, n, d, y, T, p, threads, &l2)) != TR_OK)
         return tr_errorf(err, errlen, rc, "softmax: out of memory choosing l2");
-    if ((rc = fit_fixed(X, n, d, y, T, l2, p->max_iter, p->tol, threads, out)) != TR_OK)
+    if ((rc = fit_fixed(X, n, d, y, T, l2, p->max_iter, p->tol, threads, p->init, out)) != TR_OK)
         return tr_errorf(err, errlen, rc, "softmax: out of memory training (T=%zu d=%zu)", T, d);
     return TR_OK;
 }

@@ -27,6 +27,7 @@ typedef struct tr_softmax_params {
     double holdout;   /* holdout fraction when choosing l2 [0.2] */
     size_t select_max;/* rows used to choose l2 (a deterministic sample) [20000] */
     int threads;      /* worker threads; 0 = all cores [0].  The fit does not depend on it */
+    const struct tr_softmax *init;  /* start from this model's weights (T x d), borrowed; NULL: zeros [NULL] */
 } tr_softmax_params;
 
 void tr_softmax_params_default(tr_softmax_params *p);
