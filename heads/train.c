@@ -183,6 +183,112 @@ static size_t qv_slot(const slots *sl, int qv, size_t ai)
     }
 }
 
+/* Row i's kNN slots from its similarities sims to the store rows of the
+ * segments [lo[s], hi[s]), s < nseg, laid end to end.  Both kNN kernels
+ * share them; the kNN-sup kernels overwrite them with their own. */
+static void knn_row(tr_heads *h, const data *D, size_t i, float **Q, const slots *sl, const uint32_t *lo,
+                    const uint32_t *hi, size_t nseg, float *sims, float *scr)
+{
+    size_t M = D->M;
+    const float *pt = D->P + i * D->T;
+    float *prior = scr + M;
+    tr_heads_predict_variant(h, TR_QV_PRIOR_SOFT, TR_CV_TASK, NULL, pt, 0, NULL, prior, NULL, NULL, NULL);
+    for (int kern = 0; kern < 2; kern++) {
+        size_t s = kern ? sl->kt : sl->knn;
+        if (!s || !Q[s]) continue;
+        float *out = Q[s] + i * M;
+        if (kern)
+            tr_knn_combine(h->knn_S, M, lo, hi, nseg, sims, h->knn_tau_k, 0.0f, h->knn_tau, h->knn_k0, prior,
+                           out, scr + 3 * M);
+        else
+            tr_knn_combine(h->knn_S, M, lo, hi, nseg, sims, h->knn_k, h->knn_p, 0.0f, h->knn_k0, prior, out,
+                           scr + 3 * M);
+        for (size_t m = 0; m < M; m++) out[m] = out[m] < 0 ? 0 : out[m] > 1 ? 1 : out[m];
+    }
+    if ((sl->ks && Q[sl->ks]) || (sl->ksr && Q[sl->ksr])) {
+        /* kNN-sup: the same candidates, similarities in [x, beta z];
+         * kNN-sup-ridge combines the same neighbours toward the
+         * prior+ridge prediction rt */
+        float *zq = scr + 5 * M + 2 * D->n + 1 + D->d + TR_HEADS_SURF, *rt = zq + M;
+        tr_heads_sup_z(h, D->X + i * D->d, pt, zq, scr, rt);
+        tr_heads_sup_sims(h, lo, hi, nseg, zq, sims, scr + 5 * M);
+        for (int kern = 0; kern < 2; kern++) {
+            size_t s = kern ? sl->ksr : sl->ks;
+            if (!s || !Q[s]) continue;
+            float *out = Q[s] + i * M;
+            tr_knn_combine(h->knn_S, M, lo, hi, nseg, sims, h->knn_tau_k, 0.0f, h->knn_tau, h->knn_k0,
+                           kern ? rt : prior, out, scr + 3 * M);
+            for (size_t m = 0; m < M; m++) out[m] = out[m] < 0 ? 0 : out[m] > 1 ? 1 : out[m];
+        }
+    }
+}
+
+/* The kNN slots when each row searches only its knn_tasks most probable
+ * tasks: rows go in blocks of TASK_BLOCK, and within a block one SGEMM per
+ * task takes the rows that search it against that task's segment, instead
+ * of every row against the whole store (which computed T / knn_tasks times
+ * the similarities used).  Row b's similarities sit at S + b * stride, its
+ * segments in gate order, as the whole-store path lays them out.  Returns 0
+ * (nothing done) when out of memory, and the caller takes that path. */
+#define TASK_BLOCK 512
+static int knn_by_task(tr_heads *h, const data *D, const size_t *rows, size_t nrows, float **Q,
+                       const slots *sl, float *scr, const float *Xs)
+{
+    size_t d = D->d, T = h->T, K = h->knn_tasks, maxseg = 0;
+    for (size_t t = 0; t < T; t++)
+        if (h->knn_off[t + 1] - h->knn_off[t] > maxseg) maxseg = h->knn_off[t + 1] - h->knn_off[t];
+    size_t stride = K * maxseg, nbmax = nrows < TASK_BLOCK ? nrows : TASK_BLOCK;
+    float *S = tr_mallocarray(nbmax * stride + 1, sizeof *S), *Gt = tr_mallocarray(nbmax * maxseg + 1, sizeof *Gt);
+    float *xt = tr_mallocarray(nbmax * d + 1, sizeof *xt);
+    int32_t *seg = tr_mallocarray(nbmax * K, sizeof *seg);
+    size_t *nseg = tr_mallocarray(nbmax, sizeof *nseg), *at = tr_mallocarray(nbmax * K, sizeof *at);
+    size_t *cnt = tr_calloc(T + 1, sizeof *cnt), *who = tr_mallocarray(nbmax * K, sizeof *who);
+    int ok = S && Gt && xt && seg && nseg && at && cnt && who;
+    for (size_t r0 = 0; ok && r0 < nrows; r0 += TASK_BLOCK) {
+        size_t nb = nrows - r0 < TASK_BLOCK ? nrows - r0 : TASK_BLOCK;
+        /* each row's tasks and where each segment's similarities go */
+        memset(cnt, 0, (T + 1) * sizeof *cnt);
+        for (size_t b = 0; b < nb; b++) {
+            size_t i = rows ? rows[r0 + b] : r0 + b;
+            float w[TR_HEADS_MAX_TOPK];
+            nseg[b] = tr_gate_topk(D->P + i * D->T, T, K, seg + b * K, w);
+            size_t o = b * stride;
+            for (size_t s = 0; s < nseg[b]; s++) {
+                int32_t t = seg[b * K + s];
+                at[b * K + s] = o;
+                o += h->knn_off[t + 1] - h->knn_off[t];
+                cnt[t + 1]++;
+            }
+        }
+        for (size_t t = 0; t < T; t++) cnt[t + 1] += cnt[t];
+        for (size_t b = 0; b < nb; b++)
+            for (size_t s = 0; s < nseg[b]; s++) who[cnt[seg[b * K + s]]++] = b * K + s;
+        /* cnt[t] is now the end of task t's entries in who */
+        for (size_t t = 0, beg = 0; t < T; beg = cnt[t], t++) {
+            size_t m = cnt[t] - beg, lo = h->knn_off[t], len = h->knn_off[t + 1] - lo;
+            if (m == 0 || len == 0) continue;
+            for (size_t e = 0; e < m; e++) {
+                size_t b = who[beg + e] / K, i = rows ? rows[r0 + b] : r0 + b;
+                memcpy(xt + e * d, D->X + i * d, d * sizeof *xt);
+            }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)len, (int)d, 1.0f, xt, (int)d,
+                        Xs + lo * d, (int)d, 0.0f, Gt, (int)len);
+            for (size_t e = 0; e < m; e++) memcpy(S + at[who[beg + e]], Gt + e * len, len * sizeof *S);
+        }
+        for (size_t b = 0; b < nb; b++) {
+            size_t i = rows ? rows[r0 + b] : r0 + b;
+            uint32_t lo[TR_HEADS_MAX_TOPK], hi[TR_HEADS_MAX_TOPK];
+            for (size_t s = 0; s < nseg[b]; s++) {
+                lo[s] = h->knn_off[seg[b * K + s]];
+                hi[s] = h->knn_off[seg[b * K + s] + 1];
+            }
+            knn_row(h, D, i, Q, sl, lo, hi, nseg[b], S + b * stride, scr);
+        }
+    }
+    tr_free(S); tr_free(Gt); tr_free(xt); tr_free(seg); tr_free(nseg); tr_free(at); tr_free(cnt); tr_free(who);
+    return ok;
+}
+
 /* Predictions of the prior, ridge, ridge-surface and kNN slots (Ws[k],
  * Wrs[k]: ridge and ridge-surface weights at alphas[k]; NULL: h->ridge and
  * h->ridge_surf for the first) and of every cost variant for the rows, into
@@ -231,6 +337,7 @@ static void predict_rows(tr_heads *h, const data *D, const size_t *rows, size_t 
         tr_half_to_floats(h->knn_Xh, nk * d, Xf);
         Xs = Xf;
     }
+    if (h->knn_tasks > 0 && h->knn_tasks < h->T && knn_by_task(h, D, rows, nrows, Q, sl, scr, Xs)) return;
     for (size_t r0 = 0; r0 < nrows; r0 += KNN_BLOCK) {
         size_t nb = nrows - r0 < KNN_BLOCK ? nrows - r0 : KNN_BLOCK;
         for (size_t b = 0; b < nb; b++) {
@@ -241,18 +348,17 @@ static void predict_rows(tr_heads *h, const data *D, const size_t *rows, size_t 
                     Xs, (int)d, 0.0f, G, (int)nk);
         for (size_t b = 0; b < nb; b++) {
             size_t i = rows ? rows[r0 + b] : r0 + b;
-            const float *pt = D->P + i * D->T;
             uint32_t lo[TR_HEADS_MAX_TOPK], hi[TR_HEADS_MAX_TOPK];
-            size_t nseg;
-            float *sims = scr + 5 * M + nk, *prior = scr + M;
+            float *sims = scr + 5 * M + nk;
             const float *g = G + b * nk;
+            size_t nseg;
             if (h->knn_tasks == 0 || h->knn_tasks >= h->T) {
                 lo[0] = 0; hi[0] = (uint32_t)nk; nseg = 1;
                 memcpy(sims, g, nk * sizeof *sims);
             } else {
                 int32_t idx[TR_HEADS_MAX_TOPK];
                 float w[TR_HEADS_MAX_TOPK];
-                nseg = tr_gate_topk(pt, h->T, h->knn_tasks, idx, w);
+                nseg = tr_gate_topk(D->P + i * D->T, h->T, h->knn_tasks, idx, w);
                 size_t o = 0;
                 for (size_t s = 0; s < nseg; s++) {
                     lo[s] = h->knn_off[idx[s]]; hi[s] = h->knn_off[idx[s] + 1];
@@ -260,35 +366,7 @@ static void predict_rows(tr_heads *h, const data *D, const size_t *rows, size_t 
                     o += hi[s] - lo[s];
                 }
             }
-            tr_heads_predict_variant(h, TR_QV_PRIOR_SOFT, TR_CV_TASK, NULL, pt, 0, NULL, prior, NULL, NULL, NULL);
-            for (int kern = 0; kern < 2; kern++) {
-                size_t s = kern ? sl->kt : sl->knn;
-                if (!s || !Q[s]) continue;
-                float *out = Q[s] + i * M;
-                if (kern)
-                    tr_knn_combine(h->knn_S, M, lo, hi, nseg, sims, h->knn_tau_k, 0.0f, h->knn_tau, h->knn_k0, prior,
-                                   out, scr + 3 * M);
-                else
-                    tr_knn_combine(h->knn_S, M, lo, hi, nseg, sims, h->knn_k, h->knn_p, 0.0f, h->knn_k0, prior, out,
-                                   scr + 3 * M);
-                for (size_t m = 0; m < M; m++) out[m] = out[m] < 0 ? 0 : out[m] > 1 ? 1 : out[m];
-            }
-            if ((sl->ks && Q[sl->ks]) || (sl->ksr && Q[sl->ksr])) {
-                /* kNN-sup: the same candidates, similarities in [x, beta z];
-                 * kNN-sup-ridge combines the same neighbours toward the
-                 * prior+ridge prediction rt */
-                float *zq = scr + 5 * M + 2 * D->n + 1 + D->d + TR_HEADS_SURF, *rt = zq + M;
-                tr_heads_sup_z(h, D->X + i * d, pt, zq, scr, rt);
-                tr_heads_sup_sims(h, lo, hi, nseg, zq, sims, scr + 5 * M);
-                for (int kern = 0; kern < 2; kern++) {
-                    size_t s = kern ? sl->ksr : sl->ks;
-                    if (!s || !Q[s]) continue;
-                    float *out = Q[s] + i * M;
-                    tr_knn_combine(h->knn_S, M, lo, hi, nseg, sims, h->knn_tau_k, 0.0f, h->knn_tau, h->knn_k0,
-                                   kern ? rt : prior, out, scr + 3 * M);
-                    for (size_t m = 0; m < M; m++) out[m] = out[m] < 0 ? 0 : out[m] > 1 ? 1 : out[m];
-                }
-            }
+            knn_row(h, D, i, Q, sl, lo, hi, nseg, sims, scr);
         }
     }
 }
