@@ -318,19 +318,25 @@ static double logloss(const tr_softmax *m, const float *X, size_t n, const int32
     return s / (double)n;
 }
 
-/* Choose l2 on a holdout drawn from a deterministic sample of the data. */
+/* Choose l2 on a holdout drawn from a deterministic sample of the data.
+ * The grid is fitted from the strongest penalty down, each fit starting
+ * where the previous one ended (the same rows, so nothing leaks); *best_fit
+ * gets the chosen penalty's model, a start for the fit on all rows.  Ties
+ * (within 1e-9) go to the weaker penalty. */
 static int choose_l2(const float *X, size_t n, size_t d, const int32_t *y, size_t T,
-                     const tr_softmax_params *p, int threads, double *best_l2)
+                     const tr_softmax_params *p, int threads, double *best_l2, tr_softmax **best_fit)
 {
-    static const double grid[] = {1e-5, 1e-4, 1e-3, 1e-2};
+    static const double grid[] = {1e-2, 1e-3, 1e-4, 1e-5};
     size_t m = n < p->select_max ? n : p->select_max;
     size_t nh = (size_t)((double)m * p->holdout);
     *best_l2 = 1e-4;
+    *best_fit = NULL;
     if (nh < 10 || m - nh < 10) return TR_OK; /* too small to choose: default */
     size_t *perm = tr_mallocarray(n, sizeof(size_t));
     float *Xs = tr_mallocarray(m * d, sizeof(float));
     int32_t *ys = tr_mallocarray(m, sizeof(int32_t));
     float *pr = tr_mallocarray(T, sizeof(float));
+    tr_softmax *prev = NULL;
     int rc = TR_ENOMEM;
     if (!perm || !Xs || !ys || !pr) goto done;
     tr_rng r;
@@ -345,14 +351,22 @@ static int choose_l2(const float *X, size_t n, size_t d, const int32_t *y, size_
     double best = INFINITY;
     for (size_t gi = 0; gi < sizeof grid / sizeof grid[0]; gi++) {
         tr_softmax *mod = NULL;
-        rc = fit_fixed(Xs + nh * d, m - nh, d, ys + nh, T, grid[gi], p->max_iter, p->tol, threads, NULL, &mod);
+        rc = fit_fixed(Xs + nh * d, m - nh, d, ys + nh, T, grid[gi], p->max_iter, p->tol, threads, prev, &mod);
         if (rc != TR_OK) goto done;
         double ll = logloss(mod, Xs, nh, ys, pr);
-        tr_softmax_free(mod);
-        if (ll < best - 1e-9) { best = ll; *best_l2 = grid[gi]; }
+        if (ll <= best + 1e-9) {
+            best = ll < best ? ll : best;
+            *best_l2 = grid[gi];
+            if (*best_fit != prev) tr_softmax_free(*best_fit);
+            *best_fit = mod;
+        }
+        if (prev != *best_fit) tr_softmax_free(prev);
+        prev = mod;
     }
     rc = TR_OK;
 done:
+    if (prev != *best_fit) tr_softmax_free(prev);
+    if (rc != TR_OK) { tr_softmax_free(*best_fit); *best_fit = NULL; }
     tr_free(perm); tr_free(Xs); tr_free(ys); tr_free(pr);
     return rc;
 }
@@ -389,10 +403,13 @@ int tr_softmax_fit(const float *X, size_t n, size_t d, const int32_t *y, size_t 
                          p->init->d, T, d);
     double l2 = p->l2;
     int rc, threads = p->threads > 0 ? p->threads : tr_ncpu();
-    if (l2 < 0 && (rc = choose_l2(X, n, d, y, T, p, threads, &l2)) != TR_OK)
+    tr_softmax *start = NULL;
+    if (l2 < 0 && (rc = choose_l2(X, n, d, y, T, p, threads, &l2, &start)) != TR_OK)
         return tr_errorf(err, errlen, rc, "softmax: out of memory choosing l2");
-    if ((rc = fit_fixed(X, n, d, y, T, l2, p->max_iter, p->tol, threads, p->init, out)) != TR_OK)
-        return tr_errorf(err, errlen, rc, "softmax: out of memory training (T=%zu d=%zu)", T, d);
+    /* from the caller's start, else the chosen penalty's fit on the sample */
+    rc = fit_fixed(X, n, d, y, T, l2, p->max_iter, p->tol, threads, p->init ? p->init : start, out);
+    tr_softmax_free(start);
+    if (rc != TR_OK) return tr_errorf(err, errlen, rc, "softmax: out of memory training (T=%zu d=%zu)", T, d);
     return TR_OK;
 }
 
