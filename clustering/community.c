@@ -475,7 +475,7 @@ int tr_community_detect(const tr_knn *g, const tr_community_params *p,
         size_t target = p->target_tasks, bestT = 0, bestraw = 0, bestmerged = 0;
         double bestg = 0, lo = 0, hi = 0, gam = p->resolution;
         int bestpasses = 0;
-        size_t tol = target / 50;
+        size_t tol = target / 20;
         for (int s = 0; s < 40; s++) {
             rc = cluster_at(&G, g, p, gam, &memb, membership, &T, &raw, &merged, &passes, err,
                             errlen);
