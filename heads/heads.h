@@ -94,6 +94,8 @@ typedef struct tr_heads_params {
                               count stops growing [1024: above every task of the
                               shared datasets, so their routers are unchanged] */
     int cv_folds;          /* K of the cross-validation; < 2: no CV (forced variants) [5] */
+    int threads;           /* worker threads for the CV's kNN rows; 0 = all cores [0].
+                            * The result does not depend on it */
     int qvariant;          /* >= 0: forced; < 0: chosen by CV among qv_mask [-1] */
     int cvariant;          /* >= 0: forced; < 0: chosen by CV among cv_mask [-1] */
     /* Variants CV may choose (bit v = variant v); the others are still

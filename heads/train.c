@@ -14,6 +14,8 @@
  * used and calibration falls back to in-sample predictions. */
 #include <cblas.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,6 +31,7 @@ typedef struct data {
     const float *Z;     /* n x TR_HEADS_SURF raw surface features, or NULL */
     const float *Xa;    /* n x (d + nsurf): [X, standardised Z], or NULL */
     size_t knn_cap;     /* tr_heads_params.knn_cap; 0 = no cap */
+    int threads;        /* tr_heads_params.threads, resolved */
 } data;
 
 /* A fixed pseudo-random key per row index (splitmix64's step). */
@@ -231,6 +234,95 @@ static void knn_row(tr_heads *h, const data *D, size_t i, float **Q, const slots
  * segments in gate order, as the whole-store path lays them out.  Returns 0
  * (nothing done) when out of memory, and the caller takes that path. */
 #define TASK_BLOCK 512
+#define MAX_THREADS 64
+/* The CV's scratch per worker: tr_heads_train's scr. */
+#define CV_SCRATCH(M, n, d) (5 * (M) + 2 * (n) + 1 + (d) + TR_HEADS_SURF + 2 * (M))
+
+/* Run fn on nth workers, the calling thread as the first; arg[t] is
+ * worker t's (size bytes each).  A worker whose thread cannot start runs
+ * on the calling thread afterwards. */
+static void run_workers(int nth, void *(*fn)(void *), void *arg, size_t size)
+{
+    pthread_t tid[MAX_THREADS];
+    int started = 0;
+    for (int t = 1; t < nth; t++) {
+        if (pthread_create(&tid[t], NULL, fn, (char *)arg + (size_t)t * size) != 0) break;
+        started = t;
+    }
+    fn(arg);
+    for (int t = 1; t <= started; t++) pthread_join(tid[t], NULL);
+    for (int t = started + 1; t < nth; t++) fn((char *)arg + (size_t)t * size);
+}
+
+/* Phase one of a block: the per-task SGEMMs, tasks taken in turn. */
+typedef struct tasks_job {
+    const tr_heads *h;
+    const data *D;
+    const size_t *rows;
+    size_t r0;
+    const float *Xs;
+    const size_t *end;      /* T: the end of task t's entries in who */
+    const size_t *who, *at;
+    float *S;
+    size_t K;
+    atomic_size_t next;
+} tasks_job;
+
+typedef struct task_ws {
+    tasks_job *J;
+    float *xt, *Gt;         /* this worker's rows and similarities */
+} task_ws;
+
+static void *tasks_run(void *arg)
+{
+    task_ws *w = arg;
+    tasks_job *J = w->J;
+    size_t d = J->D->d, T = J->h->T;
+    for (size_t t; (t = atomic_fetch_add(&J->next, 1)) < T;) {
+        size_t beg = t ? J->end[t - 1] : 0, m = J->end[t] - beg;
+        size_t lo = J->h->knn_off[t], len = J->h->knn_off[t + 1] - lo;
+        if (m == 0 || len == 0) continue;
+        for (size_t e = 0; e < m; e++) {
+            size_t b = J->who[beg + e] / J->K, i = J->rows ? J->rows[J->r0 + b] : J->r0 + b;
+            memcpy(w->xt + e * d, J->D->X + i * d, d * sizeof *w->xt);
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)len, (int)d, 1.0f, w->xt, (int)d,
+                    J->Xs + lo * d, (int)d, 0.0f, w->Gt, (int)len);
+        for (size_t e = 0; e < m; e++) memcpy(J->S + J->at[J->who[beg + e]], w->Gt + e * len, len * sizeof *J->S);
+    }
+    return NULL;
+}
+
+typedef struct rows_job {
+    tr_heads *h;
+    const data *D;
+    const size_t *rows;
+    size_t r0;
+    float **Q;
+    const slots *sl;
+    const int32_t *seg;
+    const size_t *nseg;
+    float *S;
+    size_t stride, K;
+    float *scr;
+    size_t b0, b1;   /* this worker's rows of the block */
+} rows_job;
+
+static void *rows_run(void *arg)
+{
+    rows_job *j = arg;
+    const uint32_t *off = j->h->knn_off;
+    for (size_t b = j->b0; b < j->b1; b++) {
+        size_t i = j->rows ? j->rows[j->r0 + b] : j->r0 + b;
+        uint32_t lo[TR_HEADS_MAX_TOPK], hi[TR_HEADS_MAX_TOPK];
+        for (size_t s = 0; s < j->nseg[b]; s++) {
+            lo[s] = off[j->seg[b * j->K + s]];
+            hi[s] = off[j->seg[b * j->K + s] + 1];
+        }
+        knn_row(j->h, j->D, i, j->Q, j->sl, lo, hi, j->nseg[b], j->S + b * j->stride, j->scr);
+    }
+    return NULL;
+}
 static int knn_by_task(tr_heads *h, const data *D, const size_t *rows, size_t nrows, float **Q,
                        const slots *sl, float *scr, const float *Xs)
 {
@@ -238,12 +330,21 @@ static int knn_by_task(tr_heads *h, const data *D, const size_t *rows, size_t nr
     for (size_t t = 0; t < T; t++)
         if (h->knn_off[t + 1] - h->knn_off[t] > maxseg) maxseg = h->knn_off[t + 1] - h->knn_off[t];
     size_t stride = K * maxseg, nbmax = nrows < TASK_BLOCK ? nrows : TASK_BLOCK;
-    float *S = tr_mallocarray(nbmax * stride + 1, sizeof *S), *Gt = tr_mallocarray(nbmax * maxseg + 1, sizeof *Gt);
-    float *xt = tr_mallocarray(nbmax * d + 1, sizeof *xt);
+    int nth = D->threads < 1 ? 1 : D->threads > MAX_THREADS ? MAX_THREADS : D->threads;
+    if ((size_t)nth > nbmax) nth = nbmax ? (int)nbmax : 1;
+    float *S = tr_mallocarray(nbmax * stride + 1, sizeof *S);
+    float *Gt = tr_mallocarray((size_t)nth * nbmax * maxseg + 1, sizeof *Gt);
+    float *xt = tr_mallocarray((size_t)nth * nbmax * d + 1, sizeof *xt);
     int32_t *seg = tr_mallocarray(nbmax * K, sizeof *seg);
     size_t *nseg = tr_mallocarray(nbmax, sizeof *nseg), *at = tr_mallocarray(nbmax * K, sizeof *at);
     size_t *cnt = tr_calloc(T + 1, sizeof *cnt), *who = tr_mallocarray(nbmax * K, sizeof *who);
-    int ok = S && Gt && xt && seg && nseg && at && cnt && who;
+    size_t scr_n = CV_SCRATCH(D->M, D->n, d);
+    float *tscr = nth > 1 ? tr_mallocarray((size_t)(nth - 1) * scr_n, sizeof *tscr) : NULL;
+    int ok = S && Gt && xt && seg && nseg && at && cnt && who && (nth == 1 || tscr);
+    /* our workers fill the cores: one BLAS thread each, or OpenBLAS's own
+     * threads spin beside them (heads took 2.5 times as long) */
+    int blas_threads = openblas_get_num_threads();
+    openblas_set_num_threads(1);
     for (size_t r0 = 0; ok && r0 < nrows; r0 += TASK_BLOCK) {
         size_t nb = nrows - r0 < TASK_BLOCK ? nrows - r0 : TASK_BLOCK;
         /* each row's tasks and where each segment's similarities go */
@@ -264,28 +365,24 @@ static int knn_by_task(tr_heads *h, const data *D, const size_t *rows, size_t nr
         for (size_t b = 0; b < nb; b++)
             for (size_t s = 0; s < nseg[b]; s++) who[cnt[seg[b * K + s]]++] = b * K + s;
         /* cnt[t] is now the end of task t's entries in who */
-        for (size_t t = 0, beg = 0; t < T; beg = cnt[t], t++) {
-            size_t m = cnt[t] - beg, lo = h->knn_off[t], len = h->knn_off[t + 1] - lo;
-            if (m == 0 || len == 0) continue;
-            for (size_t e = 0; e < m; e++) {
-                size_t b = who[beg + e] / K, i = rows ? rows[r0 + b] : r0 + b;
-                memcpy(xt + e * d, D->X + i * d, d * sizeof *xt);
-            }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)len, (int)d, 1.0f, xt, (int)d,
-                        Xs + lo * d, (int)d, 0.0f, Gt, (int)len);
-            for (size_t e = 0; e < m; e++) memcpy(S + at[who[beg + e]], Gt + e * len, len * sizeof *S);
-        }
-        for (size_t b = 0; b < nb; b++) {
-            size_t i = rows ? rows[r0 + b] : r0 + b;
-            uint32_t lo[TR_HEADS_MAX_TOPK], hi[TR_HEADS_MAX_TOPK];
-            for (size_t s = 0; s < nseg[b]; s++) {
-                lo[s] = h->knn_off[seg[b * K + s]];
-                hi[s] = h->knn_off[seg[b * K + s] + 1];
-            }
-            knn_row(h, D, i, Q, sl, lo, hi, nseg[b], S + b * stride, scr);
-        }
+        tasks_job TJ = {.h = h, .D = D, .rows = rows, .r0 = r0, .Xs = Xs, .end = cnt, .who = who, .at = at, .S = S,
+                        .K = K};
+        atomic_init(&TJ.next, 0);
+        task_ws W[MAX_THREADS];
+        for (int t = 0; t < nth; t++)
+            W[t] = (task_ws){&TJ, xt + (size_t)t * nbmax * d, Gt + (size_t)t * nbmax * maxseg};
+        run_workers(nth, tasks_run, W, sizeof W[0]);
+        /* the rows' combines, on worker threads: each row writes only its
+         * own outputs and similarities */
+        rows_job J[MAX_THREADS];
+        for (int t = 0; t < nth; t++)
+            J[t] = (rows_job){h, D, rows, r0, Q, sl, seg, nseg, S, stride, K, t ? tscr + (size_t)(t - 1) * scr_n : scr,
+                              nb * (size_t)t / (size_t)nth, nb * (size_t)(t + 1) / (size_t)nth};
+        run_workers(nth, rows_run, J, sizeof J[0]);
     }
+    openblas_set_num_threads(blas_threads);
     tr_free(S); tr_free(Gt); tr_free(xt); tr_free(seg); tr_free(nseg); tr_free(at); tr_free(cnt); tr_free(who);
+    tr_free(tscr);
     return ok;
 }
 
@@ -764,7 +861,8 @@ int tr_heads_train(const float *X, const float *P, const int32_t *y, size_t n,
     if (!params) { tr_heads_params_default(&defp); params = &defp; }
     *out = NULL;
     data D = {X, P, scores, costs, lens, y, n, d, T, M, params->surf, NULL,
-              params->knn_cap > 0 ? (size_t)params->knn_cap : 0};
+              params->knn_cap > 0 ? (size_t)params->knn_cap : 0,
+              params->threads > 0 ? params->threads : tr_ncpu()};
     int rc = validate(&D, params, err, errlen);
     if (rc) return rc;
 
@@ -884,7 +982,7 @@ int tr_heads_train(const float *X, const float *P, const int32_t *y, size_t n,
     pc = tr_mallocarray(nl, sizeof *pc);
     pq = tr_mallocarray(nl, sizeof *pq);
     ev = tr_mallocarray(n, sizeof *ev);
-    scr = tr_mallocarray(5 * M + 2 * n + 1 + d + TR_HEADS_SURF + 2 * M, sizeof *scr);
+    scr = tr_mallocarray(CV_SCRATCH(M, n, d), sizeof *scr);
     if (!lam || !pc || !pq || !ev || !scr) goto oom;
     if (sl.knn || sl.kt) {
         G = tr_mallocarray((size_t)KNN_BLOCK * n, sizeof *G);

@@ -505,6 +505,7 @@ int tr_train_warm(const tr_dataset *ds, const tr_train_options *opt, const tr_wa
     hp.cv_folds = opt->cv_folds;
     hp.knn_tasks = opt->knn_tasks;
     hp.knn_cap = opt->knn_cap;
+    hp.threads = opt->threads;
     if (opt->heads && (rc = tr_heads_params_restrict(&hp, opt->heads, err, errlen))) goto done;
     if ((rc = tr_heads_params_check(&hp, err, errlen))) goto done;
     if (opt->warm_start && (rc = tr_warm_open(opt->warm_start, wp, &warm, err, errlen))) goto done;

@@ -276,6 +276,49 @@ static void test_knn_scope(void **state)
     synth_free(&s);
 }
 
+/* The CV's kNN rows run on worker threads, one SGEMM per task a row
+ * searches: the CV table and the trained heads must not depend on how many
+ * workers there are (1200 rows: 3 blocks of the per-task path). */
+static void test_knn_cv_threads(void **state)
+{
+    (void)state;
+    size_t sizes[3] = {500, 400, 300};
+    synth s;
+    tr_heads_params p;
+    knn_setup(&s, sizes, &p);
+    char err[256];
+    p.knn_tasks = 2;   /* fewer than T: each row searches its 2 tasks */
+    static const int threads[3] = {1, 2, 3};
+    tr_heads *h[3] = {NULL, NULL, NULL};
+    for (int k = 0; k < 3; k++) {
+        p.threads = threads[k];
+        assert_int_equal(tr_heads_train(s.X, s.P, s.y, s.n, s.d, s.T, s.S, s.C, s.L, s.M, &p, &h[k], err, sizeof err),
+                         TR_OK);
+    }
+    size_t n0 = 0, nk = 0;
+    const tr_heads_cvrow *r0 = tr_heads_cv_table(h[0], &n0);
+    assert_true(n0 > 0);
+    float *sc = malloc(tr_heads_scratch_floats(h[0]) * sizeof *sc);
+    for (int k = 1; k < 3; k++) {
+        const tr_heads_cvrow *rk = tr_heads_cv_table(h[k], &nk);
+        assert_int_equal(nk, n0);
+        for (size_t r = 0; r < n0; r++) {
+            assert_int_equal(rk[r].qv, r0[r].qv);
+            assert_true(rk[r].aiq_lin == r0[r].aiq_lin && rk[r].aiq_log == r0[r].aiq_log && rk[r].ece == r0[r].ece);
+        }
+        assert_int_equal(tr_heads_qvariant(h[k]), tr_heads_qvariant(h[0]));
+        for (size_t i = 0; i < s.n; i += 7) {
+            float q0[4], qk[4], c[4];
+            assert_int_equal(tr_heads_predict(h[0], s.X + i * 8, s.P + i * 3, 100, NULL, q0, NULL, c, sc), TR_OK);
+            assert_int_equal(tr_heads_predict(h[k], s.X + i * 8, s.P + i * 3, 100, NULL, qk, NULL, c, sc), TR_OK);
+            assert_memory_equal(q0, qk, sizeof q0);
+        }
+    }
+    free(sc);
+    for (int k = 0; k < 3; k++) tr_heads_free(h[k]);
+    synth_free(&s);
+}
+
 /* knn_cap: a task with more prompts than the cap stores a fixed sample of
  * exactly cap of them (the others keep all theirs), the same sample on
  * every run, and the kNN estimate still sees the prompt-level effect. */
@@ -1159,6 +1202,7 @@ int main(void)
         cmocka_unit_test(test_knn_hand),
         cmocka_unit_test(test_knn_scope),
         cmocka_unit_test(test_knn_cap),
+        cmocka_unit_test(test_knn_cv_threads),
         cmocka_unit_test(test_surface_features),
         cmocka_unit_test(test_knn_tau_hand),
         cmocka_unit_test(test_knn_topk_reference),
