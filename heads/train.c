@@ -810,16 +810,72 @@ fail:
 
 #define MAX_SLOTS (8 + 2 * TR_HEADS_MAX_ALPHAS)
 
-/* Score Q[slot] with every cost variant on the eval rows into new CV rows. */
+/* The CV's sweeps are independent (one per quality slot and cost variant),
+ * so they run on worker threads first; score_slot then reads them in the
+ * usual order, and the CV rows are the same whatever the thread count. */
+typedef struct sweeps {
+    size_t n;                   /* pairs: slot s, cost variant cv */
+    size_t slot[MAX_SLOTS * TR_CV_COUNT];
+    int cv[MAX_SLOTS * TR_CV_COUNT];
+    double *pc, *pq, ece[MAX_SLOTS * TR_CV_COUNT];   /* n x nl costs and qualities; ECE */
+} sweeps;
+
+typedef struct sweep_job {
+    const data *D;
+    float *const *Q, *const *Cc;
+    const size_t *ev;
+    size_t nev, nl;
+    const double *lam;
+    sweeps *W;
+    atomic_size_t next;
+} sweep_job;
+
+static void *sweep_run(void *arg)
+{
+    sweep_job *J = *(sweep_job **)arg;
+    for (size_t p; (p = atomic_fetch_add(&J->next, 1)) < J->W->n;)
+        J->W->ece[p] = sweep(J->D, J->Q[J->W->slot[p]], J->Cc[J->W->cv[p]], J->ev, J->nev, J->lam, J->nl,
+                             J->W->pc + p * J->nl, J->W->pq + p * J->nl);
+    return NULL;
+}
+
+/* Sweep every cost variant of the slots with want[s] set into W (W->pc and
+ * W->pq allocated by the caller for every pair). */
+static void sweep_all(const data *D, const tr_heads *h, size_t nslots, const unsigned char *want, float *const *Q,
+                      float *const *Cc, const size_t *ev, size_t nev, const double *lam, size_t nl, sweeps *W)
+{
+    W->n = 0;
+    for (size_t s = 0; s < nslots; s++)
+        for (int cv = 0; want[s] && cv < TR_CV_COUNT; cv++)
+            if (h->cmask >> cv & 1u) { W->slot[W->n] = s; W->cv[W->n] = cv; W->n++; }
+    sweep_job J = {.D = D, .Q = Q, .Cc = Cc, .ev = ev, .nev = nev, .nl = nl, .lam = lam, .W = W};
+    atomic_init(&J.next, 0);
+    sweep_job *args[MAX_THREADS];
+    int nth = D->threads < 1 ? 1 : D->threads > MAX_THREADS ? MAX_THREADS : D->threads;
+    if ((size_t)nth > W->n) nth = W->n ? (int)W->n : 1;
+    for (int t = 0; t < nth; t++) args[t] = &J;
+    run_workers(nth, sweep_run, args, sizeof args[0]);
+}
+
+/* Score Q[slot] with every cost variant on the eval rows into new CV rows;
+ * the sweeps from W when it holds them, else done here. */
 static int score_slot(tr_heads *h, const data *D, const slots *sl, size_t s, float **Q, float **Cc,
                       const size_t *ev, size_t nev, const double *lam, size_t nl, double *pc,
-                      double *pq, const tr_frontier_ref *ref, const tr_heads_params *params)
+                      double *pq, const tr_frontier_ref *ref, const tr_heads_params *params, const sweeps *W)
 {
     for (int cv = 0; cv < TR_CV_COUNT; cv++) {
         if (!(h->cmask >> cv & 1u)) continue;
-        double e = sweep(D, Q[s], Cc[cv], ev, nev, lam, nl, pc, pq);
+        const double *c = pc, *q = pq;
+        double e = NAN;
+        size_t p = 0;
+        while (W && p < W->n && !(W->slot[p] == s && W->cv[p] == cv)) p++;
+        if (W && p < W->n) {
+            c = W->pc + p * nl; q = W->pq + p * nl; e = W->ece[p];
+        } else {
+            e = sweep(D, Q[s], Cc[cv], ev, nev, lam, nl, pc, pq);
+        }
         tr_frontier_figs fg;
-        if (tr_frontier_figures(pc, pq, nl, ref, &fg)) return TR_ENOMEM;
+        if (tr_frontier_figures(c, q, nl, ref, &fg)) return TR_ENOMEM;
         tr_heads_cvrow *row = &h->cvrows[h->n_cv++];
         row->qv = slot_qv(sl, s); row->cv = cv;
         row->alpha = s >= 2 && s < 2 + sl->na ? params->ridge_alphas[s - 2]
@@ -870,6 +926,7 @@ int tr_heads_train(const float *X, const float *P, const int32_t *y, size_t n,
     float *Pown = NULL, *Q[MAX_SLOTS] = {0}, *Cc[TR_CV_COUNT] = {0}, *Qcal = NULL;
     float *Wf[TR_HEADS_MAX_ALPHAS] = {0}, *Wrs[TR_HEADS_MAX_ALPHAS] = {0}, *scr = NULL, *G = NULL, *xb = NULL, *Xf = NULL;
     float *Xa = NULL;
+    sweeps sw = {0};
     int32_t *yown = NULL, *fold = NULL;
     size_t *fit = NULL, *hold = NULL, *ev = NULL;
     double *lam = NULL, *pc = NULL, *pq = NULL;
@@ -1061,9 +1118,14 @@ int tr_heads_train(const float *X, const float *P, const int32_t *y, size_t n,
         if (!h->cvrows) goto oom;
         tr_frontier_ref ref;
         if (tr_frontier_ref_compute(scores, costs, nev, M, ev, &ref)) goto oom;
+        unsigned char want[MAX_SLOTS] = {0};
+        for (size_t s = 0; s < sl.n; s++) want[s] = (!sl.ens || s != sl.ens) && (!sl.ekr || s != sl.ekr);
+        sw.pc = tr_mallocarray(MAX_SLOTS * TR_CV_COUNT * nl, sizeof *sw.pc);
+        sw.pq = tr_mallocarray(MAX_SLOTS * TR_CV_COUNT * nl, sizeof *sw.pq);
+        if (!sw.pc || !sw.pq) goto oom;
+        sweep_all(&D, h, sl.n, want, Q, Cc, ev, nev, lam, nl, &sw);
         for (size_t s = 0; s < sl.n; s++)
-            if ((!sl.ens || s != sl.ens) && (!sl.ekr || s != sl.ekr)
-                && score_slot(h, &D, &sl, s, Q, Cc, ev, nev, lam, nl, pc, pq, &ref, params)) goto oom;
+            if (want[s] && score_slot(h, &D, &sl, s, Q, Cc, ev, nev, lam, nl, pc, pq, &ref, params, &sw)) goto oom;
         if (params->criterion == TR_CRIT_RANKSUM) rank_sum(h->cvrows, h->n_cv);
         long br = best_row(h, params, TR_QV_RIDGE);
         if (br >= 0) h->ridge_alpha = (float)h->cvrows[br].alpha;
@@ -1072,14 +1134,14 @@ int tr_heads_train(const float *X, const float *P, const int32_t *y, size_t n,
         if (sl.ens) {
             const float *qs = Q[1], *qk = Q[sl.knn], *qr = Q[2 + row_alpha_index(params, h->ridge_alpha)];
             for (size_t i = 0; i < n * M; i++) Q[sl.ens][i] = (qs[i] + qk[i] + qr[i]) / 3.0f;
-            if (score_slot(h, &D, &sl, sl.ens, Q, Cc, ev, nev, lam, nl, pc, pq, &ref, params)) goto oom;
+            if (score_slot(h, &D, &sl, sl.ens, Q, Cc, ev, nev, lam, nl, pc, pq, &ref, params, NULL)) goto oom;
         }
         if (sl.ekr) {
             /* the mean of the clipped parts (prediction clips the mean of
              * the unclipped ones: the same unless a part leaves [0, 1]) */
             const float *qk = Q[sl.kt], *qr = Q[sl.rs + row_alpha_index(params, h->rs_alpha)];
             for (size_t i = 0; i < n * M; i++) Q[sl.ekr][i] = 0.5f * (qk[i] + qr[i]);
-            if (score_slot(h, &D, &sl, sl.ekr, Q, Cc, ev, nev, lam, nl, pc, pq, &ref, params)) goto oom;
+            if (score_slot(h, &D, &sl, sl.ekr, Q, Cc, ev, nev, lam, nl, pc, pq, &ref, params, NULL)) goto oom;
         }
         if ((sl.ens || sl.ekr) && params->criterion == TR_CRIT_RANKSUM) rank_sum(h->cvrows, h->n_cv);
         long b = best_row(h, params, -1);
@@ -1144,6 +1206,7 @@ fail:
     for (int v = 0; v < TR_CV_COUNT; v++) tr_free(Cc[v]);
     for (size_t k = 0; k < TR_HEADS_MAX_ALPHAS; k++) { tr_free(Wf[k]); tr_free(Wrs[k]); }
     tr_free(Xa);
+    tr_free(sw.pc); tr_free(sw.pq);
     return rc;
 }
 
