@@ -14,25 +14,16 @@
  * used and calibration falls back to in-sample predictions. */
 #include <cblas.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cv.h"
 #include "half.h"
 #include "heads_impl.h"
 #include "parts.h"
 #include "util.h"
 
-typedef struct data {
-    const float *X, *P, *S, *C, *L;
-    const int32_t *y;
-    size_t n, d, T, M;
-    const float *Z;     /* n x TR_HEADS_SURF raw surface features, or NULL */
-    const float *Xa;    /* n x (d + nsurf): [X, standardised Z], or NULL */
-    size_t knn_cap;     /* tr_heads_params.knn_cap; 0 = no cap */
-    int threads;        /* tr_heads_params.threads, resolved */
-} data;
 
 /* A fixed pseudo-random key per row index (splitmix64's step). */
 static uint64_t row_key(size_t i) { return tr_mix64((uint64_t)i + 0x9e3779b97f4a7c15ULL); }
@@ -47,7 +38,7 @@ static int cmp_u64(const void *a, const void *b)
  * D->knn_cap of them the knn_cap with the smallest hash of their row index
  * (a fixed pseudo-random sample), in rows' order.  NULL with *nk = nrows
  * when no task is over the cap; *nk = 0 and NULL when out of memory. */
-static size_t *knn_rows(const data *D, const size_t *rows, size_t nrows, size_t *nk)
+static size_t *knn_rows(const tr_cv_data *D, const size_t *rows, size_t nrows, size_t *nk)
 {
     *nk = nrows;
     if (!D->knn_cap) return NULL;
@@ -92,7 +83,7 @@ static size_t *knn_rows(const data *D, const size_t *rows, size_t nrows, size_t 
  * penalty into Ws[k] when Ws is given, else h->ridge at h->ridge_alpha;
  * the ridge-surface head likewise into Wrs[k] or h->ridge_surf at
  * h->rs_alpha. */
-static int fit_parts(tr_heads *h, const data *D, const size_t *rows, size_t nrows,
+static int fit_parts(tr_heads *h, const tr_cv_data *D, const size_t *rows, size_t nrows,
                      const double *alphas, size_t na, float *const *Ws, float *const *Wrs,
                      char *err, size_t errlen)
 {
@@ -148,30 +139,8 @@ static int fit_parts(tr_heads *h, const data *D, const size_t *rows, size_t nrow
     return TR_OK;
 }
 
-/* A quality "slot" is a variant at one setting: 0 hard, 1 soft, 2..2+na-1
- * ridge at alphas[k], then kNN, the ensemble, kNN-tau, ridge-surface at
- * alphas[k] (na slots from rs) and the kNN-tau/ridge-surface ensemble (each
- * when trained). */
-typedef struct slots {
-    size_t n, na;               /* count; ridge penalties */
-    size_t knn, ens, kt, rs, ekr, ks, ksr;   /* their slots (0: not trained) */
-} slots;
-
-static int slot_qv(const slots *sl, size_t s)
-{
-    if (s < 2) return (int)s;
-    if (s < 2 + sl->na) return TR_QV_RIDGE;
-    if (sl->knn && s == sl->knn) return TR_QV_KNN;
-    if (sl->ens && s == sl->ens) return TR_QV_ENSEMBLE;
-    if (sl->kt && s == sl->kt) return TR_QV_KNN_TAU;
-    if (sl->rs && s >= sl->rs && s < sl->rs + sl->na) return TR_QV_RIDGE_SURF;
-    if (sl->ks && s == sl->ks) return TR_QV_KNN_SUP;
-    if (sl->ksr && s == sl->ksr) return TR_QV_KNN_SUP_RIDGE;
-    return TR_QV_ENS_KT_RS;
-}
-
 /* The slot of variant qv (ridge ones at penalty index ai). */
-static size_t qv_slot(const slots *sl, int qv, size_t ai)
+static size_t qv_slot(const tr_cv_slots *sl, int qv, size_t ai)
 {
     switch (qv) {
     case TR_QV_RIDGE: return 2 + ai;
@@ -186,288 +155,6 @@ static size_t qv_slot(const slots *sl, int qv, size_t ai)
     }
 }
 
-/* Row i's kNN slots from its similarities sims to the store rows of the
- * segments [lo[s], hi[s]), s < nseg, laid end to end.  Both kNN kernels
- * share them; the kNN-sup kernels overwrite them with their own. */
-static void knn_row(tr_heads *h, const data *D, size_t i, float **Q, const slots *sl, const uint32_t *lo,
-                    const uint32_t *hi, size_t nseg, float *sims, float *scr)
-{
-    size_t M = D->M;
-    const float *pt = D->P + i * D->T;
-    float *prior = scr + M;
-    tr_heads_predict_variant(h, TR_QV_PRIOR_SOFT, TR_CV_TASK, NULL, pt, 0, NULL, prior, NULL, NULL, NULL);
-    for (int kern = 0; kern < 2; kern++) {
-        size_t s = kern ? sl->kt : sl->knn;
-        if (!s || !Q[s]) continue;
-        float *out = Q[s] + i * M;
-        if (kern)
-            tr_knn_combine(h->knn_S, M, lo, hi, nseg, sims, h->knn_tau_k, 0.0f, h->knn_tau, h->knn_k0, prior,
-                           out, scr + 3 * M);
-        else
-            tr_knn_combine(h->knn_S, M, lo, hi, nseg, sims, h->knn_k, h->knn_p, 0.0f, h->knn_k0, prior, out,
-                           scr + 3 * M);
-        for (size_t m = 0; m < M; m++) out[m] = out[m] < 0 ? 0 : out[m] > 1 ? 1 : out[m];
-    }
-    if ((sl->ks && Q[sl->ks]) || (sl->ksr && Q[sl->ksr])) {
-        /* kNN-sup: the same candidates, similarities in [x, beta z];
-         * kNN-sup-ridge combines the same neighbours toward the
-         * prior+ridge prediction rt */
-        float *zq = scr + 5 * M + 2 * D->n + 1 + D->d + TR_HEADS_SURF, *rt = zq + M;
-        tr_heads_sup_z(h, D->X + i * D->d, pt, zq, scr, rt);
-        tr_heads_sup_sims(h, lo, hi, nseg, zq, sims, scr + 5 * M);
-        for (int kern = 0; kern < 2; kern++) {
-            size_t s = kern ? sl->ksr : sl->ks;
-            if (!s || !Q[s]) continue;
-            float *out = Q[s] + i * M;
-            tr_knn_combine(h->knn_S, M, lo, hi, nseg, sims, h->knn_tau_k, 0.0f, h->knn_tau, h->knn_k0,
-                           kern ? rt : prior, out, scr + 3 * M);
-            for (size_t m = 0; m < M; m++) out[m] = out[m] < 0 ? 0 : out[m] > 1 ? 1 : out[m];
-        }
-    }
-}
-
-/* The kNN slots when each row searches only its knn_tasks most probable
- * tasks: rows go in blocks of TASK_BLOCK, and within a block one SGEMM per
- * task takes the rows that search it against that task's segment, instead
- * of every row against the whole store (which computed T / knn_tasks times
- * the similarities used).  Row b's similarities sit at S + b * stride, its
- * segments in gate order, as the whole-store path lays them out.  Returns 0
- * (nothing done) when out of memory, and the caller takes that path. */
-#define TASK_BLOCK 512
-#define MAX_THREADS 64
-/* The CV's scratch per worker: tr_heads_train's scr. */
-#define CV_SCRATCH(M, n, d) (5 * (M) + 2 * (n) + 1 + (d) + TR_HEADS_SURF + 2 * (M))
-
-/* Run fn on nth workers, the calling thread as the first; arg[t] is
- * worker t's (size bytes each).  A worker whose thread cannot start runs
- * on the calling thread afterwards. */
-static void run_workers(int nth, void *(*fn)(void *), void *arg, size_t size)
-{
-    pthread_t tid[MAX_THREADS];
-    int started = 0;
-    for (int t = 1; t < nth; t++) {
-        if (pthread_create(&tid[t], NULL, fn, (char *)arg + (size_t)t * size) != 0) break;
-        started = t;
-    }
-    fn(arg);
-    for (int t = 1; t <= started; t++) pthread_join(tid[t], NULL);
-    for (int t = started + 1; t < nth; t++) fn((char *)arg + (size_t)t * size);
-}
-
-/* Phase one of a block: the per-task SGEMMs, tasks taken in turn. */
-typedef struct tasks_job {
-    const tr_heads *h;
-    const data *D;
-    const size_t *rows;
-    size_t r0;
-    const float *Xs;
-    const size_t *end;      /* T: the end of task t's entries in who */
-    const size_t *who, *at;
-    float *S;
-    size_t K;
-    atomic_size_t next;
-} tasks_job;
-
-typedef struct task_ws {
-    tasks_job *J;
-    float *xt, *Gt;         /* this worker's rows and similarities */
-} task_ws;
-
-static void *tasks_run(void *arg)
-{
-    task_ws *w = arg;
-    tasks_job *J = w->J;
-    size_t d = J->D->d, T = J->h->T;
-    for (size_t t; (t = atomic_fetch_add(&J->next, 1)) < T;) {
-        size_t beg = t ? J->end[t - 1] : 0, m = J->end[t] - beg;
-        size_t lo = J->h->knn_off[t], len = J->h->knn_off[t + 1] - lo;
-        if (m == 0 || len == 0) continue;
-        for (size_t e = 0; e < m; e++) {
-            size_t b = J->who[beg + e] / J->K, i = J->rows ? J->rows[J->r0 + b] : J->r0 + b;
-            memcpy(w->xt + e * d, J->D->X + i * d, d * sizeof *w->xt);
-        }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)len, (int)d, 1.0f, w->xt, (int)d,
-                    J->Xs + lo * d, (int)d, 0.0f, w->Gt, (int)len);
-        for (size_t e = 0; e < m; e++) memcpy(J->S + J->at[J->who[beg + e]], w->Gt + e * len, len * sizeof *J->S);
-    }
-    return NULL;
-}
-
-typedef struct rows_job {
-    tr_heads *h;
-    const data *D;
-    const size_t *rows;
-    size_t r0;
-    float **Q;
-    const slots *sl;
-    const int32_t *seg;
-    const size_t *nseg;
-    float *S;
-    size_t stride, K;
-    float *scr;
-    size_t b0, b1;   /* this worker's rows of the block */
-} rows_job;
-
-static void *rows_run(void *arg)
-{
-    rows_job *j = arg;
-    const uint32_t *off = j->h->knn_off;
-    for (size_t b = j->b0; b < j->b1; b++) {
-        size_t i = j->rows ? j->rows[j->r0 + b] : j->r0 + b;
-        uint32_t lo[TR_HEADS_MAX_TOPK], hi[TR_HEADS_MAX_TOPK];
-        for (size_t s = 0; s < j->nseg[b]; s++) {
-            lo[s] = off[j->seg[b * j->K + s]];
-            hi[s] = off[j->seg[b * j->K + s] + 1];
-        }
-        knn_row(j->h, j->D, i, j->Q, j->sl, lo, hi, j->nseg[b], j->S + b * j->stride, j->scr);
-    }
-    return NULL;
-}
-static int knn_by_task(tr_heads *h, const data *D, const size_t *rows, size_t nrows, float **Q,
-                       const slots *sl, float *scr, const float *Xs)
-{
-    size_t d = D->d, T = h->T, K = h->knn_tasks, maxseg = 0;
-    for (size_t t = 0; t < T; t++)
-        if (h->knn_off[t + 1] - h->knn_off[t] > maxseg) maxseg = h->knn_off[t + 1] - h->knn_off[t];
-    size_t stride = K * maxseg, nbmax = nrows < TASK_BLOCK ? nrows : TASK_BLOCK;
-    int nth = D->threads < 1 ? 1 : D->threads > MAX_THREADS ? MAX_THREADS : D->threads;
-    if ((size_t)nth > nbmax) nth = nbmax ? (int)nbmax : 1;
-    float *S = tr_mallocarray(nbmax * stride + 1, sizeof *S);
-    float *Gt = tr_mallocarray((size_t)nth * nbmax * maxseg + 1, sizeof *Gt);
-    float *xt = tr_mallocarray((size_t)nth * nbmax * d + 1, sizeof *xt);
-    int32_t *seg = tr_mallocarray(nbmax * K, sizeof *seg);
-    size_t *nseg = tr_mallocarray(nbmax, sizeof *nseg), *at = tr_mallocarray(nbmax * K, sizeof *at);
-    size_t *cnt = tr_calloc(T + 1, sizeof *cnt), *who = tr_mallocarray(nbmax * K, sizeof *who);
-    size_t scr_n = CV_SCRATCH(D->M, D->n, d);
-    float *tscr = nth > 1 ? tr_mallocarray((size_t)(nth - 1) * scr_n, sizeof *tscr) : NULL;
-    int ok = S && Gt && xt && seg && nseg && at && cnt && who && (nth == 1 || tscr);
-    /* our workers fill the cores: one BLAS thread each, or OpenBLAS's own
-     * threads spin beside them (heads took 2.5 times as long) */
-    int blas_threads = openblas_get_num_threads();
-    openblas_set_num_threads(1);
-    for (size_t r0 = 0; ok && r0 < nrows; r0 += TASK_BLOCK) {
-        size_t nb = nrows - r0 < TASK_BLOCK ? nrows - r0 : TASK_BLOCK;
-        /* each row's tasks and where each segment's similarities go */
-        memset(cnt, 0, (T + 1) * sizeof *cnt);
-        for (size_t b = 0; b < nb; b++) {
-            size_t i = rows ? rows[r0 + b] : r0 + b;
-            float w[TR_HEADS_MAX_TOPK];
-            nseg[b] = tr_gate_topk(D->P + i * D->T, T, K, seg + b * K, w);
-            size_t o = b * stride;
-            for (size_t s = 0; s < nseg[b]; s++) {
-                int32_t t = seg[b * K + s];
-                at[b * K + s] = o;
-                o += h->knn_off[t + 1] - h->knn_off[t];
-                cnt[t + 1]++;
-            }
-        }
-        for (size_t t = 0; t < T; t++) cnt[t + 1] += cnt[t];
-        for (size_t b = 0; b < nb; b++)
-            for (size_t s = 0; s < nseg[b]; s++) who[cnt[seg[b * K + s]]++] = b * K + s;
-        /* cnt[t] is now the end of task t's entries in who */
-        tasks_job TJ = {.h = h, .D = D, .rows = rows, .r0 = r0, .Xs = Xs, .end = cnt, .who = who, .at = at, .S = S,
-                        .K = K};
-        atomic_init(&TJ.next, 0);
-        task_ws W[MAX_THREADS];
-        for (int t = 0; t < nth; t++)
-            W[t] = (task_ws){&TJ, xt + (size_t)t * nbmax * d, Gt + (size_t)t * nbmax * maxseg};
-        run_workers(nth, tasks_run, W, sizeof W[0]);
-        /* the rows' combines, on worker threads: each row writes only its
-         * own outputs and similarities */
-        rows_job J[MAX_THREADS];
-        for (int t = 0; t < nth; t++)
-            J[t] = (rows_job){h, D, rows, r0, Q, sl, seg, nseg, S, stride, K, t ? tscr + (size_t)(t - 1) * scr_n : scr,
-                              nb * (size_t)t / (size_t)nth, nb * (size_t)(t + 1) / (size_t)nth};
-        run_workers(nth, rows_run, J, sizeof J[0]);
-    }
-    openblas_set_num_threads(blas_threads);
-    tr_free(S); tr_free(Gt); tr_free(xt); tr_free(seg); tr_free(nseg); tr_free(at); tr_free(cnt); tr_free(who);
-    tr_free(tscr);
-    return ok;
-}
-
-/* Predictions of the prior, ridge, ridge-surface and kNN slots (Ws[k],
- * Wrs[k]: ridge and ridge-surface weights at alphas[k]; NULL: h->ridge and
- * h->ridge_surf for the first) and of every cost variant for the rows, into
- * row i of Q[slot] and Cc[cv] (NULL entries skipped).  The ensemble slots
- * are filled by the caller from the others.  kNN goes through a blocked
- * SGEMM of the rows against the store instead of one SGEMV per row, and
- * both kNN kernels share its similarities.  scr: tr_heads_scratch_floats(h)
- * floats; G: KNN_BLOCK x knn_n; Xf: knn_n x d, the half store widened to
- * float for SGEMM (the same values routing reads, summed in another order). */
-#define KNN_BLOCK 128
-static void predict_rows(tr_heads *h, const data *D, const size_t *rows, size_t nrows,
-                         float **Q, const slots *sl, float *const *Ws, float *const *Wrs,
-                         float **Cc, float *scr, float *G, float *xb, float *Xf)
-{
-    float *keep = h->ridge, *keep_rs = h->ridge_surf;
-    size_t M = D->M;
-    for (size_t r = 0; r < nrows; r++) {
-        size_t i = rows ? rows[r] : r;
-        const float *x = D->X ? D->X + i * D->d : NULL;
-        size_t len = D->L ? (size_t)D->L[i] : 0;
-        const float *pt = D->P + i * D->T;
-        const float *z = D->Z ? D->Z + i * TR_HEADS_SURF : NULL;
-        for (size_t s = 0; s < 2 + sl->na; s++) {
-            if (!Q[s]) continue;
-            if (s >= 2 && Ws) h->ridge = Ws[s - 2];
-            tr_heads_predict_variant(h, slot_qv(sl, s), TR_CV_TASK, x, pt, len, z, Q[s] + i * M, NULL, NULL, scr);
-        }
-        for (size_t a = 0; sl->rs && a < sl->na; a++) {
-            if (!Q[sl->rs + a]) continue;
-            if (Wrs) h->ridge_surf = Wrs[a];
-            tr_heads_predict_variant(h, TR_QV_RIDGE_SURF, TR_CV_TASK, x, pt, len, z, Q[sl->rs + a] + i * M, NULL,
-                                     NULL, scr);
-        }
-        for (int cv = 0; cv < TR_CV_COUNT; cv++)
-            if (Cc[cv])
-                tr_heads_predict_variant(h, TR_QV_PRIOR_SOFT, cv, x, pt, len, z, NULL, NULL, Cc[cv] + i * M, NULL);
-    }
-    h->ridge = keep;
-    h->ridge_surf = keep_rs;
-    if (!(sl->knn && Q[sl->knn]) && !(sl->kt && Q[sl->kt]) && !(sl->ks && Q[sl->ks]) && !(sl->ksr && Q[sl->ksr]))
-        return;
-    if (h->knn_n == 0) return;
-    size_t d = D->d, nk = h->knn_n;
-    const float *Xs = h->knn_X;
-    if (h->knn_Xh) {
-        tr_half_to_floats(h->knn_Xh, nk * d, Xf);
-        Xs = Xf;
-    }
-    if (h->knn_tasks > 0 && h->knn_tasks < h->T && knn_by_task(h, D, rows, nrows, Q, sl, scr, Xs)) return;
-    for (size_t r0 = 0; r0 < nrows; r0 += KNN_BLOCK) {
-        size_t nb = nrows - r0 < KNN_BLOCK ? nrows - r0 : KNN_BLOCK;
-        for (size_t b = 0; b < nb; b++) {
-            size_t i = rows ? rows[r0 + b] : r0 + b;
-            memcpy(xb + b * d, D->X + i * d, d * sizeof *xb);
-        }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)nk, (int)d, 1.0f, xb, (int)d,
-                    Xs, (int)d, 0.0f, G, (int)nk);
-        for (size_t b = 0; b < nb; b++) {
-            size_t i = rows ? rows[r0 + b] : r0 + b;
-            uint32_t lo[TR_HEADS_MAX_TOPK], hi[TR_HEADS_MAX_TOPK];
-            float *sims = scr + 5 * M + nk;
-            const float *g = G + b * nk;
-            size_t nseg;
-            if (h->knn_tasks == 0 || h->knn_tasks >= h->T) {
-                lo[0] = 0; hi[0] = (uint32_t)nk; nseg = 1;
-                memcpy(sims, g, nk * sizeof *sims);
-            } else {
-                int32_t idx[TR_HEADS_MAX_TOPK];
-                float w[TR_HEADS_MAX_TOPK];
-                nseg = tr_gate_topk(D->P + i * D->T, h->T, h->knn_tasks, idx, w);
-                size_t o = 0;
-                for (size_t s = 0; s < nseg; s++) {
-                    lo[s] = h->knn_off[idx[s]]; hi[s] = h->knn_off[idx[s] + 1];
-                    memcpy(sims + o, g + lo[s], (hi[s] - lo[s]) * sizeof *sims);
-                    o += hi[s] - lo[s];
-                }
-            }
-            knn_row(h, D, i, Q, sl, lo, hi, nseg, sims, scr);
-        }
-    }
-}
-
 static void lambda_grid(double *lam, size_t nl, double scale)
 {
     lam[0] = 0;
@@ -478,7 +165,7 @@ static void lambda_grid(double *lam, size_t nl, double scale)
 
 /* Sweep the λ grid on the eval rows; fills cost/qual per λ and the pooled
  * ECE of the chosen models' predictions. */
-static double sweep(const data *D, const float *Q, const float *Cc, const size_t *ev,
+static double sweep(const tr_cv_data *D, const float *Q, const float *Cc, const size_t *ev,
                     size_t nev, const double *lam, size_t nl, double *cost, double *qual)
 {
     double sp[10] = {0}, sy[10] = {0}, sw[10] = {0}, tot = 0;
@@ -595,7 +282,7 @@ int tr_heads_params_check(const tr_heads_params *p, char *err, size_t errlen)
     return TR_OK;
 }
 
-static int validate(const data *D, const tr_heads_params *p, char *err, size_t errlen)
+static int validate(const tr_cv_data *D, const tr_heads_params *p, char *err, size_t errlen)
 {
     if (D->n == 0 || D->M == 0 || D->T == 0)
         return tr_errorf(err, errlen, TR_ETOOFEW, "heads: need rows, models and tasks (n=%zu, M=%zu, T=%zu)", D->n, D->M, D->T);
@@ -639,7 +326,7 @@ static int validate(const data *D, const tr_heads_params *p, char *err, size_t e
 }
 
 /* Per-model calibration on (OOF) predictions Q against the scores. */
-static int fit_calibration(tr_heads *h, const data *D, const float *Q)
+static int fit_calibration(tr_heads *h, const tr_cv_data *D, const float *Q)
 {
     size_t n = D->n, M = D->M;
     float *px = tr_mallocarray(n, sizeof *px), *py = tr_mallocarray(n, sizeof *py);
@@ -694,7 +381,7 @@ static float cal_apply(const tr_heads *h, size_t m, float q)
  * where unobserved) of λ-selection with the out-of-fold predictions.  Made
  * non-increasing in λ by a running minimum (selection cost is monotone in λ
  * up to ties; the minimum removes the noise). */
-static int build_budget(tr_heads *h, const data *D, const float *Q, const float *Cc,
+static int build_budget(tr_heads *h, const tr_cv_data *D, const float *Q, const float *Cc,
                         const double *lam, size_t nl)
 {
     size_t nb = nl - 1, n = D->n, M = D->M;   /* drop λ = inf */
@@ -740,7 +427,7 @@ static int cmp_adm(const void *a, const void *b)
     return x->j != y->j ? (x->j > y->j) - (x->j < y->j) : (x->m > y->m) - (x->m < y->m);
 }
 
-static int build_risk(tr_heads *h, const data *D, const float *Qcal, const float *Cc,
+static int build_risk(tr_heads *h, const tr_cv_data *D, const float *Qcal, const float *Cc,
                       double delta)
 {
     size_t n = D->n, M = D->M;
@@ -821,7 +508,7 @@ typedef struct sweeps {
 } sweeps;
 
 typedef struct sweep_job {
-    const data *D;
+    const tr_cv_data *D;
     float *const *Q, *const *Cc;
     const size_t *ev;
     size_t nev, nl;
@@ -841,7 +528,7 @@ static void *sweep_run(void *arg)
 
 /* Sweep every cost variant of the slots with want[s] set into W (W->pc and
  * W->pq allocated by the caller for every pair). */
-static void sweep_all(const data *D, const tr_heads *h, size_t nslots, const unsigned char *want, float *const *Q,
+static void sweep_all(const tr_cv_data *D, const tr_heads *h, size_t nslots, const unsigned char *want, float *const *Q,
                       float *const *Cc, const size_t *ev, size_t nev, const double *lam, size_t nl, sweeps *W)
 {
     W->n = 0;
@@ -850,16 +537,16 @@ static void sweep_all(const data *D, const tr_heads *h, size_t nslots, const uns
             if (h->cmask >> cv & 1u) { W->slot[W->n] = s; W->cv[W->n] = cv; W->n++; }
     sweep_job J = {.D = D, .Q = Q, .Cc = Cc, .ev = ev, .nev = nev, .nl = nl, .lam = lam, .W = W};
     atomic_init(&J.next, 0);
-    sweep_job *args[MAX_THREADS];
-    int nth = D->threads < 1 ? 1 : D->threads > MAX_THREADS ? MAX_THREADS : D->threads;
+    sweep_job *args[TR_CV_MAX_THREADS];
+    int nth = D->threads < 1 ? 1 : D->threads > TR_CV_MAX_THREADS ? TR_CV_MAX_THREADS : D->threads;
     if ((size_t)nth > W->n) nth = W->n ? (int)W->n : 1;
     for (int t = 0; t < nth; t++) args[t] = &J;
-    run_workers(nth, sweep_run, args, sizeof args[0]);
+    tr_cv_run_workers(nth, sweep_run, args, sizeof args[0]);
 }
 
 /* Score Q[slot] with every cost variant on the eval rows into new CV rows;
  * the sweeps from W when it holds them, else done here. */
-static int score_slot(tr_heads *h, const data *D, const slots *sl, size_t s, float **Q, float **Cc,
+static int score_slot(tr_heads *h, const tr_cv_data *D, const tr_cv_slots *sl, size_t s, float **Q, float **Cc,
                       const size_t *ev, size_t nev, const double *lam, size_t nl, double *pc,
                       double *pq, const tr_frontier_ref *ref, const tr_heads_params *params, const sweeps *W)
 {
@@ -877,7 +564,7 @@ static int score_slot(tr_heads *h, const data *D, const slots *sl, size_t s, flo
         tr_frontier_figs fg;
         if (tr_frontier_figures(c, q, nl, ref, &fg)) return TR_ENOMEM;
         tr_heads_cvrow *row = &h->cvrows[h->n_cv++];
-        row->qv = slot_qv(sl, s); row->cv = cv;
+        row->qv = tr_cv_slot_qv(sl, s); row->cv = cv;
         row->alpha = s >= 2 && s < 2 + sl->na ? params->ridge_alphas[s - 2]
                    : sl->rs && s >= sl->rs && s < sl->rs + sl->na ? params->ridge_alphas[s - sl->rs]
                    : sl->ens && s == sl->ens ? h->ridge_alpha
@@ -916,7 +603,7 @@ int tr_heads_train(const float *X, const float *P, const int32_t *y, size_t n,
     tr_heads_params defp;
     if (!params) { tr_heads_params_default(&defp); params = &defp; }
     *out = NULL;
-    data D = {X, P, scores, costs, lens, y, n, d, T, M, params->surf, NULL,
+    tr_cv_data D = {X, P, scores, costs, lens, y, n, d, T, M, params->surf, NULL,
               params->knn_cap > 0 ? (size_t)params->knn_cap : 0,
               params->threads > 0 ? params->threads : tr_ncpu()};
     int rc = validate(&D, params, err, errlen);
@@ -931,7 +618,7 @@ int tr_heads_train(const float *X, const float *P, const int32_t *y, size_t n,
     size_t *fit = NULL, *hold = NULL, *ev = NULL;
     double *lam = NULL, *pc = NULL, *pq = NULL;
     size_t nl = (size_t)params->n_lambda;
-    slots sl = {0, d > 0 ? (size_t)params->n_ridge_alphas : 0, 0, 0, 0, 0, 0, 0, 0};
+    tr_cv_slots sl = {0, d > 0 ? (size_t)params->n_ridge_alphas : 0, 0, 0, 0, 0, 0, 0, 0};
     int use_knn = d > 0 && params->knn_k > 0;
     int use_kt = d > 0 && params->knn_tau_k > 0;
     size_t nsurf = d > 0 && params->surf ? TR_HEADS_SURF : 0;
@@ -1039,11 +726,11 @@ int tr_heads_train(const float *X, const float *P, const int32_t *y, size_t n,
     pc = tr_mallocarray(nl, sizeof *pc);
     pq = tr_mallocarray(nl, sizeof *pq);
     ev = tr_mallocarray(n, sizeof *ev);
-    scr = tr_mallocarray(CV_SCRATCH(M, n, d), sizeof *scr);
+    scr = tr_mallocarray(TR_CV_SCRATCH(M, n, d), sizeof *scr);
     if (!lam || !pc || !pq || !ev || !scr) goto oom;
     if (sl.knn || sl.kt) {
-        G = tr_mallocarray((size_t)KNN_BLOCK * n, sizeof *G);
-        xb = tr_mallocarray((size_t)KNN_BLOCK * d, sizeof *xb);
+        G = tr_mallocarray((size_t)TR_CV_KNN_BLOCK * n, sizeof *G);
+        xb = tr_mallocarray((size_t)TR_CV_KNN_BLOCK * d, sizeof *xb);
         Xf = tr_mallocarray(n * d > 0 ? n * d : 1, sizeof *Xf);
         if (!G || !xb || !Xf) goto oom;
     }
@@ -1107,7 +794,7 @@ int tr_heads_train(const float *X, const float *P, const int32_t *y, size_t n,
             for (size_t i = 0; i < n; i++) { if (fold[i] == k) hold[nh++] = i; else fit[nf++] = i; }
             if (nh == 0) continue;
             if ((rc = fit_parts(f, &D, fit, nf, params->ridge_alphas, sl.na, Wf, Wrs, err, errlen))) goto fail;
-            predict_rows(f, &D, hold, nh, Q, &sl, Wf, Wrs, Cc, scr, G, xb, Xf);
+            tr_cv_predict_rows(f, &D, hold, nh, Q, &sl, Wf, Wrs, Cc, scr, G, xb, Xf);
             if (params->progress) params->progress(params->progress_ctx, "heads: cross-validation", (k + 1.0) / K);
         }
         f->ridge = NULL;
