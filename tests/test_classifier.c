@@ -102,6 +102,19 @@ static void test_threads_same_model(void **state)
     free(X); free(y);
 }
 
+/* The largest difference between two models' probabilities on n rows. */
+static double max_prob_gap(const tr_softmax *a, const tr_softmax *b, const float *X, size_t n)
+{
+    float pa[8], pb[8];
+    double gap = 0;
+    for (size_t i = 0; i < n; i++) {
+        tr_softmax_predict(a, X + i * a->d, pa);
+        tr_softmax_predict(b, X + i * b->d, pb);
+        for (size_t t = 0; t < a->T; t++) gap = fmax(gap, fabs((double)pa[t] - pb[t]));
+    }
+    return gap;
+}
+
 /* A fit started from a model of the same data ends where a cold fit does;
  * a start of the wrong shape is refused. */
 static void test_warm_start(void **state)
@@ -113,45 +126,26 @@ static void test_warm_start(void **state)
     tr_softmax_params p;
     tr_softmax_params_default(&p);
     p.l2 = 1e-3;
-    tr_softmax *cold = NULL, *warm = NULL, *other = NULL;
+    tr_softmax *cold = NULL, *warm = NULL, *half = NULL, *short_warm = NULL, *other = NULL;
     char err[256];
     assert_int_equal(tr_softmax_fit(X, n, d, y, T, &p, &cold, err, sizeof err), TR_OK);
     /* from a model of the first half of the rows, fit on all of them */
-    tr_softmax *half = NULL;
     assert_int_equal(tr_softmax_fit(X, n / 2, d, y, T, &p, &half, err, sizeof err), TR_OK);
     p.init = half;
     assert_int_equal(tr_softmax_fit(X, n, d, y, T, &p, &warm, err, sizeof err), TR_OK);
-    float pc[4], pw[4], ph[4];
-    double dmax = 0, dhalf = 0;
-    for (size_t i = 0; i < n; i++) {
-        tr_softmax_predict(cold, X + i * d, pc);
-        tr_softmax_predict(warm, X + i * d, pw);
-        tr_softmax_predict(half, X + i * d, ph);
-        for (size_t t = 0; t < T; t++) {
-            dmax = fmax(dmax, fabs((double)pc[t] - pw[t]));
-            dhalf = fmax(dhalf, fabs((double)pc[t] - ph[t]));
-        }
-    }
-    print_message("warm vs cold: max |dp| %.2e (the start: %.2e)\n", dmax, dhalf);
+    double dwarm = max_prob_gap(cold, warm, X, n), dhalf = max_prob_gap(cold, half, X, n);
+    print_message("warm vs cold: max |dp| %.2e (the start: %.2e)\n", dwarm, dhalf);
     assert_true(dhalf > 1e-3);   /* the start is not already the answer */
-    assert_true(dmax < 1e-3);
+    assert_true(dwarm < 1e-3);
     /* the start is used: two iterations from the answer stay at it */
-    tr_softmax *short_warm = NULL;
     p.init = cold;
     p.max_iter = 2;
     assert_int_equal(tr_softmax_fit(X, n, d, y, T, &p, &short_warm, err, sizeof err), TR_OK);
-    double dshort = 0;
-    for (size_t i = 0; i < n; i++) {
-        tr_softmax_predict(cold, X + i * d, pc);
-        tr_softmax_predict(short_warm, X + i * d, pw);
-        for (size_t t = 0; t < T; t++) dshort = fmax(dshort, fabs((double)pc[t] - pw[t]));
-    }
-    assert_true(dshort < 1e-3);
-    tr_softmax_free(short_warm);
+    assert_true(max_prob_gap(cold, short_warm, X, n) < 1e-3);
     assert_int_equal(tr_softmax_fit(X, n, d - 1, y, T, &p, &other, err, sizeof err), TR_EINVAL);
     assert_null(other);
     assert_non_null(strstr(err, "starting model"));
-    tr_softmax_free(cold); tr_softmax_free(warm); tr_softmax_free(half);
+    tr_softmax_free(cold); tr_softmax_free(warm); tr_softmax_free(half); tr_softmax_free(short_warm);
     free(X); free(y);
 }
 
