@@ -9,7 +9,6 @@
 
 #include "heads_impl.h"
 
-#define TR_CV_MAX_THREADS 64
 /* Rows per blocked SGEMM of the whole-store kNN path. */
 #define TR_CV_KNN_BLOCK 128
 /* Floats of scratch per CV worker. */
@@ -37,11 +36,6 @@ typedef struct tr_cv_slots {
 
 /* The quality variant of slot s. */
 int tr_cv_slot_qv(const tr_cv_slots *sl, size_t s);
-
-/* Run fn on nth workers, the calling thread as the first; arg[t] is
- * worker t's (size bytes each).  A worker whose thread cannot start runs
- * on the calling thread afterwards. */
-void tr_cv_run_workers(int nth, void *(*fn)(void *), void *arg, size_t size);
 
 /* Predictions of the prior, ridge, ridge-surface and kNN slots (Ws[k],
  * Wrs[k]: ridge and ridge-surface weights at alphas[k]; NULL: h->ridge and

@@ -4,7 +4,6 @@
  * threads, each with one BLAS thread; every row's result is the same
  * whatever the thread count. */
 #include <cblas.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
 
@@ -74,22 +73,6 @@ static void knn_row(tr_heads *h, const tr_cv_data *D, size_t i, float **Q, const
  * segments in gate order, as the whole-store path lays them out.  Returns 0
  * (nothing done) when out of memory, and the caller takes that path. */
 #define TASK_BLOCK 512
-
-/* Run fn on nth workers, the calling thread as the first; arg[t] is
- * worker t's (size bytes each).  A worker whose thread cannot start runs
- * on the calling thread afterwards. */
-void tr_cv_run_workers(int nth, void *(*fn)(void *), void *arg, size_t size)
-{
-    pthread_t tid[TR_CV_MAX_THREADS];
-    int started = 0;
-    for (int t = 1; t < nth; t++) {
-        if (pthread_create(&tid[t], NULL, fn, (char *)arg + (size_t)t * size) != 0) break;
-        started = t;
-    }
-    fn(arg);
-    for (int t = 1; t <= started; t++) pthread_join(tid[t], NULL);
-    for (int t = started + 1; t < nth; t++) fn((char *)arg + (size_t)t * size);
-}
 
 /* Phase one of a block: the per-task SGEMMs, tasks taken in turn. */
 typedef struct tasks_job {
@@ -167,7 +150,7 @@ static int knn_by_task(tr_heads *h, const tr_cv_data *D, const size_t *rows, siz
     for (size_t t = 0; t < T; t++)
         if (h->knn_off[t + 1] - h->knn_off[t] > maxseg) maxseg = h->knn_off[t + 1] - h->knn_off[t];
     size_t stride = K * maxseg, nbmax = nrows < TASK_BLOCK ? nrows : TASK_BLOCK;
-    int nth = D->threads < 1 ? 1 : D->threads > TR_CV_MAX_THREADS ? TR_CV_MAX_THREADS : D->threads;
+    int nth = D->threads < 1 ? 1 : D->threads > TR_RUN_MAX_THREADS ? TR_RUN_MAX_THREADS : D->threads;
     if ((size_t)nth > nbmax) nth = nbmax ? (int)nbmax : 1;
     float *S = tr_mallocarray(nbmax * stride + 1, sizeof *S);
     float *Gt = tr_mallocarray((size_t)nth * nbmax * maxseg + 1, sizeof *Gt);
@@ -205,17 +188,17 @@ static int knn_by_task(tr_heads *h, const tr_cv_data *D, const size_t *rows, siz
         tasks_job TJ = {.h = h, .D = D, .rows = rows, .r0 = r0, .Xs = Xs, .end = cnt, .who = who, .at = at, .S = S,
                         .K = K};
         atomic_init(&TJ.next, 0);
-        task_ws W[TR_CV_MAX_THREADS];
+        task_ws W[TR_RUN_MAX_THREADS];
         for (int t = 0; t < nth; t++)
             W[t] = (task_ws){&TJ, xt + (size_t)t * nbmax * d, Gt + (size_t)t * nbmax * maxseg};
-        tr_cv_run_workers(nth, tasks_run, W, sizeof W[0]);
+        tr_run_workers(nth, tasks_run, W, sizeof W[0]);
         /* the rows' combines, on worker threads: each row writes only its
          * own outputs and similarities */
-        rows_job J[TR_CV_MAX_THREADS];
+        rows_job J[TR_RUN_MAX_THREADS];
         for (int t = 0; t < nth; t++)
             J[t] = (rows_job){h, D, rows, r0, Q, sl, seg, nseg, S, stride, K, t ? tscr + (size_t)(t - 1) * scr_n : scr,
                               nb * (size_t)t / (size_t)nth, nb * (size_t)(t + 1) / (size_t)nth};
-        tr_cv_run_workers(nth, rows_run, J, sizeof J[0]);
+        tr_run_workers(nth, rows_run, J, sizeof J[0]);
     }
     openblas_set_num_threads(blas_threads);
     tr_free(S); tr_free(Gt); tr_free(xt); tr_free(seg); tr_free(nseg); tr_free(at); tr_free(cnt); tr_free(who);

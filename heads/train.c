@@ -537,11 +537,11 @@ static void sweep_all(const tr_cv_data *D, const tr_heads *h, size_t nslots, con
             if (h->cmask >> cv & 1u) { W->slot[W->n] = s; W->cv[W->n] = cv; W->n++; }
     sweep_job J = {.D = D, .Q = Q, .Cc = Cc, .ev = ev, .nev = nev, .nl = nl, .lam = lam, .W = W};
     atomic_init(&J.next, 0);
-    sweep_job *args[TR_CV_MAX_THREADS];
-    int nth = D->threads < 1 ? 1 : D->threads > TR_CV_MAX_THREADS ? TR_CV_MAX_THREADS : D->threads;
+    sweep_job *args[TR_RUN_MAX_THREADS];
+    int nth = D->threads < 1 ? 1 : D->threads > TR_RUN_MAX_THREADS ? TR_RUN_MAX_THREADS : D->threads;
     if ((size_t)nth > W->n) nth = W->n ? (int)W->n : 1;
     for (int t = 0; t < nth; t++) args[t] = &J;
-    tr_cv_run_workers(nth, sweep_run, args, sizeof args[0]);
+    tr_run_workers(nth, sweep_run, args, sizeof args[0]);
 }
 
 /* Score Q[slot] with every cost variant on the eval rows into new CV rows;

@@ -12,7 +12,6 @@
 #include <cblas.h>
 #include <float.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
 
@@ -20,7 +19,6 @@
 #include "util.h"
 
 #define CHUNK 4096
-#define MAX_THREADS 64
 #define HIST 8
 #define FORMAT_VERSION 1
 
@@ -155,17 +153,9 @@ static double objective(problem *P, const double *theta, double *g)
     for (size_t i = 0; i < nw; i++) P->Wf[i] = (float)theta[i];
     for (size_t t = 0; t < T; t++) P->bf[t] = (float)theta[nw + t];
     atomic_store(&P->next, 0);
-    worker W[MAX_THREADS];
-    pthread_t tid[MAX_THREADS];
-    int started = 0;
-    for (int t = 1; t < P->threads; t++) {
-        W[t] = (worker){P, P->Z + (size_t)t * P->zrows * T};
-        if (pthread_create(&tid[t], NULL, objective_worker, &W[t]) != 0) break;
-        started = t;
-    }
-    W[0] = (worker){P, P->Z};
-    objective_worker(&W[0]);
-    for (int t = 1; t <= started; t++) pthread_join(tid[t], NULL);
+    worker W[TR_RUN_MAX_THREADS];
+    for (int t = 0; t < P->threads; t++) W[t] = (worker){P, P->Z + (size_t)t * P->zrows * T};
+    tr_run_workers(P->threads, objective_worker, W, sizeof W[0]);
     double f = 0, *gb = g + nw;
     for (size_t i = 0; i < nw; i++) g[i] = 0;
     for (size_t t = 0; t < T; t++) gb[t] = 0;
@@ -272,7 +262,7 @@ static int fit_fixed(const float *X, size_t n, size_t d, const int32_t *y, size_
     size_t N = T * d + T, nchunks = (n + CHUNK - 1) / CHUNK;
     if (threads < 1) threads = 1;
     if ((size_t)threads > nchunks) threads = (int)nchunks;
-    if (threads > MAX_THREADS) threads = MAX_THREADS;
+    if (threads > TR_RUN_MAX_THREADS) threads = TR_RUN_MAX_THREADS;
     problem P = {.X = X, .y = y, .n = n, .d = d, .T = T, .l2 = l2, .nchunks = nchunks,
                  .zrows = n < CHUNK ? n : CHUNK, .threads = threads};
     P.Wf = tr_mallocarray(T * d, sizeof(float));

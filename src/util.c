@@ -2,6 +2,7 @@
 #include "util.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -179,6 +180,20 @@ int tr_ncpu(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n > 0 ? (int)n : 1;
+}
+
+void tr_run_workers(int nth, void *(*fn)(void *), void *arg, size_t size)
+{
+    pthread_t tid[TR_RUN_MAX_THREADS];
+    int started = 0;
+    if (nth > TR_RUN_MAX_THREADS) nth = TR_RUN_MAX_THREADS;
+    for (int t = 1; t < nth; t++) {
+        if (pthread_create(&tid[t], NULL, fn, (char *)arg + (size_t)t * size) != 0) break;
+        started = t;
+    }
+    fn(arg);
+    for (int t = 1; t <= started; t++) pthread_join(tid[t], NULL);
+    for (int t = started + 1; t < nth; t++) fn((char *)arg + (size_t)t * size);
 }
 
 /* Offset of the first byte that breaks UTF-8 (RFC 3629: no overlongs, no

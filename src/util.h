@@ -66,6 +66,13 @@ double tr_now(void);
 /* Number of online CPUs (>= 1). */
 int tr_ncpu(void);
 
+/* Run fn on nth workers (at most TR_RUN_MAX_THREADS), the calling thread as the
+ * first; worker t gets (char *)arg + t * size.  A worker whose thread
+ * cannot start runs on the calling thread afterwards, so every worker's
+ * share is done. */
+#define TR_RUN_MAX_THREADS 64
+void tr_run_workers(int nth, void *(*fn)(void *), void *arg, size_t size);
+
 /* Offset of the first byte of s[0..len) that breaks UTF-8 (RFC 3629: no
  * overlongs, no surrogates, nothing past U+10FFFF), or len when valid. */
 size_t tr_utf8_invalid_at(const unsigned char *s, size_t len);

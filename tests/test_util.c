@@ -23,6 +23,28 @@ static void test_strerror(void **state)
     assert_string_equal(tr_version(), TR_VERSION_STRING);
 }
 
+/* Every worker runs once on its own argument; more workers than the limit
+ * are cut to it. */
+static void *mark(void *arg)
+{
+    ++*(int *)arg;
+    return NULL;
+}
+
+static void test_run_workers(void **state)
+{
+    (void)state;
+    int runs[TR_RUN_MAX_THREADS + 4];
+    for (int n = 1; n <= 5; n++) {
+        memset(runs, 0, sizeof runs);
+        tr_run_workers(n, mark, runs, sizeof runs[0]);
+        for (int t = 0; t < 6; t++) assert_int_equal(runs[t], t < n ? 1 : 0);
+    }
+    memset(runs, 0, sizeof runs);
+    tr_run_workers(TR_RUN_MAX_THREADS + 4, mark, runs, sizeof runs[0]);
+    for (int t = 0; t < TR_RUN_MAX_THREADS + 4; t++) assert_int_equal(runs[t], t < TR_RUN_MAX_THREADS ? 1 : 0);
+}
+
 static void test_alloc_fault(void **state)
 {
     (void)state;
@@ -158,6 +180,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_strerror),
+        cmocka_unit_test(test_run_workers),
         cmocka_unit_test(test_alloc_fault),
         cmocka_unit_test(test_malloc_big),
         cmocka_unit_test(test_rng),
