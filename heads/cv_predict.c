@@ -1,8 +1,9 @@
 /* The heads' cross-validation predictions (cv.h): every trained variant
  * for a fold's held-out rows.  The kNN variants are most of the CV's time,
  * so their similarities go through SGEMM and their rows through worker
- * threads, each with one BLAS thread; every row's result is the same
- * whatever the thread count. */
+ * threads.  tr_heads_train runs OpenBLAS on one thread: with its threads
+ * spinning beside our workers, heads took 2.5 times as long.  Every row's
+ * result is the same whatever the thread count. */
 #include <cblas.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -161,10 +162,6 @@ static int knn_by_task(tr_heads *h, const tr_cv_data *D, const size_t *rows, siz
     size_t scr_n = TR_CV_SCRATCH(D->M, D->n, d);
     float *tscr = nth > 1 ? tr_mallocarray((size_t)(nth - 1) * scr_n, sizeof *tscr) : NULL;
     int ok = S && Gt && xt && seg && nseg && at && cnt && who && (nth == 1 || tscr);
-    /* our workers fill the cores: one BLAS thread each, or OpenBLAS's own
-     * threads spin beside them (heads took 2.5 times as long) */
-    int blas_threads = openblas_get_num_threads();
-    openblas_set_num_threads(1);
     for (size_t r0 = 0; ok && r0 < nrows; r0 += TASK_BLOCK) {
         size_t nb = nrows - r0 < TASK_BLOCK ? nrows - r0 : TASK_BLOCK;
         /* each row's tasks and where each segment's similarities go */
@@ -200,7 +197,6 @@ static int knn_by_task(tr_heads *h, const tr_cv_data *D, const size_t *rows, siz
                               nb * (size_t)t / (size_t)nth, nb * (size_t)(t + 1) / (size_t)nth};
         tr_run_workers(nth, rows_run, J, sizeof J[0]);
     }
-    openblas_set_num_threads(blas_threads);
     tr_free(S); tr_free(Gt); tr_free(xt); tr_free(seg); tr_free(nseg); tr_free(at); tr_free(cnt); tr_free(who);
     tr_free(tscr);
     return ok;

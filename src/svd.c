@@ -11,6 +11,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include <cblas.h>
@@ -100,6 +101,83 @@ static int spmm(const size_t *indptr, const int32_t *idx, const float *val, size
     return TR_OK;
 }
 
+/* The dense products of the SVD, cut into fixed chunks of rows and run on
+ * worker threads with one BLAS thread each.  A chunk's result depends only
+ * on its rows, and the Gram matrix's chunk sums are added in chunk order,
+ * so the SVD is the same whatever the thread count, ours or OpenBLAS's
+ * (OpenBLAS's threaded SYRK over 100k rows was not). */
+#define GEMM_ROWS 4096
+#define GRAM_PARTS 64
+
+typedef struct dense_job {
+    const float *Y;           /* m x l, row-major */
+    size_t m, l, rows;        /* rows per chunk */
+    const float *M;           /* product: out (m x nc) = Y M (l x nc) */
+    float *out;
+    size_t nc;
+    float *part;              /* Gram: chunk c's Y_c^T Y_c (upper) at part + c l^2 */
+    size_t nchunks;
+    atomic_size_t next;
+} dense_job;
+
+static void *gemm_run(void *arg)
+{
+    dense_job *J = *(dense_job **)arg;
+    for (size_t c; (c = atomic_fetch_add(&J->next, 1)) < J->nchunks;) {
+        size_t r0 = c * J->rows, nr = J->m - r0 < J->rows ? J->m - r0 : J->rows;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (blasint)nr, (blasint)J->nc, (blasint)J->l, 1.0f,
+                    J->Y + r0 * J->l, (blasint)J->l, J->M, (blasint)J->nc, 0.0f, J->out + r0 * J->nc,
+                    (blasint)J->nc);
+    }
+    return NULL;
+}
+
+static void *gram_run(void *arg)
+{
+    dense_job *J = *(dense_job **)arg;
+    for (size_t c; (c = atomic_fetch_add(&J->next, 1)) < J->nchunks;) {
+        size_t r0 = c * J->rows, nr = J->m - r0 < J->rows ? J->m - r0 : J->rows;
+        cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, (blasint)J->l, (blasint)nr, 1.0f, J->Y + r0 * J->l,
+                    (blasint)J->l, 0.0f, J->part + c * J->l * J->l, (blasint)J->l);
+    }
+    return NULL;
+}
+
+static void run_dense(dense_job *J, void *(*fn)(void *), int threads)
+{
+    dense_job *args[TR_RUN_MAX_THREADS];
+    atomic_init(&J->next, 0);
+    if ((size_t)threads > J->nchunks) threads = (int)J->nchunks;
+    if (threads > TR_RUN_MAX_THREADS) threads = TR_RUN_MAX_THREADS;
+    if (threads < 1) threads = 1;
+    for (int t = 0; t < threads; t++) args[t] = J;
+    tr_run_workers(threads, fn, args, sizeof args[0]);
+}
+
+/* out (m x nc) = Y (m x l) M (l x nc). */
+static void dense_gemm(const float *Y, size_t m, size_t l, const float *M, size_t nc, float *out, int threads)
+{
+    dense_job J = {.Y = Y, .m = m, .l = l, .rows = GEMM_ROWS, .M = M, .out = out, .nc = nc,
+                   .nchunks = (m + GEMM_ROWS - 1) / GEMM_ROWS};
+    run_dense(&J, gemm_run, threads);
+}
+
+/* Gd (l x l, both triangles) = Y^T Y in double, from at most GRAM_PARTS
+ * chunk sums (part: GRAM_PARTS x l x l floats of scratch) added in order. */
+static void dense_gram(const float *Y, size_t m, size_t l, float *part, double *Gd, int threads)
+{
+    size_t rows = (m + GRAM_PARTS - 1) / GRAM_PARTS;
+    if (rows < GEMM_ROWS) rows = GEMM_ROWS;
+    dense_job J = {.Y = Y, .m = m, .l = l, .rows = rows, .part = part, .nchunks = (m + rows - 1) / rows};
+    run_dense(&J, gram_run, threads);
+    for (size_t i = 0; i < l; i++)
+        for (size_t j = i; j < l; j++) {
+            double g = 0;
+            for (size_t c = 0; c < J.nchunks; c++) g += part[c * l * l + i * l + j];
+            Gd[i * l + j] = Gd[j * l + i] = g;
+        }
+}
+
 /* Eigen-decompose the Gram matrix of the row-major m x l block Y:
  * Y^T Y = W diag(lam) W^T (double precision), and return in M (l x l,
  * row-major) the columns W_j / sqrt(lam_j) ordered by lam descending, zero
@@ -108,13 +186,10 @@ static int spmm(const size_t *indptr, const int32_t *idx, const float *val, size
  * 2002): Y M has orthonormal columns spanning Y's range, and costs two
  * GEMM-shaped products instead of a Householder QR, which LAPACK runs far
  * slower on a tall block of 100k rows. */
-static int gram_basis(const float *Y, size_t m, size_t l, float *G, double *Gd, double *lam,
-                      float *M, const char *what, char *err, size_t errlen)
+static int gram_basis(const float *Y, size_t m, size_t l, float *part, double *Gd, double *lam,
+                      float *M, int threads, const char *what, char *err, size_t errlen)
 {
-    cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, (blasint)l, (blasint)m, 1.0f, Y, (blasint)l,
-                0.0f, G, (blasint)l);
-    for (size_t i = 0; i < l; i++)
-        for (size_t j = i; j < l; j++) Gd[i * l + j] = Gd[j * l + i] = G[i * l + j];
+    dense_gram(Y, m, l, part, Gd, threads);
     lapack_int info = LAPACKE_dsyevd(LAPACK_ROW_MAJOR, 'V', 'U', (lapack_int)l, Gd, (lapack_int)l, lam);
     if (info != 0)
         return tr_errorf(err, errlen, TR_EDEP, "randomised SVD (%s): LAPACKE_dsyevd info %d%s", what,
@@ -132,14 +207,13 @@ static int gram_basis(const float *Y, size_t m, size_t l, float *G, double *Gd, 
 
 /* Replace the row-major m x l block *Y by an orthonormal basis of its range
  * (SVQB twice, for float accuracy); *tmp is an m x l buffer the two swap. */
-static int orth(float **Y, float **tmp, size_t m, size_t l, float *G, double *Gd, double *lam,
-                float *M, const char *what, char *err, size_t errlen)
+static int orth(float **Y, float **tmp, size_t m, size_t l, float *part, double *Gd, double *lam,
+                float *M, int threads, const char *what, char *err, size_t errlen)
 {
     for (int pass = 0; pass < 2; pass++) {
-        int rc = gram_basis(*Y, m, l, G, Gd, lam, M, what, err, errlen);
+        int rc = gram_basis(*Y, m, l, part, Gd, lam, M, threads, what, err, errlen);
         if (rc) return rc;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (blasint)m, (blasint)l, (blasint)l, 1.0f,
-                    *Y, (blasint)l, M, (blasint)l, 0.0f, *tmp, (blasint)l);
+        dense_gemm(*Y, m, l, M, l, *tmp, threads);
         float *t = *Y; *Y = *tmp; *tmp = t;
     }
     return TR_OK;
@@ -181,12 +255,12 @@ int tr_rsvd(const tr_csr *A, const tr_svd_params *p, float **V, float **S,
     size_t k = (size_t)p->k < mn ? (size_t)p->k : mn;
     size_t l = k + (size_t)p->oversample;
     if (l > mn) l = mn;
-    int rc = TR_ENOMEM;
+    int rc = TR_ENOMEM, blas_threads = 0;
     size_t *tp = NULL; int32_t *ti = NULL; float *tv = NULL;
     float *Om = tr_mallocarray(F, l * sizeof(float));   /* F x l: test matrix, then A^T Q */
     float *Y = tr_mallocarray(n, l * sizeof(float));    /* n x l */
     float *Y2 = tr_mallocarray(n, l * sizeof(float));
-    float *G = tr_mallocarray(l * l, sizeof(float));
+    float *G = tr_mallocarray((size_t)GRAM_PARTS * l * l, sizeof(float));   /* the Gram's chunk sums */
     double *Gd = tr_mallocarray(l * l, sizeof(double));
     double *lam = tr_mallocarray(l, sizeof(double));
     float *M = tr_mallocarray(l * l, sizeof(float));
@@ -195,6 +269,10 @@ int tr_rsvd(const tr_csr *A, const tr_svd_params *p, float **V, float **S,
     if (!Om || !Y || !Y2 || !G || !Gd || !lam || !M || !Vo || !So) goto oom;
     if (csr_transpose(A, &tp, &ti, &tv) != TR_OK) goto oom;
 
+    /* our workers carry the parallelism; OpenBLAS runs one thread in each,
+     * and in dsyevd */
+    blas_threads = openblas_get_num_threads();
+    openblas_set_num_threads(1);
     tr_rng rng;
     tr_rng_seed(&rng, p->seed);
     for (size_t i = 0; i < F * l; i++) Om[i] = (float)tr_rng_normal(&rng);
@@ -204,18 +282,19 @@ int tr_rsvd(const tr_csr *A, const tr_svd_params *p, float **V, float **S,
      * condition sigma_1 / sigma_l, which float carries safely into the next
      * product; orthonormalising the F x l side too would double the cost. */
     spmm(A->indptr, A->idx, A->val, n, Om, Y, l, p->threads);
-    if ((rc = orth(&Y, &Y2, n, l, G, Gd, lam, M, "range", err, errlen)) != TR_OK) goto fail;
+    if ((rc = orth(&Y, &Y2, n, l, G, Gd, lam, M, p->threads, "range", err, errlen)) != TR_OK) goto fail;
     for (int q = 0; q < p->power_iters; q++) {
         spmm(tp, ti, tv, F, Y, Om, l, p->threads);
         spmm(A->indptr, A->idx, A->val, n, Om, Y, l, p->threads);
-        if ((rc = orth(&Y, &Y2, n, l, G, Gd, lam, M, "power iteration", err, errlen)) != TR_OK) goto fail;
+        if ((rc = orth(&Y, &Y2, n, l, G, Gd, lam, M, p->threads, "power iteration", err, errlen)) != TR_OK) goto fail;
     }
     /* B^T = A^T Q (F x l) = V S W^T: its Gram matrix is W S^2 W^T, and
      * V = B^T W S^-1, the first k columns. */
     spmm(tp, ti, tv, F, Y, Om, l, p->threads);
-    if ((rc = gram_basis(Om, F, l, G, Gd, lam, M, "projection", err, errlen)) != TR_OK) goto fail;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (blasint)F, (blasint)k, (blasint)l,
-                1.0f, Om, (blasint)l, M, (blasint)l, 0.0f, Vo, (blasint)k);
+    if ((rc = gram_basis(Om, F, l, G, Gd, lam, M, p->threads, "projection", err, errlen)) != TR_OK) goto fail;
+    /* V = B^T M: M's first k columns, as a contiguous l x k block */
+    for (size_t i = 0; i < l; i++) memmove(M + i * k, M + i * l, k * sizeof *M);
+    dense_gemm(Om, F, l, M, k, Vo, p->threads);
     for (size_t c = 0; c < k; c++) {
         size_t best = 0;
         float bv = -1;
@@ -235,6 +314,7 @@ oom:
     rc = tr_errorf(err, errlen, TR_ENOMEM, "randomised SVD: out of memory (%zu x %zu, l = %zu)", n, F, l);
 fail:
 done:
+    if (blas_threads > 0) openblas_set_num_threads(blas_threads);
     tr_free(tp); tr_free(ti); tr_free(tv);
     tr_free(Om); tr_free(Y); tr_free(Y2); tr_free(G); tr_free(Gd); tr_free(lam); tr_free(M);
     tr_free(Vo); tr_free(So);

@@ -6,6 +6,7 @@
  * Every random choice derives from opt->seed; igraph use is serialised by
  * clustering/igraph_glue.c. */
 #include <cJSON.h>
+#include <cblas.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -460,7 +461,10 @@ int tr_discover(const tr_dataset *ds, const tr_train_options *opt, tr_router **o
     tr_train_options d;
     if (!opt) { tr_train_options_default(&d); opt = &d; }
     stage1 s;
+    int blas_threads = openblas_get_num_threads();   /* one BLAS thread, as in tr_train_warm */
+    openblas_set_num_threads(1);
     int rc = run_stage1(ds, opt, NULL, 0, report != NULL, &s, err, errlen);
+    openblas_set_num_threads(blas_threads);
     if (!rc) rc = assemble(ds, opt, &s, "discover", out, err, errlen);
     if (!rc && !((*out)->config_json = config_json(ds, opt, &s, (*out)->emb, "discover", NULL, NULL)))
         rc = tr_errorf(err, errlen, TR_ENOMEM, "out of memory");
@@ -479,8 +483,8 @@ int tr_train(const tr_dataset *ds, const tr_train_options *opt, tr_router **out,
     return tr_train_warm(ds, opt, NULL, out, NULL, err, errlen);
 }
 
-int tr_train_warm(const tr_dataset *ds, const tr_train_options *opt, const tr_warm_params *wp, tr_router **out,
-                  char **drift, char *err, size_t errlen)
+static int train_warm(const tr_dataset *ds, const tr_train_options *opt, const tr_warm_params *wp, tr_router **out,
+                      char **drift, char *err, size_t errlen)
 {
     *out = NULL;
     if (drift) *drift = NULL;
@@ -554,5 +558,20 @@ done:
     tr_router_close(r);
     tr_free(S); tr_free(C); tr_free(L); tr_free(Z);
     stage1_clear(&s);
+    return rc;
+}
+
+/* Training runs OpenBLAS on one thread: our workers carry every stage that
+ * needs more (embedding, graph, classifier, heads' CV), in fixed chunks
+ * summed in order, so the router is the same whatever the thread count,
+ * ours or OpenBLAS's.  Threaded BLAS calls left would not be: a 63 x 256
+ * SGEMV, for one, sums in another order on two threads. */
+int tr_train_warm(const tr_dataset *ds, const tr_train_options *opt, const tr_warm_params *wp, tr_router **out,
+                  char **drift, char *err, size_t errlen)
+{
+    int blas_threads = openblas_get_num_threads();
+    openblas_set_num_threads(1);
+    int rc = train_warm(ds, opt, wp, out, drift, err, errlen);
+    openblas_set_num_threads(blas_threads);
     return rc;
 }

@@ -45,9 +45,11 @@ check "stage-1 route gives a task per prompt" [ "$(grep -c '"task"' "$tmp/t.json
 # train, inspect
 "$bin" train "$tmp/d.jsonl" -o "$tmp/r.trm" 2> "$tmp/train.err"; check "train exits 0" [ $? -eq 0 ]
 check "train says where its time went" grep -Eq "^taskroute train: [0-9.]+ s: embedding [0-9.]+ s, .*out-of-fold [0-9.]+ s, heads [0-9.]+ s$" "$tmp/train.err"
-# our worker threads (classifier chunks, the heads' CV) must not change a bit
+# neither our worker threads nor OpenBLAS's may change a bit of the router
 "$bin" train "$tmp/d.jsonl" -o "$tmp/r1.trm" --threads 1 -q; check "train --threads 1 exits 0" [ $? -eq 0 ]
 check "the router file does not depend on --threads" cmp -s "$tmp/r.trm" "$tmp/r1.trm"
+OPENBLAS_NUM_THREADS=1 "$bin" train "$tmp/d.jsonl" -o "$tmp/r2.trm" --threads 3 -q
+check "nor on OpenBLAS's thread count" cmp -s "$tmp/r.trm" "$tmp/r2.trm"
 "$bin" inspect "$tmp/r.trm" > "$tmp/i.txt"; check "inspect exits 0" [ $? -eq 0 ]
 check "inspect says full router" grep -q "full router" "$tmp/i.txt"
 "$bin" inspect --json "$tmp/r.trm" | python3 -c "import json,sys; d=json.load(sys.stdin); assert d['has_heads'] and len(d['models'])>=2"

@@ -5,6 +5,7 @@
 
 #include <math.h>
 
+#include <cblas.h>
 #include <lapacke.h>
 
 #include "svd.h"
@@ -83,6 +84,39 @@ static void test_low_rank_plus_noise(void **state)
     check_against_lapack(120, 80, 6, 0.01, 6, 8, 4);
 }
 
+/* More rows than a chunk of the dense products (4,096): the result must not
+ * depend on our thread count nor on OpenBLAS's. */
+static void test_chunks_and_blas_threads(void **state)
+{
+    (void)state;
+    size_t n = 9000, F = 60;
+    tr_csr m;
+    double *d = malloc(n * F * sizeof *d);
+    make(n, F, 8, 0.1, 4, &m, d);
+    tr_svd_params p = {.k = 6, .oversample = 6, .power_iters = 2, .seed = 3, .threads = 1};
+    float *V[3], *S[3];
+    int k[3];
+    int blas = openblas_get_num_threads();
+    openblas_set_num_threads(1);
+    assert_int_equal(tr_rsvd(&m, &p, &V[0], &S[0], &k[0], NULL, 0), TR_OK);
+    openblas_set_num_threads(2);
+    int two = openblas_get_num_threads();   /* 2, or 1 on a one-core machine */
+    p.threads = 3;
+    assert_int_equal(tr_rsvd(&m, &p, &V[1], &S[1], &k[1], NULL, 0), TR_OK);
+    assert_int_equal(openblas_get_num_threads(), two);   /* the caller's setting is left as it was */
+    p.threads = 2;
+    assert_int_equal(tr_rsvd(&m, &p, &V[2], &S[2], &k[2], NULL, 0), TR_OK);
+    openblas_set_num_threads(blas);
+    for (int r = 1; r < 3; r++) {
+        assert_int_equal(k[r], k[0]);
+        assert_memory_equal(V[r], V[0], F * 6 * sizeof(float));
+        assert_memory_equal(S[r], S[0], 6 * sizeof(float));
+    }
+    for (int r = 0; r < 3; r++) { free(V[r]); free(S[r]); }
+    tr_csr_free(&m);
+    free(d);
+}
+
 static void test_threads_and_errors(void **state)
 {
     (void)state;
@@ -128,6 +162,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_exact_when_l_covers_rank),
         cmocka_unit_test(test_low_rank_plus_noise),
+        cmocka_unit_test(test_chunks_and_blas_threads),
         cmocka_unit_test(test_threads_and_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
