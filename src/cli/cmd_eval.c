@@ -1,6 +1,7 @@
 /* `taskroute eval`: EVAL.md's figures for a router on a dataset's test split,
  * with its ablations and (--baselines) every baseline, side by side. */
 #include <cJSON.h>
+#include <cblas.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -85,6 +86,10 @@ static void print_table(const cJSON *j)
 
 int cmd_eval(int argc, char **argv)
 {
+    /* one BLAS thread, as `serve` runs: a threaded SGEMV in the task
+     * classifier sums in another order, and the decisions' last bits would
+     * differ from the server's */
+    openblas_set_num_threads(1);
     int baselines = 0, json = 0, skip_bad = 0, c;
     const char *plot = NULL;
     static const struct option longopts[] = {

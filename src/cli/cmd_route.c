@@ -1,6 +1,7 @@
 /* `taskroute route`: route JSONL prompts on stdin, one decision per line on
  * stdout.  A stage-1 router (from `discover`) answers the task only. */
 #include <cJSON.h>
+#include <cblas.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -94,6 +95,10 @@ static void print_decision(const tr_router *r, const char *id, const tr_decision
 
 int cmd_route(int argc, char **argv)
 {
+    /* one BLAS thread, as `serve` runs: a threaded SGEMV in the task
+     * classifier sums in another order, and the decisions' last bits would
+     * differ from the server's */
+    openblas_set_num_threads(1);
     tr_route_options ro = {TR_SELECT_LAMBDA, 0, NULL};
     const char *models = NULL;
     int brief = 0, modes = 0;
