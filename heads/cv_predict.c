@@ -66,13 +66,6 @@ static void knn_row(tr_heads *h, const tr_cv_data *D, size_t i, float **Q, const
     }
 }
 
-/* The kNN slots when each row searches only its knn_tasks most probable
- * tasks: rows go in blocks of TASK_BLOCK, and within a block one SGEMM per
- * task takes the rows that search it against that task's segment, instead
- * of every row against the whole store (which computed T / knn_tasks times
- * the similarities used).  Row b's similarities sit at S + b * stride, its
- * segments in gate order, as the whole-store path lays them out.  Returns 0
- * (nothing done) when out of memory, and the caller takes that path. */
 #define TASK_BLOCK 512
 
 /* Phase one of a block: the per-task SGEMMs, tasks taken in turn. */
@@ -114,6 +107,8 @@ static void *tasks_run(void *arg)
     return NULL;
 }
 
+/* Phase two: the rows' kNN combines, a contiguous share of the block per
+ * worker, each with its own scratch. */
 typedef struct rows_job {
     tr_heads *h;
     const tr_cv_data *D;
@@ -144,6 +139,14 @@ static void *rows_run(void *arg)
     }
     return NULL;
 }
+
+/* The kNN slots when each row searches only its knn_tasks most probable
+ * tasks: rows go in blocks of TASK_BLOCK, and within a block one SGEMM per
+ * task takes the rows that search it against that task's segment, instead
+ * of every row against the whole store (which computed T / knn_tasks times
+ * the similarities used).  Row b's similarities sit at S + b * stride, its
+ * segments in gate order, as the whole-store path lays them out.  Returns 0
+ * (nothing done) when out of memory, and the caller takes that path. */
 static int knn_by_task(tr_heads *h, const tr_cv_data *D, const size_t *rows, size_t nrows, float **Q,
                        const tr_cv_slots *sl, float *scr, const float *Xs)
 {
