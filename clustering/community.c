@@ -465,8 +465,9 @@ int tr_community_detect(const tr_knn *g, const tr_community_params *p,
         if (rc != TR_OK) goto fail;
         info->searches = 1;
     } else {
-        /* T(γ) grows with γ: bracket the target by factors of 4, then
-         * bisect log γ; keep the closest count (smaller γ on ties). */
+        /* T(γ) grows with γ: bracket the target by factors of 4 (16 when
+         * far off), then bisect log γ; keep the closest count (smaller γ on
+         * ties). */
         best = tr_mallocarray(n, sizeof(int32_t));
         if (!best) {
             rc = tr_errorf(err, errlen, TR_ENOMEM, "community: out of memory");
@@ -489,8 +490,11 @@ int tr_community_detect(const tr_knn *g, const tr_community_params *p,
             }
             if (dT <= tol) break;
             if (T < target) lo = gam; else hi = gam;
-            if (hi == 0) gam *= 4;
-            else if (lo == 0) gam /= 4;
+            /* bracket by factors of 4, or 16 while the count is more than
+             * twice off: each Leiden run is a second or two at 100k */
+            double step = T > 2 * target || 2 * T < target ? 16 : 4;
+            if (hi == 0) gam *= step;
+            else if (lo == 0) gam /= step;
             else gam = sqrt(lo * hi);
             if (gam > 1e4 || gam < 1e-6 || (lo > 0 && hi > 0 && hi / lo < 1.001)) break;
         }
