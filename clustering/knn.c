@@ -10,7 +10,6 @@
 
 #include <cblas.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
 
@@ -142,10 +141,8 @@ int tr_knn_exact(const float *X, size_t n, size_t d, size_t k, int threads,
         tr_knn_free(out);
         return tr_errorf(err, errlen, TR_ENOMEM, "knn: cannot allocate %zu x %zu lists", n, k);
     }
-    if (threads <= 0) threads = tr_ncpu();
     size_t nblocks = (n + TQ - 1) / TQ;
-    if ((size_t)threads > nblocks) threads = (int)nblocks;
-    if (threads > 64) threads = 64;
+    threads = tr_workers(threads, nblocks);
 
     exact_job J = {.X = X, .n = n, .d = d, .k = k, .nblocks = nblocks, .out = out};
     atomic_init(&J.next, 0);
@@ -154,14 +151,7 @@ int tr_knn_exact(const float *X, size_t n, size_t d, size_t k, int threads,
      * OpenBLAS threads inside them would oversubscribe. */
     int blas_threads = openblas_get_num_threads();
     openblas_set_num_threads(1);
-    pthread_t tid[64];
-    int started = 0;
-    for (int t = 1; t < threads; t++) {
-        if (pthread_create(&tid[started], NULL, exact_worker, &J) != 0) break;
-        started++;
-    }
-    exact_worker(&J);
-    for (int t = 0; t < started; t++) pthread_join(tid[t], NULL);
+    tr_run_workers(threads, exact_worker, &J, 0);
     openblas_set_num_threads(blas_threads);
     if (atomic_load(&J.failed)) {
         tr_knn_free(out);

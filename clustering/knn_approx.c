@@ -131,16 +131,7 @@ int tr_knn_approx(const float *X, size_t n, size_t d, size_t k,
         rc = tr_errorf(err, errlen, TR_ENOMEM, "knn: cannot allocate %zu x %zu lists", n, k);
         goto fail;
     }
-    int threads = p->threads > 0 ? p->threads : tr_ncpu();
-    if (threads > 64) threads = 64;
-    pthread_t tid[64];
-    int started = 0;
-    for (int t = 1; t < threads; t++) {
-        if (pthread_create(&tid[started], NULL, approx_worker, &J) != 0) break;
-        started++;
-    }
-    approx_worker(&J);
-    for (int t = 0; t < started; t++) pthread_join(tid[t], NULL);
+    tr_run_workers(tr_workers(p->threads, (n + QCHUNK - 1) / QCHUNK), approx_worker, &J, 0);
     rc = atomic_load(&J.rc);
     if (rc != TR_OK) {
         if (J.err[0]) tr_errorf(err, errlen, rc, "%s", J.err);

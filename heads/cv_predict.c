@@ -154,8 +154,7 @@ static int knn_by_task(tr_heads *h, const tr_cv_data *D, const size_t *rows, siz
     for (size_t t = 0; t < T; t++)
         if (h->knn_off[t + 1] - h->knn_off[t] > maxseg) maxseg = h->knn_off[t + 1] - h->knn_off[t];
     size_t stride = K * maxseg, nbmax = nrows < TASK_BLOCK ? nrows : TASK_BLOCK;
-    int nth = D->threads < 1 ? 1 : D->threads > TR_RUN_MAX_THREADS ? TR_RUN_MAX_THREADS : D->threads;
-    if ((size_t)nth > nbmax) nth = nbmax ? (int)nbmax : 1;
+    int nth = tr_workers(D->threads, nbmax);
     float *S = tr_mallocarray(nbmax * stride + 1, sizeof *S);
     float *Gt = tr_mallocarray((size_t)nth * nbmax * maxseg + 1, sizeof *Gt);
     float *xt = tr_mallocarray((size_t)nth * nbmax * d + 1, sizeof *xt);

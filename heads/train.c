@@ -519,7 +519,7 @@ typedef struct sweep_job {
 
 static void *sweep_run(void *arg)
 {
-    sweep_job *J = *(sweep_job **)arg;
+    sweep_job *J = arg;
     for (size_t p; (p = atomic_fetch_add(&J->next, 1)) < J->W->n;)
         J->W->ece[p] = sweep(J->D, J->Q[J->W->slot[p]], J->Cc[J->W->cv[p]], J->ev, J->nev, J->lam, J->nl,
                              J->W->pc + p * J->nl, J->W->pq + p * J->nl);
@@ -537,11 +537,7 @@ static void sweep_all(const tr_cv_data *D, const tr_heads *h, size_t nslots, con
             if (h->cmask >> cv & 1u) { W->slot[W->n] = s; W->cv[W->n] = cv; W->n++; }
     sweep_job J = {.D = D, .Q = Q, .Cc = Cc, .ev = ev, .nev = nev, .nl = nl, .lam = lam, .W = W};
     atomic_init(&J.next, 0);
-    sweep_job *args[TR_RUN_MAX_THREADS];
-    int nth = D->threads < 1 ? 1 : D->threads > TR_RUN_MAX_THREADS ? TR_RUN_MAX_THREADS : D->threads;
-    if ((size_t)nth > W->n) nth = W->n ? (int)W->n : 1;
-    for (int t = 0; t < nth; t++) args[t] = &J;
-    tr_run_workers(nth, sweep_run, args, sizeof args[0]);
+    tr_run_workers(tr_workers(D->threads, W->n), sweep_run, &J, 0);
 }
 
 /* Score Q[slot] with every cost variant on the eval rows into new CV rows;

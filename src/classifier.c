@@ -260,9 +260,7 @@ static int fit_fixed(const float *X, size_t n, size_t d, const int32_t *y, size_
 {
     *out = NULL;
     size_t N = T * d + T, nchunks = (n + CHUNK - 1) / CHUNK;
-    if (threads < 1) threads = 1;
-    if ((size_t)threads > nchunks) threads = (int)nchunks;
-    if (threads > TR_RUN_MAX_THREADS) threads = TR_RUN_MAX_THREADS;
+    threads = tr_workers(threads, nchunks);
     problem P = {.X = X, .y = y, .n = n, .d = d, .T = T, .l2 = l2, .nchunks = nchunks,
                  .zrows = n < CHUNK ? n : CHUNK, .threads = threads};
     P.Wf = tr_mallocarray(T * d, sizeof(float));

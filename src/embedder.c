@@ -35,7 +35,6 @@
 
 #include <cblas.h>
 #include <math.h>
-#include <pthread.h>
 #include <string.h>
 
 #include "half.h"
@@ -103,7 +102,6 @@ static int check_params(const tr_embed_params *p, char *err, size_t errlen)
     return TR_OK;
 }
 
-static int threads_of(int t) { return t > 0 ? t : tr_ncpu(); }
 
 static void progress(const tr_embed_params *p, const char *stage, double frac)
 {
@@ -198,7 +196,6 @@ static void *enc_run(void *arg)
 static int encode_all(const tr_embedder *e, const char *const *texts, const size_t *lens, size_t n,
                       int threads, int32_t **ids_out, size_t **off_out, char *err, size_t errlen)
 {
-    enum { MAXT = 64 };
     int rc = TR_ENOMEM;
     size_t *slot = tr_mallocarray(n + 1, sizeof *slot);
     size_t *cnt = tr_mallocarray(n, sizeof *cnt);
@@ -208,20 +205,11 @@ static int encode_all(const tr_embedder *e, const char *const *texts, const size
     for (size_t i = 0; i < n; i++) slot[i + 1] = slot[i] + lens[i] + PIECE_SLACK;
     ids = tr_mallocarray(slot[n], sizeof *ids);
     if (!ids) goto oom;
-    if (threads > MAXT) threads = MAXT;
-    if ((size_t)threads > n) threads = (int)n;
-    enc_job jobs[MAXT];
-    pthread_t tid[MAXT];
-    int started = 0;
+    threads = tr_workers(threads, n);
+    enc_job jobs[TR_RUN_MAX_THREADS];
     for (int t = 0; t < threads; t++)
         jobs[t] = (enc_job){e, texts, lens, ids, slot, cnt, n * t / threads, n * (t + 1) / threads, TR_OK, ""};
-    for (int t = 1; t < threads; t++) {
-        if (pthread_create(&tid[t], NULL, enc_run, &jobs[t]) != 0) break;
-        started = t;
-    }
-    enc_run(&jobs[0]);
-    for (int t = 1; t <= started; t++) pthread_join(tid[t], NULL);
-    for (int t = started + 1; t < threads; t++) enc_run(&jobs[t]);
+    tr_run_workers(threads, enc_run, jobs, sizeof jobs[0]);
     for (int t = 0; t < threads; t++)
         if (jobs[t].rc != TR_OK) { rc = tr_errorf(err, errlen, jobs[t].rc, "%s", jobs[t].err); goto fail; }
     /* compact in place: slot i >= the compacted offset of doc i */
@@ -258,7 +246,7 @@ int tr_embedder_fit_spm(const char *const *texts, const size_t *lens, size_t n,
     if (rc) return rc;
     if (n < 2)
         return tr_errorf(err, errlen, TR_ETOOFEW, "embedder: %zu prompt(s); at least 2 are needed", n);
-    int threads = threads_of(p->threads);
+    int threads = tr_workers(p->threads, n);
     int32_t *ids = NULL;
     size_t *off = NULL;
     tr_csr A = {0};
@@ -481,25 +469,14 @@ int tr_embedder_embed_batch(const tr_embedder *e, const char *const *texts,
                             const size_t *lens, size_t n, float *out,
                             int threads, char *err, size_t errlen)
 {
-    enum { MAXT = 64 };
     if (!e || (n && (!texts || !lens || !out)) || threads < 0)
         return tr_errorf(err, errlen, TR_EINVAL, "embed batch: bad arguments");
     if (n == 0) return TR_OK;
-    threads = threads_of(threads);
-    if (threads > MAXT) threads = MAXT;
-    if ((size_t)threads > n) threads = (int)n;
-    batch_job jobs[MAXT];
-    pthread_t tid[MAXT];
-    int started = 0;
+    threads = tr_workers(threads, n);
+    batch_job jobs[TR_RUN_MAX_THREADS];
     for (int t = 0; t < threads; t++)
         jobs[t] = (batch_job){e, texts, lens, out, n * t / threads, n * (t + 1) / threads, TR_OK, 0};
-    for (int t = 1; t < threads; t++) {
-        if (pthread_create(&tid[t], NULL, batch_run, &jobs[t]) != 0) break;
-        started = t;
-    }
-    batch_run(&jobs[0]);
-    for (int t = 1; t <= started; t++) pthread_join(tid[t], NULL);
-    for (int t = started + 1; t < threads; t++) batch_run(&jobs[t]);
+    tr_run_workers(threads, batch_run, jobs, sizeof jobs[0]);
     for (int t = 0; t < threads; t++)
         if (jobs[t].rc != TR_OK)
             return tr_errorf(err, errlen, jobs[t].rc, "embedding prompt %zu: %s", jobs[t].bad,

@@ -10,7 +10,6 @@
 #include "svd.h"
 
 #include <math.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
 
@@ -72,15 +71,11 @@ static void *spmm_rows(void *arg)
     return NULL;
 }
 
-static int spmm(const size_t *indptr, const int32_t *idx, const float *val, size_t rows,
-                const float *D, float *out, size_t l, int threads)
+static void spmm(const size_t *indptr, const int32_t *idx, const float *val, size_t rows,
+                 const float *D, float *out, size_t l, int threads)
 {
-    enum { MAXT = 64 };
-    if (threads > MAXT) threads = MAXT;
-    if ((size_t)threads > rows) threads = rows ? (int)rows : 1;
-    spmm_job jobs[MAXT];
-    pthread_t tid[MAXT];
-    int started = 0, rc = TR_OK;
+    threads = tr_workers(threads, rows);
+    spmm_job jobs[TR_RUN_MAX_THREADS];
     /* split by nonzeros, not rows, so threads get equal work */
     size_t nnz = indptr[rows], r = 0;
     for (int t = 0; t < threads; t++) {
@@ -90,15 +85,7 @@ static int spmm(const size_t *indptr, const int32_t *idx, const float *val, size
         jobs[t] = (spmm_job){indptr, idx, val, D, out, l, r, r1};
         r = r1;
     }
-    for (int t = 1; t < threads; t++) {
-        if (pthread_create(&tid[t], NULL, spmm_rows, &jobs[t]) != 0) { rc = TR_EINTERNAL; break; }
-        started = t;
-    }
-    spmm_rows(&jobs[0]);
-    for (int t = 1; t <= started; t++) pthread_join(tid[t], NULL);
-    /* a thread that could not start: do its share here */
-    for (int t = started + 1; rc != TR_OK && t < threads; t++) spmm_rows(&jobs[t]);
-    return TR_OK;
+    tr_run_workers(threads, spmm_rows, jobs, sizeof jobs[0]);
 }
 
 /* The dense products of the SVD, cut into fixed chunks of rows and run on
@@ -122,7 +109,7 @@ typedef struct dense_job {
 
 static void *gemm_run(void *arg)
 {
-    dense_job *J = *(dense_job **)arg;
+    dense_job *J = arg;
     for (size_t c; (c = atomic_fetch_add(&J->next, 1)) < J->nchunks;) {
         size_t r0 = c * J->rows, nr = J->m - r0 < J->rows ? J->m - r0 : J->rows;
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (blasint)nr, (blasint)J->nc, (blasint)J->l, 1.0f,
@@ -134,7 +121,7 @@ static void *gemm_run(void *arg)
 
 static void *gram_run(void *arg)
 {
-    dense_job *J = *(dense_job **)arg;
+    dense_job *J = arg;
     for (size_t c; (c = atomic_fetch_add(&J->next, 1)) < J->nchunks;) {
         size_t r0 = c * J->rows, nr = J->m - r0 < J->rows ? J->m - r0 : J->rows;
         cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, (blasint)J->l, (blasint)nr, 1.0f, J->Y + r0 * J->l,
@@ -145,13 +132,8 @@ static void *gram_run(void *arg)
 
 static void run_dense(dense_job *J, void *(*fn)(void *), int threads)
 {
-    dense_job *args[TR_RUN_MAX_THREADS];
     atomic_init(&J->next, 0);
-    if ((size_t)threads > J->nchunks) threads = (int)J->nchunks;
-    if (threads > TR_RUN_MAX_THREADS) threads = TR_RUN_MAX_THREADS;
-    if (threads < 1) threads = 1;
-    for (int t = 0; t < threads; t++) args[t] = J;
-    tr_run_workers(threads, fn, args, sizeof args[0]);
+    tr_run_workers(tr_workers(threads, J->nchunks), fn, J, 0);
 }
 
 /* out (m x nc) = Y (m x l) M (l x nc). */

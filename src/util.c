@@ -182,6 +182,14 @@ int tr_ncpu(void)
     return n > 0 ? (int)n : 1;
 }
 
+int tr_workers(int threads, size_t jobs)
+{
+    if (threads <= 0) threads = tr_ncpu();
+    if (threads > TR_RUN_MAX_THREADS) threads = TR_RUN_MAX_THREADS;
+    if ((size_t)threads > jobs) threads = jobs ? (int)jobs : 1;
+    return threads;
+}
+
 void tr_run_workers(int nth, void *(*fn)(void *), void *arg, size_t size)
 {
     pthread_t tid[TR_RUN_MAX_THREADS];

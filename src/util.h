@@ -66,12 +66,17 @@ double tr_now(void);
 /* Number of online CPUs (>= 1). */
 int tr_ncpu(void);
 
-/* Run fn on nth workers (at most TR_RUN_MAX_THREADS), the calling thread as the
- * first; worker t gets (char *)arg + t * size.  A worker whose thread
- * cannot start runs on the calling thread afterwards, so every worker's
- * share is done. */
+/* Run fn on nth workers (at most TR_RUN_MAX_THREADS), the calling thread
+ * as the first; worker t gets (char *)arg + t * size, so size 0 hands every
+ * worker the same shared job.  A worker whose thread cannot start runs on
+ * the calling thread afterwards, so every worker's share is done. */
 #define TR_RUN_MAX_THREADS 64
 void tr_run_workers(int nth, void *(*fn)(void *), void *arg, size_t size);
+
+/* How many workers to run for 'jobs' pieces of work: 'threads', or every
+ * core when <= 0, and never more than the pieces or TR_RUN_MAX_THREADS
+ * (at least 1). */
+int tr_workers(int threads, size_t jobs);
 
 /* Offset of the first byte of s[0..len) that breaks UTF-8 (RFC 3629: no
  * overlongs, no surrogates, nothing past U+10FFFF), or len when valid. */

@@ -2,6 +2,8 @@
  * and CRC-32. */
 #include "testutil.h"
 
+#include <stdatomic.h>
+
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -31,6 +33,12 @@ static void *mark(void *arg)
     return NULL;
 }
 
+static void *count_shared(void *arg)
+{
+    atomic_fetch_add((_Atomic int *)arg, 1);
+    return NULL;
+}
+
 static void test_run_workers(void **state)
 {
     (void)state;
@@ -43,6 +51,16 @@ static void test_run_workers(void **state)
     memset(runs, 0, sizeof runs);
     tr_run_workers(TR_RUN_MAX_THREADS + 4, mark, runs, sizeof runs[0]);
     for (int t = 0; t < TR_RUN_MAX_THREADS + 4; t++) assert_int_equal(runs[t], t < TR_RUN_MAX_THREADS ? 1 : 0);
+    /* size 0: every worker gets the same job */
+    _Atomic int shared = 0;
+    tr_run_workers(3, count_shared, (void *)&shared, 0);
+    assert_int_equal(shared, 3);
+    /* the worker count: the request, every core for 0, capped by the jobs and the limit */
+    assert_int_equal(tr_workers(3, 100), 3);
+    assert_int_equal(tr_workers(0, 1000), tr_ncpu() < TR_RUN_MAX_THREADS ? tr_ncpu() : TR_RUN_MAX_THREADS);
+    assert_int_equal(tr_workers(8, 2), 2);
+    assert_int_equal(tr_workers(8, 0), 1);
+    assert_int_equal(tr_workers(1000, 1000), TR_RUN_MAX_THREADS);
 }
 
 static void test_alloc_fault(void **state)
