@@ -144,12 +144,18 @@ static void dense_gemm(const float *Y, size_t m, size_t l, const float *M, size_
     run_dense(&J, gemm_run, threads);
 }
 
-/* Gd (l x l, both triangles) = Y^T Y in double, from at most GRAM_PARTS
- * chunk sums (part: GRAM_PARTS x l x l floats of scratch) added in order. */
-static void dense_gram(const float *Y, size_t m, size_t l, float *part, double *Gd, int threads)
+/* Rows per chunk of a Gram over m rows: at most GRAM_PARTS chunks. */
+static size_t gram_rows(size_t m)
 {
     size_t rows = (m + GRAM_PARTS - 1) / GRAM_PARTS;
-    if (rows < GEMM_ROWS) rows = GEMM_ROWS;
+    return rows < GEMM_ROWS ? GEMM_ROWS : rows;
+}
+
+/* Gd (l x l, both triangles) = Y^T Y in double, from the chunk sums (part:
+ * one l x l block of scratch per chunk of gram_rows(m)) added in order. */
+static void dense_gram(const float *Y, size_t m, size_t l, float *part, double *Gd, int threads)
+{
+    size_t rows = gram_rows(m);
     dense_job J = {.Y = Y, .m = m, .l = l, .rows = rows, .part = part, .nchunks = (m + rows - 1) / rows};
     run_dense(&J, gram_run, threads);
     for (size_t i = 0; i < l; i++)
@@ -242,7 +248,8 @@ int tr_rsvd(const tr_csr *A, const tr_svd_params *p, float **V, float **S,
     float *Om = tr_mallocarray(F, l * sizeof(float));   /* F x l: test matrix, then A^T Q */
     float *Y = tr_mallocarray(n, l * sizeof(float));    /* n x l */
     float *Y2 = tr_mallocarray(n, l * sizeof(float));
-    float *G = tr_mallocarray((size_t)GRAM_PARTS * l * l, sizeof(float));   /* the Gram's chunk sums */
+    size_t pn = (n + gram_rows(n) - 1) / gram_rows(n), pf = (F + gram_rows(F) - 1) / gram_rows(F);
+    float *G = tr_mallocarray((pn > pf ? pn : pf) * l * l, sizeof(float));   /* the Grams' chunk sums */
     double *Gd = tr_mallocarray(l * l, sizeof(double));
     double *lam = tr_mallocarray(l, sizeof(double));
     float *M = tr_mallocarray(l * l, sizeof(float));
