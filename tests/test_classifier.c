@@ -30,6 +30,17 @@ static float *blobs(size_t n, size_t d, size_t T, double noise, uint64_t seed, i
     return X;
 }
 
+/* The blobs of n rows (labels into *y, both the caller's to free) and
+ * default parameters with the penalty fixed at l2. */
+static float *fixture(size_t n, size_t d, size_t T, double noise, uint64_t seed, double l2, int32_t **y,
+                      tr_softmax_params *p)
+{
+    *y = malloc(n * sizeof(int32_t));
+    tr_softmax_params_default(p);
+    p->l2 = l2;
+    return blobs(n, d, T, noise, seed, *y);
+}
+
 static void test_fit_predict(void **state)
 {
     (void)state;
@@ -81,11 +92,9 @@ static void test_threads_same_model(void **state)
 {
     (void)state;
     size_t n = 13000, d = 8, T = 5;
-    int32_t *y = malloc(n * sizeof(int32_t));
-    float *X = blobs(n, d, T, 0.6, 3, y);
+    int32_t *y;
     tr_softmax_params p;
-    tr_softmax_params_default(&p);
-    p.l2 = 1e-4;
+    float *X = fixture(n, d, T, 0.6, 3, 1e-4, &y, &p);
     p.max_iter = 30;
     tr_softmax *m[3] = {NULL, NULL, NULL};
     char err[256];
@@ -121,11 +130,9 @@ static void test_warm_start(void **state)
 {
     (void)state;
     size_t n = 3000, d = 16, T = 4;
-    int32_t *y = malloc(n * sizeof(int32_t));
-    float *X = blobs(n, d, T, 0.5, 4, y);
+    int32_t *y;
     tr_softmax_params p;
-    tr_softmax_params_default(&p);
-    p.l2 = 1e-3;
+    float *X = fixture(n, d, T, 0.5, 4, 1e-3, &y, &p);
     tr_softmax *cold = NULL, *warm = NULL, *half = NULL, *short_warm = NULL, *other = NULL;
     char err[256];
     assert_int_equal(tr_softmax_fit(X, n, d, y, T, &p, &cold, err, sizeof err), TR_OK);
@@ -153,11 +160,9 @@ static void test_save_load(void **state)
 {
     (void)state;
     size_t n = 600, d = 16, T = 4;
-    int32_t *y = malloc(n * sizeof(int32_t));
-    float *X = blobs(n, d, T, 0.2, 2, y);
+    int32_t *y;
     tr_softmax_params p;
-    tr_softmax_params_default(&p);
-    p.l2 = 1e-3;
+    float *X = fixture(n, d, T, 0.2, 2, 1e-3, &y, &p);
     tr_softmax *m = NULL, *m2 = NULL;
     char err[256];
     assert_int_equal(tr_softmax_fit(X, n, d, y, T, &p, &m, err, sizeof err), TR_OK);
