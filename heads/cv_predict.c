@@ -170,8 +170,7 @@ static int knn_by_task(tr_heads *h, const tr_cv_data *D, const size_t *rows, siz
         memset(cnt, 0, (T + 1) * sizeof *cnt);
         for (size_t b = 0; b < nb; b++) {
             size_t i = rows ? rows[r0 + b] : r0 + b;
-            float w[TR_HEADS_MAX_TOPK];
-            nseg[b] = tr_gate_topk(D->P + i * D->T, T, K, seg + b * K, w);
+            nseg[b] = tr_gate_search(D->P + i * D->T, T, K, h->knn_mass, seg + b * K);
             size_t o = b * stride;
             for (size_t s = 0; s < nseg[b]; s++) {
                 int32_t t = seg[b * K + s];
@@ -262,8 +261,7 @@ void tr_cv_predict_rows(tr_heads *h, const tr_cv_data *D, const size_t *rows, si
                 memcpy(sims, g, nk * sizeof *sims);
             } else {
                 int32_t idx[TR_HEADS_MAX_TOPK];
-                float w[TR_HEADS_MAX_TOPK];
-                nseg = tr_gate_topk(D->P + i * D->T, h->T, h->knn_tasks, idx, w);
+                nseg = tr_gate_search(D->P + i * D->T, h->T, h->knn_tasks, h->knn_mass, idx);
                 size_t o = 0;
                 for (size_t s = 0; s < nseg; s++) {
                     lo[s] = h->knn_off[idx[s]]; hi[s] = h->knn_off[idx[s] + 1];

@@ -2,7 +2,22 @@
  * its k most probable tasks, weighted by P(t|x) renormalised over those k.
  * Truncating to the top k keeps prediction O(kM) and stops a long tail of
  * improbable tasks from pulling every prompt toward the global mean. */
+#include "heads_impl.h"
 #include "parts.h"
+
+size_t tr_gate_search(const float *p, size_t T, size_t k, float mass, int32_t *idx)
+{
+    float w[TR_HEADS_MAX_TOPK];
+    size_t n = tr_gate_topk(p, T, k < TR_HEADS_MAX_TOPK ? k : TR_HEADS_MAX_TOPK, idx, w);
+    if (!(mass > 0 && mass < 1)) return n;
+    double s = 0;
+    for (size_t j = 0; j < n; j++) {
+        float v = p[idx[j]];
+        s += v > 0 ? v : 0;   /* NaN and negatives count as 0 */
+        if (s >= mass) return j + 1;
+    }
+    return n;
+}
 
 size_t tr_gate_topk(const float *p, size_t T, size_t k, int32_t *idx, float *w)
 {

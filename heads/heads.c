@@ -22,6 +22,7 @@ void tr_heads_params_default(tr_heads_params *p)
     p->knn_k0 = 5;
     p->knn_p = 3;
     p->knn_tasks = 2;
+    p->knn_mass = 0.9;
     p->knn_cap = 1024;
     p->knn_tau_k = 400;
     p->knn_tau = 0.1;
@@ -219,8 +220,7 @@ static void knn_estimate(const tr_heads *h, const float *x, const float *p_task,
         lo[0] = 0; hi[0] = h->knn_n; nseg = 1;
     } else {
         int32_t idx[TR_HEADS_MAX_TOPK];
-        float w[TR_HEADS_MAX_TOPK];
-        nseg = tr_gate_topk(p_task, h->T, h->knn_tasks, idx, w);
+        nseg = tr_gate_search(p_task, h->T, h->knn_tasks, h->knn_mass, idx);
         for (size_t s = 0; s < nseg; s++) { lo[s] = h->knn_off[idx[s]]; hi[s] = h->knn_off[idx[s] + 1]; }
     }
     float *sims = work + 2 * (size_t)h->M + h->knn_n;

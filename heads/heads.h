@@ -87,6 +87,9 @@ typedef struct tr_heads_params {
     int knn_tasks;         /* search only the prompts of the g most probable tasks;
                               0 = all training prompts (exact as RECIPE.md; ~6x
                               slower: 275 vs 45 us on mmlu-pro, same CV AIQ) [2] */
+    double knn_mass;       /* ...but stop at fewer tasks once their probabilities
+                              sum to knn_mass: a prompt the classifier is sure of
+                              searches one task; 0 = always knn_tasks [0.9] */
     int knn_cap;           /* at most this many prompts of a task in the kNN store, a
                               fixed pseudo-random sample of a larger task; 0 = all.
                               Bounds a decision's kNN work and the CV's, which

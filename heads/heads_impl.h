@@ -25,6 +25,7 @@ struct tr_heads {
     /* kNN store (kNN and kNN-tau share it): training prompts sorted by task */
     uint32_t knn_n, knn_k, knn_tasks;
     float knn_p, knn_k0;
+    float knn_mass;            /* stop searching tasks at this probability (HEAD v4; 0: all knn_tasks) */
     uint32_t knn_tau_k;        /* kNN-tau: k and temperature */
     float knn_tau;
     float *knn_X;              /* knn_n x d (HEAD format 1-2), or NULL */

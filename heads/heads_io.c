@@ -1,17 +1,19 @@
 /* The heads in the router file: four sections, each opening with its own
  * format version (u32) so one can change without the others.  HEAD is at
- * version 3, the others at 1.  HEAD version 2 added kNN-tau and the
+ * version 4, the others at 1.  HEAD version 2 added kNN-tau and the
  * surface variants; version 3 adds kNN-sup and kNN-sup-ridge and stores the
  * kNN store's embeddings X as IEEE half (half.h: the kNN similarities read
- * half the bytes).  Version 2 still loads, keeps its float store and BLAS
- * path and is saved as version 2 again, so that a re-saved router predicts
- * as before; version 1 (variants 0-4 only) loads and is saved as version 2.
+ * half the bytes); version 4 adds knn_mass (a confident prompt searches
+ * fewer tasks).  Versions 2 and 3 still load and are saved in their own
+ * version again (version 3 with knn_mass 0, as it searched), so that a
+ * re-saved router predicts as before; version 2 keeps its float store and
+ * BLAS path; version 1 (variants 0-4 only) loads and is saved as version 2.
  *
  *   HEAD  u32 ver, M, T, d, top_k; i32 qv, cv; u32 qmask, cmask;
  *         f32 k0, cost_k0, ridge_alpha; f32 prior[T*M], gmean[M];
  *         f32 ridge[M*(d+1)] if qmask has TR_QV_RIDGE;
  *         if qmask has TR_QV_KNN or (v2) TR_QV_KNN_TAU: u32 knn_n, knn_k,
- *         knn_tasks; f32 knn_p, knn_k0; u32 off[T+1] (0 .. knn_n,
+ *         knn_tasks; f32 knn_p, knn_k0; v4: f32 knn_mass; u32 off[T+1] (0 .. knn_n,
  *         non-decreasing); X[knn_n*d] (f16 from v3, f32 before), f32 S[knn_n*M];
  *         v2 and later: u32 nsurf (0 or TR_HEADS_SURF); f32 surf_mean[nsurf],
  *         surf_scale[nsurf]; if qmask has TR_QV_KNN_TAU: u32 knn_tau_k;
@@ -41,7 +43,7 @@
 #include "util.h"
 
 #define HEADS_FMT 1u       /* CALB, COST, SELC */
-#define HEAD_FMT 3u        /* HEAD */
+#define HEAD_FMT 4u        /* HEAD */
 
 /* The version h is saved in: the one it was loaded in (1 becomes 2: float
  * kNN store), a trained router HEAD_FMT. */
@@ -61,6 +63,7 @@ void tr_heads_save(const tr_heads *h, tr_buf *hb, tr_buf *cal, tr_buf *cost, tr_
     if (h->qmask & TR_QV_KNN_MASK) {
         tr_buf_u32(hb, h->knn_n); tr_buf_u32(hb, h->knn_k); tr_buf_u32(hb, h->knn_tasks);
         tr_buf_f32(hb, h->knn_p); tr_buf_f32(hb, h->knn_k0);
+        if (head_fmt(h) >= 4) tr_buf_f32(hb, h->knn_mass);
         for (size_t t = 0; t <= T; t++) tr_buf_u32(hb, h->knn_off[t]);
         if (h->knn_Xh) tr_buf_u16s(hb, h->knn_Xh, (size_t)h->knn_n * h->d);
         else tr_buf_f32s(hb, h->knn_X, (size_t)h->knn_n * h->d);
@@ -217,9 +220,12 @@ int tr_heads_load(const void *heads, size_t heads_len, const void *calib,
             tr_cursor_field(&c, "knn header");
             tr_get_u32(&c, &h->knn_n); tr_get_u32(&c, &h->knn_k); tr_get_u32(&c, &h->knn_tasks);
             tr_get_f32(&c, &h->knn_p); tr_get_f32(&c, &h->knn_k0);
+            if (ver >= 4) tr_get_f32(&c, &h->knn_mass);
             CHECK(&c, "HEAD");
-            if (h->knn_tasks > TR_HEADS_MAX_TOPK || !(h->knn_p > 0) || !(h->knn_k0 >= 0))
-                BAD("heads section HEAD: kNN settings tasks %u, p %g, k0 %g", h->knn_tasks, h->knn_p, h->knn_k0);
+            if (h->knn_tasks > TR_HEADS_MAX_TOPK || !(h->knn_p > 0) || !(h->knn_k0 >= 0) ||
+                !(h->knn_mass >= 0 && h->knn_mass <= 1))
+                BAD("heads section HEAD: kNN settings tasks %u, p %g, k0 %g, mass %g", h->knn_tasks, h->knn_p,
+                    h->knn_k0, h->knn_mass);
             uint64_t kn = h->knn_n;
             if (tr_cursor_check_count(&c, 4 * ((T + 1) + kn * M) + kn * (D - 1) * (ver >= 3 ? 2 : 4), 1, "knn store"))
                 CHECK(&c, "HEAD");

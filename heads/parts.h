@@ -26,6 +26,12 @@ void tr_prior_fit(const float *V, size_t M, const int32_t *y, size_t T,
  * idx[k], their probabilities renormalised to sum 1 into w[k] (uniform when
  * they sum to 0).  Returns the number used, min(k, T). */
 size_t tr_gate_topk(const float *p, size_t T, size_t k, int32_t *idx, float *w);
+/* The tasks a kNN search reads: the most probable first (idx, as
+ * tr_gate_topk), stopping once their probabilities reach mass, at most k
+ * (<= TR_HEADS_MAX_TOPK) of them; mass 0 or >= 1: always min(k, T).  A
+ * prompt the classifier is sure of searches one task, an ambiguous one
+ * more.  Returns how many. */
+size_t tr_gate_search(const float *p, size_t T, size_t k, float mass, int32_t *idx);
 /* out[m] = sum_j w[j] * tab[idx[j], m] over M models. */
 void tr_gate_mix(const float *tab, size_t M, const int32_t *idx,
                  const float *w, size_t k, float *out);

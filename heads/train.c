@@ -266,6 +266,8 @@ int tr_heads_params_check(const tr_heads_params *p, char *err, size_t errlen)
     if (p->knn_k < 0 || p->knn_tasks < 0 || p->knn_tasks > TR_HEADS_MAX_TOPK || !(p->knn_k0 >= 0) || !(p->knn_p > 0))
         return tr_errorf(err, errlen, TR_ERANGE, "heads: knn_k %d, knn_tasks %d (<= %d), knn_k0 %g, knn_p %g out of range",
                          p->knn_k, p->knn_tasks, TR_HEADS_MAX_TOPK, p->knn_k0, p->knn_p);
+    if (!(p->knn_mass >= 0 && p->knn_mass <= 1))
+        return tr_errorf(err, errlen, TR_ERANGE, "heads: knn_mass %g outside [0, 1]", p->knn_mass);
     if (p->knn_cap < 0)
         return tr_errorf(err, errlen, TR_ERANGE, "heads: knn_cap %d must be >= 0", p->knn_cap);
     if (p->knn_tau_k < 0 || (p->knn_tau_k > 0 && !(p->knn_tau > 0 && p->knn_tau < INFINITY)))
@@ -659,6 +661,7 @@ int tr_heads_train(const float *X, const float *P, const int32_t *y, size_t n,
     h->knn_k = (uint32_t)(params->knn_k > 0 ? params->knn_k : 0);
     h->knn_p = (float)params->knn_p; h->knn_k0 = (float)params->knn_k0;
     h->knn_tasks = (uint32_t)params->knn_tasks;
+    h->knn_mass = (float)params->knn_mass;
     h->knn_tau_k = (uint32_t)(use_kt ? params->knn_tau_k : 0);
     h->knn_tau = use_kt ? (float)params->knn_tau : 0;
     h->nsurf = (uint32_t)(sl.rs ? nsurf : 0);
@@ -778,6 +781,7 @@ int tr_heads_train(const float *X, const float *P, const int32_t *y, size_t n,
         f->M = h->M; f->T = h->T; f->d = h->d; f->top_k = h->top_k;
         f->k0 = h->k0; f->cost_k0 = h->cost_k0;
         f->knn_k = h->knn_k; f->knn_p = h->knn_p; f->knn_k0 = h->knn_k0; f->knn_tasks = h->knn_tasks;
+        f->knn_mass = h->knn_mass;
         f->knn_tau_k = h->knn_tau_k; f->knn_tau = h->knn_tau;
         f->nsurf = h->nsurf;
         f->sup_w = h->sup_w; f->sup_alpha = h->sup_alpha;

@@ -157,6 +157,8 @@ typedef struct tr_train_options {
      * router [NULL] */
     const char *heads;
     int knn_tasks;          /* the kNN heads search the prompts of this many most probable tasks, 0 = all [2] */
+    double knn_mass;        /* ...but only as many as it takes for their probabilities to reach this:
+                               a prompt the classifier is sure of searches one task; 0 = always knn_tasks [0.9] */
     int knn_cap;            /* at most this many prompts of a task in the kNN store (a fixed sample of a
                                larger task), 0 = all: bounds kNN routing and training work on big data [1024] */
     const char *warm_start; /* path of the current router, or NULL */

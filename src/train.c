@@ -39,6 +39,7 @@ void tr_train_options_default(tr_train_options *o)
     o->cv_folds = 5;
     o->heads = NULL;
     o->knn_tasks = 2;
+    o->knn_mass = 0.9;
     o->knn_cap = 1024;
 }
 
@@ -508,6 +509,7 @@ static int train_warm(const tr_dataset *ds, const tr_train_options *opt, const t
     hp.gate_top_k = opt->gate_top_k;
     hp.cv_folds = opt->cv_folds;
     hp.knn_tasks = opt->knn_tasks;
+    hp.knn_mass = opt->knn_mass;
     hp.knn_cap = opt->knn_cap;
     hp.threads = opt->threads;
     if (opt->heads && (rc = tr_heads_params_restrict(&hp, opt->heads, err, errlen))) goto done;

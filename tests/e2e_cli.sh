@@ -27,6 +27,9 @@ check "unknown --heads variant is named with the known ones" grep -q "unknown he
 check "nothing written on a bad --heads" [ ! -e "$tmp/x.trm" ]
 "$bin" train "$tmp/d.jsonl" -o "$tmp/x.trm" --knn-tasks 65 >/dev/null 2>"$tmp/e"; rc=$?
 check "--knn-tasks out of range exits 2" [ $rc -eq 2 ]
+"$bin" train "$tmp/d.jsonl" -o "$tmp/x.trm" --knn-mass 1.5 >/dev/null 2>"$tmp/e"; rc=$?
+check "--knn-mass out of range exits 2" [ $rc -eq 2 ]
+check "--knn-mass out of range names the option" grep -q -- "--knn-mass" "$tmp/e"
 "$bin" nosuch >/dev/null 2>&1; check "unknown command exits 2" [ $? -eq 2 ]
 "$bin" --version | grep -q taskroute; check "--version" [ $? -eq 0 ]
 for c in synth embed discover train route eval inspect; do

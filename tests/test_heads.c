@@ -850,22 +850,37 @@ static size_t knn_x_at(const unsigned char *p, size_t *kn, size_t *d)
     assert_true(qmask & (1u << TR_QV_KNN));
     size_t at = 48 + 4 * ((size_t)T * M + M) + ((qmask & (1u << TR_QV_RIDGE)) ? 4 * (size_t)M * (*d + 1) : 0);
     *kn = get_u32le(p + at);
-    return at + 20 + 4 * ((size_t)T + 1);   /* after the kNN header and task offsets */
+    /* after the kNN header (knn_mass from version 4) and task offsets */
+    return at + 20 + (get_u32le(p) >= 4 ? 4 : 0) + 4 * ((size_t)T + 1);
 }
 
-/* A HEAD section of version 3 (kNN store X as half) rewritten as version
- * ver (2: X as f32): X widened, the rest as it is. */
-static void head_float_store(const tr_buf *b, tr_buf *out, uint32_t ver)
+/* Where a version-4 HEAD keeps knn_mass. */
+static size_t knn_mass_at(const unsigned char *p)
+{
+    uint32_t T = get_u32le(p + 8);
+    size_t kn, d;
+    return knn_x_at(p, &kn, &d) - 4 * ((size_t)T + 1) - 4;
+}
+
+/* A HEAD section of version 4 rewritten as version ver: 3 drops knn_mass;
+ * 2 also widens the kNN store X from half to f32; the rest as it is. */
+static void head_old_version(const tr_buf *b, tr_buf *out, uint32_t ver)
 {
     const unsigned char *p = b->data;
-    size_t kn, d, at = knn_x_at(p, &kn, &d);
-    assert_int_equal(get_u32le(p), 3);
+    size_t kn, d, at = knn_x_at(p, &kn, &d), mass = knn_mass_at(p);
+    assert_int_equal(get_u32le(p), 4);
     tr_buf_init(out);
     tr_buf_u32(out, ver);
-    tr_buf_put(out, p + 4, at - 4);
-    for (size_t i = 0; i < kn * d; i++) tr_buf_f32(out, tr_half_to_float((uint16_t)(p[at + 2 * i] | p[at + 2 * i + 1] << 8)));
-    at += 2 * kn * d;
-    tr_buf_put(out, p + at, b->len - at);
+    tr_buf_put(out, p + 4, mass - 4);
+    tr_buf_put(out, p + mass + 4, at - mass - 4);
+    if (ver >= 3) {
+        tr_buf_put(out, p + at, b->len - at);
+    } else {
+        for (size_t i = 0; i < kn * d; i++)
+            tr_buf_f32(out, tr_half_to_float((uint16_t)(p[at + 2 * i] | p[at + 2 * i + 1] << 8)));
+        at += 2 * kn * d;
+        tr_buf_put(out, p + at, b->len - at);
+    }
     assert_int_equal(tr_buf_ok(out), TR_OK);
 }
 
@@ -903,7 +918,7 @@ static void test_save_load_surface(void **state)
     for (int qv = 0; qv < TR_QV_COUNT; qv++) assert_true(tr_heads_has_qvariant(h, qv));
     tr_buf b[4];
     save_all(h, b);
-    assert_int_equal(get_u32le(b[0].data), 3);   /* HEAD version 3 */
+    assert_int_equal(get_u32le(b[0].data), 4);   /* HEAD version 4 */
     assert_int_equal(load4(b, b[0].len, &g, err, sizeof err), TR_OK);
     assert_int_equal(tr_heads_qvariant(g), tr_heads_qvariant(h));
     assert_float_equal(tr_heads_surf_alpha(g), tr_heads_surf_alpha(h), 0);
@@ -944,8 +959,10 @@ static void test_save_load_surface(void **state)
     for (int i = 0; i < 4; i++) tr_buf_free(&b[i]);
     tr_heads_free(h);
 
-    /* a version-2 HEAD is a version-3 one without kNN-sup and with its kNN
+    /* a version-2 HEAD is a version-4 one without knn_mass (it searched
+     * knn_tasks tasks always: mass 0), without kNN-sup and with its kNN
      * store widened to f32 ... */
+    p.knn_mass = 0;
     p.sup_w = 0;
     assert_int_equal(tr_heads_train(s.X, s.P, s.y, s.n, s.d, s.T, s.S, s.C, s.L, s.M, &p, &h, err, sizeof err), TR_OK);
     assert_false(tr_heads_has_qvariant(h, TR_QV_KNN_SUP));
@@ -953,7 +970,7 @@ static void test_save_load_surface(void **state)
     save_all(h, b);
     {
         tr_buf v2;
-        head_float_store(&b[0], &v2, 2);
+        head_old_version(&b[0], &v2, 2);
         tr_buf_free(&b[0]);
         b[0] = v2;
     }
@@ -987,7 +1004,7 @@ static void test_save_load_surface(void **state)
     assert_false(tr_heads_has_qvariant(h, TR_QV_KNN_TAU));
     save_all(h, b);
     tr_buf v2;
-    head_float_store(&b[0], &v2, 2);
+    head_old_version(&b[0], &v2, 2);
     tr_buf_free(&b[0]);
     b[0] = v2;
     assert_int_equal(load4(b, b[0].len, &g, err, sizeof err), TR_OK);
@@ -1026,6 +1043,107 @@ static void test_save_load_surface(void **state)
     tr_heads_free(h);
     free(sc);
     free(Z);
+    synth_free(&s);
+}
+
+/* knn_mass: a prompt whose most probable task holds at least the mass
+ * searches that task alone (as knn_tasks = 1 does), any other prompt its
+ * knn_tasks tasks (as mass 0 does), in routing and in the CV alike.  The
+ * setting survives saving and loading; a version-3 section, written before
+ * it, searches as mass 0 did and is saved as version 3 again; out of
+ * range, it is refused.  k = 300 neighbours, more than a task's 200
+ * prompts: a search of two tasks finds other ones than a search of one. */
+static double knn_cv_aiq(const tr_heads *h)
+{
+    size_t n;
+    const tr_heads_cvrow *rows = tr_heads_cv_table(h, &n);
+    for (size_t i = 0; i < n; i++)
+        if (rows[i].qv == TR_QV_KNN && rows[i].cv == TR_CV_TASK) return rows[i].aiq_lin;
+    fail();
+    return 0;
+}
+
+static void test_knn_mass(void **state)
+{
+    (void)state;
+    float pv[4] = {0.1f, NAN, 0.85f, 0.05f};
+    int32_t idx[4];
+    assert_int_equal(tr_gate_search(pv, 4, 3, 0.9f, idx), 2);
+    assert_int_equal(idx[0], 2);
+    assert_int_equal(idx[1], 0);
+    assert_int_equal(tr_gate_search(pv, 4, 3, 0.85f, idx), 1);
+    assert_int_equal(tr_gate_search(pv, 4, 3, 0.0f, idx), 3);
+    assert_int_equal(tr_gate_search(pv, 4, 3, 1.0f, idx), 3);
+
+    size_t sizes[3] = {200, 200, 200};
+    synth s;
+    tr_heads_params p;
+    knn_setup(&s, sizes, &p);
+    p.knn_k = 300;
+    p.qv_mask = 1u << TR_QV_PRIOR_SOFT | 1u << TR_QV_KNN;
+    /* every other prompt sure of its task, the rest unsure */
+    for (size_t i = 0; i < s.n; i++) {
+        float top = i % 2 ? 0.95f : 0.6f;
+        for (size_t u = 0; u < 3; u++) s.P[i * 3 + u] = u == (size_t)s.y[i] ? top : (1 - top) / 2;
+    }
+    char err[256];
+    static const double mass[3] = {0.9, 0, 0};
+    static const int tasks[3] = {2, 1, 2};   /* adaptive, one task, two tasks */
+    tr_heads *h[3] = {NULL, NULL, NULL}, *g = NULL, *g3 = NULL;
+    for (int k = 0; k < 3; k++) {
+        p.knn_mass = mass[k];
+        p.knn_tasks = tasks[k];
+        assert_int_equal(tr_heads_train(s.X, s.P, s.y, s.n, s.d, s.T, s.S, s.C, s.L, s.M, &p, &h[k], err, sizeof err), TR_OK);
+    }
+    tr_buf b[4], b3[4];
+    save_all(h[0], b);
+    assert_int_equal(get_u32le(b[0].data), 4);
+    assert_int_equal(load4(b, b[0].len, &g, err, sizeof err), TR_OK);
+    save_all(h[0], b3);
+    tr_buf_free(&b3[0]);
+    head_old_version(&b[0], &b3[0], 3);
+    assert_int_equal(load4(b3, b3[0].len, &g3, err, sizeof err), TR_OK);
+    float *sc = malloc(tr_heads_scratch_floats(h[0]) * sizeof *sc);
+    size_t n_one = 0, n_two = 0, differ = 0;
+    for (size_t i = 0; i < s.n; i += 5) {
+        float q[5][4];
+        const float *pt = s.P + i * 3;
+        int sure = pt[s.y[i]] >= 0.9f;
+        const tr_heads *all[5] = {h[0], h[1], h[2], g, g3};
+        for (int k = 0; k < 5; k++)
+            assert_int_equal(tr_heads_predict_variant(all[k], TR_QV_KNN, TR_CV_TASK, s.X + i * 8, pt, 100, NULL, q[k],
+                                                      NULL, NULL, sc), TR_OK);
+        assert_memory_equal(q[0], sure ? q[1] : q[2], sizeof q[0]);
+        assert_memory_equal(q[3], q[0], sizeof q[0]);   /* loaded: the same search */
+        assert_memory_equal(q[4], q[2], sizeof q[0]);   /* version 3: both tasks */
+        n_one += sure;
+        n_two += !sure;
+        differ += sure && memcmp(q[1], q[2], sizeof q[1]) != 0;
+    }
+    assert_true(n_one > 10 && n_two > 10);
+    /* a second task changes the estimate of (nearly) every sure prompt, so
+     * that the first check above can fail */
+    assert_true(differ >= n_one - 2);
+    /* the CV searched as routing does: its kNN figures are neither those of
+     * one task nor of two */
+    assert_true(knn_cv_aiq(h[0]) != knn_cv_aiq(h[1]));
+    assert_true(knn_cv_aiq(h[0]) != knn_cv_aiq(h[2]));
+    assert_saves_as(g3, b3);
+    tr_heads_free(g);
+    tr_heads_free(g3);
+    /* out of range in the file, and as a parameter */
+    float bad = 1.5f;
+    memcpy(b[0].data + knn_mass_at(b[0].data), &bad, 4);   /* little-endian host, as the format */
+    g = NULL;
+    assert_int_equal(load4(b, b[0].len, &g, err, sizeof err), TR_EFORMAT);
+    assert_non_null(strstr(err, "mass 1.5"));
+    assert_null(g);
+    p.knn_mass = 1.5;
+    assert_int_equal(tr_heads_train(s.X, s.P, s.y, s.n, s.d, s.T, s.S, s.C, s.L, s.M, &p, &g, err, sizeof err), TR_ERANGE);
+    assert_non_null(strstr(err, "knn_mass 1.5"));
+    for (int i = 0; i < 4; i++) { tr_buf_free(&b[i]); tr_buf_free(&b3[i]); }
+    for (int k = 0; k < 3; k++) tr_heads_free(h[k]);
+    free(sc);
     synth_free(&s);
 }
 
@@ -1108,7 +1226,7 @@ static void test_alloc_failures(void **state)
 /* kNN-sup-ridge is kNN-sup with another shrinkage target: with a huge
  * pseudo-count its estimate is the clipped prior+ridge prediction (kNN-sup's:
  * the soft prior), with none the two are the same neighbour mean.  It is
- * saved as HEAD version 3; a version-2 section cannot claim it, nor can a
+ * saved as HEAD version 4; a version-2 section cannot claim it, nor can a
  * section without kNN-sup. */
 static void test_knn_sup_ridge(void **state)
 {
@@ -1148,12 +1266,12 @@ static void test_knn_sup_ridge(void **state)
             }
         }
         if (pass == 0) assert_true(moved > 0.05);   /* the two targets differ */
-        /* HEAD version 3 round trip; a version-2 section cannot claim the
+        /* HEAD version 4 round trip; a version-2 section cannot claim the
          * variant (bit 9 of qmask: byte 29, bit 1), nor a section without
          * kNN-sup */
         tr_buf b[4];
         save_all(h, b);
-        assert_int_equal(get_u32le(b[0].data), 3);
+        assert_int_equal(get_u32le(b[0].data), 4);
         tr_heads *g = NULL;
         assert_int_equal(load4(b, b[0].len, &g, err, sizeof err), TR_OK);
         for (size_t i = 0; i < s.n; i += 11) {
@@ -1214,6 +1332,7 @@ int main(void)
         cmocka_unit_test(test_knn_sup_ridge),
         cmocka_unit_test(test_save_load),
         cmocka_unit_test(test_save_load_surface),
+        cmocka_unit_test(test_knn_mass),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_folds_from_ids),
         cmocka_unit_test(test_alloc_failures),

@@ -88,6 +88,8 @@ static void help(FILE *f)
         "      --decisions LOG     server decision log to join on request_id; repeatable\n",
         wp.match.min_score);
     cli_train_opts_help(f);
+    tr_train_options d;
+    tr_train_options_default(&d);
     fprintf(f, "      --heads LIST        quality heads CV may choose among, comma-separated:\n"
                "                          prior-hard, prior-soft, prior+ridge, knn, ensemble,\n"
                "                          knn-tau, prior+ridge-surface, knn-tau/ridge-surface,\n"
@@ -96,11 +98,15 @@ static void help(FILE *f)
                "                          is faster and the router file smaller\n"
                "      --knn-tasks G       kNN heads search the prompts of the G most probable\n"
                "                          tasks, 0 = all [2]\n"
+               "      --knn-mass P        ...but stop at fewer once their probabilities sum to\n"
+               "                          P (a prompt the classifier is sure of searches one\n"
+               "                          task: faster routing); 0 = always G [%.2f]\n"
                "      --knn-cap N         at most N prompts of a task in the kNN store (a fixed\n"
                "                          sample of a larger task), 0 = all [1024]\n"
                "      --fast              the latency profile: --max-features 8000 --heads\n"
                "                          prior-soft,prior+ridge unless given (a smaller router,\n"
-               "                          about twice as fast, a little less quality)\n");
+               "                          about twice as fast, a little less quality)\n",
+            d.knn_mass);
     fprintf(f, "  -q, --quiet             no progress or summary on stderr\n"
                "  -h, --help              this help\n"
                "Exit: 0 written; 1 error; 2 usage; 3 refused as a regression (nothing written).\n");
@@ -133,7 +139,7 @@ static char *with_guard(const char *drift, const char *guard)
 }
 
 enum { O_REFIT = 500, O_DRIFT_MD, O_DRIFT_JSON, O_MAXREG, O_FORCE, O_FEEDBACK, O_DECISIONS, O_MATCHMIN,
-       O_HEADS, O_KNN_TASKS, O_KNN_CAP, O_FAST };
+       O_HEADS, O_KNN_TASKS, O_KNN_CAP, O_KNN_MASS, O_FAST };
 
 /* --fast: what bench/RESULTS.md (section 3) measured as the latency profile */
 #define FAST_MAX_FEATURES 8000
@@ -158,7 +164,7 @@ int cmd_train(int argc, char **argv)
         {"force", no_argument, 0, O_FORCE}, {"feedback", required_argument, 0, O_FEEDBACK},
         {"decisions", required_argument, 0, O_DECISIONS}, {"match-min", required_argument, 0, O_MATCHMIN},
         {"heads", required_argument, 0, O_HEADS}, {"knn-tasks", required_argument, 0, O_KNN_TASKS},
-        {"knn-cap", required_argument, 0, O_KNN_CAP},
+        {"knn-cap", required_argument, 0, O_KNN_CAP}, {"knn-mass", required_argument, 0, O_KNN_MASS},
         {"fast", no_argument, 0, O_FAST}, {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'},
     };
     struct option longopts[64];
@@ -192,6 +198,9 @@ int cmd_train(int argc, char **argv)
             o.knn_cap = (int)v;
             break;
         }
+        case O_KNN_MASS:
+            if (cli_parse_double("train", "--knn-mass", optarg, 0, 1, &o.knn_mass)) return TR_EXIT_USAGE;
+            break;
         case O_KNN_TASKS: {
             long v;
             if (cli_parse_int("train", "--knn-tasks", optarg, 0, 64, &v)) return TR_EXIT_USAGE;
