@@ -17,6 +17,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "gemv.h"
 #include "util.h"
 
 #define BLOCK 2048
@@ -120,13 +121,12 @@ fail:
     return rc;
 }
 
-/* One SGEMV (the weights are M rows of stride d+1): ~0.5 us for M = 29,
- * d = 256, where a scalar loop takes ~4 us.  OpenBLAS's small GEMV uses a
- * stack buffer, so this allocates nothing.  'corr' is M floats of scratch. */
+/* One GEMV (the weights are M rows of stride d+1), gemv.h's: in a fixed
+ * order and never on OpenBLAS's threads.  'corr' is M floats of scratch. */
 void tr_expert_apply(const float *W, size_t d, size_t M, const float *x, float *out, float *corr)
 {
     size_t D = d + 1;
-    cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)M, (int)d, 1.0f, W, (int)D, x, 1, 0.0f, corr, 1);
+    tr_gemv(M, d, W, D, x, corr);
     for (size_t m = 0; m < M; m++)
         if (!isnan(out[m])) out[m] += corr[m] + W[m * D + d];
 }

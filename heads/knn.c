@@ -16,10 +16,10 @@
  * (that test was over a quarter of a decision's instructions). */
 #include "parts.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <string.h>
 
+#include "gemv.h"
 #include "half.h"
 
 /* Order-preserving map of a float to an unsigned key (ascending floats give
@@ -71,8 +71,7 @@ void tr_knn_sims(const float *Xs, size_t d, const uint32_t *lo, const uint32_t *
     for (size_t s = 0; s < nseg; s++) {
         size_t nr = hi[s] - lo[s];
         if (nr == 0) continue;
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)nr, (int)d, 1.0f, Xs + (size_t)lo[s] * d, (int)d,
-                    x, 1, 0.0f, sims + o, 1);
+        tr_gemv(nr, d, Xs + (size_t)lo[s] * d, d, x, sims + o);
         o += nr;
     }
 }
@@ -125,8 +124,8 @@ void tr_knn_combine(const float *Ss, size_t M, const uint32_t *lo, const uint32_
         n_eq = k - above;
     }
     /* The neighbours' weights, zero for every other candidate; then one
-     * dense pass per segment: [num | den] += [scores | labelled]^T w.  The
-     * zero weights cost less than gathering the neighbours' rows. */
+     * pass per segment: [num | den] += [scores | labelled]^T w over the
+     * rows (gemv.h: in row order, never on OpenBLAS's threads). */
     for (size_t i = 0; i < nc; i++) {
         float sim = sims[i];
         if (sim < thr || (sim == thr && n_eq == 0)) { w[i] = 0; continue; }
@@ -137,8 +136,7 @@ void tr_knn_combine(const float *Ss, size_t M, const uint32_t *lo, const uint32_
     for (size_t s = 0; s < nseg; s++) {
         size_t nr = hi[s] - lo[s];
         if (nr == 0) continue;
-        cblas_sgemv(CblasRowMajor, CblasTrans, (int)nr, (int)(2 * M), 1.0f, Ss + (size_t)lo[s] * 2 * M,
-                    (int)(2 * M), w + o, 1, 1.0f, acc, 1);
+        tr_gemv_t_acc(nr, 2 * M, Ss + (size_t)lo[s] * 2 * M, 2 * M, w + o, acc);
         o += nr;
     }
     for (size_t m = 0; m < M; m++) {

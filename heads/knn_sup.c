@@ -27,12 +27,13 @@
  *
  * The stored rows' z come from the same ridge fit (in-sample on the rows it
  * was fitted on), in cross-validation as in the final fit, so the CV
- * figures measure what routing does.  Routing adds one M x d SGEMV (the
- * ridge) and one n_candidates x M SGEMV (z against the stored z). */
-#include <cblas.h>
+ * figures measure what routing does.  Routing adds one M x d GEMV (the
+ * ridge) and one n_candidates x M GEMV (z against the stored z), both
+ * gemv.h's. */
 #include <math.h>
 #include <string.h>
 
+#include "gemv.h"
 #include "heads_impl.h"
 #include "parts.h"
 #include "util.h"
@@ -121,8 +122,7 @@ void tr_heads_sup_sims(const tr_heads *h, const uint32_t *lo, const uint32_t *hi
     for (size_t s = 0; s < nseg; s++) {
         size_t nr = hi[s] - lo[s];
         if (nr == 0) continue;
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)nr, (int)M, 1.0f, h->knn_Z + (size_t)lo[s] * M, (int)M,
-                    zq, 1, 0.0f, zs + o, 1);
+        tr_gemv(nr, M, h->knn_Z + (size_t)lo[s] * M, M, zq, zs + o);
         const float *zn = h->knn_zn + lo[s];
         for (size_t j = 0; j < nr; j++) sims[o + j] = (sims[o + j] + b2 * zs[o + j]) * nq * zn[j];
         o += nr;

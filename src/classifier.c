@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "eval_metrics.h"
+#include "gemv.h"
 #include "util.h"
 
 #define CHUNK 4096
@@ -73,9 +74,8 @@ static double softmax_inplace(float *z, size_t T)
 
 void tr_softmax_predict(const tr_softmax *m, const float *x, float *probs)
 {
-    memcpy(probs, m->b, m->T * sizeof(float));
-    cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)m->T, (int)m->d, 1.0f, m->W, (int)m->d, x, 1,
-                1.0f, probs, 1);
+    tr_gemv(m->T, m->d, m->W, m->d, x, probs);   /* gemv.h: no OpenBLAS threads on the routing path */
+    for (size_t t = 0; t < m->T; t++) probs[t] = m->b[t] + probs[t];
     softmax_inplace(probs, m->T);
 }
 
