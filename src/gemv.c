@@ -1,13 +1,7 @@
 /* Fixed-order matrix-vector products (gemv.h). */
-#include "gemv.h"
+#include "lanes32.h"   /* first: no fused multiply-add but tr_gemv_t_acc's explicit ones */
 
-/* No fused multiply-add but tr_gemv_t_acc's explicit ones, whatever
- * -ffp-contract the build uses. */
-#if defined(__clang__)
-#pragma STDC FP_CONTRACT OFF
-#elif defined(__GNUC__)
-#pragma GCC optimize("fp-contract=off")
-#endif
+#include "gemv.h"
 
 #include <math.h>
 #include <stdatomic.h>
@@ -15,13 +9,7 @@
 
 #include "half.h"
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define GEMV_X86 1
-#include <cpuid.h>
-#include <immintrin.h>
-#else
-#define GEMV_X86 0
-#endif
+#define GEMV_X86 TR_LANES_X86
 
 /* ------------------------------------------------------------ portable */
 
@@ -43,9 +31,7 @@ static float dot_portable(size_t n, const float *a, const float *x)
         float p = a[i] * x[i];
         acc[i - n8] = acc[i - n8] + p;
     }
-    for (size_t w = 16; w >= 1; w /= 2)
-        for (size_t j = 0; j < w; j++) acc[j] = acc[j] + acc[j + w];
-    return acc[0];
+    return tr_lanes32_sum(acc);
 }
 
 void tr_gemv_portable(size_t rows, size_t n, const float *A, size_t lda, const float *x, float *y)
@@ -90,11 +76,7 @@ TR_AVX2 static float dot_avx2(size_t n, const float *a, const float *x)
         memcpy(tx, x + i, (n - i) * sizeof *tx);
         a0 = _mm256_add_ps(a0, _mm256_mul_ps(_mm256_loadu_ps(ta), _mm256_loadu_ps(tx)));
     }
-    __m256 s = _mm256_add_ps(_mm256_add_ps(a0, a2), _mm256_add_ps(a1, a3));
-    __m128 q = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
-    q = _mm_add_ps(q, _mm_movehl_ps(q, q));
-    q = _mm_add_ss(q, _mm_shuffle_ps(q, q, 1));
-    return _mm_cvtss_f32(q);
+    return tr_lanes32_sum_avx(a0, a1, a2, a3);
 }
 
 TR_AVX2 static void gemv_avx2(size_t rows, size_t n, const float *A, size_t lda, const float *x, float *y)

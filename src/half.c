@@ -5,25 +5,14 @@
  * vector code is written with intrinsics rather than left to the
  * auto-vectoriser.  Neither path may fuse a multiply and an add: the
  * results must agree bit for bit (half.h). */
-#include "half.h"
+#include "lanes32.h"   /* first: no fused multiply-add from here on */
 
-/* No fused multiply-add, whatever -std or -ffp-contract the build uses. */
-#if defined(__clang__)
-#pragma STDC FP_CONTRACT OFF
-#elif defined(__GNUC__)
-#pragma GCC optimize("fp-contract=off")
-#endif
+#include "half.h"
 
 #include <stdatomic.h>
 #include <string.h>
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define TR_HALF_X86 1
-#include <cpuid.h>
-#include <immintrin.h>
-#else
-#define TR_HALF_X86 0
-#endif
+#define TR_HALF_X86 TR_LANES_X86
 
 /* ---------------------------------------------------------- conversions */
 
@@ -107,10 +96,7 @@ static float dot_scalar(size_t n, const uint16_t *h, const float *x)
         float p = tr_half_to_float(h[i]) * x[i];
         acc[i - n8] = acc[i - n8] + p;
     }
-    /* the reduction tree of the vector path: 32 -> 16 -> 8 -> 4 -> 2 -> 1 */
-    for (size_t w = 16; w >= 1; w /= 2)
-        for (size_t j = 0; j < w; j++) acc[j] = acc[j] + acc[j + w];
-    return acc[0];
+    return tr_lanes32_sum(acc);
 }
 
 static void gemv_scalar(size_t rows, size_t n, const uint16_t *H, const float *x, float *y)
@@ -174,11 +160,7 @@ TR_TARGET static float dot_f16c(size_t n, const uint16_t *h, const float *x)
         memcpy(tx, x + i, (n - i) * sizeof *tx);
         a0 = _mm256_add_ps(a0, _mm256_mul_ps(load8h(th), _mm256_loadu_ps(tx)));
     }
-    __m256 s = _mm256_add_ps(_mm256_add_ps(a0, a2), _mm256_add_ps(a1, a3));
-    __m128 q = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
-    q = _mm_add_ps(q, _mm_movehl_ps(q, q));
-    q = _mm_add_ss(q, _mm_shuffle_ps(q, q, 1));
-    return _mm_cvtss_f32(q);
+    return tr_lanes32_sum_avx(a0, a1, a2, a3);
 }
 
 TR_TARGET static void gemv_f16c(size_t rows, size_t n, const uint16_t *H, const float *x, float *y)
