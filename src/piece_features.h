@@ -71,6 +71,9 @@ static inline size_t tr_features_scratch_len(size_t n_ids) { return 2 * n_ids + 
 void tr_features_vectorize(const tr_features *f, const int32_t *ids, size_t n_ids,
                            int32_t *idx, float *val, size_t *nnz);
 
+/* A feature's term weight for tf occurrences in a document: 1 + ln tf. */
+double tr_features_tf_weight(size_t tf);
+
 /* TF-IDF matrix of n documents (same layout as _fit).  out->* owned by the
  * caller: tr_csr_free. */
 int tr_features_transform(const tr_features *f, const int32_t *ids, const size_t *off,

@@ -166,6 +166,14 @@ static void test_vectorize_long_document(void **state)
     tr_features_free(f);
 }
 
+/* The term weight's table of logarithms is log() itself, bit for bit. */
+static void test_tf_weight(void **state)
+{
+    (void)state;
+    assert_true(tr_features_tf_weight(1) == 1.0);
+    for (size_t tf = 2; tf <= 100; tf++) assert_true(tr_features_tf_weight(tf) == 1.0 + log((double)tf));
+}
+
 static void test_save_load_corrupt(void **state)
 {
     (void)state;
@@ -227,6 +235,7 @@ int main(void)
         cmocka_unit_test(test_csr),
         cmocka_unit_test(test_sort),
         cmocka_unit_test(test_vectorize_long_document),
+        cmocka_unit_test(test_tf_weight),
         cmocka_unit_test(test_save_load_corrupt),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
