@@ -7,7 +7,9 @@
  * caller's buffer.  No call aborts or exits the process.
  *
  * Threads: a tr_router is immutable once opened and may be shared by any
- * number of threads; tr_route needs one tr_scratch per thread.  Offline calls
+ * number of threads; tr_route needs one tr_scratch per thread.  Routing's
+ * matrix products are the library's own, so the process's OpenBLAS thread
+ * setting neither slows a decision nor changes its bits.  Offline calls
  * (loading datasets, training, discovery, evaluation) serialise their use of
  * igraph internally and may run on any one thread at a time.
  *
