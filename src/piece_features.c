@@ -250,7 +250,7 @@ static void sort_ids(int32_t *a, size_t n, float *tmp, size_t n_feat)
 
 /* ln tf for tf = 2 .. 32 as glibc's log() gives it (test_features checks
  * each against log()): a prompt's repeated features called log() about 80
- * times a decision, 11k instructions. */
+ * times a decision (3k of its 457k instructions). */
 static const double LN_TF[33] = {
     0, 0, 0x1.62e42fefa39efp-1, 0x1.193ea7aad030bp+0, 0x1.62e42fefa39efp+0, 0x1.9c041f7ed8d33p+0,
     0x1.cab0bfa2a2002p+0, 0x1.f2272ae325a57p+0, 0x1.0a2b23f3bab73p+1, 0x1.193ea7aad030bp+1,
