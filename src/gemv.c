@@ -13,30 +13,11 @@
 
 /* ------------------------------------------------------------ portable */
 
-static float dot_portable(size_t n, const float *a, const float *x)
-{
-    float acc[32] = {0};
-    size_t n32 = n & ~(size_t)31, n8 = n & ~(size_t)7, i = 0;
-    for (; i < n32; i += 32)
-        for (size_t j = 0; j < 32; j++) {
-            float p = a[i + j] * x[i + j];
-            acc[j] = acc[j] + p;
-        }
-    for (; i < n8; i += 8)
-        for (size_t j = 0; j < 8; j++) {
-            float p = a[i + j] * x[i + j];
-            acc[j] = acc[j] + p;
-        }
-    for (; i < n; i++) {
-        float p = a[i] * x[i];
-        acc[i - n8] = acc[i - n8] + p;
-    }
-    return tr_lanes32_sum(acc);
-}
+static float float_elem(const void *a, size_t i) { return ((const float *)a)[i]; }
 
 void tr_gemv_portable(size_t rows, size_t n, const float *A, size_t lda, const float *x, float *y)
 {
-    for (size_t r = 0; r < rows; r++) y[r] = dot_portable(n, A + r * lda, x);
+    for (size_t r = 0; r < rows; r++) y[r] = tr_lanes32_dot(n, A + r * lda, x, float_elem);
 }
 
 /* Fused, as the vector path is: fmaf rounds once, as FMA instructions do. */
@@ -58,30 +39,18 @@ void tr_gemv_t_acc_portable(size_t rows, size_t n, const float *A, size_t lda, c
 #if GEMV_X86
 #define TR_AVX2 __attribute__((target("avx2")))
 
-TR_AVX2 static float dot_avx2(size_t n, const float *a, const float *x)
+TR_AVX2 static inline __m256 float_load8(const void *row, size_t i, size_t cnt)
 {
-    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-    size_t i = 0;
-    for (; i + 32 <= n; i += 32) {
-        a0 = _mm256_add_ps(a0, _mm256_mul_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(x + i)));
-        a1 = _mm256_add_ps(a1, _mm256_mul_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(x + i + 8)));
-        a2 = _mm256_add_ps(a2, _mm256_mul_ps(_mm256_loadu_ps(a + i + 16), _mm256_loadu_ps(x + i + 16)));
-        a3 = _mm256_add_ps(a3, _mm256_mul_ps(_mm256_loadu_ps(a + i + 24), _mm256_loadu_ps(x + i + 24)));
-    }
-    for (; i + 8 <= n; i += 8)
-        a0 = _mm256_add_ps(a0, _mm256_mul_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(x + i)));
-    if (i < n) {   /* zero-padded: the extra lanes add +0, which changes no sum */
-        float ta[8] = {0}, tx[8] = {0};
-        memcpy(ta, a + i, (n - i) * sizeof *ta);
-        memcpy(tx, x + i, (n - i) * sizeof *tx);
-        a0 = _mm256_add_ps(a0, _mm256_mul_ps(_mm256_loadu_ps(ta), _mm256_loadu_ps(tx)));
-    }
-    return tr_lanes32_sum_avx(a0, a1, a2, a3);
+    const float *a = (const float *)row + i;
+    if (cnt == 8) return _mm256_loadu_ps(a);
+    float ta[8] = {0};
+    memcpy(ta, a, cnt * sizeof *ta);
+    return _mm256_loadu_ps(ta);
 }
 
 TR_AVX2 static void gemv_avx2(size_t rows, size_t n, const float *A, size_t lda, const float *x, float *y)
 {
-    for (size_t r = 0; r < rows; r++) y[r] = dot_avx2(n, A + r * lda, x);
+    for (size_t r = 0; r < rows; r++) y[r] = tr_lanes32_dot_avx(n, A + r * lda, x, float_load8);
 }
 
 /* A block of nv * 8 columns (the last nj of them real) whose sums stay in

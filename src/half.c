@@ -78,26 +78,9 @@ static void axpy_scalar(size_t n, float a, const uint16_t *h, float *y)
     }
 }
 
-static float dot_scalar(size_t n, const uint16_t *h, const float *x)
-{
-    float acc[32] = {0};
-    size_t n32 = n & ~(size_t)31, n8 = n & ~(size_t)7, i = 0;
-    for (; i < n32; i += 32)
-        for (size_t j = 0; j < 32; j++) {
-            float p = tr_half_to_float(h[i + j]) * x[i + j];
-            acc[j] = acc[j] + p;
-        }
-    for (; i < n8; i += 8)
-        for (size_t j = 0; j < 8; j++) {
-            float p = tr_half_to_float(h[i + j]) * x[i + j];
-            acc[j] = acc[j] + p;
-        }
-    for (; i < n; i++) {
-        float p = tr_half_to_float(h[i]) * x[i];
-        acc[i - n8] = acc[i - n8] + p;
-    }
-    return tr_lanes32_sum(acc);
-}
+static float half_elem(const void *h, size_t i) { return tr_half_to_float(((const uint16_t *)h)[i]); }
+
+static float dot_scalar(size_t n, const uint16_t *h, const float *x) { return tr_lanes32_dot(n, h, x, half_elem); }
 
 static void gemv_scalar(size_t rows, size_t n, const uint16_t *H, const float *x, float *y)
 {
@@ -141,26 +124,18 @@ TR_TARGET static void axpy_f16c(size_t n, float a, const uint16_t *h, float *y)
     }
 }
 
+TR_TARGET static inline __m256 half_load8(const void *row, size_t i, size_t cnt)
+{
+    const uint16_t *h = (const uint16_t *)row + i;
+    if (cnt == 8) return load8h(h);
+    uint16_t th[8] = {0};
+    memcpy(th, h, cnt * sizeof *th);
+    return load8h(th);
+}
+
 TR_TARGET static float dot_f16c(size_t n, const uint16_t *h, const float *x)
 {
-    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-    size_t i = 0;
-    for (; i + 32 <= n; i += 32) {
-        a0 = _mm256_add_ps(a0, _mm256_mul_ps(load8h(h + i), _mm256_loadu_ps(x + i)));
-        a1 = _mm256_add_ps(a1, _mm256_mul_ps(load8h(h + i + 8), _mm256_loadu_ps(x + i + 8)));
-        a2 = _mm256_add_ps(a2, _mm256_mul_ps(load8h(h + i + 16), _mm256_loadu_ps(x + i + 16)));
-        a3 = _mm256_add_ps(a3, _mm256_mul_ps(load8h(h + i + 24), _mm256_loadu_ps(x + i + 24)));
-    }
-    for (; i + 8 <= n; i += 8)
-        a0 = _mm256_add_ps(a0, _mm256_mul_ps(load8h(h + i), _mm256_loadu_ps(x + i)));
-    if (i < n) {   /* zero-padded: the extra lanes add +0, which changes no sum */
-        uint16_t th[8] = {0};
-        float tx[8] = {0};
-        memcpy(th, h + i, (n - i) * sizeof *th);
-        memcpy(tx, x + i, (n - i) * sizeof *tx);
-        a0 = _mm256_add_ps(a0, _mm256_mul_ps(load8h(th), _mm256_loadu_ps(tx)));
-    }
-    return tr_lanes32_sum_avx(a0, a1, a2, a3);
+    return tr_lanes32_dot_avx(n, h, x, half_load8);
 }
 
 TR_TARGET static void gemv_f16c(size_t rows, size_t n, const uint16_t *H, const float *x, float *y)
