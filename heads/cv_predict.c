@@ -150,7 +150,7 @@ static void *rows_run(void *arg)
 static int knn_by_task(tr_heads *h, const tr_cv_data *D, const size_t *rows, size_t nrows, float **Q,
                        const tr_cv_slots *sl, float *scr, const float *Xs)
 {
-    size_t d = D->d, T = h->T, K = h->knn_tasks, maxseg = 0;
+    size_t d = D->d, T = h->T, K = h->knn_tasks < h->T ? h->knn_tasks : h->T, maxseg = 0;
     for (size_t t = 0; t < T; t++)
         if (h->knn_off[t + 1] - h->knn_off[t] > maxseg) maxseg = h->knn_off[t + 1] - h->knn_off[t];
     size_t stride = K * maxseg, nbmax = nrows < TASK_BLOCK ? nrows : TASK_BLOCK;
@@ -241,7 +241,7 @@ void tr_cv_predict_rows(tr_heads *h, const tr_cv_data *D, const size_t *rows, si
         tr_half_to_floats(h->knn_Xh, nk * d, Xf);
         Xs = Xf;
     }
-    if (h->knn_tasks > 0 && h->knn_tasks < h->T && knn_by_task(h, D, rows, nrows, Q, sl, scr, Xs)) return;
+    if (!tr_knn_whole_store(h) && knn_by_task(h, D, rows, nrows, Q, sl, scr, Xs)) return;
     for (size_t r0 = 0; r0 < nrows; r0 += TR_CV_KNN_BLOCK) {
         size_t nb = nrows - r0 < TR_CV_KNN_BLOCK ? nrows - r0 : TR_CV_KNN_BLOCK;
         for (size_t b = 0; b < nb; b++) {
@@ -256,7 +256,7 @@ void tr_cv_predict_rows(tr_heads *h, const tr_cv_data *D, const size_t *rows, si
             float *sims = scr + 5 * M + nk;
             const float *g = G + b * nk;
             size_t nseg;
-            if (h->knn_tasks == 0 || h->knn_tasks >= h->T) {
+            if (tr_knn_whole_store(h)) {
                 lo[0] = 0; hi[0] = (uint32_t)nk; nseg = 1;
                 memcpy(sims, g, nk * sizeof *sims);
             } else {

@@ -216,7 +216,7 @@ static void knn_estimate(const tr_heads *h, const float *x, const float *p_task,
 {
     uint32_t lo[TR_HEADS_MAX_TOPK], hi[TR_HEADS_MAX_TOPK];
     size_t nseg = 0;
-    if (h->knn_tasks == 0 || h->knn_tasks >= h->T) {
+    if (tr_knn_whole_store(h)) {
         lo[0] = 0; hi[0] = h->knn_n; nseg = 1;
     } else {
         int32_t idx[TR_HEADS_MAX_TOPK];

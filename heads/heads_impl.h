@@ -64,6 +64,15 @@ struct tr_heads {
     uint32_t fmt;              /* HEAD format it was loaded in, 2 for 1 (0: trained); heads_io.c */
 };
 
+/* 1 when a kNN search reads the whole store as one segment: knn_tasks 0,
+ * or every task (knn_tasks >= T) with no probability mass to stop at.
+ * Routing and the CV both ask here, so they search alike. */
+static inline int tr_knn_whole_store(const struct tr_heads *h)
+{
+    int stops = h->knn_mass > 0 && h->knn_mass < 1;
+    return h->knn_tasks == 0 || (h->knn_tasks >= h->T && !stops);
+}
+
 #define TR_QV_BIT(v) (1u << (v))
 /* the variants that read the kNN store */
 #define TR_QV_KNN_MASK (TR_QV_BIT(TR_QV_KNN) | TR_QV_BIT(TR_QV_KNN_TAU) | TR_QV_BIT(TR_QV_KNN_SUP) \

@@ -254,7 +254,8 @@ static void test_knn_scope(void **state)
     p.qvariant = TR_QV_KNN;
     tr_heads *all = NULL, *local = NULL;
     assert_int_equal(tr_heads_train(s.X, s.P, s.y, s.n, s.d, s.T, s.S, s.C, s.L, s.M, &p, &all, err, sizeof err), TR_OK);
-    p.knn_tasks = 3;   /* every task: the same neighbours as the exact search */
+    p.knn_tasks = 3;   /* every task, no mass to stop at: the same neighbours as the exact search */
+    p.knn_mass = 0;
     assert_int_equal(tr_heads_train(s.X, s.P, s.y, s.n, s.d, s.T, s.S, s.C, s.L, s.M, &p, &local, err, sizeof err), TR_OK);
     assert_int_equal(tr_heads_qvariant(all), TR_QV_KNN);
     float *sc = malloc(tr_heads_scratch_floats(all) * sizeof *sc);
@@ -1087,10 +1088,12 @@ static void test_knn_mass(void **state)
         for (size_t u = 0; u < 3; u++) s.P[i * 3 + u] = u == (size_t)s.y[i] ? top : (1 - top) / 2;
     }
     char err[256];
-    static const double mass[3] = {0.9, 0, 0};
-    static const int tasks[3] = {2, 1, 2};   /* adaptive, one task, two tasks */
-    tr_heads *h[3] = {NULL, NULL, NULL}, *g = NULL, *g3 = NULL;
-    for (int k = 0; k < 3; k++) {
+    /* adaptive, one task, two tasks; every task with the mass, and the
+     * whole store (knn_tasks >= T stops at the mass too) */
+    static const double mass[5] = {0.9, 0, 0, 0.9, 0};
+    static const int tasks[5] = {2, 1, 2, 3, 0};
+    tr_heads *h[5] = {NULL, NULL, NULL, NULL, NULL}, *g = NULL, *g3 = NULL;
+    for (int k = 0; k < 5; k++) {
         p.knn_mass = mass[k];
         p.knn_tasks = tasks[k];
         assert_int_equal(tr_heads_train(s.X, s.P, s.y, s.n, s.d, s.T, s.S, s.C, s.L, s.M, &p, &h[k], err, sizeof err), TR_OK);
@@ -1106,16 +1109,20 @@ static void test_knn_mass(void **state)
     float *sc = malloc(tr_heads_scratch_floats(h[0]) * sizeof *sc);
     size_t n_one = 0, n_two = 0, differ = 0;
     for (size_t i = 0; i < s.n; i += 5) {
-        float q[5][4];
+        float q[7][4];
         const float *pt = s.P + i * 3;
         int sure = pt[s.y[i]] >= 0.9f;
-        const tr_heads *all[5] = {h[0], h[1], h[2], g, g3};
-        for (int k = 0; k < 5; k++)
+        const tr_heads *all[7] = {h[0], h[1], h[2], g, g3, h[3], h[4]};
+        for (int k = 0; k < 7; k++)
             assert_int_equal(tr_heads_predict_variant(all[k], TR_QV_KNN, TR_CV_TASK, s.X + i * 8, pt, 100, NULL, q[k],
                                                       NULL, NULL, sc), TR_OK);
         assert_memory_equal(q[0], sure ? q[1] : q[2], sizeof q[0]);
         assert_memory_equal(q[3], q[0], sizeof q[0]);   /* loaded: the same search */
         assert_memory_equal(q[4], q[2], sizeof q[0]);   /* version 3: both tasks */
+        if (sure)   /* all tasks allowed, the top one holds the mass */
+            assert_memory_equal(q[5], q[1], sizeof q[0]);
+        else        /* 0.6 + 0.2 < 0.9: all three tasks, the whole store's rows in another order */
+            for (int m = 0; m < 4; m++) assert_float_equal(q[5][m], q[6][m], 1e-6);
         n_one += sure;
         n_two += !sure;
         differ += sure && memcmp(q[1], q[2], sizeof q[1]) != 0;
@@ -1142,7 +1149,7 @@ static void test_knn_mass(void **state)
     assert_int_equal(tr_heads_train(s.X, s.P, s.y, s.n, s.d, s.T, s.S, s.C, s.L, s.M, &p, &g, err, sizeof err), TR_ERANGE);
     assert_non_null(strstr(err, "knn_mass 1.5"));
     for (int i = 0; i < 4; i++) { tr_buf_free(&b[i]); tr_buf_free(&b3[i]); }
-    for (int k = 0; k < 3; k++) tr_heads_free(h[k]);
+    for (int k = 0; k < 5; k++) tr_heads_free(h[k]);
     free(sc);
     synth_free(&s);
 }
