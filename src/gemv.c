@@ -42,10 +42,8 @@ void tr_gemv_t_acc_portable(size_t rows, size_t n, const float *A, size_t lda, c
 TR_AVX2 static inline __m256 float_load8(const void *row, size_t i, size_t cnt)
 {
     const float *a = (const float *)row + i;
-    if (cnt == 8) return _mm256_loadu_ps(a);
-    float ta[8] = {0};
-    memcpy(ta, a, cnt * sizeof *ta);
-    return _mm256_loadu_ps(ta);
+    unsigned char buf[32];
+    return _mm256_loadu_ps(cnt == 8 ? a : (const float *)tr_lanes_pad8(a, cnt, sizeof *a, buf));
 }
 
 TR_AVX2 static void gemv_avx2(size_t rows, size_t n, const float *A, size_t lda, const float *x, float *y)

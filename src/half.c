@@ -127,10 +127,8 @@ TR_TARGET static void axpy_f16c(size_t n, float a, const uint16_t *h, float *y)
 TR_TARGET static inline __m256 half_load8(const void *row, size_t i, size_t cnt)
 {
     const uint16_t *h = (const uint16_t *)row + i;
-    if (cnt == 8) return load8h(h);
-    uint16_t th[8] = {0};
-    memcpy(th, h, cnt * sizeof *th);
-    return load8h(th);
+    unsigned char buf[32];
+    return load8h(cnt == 8 ? h : (const uint16_t *)tr_lanes_pad8(h, cnt, sizeof *h, buf));
 }
 
 TR_TARGET static float dot_f16c(size_t n, const uint16_t *h, const float *x)

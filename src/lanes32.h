@@ -78,6 +78,15 @@ __attribute__((target("avx2"))) static inline float tr_lanes32_sum_avx(__m256 a0
  * (cnt <= 8; a zero adds +0, which changes no sum). */
 typedef __m256 (*tr_lanes_load8)(const void *row, size_t i, size_t cnt);
 
+/* A row's last cnt (< 8) elements of size bytes, zero-padded to 8, in buf:
+ * what a load8 reads for its tail. */
+static inline const void *tr_lanes_pad8(const void *src, size_t cnt, size_t size, unsigned char buf[32])
+{
+    memset(buf, 0, 32);
+    memcpy(buf, src, cnt * size);
+    return buf;
+}
+
 /* tr_lanes32_dot in AVX2, bit for bit; load a constant at every call. */
 __attribute__((target("avx2"))) static inline __attribute__((always_inline)) float
 tr_lanes32_dot_avx(size_t n, const void *a, const float *x, tr_lanes_load8 load)
