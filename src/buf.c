@@ -175,6 +175,19 @@ int tr_get_i32s_alloc(tr_cursor *c, size_t n, int32_t **out)
     return TR_OK;
 }
 
+int tr_get_i8s_alloc(tr_cursor *c, size_t n, int8_t **out)
+{
+    *out = NULL;
+    if (tr_cursor_check_count(c, n, 1, c->what)) return c->err;
+    int8_t *v = tr_malloc_big(n ? n : 1);
+    if (!v) { c->err = TR_ENOMEM; return c->err; }
+    const unsigned char *q = NULL;
+    if (take(c, n, &q)) { tr_free(v); return c->err; }
+    if (n) memcpy(v, q, n);
+    *out = v;
+    return TR_OK;
+}
+
 int tr_get_u16s_alloc(tr_cursor *c, size_t n, uint16_t **out)
 {
     *out = NULL;

@@ -58,6 +58,7 @@ int tr_get_i32s(tr_cursor *c, int32_t *v, size_t n);
 int tr_get_f32s_alloc(tr_cursor *c, size_t n, float **out);
 int tr_get_i32s_alloc(tr_cursor *c, size_t n, int32_t **out);
 int tr_get_u16s_alloc(tr_cursor *c, size_t n, uint16_t **out);
+int tr_get_i8s_alloc(tr_cursor *c, size_t n, int8_t **out);
 /* Read a string written by tr_buf_str; *out is tr_malloc'ed and NUL-ended
  * (NULL for a stored NULL).  Owned by the caller. */
 int tr_get_str(tr_cursor *c, char **out);

@@ -39,15 +39,17 @@
 
 #include "half.h"
 #include "piece_features.h"
+#include "q8.h"
 #include "spm.h"
 #include "svd.h"
 #include "util.h"
 #include "word_cache.h"
 
-/* 4: as 3, the projection stored as half; 3: valid UTF-8 prompts are
+/* 5: as 4, the projection stored as int8 rows with a float scale each
+ * (q8.h); 4: as 3, the projection stored as half; 3: valid UTF-8 prompts are
  * tokenised word by word (word_cache.h) and the section ends with the word
  * cache; 2: only ASCII prompts word by word; 1: whole prompts, no cache. */
-#define EMBED_FORMAT_VERSION 4u
+#define EMBED_FORMAT_VERSION 5u
 #define WORD_CACHE_MAX 200000
 #define TOKENIZER_ID "sentencepiece " TR_SPM_VERSION " unigram"
 #define FEATURE_SCHEME "piece-unigram+bigram;tf=1+ln(tf);idf=ln((1+n)/(1+df))+1;l2"
@@ -60,6 +62,8 @@ struct tr_embedder {
     size_t dim;
     float *V;              /* n_feat x dim, row-major (formats 1-3), or NULL */
     uint16_t *Vh;          /* the same as half (format 4), or NULL */
+    int8_t *Vq;            /* the same as int8 rows (format 5), or NULL, */
+    float *Vs;             /* ... times these n_feat row scales */
     float *S;              /* dim singular values */
     uint64_t vocab_hash;
     tr_word_cache *words;  /* memo of single-word encodings (format 2) */
@@ -80,6 +84,7 @@ void tr_embed_params_default(tr_embed_params *p)
     p->power_iters = 4;
     p->seed = 42;
     p->threads = 0;
+    p->projection = TR_PROJ_INT8;
 }
 
 static int check_params(const tr_embed_params *p, char *err, size_t errlen)
@@ -99,6 +104,8 @@ static int check_params(const tr_embed_params *p, char *err, size_t errlen)
                          p->oversample, p->power_iters);
     if (p->threads < 0)
         return tr_errorf(err, errlen, TR_EINVAL, "embedder: threads %d below 0", p->threads);
+    if (p->projection != TR_PROJ_INT8 && p->projection != TR_PROJ_HALF && p->projection != TR_PROJ_FLOAT)
+        return tr_errorf(err, errlen, TR_EINVAL, "embedder: projection storage %d unknown", p->projection);
     return TR_OK;
 }
 
@@ -162,7 +169,7 @@ void tr_embedder_free(tr_embedder *e)
     tr_spm_free(e->spm);
     tr_word_cache_free(e->words);
     tr_features_free(e->feat);
-    tr_free(e->V); tr_free(e->Vh); tr_free(e->S);
+    tr_free(e->V); tr_free(e->Vh); tr_free(e->Vq); tr_free(e->Vs); tr_free(e->S);
     tr_free(e->text_pool); tr_free(e->text_off);
     tr_free(e);
 }
@@ -288,12 +295,19 @@ int tr_embedder_fit_spm(const char *const *texts, const size_t *lens, size_t n,
     rc = tr_rsvd(&A, &sv, &e->V, &e->S, &k, err, errlen);
     if (rc) goto fail;
     tr_csr_free(&A);
-    /* format 4: from here on the projection is its half rounding, for the
-     * training prompts' embeddings as for routing */
+    /* formats 5 and 4: from here on the projection is its int8 or half
+     * rounding, for the training prompts' embeddings as for routing */
     size_t nv = e->feat->n_feat * (size_t)k;
-    e->Vh = tr_mallocarray(nv ? nv : 1, sizeof *e->Vh);
-    if (!e->Vh) { rc = tr_errorf(err, errlen, TR_ENOMEM, "embedder: out of memory"); goto fail; }
-    tr_half_from_floats(e->V, nv, e->Vh);
+    if (p->projection == TR_PROJ_HALF) {
+        e->Vh = tr_mallocarray(nv ? nv : 1, sizeof *e->Vh);
+        if (!e->Vh) { rc = tr_errorf(err, errlen, TR_ENOMEM, "embedder: out of memory"); goto fail; }
+        tr_half_from_floats(e->V, nv, e->Vh);
+    } else {
+        e->Vq = tr_malloc_big(nv ? nv : 1);
+        e->Vs = tr_mallocarray(e->feat->n_feat ? e->feat->n_feat : 1, sizeof *e->Vs);
+        if (!e->Vq || !e->Vs) { rc = tr_errorf(err, errlen, TR_ENOMEM, "embedder: out of memory"); goto fail; }
+        tr_q8_quantize(e->V, e->feat->n_feat, (size_t)k, e->Vq, e->Vs);
+    }
     tr_free(e->V);
     e->V = NULL;
     e->dim = (size_t)k;
@@ -371,15 +385,24 @@ int tr_embedder_embed(const tr_embedder *e, const char *text, size_t len,
     int rc = sparse_in_scratch(e, text, len, scratch, scratch_bytes, &idx, &val, &nnz);
     if (rc) return rc;
     size_t d = e->dim;
-    /* x = sum_z val[z] * V[idx[z]]: one axpy per feature (half.h's for a
-     * half projection, BLAS's for a float one), because this is most of a
+    /* x = sum_z val[z] * V[idx[z]]: one axpy per feature (q8.h's for an
+     * int8 projection, half.h's for a half one, BLAS's for a float one), because this is most of a
      * route's arithmetic and -O2 leaves the plain loop scalar */
     memset(out, 0, d * sizeof *out);
     /* The rows are scattered over a projection larger than the caches, so
      * the rows a few features ahead are fetched while this one is added;
      * every other line: the adjacent-line prefetcher brings its pair. */
     enum { AHEAD = 4 };
-    if (e->Vh) {
+    if (e->Vq) {
+        for (size_t z = 0; z < nnz; z++) {
+            if (z + AHEAD < nnz) {
+                const int8_t *next = e->Vq + (size_t)idx[z + AHEAD] * d;
+                for (size_t c = 0; c < d; c += 128) __builtin_prefetch(next + c);
+                __builtin_prefetch(e->Vs + idx[z + AHEAD]);
+            }
+            tr_q8_axpy(d, val[z] * e->Vs[idx[z]], e->Vq + (size_t)idx[z] * d, out);
+        }
+    } else if (e->Vh) {
         const tr_half_ops *ops = tr_half_best();
         for (size_t z = 0; z < nnz; z++) {
             if (z + AHEAD < nnz) {
@@ -491,7 +514,7 @@ int tr_embedder_save(const tr_embedder *e, tr_buf *b)
     if (!e || !b) return TR_EINVAL;
     const void *model; size_t mlen;
     tr_spm_serialize(e->spm, &model, &mlen);
-    tr_buf_u32(b, e->Vh ? 4u : e->rule == TR_TOK_UTF8_WORDS ? 3u : e->rule == TR_TOK_ASCII_WORDS ? 2u : 1u);
+    tr_buf_u32(b, e->Vq ? 5u : e->Vh ? 4u : e->rule == TR_TOK_UTF8_WORDS ? 3u : e->rule == TR_TOK_ASCII_WORDS ? 2u : 1u);
     tr_buf_str(b, TOKENIZER_ID);
     tr_buf_str(b, FEATURE_SCHEME);
     tr_buf_u64(b, e->vocab_hash);
@@ -503,8 +526,12 @@ int tr_embedder_save(const tr_embedder *e, tr_buf *b)
     tr_features_save(e->feat, b);
     tr_buf_u32(b, (uint32_t)e->dim);
     tr_buf_f32s(b, e->S, e->dim);
-    if (e->Vh) tr_buf_u16s(b, e->Vh, e->feat->n_feat * e->dim);
-    else tr_buf_f32s(b, e->V, e->feat->n_feat * e->dim);
+    if (e->Vq) {
+        tr_buf_f32s(b, e->Vs, e->feat->n_feat);
+        tr_buf_put(b, e->Vq, e->feat->n_feat * e->dim);
+    } else if (e->Vh) {
+        tr_buf_u16s(b, e->Vh, e->feat->n_feat * e->dim);
+    } else tr_buf_f32s(b, e->V, e->feat->n_feat * e->dim);
     if (e->rule != TR_TOK_WHOLE) tr_word_cache_save(e->words, b);
     return tr_buf_ok(b);
 }
@@ -583,15 +610,18 @@ int tr_embedder_load(const void *data, size_t len, tr_embedder **out, char *err,
         goto fail;
     }
     e->dim = dim;
-    size_t nv = e->feat->n_feat * (size_t)dim, vbytes = ver >= 4 ? 2 : sizeof(float);
-    if (tr_cursor_check_count(&c, (uint64_t)dim * sizeof(float) + (uint64_t)nv * vbytes, 1, "projection") != TR_OK) {
+    size_t nv = e->feat->n_feat * (size_t)dim, vbytes = ver >= 5 ? 1 : ver == 4 ? 2 : sizeof(float);
+    uint64_t scale_bytes = ver >= 5 ? (uint64_t)e->feat->n_feat * sizeof(float) : 0;
+    if (tr_cursor_check_count(&c, (uint64_t)dim * sizeof(float) + scale_bytes + (uint64_t)nv * vbytes, 1, "projection") != TR_OK) {
         rc = tr_errorf(err, errlen, TR_EFORMAT,
                        "embedder section: a %zu x %u projection does not fit in the %zu bytes left",
                        e->feat->n_feat, dim, c.left);
         goto fail;
     }
+    e->p.projection = ver >= 5 ? TR_PROJ_INT8 : ver == 4 ? TR_PROJ_HALF : TR_PROJ_FLOAT;
     if (tr_get_f32s_alloc(&c, dim, &e->S)
-        || (ver >= 4 ? tr_get_u16s_alloc(&c, nv, &e->Vh) : tr_get_f32s_alloc(&c, nv, &e->V))) {
+        || (ver >= 5 ? tr_get_f32s_alloc(&c, e->feat->n_feat, &e->Vs) || tr_get_i8s_alloc(&c, nv, &e->Vq)
+            : ver == 4 ? tr_get_u16s_alloc(&c, nv, &e->Vh) : tr_get_f32s_alloc(&c, nv, &e->V))) {
         rc = tr_errorf(err, errlen, c.err, "embedder section: projection: %s", tr_strerror(c.err));
         goto fail;
     }
@@ -609,7 +639,13 @@ int tr_embedder_load(const void *data, size_t len, tr_embedder **out, char *err,
             rc = tr_errorf(err, errlen, TR_EFORMAT, "embedder section: singular value %zu is %g", i, (double)e->S[i]);
             goto fail;
         }
-    for (size_t i = 0; i < nv; i++)
+    for (size_t i = 0; e->Vs && i < e->feat->n_feat; i++)
+        if (!isfinite(e->Vs[i]) || e->Vs[i] < 0) {
+            rc = tr_errorf(err, errlen, TR_EFORMAT, "embedder section: projection row %zu's scale is %g",
+                           i, (double)e->Vs[i]);
+            goto fail;
+        }
+    for (size_t i = 0; !e->Vq && i < nv; i++)
         if (e->Vh ? tr_half_nonfinite(e->Vh[i]) : !isfinite(e->V[i])) {
             rc = tr_errorf(err, errlen, TR_EFORMAT, "embedder section: projection[%zu][%zu] is %g",
                            i / dim, i % dim, e->Vh ? (double)tr_half_to_float(e->Vh[i]) : (double)e->V[i]);

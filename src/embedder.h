@@ -14,6 +14,9 @@
 
 typedef struct tr_embedder tr_embedder;
 
+/* The projection's storage (q8.h, half.h): what a decision reads per feature. */
+enum { TR_PROJ_INT8 = 0, TR_PROJ_HALF = 1, TR_PROJ_FLOAT = 2 /* formats 1-3, load only */ };
+
 typedef struct tr_embed_params {
     int dim;            /* output dimension [256] */
     int vocab_size;     /* SentencePiece vocabulary [4000], shrunk for small corpora */
@@ -24,6 +27,8 @@ typedef struct tr_embed_params {
     int power_iters;    /* randomised SVD power iterations [4] */
     uint64_t seed;      /* [42] */
     int threads;        /* 0 = all cores */
+    int projection;     /* how V is stored: TR_PROJ_INT8 (format 5) or TR_PROJ_HALF
+                         * (format 4) [TR_PROJ_INT8]; set from the format on load */
     /* Extension: progress of a fit ("tokenizer", "features", "projection"),
      * NULL for none. */
     void (*progress)(void *ctx, const char *stage, double frac);

@@ -99,21 +99,10 @@ TR_FMA static void t_acc_avx2(size_t rows, size_t n, const float *A, size_t lda,
 }
 #endif
 
-/* 1: AVX2 (half.h's F16C path needs it and the OS saving YMM state, and
- * checks both), 0: portable.  Probed once; a race stores the same value. */
-static atomic_int avx2_state = -1;
+static int use_avx2(void) { return GEMV_X86 && tr_cpu_avx2(); }
 
-static int use_avx2(void)
-{
-    int s = atomic_load_explicit(&avx2_state, memory_order_relaxed);
-    if (s < 0) {
-        s = GEMV_X86 && tr_half_f16c() != NULL;
-        atomic_store_explicit(&avx2_state, s, memory_order_relaxed);
-    }
-    return s;
-}
-
-/* The same for FMA on top (CPUID leaf 1, ECX bit 12). */
+/* FMA on top of AVX2 (CPUID leaf 1, ECX bit 12), probed once; a race
+ * stores the same value. */
 static atomic_int fma_state = -1;
 
 static int use_fma(void)

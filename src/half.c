@@ -168,6 +168,18 @@ const tr_half_ops *tr_half_f16c(void) { return NULL; }
  * pointer, so a relaxed race is harmless and no lock is needed. */
 static _Atomic(const tr_half_ops *) best;
 
+static atomic_int avx2_state = -1;   /* -1: not probed yet */
+
+int tr_cpu_avx2(void)
+{
+    int s = atomic_load_explicit(&avx2_state, memory_order_relaxed);
+    if (s < 0) {
+        s = tr_half_f16c() != NULL;
+        atomic_store_explicit(&avx2_state, s, memory_order_relaxed);
+    }
+    return s;
+}
+
 const tr_half_ops *tr_half_best(void)
 {
     const tr_half_ops *o = atomic_load_explicit(&best, memory_order_acquire);

@@ -52,4 +52,9 @@ const tr_half_ops *tr_half_scalar(void);
 /* The F16C + AVX2 one, or NULL when this CPU or build has none. */
 const tr_half_ops *tr_half_f16c(void);
 
+/* 1 when this CPU and build run AVX2 and F16C code and the OS saves the YMM
+ * registers (every AVX2 CPU has F16C); probed once.  gemv.h's and q8.h's
+ * kernels ask it too. */
+int tr_cpu_avx2(void);
+
 #endif

@@ -227,6 +227,7 @@ static int run_stage1(const tr_dataset *ds, const tr_train_options *o, tr_warm *
         ep.min_df = o->min_df;
         ep.max_features = o->max_features;
         ep.bigrams = o->bigrams;
+        ep.projection = o->half_projection ? TR_PROJ_HALF : TR_PROJ_INT8;
         ep.seed = o->seed;
         ep.threads = threads;
         /* warm start: the old embedder, so embeddings stay comparable */
@@ -374,6 +375,8 @@ static char *config_json(const tr_dataset *ds, const tr_train_options *o, const 
     cJSON_AddNumberToObject(j, "min_df", ep ? ep->min_df : o->min_df);
     cJSON_AddNumberToObject(j, "max_features", ep ? ep->max_features : o->max_features);
     cJSON_AddNumberToObject(j, "bigrams", ep ? ep->bigrams : o->bigrams);
+    int proj = ep ? ep->projection : o->half_projection ? TR_PROJ_HALF : TR_PROJ_INT8;
+    cJSON_AddStringToObject(j, "projection", proj == TR_PROJ_INT8 ? "int8" : proj == TR_PROJ_HALF ? "half" : "float");
     cJSON_AddStringToObject(j, "algo", o->algo == TR_ALGO_LEIDEN ? "leiden" : "louvain");
     cJSON_AddNumberToObject(j, "knn_k", o->knn_k);
     cJSON_AddBoolToObject(j, "mutual", o->mutual);

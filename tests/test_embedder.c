@@ -53,13 +53,14 @@ static int teardown(void **state)
     return 0;
 }
 
-static tr_embedder *fit(int threads, int dim)
+static tr_embedder *fit_proj(int threads, int dim, int projection)
 {
     tr_embed_params p;
     tr_embed_params_default(&p);
     p.vocab_size = 300;
     p.dim = dim;
     p.threads = threads;
+    p.projection = projection;
     tr_embedder *e = NULL;
     char err[512] = "";
     int rc = tr_embedder_fit((const char *const *)texts, lens, NT * PER, &p, &e, err, sizeof err);
@@ -67,6 +68,9 @@ static tr_embedder *fit(int threads, int dim)
     assert_int_equal(rc, TR_OK);
     return e;
 }
+
+/* The default: an int8 projection (format 5). */
+static tr_embedder *fit(int threads, int dim) { return fit_proj(threads, dim, TR_PROJ_INT8); }
 
 static void embed1(const tr_embedder *e, const char *s, float *out)
 {
@@ -162,6 +166,8 @@ static void test_determinism(void **state)
     tr_embedder_free(e1); tr_embedder_free(e2);
 }
 
+static const char *probes[] = {"Explain the théorème and the limit.", "中文 历史 and the king 😀", "segfault"};
+
 /* The first 4 coordinates of text's embedding, to 1e-5. */
 static void expect_golden(const tr_embedder *e, const char *text, const float golden[4])
 {
@@ -187,45 +193,70 @@ static void old_format(const tr_embedder *e, const tr_buf *b, unsigned ver, tr_b
     assert_int_equal(tr_buf_ok(out), TR_OK);
 }
 
-static void test_save_load_golden(void **state)
+/* Saved and loaded: the same embeddings bit for bit, the same feature texts;
+ * the first 4 coordinates of the probes' embeddings are golden values. */
+static tr_embedder *round_trip(const tr_embedder *e, const tr_buf *b, const float golden[2][4])
 {
-    (void)state;
-    tr_embedder *e = fit(2, 8);
-    tr_buf b;
-    save(e, &b);
     tr_embedder *g = NULL;
     char err[512];
-    assert_int_equal(tr_embedder_load(b.data, b.len, &g, err, sizeof err), TR_OK);
+    assert_int_equal(tr_embedder_load(b->data, b->len, &g, err, sizeof err), TR_OK);
     assert_int_equal(tr_embedder_dim(g), 8);
     assert_int_equal(tr_embedder_feature_count(g), tr_embedder_feature_count(e));
-    const char *probe[] = {"Explain the théorème and the limit.", "中文 历史 and the king 😀", "segfault"};
+    assert_int_equal(tr_embedder_params(g)->projection, tr_embedder_params(e)->projection);
     for (int i = 0; i < 3; i++) {
         float x[8], y[8];
-        embed1(e, probe[i], x);
-        embed1(g, probe[i], y);
+        embed1(e, probes[i], x);
+        embed1(g, probes[i], y);
         assert_memory_equal(x, y, sizeof x);   /* bit-identical */
     }
     for (size_t f = 0; f < tr_embedder_feature_count(e); f++)
         assert_string_equal(tr_embedder_feature_text(e, f), tr_embedder_feature_text(g, f));
     assert_null(tr_embedder_feature_text(g, tr_embedder_feature_count(g)));
-
-    /* Golden values: a change here changes what existing router files mean.
-     * Update them only together with the embedder format version.  Format 4
-     * rounds the projection to half (half.h); format 3's values were
-     * {0.3361664, 0.1986680, 0.7685896, -0.3893643} and {0.2523097,
-     * 0.1367269, 0.3200323, 0.0251938} on the same data. */
-    static const float golden0[4] = {0.3362384f, 0.1987129f, 0.7685419f, -0.3893726f};
-    static const float golden1[4] = {0.2522875f, 0.1367284f, 0.3199269f, 0.0251816f};
     if (getenv("TR_PRINT_GOLDEN")) {
         float x[8];
         for (int i = 0; i < 2; i++) {
-            embed1(g, probe[i], x);
-            printf("golden%d %.7f %.7f %.7f %.7f\n", i, x[0], x[1], x[2], x[3]);
+            embed1(g, probes[i], x);
+            printf("format %u golden%d %.7f %.7f %.7f %.7f\n", b->data[0], i, x[0], x[1], x[2], x[3]);
         }
     }
-    expect_golden(g, probe[0], golden0);
-    expect_golden(g, probe[1], golden1);
+    expect_golden(g, probes[0], golden[0]);
+    expect_golden(g, probes[1], golden[1]);
+    return g;
+}
+
+static void test_save_load_golden(void **state)
+{
+    (void)state;
+    /* Golden values: a change here changes what existing router files mean.
+     * Update them only together with the embedder format version.  Format 5
+     * stores the projection as int8 rows (q8.h), format 4 as halves (half.h);
+     * format 3's values were {0.3361664, 0.1986680, 0.7685896, -0.3893643}
+     * and {0.2523097, 0.1367269, 0.3200323, 0.0251938} on the same data. */
+    static const float golden5[2][4] = {{0.3378049f, 0.1996954f, 0.7676328f, -0.3880497f},
+                                        {0.2538182f, 0.1380460f, 0.3186625f, 0.0256971f}};
+    static const float golden4[2][4] = {{0.3362384f, 0.1987129f, 0.7685419f, -0.3893726f},
+                                        {0.2522875f, 0.1367284f, 0.3199269f, 0.0251816f}};
+    tr_embedder *e5 = fit(2, 8);
+    tr_buf b5;
+    save(e5, &b5);
+    assert_int_equal(b5.data[0], 5);
+    tr_embedder_free(round_trip(e5, &b5, golden5));
+
+    tr_embedder *e = fit_proj(2, 8, TR_PROJ_HALF);
+    tr_buf b;
+    save(e, &b);
     assert_int_equal(b.data[0], 4);
+    tr_embedder *g = round_trip(e, &b, golden4);
+    /* int8 rows move an embedding by far less than the distances that
+     * separate prompts: the two formats' embeddings of a probe agree to a
+     * cosine of 0.999 and more */
+    for (int i = 0; i < 3; i++) {
+        float x[8], y[8];
+        embed1(e5, probes[i], x);
+        embed1(e, probes[i], y);
+        assert_true(dot(x, y, 8) > 0.999);
+    }
+    char err[512];
 
     /* Formats 3 and 2 store the projection as float and keep the float
      * path: the same section written with the half projection widened to
@@ -238,10 +269,11 @@ static void test_save_load_golden(void **state)
         old_format(e, &b, ver, &old);
         tr_embedder *o = NULL;
         assert_int_equal(tr_embedder_load(old.data, old.len, &o, err, sizeof err), TR_OK);
+        assert_int_equal(tr_embedder_params(o)->projection, TR_PROJ_FLOAT);
         for (int i = 0; i < 3; i++) {
             float x[8], y[8];
-            embed1(g, probe[i], x);
-            embed1(o, probe[i], y);
+            embed1(g, probes[i], x);
+            embed1(o, probes[i], y);
             for (int c = 0; c < 8; c++) assert_float_equal(x[c], y[c], 2e-6);
         }
         tr_buf again;
@@ -256,6 +288,8 @@ static void test_save_load_golden(void **state)
 
     tr_buf_free(&b);
     tr_embedder_free(e);
+    tr_buf_free(&b5);
+    tr_embedder_free(e5);
 }
 
 static void test_corrupt_sections(void **state)
@@ -276,9 +310,9 @@ static void test_corrupt_sections(void **state)
     unsigned char *bad = malloc(b.len + 1);
     /* newer format version */
     memcpy(bad, b.data, b.len);
-    bad[0] = 5;
+    bad[0] = 6;
     assert_int_equal(tr_embedder_load(bad, b.len, &g, err, sizeof err), TR_EVERSION);
-    assert_non_null(strstr(err, "format version 5"));
+    assert_non_null(strstr(err, "format version 6"));
     /* another tokenizer version string */
     memcpy(bad, b.data, b.len);
     bad[4 + 4 + 14] ^= 1;   /* inside "sentencepiece 0.1.97 ..." */
@@ -289,12 +323,29 @@ static void test_corrupt_sections(void **state)
     bad[b.len] = 0;
     assert_int_equal(tr_embedder_load(bad, b.len + 1, &g, err, sizeof err), TR_EFORMAT);
     assert_non_null(strstr(err, "unexpected bytes"));
-    /* a NaN in the projection (its last half, just before the word cache) */
-    memcpy(bad, b.data, b.len);
+    /* a NaN or a negative number as the last row's scale (the scales come
+     * just before the int8 rows, which come before the word cache) */
+    size_t nv = tr_embedder_feature_count(e) * tr_embedder_dim(e);
     assert_true(tr_embedder_word_count(e) > 0);
-    memset(bad + b.len - tr_embedder_word_cache_bytes(e) - 2, 0xff, 2);
-    assert_int_equal(tr_embedder_load(bad, b.len, &g, err, sizeof err), TR_EFORMAT);
+    for (int neg = 0; neg < 2; neg++) {
+        memcpy(bad, b.data, b.len);
+        float v = neg ? -1.0f : NAN;
+        memcpy(bad + b.len - tr_embedder_word_cache_bytes(e) - nv - 4, &v, 4);
+        assert_int_equal(tr_embedder_load(bad, b.len, &g, err, sizeof err), TR_EFORMAT);
+        assert_non_null(strstr(err, "scale"));
+    }
+    /* a NaN in a half projection (its last half, just before the word cache) */
+    tr_embedder *h = fit_proj(1, 8, TR_PROJ_HALF);
+    tr_buf hb;
+    save(h, &hb);
+    unsigned char *hbad = malloc(hb.len);
+    memcpy(hbad, hb.data, hb.len);
+    memset(hbad + hb.len - tr_embedder_word_cache_bytes(h) - 2, 0xff, 2);
+    assert_int_equal(tr_embedder_load(hbad, hb.len, &g, err, sizeof err), TR_EFORMAT);
     assert_non_null(strstr(err, "projection"));
+    free(hbad);
+    tr_buf_free(&hb);
+    tr_embedder_free(h);
     /* random byte flips: any status, no crash (ASan/valgrind check memory) */
     tr_rng r;
     tr_rng_seed(&r, 4);

@@ -6,7 +6,7 @@
 #include "cli.h"
 
 enum {
-    O_SEED = 1000, O_THREADS, O_DIM, O_VOCAB, O_MINDF, O_MAXFEAT, O_NOBIGRAMS, O_ALGO, O_K, O_MUTUAL,
+    O_SEED = 1000, O_THREADS, O_DIM, O_VOCAB, O_MINDF, O_MAXFEAT, O_NOBIGRAMS, O_PROJ, O_ALGO, O_K, O_MUTUAL,
     O_RES, O_TASKS, O_MINSIZE, O_TOPK, O_FOLDS
 };
 
@@ -14,7 +14,8 @@ static const struct option shared[] = {
     {"seed", required_argument, 0, O_SEED}, {"threads", required_argument, 0, O_THREADS},
     {"dim", required_argument, 0, O_DIM}, {"vocab", required_argument, 0, O_VOCAB},
     {"min-df", required_argument, 0, O_MINDF}, {"max-features", required_argument, 0, O_MAXFEAT},
-    {"no-bigrams", no_argument, 0, O_NOBIGRAMS}, {"algo", required_argument, 0, O_ALGO},
+    {"no-bigrams", no_argument, 0, O_NOBIGRAMS}, {"projection", required_argument, 0, O_PROJ},
+    {"algo", required_argument, 0, O_ALGO},
     {"k", required_argument, 0, O_K}, {"mutual", no_argument, 0, O_MUTUAL},
     {"resolution", required_argument, 0, O_RES}, {"tasks", required_argument, 0, O_TASKS},
     {"min-task-size", required_argument, 0, O_MINSIZE}, {"gate-top-k", required_argument, 0, O_TOPK},
@@ -34,6 +35,8 @@ void cli_train_opts_help(FILE *f)
         "      --max-features N    keep the N most frequent features [%d]\n"
         "      --no-bigrams        piece unigrams only: a smaller projection that stays\n"
         "                          in cache, faster routing, a little less quality [off]\n"
+        "      --projection P      int8 | half: how the projection's rows are stored;\n"
+        "                          int8 reads half the bytes per route [%s]\n"
         "      --algo A            leiden | louvain [%s]\n"
         "      --k K               neighbours per prompt in the graph [%d]\n"
         "      --mutual            keep only mutual-kNN edges [off]\n"
@@ -43,7 +46,7 @@ void cli_train_opts_help(FILE *f)
         "      --gate-top-k K      experts mixed per prompt [%d]\n"
         "      --cv-folds K        folds for choosing the head variant [%d]\n",
         (unsigned long long)d.seed, d.threads, d.dim, d.vocab_size, d.min_df, d.max_features,
-        d.algo == TR_ALGO_LEIDEN ? "leiden" : "louvain", d.knn_k, d.resolution,
+        d.half_projection ? "half" : "int8", d.algo == TR_ALGO_LEIDEN ? "leiden" : "louvain", d.knn_k, d.resolution,
         d.min_task_size, d.gate_top_k, d.cv_folds);
 }
 
@@ -72,6 +75,11 @@ int cli_train_opts_parse(const char *cmd, int code, const char *arg, tr_train_op
         o->max_features = (int)v;
         return 0;
     case O_NOBIGRAMS: o->bigrams = 0; return 0;
+    case O_PROJ:
+        if (!strcmp(arg, "int8")) o->half_projection = 0;
+        else if (!strcmp(arg, "half")) o->half_projection = 1;
+        else { fprintf(stderr, "taskroute %s: --projection wants int8 or half, not '%s'\n", cmd, arg); return -1; }
+        return 0;
     case O_ALGO:
         if (!strcmp(arg, "leiden")) o->algo = TR_ALGO_LEIDEN;
         else if (!strcmp(arg, "louvain")) o->algo = TR_ALGO_LOUVAIN;

@@ -1,0 +1,30 @@
+/* Rows of int8 with one float scale each: the embedder's projection V in
+ * embedder format 5.  A decision reads a few hundred scattered rows of V
+ * from memory; as int8 a 256-wide row is 4 cache lines instead of half's 8,
+ * and the rows are what a decision waits on (bench/RESULTS.md §3).  Row r
+ * stands for scale[r] * q[r][c]; quantising rounds v / scale to the nearest
+ * integer (ties to even) with scale = max|v| / 127, so every row uses the
+ * full range and no value is clipped.
+ *
+ * The kernel has an AVX2 path and a portable one, bit-identical on any
+ * input: y[i] + a * q[i] with a separate multiply and add, element-wise, so
+ * a router embeds the same on every machine.  Stateless apart from the
+ * one-time CPU probe; any number of threads. */
+#ifndef TR_Q8_H
+#define TR_Q8_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Quantise rows x n floats (row-major, finite) into q (rows x n) and
+ * scale (rows); an all-zero row gets scale 0. */
+void tr_q8_quantize(const float *v, size_t rows, size_t n, int8_t *q, float *scale);
+
+/* y[i] = y[i] + a * q[i], i < n: the fastest path this CPU runs. */
+void tr_q8_axpy(size_t n, float a, const int8_t *q, float *y);
+/* The portable path, for tests and comparisons. */
+void tr_q8_axpy_portable(size_t n, float a, const int8_t *q, float *y);
+/* "avx2" or "portable": the path tr_q8_axpy takes here. */
+const char *tr_q8_path(void);
+
+#endif

@@ -1,0 +1,89 @@
+/* int8 rows (q8.h): quantising keeps every value within half a step of its
+ * row's scale and uses the full range, an all-zero row stays zero, and the
+ * axpy kernel's AVX2 and portable paths agree bit for bit with each other
+ * and with a direct float computation, on every length's tail. */
+#include "testutil.h"
+
+#include <math.h>
+
+#include "q8.h"
+#include "util.h"
+
+static float uniform(tr_rng *r, float lo, float hi)
+{
+    return lo + (hi - lo) * (float)tr_rng_below(r, 1u << 24) / (float)(1u << 24);
+}
+
+static void test_quantize(void **state)
+{
+    (void)state;
+    enum { ROWS = 64, N = 77 };
+    float v[ROWS * N], scale[ROWS];
+    int8_t q[ROWS * N];
+    tr_rng r;
+    tr_rng_seed(&r, 8);
+    for (size_t i = 0; i < ROWS * N; i++) v[i] = uniform(&r, -1, 1) * ldexpf(1.0f, (int)(i / N % 20) - 10);
+    for (size_t c = 0; c < N; c++) v[3 * N + c] = 0;            /* an all-zero row */
+    for (size_t c = 0; c < N; c++) v[5 * N + c] = c == 7 ? -2.5f : 0.001f * (float)c;   /* a negative maximum */
+    tr_q8_quantize(v, ROWS, N, q, scale);
+    for (size_t row = 0; row < ROWS; row++) {
+        float m = 0;
+        int reach = 0;
+        for (size_t c = 0; c < N; c++) m = fmaxf(m, fabsf(v[row * N + c]));
+        assert_true(scale[row] == m / 127.0f);
+        for (size_t c = 0; c < N; c++) {
+            int k = q[row * N + c];
+            assert_true(k >= -127 && k <= 127);
+            reach |= k == 127 || k == -127;
+            /* within half a step, up to the rounding of the division */
+            double err = fabs((double)v[row * N + c] - (double)scale[row] * k);
+            assert_true(err <= 0.5001 * (double)scale[row]);
+        }
+        if (row == 3) {
+            assert_true(scale[row] == 0.0f);
+            for (size_t c = 0; c < N; c++) assert_int_equal(q[row * N + c], 0);
+        } else {
+            assert_true(reach);   /* the largest value uses the full range */
+        }
+    }
+    assert_int_equal(q[5 * N + 7], -127);
+    assert_int_equal(q[5 * N + 0], 0);
+}
+
+static void test_axpy_paths(void **state)
+{
+    (void)state;
+    print_message("tr_q8_axpy path: %s\n", tr_q8_path());
+    tr_rng r;
+    tr_rng_seed(&r, 9);
+    int8_t q[300];
+    float y0[300] = {0}, ya[300], yp[300];
+    for (size_t n = 0; n <= 300; n += n < 40 ? 1 : 37) {
+        for (size_t i = 0; i < n; i++) {
+            q[i] = (int8_t)((int)tr_rng_below(&r, 255) - 127);
+            y0[i] = uniform(&r, -3, 3);
+        }
+        float a = uniform(&r, -2, 2);
+        memcpy(ya, y0, sizeof y0);
+        memcpy(yp, y0, sizeof y0);
+        if (n < 300) ya[n] = yp[n] = 42.0f;   /* past the end: untouched */
+        tr_q8_axpy(n, a, q, ya);
+        tr_q8_axpy_portable(n, a, q, yp);
+        assert_memory_equal(ya, yp, sizeof ya);
+        for (size_t i = 0; i < n; i++) {
+            volatile float p = a * (float)q[i];   /* one rounding each, never fused */
+            volatile float want = y0[i] + p;
+            assert_true(ya[i] == want);
+        }
+        if (n < 300) assert_true(ya[n] == 42.0f);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_quantize),
+        cmocka_unit_test(test_axpy_paths),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
