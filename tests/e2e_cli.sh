@@ -30,6 +30,9 @@ check "--knn-tasks out of range exits 2" [ $rc -eq 2 ]
 "$bin" train "$tmp/d.jsonl" -o "$tmp/x.trm" --knn-mass 1.5 >/dev/null 2>"$tmp/e"; rc=$?
 check "--knn-mass out of range exits 2" [ $rc -eq 2 ]
 check "--knn-mass out of range names the option" grep -q -- "--knn-mass" "$tmp/e"
+"$bin" train "$tmp/d.jsonl" -o "$tmp/x.trm" --projection int4 >/dev/null 2>"$tmp/e"; rc=$?
+check "an unknown --projection exits 2" [ $rc -eq 2 ]
+check "an unknown --projection names the choices" grep -q -- "--projection wants int8 or half, not 'int4'" "$tmp/e"
 "$bin" nosuch >/dev/null 2>&1; check "unknown command exits 2" [ $? -eq 2 ]
 "$bin" --version | grep -q taskroute; check "--version" [ $? -eq 0 ]
 for c in synth embed discover train route eval inspect; do
@@ -57,7 +60,7 @@ check "nor on OpenBLAS's thread count" cmp -s "$tmp/r.trm" "$tmp/r2.trm"
 check "inspect says full router" grep -q "full router" "$tmp/i.txt"
 "$bin" inspect --json "$tmp/r.trm" | python3 -c "import json,sys; d=json.load(sys.stdin); assert d['has_heads'] and len(d['models'])>=2"
 check "inspect --json" [ $? -eq 0 ]
-"$bin" inspect --json "$tmp/r.trm" | python3 -c "import json,sys; c=json.load(sys.stdin)['config']; assert c['embedding']=='sentencepiece-tfidf-svd' and c['bigrams']==1 and c['max_features']==50000, c"
+"$bin" inspect --json "$tmp/r.trm" | python3 -c "import json,sys; c=json.load(sys.stdin)['config']; assert c['embedding']=='sentencepiece-tfidf-svd' and c['bigrams']==1 and c['max_features']==50000 and c['projection']=='int8', c"
 check "inspect --json: the embedding and its features" [ $? -eq 0 ]
 
 # the latency profile: unigram features only, capped, no kNN heads
@@ -72,6 +75,13 @@ head -n 20 "$tmp/d.jsonl" | "$bin" route "$tmp/fast.trm" --brief -q > "$tmp/fast
 "$bin" train "$tmp/d.jsonl" -o "$tmp/fast2.trm" --fast -q
 "$bin" inspect --json "$tmp/fast2.trm" | python3 -c "import json,sys; c=json.load(sys.stdin)['config']; assert c['max_features']==8000 and c['bigrams']==1 and c['heads']['quality'] in ('prior-soft','prior+ridge') and all(not r['quality'].startswith('knn') for r in c['heads']['cv']), c"
 check "train --fast is the latency profile" [ $? -eq 0 ]
+# --projection half: embedder format 4, twice the projection's bytes
+"$bin" train "$tmp/d.jsonl" -o "$tmp/fast2h.trm" --fast --projection half -q
+embd_bytes() { "$bin" inspect --json "$1" | python3 -c "import json,sys; d=json.load(sys.stdin); assert d['config']['projection']==sys.argv[1], d['config']; print([s['bytes'] for s in d['sections'] if s['tag']=='EMBD'][0])" "$2"; }
+b8=$(embd_bytes "$tmp/fast2.trm" int8); b16=$(embd_bytes "$tmp/fast2h.trm" half)
+check "--projection half records itself and stores more bytes ($b16 > $b8)" test "${b8:-0}" -gt 0 -a "${b16:-0}" -gt "${b8:-0}"
+head -n 20 "$tmp/d.jsonl" | "$bin" route "$tmp/fast2h.trm" --brief -q > "$tmp/fast2h.out"
+check "the half router routes" [ "$(grep -c '"model"' "$tmp/fast2h.out")" -eq 20 ]
 "$bin" train "$tmp/d.jsonl" -o "$tmp/fast3.trm" --max-features 700 --fast --heads prior-soft -q
 "$bin" inspect --json "$tmp/fast3.trm" | python3 -c "import json,sys; c=json.load(sys.stdin)['config']; assert c['max_features']==700 and c['heads']['quality']=='prior-soft', c"
 check "train --fast: options given explicitly win" [ $? -eq 0 ]
