@@ -8,15 +8,21 @@
  * piece covers at least one input byte except under NFKC expansion), so the
  * scratch size is a function of the prompt length only.
  *
- * Section layout (little-endian, tr_buf), format version 4 (and 3, 2):
+ * Section layout (little-endian, tr_buf), format version 5 (and 4, 3, 2):
  *   u32 format version, str tokenizer ("sentencepiece 0.1.97 unigram"),
  *   str feature scheme, u64 vocabulary hash (FNV-1a 64 over every piece's
  *   text + NUL, in id order), i32 x 7 params (dim, vocab_size, min_df,
  *   max_features, bigrams, oversample, power_iters), u64 seed,
  *   bytes SentencePiece model, features (piece_features.h: n_docs, bigrams,
  *   count, keys, idf), u32 dim, f32 singular values[dim],
- *   V[features x dim] row-major: f16 (IEEE binary16, half.h) in format 4,
- *   f32 in 1-3; then the word cache (word_cache.h).
+ *   format 5: u32 storage (1 int8, 2 half), then for int8 f32 row scales
+ *   [features] and i8 V[features x dim], for half f16 V; format 4: f16 V
+ *   (IEEE binary16, half.h); 1-3: f32 V; V row-major;
+ *   format 5: u32 tokenising rule (TR_TOK_UTF8_WORDS or TR_TOK_DIGIT_RUNS);
+ *   then the word cache (word_cache.h).
+ * Format 5 stores how V is stored and the tokenising rule explicitly: int8
+ * rows (q8.h) read half the bytes of half rows, and the digit-run rule
+ * (word_cache.h) spares most of the SentencePiece calls for numbers.
  * Format 4 is format 3 with the projection rounded to half after the SVD:
  * a prompt's projection reads one scattered row of V per feature, from a
  * matrix far larger than the caches, and half the bytes made it faster
@@ -50,6 +56,7 @@
  * tokenised word by word (word_cache.h) and the section ends with the word
  * cache; 2: only ASCII prompts word by word; 1: whole prompts, no cache. */
 #define EMBED_FORMAT_VERSION 5u
+enum { STORE_INT8 = 1, STORE_HALF = 2 };   /* format 5's storage codes */
 #define WORD_CACHE_MAX 200000
 #define TOKENIZER_ID "sentencepiece " TR_SPM_VERSION " unigram"
 #define FEATURE_SCHEME "piece-unigram+bigram;tf=1+ln(tf);idf=ln((1+n)/(1+df))+1;l2"
@@ -67,7 +74,8 @@ struct tr_embedder {
     float *S;              /* dim singular values */
     uint64_t vocab_hash;
     tr_word_cache *words;  /* memo of single-word encodings (format 2) */
-    int rule;              /* tokenising rule TR_TOK_* (format 3, 2, 1) */
+    int rule;              /* tokenising rule TR_TOK_* (format 5 stores it; 3, 2, 1 imply it) */
+    unsigned fmt;          /* the section version it is saved in: 5 when fitted */
     char *text_pool;       /* feature texts, NUL-separated */
     size_t *text_off;      /* n_feat offsets into text_pool */
 };
@@ -274,7 +282,8 @@ int tr_embedder_fit_spm(const char *const *texts, const size_t *lens, size_t n,
     }
     if (rc) goto fail;
     e->vocab_hash = vocab_hash(e->spm);
-    e->rule = TR_TOK_UTF8_WORDS;
+    e->rule = tr_word_rule_for(e->spm);
+    e->fmt = EMBED_FORMAT_VERSION;
     rc = tr_word_cache_build(e->spm, e->rule, texts, lens, n, WORD_CACHE_MAX, &e->words, err, errlen);
     if (rc) goto fail;
 
@@ -514,7 +523,7 @@ int tr_embedder_save(const tr_embedder *e, tr_buf *b)
     if (!e || !b) return TR_EINVAL;
     const void *model; size_t mlen;
     tr_spm_serialize(e->spm, &model, &mlen);
-    tr_buf_u32(b, e->Vq ? 5u : e->Vh ? 4u : e->rule == TR_TOK_UTF8_WORDS ? 3u : e->rule == TR_TOK_ASCII_WORDS ? 2u : 1u);
+    tr_buf_u32(b, e->fmt);
     tr_buf_str(b, TOKENIZER_ID);
     tr_buf_str(b, FEATURE_SCHEME);
     tr_buf_u64(b, e->vocab_hash);
@@ -526,12 +535,14 @@ int tr_embedder_save(const tr_embedder *e, tr_buf *b)
     tr_features_save(e->feat, b);
     tr_buf_u32(b, (uint32_t)e->dim);
     tr_buf_f32s(b, e->S, e->dim);
+    if (e->fmt >= 5) tr_buf_u32(b, e->Vq ? STORE_INT8 : STORE_HALF);
     if (e->Vq) {
         tr_buf_f32s(b, e->Vs, e->feat->n_feat);
         tr_buf_put(b, e->Vq, e->feat->n_feat * e->dim);
     } else if (e->Vh) {
         tr_buf_u16s(b, e->Vh, e->feat->n_feat * e->dim);
     } else tr_buf_f32s(b, e->V, e->feat->n_feat * e->dim);
+    if (e->fmt >= 5) tr_buf_u32(b, (uint32_t)e->rule);
     if (e->rule != TR_TOK_WHOLE) tr_word_cache_save(e->words, b);
     return tr_buf_ok(b);
 }
@@ -610,22 +621,48 @@ int tr_embedder_load(const void *data, size_t len, tr_embedder **out, char *err,
         goto fail;
     }
     e->dim = dim;
-    size_t nv = e->feat->n_feat * (size_t)dim, vbytes = ver >= 5 ? 1 : ver == 4 ? 2 : sizeof(float);
-    uint64_t scale_bytes = ver >= 5 ? (uint64_t)e->feat->n_feat * sizeof(float) : 0;
-    if (tr_cursor_check_count(&c, (uint64_t)dim * sizeof(float) + scale_bytes + (uint64_t)nv * vbytes, 1, "projection") != TR_OK) {
+    e->fmt = ver;
+    uint32_t store = ver == 4 ? STORE_HALF : 0;
+    if (tr_get_f32s_alloc(&c, dim, &e->S)) {
+        rc = tr_errorf(err, errlen, c.err, "embedder section: singular values: %s", tr_strerror(c.err));
+        goto fail;
+    }
+    if (ver >= 5) {
+        tr_cursor_field(&c, "projection storage");
+        if (tr_get_u32(&c, &store)) { rc = tr_errorf(err, errlen, c.err, "embedder section: projection storage: truncated"); goto fail; }
+        if (store != STORE_INT8 && store != STORE_HALF) {
+            rc = tr_errorf(err, errlen, TR_EFORMAT, "embedder section: projection storage %u (want %d int8 or %d half)",
+                           store, STORE_INT8, STORE_HALF);
+            goto fail;
+        }
+    }
+    size_t nv = e->feat->n_feat * (size_t)dim, vbytes = store == STORE_INT8 ? 1 : store == STORE_HALF ? 2 : sizeof(float);
+    uint64_t scale_bytes = store == STORE_INT8 ? (uint64_t)e->feat->n_feat * sizeof(float) : 0;
+    if (tr_cursor_check_count(&c, scale_bytes + (uint64_t)nv * vbytes, 1, "projection") != TR_OK) {
         rc = tr_errorf(err, errlen, TR_EFORMAT,
                        "embedder section: a %zu x %u projection does not fit in the %zu bytes left",
                        e->feat->n_feat, dim, c.left);
         goto fail;
     }
-    e->p.projection = ver >= 5 ? TR_PROJ_INT8 : ver == 4 ? TR_PROJ_HALF : TR_PROJ_FLOAT;
-    if (tr_get_f32s_alloc(&c, dim, &e->S)
-        || (ver >= 5 ? tr_get_f32s_alloc(&c, e->feat->n_feat, &e->Vs) || tr_get_i8s_alloc(&c, nv, &e->Vq)
-            : ver == 4 ? tr_get_u16s_alloc(&c, nv, &e->Vh) : tr_get_f32s_alloc(&c, nv, &e->V))) {
+    e->p.projection = store == STORE_INT8 ? TR_PROJ_INT8 : store == STORE_HALF ? TR_PROJ_HALF : TR_PROJ_FLOAT;
+    if (store == STORE_INT8 ? tr_get_f32s_alloc(&c, e->feat->n_feat, &e->Vs) || tr_get_i8s_alloc(&c, nv, &e->Vq)
+        : store == STORE_HALF ? tr_get_u16s_alloc(&c, nv, &e->Vh) : tr_get_f32s_alloc(&c, nv, &e->V)) {
         rc = tr_errorf(err, errlen, c.err, "embedder section: projection: %s", tr_strerror(c.err));
         goto fail;
     }
     e->rule = ver >= 3 ? TR_TOK_UTF8_WORDS : ver == 2 ? TR_TOK_ASCII_WORDS : TR_TOK_WHOLE;
+    if (ver >= 5) {
+        uint32_t rule = 0;
+        tr_cursor_field(&c, "tokenising rule");
+        if (tr_get_u32(&c, &rule)) { rc = tr_errorf(err, errlen, c.err, "embedder section: tokenising rule: truncated"); goto fail; }
+        /* the digit-run rule holds only for a vocabulary whose digits stand alone */
+        if (rule != TR_TOK_UTF8_WORDS && !(rule == TR_TOK_DIGIT_RUNS && tr_word_rule_for(e->spm) == TR_TOK_DIGIT_RUNS)) {
+            rc = tr_errorf(err, errlen, TR_EFORMAT, "embedder section: tokenising rule %u does not fit this vocabulary (want %d, or %d when every digit is a piece of its own)",
+                           rule, TR_TOK_UTF8_WORDS, TR_TOK_DIGIT_RUNS);
+            goto fail;
+        }
+        e->rule = (int)rule;
+    }
     if (e->rule != TR_TOK_WHOLE && (rc = tr_word_cache_load(&c, tr_spm_vocab_size(e->spm), &e->words, err, errlen))) {
         tr_error_prefix(err, errlen, rc, "embedder section");
         goto fail;

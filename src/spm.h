@@ -64,6 +64,12 @@ const char *tr_spm_piece(const tr_spm *sp, int id);
 int tr_spm_encode(const tr_spm *sp, const char *text, size_t len,
                   int32_t *ids, size_t cap, size_t *count,
                   char *err, size_t errlen);
+/* The same without the first skip pieces of the encoding: ids gets pieces
+ * skip .. skip + cap, *count the number after skip (0 when there are no
+ * more than skip).  For word_cache.h's digit runs. */
+int tr_spm_encode_skip(const tr_spm *sp, const char *text, size_t len, size_t skip,
+                       int32_t *ids, size_t cap, size_t *count,
+                       char *err, size_t errlen);
 
 #ifdef __cplusplus
 }

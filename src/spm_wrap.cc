@@ -242,6 +242,13 @@ extern "C" int tr_spm_encode(const tr_spm *sp, const char *text, size_t len,
                              int32_t *ids, size_t cap, size_t *count,
                              char *err, size_t errlen)
 {
+    return tr_spm_encode_skip(sp, text, len, 0, ids, cap, count, err, errlen);
+}
+
+extern "C" int tr_spm_encode_skip(const tr_spm *sp, const char *text, size_t len, size_t skip,
+                                  int32_t *ids, size_t cap, size_t *count,
+                                  char *err, size_t errlen)
+{
     if (count) *count = 0;
     if (!sp || (!text && len) || (!ids && cap) || !count)
         return tr_errorf(err, errlen, TR_EINVAL, "tr_spm_encode: bad arguments");
@@ -251,9 +258,10 @@ extern "C" int tr_spm_encode(const tr_spm *sp, const char *text, size_t len,
         v.clear();
         auto st = sp->proc.Encode(absl::string_view(text ? text : "", len), &v);
         if (!st.ok()) return map_status(st, TR_EDEP, err, errlen, "encode");
-        size_t k = v.size() < cap ? v.size() : cap;
-        for (size_t i = 0; i < k; i++) ids[i] = (int32_t)v[i];
-        *count = v.size();
+        size_t have = v.size() > skip ? v.size() - skip : 0;
+        size_t k = have < cap ? have : cap;
+        for (size_t i = 0; i < k; i++) ids[i] = (int32_t)v[skip + i];
+        *count = have;
         return TR_OK;
     } catch (const std::bad_alloc &) {
         return tr_errorf(err, errlen, TR_ENOMEM, "sentencepiece encode: out of memory");

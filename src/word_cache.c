@@ -25,6 +25,10 @@ struct tr_word_cache {
     uint64_t *table;
     size_t mask;
     uint32_t *rec;
+    /* A digit's own piece ("d" less its "▁"), from the memo; -1 when the
+     * memo lacks "d".  The digit-run rule asks for one per digit of a
+     * number, so these skip the hash and the probe. */
+    int32_t digit_piece[10];
 };
 
 /* A record: rec[0] = len | nids << 8, then the bytes in ceil(len / 4)
@@ -44,9 +48,26 @@ int tr_text_is_plain_ascii(const char *text, size_t len)
 
 int tr_text_takes_words(int rule, const char *text, size_t len)
 {
-    if (rule == TR_TOK_UTF8_WORDS) return tr_utf8_invalid_at((const unsigned char *)text, len) == len;
+    if (rule == TR_TOK_UTF8_WORDS || rule == TR_TOK_DIGIT_RUNS) return tr_utf8_invalid_at((const unsigned char *)text, len) == len;
     if (rule == TR_TOK_ASCII_WORDS) return tr_text_is_plain_ascii(text, len);
     return 0;
+}
+
+static int is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
+
+int tr_word_rule_for(const tr_spm *sp)
+{
+    int n = tr_spm_vocab_size(sp), seen = 0;
+    for (int i = 0; i < n; i++) {
+        const char *p = tr_spm_piece(sp, i);
+        if (!p) return TR_TOK_UTF8_WORDS;
+        int digits = 0;
+        for (const char *q = p; *q; q++) digits += is_digit((unsigned char)*q);
+        if (!digits) continue;
+        if (p[1] || seen >> (p[0] - '0') & 1) return TR_TOK_UTF8_WORDS;   /* a digit among other bytes */
+        seen |= 1 << (p[0] - '0');
+    }
+    return seen == 0x3ff ? TR_TOK_DIGIT_RUNS : TR_TOK_UTF8_WORDS;
 }
 
 void tr_word_cache_free(tr_word_cache *c)
@@ -114,7 +135,7 @@ static int rec_is(const uint32_t *r, const char *w, size_t len)
 /* The word's pieces from the memo, given what probe found for it: r (may
  * be NULL) at slot h.  When r is another word with the same tag (rare),
  * probing goes on past h. */
-static int lookup(const tr_word_cache *c, uint64_t hash, const uint32_t *r, size_t h, const char *w,
+static inline __attribute__((always_inline)) int lookup(const tr_word_cache *c, uint64_t hash, const uint32_t *r, size_t h, const char *w,
                   size_t len, const int32_t **ids, size_t *n)
 {
     while (r && !rec_is(r, w, len)) {
@@ -127,6 +148,19 @@ static int lookup(const tr_word_cache *c, uint64_t hash, const uint32_t *r, size
     return 1;
 }
 
+static void find_digit_pieces(tr_word_cache *c)
+{
+    for (int d = 0; d < 10; d++) {
+        char w = (char)('0' + d);
+        uint64_t hash = tr_fnv1a64(&w, 1);
+        size_t h = (size_t)hash & c->mask;
+        const int32_t *ids;
+        size_t n;
+        const uint32_t *r = probe(c, hash, &h);
+        c->digit_piece[d] = lookup(c, hash, r, h, &w, 1, &ids, &n) && n == 2 ? ids[1] : -1;
+    }
+}
+
 /* The words of one prompt missing from the memo, each encoded once: such a
  * word tends to come back in the same prompt (29% of the misses on
  * mmlu-pro's held-out prompts), and a SentencePiece call costs about 14k
@@ -137,7 +171,7 @@ static int lookup(const tr_word_cache *c, uint64_t hash, const uint32_t *r, size
 
 typedef struct seen_word {
     const char *w;       /* NULL: empty slot */
-    uint32_t len;
+    uint32_t len, strip;
     uint32_t at, n;      /* its pieces: ids[at .. at + n) of this call's output */
 } seen_word;
 
@@ -152,23 +186,65 @@ typedef struct seen_word {
 typedef struct word_ref {
     const char *w;
     size_t len;
+    size_t strip;        /* the leading pieces of w's encoding that are not its own (digit runs) */
     uint64_t hash;
     const uint32_t *r;   /* the record whose tag matched (unverified), or NULL */
     size_t slot;         /* where probe stopped */
 } word_ref;
 
-static int next_word(const char *text, size_t len, size_t *k, word_ref *out)
+/* The units a text is encoded in, one after another: whole words, and under
+ * TR_TOK_DIGIT_RUNS the pieces of a word with a digit (word_cache.h). */
+typedef struct unit_iter {
+    const char *t;
+    size_t len, k;       /* next byte to look at */
+    size_t wend;         /* end of the digit word being split, or 0 */
+    int digits;          /* the rule splits words at digits */
+} unit_iter;
+
+static void unit_iter_init(unit_iter *it, int rule, const char *text, size_t len)
 {
-    size_t i = *k;
-    while (i < len && is_space((unsigned char)text[i])) i++;
-    size_t st = i;
-    while (i < len && !is_space((unsigned char)text[i])) i++;
-    *k = i;
-    if (i == st) return 0;
-    out->w = text + st;
-    out->len = i - st;
-    out->hash = tr_fnv1a64(out->w, out->len);
+    *it = (unit_iter){text, len, 0, 0, rule == TR_TOK_DIGIT_RUNS};
+}
+
+static void unit_set(word_ref *out, const char *w, size_t len, size_t strip)
+{
+    out->w = w;
+    out->len = len;
+    out->strip = strip;
+    out->hash = tr_fnv1a64(w, len);
     out->r = NULL;
+}
+
+static inline __attribute__((always_inline)) int next_unit(unit_iter *it, word_ref *out)
+{
+    const char *t = it->t;
+    size_t k = it->k;
+    if (k < it->wend) {   /* inside a digit word, just after a digit */
+        if (is_digit((unsigned char)t[k])) {   /* a digit: "d" less its "▁" */
+            unit_set(out, t + k, 1, 1);
+            it->k = k + 1;
+            return 1;
+        }
+        size_t e = k;   /* a run: "d run" less "▁" and d's piece */
+        while (e < it->wend && !is_digit((unsigned char)t[e])) e++;
+        unit_set(out, t + k - 1, e - k + 1, 2);
+        it->k = e;
+        return 1;
+    }
+    while (k < it->len && is_space((unsigned char)t[k])) k++;
+    size_t st = k, first = (size_t)-1;
+    for (; k < it->len && !is_space((unsigned char)t[k]); k++)
+        if (first == (size_t)-1 && is_digit((unsigned char)t[k])) first = k;
+    if (k == st) { it->k = k; return 0; }
+    if (!it->digits || first == (size_t)-1) {
+        unit_set(out, t + st, k - st, 0);
+        it->k = k;
+        return 1;
+    }
+    /* the word up to its first digit, encoded alone, ends with that digit's piece */
+    unit_set(out, t + st, first + 1 - st, 0);
+    it->wend = k;
+    it->k = first + 1;
     return 1;
 }
 
@@ -181,16 +257,18 @@ int tr_tokenize(const tr_spm *sp, const tr_word_cache *c, int rule, const char *
     size_t n_seen = 0;
     int seen_ready = 0;
     word_ref ring[RING];
-    size_t n_in = 0, n_probed = 0, n_out = 0, k = 0;
+    size_t n_in = 0, n_probed = 0, n_out = 0;
     size_t total = 0;
+    unit_iter it;
+    unit_iter_init(&it, rule, text, len);
     for (;;) {
-        while (n_in < n_out + AHEAD && next_word(text, len, &k, &ring[n_in % RING])) {
+        while (n_in < n_out + AHEAD && next_unit(&it, &ring[n_in % RING])) {
             if (c) __builtin_prefetch(&c->table[(size_t)ring[n_in % RING].hash & c->mask]);
             n_in++;
         }
         while (n_probed < n_in && n_probed <= n_out + AHEAD / 2) {
             word_ref *q = &ring[n_probed % RING];
-            if (c && q->len <= TR_WORD_CACHE_MAX_LEN) {
+            if (c && q->len <= TR_WORD_CACHE_MAX_LEN && !(q->strip == 1 && c->digit_piece[q->w[0] - '0'] >= 0)) {
                 q->slot = (size_t)q->hash & c->mask;
                 if ((q->r = probe(c, q->hash, &q->slot))) __builtin_prefetch(q->r);
             }
@@ -201,25 +279,36 @@ int tr_tokenize(const tr_spm *sp, const tr_word_cache *c, int rule, const char *
         n_out++;
         const int32_t *w;
         size_t nw;
+        size_t strip = q->strip;
+        if (c && strip == 1 && c->digit_piece[q->w[0] - '0'] >= 0) {   /* a digit of a number */
+            if (total < cap) ids[total] = c->digit_piece[q->w[0] - '0'];
+            total++;
+            continue;
+        }
         if (c && q->len <= TR_WORD_CACHE_MAX_LEN && lookup(c, q->hash, q->r, q->slot, q->w, q->len, &w, &nw)) {
-            for (size_t j = 0; j < nw && total + j < cap; j++) ids[total + j] = w[j];
-            total += nw;
+            /* under the rule an encoding has its strip pieces; a corrupt
+             * memo that lacks them gives fewer pieces, never a bad read */
+            size_t from = strip < nw ? strip : nw;
+            for (size_t j = from; j < nw && total + j - from < cap; j++) ids[total + j - from] = w[j];
+            total += nw - from;
             continue;
         }
         if (!seen_ready) { memset(seen, 0, sizeof seen); seen_ready = 1; }
-        size_t s = (size_t)q->hash & (SEEN_SLOTS - 1);
-        while (seen[s].w && !(seen[s].len == q->len && !memcmp(seen[s].w, q->w, q->len))) s = (s + 1) & (SEEN_SLOTS - 1);
+        size_t s = (size_t)(q->hash + strip) & (SEEN_SLOTS - 1);
+        while (seen[s].w && !(seen[s].len == q->len && seen[s].strip == strip && !memcmp(seen[s].w, q->w, q->len)))
+            s = (s + 1) & (SEEN_SLOTS - 1);
         if (seen[s].w) {
             nw = seen[s].n;   /* its first pieces lie before total: no overlap */
             for (size_t j = 0; j < nw && total + j < cap; j++) ids[total + j] = ids[seen[s].at + j];
         } else {
+            /* without the strip pieces, which belong to the unit's neighbours */
             size_t at = total < cap ? total : cap;
-            int rc = tr_spm_encode(sp, q->w, q->len, ids + at, cap - at, &nw, err, errlen);
+            int rc = tr_spm_encode_skip(sp, q->w, q->len, strip, ids + at, cap - at, &nw, err, errlen);
             if (rc) return rc;
             /* remembered only when all its pieces fitted, and while the
              * table is at most half full */
             if (total + nw <= cap && n_seen < SEEN_SLOTS / 2 && q->len <= UINT32_MAX && total + nw <= UINT32_MAX) {
-                seen[s] = (seen_word){q->w, (uint32_t)q->len, (uint32_t)total, (uint32_t)nw};
+                seen[s] = (seen_word){q->w, (uint32_t)q->len, (uint32_t)strip, (uint32_t)total, (uint32_t)nw};
                 n_seen++;
             }
         }
@@ -257,14 +346,15 @@ int tr_word_cache_build(const tr_spm *sp, int rule, const char *const *texts, co
     if (!tab || !c) goto fail;
     for (size_t i = 0; i < n; i++) {
         const char *t = texts[i];
-        size_t len = lens[i], k = 0;
+        size_t len = lens[i];
         if (!tr_text_takes_words(rule, t, len)) continue;
-        while (k < len) {
-            while (k < len && is_space((unsigned char)t[k])) k++;
-            size_t st = k;
-            while (k < len && !is_space((unsigned char)t[k])) k++;
-            size_t wl = k - st;
-            if (!wl || wl > TR_WORD_CACHE_MAX_LEN) continue;
+        unit_iter it;
+        word_ref u;
+        unit_iter_init(&it, rule, t, len);
+        while (next_unit(&it, &u)) {
+            size_t wl = u.len;
+            const char *uw = u.w;
+            if (wl > TR_WORD_CACHE_MAX_LEN) continue;
             if (2 * (used + 1) > cap) {   /* grow: rehash into twice the slots */
                 wcount *nt = tr_calloc(2 * cap, sizeof *nt);
                 if (!nt) goto fail;
@@ -278,9 +368,9 @@ int tr_word_cache_build(const tr_spm *sp, int rule, const char *const *texts, co
                 tab = nt;
                 cap *= 2;
             }
-            size_t h = (size_t)tr_fnv1a64(t + st, wl) & (cap - 1);
-            while (tab[h].w && !(tab[h].len == wl && !memcmp(tab[h].w, t + st, wl))) h = (h + 1) & (cap - 1);
-            if (!tab[h].w) { tab[h] = (wcount){t + st, (uint32_t)wl, 0}; used++; }
+            size_t h = (size_t)u.hash & (cap - 1);
+            while (tab[h].w && !(tab[h].len == wl && !memcmp(tab[h].w, uw, wl))) h = (h + 1) & (cap - 1);
+            if (!tab[h].w) { tab[h] = (wcount){uw, (uint32_t)wl, 0}; used++; }
             tab[h].count++;
         }
     }
@@ -321,6 +411,7 @@ int tr_word_cache_build(const tr_spm *sp, int rule, const char *const *texts, co
     c->ioff[m] = (uint32_t)itot;
     rc = TR_ENOMEM;
     if (build_table(c)) goto fail;
+    find_digit_pieces(c);
     tr_free(tab);
     tr_free(tmp);
     *out = c;
@@ -398,6 +489,7 @@ int tr_word_cache_load(tr_cursor *cur, int vocab_size, tr_word_cache **out, char
     c->woff[n] = (uint32_t)at;
     c->ioff[n] = (uint32_t)itot;
     if (build_table(c)) goto fail;
+    find_digit_pieces(c);
     *out = c;
     return TR_OK;
 fail:

@@ -36,7 +36,27 @@ typedef struct tr_word_cache tr_word_cache;
 #define TR_WORD_CACHE_MAX_LEN 48
 
 /* Tokenising rules (the embedder section's version picks one). */
-enum { TR_TOK_WHOLE = 0, TR_TOK_ASCII_WORDS = 1, TR_TOK_UTF8_WORDS = 2 };
+enum { TR_TOK_WHOLE = 0, TR_TOK_ASCII_WORDS = 1, TR_TOK_UTF8_WORDS = 2, TR_TOK_DIGIT_RUNS = 3 };
+
+/* TR_TOK_DIGIT_RUNS (embedder format 5): as TR_TOK_UTF8_WORDS, but a word
+ * holding an ASCII digit is encoded in units, because numbers ("$4,732,",
+ * "46.0") are most of the words a memo of training words lacks, and each
+ * costs a SentencePiece call.  A model trained with split_digits has each
+ * digit as a piece of its own and no other piece holding a digit, so no
+ * piece crosses a digit and a word's segmentation is its segments'.  The
+ * word r0 d1 r1 d2 r2 ... (d digits, r runs of other bytes, maybe empty) is
+ * encoded as: "r0 d1" alone; then each later digit d as "d" alone less its
+ * first piece ("▁"); each run r after a digit d as "d r" alone less its
+ * first two ("▁" and d's).  Every unit is a substring of the word, so the
+ * memo holds units the way it holds words, and the units repeat ("4,",
+ * "$1", "0.") where the numbers do not.  Up to ties between equal-scoring
+ * segmentations (4 words of 39,303 with a digit in the shared data) this is
+ * SentencePiece's encoding of the whole word; as with the word rule, we make
+ * it the rule. */
+/* TR_TOK_DIGIT_RUNS when sp's vocabulary has the property above (each of
+ * the ten digits a piece, no other piece with a digit), else
+ * TR_TOK_UTF8_WORDS. */
+int tr_word_rule_for(const tr_spm *sp);
 
 /* Memoise the words of the texts among texts[0..n) (borrowed) that rule
  * splits into words, keeping the max_words most frequent (ties by bytes).

@@ -176,18 +176,23 @@ static void expect_golden(const tr_embedder *e, const char *text, const float go
     for (int i = 0; i < 4; i++) assert_float_equal(x[i], golden[i], 1e-5);
 }
 
-/* Section b (format 4) rewritten as format ver (3 or 2): the half
- * projection widened to float, the rest as it is. */
+/* Section b (format 5, half storage, word rule) rewritten as format ver
+ * (4, 3 or 2): without the storage and rule fields, and for 3 and 2 the
+ * half projection widened to float; the rest as it is. */
 static void old_format(const tr_embedder *e, const tr_buf *b, unsigned ver, tr_buf *out)
 {
     size_t nv = tr_embedder_feature_count(e) * tr_embedder_dim(e), wc = tr_embedder_word_cache_bytes(e);
-    size_t pre = b->len - wc - 2 * nv;
+    size_t pre = b->len - wc - 4 - 2 * nv - 4;   /* | u32 storage | f16 V | u32 rule | word cache */
+    assert_int_equal(b->data[0], 5);
+    assert_int_equal(b->data[pre], 2);                    /* half */
+    assert_int_equal(b->data[b->len - wc - 4], 2);        /* TR_TOK_UTF8_WORDS */
     tr_buf_init(out);
     tr_buf_u32(out, ver);
     tr_buf_put(out, b->data + 4, pre - 4);
     for (size_t i = 0; i < nv; i++) {
-        const unsigned char *q = b->data + pre + 2 * i;
-        tr_buf_f32(out, tr_half_to_float((uint16_t)(q[0] | q[1] << 8)));
+        const unsigned char *q = b->data + pre + 4 + 2 * i;
+        if (ver == 4) tr_buf_put(out, q, 2);
+        else tr_buf_f32(out, tr_half_to_float((uint16_t)(q[0] | q[1] << 8)));
     }
     tr_buf_put(out, b->data + b->len - wc, wc);
     assert_int_equal(tr_buf_ok(out), TR_OK);
@@ -242,11 +247,26 @@ static void test_save_load_golden(void **state)
     assert_int_equal(b5.data[0], 5);
     tr_embedder_free(round_trip(e5, &b5, golden5));
 
-    tr_embedder *e = fit_proj(2, 8, TR_PROJ_HALF);
+    tr_embedder *e5h = fit_proj(2, 8, TR_PROJ_HALF);
+    tr_buf b5h;
+    save(e5h, &b5h);
+    assert_int_equal(b5h.data[0], 5);
+    tr_embedder_free(round_trip(e5h, &b5h, golden4));   /* half storage: format 4's values */
+    /* the same section as format 4 loads and embeds the same, bit for bit */
     tr_buf b;
-    save(e, &b);
-    assert_int_equal(b.data[0], 4);
-    tr_embedder *g = round_trip(e, &b, golden4);
+    old_format(e5h, &b5h, 4, &b);
+    tr_embedder *e = NULL;
+    char err[512];
+    assert_int_equal(tr_embedder_load(b.data, b.len, &e, err, sizeof err), TR_OK);
+    assert_int_equal(tr_embedder_params(e)->projection, TR_PROJ_HALF);
+    tr_embedder *g = round_trip(e5h, &b, golden4);
+    tr_buf again4;
+    save(g, &again4);   /* saved in its own version again, byte for byte */
+    assert_int_equal(again4.len, b.len);
+    assert_memory_equal(again4.data, b.data, b.len);
+    tr_buf_free(&again4);
+    tr_buf_free(&b5h);
+    tr_embedder_free(e5h);
     /* int8 rows move an embedding by far less than the distances that
      * separate prompts: the two formats' embeddings of a probe agree to a
      * cosine of 0.999 and more */
@@ -256,7 +276,6 @@ static void test_save_load_golden(void **state)
         embed1(e, probes[i], y);
         assert_true(dot(x, y, 8) > 0.999);
     }
-    char err[512];
 
     /* Formats 3 and 2 store the projection as float and keep the float
      * path: the same section written with the half projection widened to
@@ -266,7 +285,14 @@ static void test_save_load_golden(void **state)
      * embeddings). */
     for (unsigned ver = 3; ver >= 2; ver--) {
         tr_buf old;
-        old_format(e, &b, ver, &old);
+        tr_buf_init(&old);
+        /* from the format 4 bytes: the header, f32 V, the word cache */
+        size_t nv = tr_embedder_feature_count(e) * tr_embedder_dim(e), wc = tr_embedder_word_cache_bytes(e);
+        size_t pre = b.len - wc - 2 * nv;
+        tr_buf_u32(&old, ver);
+        tr_buf_put(&old, b.data + 4, pre - 4);
+        for (size_t i = 0; i < nv; i++) tr_buf_f32(&old, tr_half_to_float((uint16_t)(b.data[pre + 2 * i] | b.data[pre + 2 * i + 1] << 8)));
+        tr_buf_put(&old, b.data + b.len - wc, wc);
         tr_embedder *o = NULL;
         assert_int_equal(tr_embedder_load(old.data, old.len, &o, err, sizeof err), TR_OK);
         assert_int_equal(tr_embedder_params(o)->projection, TR_PROJ_FLOAT);
@@ -330,7 +356,7 @@ static void test_corrupt_sections(void **state)
     for (int neg = 0; neg < 2; neg++) {
         memcpy(bad, b.data, b.len);
         float v = neg ? -1.0f : NAN;
-        memcpy(bad + b.len - tr_embedder_word_cache_bytes(e) - nv - 4, &v, 4);
+        memcpy(bad + b.len - tr_embedder_word_cache_bytes(e) - 4 - nv - 4, &v, 4);
         assert_int_equal(tr_embedder_load(bad, b.len, &g, err, sizeof err), TR_EFORMAT);
         assert_non_null(strstr(err, "scale"));
     }
@@ -340,9 +366,20 @@ static void test_corrupt_sections(void **state)
     save(h, &hb);
     unsigned char *hbad = malloc(hb.len);
     memcpy(hbad, hb.data, hb.len);
-    memset(hbad + hb.len - tr_embedder_word_cache_bytes(h) - 2, 0xff, 2);
+    memset(hbad + hb.len - tr_embedder_word_cache_bytes(h) - 4 - 2, 0xff, 2);
     assert_int_equal(tr_embedder_load(hbad, hb.len, &g, err, sizeof err), TR_EFORMAT);
     assert_non_null(strstr(err, "projection"));
+    /* an unknown storage code, and the digit-run rule on a vocabulary
+     * without digits (this one's) */
+    size_t wc = tr_embedder_word_cache_bytes(h), pre = hb.len - wc - 4 - 2 * tr_embedder_feature_count(h) * tr_embedder_dim(h) - 4;
+    memcpy(hbad, hb.data, hb.len);
+    hbad[pre] = 3;
+    assert_int_equal(tr_embedder_load(hbad, hb.len, &g, err, sizeof err), TR_EFORMAT);
+    assert_non_null(strstr(err, "projection storage 3"));
+    memcpy(hbad, hb.data, hb.len);
+    hbad[hb.len - wc - 4] = 3;
+    assert_int_equal(tr_embedder_load(hbad, hb.len, &g, err, sizeof err), TR_EFORMAT);
+    assert_non_null(strstr(err, "tokenising rule 3"));
     free(hbad);
     tr_buf_free(&hb);
     tr_embedder_free(h);

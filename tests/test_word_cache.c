@@ -1,7 +1,8 @@
 /* Word-by-word tokenising: the memo gives exactly what SentencePiece gives
  * for each word alone, matches whole-prompt encoding on real text (but for
  * ties), sends non-ASCII prompts whole under the ASCII rule and word by word
- * under the UTF-8 rule (invalid UTF-8 always whole), round-trips through
+ * under the UTF-8 rule (invalid UTF-8 always whole), splits words at
+ * digits under the digit-run rule, round-trips through
  * bytes, and refuses corrupt bytes. */
 #include "testutil.h"
 
@@ -264,6 +265,94 @@ static void test_utf8_rule(void **state)
     assert_memory_equal(a, b, na * sizeof *a);
 }
 
+/* A made-up word with digits: a mix of digits, ASCII punctuation and
+ * letters, and now and then a non-ASCII character. */
+static size_t digit_word(tr_rng *r, char *out)
+{
+    static const char *parts[] = {"$", ",", ".", "%", "(", ")", "x", "km", "H", "O", "-", "/", "^", "e",
+                                  "\xc2\xb2", "\xce\xb1", "\xc3\xa9", "'s", "th", "\xc2\xbd"};
+    size_t at = 0, k = 1 + tr_rng_below(r, 8);
+    int digit = 0;
+    for (size_t i = 0; i < k || !digit; i++) {
+        if (tr_rng_below(r, 2)) { out[at++] = (char)('0' + tr_rng_below(r, 10)); digit = 1; }
+        else { const char *p = parts[tr_rng_below(r, sizeof parts / sizeof *parts)]; memcpy(out + at, p, strlen(p)); at += strlen(p); }
+    }
+    out[at] = 0;
+    return at;
+}
+
+/* The digit-run rule (format 5): a vocabulary trained with split_digits
+ * qualifies, and one with multi-digit pieces does not; under the rule a
+ * word with digits encodes as SentencePiece encodes the whole word (but
+ * for ties), memo or not, and the output cut at any cap is a prefix. */
+static void test_digit_runs(void **state)
+{
+    (void)state;
+    char err[512];
+    enum { NW = 3000 };
+    static char words[NW][96];
+    static const char *wt[NW + 1500];
+    static size_t wl[NW + 1500];
+    tr_rng r;
+    tr_rng_seed(&r, 5);
+    for (size_t i = 0; i < NW; i++) { wt[i] = words[i]; wl[i] = digit_word(&r, words[i]); }
+    for (size_t i = 0; i < 1500 && i < n; i++) { wt[NW + i] = texts[i]; wl[NW + i] = lens[i]; }
+    size_t nt = NW + (n < 1500 ? n : 1500);
+    tr_spm *ds_sp = NULL, *merged = NULL;
+    tr_spm_train_params p = {800, 42, 2, NULL};
+    assert_int_equal(tr_spm_train(wt, wl, nt, &p, &ds_sp, NULL, err, sizeof err), TR_OK);
+    assert_int_equal(tr_word_rule_for(ds_sp), TR_TOK_DIGIT_RUNS);
+    tr_spm_train_params pm = {800, 42, 2, "--split_digits=false"};
+    assert_int_equal(tr_spm_train(wt, wl, nt, &pm, &merged, NULL, err, sizeof err), TR_OK);
+    assert_int_equal(tr_word_rule_for(merged), TR_TOK_UTF8_WORDS);
+    tr_spm_free(merged);
+
+    /* every word: the rule's units against the whole word */
+    size_t same = 0;
+    int32_t a[256], b[256];
+    for (size_t i = 0; i < NW; i++) {
+        size_t na, nb;
+        assert_int_equal(tr_tokenize(ds_sp, NULL, TR_TOK_DIGIT_RUNS, wt[i], wl[i], a, 256, &na, err, sizeof err), TR_OK);
+        assert_int_equal(tr_spm_encode(ds_sp, wt[i], wl[i], b, 256, &nb, err, sizeof err), TR_OK);
+        same += na == nb && !memcmp(a, b, na * sizeof *a);
+    }
+    print_message("digit runs: %zu of %d words as whole-word SentencePiece\n", same, NW);
+    assert_true(same >= NW * 99 / 100);
+
+    /* a memo built under the rule from half the words changes nothing, and
+     * holds units, not numbers */
+    tr_word_cache *c = NULL, *cw = NULL;
+    assert_int_equal(tr_word_cache_build(ds_sp, TR_TOK_DIGIT_RUNS, wt, wl, NW / 2, 100000, &c, err, sizeof err), TR_OK);
+    assert_int_equal(tr_word_cache_build(ds_sp, TR_TOK_UTF8_WORDS, wt, wl, NW / 2, 100000, &cw, err, sizeof err), TR_OK);
+    print_message("memo entries: %zu units, %zu words\n", tr_word_cache_count(c), tr_word_cache_count(cw));
+    assert_true(tr_word_cache_count(c) < tr_word_cache_count(cw));
+    tr_word_cache_free(cw);
+    static char prompt[1 << 16];
+    size_t at = 0;
+    for (size_t i = 0; i < NW && at + 100 < sizeof prompt; i += 3) {
+        memcpy(prompt + at, wt[i], wl[i]);
+        at += wl[i];
+        prompt[at++] = i % 7 ? ' ' : '\n';
+    }
+    static int32_t x[1 << 15], y[1 << 15];
+    size_t nx, ny;
+    assert_int_equal(tr_tokenize(ds_sp, c, TR_TOK_DIGIT_RUNS, prompt, at, x, 1 << 15, &nx, err, sizeof err), TR_OK);
+    assert_int_equal(tr_tokenize(ds_sp, NULL, TR_TOK_DIGIT_RUNS, prompt, at, y, 1 << 15, &ny, err, sizeof err), TR_OK);
+    assert_int_equal(nx, ny);
+    assert_memory_equal(x, y, nx * sizeof *x);
+    /* cut anywhere, with and without the memo: the full count, a prefix */
+    for (size_t cap = 0; cap < 400; cap += 13)
+        for (int m = 0; m < 2; m++) {
+            memset(y, 0xff, (cap + 1) * sizeof *y);
+            assert_int_equal(tr_tokenize(ds_sp, m ? c : NULL, TR_TOK_DIGIT_RUNS, prompt, at, y, cap, &ny, err, sizeof err), TR_OK);
+            assert_int_equal(ny, nx);
+            assert_memory_equal(y, x, cap * sizeof *x);
+            assert_int_equal(y[cap], -1);
+        }
+    tr_word_cache_free(c);
+    tr_spm_free(ds_sp);
+}
+
 static void test_save_load(void **state)
 {
     (void)state;
@@ -313,6 +402,7 @@ int main(void)
         cmocka_unit_test(test_agrees_with_whole_prompts),
         cmocka_unit_test(test_rule),
         cmocka_unit_test(test_utf8_rule),
+        cmocka_unit_test(test_digit_runs),
         cmocka_unit_test(test_save_load),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
