@@ -403,14 +403,10 @@ int tr_embedder_embed(const tr_embedder *e, const char *text, size_t len,
      * every other line: the adjacent-line prefetcher brings its pair. */
     enum { AHEAD = 4 };
     if (e->Vq) {
-        for (size_t z = 0; z < nnz; z++) {
-            if (z + AHEAD < nnz) {
-                const int8_t *next = e->Vq + (size_t)idx[z + AHEAD] * d;
-                for (size_t c = 0; c < d; c += 128) __builtin_prefetch(next + c);
-                __builtin_prefetch(e->Vs + idx[z + AHEAD]);
-            }
-            tr_q8_axpy(d, val[z] * e->Vs[idx[z]], e->Vq + (size_t)idx[z] * d, out);
-        }
+        /* each feature's weight times its row's scale, in place: val is
+         * this call's scratch */
+        for (size_t z = 0; z < nnz; z++) val[z] = val[z] * e->Vs[idx[z]];
+        tr_q8_gather_acc(nnz, idx, val, e->Vq, d, out);
     } else if (e->Vh) {
         const tr_half_ops *ops = tr_half_best();
         for (size_t z = 0; z < nnz; z++) {

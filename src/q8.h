@@ -24,6 +24,12 @@ void tr_q8_quantize(const float *v, size_t rows, size_t n, int8_t *q, float *sca
 void tr_q8_axpy(size_t n, float a, const int8_t *q, float *y);
 /* The portable path, for tests and comparisons. */
 void tr_q8_axpy_portable(size_t n, float a, const int8_t *q, float *y);
+/* y[c] = y[c] + a[z] * q[idx[z]][c] for z = 0 .. n-1 in that order, c < d
+ * (Q row-major, rows of d): bit-identical to n calls of tr_q8_axpy, but on
+ * AVX2 the sums of 64 columns at a time stay in registers over all the
+ * rows, so y is not loaded and stored once per row.  The rows a few z
+ * ahead are prefetched. */
+void tr_q8_gather_acc(size_t n, const int32_t *idx, const float *a, const int8_t *Q, size_t d, float *y);
 /* "avx2" or "portable": the path tr_q8_axpy takes here. */
 const char *tr_q8_path(void);
 

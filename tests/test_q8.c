@@ -1,7 +1,8 @@
 /* int8 rows (q8.h): quantising keeps every value within half a step of its
  * row's scale and uses the full range, an all-zero row stays zero, and the
  * axpy kernel's AVX2 and portable paths agree bit for bit with each other
- * and with a direct float computation, on every length's tail. */
+ * and with a direct float computation, on every length's tail, and the
+ * gathered sum of rows is the rows' axpys in order. */
 #include "testutil.h"
 
 #include <math.h>
@@ -79,11 +80,39 @@ static void test_axpy_paths(void **state)
     }
 }
 
+/* The gathered sum of rows equals one axpy per row in order, bit for bit,
+ * for widths with and without a tail past the 64-column blocks. */
+static void test_gather_acc(void **state)
+{
+    (void)state;
+    tr_rng r;
+    tr_rng_seed(&r, 10);
+    enum { ROWS = 300, DMAX = 300 };
+    static int8_t Q[ROWS * DMAX];
+    for (size_t i = 0; i < sizeof Q; i++) Q[i] = (int8_t)((int)tr_rng_below(&r, 255) - 127);
+    const size_t dims[] = {1, 8, 63, 64, 100, 128, 256, 257, 300};
+    const size_t ns[] = {0, 1, 5, 200};
+    int32_t idx[200];
+    float a[200], y0[DMAX], want[DMAX], got[DMAX];
+    for (size_t di = 0; di < sizeof dims / sizeof *dims; di++)
+        for (size_t ni = 0; ni < sizeof ns / sizeof *ns; ni++) {
+            size_t d = dims[di], n = ns[ni];
+            for (size_t z = 0; z < n; z++) { idx[z] = (int32_t)tr_rng_below(&r, ROWS); a[z] = uniform(&r, -1, 1); }
+            for (size_t c = 0; c < d; c++) y0[c] = uniform(&r, -1, 1);
+            memcpy(want, y0, d * sizeof *y0);
+            for (size_t z = 0; z < n; z++) tr_q8_axpy_portable(d, a[z], Q + (size_t)idx[z] * d, want);
+            memcpy(got, y0, d * sizeof *y0);
+            tr_q8_gather_acc(n, idx, a, Q, d, got);
+            assert_memory_equal(got, want, d * sizeof *got);
+        }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_quantize),
         cmocka_unit_test(test_axpy_paths),
+        cmocka_unit_test(test_gather_acc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
