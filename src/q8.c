@@ -33,25 +33,6 @@ void tr_q8_axpy_portable(size_t n, float a, const int8_t *q, float *y)
     }
 }
 
-#if TR_LANES_X86
-#define TR_TARGET __attribute__((target("avx2")))
-
-/* 16 int8 -> two vectors of 8 floats (exact) */
-TR_TARGET static void axpy_avx2(size_t n, float a, const int8_t *q, float *y)
-{
-    const __m256 va = _mm256_set1_ps(a);
-    size_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(q + i));
-        __m256 f0 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(b));
-        __m256 f1 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(b, 8)));
-        _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_loadu_ps(y + i), _mm256_mul_ps(va, f0)));
-        _mm256_storeu_ps(y + i + 8, _mm256_add_ps(_mm256_loadu_ps(y + i + 8), _mm256_mul_ps(va, f1)));
-    }
-    tr_q8_axpy_portable(n - i, a, q + i, y + i);
-}
-#endif
-
 enum { AHEAD = 4 };   /* rows prefetched ahead: the rows are scattered over megabytes */
 
 static void prefetch_row(const int8_t *r, size_t d)
@@ -68,6 +49,9 @@ static void gather_portable(size_t n, const int32_t *idx, const float *a, const 
 }
 
 #if TR_LANES_X86
+#define TR_TARGET __attribute__((target("avx2")))
+
+/* 8 int8 -> 8 floats, exact */
 TR_TARGET static inline __m256 load8q(const int8_t *q)
 {
     return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)q)));
@@ -119,14 +103,6 @@ void tr_q8_gather_acc(size_t n, const int32_t *idx, const float *a, const int8_t
     if (tr_cpu_avx2()) { gather_avx2(n, idx, a, Q, d, y); return; }
 #endif
     gather_portable(n, idx, a, Q, d, y);
-}
-
-void tr_q8_axpy(size_t n, float a, const int8_t *q, float *y)
-{
-#if TR_LANES_X86
-    if (tr_cpu_avx2()) { axpy_avx2(n, a, q, y); return; }
-#endif
-    tr_q8_axpy_portable(n, a, q, y);
 }
 
 const char *tr_q8_path(void) { return TR_LANES_X86 && tr_cpu_avx2() ? "avx2" : "portable"; }

@@ -6,9 +6,9 @@
  * integer (ties to even) with scale = max|v| / 127, so every row uses the
  * full range and no value is clipped.
  *
- * The kernel has an AVX2 path and a portable one, bit-identical on any
- * input: y[i] + a * q[i] with a separate multiply and add, element-wise, so
- * a router embeds the same on every machine.  Stateless apart from the
+ * The sum of rows has an AVX2 path and a portable one, bit-identical on any
+ * input: y[i] + a * q[i] with a separate multiply and add, element by
+ * element and row after row, so a router embeds the same on every machine.  Stateless apart from the
  * one-time CPU probe; any number of threads. */
 #ifndef TR_Q8_H
 #define TR_Q8_H
@@ -20,17 +20,15 @@
  * scale (rows); an all-zero row gets scale 0. */
 void tr_q8_quantize(const float *v, size_t rows, size_t n, int8_t *q, float *scale);
 
-/* y[i] = y[i] + a * q[i], i < n: the fastest path this CPU runs. */
-void tr_q8_axpy(size_t n, float a, const int8_t *q, float *y);
-/* The portable path, for tests and comparisons. */
+/* y[i] = y[i] + a * q[i], i < n, portable: one row of the sum below. */
 void tr_q8_axpy_portable(size_t n, float a, const int8_t *q, float *y);
 /* y[c] = y[c] + a[z] * q[idx[z]][c] for z = 0 .. n-1 in that order, c < d
- * (Q row-major, rows of d): bit-identical to n calls of tr_q8_axpy, but on
+ * (Q row-major, rows of d): bit-identical to n calls of tr_q8_axpy_portable, but on
  * AVX2 the sums of 64 columns at a time stay in registers over all the
  * rows, so y is not loaded and stored once per row.  The rows a few z
  * ahead are prefetched. */
 void tr_q8_gather_acc(size_t n, const int32_t *idx, const float *a, const int8_t *Q, size_t d, float *y);
-/* "avx2" or "portable": the path tr_q8_axpy takes here. */
+/* "avx2" or "portable": the path tr_q8_gather_acc takes here. */
 const char *tr_q8_path(void);
 
 #endif

@@ -1,8 +1,8 @@
 /* int8 rows (q8.h): quantising keeps every value within half a step of its
- * row's scale and uses the full range, an all-zero row stays zero, and the
- * axpy kernel's AVX2 and portable paths agree bit for bit with each other
- * and with a direct float computation, on every length's tail, and the
- * gathered sum of rows is the rows' axpys in order. */
+ * row's scale and uses the full range, an all-zero row stays zero, the
+ * portable axpy is a separate multiply and add per element, and the
+ * gathered sum of rows (AVX2 where the CPU has it) is the rows' axpys in
+ * order, bit for bit, on every width's tail. */
 #include "testutil.h"
 
 #include <math.h>
@@ -51,14 +51,14 @@ static void test_quantize(void **state)
     assert_int_equal(q[5 * N + 0], 0);
 }
 
-static void test_axpy_paths(void **state)
+static void test_axpy(void **state)
 {
     (void)state;
-    print_message("tr_q8_axpy path: %s\n", tr_q8_path());
+    print_message("tr_q8_gather_acc path: %s\n", tr_q8_path());
     tr_rng r;
     tr_rng_seed(&r, 9);
     int8_t q[300];
-    float y0[300] = {0}, ya[300], yp[300];
+    float y0[300] = {0}, ya[300];
     for (size_t n = 0; n <= 300; n += n < 40 ? 1 : 37) {
         for (size_t i = 0; i < n; i++) {
             q[i] = (int8_t)((int)tr_rng_below(&r, 255) - 127);
@@ -66,11 +66,8 @@ static void test_axpy_paths(void **state)
         }
         float a = uniform(&r, -2, 2);
         memcpy(ya, y0, sizeof y0);
-        memcpy(yp, y0, sizeof y0);
-        if (n < 300) ya[n] = yp[n] = 42.0f;   /* past the end: untouched */
-        tr_q8_axpy(n, a, q, ya);
-        tr_q8_axpy_portable(n, a, q, yp);
-        assert_memory_equal(ya, yp, sizeof ya);
+        if (n < 300) ya[n] = 42.0f;   /* past the end: untouched */
+        tr_q8_axpy_portable(n, a, q, ya);
         for (size_t i = 0; i < n; i++) {
             volatile float p = a * (float)q[i];   /* one rounding each, never fused */
             volatile float want = y0[i] + p;
@@ -111,7 +108,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_quantize),
-        cmocka_unit_test(test_axpy_paths),
+        cmocka_unit_test(test_axpy),
         cmocka_unit_test(test_gather_acc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
