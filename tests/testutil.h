@@ -24,18 +24,28 @@ static inline const char *tu_shared(const char *name)
     return access(path, R_OK) == 0 ? path : NULL;
 }
 
-/* A fresh path in a per-process temp directory; the file is not created. */
+static char tu_tmp_dir[64];
+
+static inline void tu_tmp_remove(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tu_tmp_dir);
+    if (system(cmd) != 0) fprintf(stderr, "testutil: could not remove %s\n", tu_tmp_dir);
+}
+
+/* A fresh path in a per-process temp directory; the file is not created.
+ * The directory is new and empty (mkdtemp: one named after the pid alone
+ * was found again, with an earlier test's files, once the pid came round)
+ * and is removed at exit. */
 static inline const char *tu_tmp(const char *name)
 {
-    static char dir[256];
     static char path[512];
-    if (!dir[0]) {
-        snprintf(dir, sizeof dir, "/tmp/trtest.%ld", (long)getpid());
-        char cmd[300];
-        snprintf(cmd, sizeof cmd, "mkdir -p %s", dir);
-        if (system(cmd) != 0) return NULL;
+    if (!tu_tmp_dir[0]) {
+        snprintf(tu_tmp_dir, sizeof tu_tmp_dir, "/tmp/trtest.%ld.XXXXXX", (long)getpid());
+        if (!mkdtemp(tu_tmp_dir)) { tu_tmp_dir[0] = 0; return NULL; }
+        atexit(tu_tmp_remove);
     }
-    snprintf(path, sizeof path, "%s/%s", dir, name);
+    snprintf(path, sizeof path, "%s/%s", tu_tmp_dir, name);
     return path;
 }
 
