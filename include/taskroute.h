@@ -141,8 +141,8 @@ typedef struct tr_train_options {
                              * projection row a route reads [50000] */
     int bigrams;            /* 1: piece bigrams as well as unigrams; 0 makes routing
                              * faster (a projection small enough to stay in cache) [1] */
-    int half_projection;    /* 1: keep the projection as halves (embedder format 4); 0: as
-                             * int8 rows with a scale each, half the bytes a route reads [0] */
+    int half_projection;    /* 1: keep the projection as halves; 0: as int8 rows with a
+                             * scale each, half the bytes a route reads [0] */
     /* discovery */
     tr_algo algo;           /* [TR_ALGO_LEIDEN] */
     int knn_k;              /* neighbours per prompt in the graph [15] */

@@ -112,8 +112,10 @@ static int check_params(const tr_embed_params *p, char *err, size_t errlen)
                          p->oversample, p->power_iters);
     if (p->threads < 0)
         return tr_errorf(err, errlen, TR_EINVAL, "embedder: threads %d below 0", p->threads);
-    if (p->projection != TR_PROJ_INT8 && p->projection != TR_PROJ_HALF && p->projection != TR_PROJ_FLOAT)
-        return tr_errorf(err, errlen, TR_EINVAL, "embedder: projection storage %d unknown", p->projection);
+    /* TR_PROJ_FLOAT describes a loaded format 1-3 section; a fit writes int8 or half */
+    if (p->projection != TR_PROJ_INT8 && p->projection != TR_PROJ_HALF)
+        return tr_errorf(err, errlen, TR_EINVAL, "embedder: projection storage %d (want %d int8 or %d half)",
+                         p->projection, TR_PROJ_INT8, TR_PROJ_HALF);
     return TR_OK;
 }
 
@@ -394,13 +396,15 @@ int tr_embedder_embed(const tr_embedder *e, const char *text, size_t len,
     int rc = sparse_in_scratch(e, text, len, scratch, scratch_bytes, &idx, &val, &nnz);
     if (rc) return rc;
     size_t d = e->dim;
-    /* x = sum_z val[z] * V[idx[z]]: one axpy per feature (q8.h's for an
-     * int8 projection, half.h's for a half one, BLAS's for a float one), because this is most of a
-     * route's arithmetic and -O2 leaves the plain loop scalar */
+    /* x = sum_z val[z] * V[idx[z]]: this is most of a route's arithmetic
+     * and -O2 leaves the plain loop scalar, so q8.h's gathered sum for an
+     * int8 projection, and one axpy per feature for the older storages
+     * (half.h's for half, BLAS's for float). */
     memset(out, 0, d * sizeof *out);
     /* The rows are scattered over a projection larger than the caches, so
-     * the rows a few features ahead are fetched while this one is added;
-     * every other line: the adjacent-line prefetcher brings its pair. */
+     * the rows a few features ahead are fetched while this one is added
+     * (q8.c does the same for int8 rows); every other line: the
+     * adjacent-line prefetcher brings its pair. */
     enum { AHEAD = 4 };
     if (e->Vq) {
         /* each feature's weight times its row's scale, in place: val is

@@ -27,8 +27,9 @@ typedef struct tr_embed_params {
     int power_iters;    /* randomised SVD power iterations [4] */
     uint64_t seed;      /* [42] */
     int threads;        /* 0 = all cores */
-    int projection;     /* how V is stored: TR_PROJ_INT8 (format 5) or TR_PROJ_HALF
-                         * (format 4) [TR_PROJ_INT8]; set from the format on load */
+    int projection;     /* how V is stored: TR_PROJ_INT8 or TR_PROJ_HALF, both in format 5
+                         * [TR_PROJ_INT8]; set from the section on load (TR_PROJ_FLOAT for
+                         * formats 1-3, which no fit writes) */
     /* Extension: progress of a fit ("tokenizer", "features", "projection"),
      * NULL for none. */
     void (*progress)(void *ctx, const char *stage, double frac);

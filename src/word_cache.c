@@ -234,7 +234,7 @@ static inline __attribute__((always_inline)) int next_unit(unit_iter *it, word_r
     while (k < it->len && is_space((unsigned char)t[k])) k++;
     size_t st = k, first = (size_t)-1;
     for (; k < it->len && !is_space((unsigned char)t[k]); k++)
-        if (first == (size_t)-1 && is_digit((unsigned char)t[k])) first = k;
+        if (it->digits && first == (size_t)-1 && is_digit((unsigned char)t[k])) first = k;
     if (k == st) { it->k = k; return 0; }
     if (!it->digits || first == (size_t)-1) {
         unit_set(out, t + st, k - st, 0);

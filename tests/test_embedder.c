@@ -233,8 +233,9 @@ static void test_save_load_golden(void **state)
 {
     (void)state;
     /* Golden values: a change here changes what existing router files mean.
-     * Update them only together with the embedder format version.  Format 5
-     * stores the projection as int8 rows (q8.h), format 4 as halves (half.h);
+     * Update them only together with the embedder format version.  golden5:
+     * int8 rows (q8.h, format 5's default); golden4: halves (half.h), in
+     * format 5 with half storage as in format 4;
      * format 3's values were {0.3361664, 0.1986680, 0.7685896, -0.3893643}
      * and {0.2523097, 0.1367269, 0.3200323, 0.0251938} on the same data. */
     static const float golden5[2][4] = {{0.3378049f, 0.1996954f, 0.7676328f, -0.3880497f},
@@ -467,6 +468,15 @@ static void test_params_and_normalize(void **state)
     p.dim = 0;
     assert_int_equal(tr_embedder_fit((const char *const *)texts, lens, 10, &p, &e, err, sizeof err), TR_EINVAL);
     assert_non_null(strstr(err, "dim 0"));
+    /* float rows are what formats 1-3 load as; no fit writes them */
+    tr_embed_params_default(&p);
+    assert_int_equal(p.projection, TR_PROJ_INT8);
+    for (int bad_proj = 0; bad_proj < 2; bad_proj++) {
+        p.projection = bad_proj ? 7 : TR_PROJ_FLOAT;
+        assert_int_equal(tr_embedder_fit((const char *const *)texts, lens, 10, &p, &e, err, sizeof err), TR_EINVAL);
+        assert_null(e);
+        assert_non_null(strstr(err, "projection storage"));
+    }
     tr_embed_params_default(&p);
     assert_int_equal(tr_embedder_fit((const char *const *)texts, lens, 1, &p, &e, err, sizeof err), TR_ETOOFEW);
     assert_null(e);
