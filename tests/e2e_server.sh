@@ -103,6 +103,19 @@ for want in 'taskroute_requests_total{endpoint="/v1/route",status="200"}' 'taskr
 done
 ok "metrics"
 
+# ---- connections spread over the two workers: four idle keep-alive
+# connections opened back to back, then the metrics request's own
+port=${U##*:}
+exec 5<>"/dev/tcp/127.0.0.1/$port" 6<>"/dev/tcp/127.0.0.1/$port" 7<>"/dev/tcp/127.0.0.1/$port" 8<>"/dev/tcp/127.0.0.1/$port"
+sleep 0.3
+req GET "$U/metrics"
+exec 5>&- 6>&- 7>&- 8>&-
+spread=$(awk '/^taskroute_worker_connections\{/ { n++; s += $2; if (n == 1 || $2 < lo) lo = $2; if ($2 > hi) hi = $2 }
+              END { printf "%d %d %d %d", n, s, lo, hi }' "$tmp/body")
+read -r nw sum lo hi <<< "$spread"
+[ "$nw" = 2 ] && [ "$sum" -ge 5 ] && [ $((hi - lo)) -le 1 ] || fail "connections per worker: $(grep '^taskroute_worker_connections{' "$tmp/body" | tr '\n' ' ')"
+ok "connections spread over the workers ($lo and $hi of $sum)"
+
 # ---- reload: admin endpoint, SIGHUP, bad files, under load
 req POST "$U/admin/reload"
 [ "$code" = 200 ] && [ "$(jget "$tmp/body" 'j["router"]["generation"]')" = 2 ] || fail "admin reload: $(cat "$tmp/body")"

@@ -378,7 +378,24 @@ enum MHD_Result tr_handle_metrics(struct MHD_Connection *c, tr_request *q)
 {
     char *txt;
     size_t len;
-    if (tr_metrics_format(q->srv->metrics, &txt, &len)) return tr_http_error(c, q, TR_API_INTERNAL, "out of memory");
+    tr_server *srv = q->srv;
+    if (tr_metrics_format(srv->metrics, &txt, &len)) return tr_http_error(c, q, TR_API_INTERNAL, "out of memory");
+    /* The listener's per-worker gauges live with the server, not the
+     * metrics: appended here. */
+    static const char head[] = "# HELP taskroute_worker_connections Open connections per worker thread.\n"
+                               "# TYPE taskroute_worker_connections gauge\n";
+    size_t cap = len + sizeof head + (size_t)srv->n_daemons * 64;
+    char *all = tr_realloc(txt, cap);
+    if (!all) {
+        tr_free(txt);
+        return tr_http_error(c, q, TR_API_INTERNAL, "out of memory");
+    }
+    txt = all;
+    memcpy(txt + len, head, sizeof head - 1);
+    len += sizeof head - 1;
+    for (int i = 0; i < srv->n_daemons; i++)
+        len += (size_t)snprintf(txt + len, cap - len, "taskroute_worker_connections{worker=\"%d\"} %d\n", i,
+                                atomic_load_explicit(&srv->open_conns[i], memory_order_relaxed));
     struct MHD_Response *r = MHD_create_response_from_buffer(len, txt, MHD_RESPMEM_MUST_COPY);
     tr_free(txt);
     if (!r) return MHD_NO;

@@ -1,5 +1,5 @@
-/* The HTTP front: a libmicrohttpd daemon with an internal thread pool (one
- * epoll loop per worker thread, sized to the cores by default), request
+/* The HTTP front: one libmicrohttpd daemon per worker thread (an epoll loop
+ * each, sized to the cores by default) fed by listener.c, request
  * bodies gathered up to --max-body, dispatch to the endpoint handlers, one
  * log line and one metrics sample per request, and a clean stop.
  *
@@ -229,6 +229,16 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
     tr_free(q);
 }
 
+/* A daemon's connection gauge goes down when one closes; listener.c puts
+ * it up when it hands one over. */
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    (void)c;
+    (void)socket_context;
+    if (toe == MHD_CONNECTION_NOTIFY_CLOSED) atomic_fetch_sub_explicit((atomic_int *)cls, 1, memory_order_relaxed);
+}
+
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     tr_server *srv = cls;
@@ -246,6 +256,7 @@ int tr_server_start(tr_server *srv, char *err, size_t errlen)
                      MHD_USE_ERROR_LOG;
     memset(&sa4, 0, sizeof sa4);
     memset(&sa6, 0, sizeof sa6);
+    srv->listener.fd = -1;
     const char *host = srv->cfg.host;
     char h6[64];
     size_t hl = strlen(host);
@@ -266,33 +277,54 @@ int tr_server_start(tr_server *srv, char *err, size_t errlen)
     } else {
         return tr_errorf(err, errlen, TR_EINVAL, "--listen: '%s' is not a numeric IPv4 or IPv6 address", srv->cfg.host);
     }
+    int rc = tr_listener_open(&srv->listener, sa, sa == (struct sockaddr *)&sa6 ? sizeof sa6 : sizeof sa4,
+                              &srv->port, err, errlen);
+    if (rc) {
+        char why[256];
+        snprintf(why, sizeof why, "%s", err);
+        return tr_errorf(err, errlen, rc, "%s:%d: %s", srv->cfg.host, srv->cfg.port, why);
+    }
+    int n = srv->cfg.threads > 0 ? srv->cfg.threads : 1;
+    srv->daemons = tr_calloc((size_t)n, sizeof *srv->daemons);
+    srv->open_conns = tr_calloc((size_t)n, sizeof *srv->open_conns);
+    if (!srv->daemons || !srv->open_conns) {
+        rc = tr_errorf(err, errlen, TR_ENOMEM, "out of memory");
+        goto fail;
+    }
     /* Plain-valued options go in an array; the callbacks, whose pointers do
      * not fit MHD_OptionItem portably, go through the varargs. */
-    struct MHD_OptionItem opts[8];
-    int k = 0;
-    opts[k++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, sa};
-    opts[k++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)srv->cfg.conn_timeout_s, NULL};
-    opts[k++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, 4000, NULL};
-    opts[k++] = (struct MHD_OptionItem){MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024, NULL};
-    if (srv->cfg.threads > 1)
-        opts[k++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, srv->cfg.threads, NULL};
-    opts[k++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
-    srv->daemon = MHD_start_daemon(flags, (uint16_t)srv->cfg.port, NULL, NULL, on_request, srv,
-                                   MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
-                                   MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-                                   MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
-    if (!srv->daemon)
-        return tr_errorf(err, errlen, TR_EIO, "cannot listen on %s:%d (address in use or not ours?)",
-                         srv->cfg.host, srv->cfg.port);
-    const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
-    srv->port = di ? di->port : srv->cfg.port;
+    unsigned per = 4000 / (unsigned)n < 64 ? 64 : 4000 / (unsigned)n;
+    struct MHD_OptionItem opts[] = {
+        {MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)srv->cfg.conn_timeout_s, NULL},
+        {MHD_OPTION_CONNECTION_LIMIT, (intptr_t)per, NULL},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    flags |= MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC;
+    for (; srv->n_daemons < n; srv->n_daemons++) {
+        int i = srv->n_daemons;
+        atomic_init(&srv->open_conns[i], 0);
+        srv->daemons[i] = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv,
+                                           MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
+                                           MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+                                           MHD_OPTION_NOTIFY_CONNECTION, on_connection, &srv->open_conns[i],
+                                           MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+        if (!srv->daemons[i]) {
+            rc = tr_errorf(err, errlen, TR_EIO, "cannot start HTTP worker %d of %d", i + 1, n);
+            goto fail;
+        }
+    }
+    rc = tr_listener_start(&srv->listener, srv->daemons, srv->open_conns, n, err, errlen);
+    if (rc) goto fail;
     return TR_OK;
+fail:
+    tr_server_stop(srv);
+    return rc;
 }
 
 void tr_server_stop(tr_server *srv)
 {
-    if (!srv->daemon) return;
-    MHD_socket lfd = MHD_quiesce_daemon(srv->daemon);
+    tr_listener_stop(&srv->listener);
+    if (!srv->daemons) return;
     double t0 = tr_now();
     struct timespec ts = {0, 10 * 1000 * 1000};
     while ((tr_metrics_inflight(srv->metrics) > 0 || atomic_load(&srv->proxy_threads) > 0) &&
@@ -304,7 +336,10 @@ void tr_server_stop(tr_server *srv)
     atomic_store(&srv->stopping, 1);
     t0 = tr_now();
     while (atomic_load(&srv->proxy_threads) > 0 && tr_now() - t0 < 30) nanosleep(&ts, NULL);
-    MHD_stop_daemon(srv->daemon);
-    srv->daemon = NULL;
-    if (lfd != MHD_INVALID_SOCKET) close(lfd);
+    for (int i = 0; i < srv->n_daemons; i++) MHD_stop_daemon(srv->daemons[i]);
+    tr_free(srv->daemons);
+    tr_free(srv->open_conns);
+    srv->daemons = NULL;
+    srv->open_conns = NULL;
+    srv->n_daemons = 0;
 }

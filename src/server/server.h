@@ -12,6 +12,7 @@
 
 #include "online.h"
 #include "server/feedback_log.h"
+#include "server/listener.h"
 #include "server/metrics.h"
 #include "server/online_memory.h"
 #include "server/reload.h"
@@ -21,7 +22,7 @@ typedef struct tr_server_config {
     const char *router_path;
     const char *host;          /* [127.0.0.1] */
     int port;                  /* [8080]; 0 = any free port */
-    int threads;               /* [number of cores] */
+    int threads;               /* worker threads, one daemon each [number of cores] */
     const char *upstreams_path;
     const char *feedback_dir;
     size_t feedback_rotate;    /* bytes [64 MiB] */
@@ -51,7 +52,10 @@ typedef struct tr_proxy_job tr_proxy_job;
 
 typedef struct tr_server {
     tr_server_config cfg;
-    struct MHD_Daemon *daemon;
+    struct MHD_Daemon **daemons; /* one per worker thread */
+    atomic_int *open_conns;     /* per daemon: its connections, for the listener's choice */
+    int n_daemons;
+    tr_listener listener;
     tr_router_slot slot;
     tr_metrics *metrics;
     tr_upstreams *ups;          /* NULL: no proxy */
