@@ -136,9 +136,34 @@ TR_TARGET static float dot_f16c(size_t n, const uint16_t *h, const float *x)
     return tr_lanes32_dot_avx(n, h, x, half_load8);
 }
 
+/* Two rows at a time when n is whole blocks of 32 (the kNN store's rows):
+ * each x block is loaded once for both, and the two rows' eight chains of
+ * adds run side by side.  Each row keeps dot_f16c's lanes and order, so
+ * the sums are the same bits. */
 TR_TARGET static void gemv_f16c(size_t rows, size_t n, const uint16_t *H, const float *x, float *y)
 {
-    for (size_t r = 0; r < rows; r++) y[r] = dot_f16c(n, H + r * n, x);
+    size_t r = 0;
+    if (n % 32 == 0)
+        for (; r + 2 <= rows; r += 2) {
+            const uint16_t *h0 = H + r * n, *h1 = h0 + n;
+            __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+            __m256 b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+            for (size_t i = 0; i < n; i += 32) {
+                __m256 x0 = _mm256_loadu_ps(x + i), x1 = _mm256_loadu_ps(x + i + 8);
+                __m256 x2 = _mm256_loadu_ps(x + i + 16), x3 = _mm256_loadu_ps(x + i + 24);
+                a0 = _mm256_add_ps(a0, _mm256_mul_ps(load8h(h0 + i), x0));
+                b0 = _mm256_add_ps(b0, _mm256_mul_ps(load8h(h1 + i), x0));
+                a1 = _mm256_add_ps(a1, _mm256_mul_ps(load8h(h0 + i + 8), x1));
+                b1 = _mm256_add_ps(b1, _mm256_mul_ps(load8h(h1 + i + 8), x1));
+                a2 = _mm256_add_ps(a2, _mm256_mul_ps(load8h(h0 + i + 16), x2));
+                b2 = _mm256_add_ps(b2, _mm256_mul_ps(load8h(h1 + i + 16), x2));
+                a3 = _mm256_add_ps(a3, _mm256_mul_ps(load8h(h0 + i + 24), x3));
+                b3 = _mm256_add_ps(b3, _mm256_mul_ps(load8h(h1 + i + 24), x3));
+            }
+            y[r] = tr_lanes32_sum_avx(a0, a1, a2, a3);
+            y[r + 1] = tr_lanes32_sum_avx(b0, b1, b2, b3);
+        }
+    for (; r < rows; r++) y[r] = dot_f16c(n, H + r * n, x);
 }
 
 static const tr_half_ops f16c_ops = {"f16c", axpy_f16c, dot_f16c, gemv_f16c};
