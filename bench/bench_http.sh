@@ -57,8 +57,12 @@ rss0=$(awk '/VmRSS/ { print $2 }' "/proc/$spid/status")
 # CPU per request is steadier than requests/s on a shared machine
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$spid/stat"; }
 cpu0=$(cpu_ticks)
+(sleep "$((secs / 2))"; curl -s "$url/metrics" > "$tmp/mid_metrics") &
 $pin_wrk wrk -t1 -c"$conns" -d"${secs}s" --latency -s bench/bench_http.lua "$url" > "$tmp/wrk.txt"
 cpu1=$(cpu_ticks)
+# per thread: CPU ticks; per worker: the connections it held mid-run
+workers=$(for t in /proc/"$spid"/task/*; do awk '{ printf "%d ", $14 + $15 }' "$t/stat"; done)
+wconns=$(awk '/^taskroute_worker_connections\{/ { printf "%s ", $2 }' "$tmp/mid_metrics" 2>/dev/null)
 rss1=$(awk '/VmRSS/ { print $2 }' "/proc/$spid/status")
 hwm=$(awk '/VmHWM/ { print $2 }' "/proc/$spid/status")
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -68,4 +72,5 @@ echo "commit $commit; $(nproc) cores${pin_srv:+ (server pinned to CPU 0, wrk to 
 grep '^RESULT' "$tmp/wrk.txt"
 awk -v t="$((cpu1 - cpu0))" -v hz="$(getconf CLK_TCK)" -v s="$secs" '/^RESULT/ {
   split($2, a, "="); printf "server CPU: %.2f cores busy, %.1f us per request\n", t / hz / s, 1e6 * t / hz / a[2] }' "$tmp/wrk.txt"
+echo "server threads' CPU ticks since start: $workers; connections per worker mid-run (with that query's): ${wconns:-n/a}"
 echo "server RSS: ${rss0} kB before, ${rss1} kB after, peak ${hwm} kB"
