@@ -18,7 +18,8 @@
  *   format 5: u32 storage (1 int8, 2 half), then for int8 f32 row scales
  *   [features] and i8 V[features x dim], for half f16 V; format 4: f16 V
  *   (IEEE binary16, half.h); 1-3: f32 V; V row-major;
- *   format 5: u32 tokenising rule (TR_TOK_UTF8_WORDS or TR_TOK_DIGIT_RUNS);
+ *   format 5: u32 tokenising rule (TR_TOK_UTF8_WORDS, TR_TOK_DIGIT_RUNS or,
+ *   since the eighth session, TR_TOK_SCRIPT_RUNS, which older readers refuse);
  *   then the word cache (word_cache.h).
  * Format 5 stores how V is stored and the tokenising rule explicitly: int8
  * rows (q8.h) read half the bytes of half rows, and the digit-run rule
@@ -346,6 +347,7 @@ int tr_embedder_fit(const char *const *texts, const size_t *lens, size_t n,
 
 size_t tr_embedder_dim(const tr_embedder *e) { return e ? e->dim : 0; }
 int tr_embedder_vocab_size(const tr_embedder *e) { return e ? tr_spm_vocab_size(e->spm) : 0; }
+int tr_embedder_rule(const tr_embedder *e) { return e ? e->rule : TR_TOK_WHOLE; }
 const float *tr_embedder_singular_values(const tr_embedder *e) { return e ? e->S : NULL; }
 const tr_embed_params *tr_embedder_params(const tr_embedder *e) { return e ? &e->p : NULL; }
 size_t tr_embedder_feature_count(const tr_embedder *e) { return e ? e->feat->n_feat : 0; }
@@ -655,15 +657,15 @@ int tr_embedder_load(const void *data, size_t len, tr_embedder **out, char *err,
         uint32_t rule = 0;
         tr_cursor_field(&c, "tokenising rule");
         if (tr_get_u32(&c, &rule)) { rc = tr_errorf(err, errlen, c.err, "embedder section: tokenising rule: truncated"); goto fail; }
-        /* the digit-run rule holds only for a vocabulary whose digits stand alone */
-        if (rule != TR_TOK_UTF8_WORDS && !(rule == TR_TOK_DIGIT_RUNS && tr_word_rule_for(e->spm) == TR_TOK_DIGIT_RUNS)) {
-            rc = tr_errorf(err, errlen, TR_EFORMAT, "embedder section: tokenising rule %u does not fit this vocabulary (want %d, or %d when every digit is a piece of its own)",
-                           rule, TR_TOK_UTF8_WORDS, TR_TOK_DIGIT_RUNS);
+        /* the digit- and script-run rules hold only for a vocabulary whose pieces never cross their cuts */
+        if (rule > TR_TOK_SCRIPT_RUNS || !tr_word_rule_fits(e->spm, (int)rule)) {
+            rc = tr_errorf(err, errlen, TR_EFORMAT, "embedder section: tokenising rule %u does not fit this vocabulary (want %d; %d when every digit is a piece of its own; %d when also no piece holds an ASCII letter and punctuation)",
+                           rule, TR_TOK_UTF8_WORDS, TR_TOK_DIGIT_RUNS, TR_TOK_SCRIPT_RUNS);
             goto fail;
         }
         e->rule = (int)rule;
     }
-    if (e->rule != TR_TOK_WHOLE && (rc = tr_word_cache_load(&c, tr_spm_vocab_size(e->spm), &e->words, err, errlen))) {
+    if (e->rule != TR_TOK_WHOLE && (rc = tr_word_cache_load(&c, tr_spm_vocab_size(e->spm), e->rule, &e->words, err, errlen))) {
         tr_error_prefix(err, errlen, rc, "embedder section");
         goto fail;
     }

@@ -56,6 +56,8 @@ void tr_embedder_free(tr_embedder *e);
 size_t tr_embedder_dim(const tr_embedder *e);
 /* The SentencePiece vocabulary actually trained (may be below the request). */
 int tr_embedder_vocab_size(const tr_embedder *e);
+/* How it splits prompts before SentencePiece (word_cache.h's TR_TOK_*). */
+int tr_embedder_rule(const tr_embedder *e);
 /* The singular values of the training TF-IDF matrix, dim of them, descending;
  * owned by e. */
 const float *tr_embedder_singular_values(const tr_embedder *e);

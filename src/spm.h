@@ -70,6 +70,11 @@ int tr_spm_encode(const tr_spm *sp, const char *text, size_t len,
 int tr_spm_encode_skip(const tr_spm *sp, const char *text, size_t len, size_t skip,
                        int32_t *ids, size_t cap, size_t *count,
                        char *err, size_t errlen);
+/* tr_spm_encode_skip of the text prefix then text (the wrapper joins them
+ * in a per-thread string).  For word_cache.h's mid-word runs, which are
+ * encoded after a digit that their caller's text does not hold. */
+int tr_spm_encode_prefixed(const tr_spm *sp, const char *prefix, size_t plen, const char *text, size_t len,
+                           size_t skip, int32_t *ids, size_t cap, size_t *count, char *err, size_t errlen);
 
 #ifdef __cplusplus
 }

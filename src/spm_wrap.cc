@@ -271,3 +271,23 @@ extern "C" int tr_spm_encode_skip(const tr_spm *sp, const char *text, size_t len
         return tr_errorf(err, errlen, TR_EDEP, "sentencepiece encode: unknown exception");
     }
 }
+
+extern "C" int tr_spm_encode_prefixed(const tr_spm *sp, const char *prefix, size_t plen, const char *text,
+                                      size_t len, size_t skip, int32_t *ids, size_t cap, size_t *count,
+                                      char *err, size_t errlen)
+{
+    if (count) *count = 0;
+    if ((!prefix && plen) || (!text && len))
+        return tr_errorf(err, errlen, TR_EINVAL, "tr_spm_encode_prefixed: bad arguments");
+    try {
+        // One string per thread, reused like the id vector.
+        static thread_local std::string s;
+        s.assign(prefix ? prefix : "", plen);
+        s.append(text ? text : "", len);
+        return tr_spm_encode_skip(sp, s.data(), s.size(), skip, ids, cap, count, err, errlen);
+    } catch (const std::bad_alloc &) {
+        return tr_errorf(err, errlen, TR_ENOMEM, "sentencepiece encode: out of memory");
+    } catch (...) {
+        return tr_errorf(err, errlen, TR_EDEP, "sentencepiece encode: unknown exception");
+    }
+}

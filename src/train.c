@@ -21,6 +21,7 @@
 #include "util.h"
 #include "drift.h"
 #include "warm_start.h"
+#include "word_cache.h"
 
 void tr_train_options_default(tr_train_options *o)
 {
@@ -377,6 +378,11 @@ static char *config_json(const tr_dataset *ds, const tr_train_options *o, const 
     cJSON_AddNumberToObject(j, "bigrams", ep ? ep->bigrams : o->bigrams);
     int proj = ep ? ep->projection : o->half_projection ? TR_PROJ_HALF : TR_PROJ_INT8;
     cJSON_AddStringToObject(j, "projection", proj == TR_PROJ_INT8 ? "int8" : proj == TR_PROJ_HALF ? "half" : "float");
+    if (emb) {
+        static const char *const rules[] = {"whole", "ascii-words", "utf8-words", "digit-runs", "script-runs"};
+        int rule = tr_embedder_rule(emb);
+        cJSON_AddStringToObject(j, "tokenizer_rule", rule >= 0 && rule <= TR_TOK_SCRIPT_RUNS ? rules[rule] : "unknown");
+    }
     cJSON_AddStringToObject(j, "algo", o->algo == TR_ALGO_LEIDEN ? "leiden" : "louvain");
     cJSON_AddNumberToObject(j, "knn_k", o->knn_k);
     cJSON_AddBoolToObject(j, "mutual", o->mutual);

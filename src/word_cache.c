@@ -15,7 +15,8 @@ struct tr_word_cache {
     uint32_t *woff;        /* n + 1 offsets into pool */
     int32_t *ids;          /* every word's piece ids, back to back */
     uint32_t *ioff;        /* n + 1 offsets into ids */
-    size_t pool_bytes, n_ids;   /* their totals, for tr_word_cache_bytes */
+    unsigned char *wmid;   /* per word: 1 for a run unit (TR_TOK_SCRIPT_RUNS) */
+    size_t pool_bytes, n_ids, n_mid;   /* their totals, for tr_word_cache_bytes */
     /* What lookups read, built from the above at build and load time:
      * open addressing, each slot the word's hash's high half (a tag) and its
      * record's offset in rec (records start at 1, so 0 = empty); a record is the
@@ -31,9 +32,17 @@ struct tr_word_cache {
     int32_t digit_piece[10];
 };
 
-/* A record: rec[0] = len | nids << 8, then the bytes in ceil(len / 4)
- * words, then nids piece ids. */
+/* A record: rec[0] = len | mid << 7 | nids << 8 (len <= 48 takes 6 bits;
+ * mid marks a run unit), then the bytes in ceil(len / 4) words, then nids
+ * piece ids. */
 static size_t rec_words(size_t len, size_t nids) { return 1 + (len + 3) / 4 + nids; }
+#define REC_MID 0x80u
+
+/* A run unit's hash differs from its word's, so both may be memoised. */
+static uint64_t unit_hash(const char *w, size_t len, int mid)
+{
+    return tr_fnv1a64(w, len) ^ (mid ? 0x9e3779b97f4a7c15ULL : 0);
+}
 
 static int is_space(unsigned char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
@@ -48,32 +57,51 @@ int tr_text_is_plain_ascii(const char *text, size_t len)
 
 int tr_text_takes_words(int rule, const char *text, size_t len)
 {
-    if (rule == TR_TOK_UTF8_WORDS || rule == TR_TOK_DIGIT_RUNS) return tr_utf8_invalid_at((const unsigned char *)text, len) == len;
+    if (rule == TR_TOK_UTF8_WORDS || rule == TR_TOK_DIGIT_RUNS || rule == TR_TOK_SCRIPT_RUNS)
+        return tr_utf8_invalid_at((const unsigned char *)text, len) == len;
     if (rule == TR_TOK_ASCII_WORDS) return tr_text_is_plain_ascii(text, len);
     return 0;
 }
 
 static int is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
+static int is_alpha(unsigned char c) { return (unsigned)((c | 32) - 'a') < 26u; }
+static int is_punct(unsigned char c) { return c >= 0x21 && c <= 0x7e && !is_alpha(c) && !is_digit(c); }
 
 int tr_word_rule_for(const tr_spm *sp)
 {
-    int n = tr_spm_vocab_size(sp), seen = 0;
+    int n = tr_spm_vocab_size(sp), seen = 0, mixed = 0;
     for (int i = 0; i < n; i++) {
         const char *p = tr_spm_piece(sp, i);
         if (!p) return TR_TOK_UTF8_WORDS;
-        int digits = 0;
-        for (const char *q = p; *q; q++) digits += is_digit((unsigned char)*q);
+        int digits = 0, alpha = 0, punct = 0;
+        for (const char *q = p; *q; q++) {
+            digits += is_digit((unsigned char)*q);
+            alpha |= is_alpha((unsigned char)*q);
+            punct |= is_punct((unsigned char)*q);
+        }
+        /* SentencePiece's own control pieces are never a segment's */
+        if (alpha && punct && strcmp(p, "<unk>") && strcmp(p, "<s>") && strcmp(p, "</s>")) mixed = 1;
         if (!digits) continue;
         if (p[1] || seen >> (p[0] - '0') & 1) return TR_TOK_UTF8_WORDS;   /* a digit among other bytes */
         seen |= 1 << (p[0] - '0');
     }
-    return seen == 0x3ff ? TR_TOK_DIGIT_RUNS : TR_TOK_UTF8_WORDS;
+    if (seen != 0x3ff) return TR_TOK_UTF8_WORDS;
+    return mixed ? TR_TOK_DIGIT_RUNS : TR_TOK_SCRIPT_RUNS;
+}
+
+int tr_word_rule_fits(const tr_spm *sp, int rule)
+{
+    if (rule == TR_TOK_UTF8_WORDS) return 1;
+    if (rule != TR_TOK_DIGIT_RUNS && rule != TR_TOK_SCRIPT_RUNS) return 0;
+    int best = tr_word_rule_for(sp);
+    return best == TR_TOK_SCRIPT_RUNS || best == rule;
 }
 
 void tr_word_cache_free(tr_word_cache *c)
 {
     if (!c) return;
-    tr_free(c->pool); tr_free(c->woff); tr_free(c->ids); tr_free(c->ioff); tr_free(c->table); tr_free(c->rec);
+    tr_free(c->pool); tr_free(c->woff); tr_free(c->ids); tr_free(c->ioff); tr_free(c->wmid);
+    tr_free(c->table); tr_free(c->rec);
     tr_free(c);
 }
 
@@ -82,7 +110,7 @@ size_t tr_word_cache_count(const tr_word_cache *c) { return c ? c->n : 0; }
 size_t tr_word_cache_bytes(const tr_word_cache *c)
 {
     if (!c) return 0;
-    return 4 + 8 * c->n + c->pool_bytes + 4 * c->n_ids;
+    return 4 + 8 * c->n + c->pool_bytes + c->n_mid + 4 * c->n_ids;
 }
 
 static int build_table(tr_word_cache *c)
@@ -100,10 +128,12 @@ static int build_table(tr_word_cache *c)
     for (size_t w = 0; w < c->n; w++) {
         size_t len = c->woff[w + 1] - c->woff[w], ni = c->ioff[w + 1] - c->ioff[w];
         uint32_t *r = c->rec + at;
-        r[0] = (uint32_t)len | (uint32_t)ni << 8;
+        int mid = c->wmid && c->wmid[w];
+        r[0] = (uint32_t)len | (mid ? REC_MID : 0) | (uint32_t)ni << 8;
         memcpy(r + 1, c->pool + c->woff[w], len);
         memcpy(r + 1 + (len + 3) / 4, c->ids + c->ioff[w], ni * sizeof *c->ids);
-        uint64_t hash = tr_fnv1a64(c->pool + c->woff[w], len);
+        c->n_mid += (size_t)mid;
+        uint64_t hash = unit_hash(c->pool + c->woff[w], len, mid);
         size_t h = (size_t)hash & c->mask;
         while (c->table[h]) h = (h + 1) & c->mask;
         c->table[h] = (hash >> 32) << 32 | (uint64_t)at;
@@ -112,8 +142,8 @@ static int build_table(tr_word_cache *c)
     /* the records hold everything now, in word order */
     c->pool_bytes = c->woff[c->n];
     c->n_ids = c->ioff[c->n];
-    tr_free(c->pool); tr_free(c->woff); tr_free(c->ids); tr_free(c->ioff);
-    c->pool = NULL; c->woff = NULL; c->ids = NULL; c->ioff = NULL;
+    tr_free(c->pool); tr_free(c->woff); tr_free(c->ids); tr_free(c->ioff); tr_free(c->wmid);
+    c->pool = NULL; c->woff = NULL; c->ids = NULL; c->ioff = NULL; c->wmid = NULL;
     return TR_OK;
 }
 
@@ -127,18 +157,18 @@ static const uint32_t *probe(const tr_word_cache *c, uint64_t hash, size_t *h)
     return NULL;
 }
 
-static int rec_is(const uint32_t *r, const char *w, size_t len)
+static int rec_is(const uint32_t *r, const char *w, size_t len, int mid)
 {
-    return (r[0] & 255u) == len && !memcmp(r + 1, w, len);
+    return (r[0] & 255u) == (len | (mid ? REC_MID : 0)) && !memcmp(r + 1, w, len);
 }
 
 /* The word's pieces from the memo, given what probe found for it: r (may
  * be NULL) at slot h.  When r is another word with the same tag (rare),
  * probing goes on past h. */
 static inline __attribute__((always_inline)) int lookup(const tr_word_cache *c, uint64_t hash, const uint32_t *r, size_t h, const char *w,
-                  size_t len, const int32_t **ids, size_t *n)
+                  size_t len, int mid, const int32_t **ids, size_t *n)
 {
-    while (r && !rec_is(r, w, len)) {
+    while (r && !rec_is(r, w, len, mid)) {
         h = (h + 1) & c->mask;
         r = probe(c, hash, &h);
     }
@@ -157,7 +187,7 @@ static void find_digit_pieces(tr_word_cache *c)
         const int32_t *ids;
         size_t n;
         const uint32_t *r = probe(c, hash, &h);
-        c->digit_piece[d] = lookup(c, hash, r, h, &w, 1, &ids, &n) && n == 2 ? ids[1] : -1;
+        c->digit_piece[d] = lookup(c, hash, r, h, &w, 1, 0, &ids, &n) && n == 2 ? ids[1] : -1;
     }
 }
 
@@ -187,6 +217,7 @@ typedef struct word_ref {
     const char *w;
     size_t len;
     size_t strip;        /* the leading pieces of w's encoding that are not its own (digit runs) */
+    int mid;             /* a run unit: encoded as "0" w (TR_TOK_SCRIPT_RUNS) */
     uint64_t hash;
     const uint32_t *r;   /* the record whose tag matched (unverified), or NULL */
     size_t slot;         /* where probe stopped */
@@ -199,35 +230,93 @@ typedef struct unit_iter {
     size_t len, k;       /* next byte to look at */
     size_t wend;         /* end of the digit word being split, or 0 */
     int digits;          /* the rule splits words at digits */
+    int scripts;         /* ...and at letter/punctuation boundaries */
+    int in_word;         /* TR_TOK_SCRIPT_RUNS: k is inside a word, after its first segment */
 } unit_iter;
 
 static void unit_iter_init(unit_iter *it, int rule, const char *text, size_t len)
 {
-    *it = (unit_iter){text, len, 0, 0, rule == TR_TOK_DIGIT_RUNS};
+    *it = (unit_iter){text, len, 0, 0, rule == TR_TOK_DIGIT_RUNS || rule == TR_TOK_SCRIPT_RUNS,
+                      rule == TR_TOK_SCRIPT_RUNS, 0};
 }
 
-static void unit_set(word_ref *out, const char *w, size_t len, size_t strip)
+static void unit_set(word_ref *out, const char *w, size_t len, size_t strip, int mid)
 {
     out->w = w;
     out->len = len;
     out->strip = strip;
-    out->hash = tr_fnv1a64(w, len);
+    out->mid = mid;
+    out->hash = unit_hash(w, len, mid);
     out->r = NULL;
+}
+
+/* Byte classes for TR_TOK_SCRIPT_RUNS, one load a byte: the rule's
+ * whitespace (is_space), digits (is_digit), ASCII letters (is_alpha),
+ * ASCII punctuation (is_punct), and 0 for everything else. */
+enum { CL_ALPHA = 1, CL_PUNCT = 2, CL_DIGIT = 4, CL_SPACE = 8 };
+static const unsigned char byte_class[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 8, 0, 0, 8, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    8, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 2, 2, 2, 2, 2, 2,
+    2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2,
+    2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
+/* next_unit under TR_TOK_SCRIPT_RUNS: the next segment, a digit alone or a
+ * run up to the next digit, space or letter/punctuation cut. */
+static inline __attribute__((always_inline)) int next_segment(unit_iter *it, word_ref *out)
+{
+    const char *t = it->t;
+    size_t k = it->k, len = it->len;
+    int later = it->in_word;
+    if (!later) {
+        while (k < len && byte_class[(unsigned char)t[k]] & CL_SPACE) k++;
+        if (k == len) { it->k = k; return 0; }
+    }
+    unsigned c0 = byte_class[(unsigned char)t[k]];
+    size_t e = k + 1;
+    if (!(c0 & CL_DIGIT))
+        for (unsigned prev = c0; e < len; e++) {
+            unsigned cl = byte_class[(unsigned char)t[e]];
+            if (cl & (CL_DIGIT | CL_SPACE) || (prev | cl) == (CL_ALPHA | CL_PUNCT)) break;
+            prev = cl;
+        }
+    it->in_word = e < len && !(byte_class[(unsigned char)t[e]] & CL_SPACE);
+    it->k = e;
+    if (!later)
+        unit_set(out, t + k, e - k, 0, 0);   /* the word's first segment, with its "▁" */
+    else if (c0 & CL_DIGIT)
+        unit_set(out, t + k, 1, 1, 0);   /* "d" less its "▁" */
+    else
+        unit_set(out, t + k, e - k, 2, 1);   /* "0 run" less "▁" and "0" */
+    return 1;
 }
 
 static inline __attribute__((always_inline)) int next_unit(unit_iter *it, word_ref *out)
 {
+    if (it->scripts) return next_segment(it, out);
     const char *t = it->t;
     size_t k = it->k;
     if (k < it->wend) {   /* inside a digit word, just after a digit */
         if (is_digit((unsigned char)t[k])) {   /* a digit: "d" less its "▁" */
-            unit_set(out, t + k, 1, 1);
+            unit_set(out, t + k, 1, 1, 0);
             it->k = k + 1;
             return 1;
         }
         size_t e = k;   /* a run: "d run" less "▁" and d's piece */
         while (e < it->wend && !is_digit((unsigned char)t[e])) e++;
-        unit_set(out, t + k - 1, e - k + 1, 2);
+        unit_set(out, t + k - 1, e - k + 1, 2, 0);
         it->k = e;
         return 1;
     }
@@ -237,12 +326,12 @@ static inline __attribute__((always_inline)) int next_unit(unit_iter *it, word_r
         if (it->digits && first == (size_t)-1 && is_digit((unsigned char)t[k])) first = k;
     if (k == st) { it->k = k; return 0; }
     if (!it->digits || first == (size_t)-1) {
-        unit_set(out, t + st, k - st, 0);
+        unit_set(out, t + st, k - st, 0, 0);
         it->k = k;
         return 1;
     }
     /* the word up to its first digit, encoded alone, ends with that digit's piece */
-    unit_set(out, t + st, first + 1 - st, 0);
+    unit_set(out, t + st, first + 1 - st, 0, 0);
     it->wend = k;
     it->k = first + 1;
     return 1;
@@ -268,7 +357,8 @@ int tr_tokenize(const tr_spm *sp, const tr_word_cache *c, int rule, const char *
         }
         while (n_probed < n_in && n_probed <= n_out + AHEAD / 2) {
             word_ref *q = &ring[n_probed % RING];
-            if (c && q->len <= TR_WORD_CACHE_MAX_LEN && !(q->strip == 1 && c->digit_piece[q->w[0] - '0'] >= 0)) {
+            if (c && q->len + (size_t)q->mid <= TR_WORD_CACHE_MAX_LEN &&
+                !(q->strip == 1 && c->digit_piece[q->w[0] - '0'] >= 0)) {
                 q->slot = (size_t)q->hash & c->mask;
                 if ((q->r = probe(c, q->hash, &q->slot))) __builtin_prefetch(q->r);
             }
@@ -285,7 +375,8 @@ int tr_tokenize(const tr_spm *sp, const tr_word_cache *c, int rule, const char *
             total++;
             continue;
         }
-        if (c && q->len <= TR_WORD_CACHE_MAX_LEN && lookup(c, q->hash, q->r, q->slot, q->w, q->len, &w, &nw)) {
+        if (c && q->len + (size_t)q->mid <= TR_WORD_CACHE_MAX_LEN &&
+            lookup(c, q->hash, q->r, q->slot, q->w, q->len, q->mid, &w, &nw)) {
             /* under the rule an encoding has its strip pieces; a corrupt
              * memo that lacks them gives fewer pieces, never a bad read */
             size_t from = strip < nw ? strip : nw;
@@ -303,7 +394,8 @@ int tr_tokenize(const tr_spm *sp, const tr_word_cache *c, int rule, const char *
         } else {
             /* without the strip pieces, which belong to the unit's neighbours */
             size_t at = total < cap ? total : cap;
-            int rc = tr_spm_encode_skip(sp, q->w, q->len, strip, ids + at, cap - at, &nw, err, errlen);
+            int rc = q->mid ? tr_spm_encode_prefixed(sp, "0", 1, q->w, q->len, strip, ids + at, cap - at, &nw, err, errlen)
+                            : tr_spm_encode_skip(sp, q->w, q->len, strip, ids + at, cap - at, &nw, err, errlen);
             if (rc) return rc;
             /* remembered only when all its pieces fitted, and while the
              * table is at most half full */
@@ -323,6 +415,7 @@ int tr_tokenize(const tr_spm *sp, const tr_word_cache *c, int rule, const char *
 typedef struct wcount {
     const char *w;
     uint32_t len, count;
+    int mid;
 } wcount;
 
 static int cmp_wcount(const void *a, const void *b)
@@ -331,7 +424,9 @@ static int cmp_wcount(const void *a, const void *b)
     if (x->count != y->count) return x->count > y->count ? -1 : 1;
     size_t l = x->len < y->len ? x->len : y->len;
     int c = memcmp(x->w, y->w, l);
-    return c ? c : (x->len > y->len) - (x->len < y->len);
+    if (c) return c;
+    if (x->len != y->len) return (x->len > y->len) - (x->len < y->len);
+    return (x->mid > y->mid) - (x->mid < y->mid);
 }
 
 int tr_word_cache_build(const tr_spm *sp, int rule, const char *const *texts, const size_t *lens, size_t n,
@@ -354,13 +449,13 @@ int tr_word_cache_build(const tr_spm *sp, int rule, const char *const *texts, co
         while (next_unit(&it, &u)) {
             size_t wl = u.len;
             const char *uw = u.w;
-            if (wl > TR_WORD_CACHE_MAX_LEN) continue;
+            if (wl + (size_t)u.mid > TR_WORD_CACHE_MAX_LEN) continue;
             if (2 * (used + 1) > cap) {   /* grow: rehash into twice the slots */
                 wcount *nt = tr_calloc(2 * cap, sizeof *nt);
                 if (!nt) goto fail;
                 for (size_t s = 0; s < cap; s++) {
                     if (!tab[s].w) continue;
-                    size_t h = (size_t)tr_fnv1a64(tab[s].w, tab[s].len) & (2 * cap - 1);
+                    size_t h = (size_t)unit_hash(tab[s].w, tab[s].len, tab[s].mid) & (2 * cap - 1);
                     while (nt[h].w) h = (h + 1) & (2 * cap - 1);
                     nt[h] = tab[s];
                 }
@@ -369,8 +464,9 @@ int tr_word_cache_build(const tr_spm *sp, int rule, const char *const *texts, co
                 cap *= 2;
             }
             size_t h = (size_t)u.hash & (cap - 1);
-            while (tab[h].w && !(tab[h].len == wl && !memcmp(tab[h].w, uw, wl))) h = (h + 1) & (cap - 1);
-            if (!tab[h].w) { tab[h] = (wcount){uw, (uint32_t)wl, 0}; used++; }
+            while (tab[h].w && !(tab[h].len == wl && tab[h].mid == u.mid && !memcmp(tab[h].w, uw, wl)))
+                h = (h + 1) & (cap - 1);
+            if (!tab[h].w) { tab[h] = (wcount){uw, (uint32_t)wl, 0, u.mid}; used++; }
             tab[h].count++;
         }
     }
@@ -386,19 +482,24 @@ int tr_word_cache_build(const tr_spm *sp, int rule, const char *const *texts, co
     c->pool = tr_malloc(bytes + 1);
     c->woff = tr_mallocarray(m + 1, sizeof *c->woff);
     c->ioff = tr_mallocarray(m + 1, sizeof *c->ioff);
-    size_t icap = bytes + m + 16, itot = 0;
+    c->wmid = tr_calloc(m + 1, 1);
+    size_t icap = bytes + 3 * m + 16, itot = 0;
     c->ids = tr_mallocarray(icap, sizeof *c->ids);
     tmp = tr_mallocarray(TR_WORD_CACHE_MAX_LEN + 16, sizeof *tmp);
-    if (!c->pool || !c->woff || !c->ioff || !c->ids || !tmp) goto fail;
+    if (!c->pool || !c->woff || !c->ioff || !c->wmid || !c->ids || !tmp) goto fail;
     size_t at = 0;
     for (size_t w = 0; w < m; w++) {
         c->woff[w] = (uint32_t)at;
         c->ioff[w] = (uint32_t)itot;
         memcpy(c->pool + at, tab[w].w, tab[w].len);
         at += tab[w].len;
+        c->wmid[w] = (unsigned char)tab[w].mid;
         size_t nw = 0;
-        if ((rc = tr_spm_encode(sp, tab[w].w, tab[w].len, tmp, TR_WORD_CACHE_MAX_LEN + 16, &nw, err, errlen)))
-            goto fail;
+        /* a run unit's record holds all of "0 run"'s pieces, as a word's does */
+        rc = tab[w].mid ? tr_spm_encode_prefixed(sp, "0", 1, tab[w].w, tab[w].len, 0, tmp, TR_WORD_CACHE_MAX_LEN + 16, &nw,
+                                                 err, errlen)
+                        : tr_spm_encode(sp, tab[w].w, tab[w].len, tmp, TR_WORD_CACHE_MAX_LEN + 16, &nw, err, errlen);
+        if (rc) goto fail;
         /* a word of l bytes has at most l + 1 pieces (a lone "▁" and one per byte) */
         if (nw > TR_WORD_CACHE_MAX_LEN + 16 || itot + nw > icap) {
             rc = tr_errorf(err, errlen, TR_EINTERNAL, "word cache: %zu pieces for a %u-byte word", nw, tab[w].len);
@@ -430,8 +531,13 @@ int tr_word_cache_save(const tr_word_cache *c, tr_buf *b)
     size_t at = 1;   /* the records, in word order */
     for (size_t w = 0; w < c->n; w++) {
         const uint32_t *r = c->rec + at;
-        uint32_t l = r[0] & 255u, ni = r[0] >> 8;
-        tr_buf_u32(b, l);
+        uint32_t l = r[0] & 127u, ni = r[0] >> 8;
+        if (r[0] & REC_MID) {   /* a run unit: "0run" */
+            tr_buf_u32(b, l + 1);
+            tr_buf_put(b, "0", 1);
+        } else {
+            tr_buf_u32(b, l);
+        }
         tr_buf_put(b, r + 1, l);
         tr_buf_u32(b, ni);
         tr_buf_i32s(b, (const int32_t *)(r + 1 + (l + 3) / 4), ni);
@@ -440,7 +546,7 @@ int tr_word_cache_save(const tr_word_cache *c, tr_buf *b)
     return tr_buf_ok(b);
 }
 
-int tr_word_cache_load(tr_cursor *cur, int vocab_size, tr_word_cache **out, char *err, size_t errlen)
+int tr_word_cache_load(tr_cursor *cur, int vocab_size, int rule, tr_word_cache **out, char *err, size_t errlen)
 {
     *out = NULL;
     uint32_t n = 0;
@@ -458,7 +564,8 @@ int tr_word_cache_load(tr_cursor *cur, int vocab_size, tr_word_cache **out, char
     c->ioff = tr_mallocarray((size_t)n + 1, sizeof *c->ioff);
     c->pool = tr_malloc(pcap + 1);
     c->ids = tr_mallocarray(icap, sizeof *c->ids);
-    if (!c->woff || !c->ioff || !c->pool || !c->ids) goto fail;
+    c->wmid = tr_calloc((size_t)n + 1, 1);
+    if (!c->woff || !c->ioff || !c->pool || !c->ids || !c->wmid) goto fail;
     size_t at = 0, itot = 0;
     uint32_t w = 0;
     for (; w < n; w++) {
@@ -473,6 +580,11 @@ int tr_word_cache_load(tr_cursor *cur, int vocab_size, tr_word_cache **out, char
         bytes = cur->p;
         cur->p += l;
         cur->left -= l;
+        if (rule == TR_TOK_SCRIPT_RUNS && l >= 2 && is_digit(*(const unsigned char *)bytes)) {
+            c->wmid[w] = 1;   /* a run unit, stored as "0run" */
+            bytes = (const char *)bytes + 1;
+            l--;
+        }
         memcpy(c->pool + at, bytes, l);
         at += l;
         tr_get_u32(cur, &ni);

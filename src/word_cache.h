@@ -36,7 +36,8 @@ typedef struct tr_word_cache tr_word_cache;
 #define TR_WORD_CACHE_MAX_LEN 48
 
 /* Tokenising rules (the embedder section's version picks one). */
-enum { TR_TOK_WHOLE = 0, TR_TOK_ASCII_WORDS = 1, TR_TOK_UTF8_WORDS = 2, TR_TOK_DIGIT_RUNS = 3 };
+enum { TR_TOK_WHOLE = 0, TR_TOK_ASCII_WORDS = 1, TR_TOK_UTF8_WORDS = 2, TR_TOK_DIGIT_RUNS = 3,
+       TR_TOK_SCRIPT_RUNS = 4 };
 
 /* TR_TOK_DIGIT_RUNS (embedder format 5): as TR_TOK_UTF8_WORDS, but a word
  * holding an ASCII digit is encoded in units, because numbers ("$4,732,",
@@ -53,10 +54,25 @@ enum { TR_TOK_WHOLE = 0, TR_TOK_ASCII_WORDS = 1, TR_TOK_UTF8_WORDS = 2, TR_TOK_D
  * segmentations (4 words of 39,303 with a digit in the shared data) this is
  * SentencePiece's encoding of the whole word; as with the word rule, we make
  * it the rule. */
-/* TR_TOK_DIGIT_RUNS when sp's vocabulary has the property above (each of
- * the ten digits a piece, no other piece with a digit), else
- * TR_TOK_UTF8_WORDS. */
+/* TR_TOK_SCRIPT_RUNS (eighth session): as TR_TOK_DIGIT_RUNS, and a word
+ * is also cut where an ASCII letter meets ASCII punctuation ("neuron," ->
+ * "neuron" ","; "(suggesting" -> "(" "suggesting").  SentencePiece's
+ * trainer keeps a piece inside one Unicode script (split_by_unicode_script,
+ * on by default), so in the vocabularies it trains no piece holds both,
+ * and the cut changes no segmentation.  Half of the words a memo of
+ * training words lacks are such words, made of parts it has.  A word's
+ * first segment is a unit as before; each later segment is a digit (its
+ * piece) or a run, encoded as "0 run" less its first two pieces ("▁" and
+ * "0"), whatever byte precedes it.  A run unit is keyed by its bytes and a
+ * mark, so the memo's run "neuron" is not its word "neuron"; the memo file
+ * stores it as "0neuron". */
+/* The finest rule sp's vocabulary allows: TR_TOK_SCRIPT_RUNS when each of
+ * the ten digits is a piece, no other piece holds a digit, and no piece
+ * holds both an ASCII letter and ASCII punctuation; TR_TOK_DIGIT_RUNS when
+ * only the digit part holds; else TR_TOK_UTF8_WORDS. */
 int tr_word_rule_for(const tr_spm *sp);
+/* 1 when a file may tokenise with rule under sp's vocabulary. */
+int tr_word_rule_fits(const tr_spm *sp, int rule);
 
 /* Memoise the words of the texts among texts[0..n) (borrowed) that rule
  * splits into words, keeping the max_words most frequent (ties by bytes).
@@ -70,9 +86,10 @@ size_t tr_word_cache_bytes(const tr_word_cache *c);
 
 /* Serialise (u32 count, then per word: str, u32 n_ids, i32 ids) / load from
  * a cursor; every count checked against what remains; ids checked against
- * the vocabulary.  *out owned by the caller. */
+ * the vocabulary.  rule: the file's (a run unit is "0run" under
+ * TR_TOK_SCRIPT_RUNS).  *out owned by the caller. */
 int tr_word_cache_save(const tr_word_cache *c, tr_buf *b);
-int tr_word_cache_load(tr_cursor *cur, int vocab_size, tr_word_cache **out, char *err, size_t errlen);
+int tr_word_cache_load(tr_cursor *cur, int vocab_size, int rule, tr_word_cache **out, char *err, size_t errlen);
 
 /* 1 when text is ASCII in the sense of TR_TOK_ASCII_WORDS. */
 int tr_text_is_plain_ascii(const char *text, size_t len);

@@ -60,7 +60,7 @@ check "nor on OpenBLAS's thread count" cmp -s "$tmp/r.trm" "$tmp/r2.trm"
 check "inspect says full router" grep -q "full router" "$tmp/i.txt"
 "$bin" inspect --json "$tmp/r.trm" | python3 -c "import json,sys; d=json.load(sys.stdin); assert d['has_heads'] and len(d['models'])>=2"
 check "inspect --json" [ $? -eq 0 ]
-"$bin" inspect --json "$tmp/r.trm" | python3 -c "import json,sys; c=json.load(sys.stdin)['config']; assert c['embedding']=='sentencepiece-tfidf-svd' and c['bigrams']==1 and c['max_features']==50000 and c['projection']=='int8', c"
+"$bin" inspect --json "$tmp/r.trm" | python3 -c "import json,sys; c=json.load(sys.stdin)['config']; assert c['embedding']=='sentencepiece-tfidf-svd' and c['bigrams']==1 and c['max_features']==50000 and c['projection']=='int8' and c['tokenizer_rule']=='script-runs', c"
 check "inspect --json: the embedding and its features" [ $? -eq 0 ]
 
 # the latency profile: unigram features only, capped, no kNN heads

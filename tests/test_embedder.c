@@ -381,6 +381,11 @@ static void test_corrupt_sections(void **state)
     hbad[hb.len - wc - 4] = 3;
     assert_int_equal(tr_embedder_load(hbad, hb.len, &g, err, sizeof err), TR_EFORMAT);
     assert_non_null(strstr(err, "tokenising rule 3"));
+    for (unsigned char rule = 4; rule <= 5; rule++) {   /* script runs need the digits too; 5 is no rule */
+        hbad[hb.len - wc - 4] = rule;
+        assert_int_equal(tr_embedder_load(hbad, hb.len, &g, err, sizeof err), TR_EFORMAT);
+        assert_non_null(strstr(err, rule == 4 ? "tokenising rule 4" : "tokenising rule 5"));
+    }
     free(hbad);
     tr_buf_free(&hb);
     tr_embedder_free(h);

@@ -281,76 +281,146 @@ static size_t digit_word(tr_rng *r, char *out)
     return at;
 }
 
-/* The digit-run rule (format 5): a vocabulary trained with split_digits
- * qualifies, and one with multi-digit pieces does not; under the rule a
- * word with digits encodes as SentencePiece encodes the whole word (but
- * for ties), memo or not, and the output cut at any cap is a prefix. */
-static void test_digit_runs(void **state)
+/* Under rule, the words wt[0..nw) encode as SentencePiece encodes each
+ * whole word (but for ties); a memo built from half of them changes
+ * nothing, holds fewer units than a memo of words, and survives a save and
+ * load; and a prompt's output cut at any cap is a prefix of the full one. */
+static void check_units(const tr_spm *s, int rule, const char *const *wt, const size_t *wl, size_t nw)
 {
-    (void)state;
     char err[512];
-    enum { NW = 3000 };
-    static char words[NW][96];
-    static const char *wt[NW + 1500];
-    static size_t wl[NW + 1500];
-    tr_rng r;
-    tr_rng_seed(&r, 5);
-    for (size_t i = 0; i < NW; i++) { wt[i] = words[i]; wl[i] = digit_word(&r, words[i]); }
-    for (size_t i = 0; i < 1500 && i < n; i++) { wt[NW + i] = texts[i]; wl[NW + i] = lens[i]; }
-    size_t nt = NW + (n < 1500 ? n : 1500);
-    tr_spm *ds_sp = NULL, *merged = NULL;
-    tr_spm_train_params p = {800, 42, 2, NULL};
-    assert_int_equal(tr_spm_train(wt, wl, nt, &p, &ds_sp, NULL, err, sizeof err), TR_OK);
-    assert_int_equal(tr_word_rule_for(ds_sp), TR_TOK_DIGIT_RUNS);
-    tr_spm_train_params pm = {800, 42, 2, "--split_digits=false"};
-    assert_int_equal(tr_spm_train(wt, wl, nt, &pm, &merged, NULL, err, sizeof err), TR_OK);
-    assert_int_equal(tr_word_rule_for(merged), TR_TOK_UTF8_WORDS);
-    tr_spm_free(merged);
-
-    /* every word: the rule's units against the whole word */
     size_t same = 0;
     int32_t a[256], b[256];
-    for (size_t i = 0; i < NW; i++) {
+    for (size_t i = 0; i < nw; i++) {
         size_t na, nb;
-        assert_int_equal(tr_tokenize(ds_sp, NULL, TR_TOK_DIGIT_RUNS, wt[i], wl[i], a, 256, &na, err, sizeof err), TR_OK);
-        assert_int_equal(tr_spm_encode(ds_sp, wt[i], wl[i], b, 256, &nb, err, sizeof err), TR_OK);
+        assert_int_equal(tr_tokenize(s, NULL, rule, wt[i], wl[i], a, 256, &na, err, sizeof err), TR_OK);
+        assert_int_equal(tr_spm_encode(s, wt[i], wl[i], b, 256, &nb, err, sizeof err), TR_OK);
         same += na == nb && !memcmp(a, b, na * sizeof *a);
     }
-    print_message("digit runs: %zu of %d words as whole-word SentencePiece\n", same, NW);
-    assert_true(same >= NW * 99 / 100);
+    print_message("rule %d: %zu of %zu words as whole-word SentencePiece\n", rule, same, nw);
+    assert_true(same >= nw * 99 / 100);
 
-    /* a memo built under the rule from half the words changes nothing, and
-     * holds units, not numbers */
-    tr_word_cache *c = NULL, *cw = NULL;
-    assert_int_equal(tr_word_cache_build(ds_sp, TR_TOK_DIGIT_RUNS, wt, wl, NW / 2, 100000, &c, err, sizeof err), TR_OK);
-    assert_int_equal(tr_word_cache_build(ds_sp, TR_TOK_UTF8_WORDS, wt, wl, NW / 2, 100000, &cw, err, sizeof err), TR_OK);
+    tr_word_cache *c = NULL, *cw = NULL, *d = NULL;
+    assert_int_equal(tr_word_cache_build(s, rule, wt, wl, nw / 2, 100000, &c, err, sizeof err), TR_OK);
+    assert_int_equal(tr_word_cache_build(s, TR_TOK_UTF8_WORDS, wt, wl, nw / 2, 100000, &cw, err, sizeof err), TR_OK);
     print_message("memo entries: %zu units, %zu words\n", tr_word_cache_count(c), tr_word_cache_count(cw));
     assert_true(tr_word_cache_count(c) < tr_word_cache_count(cw));
     tr_word_cache_free(cw);
+    tr_buf buf;
+    tr_buf_init(&buf);
+    assert_int_equal(tr_word_cache_save(c, &buf), TR_OK);
+    assert_int_equal(buf.len, tr_word_cache_bytes(c));
+    tr_cursor cur;
+    tr_cursor_init(&cur, buf.data, buf.len);
+    assert_int_equal(tr_word_cache_load(&cur, tr_spm_vocab_size(s), rule, &d, err, sizeof err), TR_OK);
+    assert_int_equal(cur.left, 0);
+    tr_buf_free(&buf);
+
     static char prompt[1 << 16];
     size_t at = 0;
-    for (size_t i = 0; i < NW && at + 100 < sizeof prompt; i += 3) {
+    for (size_t i = 0; i < nw && at + 100 < sizeof prompt; i += 3) {
         memcpy(prompt + at, wt[i], wl[i]);
         at += wl[i];
         prompt[at++] = i % 7 ? ' ' : '\n';
     }
     static int32_t x[1 << 15], y[1 << 15];
     size_t nx, ny;
-    assert_int_equal(tr_tokenize(ds_sp, c, TR_TOK_DIGIT_RUNS, prompt, at, x, 1 << 15, &nx, err, sizeof err), TR_OK);
-    assert_int_equal(tr_tokenize(ds_sp, NULL, TR_TOK_DIGIT_RUNS, prompt, at, y, 1 << 15, &ny, err, sizeof err), TR_OK);
-    assert_int_equal(nx, ny);
-    assert_memory_equal(x, y, nx * sizeof *x);
+    assert_int_equal(tr_tokenize(s, c, rule, prompt, at, x, 1 << 15, &nx, err, sizeof err), TR_OK);
+    for (int m = 0; m < 2; m++) {
+        assert_int_equal(tr_tokenize(s, m ? d : NULL, rule, prompt, at, y, 1 << 15, &ny, err, sizeof err), TR_OK);
+        assert_int_equal(nx, ny);
+        assert_memory_equal(x, y, nx * sizeof *x);
+    }
     /* cut anywhere, with and without the memo: the full count, a prefix */
     for (size_t cap = 0; cap < 400; cap += 13)
         for (int m = 0; m < 2; m++) {
             memset(y, 0xff, (cap + 1) * sizeof *y);
-            assert_int_equal(tr_tokenize(ds_sp, m ? c : NULL, TR_TOK_DIGIT_RUNS, prompt, at, y, cap, &ny, err, sizeof err), TR_OK);
+            assert_int_equal(tr_tokenize(s, m ? c : NULL, rule, prompt, at, y, cap, &ny, err, sizeof err), TR_OK);
             assert_int_equal(ny, nx);
             assert_memory_equal(y, x, cap * sizeof *x);
             assert_int_equal(y[cap], -1);
         }
     tr_word_cache_free(c);
+    tr_word_cache_free(d);
+}
+
+/* Made-up words from gen, then some of the dataset's texts, and a
+ * vocabulary trained on them with extra (NULL: the defaults). */
+typedef size_t (*word_gen)(tr_rng *r, char *out);
+enum { NW = 3000 };
+static char g_words[NW][96];
+static const char *g_wt[NW + 1500];
+static size_t g_wl[NW + 1500];
+
+static tr_spm *train_on_words(word_gen gen, const char *extra)
+{
+    char err[512];
+    tr_rng r;
+    tr_rng_seed(&r, 5);
+    for (size_t i = 0; i < NW; i++) { g_wt[i] = g_words[i]; g_wl[i] = gen(&r, g_words[i]); }
+    for (size_t i = 0; i < 1500 && i < n; i++) { g_wt[NW + i] = texts[i]; g_wl[NW + i] = lens[i]; }
+    size_t nt = NW + (n < 1500 ? n : 1500);
+    tr_spm *s = NULL;
+    tr_spm_train_params p = {800, 42, 2, extra};
+    assert_int_equal(tr_spm_train(g_wt, g_wl, nt, &p, &s, NULL, err, sizeof err), TR_OK);
+    return s;
+}
+
+/* The digit-run rule (format 5): a vocabulary trained with split_digits
+ * qualifies, and one with multi-digit pieces does not. */
+static void test_digit_runs(void **state)
+{
+    (void)state;
+    tr_spm *merged = train_on_words(digit_word, "--split_digits=false");
+    assert_int_equal(tr_word_rule_for(merged), TR_TOK_UTF8_WORDS);
+    assert_false(tr_word_rule_fits(merged, TR_TOK_DIGIT_RUNS));
+    tr_spm_free(merged);
+    tr_spm *ds_sp = train_on_words(digit_word, NULL);
+    assert_true(tr_word_rule_fits(ds_sp, TR_TOK_DIGIT_RUNS));
+    check_units(ds_sp, TR_TOK_DIGIT_RUNS, g_wt, g_wl, NW);
     tr_spm_free(ds_sp);
+}
+
+/* A made-up word that mixes ASCII letters and punctuation, with a digit or
+ * a non-ASCII character now and then. */
+static size_t script_word(tr_rng *r, char *out)
+{
+    static const char *parts[] = {"(", ")", ",", ".", ":", ";", "\"", "'", "-", "_", "/", "[", "]", "?",
+                                  "neuron", "the", "a", "ing", "Q", "rot", "x", "is", "5", "\xce\xb1", "\xc3\xa9"};
+    size_t at = 0, k = 2 + tr_rng_below(r, 6);
+    for (size_t i = 0; i < k; i++) {
+        const char *p = parts[tr_rng_below(r, sizeof parts / sizeof *parts)];
+        memcpy(out + at, p, strlen(p));
+        at += strlen(p);
+    }
+    out[at] = 0;
+    return at;
+}
+
+/* The script-run rule: SentencePiece's default training keeps letters and
+ * punctuation apart, so its vocabulary qualifies; without
+ * split_by_unicode_script it does not (and falls back to digit runs). */
+static void test_script_runs(void **state)
+{
+    (void)state;
+    tr_spm *mixed = train_on_words(script_word, "--split_by_unicode_script=false");
+    assert_int_equal(tr_word_rule_for(mixed), TR_TOK_DIGIT_RUNS);
+    assert_false(tr_word_rule_fits(mixed, TR_TOK_SCRIPT_RUNS));
+    tr_spm_free(mixed);
+    tr_spm *s = train_on_words(script_word, NULL);
+    assert_int_equal(tr_word_rule_for(s), TR_TOK_SCRIPT_RUNS);
+    assert_true(tr_word_rule_fits(s, TR_TOK_DIGIT_RUNS));
+    check_units(s, TR_TOK_SCRIPT_RUNS, g_wt, g_wl, NW);
+    /* the cuts are made: fewer distinct units than digit runs leave */
+    char err[512];
+    tr_word_cache *c3 = NULL, *c4 = NULL;
+    assert_int_equal(tr_word_cache_build(s, TR_TOK_DIGIT_RUNS, g_wt, g_wl, NW, 100000, &c3, err, sizeof err), TR_OK);
+    assert_int_equal(tr_word_cache_build(s, TR_TOK_SCRIPT_RUNS, g_wt, g_wl, NW, 100000, &c4, err, sizeof err), TR_OK);
+    print_message("memo entries: %zu digit-run units, %zu script-run units\n", tr_word_cache_count(c3),
+                  tr_word_cache_count(c4));
+    assert_true(5 * tr_word_cache_count(c4) < 4 * tr_word_cache_count(c3));
+    tr_word_cache_free(c3);
+    tr_word_cache_free(c4);
+    tr_spm_free(s);
 }
 
 static void test_save_load(void **state)
@@ -366,7 +436,7 @@ static void test_save_load(void **state)
     assert_int_equal(b.len, tr_word_cache_bytes(c));
     tr_cursor cur;
     tr_cursor_init(&cur, b.data, b.len);
-    assert_int_equal(tr_word_cache_load(&cur, tr_spm_vocab_size(sp), &d, err, sizeof err), TR_OK);
+    assert_int_equal(tr_word_cache_load(&cur, tr_spm_vocab_size(sp), TR_TOK_UTF8_WORDS, &d, err, sizeof err), TR_OK);
     assert_int_equal(cur.left, 0);
     assert_int_equal(tr_word_cache_count(d), tr_word_cache_count(c));
     static int32_t x[1 << 16], y[1 << 16];
@@ -382,12 +452,12 @@ static void test_save_load(void **state)
     for (size_t cut = 0; cut < b.len; cut += b.len / 97 + 1) {
         tr_cursor_init(&cur, b.data, cut);
         d = NULL;
-        assert_int_not_equal(tr_word_cache_load(&cur, tr_spm_vocab_size(sp), &d, err, sizeof err), TR_OK);
+        assert_int_not_equal(tr_word_cache_load(&cur, tr_spm_vocab_size(sp), TR_TOK_UTF8_WORDS, &d, err, sizeof err), TR_OK);
         assert_null(d);
     }
     /* an id outside the vocabulary is refused */
     tr_cursor_init(&cur, b.data, b.len);
-    assert_int_equal(tr_word_cache_load(&cur, 3, &d, err, sizeof err), TR_EFORMAT);
+    assert_int_equal(tr_word_cache_load(&cur, 3, TR_TOK_UTF8_WORDS, &d, err, sizeof err), TR_EFORMAT);
     assert_non_null(strstr(err, "word cache"));
     tr_buf_free(&b);
     tr_word_cache_free(c);
@@ -403,6 +473,7 @@ int main(void)
         cmocka_unit_test(test_rule),
         cmocka_unit_test(test_utf8_rule),
         cmocka_unit_test(test_digit_runs),
+        cmocka_unit_test(test_script_runs),
         cmocka_unit_test(test_save_load),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
