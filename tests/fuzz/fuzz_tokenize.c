@@ -1,7 +1,9 @@
 /* libFuzzer target for word-by-word tokenising: for any bytes, tr_tokenize
  * (memo, per-call table of repeated unseen words, any output cap) must give
  * the pieces of SentencePiece run on each word alone, or the whole text when
- * the rule sends it whole.  Build with `make fuzz`; run from the project
+ * the rule sends it whole.  Under the finest rule the vocabulary allows
+ * (digit or script runs), the memo's output must equal the output without
+ * it, cut at the same cap.  Build with `make fuzz`; run from the project
  * root (it trains a small model on data/demo.jsonl first), e.g.
  *   build-fuzz/fuzz/fuzz_tokenize -max_total_time=60 */
 #include <stddef.h>
@@ -18,7 +20,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static tr_spm *sp;
-static tr_word_cache *memo;
+static tr_word_cache *memo, *runs_memo;
+static int runs_rule;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -32,7 +35,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     for (size_t i = 0; i < n; i++) { texts[i] = ds->rec[i].prompt; lens[i] = ds->rec[i].prompt_len; }
     tr_spm_train_params p = {300, 1, 1, NULL};
     if (tr_spm_train(texts, lens, n, &p, &sp, NULL, err, sizeof err)
-        || tr_word_cache_build(sp, TR_TOK_UTF8_WORDS, texts, lens, n / 2, 100000, &memo, err, sizeof err)) {
+        || tr_word_cache_build(sp, TR_TOK_UTF8_WORDS, texts, lens, n / 2, 100000, &memo, err, sizeof err)
+        || tr_word_cache_build(sp, runs_rule = tr_word_rule_for(sp), texts, lens, n / 2, 100000, &runs_memo, err,
+                               sizeof err)) {
         fprintf(stderr, "%s\n", err);
         abort();
     }
@@ -75,5 +80,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size_t w = cap < nref ? cap : nref;
         if (ng != nref || memcmp(got, ref, w * sizeof *got) || (w < CAP && got[w] != -1)) __builtin_trap();
     }
+    if (tr_tokenize(sp, NULL, runs_rule, t, len, ref, CAP, &nref, err, sizeof err)) __builtin_trap();
+    memset(got, 0xff, sizeof got);
+    if (tr_tokenize(sp, runs_memo, runs_rule, t, len, got, cap, &ng, err, sizeof err)) __builtin_trap();
+    size_t w = cap < nref ? cap : nref;
+    if (ng != nref || memcmp(got, ref, w * sizeof *got) || (w < CAP && got[w] != -1)) __builtin_trap();
     return 0;
 }
