@@ -64,8 +64,29 @@ int tr_text_takes_words(int rule, const char *text, size_t len)
 }
 
 static int is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
-static int is_alpha(unsigned char c) { return (unsigned)((c | 32) - 'a') < 26u; }
-static int is_punct(unsigned char c) { return c >= 0x21 && c <= 0x7e && !is_alpha(c) && !is_digit(c); }
+
+/* Byte classes for TR_TOK_SCRIPT_RUNS, one load a byte: the rule's
+ * whitespace (is_space), digits (is_digit), ASCII letters, the other
+ * printable ASCII bytes (punctuation), and 0 for everything else. */
+enum { CL_ALPHA = 1, CL_PUNCT = 2, CL_DIGIT = 4, CL_SPACE = 8 };
+static const unsigned char byte_class[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 8, 0, 0, 8, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    8, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 2, 2, 2, 2, 2, 2,
+    2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2,
+    2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
 
 int tr_word_rule_for(const tr_spm *sp)
 {
@@ -76,8 +97,8 @@ int tr_word_rule_for(const tr_spm *sp)
         int digits = 0, alpha = 0, punct = 0;
         for (const char *q = p; *q; q++) {
             digits += is_digit((unsigned char)*q);
-            alpha |= is_alpha((unsigned char)*q);
-            punct |= is_punct((unsigned char)*q);
+            alpha |= byte_class[(unsigned char)*q] & CL_ALPHA;
+            punct |= byte_class[(unsigned char)*q] & CL_PUNCT;
         }
         /* SentencePiece's own control pieces are never a segment's */
         if (alpha && punct && strcmp(p, "<unk>") && strcmp(p, "<s>") && strcmp(p, "</s>")) mixed = 1;
@@ -249,29 +270,6 @@ static void unit_set(word_ref *out, const char *w, size_t len, size_t strip, int
     out->hash = unit_hash(w, len, mid);
     out->r = NULL;
 }
-
-/* Byte classes for TR_TOK_SCRIPT_RUNS, one load a byte: the rule's
- * whitespace (is_space), digits (is_digit), ASCII letters (is_alpha),
- * ASCII punctuation (is_punct), and 0 for everything else. */
-enum { CL_ALPHA = 1, CL_PUNCT = 2, CL_DIGIT = 4, CL_SPACE = 8 };
-static const unsigned char byte_class[256] = {
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 8, 0, 0, 8, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    8, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
-    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 2, 2, 2, 2, 2, 2,
-    2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2,
-    2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-};
 
 /* next_unit under TR_TOK_SCRIPT_RUNS: the next segment, a digit alone or a
  * run up to the next digit, space or letter/punctuation cut. */
