@@ -335,6 +335,15 @@ static inline __attribute__((always_inline)) int next_unit(unit_iter *it, word_r
     return 1;
 }
 
+/* SentencePiece's pieces of a unit from skip on: a word as it stands, a
+ * run unit after the "0" it is encoded behind. */
+static int encode_unit(const tr_spm *sp, const char *w, size_t len, int mid, size_t skip, int32_t *ids, size_t cap,
+                       size_t *count, char *err, size_t errlen)
+{
+    return mid ? tr_spm_encode_prefixed(sp, "0", 1, w, len, skip, ids, cap, count, err, errlen)
+               : tr_spm_encode_skip(sp, w, len, skip, ids, cap, count, err, errlen);
+}
+
 int tr_tokenize(const tr_spm *sp, const tr_word_cache *c, int rule, const char *text, size_t len,
                 int32_t *ids, size_t cap, size_t *count, char *err, size_t errlen)
 {
@@ -392,8 +401,7 @@ int tr_tokenize(const tr_spm *sp, const tr_word_cache *c, int rule, const char *
         } else {
             /* without the strip pieces, which belong to the unit's neighbours */
             size_t at = total < cap ? total : cap;
-            int rc = q->mid ? tr_spm_encode_prefixed(sp, "0", 1, q->w, q->len, strip, ids + at, cap - at, &nw, err, errlen)
-                            : tr_spm_encode_skip(sp, q->w, q->len, strip, ids + at, cap - at, &nw, err, errlen);
+            int rc = encode_unit(sp, q->w, q->len, q->mid, strip, ids + at, cap - at, &nw, err, errlen);
             if (rc) return rc;
             /* remembered only when all its pieces fitted, and while the
              * table is at most half full */
@@ -494,9 +502,7 @@ int tr_word_cache_build(const tr_spm *sp, int rule, const char *const *texts, co
         c->wmid[w] = (unsigned char)tab[w].mid;
         size_t nw = 0;
         /* a run unit's record holds all of "0 run"'s pieces, as a word's does */
-        rc = tab[w].mid ? tr_spm_encode_prefixed(sp, "0", 1, tab[w].w, tab[w].len, 0, tmp, TR_WORD_CACHE_MAX_LEN + 16, &nw,
-                                                 err, errlen)
-                        : tr_spm_encode(sp, tab[w].w, tab[w].len, tmp, TR_WORD_CACHE_MAX_LEN + 16, &nw, err, errlen);
+        rc = encode_unit(sp, tab[w].w, tab[w].len, tab[w].mid, 0, tmp, TR_WORD_CACHE_MAX_LEN + 16, &nw, err, errlen);
         if (rc) goto fail;
         /* a word of l bytes has at most l + 1 pieces (a lone "▁" and one per byte) */
         if (nw > TR_WORD_CACHE_MAX_LEN + 16 || itot + nw > icap) {

@@ -365,19 +365,30 @@ static tr_spm *train_on_words(word_gen gen, const char *extra)
     return s;
 }
 
-/* The digit-run rule (format 5): a vocabulary trained with split_digits
- * qualifies, and one with multi-digit pieces does not. */
+/* A run rule: a vocabulary trained with flag (which lets pieces cross
+ * the rule's cuts) falls back to the rule fallback and does not fit; one
+ * trained with the defaults is the finest rule, fits rule and passes
+ * check_units.  Returns that vocabulary (the caller frees it). */
+static tr_spm *check_rule(word_gen gen, const char *flag, int fallback, int rule)
+{
+    tr_spm *crossing = train_on_words(gen, flag);
+    assert_int_equal(tr_word_rule_for(crossing), fallback);
+    assert_false(tr_word_rule_fits(crossing, rule));
+    tr_spm_free(crossing);
+    tr_spm *s = train_on_words(gen, NULL);
+    assert_int_equal(tr_word_rule_for(s), TR_TOK_SCRIPT_RUNS);
+    assert_true(tr_word_rule_fits(s, rule));
+    assert_true(tr_word_rule_fits(s, TR_TOK_DIGIT_RUNS));   /* the finer rule allows the coarser */
+    check_units(s, rule, g_wt, g_wl, NW);
+    return s;
+}
+
+/* The digit-run rule (format 5): multi-digit pieces (no split_digits)
+ * leave only the word rule. */
 static void test_digit_runs(void **state)
 {
     (void)state;
-    tr_spm *merged = train_on_words(digit_word, "--split_digits=false");
-    assert_int_equal(tr_word_rule_for(merged), TR_TOK_UTF8_WORDS);
-    assert_false(tr_word_rule_fits(merged, TR_TOK_DIGIT_RUNS));
-    tr_spm_free(merged);
-    tr_spm *ds_sp = train_on_words(digit_word, NULL);
-    assert_true(tr_word_rule_fits(ds_sp, TR_TOK_DIGIT_RUNS));
-    check_units(ds_sp, TR_TOK_DIGIT_RUNS, g_wt, g_wl, NW);
-    tr_spm_free(ds_sp);
+    tr_spm_free(check_rule(digit_word, "--split_digits=false", TR_TOK_UTF8_WORDS, TR_TOK_DIGIT_RUNS));
 }
 
 /* A made-up word that mixes ASCII letters and punctuation, with a digit or
@@ -396,21 +407,13 @@ static size_t script_word(tr_rng *r, char *out)
     return at;
 }
 
-/* The script-run rule: SentencePiece's default training keeps letters and
- * punctuation apart, so its vocabulary qualifies; without
- * split_by_unicode_script it does not (and falls back to digit runs). */
+/* The script-run rule: pieces that mix letters and punctuation (no
+ * split_by_unicode_script) leave digit runs; and the rule's cuts are made,
+ * so its memo holds fewer units than digit runs leave. */
 static void test_script_runs(void **state)
 {
     (void)state;
-    tr_spm *mixed = train_on_words(script_word, "--split_by_unicode_script=false");
-    assert_int_equal(tr_word_rule_for(mixed), TR_TOK_DIGIT_RUNS);
-    assert_false(tr_word_rule_fits(mixed, TR_TOK_SCRIPT_RUNS));
-    tr_spm_free(mixed);
-    tr_spm *s = train_on_words(script_word, NULL);
-    assert_int_equal(tr_word_rule_for(s), TR_TOK_SCRIPT_RUNS);
-    assert_true(tr_word_rule_fits(s, TR_TOK_DIGIT_RUNS));
-    check_units(s, TR_TOK_SCRIPT_RUNS, g_wt, g_wl, NW);
-    /* the cuts are made: fewer distinct units than digit runs leave */
+    tr_spm *s = check_rule(script_word, "--split_by_unicode_script=false", TR_TOK_DIGIT_RUNS, TR_TOK_SCRIPT_RUNS);
     char err[512];
     tr_word_cache *c3 = NULL, *c4 = NULL;
     assert_int_equal(tr_word_cache_build(s, TR_TOK_DIGIT_RUNS, g_wt, g_wl, NW, 100000, &c3, err, sizeof err), TR_OK);

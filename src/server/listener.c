@@ -61,7 +61,10 @@ static void *accept_loop(void *arg)
                 atomic_load_explicit(&l->open[best], memory_order_relaxed))
                 best = i;
         atomic_fetch_add_explicit(&l->open[best], 1, memory_order_relaxed);
-        /* On failure libmicrohttpd closes the socket; the client sees a reset. */
+        /* On failure libmicrohttpd closes the socket; the client sees a reset.
+         * Should it also report the connection closed (a failure after it
+         * started it, out of memory), the gauge ends one low: it only
+         * steers this choice. */
         if (MHD_add_connection(l->d[best], c, (const struct sockaddr *)&peer, pl) != MHD_YES)
             atomic_fetch_sub_explicit(&l->open[best], 1, memory_order_relaxed);
     }
