@@ -42,5 +42,14 @@ print("| α | realised risk | quality | cost |\n|---:|---:|---:|---:|")
 for e in d.get("risk", []): print(f"| {e['alpha']:.2f} | {e['realised_risk']:.3f} | {e['mean_quality']:.4f} | {e['mean_cost']:.3g} |")
 print("\n| budget (USD/query) | realised cost | quality |\n|---:|---:|---:|")
 for e in d.get("budget", []): print(f"| {e['budget']:.3g} | {e['realised_cost']:.3g} | {e['mean_quality']:.4f} |")
+lo = d.get("label_oracle")
+if lo:
+    print(f"\nBy human label (`eval --by-label`; the label is never a router input), taskroute at its highest-quality setting. "
+          f"Label oracle (each label's training-best model): {lo['quality']:.4f}; taskroute on the same prompts: {lo['taskroute']:.4f}.\n")
+    print("| label | n | taskroute | best single | label's best | oracle | prompts vs label's best | label's training-best model | taskroute's top pick |")
+    print("|---|---:|---:|---:|---:|---:|---:|---|---|")
+    for k, v in d["by_label"].items():
+        print(f"| {k} | {v['n']:.0f} | {v['taskroute']:.4f} | {v['best_single']:.4f} | {v['label_best']:.4f} | {v['oracle']:.4f} | "
+              f"{v['prompts_vs_label_best']:+.1f} | {v['label_best_model']} | {v['top_pick']} ({100*v['top_pick_share']:.0f}%) |")
 PY
 done

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "dataset.h"
+#include "eval_labels.h"
 #include "eval_metrics.h"
 #include "heads.h"
 #include "router.h"
@@ -103,9 +104,22 @@ static cJSON *figures_json(const tr_eval_figures *f, const tr_point *hull, doubl
     return o;
 }
 
+/* The model one router picks for test prompt i at knob setting lam. */
+static int pick_at(const ev *e, const pred *p, int ours, const unsigned char *allowed, double lam,
+                   const tr_select_tables *tab, size_t i)
+{
+    const float *q = p->q + i * e->M, *c = p->c + i * e->M;
+    int m = ours ? tr_select(q, p->qcal ? p->qcal + i * e->M : NULL, c, e->M, allowed, TR_SELECT_LAMBDA, lam, tab)
+                 : tr_select_lambda(q, c, e->M, allowed, lam);
+    return m < 0 ? (int)e->ref.best : m;   /* nothing predicted: the best single model */
+}
+
 /* Sweep λ; write the points, the chosen-model predictions at the point
- * closest in cost to C_best (for ECE) and the figures into the JSON. */
-static int sweep_and_score(ev *e, const char *name, const pred *p, int ours, const unsigned char *allowed)
+ * closest in cost to C_best (for ECE) and the figures into the JSON.
+ * qmax_pick (NULL: not wanted): each test prompt's model at the setting of
+ * highest quality (the first such), whose λ goes in *qmax_lam. */
+static int sweep_and_score(ev *e, const char *name, const pred *p, int ours, const unsigned char *allowed,
+                           int *qmax_pick, double *qmax_lam)
 {
     double lam[N_LAMBDA];
     lambda_grid(p, e, lam);
@@ -117,10 +131,8 @@ static int sweep_and_score(ev *e, const char *name, const pred *p, int ours, con
     for (int k = 0; k < N_LAMBDA; k++) {
         double sq = 0, sc = 0;
         for (size_t i = 0; i < e->nt; i++) {
-            const float *q = p->q + i * e->M, *c = p->c + i * e->M;
-            int m = ours ? tr_select(q, p->qcal ? p->qcal + i * e->M : NULL, c, e->M, allowed, TR_SELECT_LAMBDA, lam[k], tab)
-                         : tr_select_lambda(q, c, e->M, allowed, lam[k]);
-            if (m < 0) m = (int)e->ref.best;   /* nothing predicted: fall back to the best single model */
+            const float *q = p->q + i * e->M;
+            int m = pick_at(e, p, ours, allowed, lam[k], tab, i);
             sq += e->S[i * e->M + (size_t)m];
             sc += e->C[i * e->M + (size_t)m];
             pq[i] = p->qcal && !isnan(p->qcal[i * e->M + (size_t)m]) ? p->qcal[i * e->M + (size_t)m] : q[m];
@@ -136,6 +148,12 @@ static int sweep_and_score(ev *e, const char *name, const pred *p, int ours, con
     }
     tr_free(pq);
     tr_free(ps);
+    if (qmax_pick) {
+        int kb = 0;
+        for (int k = 1; k < N_LAMBDA; k++) if (pts[k].quality > pts[kb].quality) kb = k;
+        for (size_t i = 0; i < e->nt; i++) qmax_pick[i] = pick_at(e, p, ours, allowed, lam[kb], tab, i);
+        *qmax_lam = lam[kb];
+    }
     tr_eval_figures f;
     int rc = tr_eval_figures_compute(pts, N_LAMBDA, &e->ref, hull, &f, e->err, e->errlen);
     if (rc) return rc;
@@ -426,7 +444,8 @@ int tr_evaluate(const tr_router *r, const tr_dataset *ds, int with_baselines, ch
     e.M = ds->n_models; e.d = r->dim; e.T = r->tasks.n_tasks;
     cJSON *root = NULL;
     pred ours = {0};
-    double *qm = NULL, *cm = NULL;
+    double *qm = NULL, *cm = NULL, pick_lam = NAN;
+    int *pick = NULL;
     int rc = tr_dataset_test_indices(ds, &e.test, &e.nt);
     if (rc) goto fail;
     if (e.nt == 0) {
@@ -441,7 +460,8 @@ int tr_evaluate(const tr_router *r, const tr_dataset *ds, int with_baselines, ch
     e.P = tr_mallocarray(e.nt * e.T, sizeof *e.P);
     qm = tr_mallocarray(e.M, sizeof *qm);
     cm = tr_mallocarray(e.M, sizeof *cm);
-    if (!e.S || !e.C || !e.rm || !e.X || !e.P || !qm || !cm) { rc = TR_ENOMEM; goto fail; }
+    pick = tr_mallocarray(e.nt, sizeof *pick);
+    if (!e.S || !e.C || !e.rm || !e.X || !e.P || !qm || !cm || !pick) { rc = TR_ENOMEM; goto fail; }
     for (size_t i = 0; i < e.nt; i++)
         for (size_t m = 0; m < e.M; m++) {
             e.S[i * e.M + m] = tr_ds_score(ds, e.test[i], m);
@@ -485,8 +505,11 @@ int tr_evaluate(const tr_router *r, const tr_dataset *ds, int with_baselines, ch
     cJSON_AddStringToObject(root, "heads_cost", tr_cvariant_name(tr_heads_cvariant(r->heads)));
 
     if ((rc = predict_heads(&e, -1, -1, &ours))) goto fail;
-    if ((rc = sweep_and_score(&e, "taskroute", &ours, 1, NULL))) goto fail;
+    if ((rc = sweep_and_score(&e, "taskroute", &ours, 1, NULL, pick, &pick_lam))) goto fail;
     add_modes(&e, root, &ours);
+    if ((rc = tr_eval_by_label(ds, e.test, e.nt, e.S, e.M, pick, e.ref.best, root, err, errlen))) goto fail;
+    cJSON *bl_set = cJSON_GetObjectItem(root, "label_oracle");
+    if (bl_set) cJSON_AddItemToObject(bl_set, "lambda", num(pick_lam));
     /* ablations: every other trained variant pair of the heads */
     for (int qv = 0; qv < TR_QV_COUNT; qv++)
         for (int cv = 0; cv < TR_CV_COUNT; cv++) {
@@ -496,7 +519,7 @@ int tr_evaluate(const tr_router *r, const tr_dataset *ds, int with_baselines, ch
             char name[96];
             snprintf(name, sizeof name, "heads:%s+%s", tr_qvariant_name(qv), tr_cvariant_name(cv));
             if ((rc = predict_heads(&e, qv, cv, &p))) goto fail;
-            rc = sweep_and_score(&e, name, &p, 1, NULL);
+            rc = sweep_and_score(&e, name, &p, 1, NULL, NULL, NULL);
             pred_free(&p);
             if (rc) goto fail;
         }
@@ -516,7 +539,7 @@ int tr_evaluate(const tr_router *r, const tr_dataset *ds, int with_baselines, ch
             case 1: rc = predict_linear(&e, &p); break;
             default: rc = predict_task_prior(&e, bl[b].kind == 3, &p); break;
             }
-            if (!rc) rc = sweep_and_score(&e, bl[b].name, &p, 0, NULL);
+            if (!rc) rc = sweep_and_score(&e, bl[b].name, &p, 0, NULL, NULL, NULL);
             pred_free(&p);
             if (rc) goto fail;
         }
@@ -528,14 +551,14 @@ int tr_evaluate(const tr_router *r, const tr_dataset *ds, int with_baselines, ch
     if (!*json) { rc = TR_ENOMEM; goto fail; }
     cJSON_Delete(root);
     pred_free(&ours);
-    tr_free(qm); tr_free(cm);
+    tr_free(qm); tr_free(cm); tr_free(pick);
     ev_clear(&e);
     return TR_OK;
 fail:
     if (rc == TR_ENOMEM) tr_errorf(err, errlen, rc, "evaluation: out of memory");
     cJSON_Delete(root);
     pred_free(&ours);
-    tr_free(qm); tr_free(cm);
+    tr_free(qm); tr_free(cm); tr_free(pick);
     ev_clear(&e);
     return rc;
 }

@@ -125,6 +125,14 @@ import json; d=json.load(open('$tmp/ev.json'))
 assert 'taskroute' in d['routers'] and len(d['routers'])>=5, d['routers'].keys()
 for k in ('q_at_c_best','gap_captured','c_at_q_best','cost_saving','q_max','aiq_lin','aiq_log'): assert k in d['routers']['taskroute'], k"
 "$bin" eval "$tmp/r.trm" "$tmp/d.jsonl" --plot "$tmp/c.svg" > /dev/null; check "eval --plot writes svg" grep -q "<svg" "$tmp/c.svg"
+check "eval json breaks the test split down by label" python3 -c "
+import json; d=json.load(open('$tmp/ev.json')); b=d['by_label']; lo=d['label_oracle']
+assert len(b)>=2 and sum(v['n'] for v in b.values())==lo['n_labelled']==d['n_test'], (len(b), lo)
+assert all(v['taskroute']<=v['oracle']+1e-12 and v['label_best']<=v['oracle']+1e-12 for v in b.values())
+lost=[v['prompts_vs_label_best'] for v in b.values()]; assert lost==sorted(lost), lost
+assert abs(sum(v['taskroute']*v['n'] for v in b.values())/lo['n_labelled']-lo['taskroute'])<1e-9"
+"$bin" eval "$tmp/r.trm" "$tmp/d.jsonl" --by-label > "$tmp/ev.txt"
+check "eval --by-label prints the label table" grep -q "^all labelled" "$tmp/ev.txt"
 
 # corrupt and missing files: exit 1, path named, nothing crashes
 "$bin" inspect "$tmp/none.trm" > /dev/null 2> "$tmp/e"; rc=$?

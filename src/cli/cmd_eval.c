@@ -16,12 +16,16 @@
 static void help(FILE *f)
 {
     fprintf(f,
-        "usage: taskroute eval router.trm DATA.jsonl [--baselines] [--plot curve.svg] [--json]\n"
+        "usage: taskroute eval router.trm DATA.jsonl [--baselines] [--by-label] [--plot curve.svg] [--json]\n"
         "Score the router on DATA's EVAL.md test split (records with fnv1a64(id) %% 5 == 0\n"
         "that have a score and a cost for every model): a sweep of the cost/quality\n"
         "knob over 121 settings, its upper convex hull, and the figures of EVAL.md.\n\n"
         "      --baselines      also score the baselines (random mix of single models,\n"
         "                       kNN router, linear head per model, hard and soft task prior)\n"
+        "      --by-label       also a table per human label (the records' \"task\" field,\n"
+        "                       never a router input): the router at its highest-quality\n"
+        "                       setting against the best single model, the label's own\n"
+        "                       training-best model and the oracle (always in --json)\n"
         "      --plot FILE      cost-quality curves of every router as SVG (log cost axis)\n"
         "      --json           one JSON object on stdout instead of the table\n"
         "      --skip-bad       report and skip bad records instead of stopping\n"
@@ -41,6 +45,28 @@ static void fmt(char *b, size_t n, double v, int pct)
     else if (isinf(v)) snprintf(b, n, v > 0 ? "inf" : "-inf");
     else if (pct) snprintf(b, n, "%.1f%%", 100 * v);
     else snprintf(b, n, "%.4f", v);
+}
+
+/* Per human label, most prompts lost to the label's training-best model
+ * first: where a finer task split would pay. */
+static void print_labels(const cJSON *j)
+{
+    const cJSON *lo = cJSON_GetObjectItem(j, "label_oracle"), *l;
+    if (!lo) {
+        printf("\nby label: no test record has a \"task\" label\n");
+        return;
+    }
+    printf("\nby human label (\"task\"; never a router input), taskroute at its highest-quality setting (lambda %.3g):\n",
+           getn(lo, "lambda"));
+    printf("%-24s %5s %9s %9s %9s %7s %9s  %s\n", "label", "n", "taskroute", "best-1", "label-best", "oracle",
+           "vs label", "label's training-best model; taskroute's top pick (share)");
+    cJSON_ArrayForEach(l, cJSON_GetObjectItem(j, "by_label"))
+        printf("%-24.24s %5.0f %9.4f %9.4f %10.4f %7.4f %+9.1f  %s; %s (%.0f%%)\n", l->string, getn(l, "n"),
+               getn(l, "taskroute"), getn(l, "best_single"), getn(l, "label_best"), getn(l, "oracle"),
+               getn(l, "prompts_vs_label_best"), cJSON_GetStringValue(cJSON_GetObjectItem(l, "label_best_model")),
+               cJSON_GetStringValue(cJSON_GetObjectItem(l, "top_pick")), 100 * getn(l, "top_pick_share"));
+    printf("%-24s %5.0f %9.4f %9s %10.4f   (label oracle: each label's training-best model)\n", "all labelled",
+           getn(lo, "n_labelled"), getn(lo, "taskroute"), "", getn(lo, "quality"));
 }
 
 static void print_table(const cJSON *j)
@@ -90,16 +116,17 @@ int cmd_eval(int argc, char **argv)
      * classifier sums in another order, and the decisions' last bits would
      * differ from the server's */
     openblas_set_num_threads(1);
-    int baselines = 0, json = 0, skip_bad = 0, c;
+    int baselines = 0, json = 0, skip_bad = 0, by_label = 0, c;
     const char *plot = NULL;
     static const struct option longopts[] = {
-        {"baselines", no_argument, 0, 'b'}, {"plot", required_argument, 0, 'p'}, {"json", no_argument, 0, 'j'},
+        {"baselines", no_argument, 0, 'b'}, {"by-label", no_argument, 0, 'L'}, {"plot", required_argument, 0, 'p'}, {"json", no_argument, 0, 'j'},
         {"skip-bad", no_argument, 0, 'B'}, {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     optind = 1;
     while ((c = getopt_long(argc, argv, "qh", longopts, NULL)) != -1) {
         switch (c) {
         case 'b': baselines = 1; break;
+        case 'L': by_label = 1; break;
         case 'p': plot = optarg; break;
         case 'j': json = 1; break;
         case 'B': skip_bad = 1; break;
@@ -123,7 +150,10 @@ int cmd_eval(int argc, char **argv)
     int exit = TR_EXIT_OK;
     if (plot && eval_plot_write(plot, j)) exit = cli_fail("eval", TR_EXIT_ERR, "%s: cannot write the plot", plot);
     if (json) puts(out);
-    else print_table(j);
+    else {
+        print_table(j);
+        if (by_label) print_labels(j);
+    }
     cJSON_Delete(j);
     tr_free(out);
     return exit;
