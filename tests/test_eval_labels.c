@@ -21,11 +21,34 @@ static void nth_id(int test, int i, char *out, size_t n)
     }
 }
 
-static void rec(FILE *f, int test, int i, const char *task, const char *scores, const char *costs)
+typedef struct row {
+    int test, i;          /* the i-th id of the test (1) or training (0) split */
+    const char *task;     /* NULL: no label */
+    const char *scores;
+} row;
+
+/* Write the rows (every model costs a 2, b 1), load them and fill S with
+ * the test records' scores (all complete here); returns their count. */
+static size_t load(const char *name, const row *r, size_t n, tr_dataset **ds, size_t **test, double *S)
 {
-    char id[32];
-    nth_id(test, i, id, sizeof id);
-    fprintf(f, "{\"id\":\"%s\",\"prompt\":\"p\",%s%s%s\"scores\":{%s},\"costs\":{%s}}\n", id, task ? "\"task\":\"" : "", task ? task : "", task ? "\"," : "", scores, costs);
+    const char *p = tu_tmp(name);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    for (size_t k = 0; k < n; k++) {
+        char id[32];
+        nth_id(r[k].test, r[k].i, id, sizeof id);
+        fprintf(f, "{\"id\":\"%s\",\"prompt\":\"p\",%s%s%s\"scores\":{%s},\"costs\":{\"a\":2,\"b\":1}}\n", id,
+                r[k].task ? "\"task\":\"" : "", r[k].task ? r[k].task : "", r[k].task ? "\"," : "", r[k].scores);
+    }
+    fclose(f);
+    char err[256] = "";
+    assert_int_equal(tr_dataset_load(p, NULL, ds, err, sizeof err), TR_OK);
+    assert_int_equal(tr_dataset_find_model(*ds, "a"), 0);
+    size_t nt;
+    assert_int_equal(tr_dataset_test_indices(*ds, test, &nt), TR_OK);
+    for (size_t i = 0; i < nt; i++)
+        for (size_t m = 0; m < (*ds)->n_models; m++) S[i * (*ds)->n_models + m] = tr_ds_score(*ds, (*test)[i], m);
+    return nt;
 }
 
 static double getn(const cJSON *o, const char *k)
@@ -39,48 +62,25 @@ static const char *gets(const cJSON *o, const char *k)
     return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, k));
 }
 
-/* Test scores of ds's test records (all complete here) into S. */
-static size_t test_scores(const tr_dataset *ds, size_t **test, double *S)
-{
-    size_t nt;
-    assert_int_equal(tr_dataset_test_indices(ds, test, &nt), TR_OK);
-    for (size_t i = 0; i < nt; i++)
-        for (size_t m = 0; m < ds->n_models; m++) S[i * ds->n_models + m] = tr_ds_score(ds, (*test)[i], m);
-    return nt;
-}
-
 static void test_breakdown(void **state)
 {
     (void)state;
-    const char *p = tu_tmp("labels.jsonl");
-    FILE *f = fopen(p, "w");
-    assert_non_null(f);
     /* training: on x, a is right and b wrong; on y, a scored once (1) and
      * unlabelled twice, b 1, 1, 0: skipping a's missing scores makes a
      * y's best (1 > 0.667), reading them as 0 would make it b; on w, a
-     * tie (0.5 each) goes to the cheaper b */
-    rec(f, 0, 0, "x", "\"a\":1,\"b\":0", "\"a\":2,\"b\":1");
-    rec(f, 0, 1, "x", "\"a\":1,\"b\":0", "\"a\":2,\"b\":1");
-    rec(f, 0, 2, "y", "\"a\":1,\"b\":1", "\"a\":2,\"b\":1");
-    rec(f, 0, 3, "y", "\"b\":1", "\"a\":2,\"b\":1");
-    rec(f, 0, 4, "y", "\"b\":0", "\"a\":2,\"b\":1");
-    rec(f, 0, 5, "w", "\"a\":1,\"b\":0", "\"a\":2,\"b\":1");
-    rec(f, 0, 6, "w", "\"a\":0,\"b\":1", "\"a\":2,\"b\":1");
-    /* test, in file order: x x y z w (none) */
-    rec(f, 1, 0, "x", "\"a\":1,\"b\":0", "\"a\":2,\"b\":1");
-    rec(f, 1, 1, "x", "\"a\":1,\"b\":1", "\"a\":2,\"b\":1");
-    rec(f, 1, 2, "y", "\"a\":0,\"b\":1", "\"a\":2,\"b\":1");
-    rec(f, 1, 3, "z", "\"a\":0,\"b\":0.5", "\"a\":2,\"b\":1");
-    rec(f, 1, 4, "w", "\"a\":0,\"b\":1", "\"a\":2,\"b\":1");
-    rec(f, 1, 5, NULL, "\"a\":1,\"b\":1", "\"a\":2,\"b\":1");
-    fclose(f);
+     * tie (0.5 each) goes to the cheaper b.  Test, in file order: x x y z
+     * w and one without a label. */
+    static const row rows[] = {
+        {0, 0, "x", "\"a\":1,\"b\":0"}, {0, 1, "x", "\"a\":1,\"b\":0"}, {0, 2, "y", "\"a\":1,\"b\":1"},
+        {0, 3, "y", "\"b\":1"},          {0, 4, "y", "\"b\":0"},          {0, 5, "w", "\"a\":1,\"b\":0"},
+        {0, 6, "w", "\"a\":0,\"b\":1"}, {1, 0, "x", "\"a\":1,\"b\":0"}, {1, 1, "x", "\"a\":1,\"b\":1"},
+        {1, 2, "y", "\"a\":0,\"b\":1"}, {1, 3, "z", "\"a\":0,\"b\":0.5"}, {1, 4, "w", "\"a\":0,\"b\":1"},
+        {1, 5, NULL, "\"a\":1,\"b\":1"}};
     tr_dataset *ds = NULL;
-    char err[256] = "";
-    assert_int_equal(tr_dataset_load(p, NULL, &ds, err, sizeof err), TR_OK);
-    assert_int_equal(tr_dataset_find_model(ds, "a"), 0);
-    double S[12];
     size_t *test = NULL;
-    size_t nt = test_scores(ds, &test, S);
+    double S[12];
+    char err[256] = "";
+    size_t nt = load("labels.jsonl", rows, sizeof rows / sizeof rows[0], &ds, &test, S);
     assert_int_equal(nt, 6);
     /* the router: b, a, b, a, b, a; the best single model: a (index 0) */
     int pick[6] = {1, 0, 1, 0, 1, 0};
@@ -131,18 +131,12 @@ static void test_breakdown(void **state)
 static void test_no_labels(void **state)
 {
     (void)state;
-    const char *p = tu_tmp("nolabels.jsonl");
-    FILE *f = fopen(p, "w");
-    assert_non_null(f);
-    rec(f, 0, 0, "x", "\"a\":1,\"b\":0", "\"a\":2,\"b\":1");
-    rec(f, 1, 0, NULL, "\"a\":1,\"b\":0", "\"a\":2,\"b\":1");
-    fclose(f);
+    static const row rows[] = {{0, 0, "x", "\"a\":1,\"b\":0"}, {1, 0, NULL, "\"a\":1,\"b\":0"}};
     tr_dataset *ds = NULL;
-    char err[256] = "";
-    assert_int_equal(tr_dataset_load(p, NULL, &ds, err, sizeof err), TR_OK);
-    double S[2];
     size_t *test = NULL;
-    size_t nt = test_scores(ds, &test, S);
+    double S[2];
+    char err[256] = "";
+    size_t nt = load("nolabels.jsonl", rows, 2, &ds, &test, S);
     assert_int_equal(nt, 1);
     int pick[1] = {0};
     cJSON *root = cJSON_CreateObject();
