@@ -508,8 +508,8 @@ int tr_evaluate(const tr_router *r, const tr_dataset *ds, int with_baselines, ch
     if ((rc = sweep_and_score(&e, "taskroute", &ours, 1, NULL, pick, &pick_lam))) goto fail;
     add_modes(&e, root, &ours);
     if ((rc = tr_eval_by_label(ds, e.test, e.nt, e.S, e.M, pick, e.ref.best, root, err, errlen))) goto fail;
-    cJSON *bl_set = cJSON_GetObjectItem(root, "label_oracle");
-    if (bl_set) cJSON_AddItemToObject(bl_set, "lambda", num(pick_lam));
+    cJSON *lo = cJSON_GetObjectItem(root, "label_oracle");   /* the setting the labels were read at */
+    if (lo) cJSON_AddItemToObject(lo, "lambda", num(pick_lam));
     /* ablations: every other trained variant pair of the heads */
     for (int qv = 0; qv < TR_QV_COUNT; qv++)
         for (int cv = 0; cv < TR_CV_COUNT; cv++) {
