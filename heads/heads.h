@@ -62,6 +62,8 @@ typedef enum tr_cv_criterion {
     TR_CRIT_RANKSUM = 4
 } tr_cv_criterion;
 
+struct tr_heads_oof;
+
 typedef struct tr_heads_params {
     double k0;             /* prior shrinkage pseudo-count: n/(n+k0) weight on the task mean [30] */
     double cost_k0;        /* the same for per-task costs [10] */
@@ -119,7 +121,24 @@ typedef struct tr_heads_params {
     const float *surf;
     tr_progress_fn progress;  /* called after each CV fold; NULL: none */
     void *progress_ctx;
+    /* called once, after cross-validation has chosen, with every head's
+     * out-of-fold predictions; a non-zero return stops training with that
+     * code, the callback having described the failure.  Set, it needs
+     * cross-validation (TR_EINVAL without).  NULL: none [NULL] */
+    int (*oof)(void *ctx, const struct tr_heads_oof *o);
+    void *oof_ctx;
 } tr_heads_params;
+
+/* Out-of-fold predictions: row i of head h, model m is Q[h][i * M + m]
+ * (NaN where the head cannot predict), made by the heads fitted without
+ * row i's fold.  All borrowed for the call. */
+typedef struct tr_heads_oof {
+    size_t n, M, n_heads;
+    const char *name[8 + 2 * TR_HEADS_MAX_ALPHAS];  /* variant names; "@alpha" added when CV tried several */
+    const float *Q[8 + 2 * TR_HEADS_MAX_ALPHAS];
+    const int32_t *fold;       /* n fold ids */
+    const char *chosen;        /* the name CV chose */
+} tr_heads_oof;
 
 void tr_heads_params_default(tr_heads_params *p);
 

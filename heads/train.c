@@ -15,6 +15,8 @@
 #include <cblas.h>
 #include <math.h>
 #include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -498,6 +500,7 @@ fail:
 }
 
 #define MAX_SLOTS (8 + 2 * TR_HEADS_MAX_ALPHAS)
+_Static_assert(MAX_SLOTS <= sizeof ((tr_heads_oof *)0)->Q / sizeof(float *), "tr_heads_oof holds every slot");
 
 /* The CV's sweeps are independent (one per quality slot and cost variant),
  * so they run on worker threads first; score_slot then reads them in the
@@ -591,6 +594,26 @@ static long best_row(const tr_heads *h, const tr_heads_params *p, int only_qv)
             b = (long)r;
     }
     return b;
+}
+
+/* Hand every slot's out-of-fold predictions to params->oof, named as the
+ * CV rows are (with "@alpha" when CV tried several ridge penalties). */
+static int give_oof(const tr_heads_params *params, const tr_cv_slots *sl, float *const *Q, const int32_t *fold,
+                    size_t n, size_t M, size_t best_slot)
+{
+    tr_heads_oof o = {.n = n, .M = M, .fold = fold};
+    char names[MAX_SLOTS][48];
+    for (size_t s = 0; s < sl->n && o.n_heads < sizeof o.Q / sizeof o.Q[0]; s++) {
+        int qv = tr_cv_slot_qv(sl, s);
+        size_t ai = sl->na > 1 && s >= 2 && s < 2 + sl->na ? s - 2
+                  : sl->na > 1 && sl->rs && s >= sl->rs && s < sl->rs + sl->na ? s - sl->rs : SIZE_MAX;
+        if (ai != SIZE_MAX) snprintf(names[s], sizeof names[s], "%s@%g", tr_qvariant_name(qv), params->ridge_alphas[ai]);
+        else snprintf(names[s], sizeof names[s], "%s", tr_qvariant_name(qv));
+        o.name[o.n_heads] = names[s];
+        o.Q[o.n_heads++] = Q[s];
+        if (s == best_slot) o.chosen = names[s];
+    }
+    return params->oof(params->oof_ctx, &o);
 }
 
 int tr_heads_train(const float *X, const float *P, const int32_t *y, size_t n,
@@ -754,6 +777,11 @@ int tr_heads_train(const float *X, const float *P, const int32_t *y, size_t n,
 
     int K = params->cv_folds;
     int do_cv = K >= 2 && n >= (size_t)(2 * K) && nev >= 10;
+    if (params->oof && !do_cv) {
+        rc = tr_errorf(err, errlen, TR_EINVAL, "out-of-fold predictions need cross-validation: "
+                       "%zu rows (%zu with every score and cost), %d folds", n, nev, K);
+        goto fail;
+    }
     if (do_cv) {
         fold = tr_mallocarray(n, sizeof *fold);
         fit = tr_mallocarray(n, sizeof *fit);
@@ -846,6 +874,7 @@ int tr_heads_train(const float *X, const float *P, const int32_t *y, size_t n,
         if (row->qv == TR_QV_RIDGE) h->ridge_alpha = (float)row->alpha;
         if (row->qv == TR_QV_RIDGE_SURF) h->rs_alpha = (float)row->alpha;
         best_slot = qv_slot(&sl, row->qv, row_alpha_index(params, row->alpha));
+        if (params->oof && (rc = give_oof(params, &sl, Q, fold, n, M, best_slot))) goto fail;   /* described by oof */
     } else {
         h->qv = params->qvariant >= 0 ? params->qvariant : TR_QV_PRIOR_SOFT;
         best_slot = qv_slot(&sl, h->qv, 0);

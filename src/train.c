@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "community.h"
+#include "cv_predictions.h"
 #include "dataset.h"
 #include "heads.h"
 #include "knn.h"
@@ -542,6 +543,8 @@ static int train_warm(const tr_dataset *ds, const tr_train_options *opt, const t
                                 Z + i * TR_HEADS_SURF);
         }
     }
+    tr_cv_predictions cvp = {opt->cv_predictions, ds, s.idx, s.membership, err, errlen};
+    if (opt->cv_predictions) { hp.oof = tr_cv_predictions_write; hp.oof_ctx = &cvp; }
     hp.fold = s.fold;
     hp.surf = Z;   /* NULL on caller-supplied embeddings (routing never sees a prompt) or when no head reads them */
     struct tr_heads *h = NULL;

@@ -56,6 +56,40 @@ check "train says where its time went" grep -Eq "^taskroute train: [0-9.]+ s: em
 check "the router file does not depend on --threads" cmp -s "$tmp/r.trm" "$tmp/r1.trm"
 OPENBLAS_NUM_THREADS=1 "$bin" train "$tmp/d.jsonl" -o "$tmp/r2.trm" --threads 3 -q
 check "nor on OpenBLAS's thread count" cmp -s "$tmp/r.trm" "$tmp/r2.trm"
+# --cv-predictions: a line per training record, every head, the router unchanged
+"$bin" train "$tmp/d.jsonl" -o "$tmp/r3.trm" --cv-predictions "$tmp/oof.jsonl" -q; check "train --cv-predictions exits 0" [ $? -eq 0 ]
+check "--cv-predictions leaves the router as it was" cmp -s "$tmp/r.trm" "$tmp/r3.trm"
+check "--cv-predictions: one line per training record, every head, CV's choice" python3 -c "
+import json, subprocess
+def fnv(s):
+    h = 14695981039346656037
+    for b in s.encode(): h = ((h ^ b) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
+    return h
+train = [json.loads(l) for l in open('$tmp/d.jsonl')]
+train = [r for r in train if fnv(r['id']) % 5 != 0]
+rows = [json.loads(l) for l in open('$tmp/oof.jsonl')]
+assert [r['id'] for r in rows] == [r['id'] for r in train], 'ids'
+chosen = json.loads(subprocess.check_output(['$bin', 'inspect', '--json', '$tmp/r.trm']))['config']['heads']['quality']
+heads = set(rows[0]['q'])
+assert chosen in heads and len(heads) >= 8, (chosen, heads)
+assert {r['fold'] for r in rows} == set(range(5))
+for r in rows:
+    assert r['chosen'] == chosen and set(r['q']) == heads
+    for h in r['q'].values():
+        assert set(h) == set(train[0]['scores']) and all(v is None or 0 <= v <= 1 for v in h.values()), h"
+# too few complete records for CV: one model's score dropped from all but 5 of 40
+python3 -c "
+import json, sys
+for k, l in enumerate(open('$tmp/d.jsonl')):
+    if k == 40: break
+    r = json.loads(l)
+    if k >= 5: r['scores'].pop(sorted(r['scores'])[0], None)
+    print(json.dumps(r))" > "$tmp/few.jsonl"
+"$bin" train "$tmp/few.jsonl" -o "$tmp/r4.trm" --cv-predictions "$tmp/oof1.jsonl" -q 2> "$tmp/e"; rc=$?
+check "--cv-predictions without CV exits 1" [ $rc -eq 1 ]
+check "...saying it needs cross-validation, writing nothing" sh -c "grep -q 'need cross-validation' '$tmp/e' && [ ! -e '$tmp/r4.trm' ] && [ ! -e '$tmp/oof1.jsonl' ]"
+"$bin" train "$tmp/d.jsonl" -o "$tmp/r5.trm" --cv-predictions "$tmp/no/such/dir/oof.jsonl" -q 2> "$tmp/e"; rc=$?
+check "--cv-predictions to a bad path exits 1, naming it, no router" sh -c "[ $rc -eq 1 ] && grep -q 'no/such/dir/oof.jsonl' '$tmp/e' && [ ! -e '$tmp/r5.trm' ]"
 "$bin" inspect "$tmp/r.trm" > "$tmp/i.txt"; check "inspect exits 0" [ $? -eq 0 ]
 check "inspect says full router" grep -q "full router" "$tmp/i.txt"
 "$bin" inspect --json "$tmp/r.trm" | python3 -c "import json,sys; d=json.load(sys.stdin); assert d['has_heads'] and len(d['models'])>=2"

@@ -105,7 +105,10 @@ static void help(FILE *f)
                "                          sample of a larger task), 0 = all [1024]\n"
                "      --fast              the latency profile: --max-features 8000 --heads\n"
                "                          prior-soft,prior+ridge unless given (a smaller router,\n"
-               "                          about twice as fast, a little less quality)\n",
+               "                          about twice as fast, a little less quality)\n"
+               "      --cv-predictions F  also write every head's out-of-fold predictions, the\n"
+               "                          ones cross-validation chose by, as JSONL: a line per\n"
+               "                          training record {id, line, fold, task, chosen, q}\n",
             d.knn_mass);
     fprintf(f, "  -q, --quiet             no progress or summary on stderr\n"
                "  -h, --help              this help\n"
@@ -139,7 +142,7 @@ static char *with_guard(const char *drift, const char *guard)
 }
 
 enum { O_REFIT = 500, O_DRIFT_MD, O_DRIFT_JSON, O_MAXREG, O_FORCE, O_FEEDBACK, O_DECISIONS, O_MATCHMIN,
-       O_HEADS, O_KNN_TASKS, O_KNN_CAP, O_KNN_MASS, O_FAST };
+       O_HEADS, O_KNN_TASKS, O_KNN_CAP, O_KNN_MASS, O_FAST, O_CVPRED };
 
 /* --fast: what bench/RESULTS.md (section 3) measured as the latency profile */
 #define FAST_MAX_FEATURES 8000
@@ -165,7 +168,7 @@ int cmd_train(int argc, char **argv)
         {"decisions", required_argument, 0, O_DECISIONS}, {"match-min", required_argument, 0, O_MATCHMIN},
         {"heads", required_argument, 0, O_HEADS}, {"knn-tasks", required_argument, 0, O_KNN_TASKS},
         {"knn-cap", required_argument, 0, O_KNN_CAP}, {"knn-mass", required_argument, 0, O_KNN_MASS},
-        {"fast", no_argument, 0, O_FAST}, {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'},
+        {"fast", no_argument, 0, O_FAST}, {"cv-predictions", required_argument, 0, O_CVPRED}, {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'},
     };
     struct option longopts[64];
     size_t nl = cli_train_opts_merge(longopts, 64, base, sizeof base / sizeof base[0]);
@@ -192,6 +195,7 @@ int cmd_train(int argc, char **argv)
         case O_FORCE: force = 1; break;
         case O_HEADS: o.heads = optarg; break;
         case O_FAST: fast = 1; break;
+        case O_CVPRED: o.cv_predictions = optarg; break;
         case O_KNN_CAP: {
             long v;
             if (cli_parse_int("train", "--knn-cap", optarg, 0, 100000000, &v)) return TR_EXIT_USAGE;

@@ -1,0 +1,66 @@
+/* The out-of-fold predictions' JSONL (see cv_predictions.h).  Numbers are
+ * printed with 9 significant digits: a float's value round-trips. */
+#include "cv_predictions.h"
+
+#include <cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util.h"
+
+/* id as a JSON string (quotes and escapes); the caller frees. */
+static char *json_string(const char *s)
+{
+    cJSON *j = cJSON_CreateString(s);
+    char *out = j ? cJSON_PrintUnformatted(j) : NULL;
+    cJSON_Delete(j);
+    return out;
+}
+
+int tr_cv_predictions_write(void *ctx, const tr_heads_oof *o)
+{
+    tr_cv_predictions *w = ctx;
+    const tr_dataset *ds = w->ds;
+    size_t tl = strlen(w->path) + 32;
+    char *tmp = tr_malloc(tl);
+    if (!tmp) return tr_errorf(w->err, w->errlen, TR_ENOMEM, "%s: out of memory", w->path);
+    snprintf(tmp, tl, "%s.tmp.%ld", w->path, (long)getpid());
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        int rc = tr_errorf(w->err, w->errlen, TR_EIO, "%s: cannot create: %s", tmp, strerror(errno));
+        tr_free(tmp);
+        return rc;
+    }
+    int rc = TR_OK;
+    for (size_t i = 0; i < o->n && !rc; i++) {
+        const tr_record *r = &ds->rec[w->idx[i]];
+        char *id = json_string(r->id);
+        if (!id) { rc = tr_errorf(w->err, w->errlen, TR_ENOMEM, "%s: out of memory", w->path); break; }
+        fprintf(f, "{\"id\":%s,\"line\":%zu,\"fold\":%d,\"task\":%d,\"chosen\":\"%s\",\"q\":{", id, (size_t)r->line,
+                (int)o->fold[i], (int)w->task[i], o->chosen ? o->chosen : "");
+        cJSON_free(id);
+        for (size_t h = 0; h < o->n_heads; h++) {
+            fprintf(f, "%s\"%s\":{", h ? "," : "", o->name[h]);
+            for (size_t m = 0; m < o->M; m++) {
+                char *mn = json_string(ds->models[m]);
+                if (!mn) { rc = tr_errorf(w->err, w->errlen, TR_ENOMEM, "%s: out of memory", w->path); break; }
+                float q = o->Q[h][i * o->M + m];
+                if (isnan(q)) fprintf(f, "%s%s:null", m ? "," : "", mn);
+                else fprintf(f, "%s%s:%.9g", m ? "," : "", mn, (double)q);
+                cJSON_free(mn);
+            }
+            fputc('}', f);
+        }
+        fputs("}}\n", f);
+    }
+    if (!rc && ferror(f)) rc = tr_errorf(w->err, w->errlen, TR_EIO, "%s: write failed: %s", tmp, strerror(errno));
+    if (fclose(f) && !rc) rc = tr_errorf(w->err, w->errlen, TR_EIO, "%s: write failed: %s", tmp, strerror(errno));
+    if (!rc && rename(tmp, w->path))
+        rc = tr_errorf(w->err, w->errlen, TR_EIO, "%s: rename failed: %s", w->path, strerror(errno));
+    if (rc) unlink(tmp);
+    tr_free(tmp);
+    return rc;
+}
