@@ -88,6 +88,8 @@ for k, l in enumerate(open('$tmp/d.jsonl')):
 "$bin" train "$tmp/few.jsonl" -o "$tmp/r4.trm" --cv-predictions "$tmp/oof1.jsonl" -q 2> "$tmp/e"; rc=$?
 check "--cv-predictions without CV exits 1" [ $rc -eq 1 ]
 check "...saying it needs cross-validation, writing nothing" sh -c "grep -q 'need cross-validation' '$tmp/e' && [ ! -e '$tmp/r4.trm' ] && [ ! -e '$tmp/oof1.jsonl' ]"
+python3 bench/cv_study.py "$tmp/d.jsonl" "$tmp/oof.jsonl" > "$tmp/cvs.md"
+check "bench/cv_study.py reads them: every head and the label oracle" sh -c "grep -q '^| label oracle' '$tmp/cvs.md' && [ \$(grep -c '^| ' '$tmp/cvs.md') -ge 14 ]"
 "$bin" train "$tmp/d.jsonl" -o "$tmp/r5.trm" --cv-predictions "$tmp/no/such/dir/oof.jsonl" -q 2> "$tmp/e"; rc=$?
 check "--cv-predictions to a bad path exits 1, naming it, no router" sh -c "[ $rc -eq 1 ] && grep -q 'no/such/dir/oof.jsonl' '$tmp/e' && [ ! -e '$tmp/r5.trm' ]"
 "$bin" inspect "$tmp/r.trm" > "$tmp/i.txt"; check "inspect exits 0" [ $? -eq 0 ]
