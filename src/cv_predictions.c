@@ -35,6 +35,11 @@ int tr_cv_predictions_write(void *ctx, const tr_heads_oof *o)
         return rc;
     }
     int rc = TR_OK;
+    /* the models' names as JSON strings, quoted once for every line */
+    char **mn = tr_calloc(o->M ? o->M : 1, sizeof *mn);
+    for (size_t m = 0; mn && m < o->M && !rc; m++)
+        if (!(mn[m] = json_string(ds->models[m]))) rc = TR_ENOMEM;
+    if (!mn || rc) rc = tr_errorf(w->err, w->errlen, TR_ENOMEM, "%s: out of memory", w->path);
     for (size_t i = 0; i < o->n && !rc; i++) {
         const tr_record *r = &ds->rec[w->idx[i]];
         char *id = json_string(r->id);
@@ -45,12 +50,9 @@ int tr_cv_predictions_write(void *ctx, const tr_heads_oof *o)
         for (size_t h = 0; h < o->n_heads; h++) {
             fprintf(f, "%s\"%s\":{", h ? "," : "", o->name[h]);
             for (size_t m = 0; m < o->M; m++) {
-                char *mn = json_string(ds->models[m]);
-                if (!mn) { rc = tr_errorf(w->err, w->errlen, TR_ENOMEM, "%s: out of memory", w->path); break; }
                 float q = o->Q[h][i * o->M + m];
-                if (isnan(q)) fprintf(f, "%s%s:null", m ? "," : "", mn);
-                else fprintf(f, "%s%s:%.9g", m ? "," : "", mn, (double)q);
-                cJSON_free(mn);
+                if (isnan(q)) fprintf(f, "%s%s:null", m ? "," : "", mn[m]);
+                else fprintf(f, "%s%s:%.9g", m ? "," : "", mn[m], (double)q);
             }
             fputc('}', f);
         }
@@ -61,6 +63,8 @@ int tr_cv_predictions_write(void *ctx, const tr_heads_oof *o)
     if (!rc && rename(tmp, w->path))
         rc = tr_errorf(w->err, w->errlen, TR_EIO, "%s: rename failed: %s", w->path, strerror(errno));
     if (rc) unlink(tmp);
+    for (size_t m = 0; mn && m < o->M; m++) cJSON_free(mn[m]);
+    tr_free(mn);
     tr_free(tmp);
     return rc;
 }
