@@ -24,11 +24,12 @@ int tr_cv_predictions_write(void *ctx, const tr_heads_oof *o)
 {
     tr_cv_predictions *w = ctx;
     const tr_dataset *ds = w->ds;
+    int to_stdout = strcmp(w->path, "-") == 0;
     size_t tl = strlen(w->path) + 32;
     char *tmp = tr_malloc(tl);
     if (!tmp) return tr_errorf(w->err, w->errlen, TR_ENOMEM, "%s: out of memory", w->path);
     snprintf(tmp, tl, "%s.tmp.%ld", w->path, (long)getpid());
-    FILE *f = fopen(tmp, "w");
+    FILE *f = to_stdout ? stdout : fopen(tmp, "w");
     if (!f) {
         int rc = tr_errorf(w->err, w->errlen, TR_EIO, "%s: cannot create: %s", tmp, strerror(errno));
         tr_free(tmp);
@@ -59,10 +60,14 @@ int tr_cv_predictions_write(void *ctx, const tr_heads_oof *o)
         fputs("}}\n", f);
     }
     if (!rc && ferror(f)) rc = tr_errorf(w->err, w->errlen, TR_EIO, "%s: write failed: %s", tmp, strerror(errno));
-    if (fclose(f) && !rc) rc = tr_errorf(w->err, w->errlen, TR_EIO, "%s: write failed: %s", tmp, strerror(errno));
-    if (!rc && rename(tmp, w->path))
-        rc = tr_errorf(w->err, w->errlen, TR_EIO, "%s: rename failed: %s", w->path, strerror(errno));
-    if (rc) unlink(tmp);
+    if (to_stdout) {
+        if (fflush(f) && !rc) rc = tr_errorf(w->err, w->errlen, TR_EIO, "standard output: write failed: %s", strerror(errno));
+    } else {
+        if (fclose(f) && !rc) rc = tr_errorf(w->err, w->errlen, TR_EIO, "%s: write failed: %s", tmp, strerror(errno));
+        if (!rc && rename(tmp, w->path))
+            rc = tr_errorf(w->err, w->errlen, TR_EIO, "%s: rename failed: %s", w->path, strerror(errno));
+        if (rc) unlink(tmp);
+    }
     for (size_t m = 0; mn && m < o->M; m++) cJSON_free(mn[m]);
     tr_free(mn);
     tr_free(tmp);

@@ -11,7 +11,7 @@
 #include "heads.h"
 
 typedef struct tr_cv_predictions {
-    const char *path;          /* written atomically (a temporary, then rename) */
+    const char *path;          /* written atomically (a temporary, then rename); "-": standard output */
     const tr_dataset *ds;
     const size_t *idx;         /* heads row i is record idx[i] */
     const int32_t *task;       /* each row's discovered task */

@@ -88,6 +88,8 @@ for k, l in enumerate(open('$tmp/d.jsonl')):
 "$bin" train "$tmp/few.jsonl" -o "$tmp/r4.trm" --cv-predictions "$tmp/oof1.jsonl" -q 2> "$tmp/e"; rc=$?
 check "--cv-predictions without CV exits 1" [ $rc -eq 1 ]
 check "...saying it needs cross-validation, writing nothing" sh -c "grep -q 'need cross-validation' '$tmp/e' && [ ! -e '$tmp/r4.trm' ] && [ ! -e '$tmp/oof1.jsonl' ]"
+"$bin" train "$tmp/d.jsonl" -o "$tmp/r6.trm" --cv-predictions - 2> /dev/null > "$tmp/oof-stdout.jsonl"
+check "--cv-predictions - writes the same lines to standard output" cmp -s "$tmp/oof.jsonl" "$tmp/oof-stdout.jsonl"
 python3 bench/cv_study.py "$tmp/d.jsonl" "$tmp/oof.jsonl" > "$tmp/cvs.md"
 check "bench/cv_study.py reads them: every head and the label oracle" sh -c "grep -q '^| label oracle' '$tmp/cvs.md' && [ \$(grep -c '^| ' '$tmp/cvs.md') -ge 14 ]"
 "$bin" train "$tmp/d.jsonl" -o "$tmp/r5.trm" --cv-predictions "$tmp/no/such/dir/oof.jsonl" -q 2> "$tmp/e"; rc=$?
