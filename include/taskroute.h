@@ -168,8 +168,8 @@ typedef struct tr_train_options {
     const char *warm_start; /* path of the current router, or NULL */
     tr_progress_fn progress;
     void *progress_ctx;
-    const char *cv_predictions; /* path: write every head's out-of-fold predictions there as JSONL
-                                   (one line per training record), or NULL [NULL] */
+    const char *cv_predictions; /* path ("-": standard output): write every head's out-of-fold
+                                   predictions there as JSONL (one line per training record), or NULL [NULL] */
 } tr_train_options;
 
 /* Fill *o with the defaults shown in brackets above.  o is the caller's. */

@@ -45,7 +45,7 @@ int tr_cv_predictions_write(void *ctx, const tr_heads_oof *o)
         const tr_record *r = &ds->rec[w->idx[i]];
         char *id = json_string(r->id);
         if (!id) { rc = tr_errorf(w->err, w->errlen, TR_ENOMEM, "%s: out of memory", w->path); break; }
-        fprintf(f, "{\"id\":%s,\"line\":%zu,\"fold\":%d,\"task\":%d,\"chosen\":\"%s\",\"q\":{", id, (size_t)r->line,
+        fprintf(f, "{\"id\":%s,\"line\":%zu,\"fold\":%d,\"task_index\":%d,\"chosen\":\"%s\",\"q\":{", id, (size_t)r->line,
                 (int)o->fold[i], (int)w->task[i], o->chosen ? o->chosen : "");
         cJSON_free(id);
         for (size_t h = 0; h < o->n_heads; h++) {

@@ -69,7 +69,10 @@ train = [json.loads(l) for l in open('$tmp/d.jsonl')]
 train = [r for r in train if fnv(r['id']) % 5 != 0]
 rows = [json.loads(l) for l in open('$tmp/oof.jsonl')]
 assert [r['id'] for r in rows] == [r['id'] for r in train], 'ids'
-chosen = json.loads(subprocess.check_output(['$bin', 'inspect', '--json', '$tmp/r.trm']))['config']['heads']['quality']
+info = json.loads(subprocess.check_output(['$bin', 'inspect', '--json', '$tmp/r.trm']))
+chosen = info['config']['heads']['quality']
+assert all(0 <= r['task_index'] < len(info['tasks']) for r in rows), 'task_index'
+assert len({r['task_index'] for r in rows}) == len(info['tasks']), 'every task has records' 
 heads = set(rows[0]['q'])
 assert chosen in heads and len(heads) >= 8, (chosen, heads)
 assert {r['fold'] for r in rows} == set(range(5))

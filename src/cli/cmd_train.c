@@ -108,7 +108,7 @@ static void help(FILE *f)
                "                          about twice as fast, a little less quality)\n"
                "      --cv-predictions F  also write every head's out-of-fold predictions, the\n"
                "                          ones cross-validation chose by, as JSONL: a line per\n"
-               "                          training record {id, line, fold, task, chosen, q};\n"
+               "                          training record {id, line, fold, task_index, chosen, q};\n"
                "                          \"-\" = standard output\n",
             d.knn_mass);
     fprintf(f, "  -q, --quiet             no progress or summary on stderr\n"
