@@ -20,23 +20,39 @@ import json
 import sys
 
 
+def read_jsonl(path, need):
+    """(line number, object) of each non-blank line; exits naming the file,
+    line and field on bad JSON or a missing field."""
+    out = []
+    with open(path, encoding="utf-8") as f:
+        for no, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as e:
+                sys.exit(f"cv_study: {path}:{no}: not JSON: {e.msg} at column {e.colno}")
+            for k in need:
+                if not isinstance(obj, dict) or k not in obj:
+                    sys.exit(f"cv_study: {path}:{no}: field '{k}' missing")
+            out.append((no, obj))
+    return out
+
+
 def main(data_path, oof_path):
-    data = {}
-    for line in open(data_path, encoding="utf-8"):
-        if line.strip():
-            r = json.loads(line)
-            data[r["id"]] = r
-    rows = [json.loads(l) for l in open(oof_path, encoding="utf-8") if l.strip()]
+    data = {r["id"]: r for _, r in read_jsonl(data_path, ("id",))}
+    lines = read_jsonl(oof_path, ("id", "fold", "chosen", "q"))
+    rows = [r for _, r in lines]
     if not rows:
         sys.exit(f"cv_study: {oof_path}: no rows")
     heads = list(rows[0]["q"])
     chosen = rows[0]["chosen"]
     models = list(rows[0]["q"][heads[0]])
     recs = []
-    for r in rows:
+    for no, r in lines:
         d = data.get(r["id"])
         if d is None:
-            sys.exit(f"cv_study: {oof_path}:{len(recs) + 1}: id {r['id']!r} is not in {data_path}")
+            sys.exit(f"cv_study: {oof_path}:{no}: field 'id': {r['id']!r} is not in {data_path}")
         recs.append((r, d))
     complete = [(r, d) for r, d in recs if all(d.get("scores", {}).get(m) is not None for m in models)]
     labelled = all(d.get("task") for _, d in complete)

@@ -9,13 +9,12 @@
 #include <string.h>
 
 #include "community.h"
+#include "json_text.h"
 #include "util.h"
 
 /* Best value: the cheapest model whose mean quality is within this of the
  * task's best model (2 points of accuracy buys a lot of cost). */
 #define VALUE_TOLERANCE 0.02
-
-static cJSON *num(double v) { return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull(); }
 
 /* Exemplar text: the first 160 bytes of a prompt, cut at a UTF-8 boundary,
  * newlines folded, "…" when cut. */
@@ -77,8 +76,8 @@ static void add_label_agreement(cJSON *root, const tr_taxonomy_input *in)
     if (tr_partition_compare(in->membership, lab, n, &nmi, &ari, e2, sizeof e2)) nmi = ari = NAN;
     cJSON *o = cJSON_AddObjectToObject(root, "labels");
     cJSON_AddNumberToObject(o, "n_labels", (double)L);
-    cJSON_AddItemToObject(o, "nmi", num(nmi));
-    cJSON_AddItemToObject(o, "ari", num(ari));
+    cJSON_AddItemToObject(o, "nmi", tr_json_num(nmi));
+    cJSON_AddItemToObject(o, "ari", tr_json_num(ari));
     size_t *ct = tr_calloc(T * L, sizeof *ct);
     if (ct) {
         for (size_t i = 0; i < n; i++) ct[(size_t)in->membership[i] * L + (size_t)lab[i]]++;
@@ -91,7 +90,7 @@ static void add_label_agreement(cJSON *root, const tr_taxonomy_input *in)
             cJSON *e = cJSON_CreateObject();
             cJSON_AddNumberToObject(e, "task", (double)t);
             cJSON_AddStringToObject(e, "label", names[best]);
-            cJSON_AddItemToObject(e, "share", num(tot ? (double)ct[t * L + best] / (double)tot : NAN));
+            cJSON_AddItemToObject(e, "share", tr_json_num(tot ? (double)ct[t * L + best] / (double)tot : NAN));
             cJSON_AddItemToArray(tab, e);
         }
         cJSON_AddNumberToObject(o, "purity_overall", (double)pure / (double)n);
@@ -104,7 +103,7 @@ static void add_label_agreement(cJSON *root, const tr_taxonomy_input *in)
             cJSON_AddStringToObject(e, "label", names[l]);
             cJSON_AddNumberToObject(e, "prompts", (double)tot);
             cJSON_AddNumberToObject(e, "main_task", (double)best);
-            cJSON_AddItemToObject(e, "share", num(tot ? (double)ct[best * L + l] / (double)tot : NAN));
+            cJSON_AddItemToObject(e, "share", tr_json_num(tot ? (double)ct[best * L + l] / (double)tot : NAN));
             cJSON_AddItemToArray(by, e);
         }
         tr_free(ct);
@@ -124,16 +123,16 @@ int tr_taxonomy_json(const tr_taxonomy_input *in, char **json, char *err, size_t
     cJSON_AddNumberToObject(root, "n_prompts", (double)in->n);
     cJSON_AddNumberToObject(root, "n_tasks", (double)T);
     cJSON_AddStringToObject(root, "algo", in->algo ? in->algo : "");
-    cJSON_AddItemToObject(root, "resolution", num(in->resolution));
-    cJSON_AddItemToObject(root, "modularity", num(in->modularity));
+    cJSON_AddItemToObject(root, "resolution", tr_json_num(in->resolution));
+    cJSON_AddItemToObject(root, "modularity", tr_json_num(in->modularity));
     cJSON *clf = cJSON_AddObjectToObject(root, "classifier");
-    cJSON_AddItemToObject(clf, "heldout_accuracy", num(in->clf_accuracy));
-    cJSON_AddItemToObject(clf, "heldout_ece", num(in->clf_ece));
+    cJSON_AddItemToObject(clf, "heldout_accuracy", tr_json_num(in->clf_accuracy));
+    cJSON_AddItemToObject(clf, "heldout_ece", tr_json_num(in->clf_ece));
     cJSON *secs = cJSON_AddObjectToObject(root, "seconds");
-    cJSON_AddItemToObject(secs, "embed", num(in->seconds_embed));
-    cJSON_AddItemToObject(secs, "graph", num(in->seconds_graph));
-    cJSON_AddItemToObject(secs, "cluster", num(in->seconds_cluster));
-    cJSON_AddItemToObject(secs, "classifier", num(in->seconds_classifier));
+    cJSON_AddItemToObject(secs, "embed", tr_json_num(in->seconds_embed));
+    cJSON_AddItemToObject(secs, "graph", tr_json_num(in->seconds_graph));
+    cJSON_AddItemToObject(secs, "cluster", tr_json_num(in->seconds_cluster));
+    cJSON_AddItemToObject(secs, "classifier", tr_json_num(in->seconds_classifier));
     /* sizes histogram in powers of two: [1,2) [2,4) ... */
     size_t hist[40] = {0};
     for (size_t t = 0; t < T; t++) {
@@ -197,8 +196,8 @@ int tr_taxonomy_json(const tr_taxonomy_input *in, char **json, char *err, size_t
                 float q = tk->quality[t * M + m], c = tk->cost[t * M + m];
                 cJSON *e = cJSON_CreateObject();
                 cJSON_AddStringToObject(e, "model", in->models[m]);
-                cJSON_AddItemToObject(e, "quality", num(q));
-                cJSON_AddItemToObject(e, "cost", num(c));
+                cJSON_AddItemToObject(e, "quality", tr_json_num(q));
+                cJSON_AddItemToObject(e, "cost", tr_json_num(c));
                 cJSON_AddNumberToObject(e, "labels", tk->n_labels[t * M + m]);
                 cJSON_AddItemToArray(mods, e);
                 if (best >= 0 && !isnan(q) && !isnan(c) && q >= tk->quality[t * M + (size_t)best] - VALUE_TOLERANCE &&

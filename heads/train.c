@@ -603,7 +603,7 @@ static int give_oof(const tr_heads_params *params, const tr_cv_slots *sl, float 
 {
     tr_heads_oof o = {.n = n, .M = M, .fold = fold};
     char names[MAX_SLOTS][48];
-    for (size_t s = 0; s < sl->n && o.n_heads < sizeof o.Q / sizeof o.Q[0]; s++) {
+    for (size_t s = 0; s < sl->n; s++) {   /* sl->n <= MAX_SLOTS: asserted above */
         int qv = tr_cv_slot_qv(sl, s);
         size_t ai = sl->na > 1 && s >= 2 && s < 2 + sl->na ? s - 2
                   : sl->na > 1 && sl->rs && s >= sl->rs && s < sl->rs + sl->na ? s - sl->rs : SIZE_MAX;

@@ -2,23 +2,14 @@
  * printed with 9 significant digits: a float's value round-trips. */
 #include "cv_predictions.h"
 
-#include <cJSON.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "json_text.h"
 #include "util.h"
-
-/* id as a JSON string (quotes and escapes); the caller frees. */
-static char *json_string(const char *s)
-{
-    cJSON *j = cJSON_CreateString(s);
-    char *out = j ? cJSON_PrintUnformatted(j) : NULL;
-    cJSON_Delete(j);
-    return out;
-}
 
 int tr_cv_predictions_write(void *ctx, const tr_heads_oof *o)
 {
@@ -39,15 +30,15 @@ int tr_cv_predictions_write(void *ctx, const tr_heads_oof *o)
     /* the models' names as JSON strings, quoted once for every line */
     char **mn = tr_calloc(o->M ? o->M : 1, sizeof *mn);
     for (size_t m = 0; mn && m < o->M && !rc; m++)
-        if (!(mn[m] = json_string(ds->models[m]))) rc = TR_ENOMEM;
+        if (!(mn[m] = tr_json_quote(ds->models[m]))) rc = TR_ENOMEM;
     if (!mn || rc) rc = tr_errorf(w->err, w->errlen, TR_ENOMEM, "%s: out of memory", w->path);
     for (size_t i = 0; i < o->n && !rc; i++) {
         const tr_record *r = &ds->rec[w->idx[i]];
-        char *id = json_string(r->id);
+        char *id = tr_json_quote(r->id);
         if (!id) { rc = tr_errorf(w->err, w->errlen, TR_ENOMEM, "%s: out of memory", w->path); break; }
         fprintf(f, "{\"id\":%s,\"line\":%zu,\"fold\":%d,\"task_index\":%d,\"chosen\":\"%s\",\"q\":{", id, (size_t)r->line,
                 (int)o->fold[i], (int)w->task[i], o->chosen ? o->chosen : "");
-        cJSON_free(id);
+        tr_free(id);
         for (size_t h = 0; h < o->n_heads; h++) {
             fprintf(f, "%s\"%s\":{", h ? "," : "", o->name[h]);
             for (size_t m = 0; m < o->M; m++) {
@@ -68,7 +59,7 @@ int tr_cv_predictions_write(void *ctx, const tr_heads_oof *o)
             rc = tr_errorf(w->err, w->errlen, TR_EIO, "%s: rename failed: %s", w->path, strerror(errno));
         if (rc) unlink(tmp);
     }
-    for (size_t m = 0; mn && m < o->M; m++) cJSON_free(mn[m]);
+    for (size_t m = 0; mn && m < o->M; m++) tr_free(mn[m]);
     tr_free(mn);
     tr_free(tmp);
     return rc;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_text.h"
 #include "util.h"
 
 typedef struct lab {
@@ -39,8 +40,6 @@ static int cmp_lab(const void *a, const void *b)
     if (dx != dy) return dx < dy ? -1 : 1;
     return strcmp(x->name, y->name);
 }
-
-static cJSON *num(double v) { return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull(); }
 
 /* The training-best model of each label: the highest mean score over the
  * records that have one (a missing label is skipped, never read as 0); ties
@@ -135,8 +134,8 @@ int tr_eval_by_label(const tr_dataset *ds, const size_t *test, size_t nt, const 
     cJSON_AddItemToObject(root, "label_oracle", lo);
     cJSON_AddItemToObject(root, "by_label", by);
     cJSON_AddNumberToObject(lo, "n_labelled", (double)n_lab);
-    cJSON_AddItemToObject(lo, "quality", num(all_own / (double)n_lab));
-    cJSON_AddItemToObject(lo, "taskroute", num(all_ours / (double)n_lab));
+    cJSON_AddItemToObject(lo, "quality", tr_json_num(all_own / (double)n_lab));
+    cJSON_AddItemToObject(lo, "taskroute", tr_json_num(all_ours / (double)n_lab));
     for (size_t l = 0; l < nl; l++) {
         cJSON *o = cJSON_CreateObject();
         if (!o) goto done;
@@ -144,14 +143,14 @@ int tr_eval_by_label(const tr_dataset *ds, const size_t *test, size_t nt, const 
         double n = (double)L[l].n;
         cJSON_AddNumberToObject(o, "n", n);
         cJSON_AddNumberToObject(o, "n_train", (double)L[l].n_train);
-        cJSON_AddItemToObject(o, "taskroute", num(L[l].ours / n));
-        cJSON_AddItemToObject(o, "best_single", num(L[l].single / n));
+        cJSON_AddItemToObject(o, "taskroute", tr_json_num(L[l].ours / n));
+        cJSON_AddItemToObject(o, "best_single", tr_json_num(L[l].single / n));
         cJSON_AddStringToObject(o, "label_best_model", ds->models[L[l].own_model]);
-        cJSON_AddItemToObject(o, "label_best", num(L[l].own / n));
-        cJSON_AddItemToObject(o, "oracle", num(L[l].oracle / n));
-        cJSON_AddItemToObject(o, "prompts_vs_label_best", num(L[l].ours - L[l].own));
+        cJSON_AddItemToObject(o, "label_best", tr_json_num(L[l].own / n));
+        cJSON_AddItemToObject(o, "oracle", tr_json_num(L[l].oracle / n));
+        cJSON_AddItemToObject(o, "prompts_vs_label_best", tr_json_num(L[l].ours - L[l].own));
         cJSON_AddStringToObject(o, "top_pick", ds->models[L[l].top]);
-        cJSON_AddItemToObject(o, "top_pick_share", num((double)L[l].n_top / n));
+        cJSON_AddItemToObject(o, "top_pick_share", tr_json_num((double)L[l].n_top / n));
     }
     rc = TR_OK;
 done:

@@ -19,6 +19,7 @@
 #include "eval_labels.h"
 #include "eval_metrics.h"
 #include "heads.h"
+#include "json_text.h"
 #include "router.h"
 #include "select.h"
 #include "util.h"
@@ -61,8 +62,6 @@ static int pred_alloc(const ev *e, pred *p, int with_cal)
     return TR_OK;
 }
 
-static cJSON *num(double v) { return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull(); }
-
 /* The λ grid: 0, then log-spaced over the range where the choice can change
  * (quality gaps of 1e-3..1 against the predicted cost spread), then +inf. */
 static void lambda_grid(const pred *p, const ev *e, double *lam)
@@ -85,15 +84,15 @@ static void lambda_grid(const pred *p, const ev *e, double *lam)
 static cJSON *figures_json(const tr_eval_figures *f, const tr_point *hull, double ece)
 {
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddItemToObject(o, "q_at_c_best", num(f->q_at_cbest));
-    cJSON_AddItemToObject(o, "gap_captured", num(f->gap));
-    cJSON_AddItemToObject(o, "c_at_q_best", num(f->c_at_qbest));
-    cJSON_AddItemToObject(o, "cost_saving", num(f->saving));
-    cJSON_AddItemToObject(o, "q_max", num(f->q_max));
-    cJSON_AddItemToObject(o, "c_at_q_max", num(f->c_at_qmax));
-    cJSON_AddItemToObject(o, "aiq_lin", num(f->aiq_lin));
-    cJSON_AddItemToObject(o, "aiq_log", num(f->aiq_log));
-    cJSON_AddItemToObject(o, "ece", num(ece));
+    cJSON_AddItemToObject(o, "q_at_c_best", tr_json_num(f->q_at_cbest));
+    cJSON_AddItemToObject(o, "gap_captured", tr_json_num(f->gap));
+    cJSON_AddItemToObject(o, "c_at_q_best", tr_json_num(f->c_at_qbest));
+    cJSON_AddItemToObject(o, "cost_saving", tr_json_num(f->saving));
+    cJSON_AddItemToObject(o, "q_max", tr_json_num(f->q_max));
+    cJSON_AddItemToObject(o, "c_at_q_max", tr_json_num(f->c_at_qmax));
+    cJSON_AddItemToObject(o, "aiq_lin", tr_json_num(f->aiq_lin));
+    cJSON_AddItemToObject(o, "aiq_log", tr_json_num(f->aiq_log));
+    cJSON_AddItemToObject(o, "ece", tr_json_num(ece));
     cJSON *h = cJSON_AddArrayToObject(o, "hull");
     for (size_t k = 0; k < f->hull_n; k++) {
         cJSON *pt = cJSON_CreateArray();
@@ -509,7 +508,7 @@ int tr_evaluate(const tr_router *r, const tr_dataset *ds, int with_baselines, ch
     add_modes(&e, root, &ours);
     if ((rc = tr_eval_by_label(ds, e.test, e.nt, e.S, e.M, pick, e.ref.best, root, err, errlen))) goto fail;
     cJSON *lo = cJSON_GetObjectItem(root, "label_oracle");   /* the setting the labels were read at */
-    if (lo) cJSON_AddItemToObject(lo, "lambda", num(pick_lam));
+    if (lo) cJSON_AddItemToObject(lo, "lambda", tr_json_num(pick_lam));
     /* ablations: every other trained variant pair of the heads */
     for (int qv = 0; qv < TR_QV_COUNT; qv++)
         for (int cv = 0; cv < TR_CV_COUNT; cv++) {

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "json_text.h"
 #include "router.h"
 #include "util.h"
 
@@ -118,8 +119,6 @@ static int old_space(const tr_warm *w, const tr_dataset *ds, const size_t *idx, 
     return TR_OK;
 }
 
-static cJSON *num(double v) { return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull(); }
-
 static double share(const uint32_t *sizes, size_t T, size_t t)
 {
     double s = 0;
@@ -140,12 +139,12 @@ static cJSON *model_shifts(const tr_router *o, size_t a, const tr_router *r, siz
         }
         double qa = r->tasks.quality[b * r->tasks.n_models + m], ca = r->tasks.cost[b * r->tasks.n_models + m];
         cJSON *e = cJSON_CreateObject();
-        cJSON_AddItemToObject(e, "q_before", num(qb));
-        cJSON_AddItemToObject(e, "q_after", num(qa));
-        cJSON_AddItemToObject(e, "dq", num(qa - qb));
-        cJSON_AddItemToObject(e, "c_before", num(cb));
-        cJSON_AddItemToObject(e, "c_after", num(ca));
-        cJSON_AddItemToObject(e, "dc", num(ca - cb));
+        cJSON_AddItemToObject(e, "q_before", tr_json_num(qb));
+        cJSON_AddItemToObject(e, "q_after", tr_json_num(qa));
+        cJSON_AddItemToObject(e, "dq", tr_json_num(qa - qb));
+        cJSON_AddItemToObject(e, "c_before", tr_json_num(cb));
+        cJSON_AddItemToObject(e, "c_after", tr_json_num(ca));
+        cJSON_AddItemToObject(e, "dc", tr_json_num(ca - cb));
         cJSON_AddItemToObject(ms, r->models[m], e);
     }
     return ms;

@@ -95,6 +95,9 @@ check "...saying it needs cross-validation, writing nothing" sh -c "grep -q 'nee
 check "--cv-predictions - writes the same lines to standard output" cmp -s "$tmp/oof.jsonl" "$tmp/oof-stdout.jsonl"
 python3 bench/cv_study.py "$tmp/d.jsonl" "$tmp/oof.jsonl" > "$tmp/cvs.md"
 check "bench/cv_study.py reads them: every head and the label oracle" sh -c "grep -q '^| label oracle' '$tmp/cvs.md' && [ \$(grep -c '^| ' '$tmp/cvs.md') -ge 14 ]"
+{ head -n 1 "$tmp/oof.jsonl"; echo 'not json'; } > "$tmp/oof-bad.jsonl"
+python3 bench/cv_study.py "$tmp/d.jsonl" "$tmp/oof-bad.jsonl" > /dev/null 2> "$tmp/e"; rc=$?
+check "bench/cv_study.py names the bad line of its input" sh -c "[ $rc -ne 0 ] && grep -q 'oof-bad.jsonl:2: not JSON' '$tmp/e'"
 "$bin" train "$tmp/d.jsonl" -o "$tmp/r5.trm" --cv-predictions "$tmp/no/such/dir/oof.jsonl" -q 2> "$tmp/e"; rc=$?
 check "--cv-predictions to a bad path exits 1, naming it, no router" sh -c "[ $rc -eq 1 ] && grep -q 'no/such/dir/oof.jsonl' '$tmp/e' && [ ! -e '$tmp/r5.trm' ]"
 "$bin" inspect "$tmp/r.trm" > "$tmp/i.txt"; check "inspect exits 0" [ $? -eq 0 ]

@@ -1,10 +1,10 @@
 /* The served router and its hot reload: hazard-pointer swap (see reload.h
  * for the scheme and why in-flight requests are safe). */
-#include <cJSON.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
+#include "json_text.h"
 #include "online.h"
 #include "server/reload.h"
 #include "util.h"
@@ -29,16 +29,6 @@ static void loaded_free(tr_loaded_router *L)
     tr_online_free(L->online);
     tr_router_close(L->r);
     tr_free(L);
-}
-
-static char *json_string(const char *s)
-{
-    cJSON *j = cJSON_CreateString(s ? s : "");
-    char *p = j ? cJSON_PrintUnformatted(j) : NULL;
-    char *out = p ? tr_strdup(p) : NULL;
-    cJSON_free(p);
-    cJSON_Delete(j);
-    return out;
 }
 
 static int hash_file(const char *path, uint64_t *hash, size_t *size, char *err, size_t errlen)
@@ -100,7 +90,7 @@ static int load(tr_router_slot *s, const char *path, unsigned long gen, tr_loade
     }
     for (size_t m = 0; m < nm; m++) {
         const char *name = tr_router_model_name(L->r, m);
-        if (!(L->model_json[m] = json_string(name))) { tr_errorf(err, errlen, rc, "out of memory"); goto fail; }
+        if (!(L->model_json[m] = tr_json_quote(name))) { tr_errorf(err, errlen, rc, "out of memory"); goto fail; }
         L->model_json_len[m] = strlen(L->model_json[m]);
         L->model_slot[m] = tr_metrics_intern(s->metrics, TR_METRICS_MODEL, name);
         L->upstream[m] = s->ups ? tr_upstreams_find(s->ups, name) : -1;
@@ -109,7 +99,7 @@ static int load(tr_router_slot *s, const char *path, unsigned long gen, tr_loade
     }
     for (size_t t = 0; t < L->n_tasks; t++) {
         const char *name = tr_router_task_name(L->r, t);
-        if (!(L->task_json[t] = json_string(name))) { tr_errorf(err, errlen, rc, "out of memory"); goto fail; }
+        if (!(L->task_json[t] = tr_json_quote(name))) { tr_errorf(err, errlen, rc, "out of memory"); goto fail; }
         L->task_json_len[t] = strlen(L->task_json[t]);
         L->task_slot[t] = tr_metrics_intern(s->metrics, TR_METRICS_TASK, name ? name : "");
     }
