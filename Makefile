@@ -24,8 +24,9 @@ ALL_CFLAGS   = -std=c11 $(WARN) -fPIC -pthread $(CFLAGS) $(SAN) $(PKG_CFLAGS)
 ALL_CXXFLAGS = -std=c++17 $(WARN) -fPIC -pthread $(CXXFLAGS) $(SAN) $(PKG_CFLAGS)
 LDLIBS_LIB   = $(PKG_LIBS) -lstdc++ -lm -pthread
 
-LIB_C   := $(sort $(wildcard src/*.c clustering/*.c heads/*.c))
-LIB_CXX := $(sort $(wildcard src/*.cc clustering/*.cc))
+LIB_SRC := $(shell find src clustering heads \( -path src/cli -o -path src/server \) -prune -o -type f \( -name '*.c' -o -name '*.cc' \) -print 2>/dev/null)
+LIB_C   := $(sort $(filter %.c,$(LIB_SRC)))
+LIB_CXX := $(sort $(filter %.cc,$(LIB_SRC)))
 BIN_C   := $(sort $(wildcard src/cli/*.c src/server/*.c))
 TEST_C  := $(sort $(wildcard tests/test_*.c))
 BENCH_C := $(sort $(wildcard bench/bench_*.c))

@@ -19,7 +19,7 @@
 
 #include "community.h"
 #include "knn.h"
-#include "util.h"
+#include "base/util.h"
 
 static double peak_rss_mb(void)
 {

@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 
 #include "dataset.h"
-#include "util.h"
+#include "base/util.h"
 
 static int cmp(const void *a, const void *b)
 {

@@ -21,7 +21,7 @@
 
 #include "dataset.h"
 #include "embedder.h"
-#include "util.h"
+#include "base/util.h"
 
 extern char *openblas_get_config(void);
 

@@ -23,7 +23,7 @@
 #include "heads.h"
 #include "parts.h"
 #include "select.h"
-#include "util.h"
+#include "base/util.h"
 
 static int cmpd(const void *a, const void *b)
 {

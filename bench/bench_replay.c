@@ -20,13 +20,13 @@
 #include <string.h>
 
 #include "dataset.h"
-#include "eval_metrics.h"
+#include "base/eval_metrics.h"
 #include "online.h"
 #include "plot_svg.h"
 #include "router.h"
 #include "select.h"
 #include "taskroute.h"
-#include "util.h"
+#include "base/util.h"
 
 extern char *openblas_get_config(void);
 

@@ -30,7 +30,7 @@
 #include "embedder.h"
 #include "router.h"
 #include "taskroute.h"
-#include "util.h"
+#include "base/util.h"
 
 extern char *openblas_get_config(void);
 extern void openblas_set_num_threads(int);

@@ -21,7 +21,7 @@
 
 #include "graph.h"
 #include "igraph_glue.h"
-#include "util.h"
+#include "base/util.h"
 
 void tr_community_params_default(tr_community_params *p)
 {

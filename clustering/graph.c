@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "igraph_glue.h"
-#include "util.h"
+#include "base/util.h"
 
 void tr_edges_free(tr_edges *e)
 {

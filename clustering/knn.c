@@ -13,7 +13,7 @@
 #include <stdatomic.h>
 #include <string.h>
 
-#include "util.h"
+#include "base/util.h"
 
 #define TQ 256
 #define TC 2048

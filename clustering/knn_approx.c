@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "hnsw_wrap.h"
-#include "util.h"
+#include "base/util.h"
 
 #define QCHUNK 256
 

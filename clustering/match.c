@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "igraph_glue.h"
-#include "util.h"
+#include "base/util.h"
 
 void tr_match_params_default(tr_match_params *p)
 {

@@ -9,8 +9,8 @@
 #include <string.h>
 
 #include "community.h"
-#include "json_text.h"
-#include "util.h"
+#include "base/json_text.h"
+#include "base/util.h"
 
 /* Best value: the cheapest model whose mean quality is within this of the
  * task's best model (2 points of accuracy buys a lot of cost). */

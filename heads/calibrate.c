@@ -15,8 +15,8 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "eval_metrics.h"
-#include "util.h"
+#include "base/eval_metrics.h"
+#include "base/util.h"
 
 static double clampd(double v, double lo, double hi) { return v < lo ? lo : v > hi ? hi : v; }
 static double logit(double p) { p = clampd(p, 1e-4, 1 - 1e-4); return log(p / (1 - p)); }

@@ -11,7 +11,7 @@
 #include "cv.h"
 #include "half.h"
 #include "parts.h"
-#include "util.h"
+#include "base/util.h"
 
 int tr_cv_slot_qv(const tr_cv_slots *sl, size_t s)
 {

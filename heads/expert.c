@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "gemv.h"
-#include "util.h"
+#include "base/util.h"
 
 #define BLOCK 2048
 

@@ -6,8 +6,8 @@
 
 #include <math.h>
 
-#include "eval_metrics.h"
-#include "util.h"
+#include "base/eval_metrics.h"
+#include "base/util.h"
 
 int tr_frontier_ref_compute(const float *S, const float *C, size_t n, size_t M,
                             const size_t *rows, tr_frontier_ref *ref)

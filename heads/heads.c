@@ -8,7 +8,7 @@
 
 #include "half.h"
 #include "parts.h"
-#include "util.h"
+#include "base/util.h"
 
 void tr_heads_params_default(tr_heads_params *p)
 {

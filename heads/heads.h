@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "buf.h"
+#include "base/buf.h"
 #include "select.h"
 
 #define TR_HEADS_MAX_ALPHAS 8

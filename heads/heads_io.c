@@ -40,7 +40,7 @@
 #include "half.h"
 #include "heads_impl.h"
 #include "parts.h"
-#include "util.h"
+#include "base/util.h"
 
 #define HEADS_FMT 1u       /* CALB, COST, SELC */
 #define HEAD_FMT 4u        /* HEAD */

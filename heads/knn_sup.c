@@ -36,7 +36,7 @@
 #include "gemv.h"
 #include "heads_impl.h"
 #include "parts.h"
-#include "util.h"
+#include "base/util.h"
 
 /* Raw z (soft prior + ridge correction, unclipped); NaN for a model
  * without labels. */

@@ -24,7 +24,7 @@
 #include "half.h"
 #include "heads_impl.h"
 #include "parts.h"
-#include "util.h"
+#include "base/util.h"
 
 
 /* A fixed pseudo-random key per row index (splitmix64's step). */

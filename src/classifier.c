@@ -15,9 +15,9 @@
 #include <stdatomic.h>
 #include <string.h>
 
-#include "eval_metrics.h"
+#include "base/eval_metrics.h"
 #include "gemv.h"
-#include "util.h"
+#include "base/util.h"
 
 #define CHUNK 4096
 #define HIST 8

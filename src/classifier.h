@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "buf.h"
+#include "base/buf.h"
 
 typedef struct tr_softmax {
     size_t T, d;      /* classes, input dimension */

@@ -8,8 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "json_text.h"
-#include "util.h"
+#include "base/json_text.h"
+#include "base/util.h"
 
 int tr_cv_predictions_write(void *ctx, const tr_heads_oof *o)
 {

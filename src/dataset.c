@@ -28,7 +28,7 @@
 #include <cJSON.h>
 
 #include "dataset.h"
-#include "util.h"
+#include "base/util.h"
 
 /* A model labelled in only one record of a dataset this large is a typo. */
 #define TR_TYPO_MIN_RECORDS 20

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "router.h"
-#include "util.h"
+#include "base/util.h"
 
 static cJSON *num_or_null(double v) { return isnan(v) ? cJSON_CreateNull() : cJSON_CreateNumber(v); }
 

@@ -10,7 +10,7 @@
 
 #include "dataset.h"
 #include "router.h"
-#include "util.h"
+#include "base/util.h"
 
 static int cmp_double(const void *a, const void *b)
 {

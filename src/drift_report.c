@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "util.h"
+#include "base/util.h"
 
 typedef struct sb { char *p; size_t len, cap; int oom; } sb;
 

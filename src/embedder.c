@@ -49,7 +49,7 @@
 #include "q8.h"
 #include "spm.h"
 #include "svd.h"
-#include "util.h"
+#include "base/util.h"
 #include "word_cache.h"
 
 /* 5: as 4, the projection stored as int8 rows with a float scale each

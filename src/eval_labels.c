@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json_text.h"
-#include "util.h"
+#include "base/json_text.h"
+#include "base/util.h"
 
 typedef struct lab {
     const char *name;

@@ -17,12 +17,12 @@
 
 #include "dataset.h"
 #include "eval_labels.h"
-#include "eval_metrics.h"
+#include "base/eval_metrics.h"
 #include "heads.h"
-#include "json_text.h"
+#include "base/json_text.h"
 #include "router.h"
 #include "select.h"
-#include "util.h"
+#include "base/util.h"
 
 #define N_LAMBDA 121        /* sweep settings (EVAL.md asks for >= 41) */
 #define KNN_K 50            /* neighbours of the kNN baseline */

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "dataset.h"
-#include "util.h"
+#include "base/util.h"
 
 typedef struct dec { char *rid, *prompt; } dec;
 typedef struct fb { char *rid, *model, *prompt; double score; size_t order; } fb;

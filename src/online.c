@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "router.h"
-#include "util.h"
+#include "base/util.h"
 
 struct tr_online {
     pthread_mutex_t mu;

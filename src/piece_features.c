@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util.h"
+#include "base/util.h"
 
 /* ---- heapsort of int32 (qsort may allocate; the embed path must not) ---- */
 static void sift_down(int32_t *a, size_t start, size_t n)

@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "buf.h"
+#include "base/buf.h"
 
 /* Feature keys: unigram a -> (a+1) << 32; bigram (a, b) -> (a+1) << 32 | (b+1).
  * 0 is never a key. */

@@ -11,8 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "util.h"
+#include "base/buf.h"
+#include "base/util.h"
 
 enum { W = 860, H = 540, PL = 80, PR = 630, PT = 60, PB = 470, LEGEND_X = 650 };
 

@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 
-#include "eval_metrics.h"
+#include "base/eval_metrics.h"
 
 /* One router (or baseline with a knob). */
 typedef struct tr_plot_series {

@@ -6,7 +6,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "util.h"
+#include "base/util.h"
 
 /* routers.taskroute.{aiq_log, q_at_c_best} of a tr_evaluate JSON. */
 static int figures(const char *json, double *aiq, double *qc, size_t *n_test)

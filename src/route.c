@@ -10,7 +10,7 @@
 #include "heads.h"
 #include "router.h"
 #include "select.h"
-#include "util.h"
+#include "base/util.h"
 
 size_t tr_router_model_count(const tr_router *r) { return r ? r->n_models : 0; }
 size_t tr_router_task_count(const tr_router *r) { return r ? r->tasks.n_tasks : 0; }

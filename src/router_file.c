@@ -23,8 +23,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "util.h"
+#include "base/buf.h"
+#include "base/util.h"
 
 #define HDR_FIXED 24u  /* magic 8, version 4, count 4, file length 8 */
 #define ENTRY_SIZE 32u /* tag 4, flags 4, offset 8, length 8, crc 4, reserved 4 */

@@ -10,7 +10,7 @@
 #include "heads.h"
 #include "router.h"
 #include "router_file.h"
-#include "util.h"
+#include "base/util.h"
 
 void tr_router_free_parts(tr_router *r)
 {

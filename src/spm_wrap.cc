@@ -18,7 +18,7 @@
 
 #include "spm.h"
 extern "C" {
-#include "util.h"
+#include "base/util.h"
 }
 
 struct tr_spm {

@@ -16,7 +16,7 @@
 #include <cblas.h>
 #include <lapacke.h>
 
-#include "util.h"
+#include "base/util.h"
 
 /* out (rows x l) = M (sparse rows x cols) * D (cols x l), rows split over threads. */
 typedef struct spmm_job {

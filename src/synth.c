@@ -22,7 +22,7 @@
 #include <cJSON.h>
 
 #include "synth.h"
-#include "util.h"
+#include "base/util.h"
 
 typedef struct synth_model {
     const char *name;

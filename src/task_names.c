@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "util.h"
+#include "base/util.h"
 
 void tr_piece_display(const char *piece, char *out, size_t outlen)
 {

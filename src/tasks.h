@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "buf.h"
+#include "base/buf.h"
 
 typedef struct tr_tasks {
     size_t n_tasks, dim, n_models;

@@ -19,7 +19,7 @@
 #include "router.h"
 #include "task_names.h"
 #include "taxonomy.h"
-#include "util.h"
+#include "base/util.h"
 #include "drift.h"
 #include "warm_start.h"
 #include "word_cache.h"

@@ -7,9 +7,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "json_text.h"
+#include "base/json_text.h"
 #include "router.h"
-#include "util.h"
+#include "base/util.h"
 
 struct tr_warm {
     char *path;

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "taskroute.h"
-#include "util.h"
+#include "base/util.h"
 
 struct tr_word_cache {
     size_t n;

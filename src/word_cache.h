@@ -27,7 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "buf.h"
+#include "base/buf.h"
 #include "spm.h"
 
 typedef struct tr_word_cache tr_word_cache;

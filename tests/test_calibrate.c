@@ -6,7 +6,7 @@
 #include <math.h>
 
 #include "parts.h"
-#include "util.h"
+#include "base/util.h"
 
 static void test_ece_hand(void **state)
 {

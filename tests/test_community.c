@@ -10,7 +10,7 @@
 #include "graph.h"
 #include "igraph_glue.h"
 #include "knn.h"
-#include "util.h"
+#include "base/util.h"
 
 /* n points in c Gaussian clusters on the unit sphere; sizes[i] points in
  * cluster i if sizes, else round-robin. */

@@ -6,7 +6,7 @@
 
 #include "heads.h"
 #include "parts.h"
-#include "util.h"
+#include "base/util.h"
 
 static void test_length_model(void **state)
 {

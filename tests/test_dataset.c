@@ -8,7 +8,7 @@
 #include <math.h>
 
 #include "dataset.h"
-#include "util.h"
+#include "base/util.h"
 
 #define BAD "tests/data/bad/"
 

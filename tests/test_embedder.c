@@ -10,7 +10,7 @@
 #include "embedder.h"
 #include "half.h"
 #include "spm.h"
-#include "util.h"
+#include "base/util.h"
 
 #define NT 4
 #define PER 40

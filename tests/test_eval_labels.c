@@ -10,7 +10,7 @@
 
 #include "dataset.h"
 #include "eval_labels.h"
-#include "util.h"
+#include "base/util.h"
 
 /* The i-th id (counting from 0) that falls in the wanted split. */
 static void nth_id(int test, int i, char *out, size_t n)

@@ -7,8 +7,8 @@
 
 #include <math.h>
 
-#include "eval_metrics.h"
-#include "util.h"
+#include "base/eval_metrics.h"
+#include "base/util.h"
 
 #define EPS 1e-12
 #define N(a) (sizeof(a) / sizeof((a)[0]))

@@ -11,7 +11,7 @@
 #include "gemv.h"
 #include "half.h"
 #include "parts.h"
-#include "util.h"
+#include "base/util.h"
 
 extern void openblas_set_num_threads(int);
 

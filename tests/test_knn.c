@@ -5,7 +5,7 @@
 #include <math.h>
 
 #include "knn.h"
-#include "util.h"
+#include "base/util.h"
 
 /* Points around c clusters on the unit sphere, rows unit-normalised. */
 static float *clustered(size_t n, size_t d, size_t c, double noise, uint64_t seed, int32_t *lab)

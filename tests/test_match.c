@@ -10,7 +10,7 @@
 #include "dataset.h"
 #include "match.h"
 #include "router.h"
-#include "util.h"
+#include "base/util.h"
 #include "warm_start.h"
 
 /* Unit centroids e_k in dimension d. */

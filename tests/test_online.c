@@ -9,7 +9,7 @@
 
 #include "online.h"
 #include "router.h"
-#include "util.h"
+#include "base/util.h"
 
 /* A router shell with T tasks and M models: only what online.c reads. */
 typedef struct shell {

@@ -13,7 +13,7 @@
 #include "heads.h"
 #include "router.h"
 #include "synth.h"
-#include "util.h"
+#include "base/util.h"
 
 static tr_dataset *ds;
 static tr_router *trained;

@@ -7,7 +7,7 @@
 
 #include "dataset.h"
 #include "synth.h"
-#include "util.h"
+#include "base/util.h"
 
 /* The whole output in memory; *len bytes, free() it. */
 static char *synth_mem(const tr_synth_options *o, size_t *len)

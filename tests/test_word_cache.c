@@ -8,7 +8,7 @@
 
 #include "dataset.h"
 #include "spm.h"
-#include "util.h"
+#include "base/util.h"
 #include "word_cache.h"
 
 static tr_dataset *ds;

@@ -14,11 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
+#include "base/buf.h"
 #include "cli.h"
 #include "dataset.h"
 #include "embedder.h"
-#include "util.h"
+#include "base/util.h"
 
 #define CMD "embed"
 

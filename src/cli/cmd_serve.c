@@ -16,7 +16,7 @@
 
 #include "cli.h"
 #include "server/server.h"
-#include "util.h"
+#include "base/util.h"
 
 static void usage(FILE *f)
 {

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "taskroute.h"
-#include "util.h"
+#include "base/util.h"
 
 #define NONE ((size_t)-1)
 

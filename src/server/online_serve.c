@@ -26,7 +26,7 @@
 #include "router.h"
 #include "select.h"
 #include "server/server.h"
-#include "util.h"
+#include "base/util.h"
 
 const char *tr_online_serve_policy(const tr_server *srv)
 {

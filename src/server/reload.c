@@ -4,10 +4,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "json_text.h"
+#include "base/json_text.h"
 #include "online.h"
 #include "server/reload.h"
-#include "util.h"
+#include "base/util.h"
 
 static _Thread_local int tl_worker = -1;
 static _Thread_local const tr_router_slot *tl_owner = NULL;

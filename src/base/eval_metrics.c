@@ -3,13 +3,13 @@
  * best-single-model and oracle references.  The conventions are in
  * eval_metrics.h; the arithmetic follows the research reference
  * (/work/research/eval.py) expression by expression so both agree to 1e-9. */
-#include "eval_metrics.h"
+#include "base/eval_metrics.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "util.h"
+#include "base/util.h"
 
 static int cmp_point(const void *a, const void *b)
 {

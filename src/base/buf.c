@@ -1,10 +1,10 @@
 /* Little-endian section buffers; see buf.h for the contracts. */
-#include "buf.h"
+#include "base/buf.h"
 
 #include <pthread.h>
 #include <string.h>
 
-#include "util.h"
+#include "base/util.h"
 
 /* 1 on a little-endian host, where the file's arrays are copied as they
  * are; the compiler folds it to a constant. */

@@ -1,9 +1,9 @@
 /* See json_text.h. */
-#include "json_text.h"
+#include "base/json_text.h"
 
 #include <math.h>
 
-#include "util.h"
+#include "base/util.h"
 
 cJSON *tr_json_num(double v) { return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull(); }
 

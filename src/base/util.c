@@ -1,5 +1,5 @@
 /* Error messages, counted allocation, RNG and clock shared by all modules. */
-#include "util.h"
+#include "base/util.h"
 
 #include <math.h>
 #include <pthread.h>
