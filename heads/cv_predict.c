@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "cv.h"
-#include "half.h"
+#include "kernels/half.h"
 #include "parts.h"
 #include "base/util.h"
 

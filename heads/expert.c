@@ -17,7 +17,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "gemv.h"
+#include "kernels/gemv.h"
 #include "base/util.h"
 
 #define BLOCK 2048

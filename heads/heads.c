@@ -6,7 +6,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "half.h"
+#include "kernels/half.h"
 #include "parts.h"
 #include "base/util.h"
 

@@ -37,7 +37,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "half.h"
+#include "kernels/half.h"
 #include "heads_impl.h"
 #include "parts.h"
 #include "base/util.h"

@@ -19,8 +19,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "gemv.h"
-#include "half.h"
+#include "kernels/gemv.h"
+#include "kernels/half.h"
 
 /* Order-preserving map of a float to an unsigned key (ascending floats give
  * ascending keys; -0 sorts just below +0, which compare equal as floats). */

@@ -33,7 +33,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "gemv.h"
+#include "kernels/gemv.h"
 #include "heads_impl.h"
 #include "parts.h"
 #include "base/util.h"

@@ -21,7 +21,7 @@
 #include <string.h>
 
 #include "cv.h"
-#include "half.h"
+#include "kernels/half.h"
 #include "heads_impl.h"
 #include "parts.h"
 #include "base/util.h"

@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "base/eval_metrics.h"
-#include "gemv.h"
+#include "kernels/gemv.h"
 #include "base/util.h"
 
 #define CHUNK 4096

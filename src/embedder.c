@@ -44,9 +44,9 @@
 #include <math.h>
 #include <string.h>
 
-#include "half.h"
+#include "kernels/half.h"
 #include "piece_features.h"
-#include "q8.h"
+#include "kernels/q8.h"
 #include "spm.h"
 #include "svd.h"
 #include "base/util.h"

@@ -8,7 +8,7 @@
 #include <math.h>
 
 #include "embedder.h"
-#include "half.h"
+#include "kernels/half.h"
 #include "spm.h"
 #include "base/util.h"
 

@@ -8,8 +8,8 @@
 #include <math.h>
 
 #include "classifier.h"
-#include "gemv.h"
-#include "half.h"
+#include "kernels/gemv.h"
+#include "kernels/half.h"
 #include "parts.h"
 #include "base/util.h"
 

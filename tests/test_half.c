@@ -7,7 +7,7 @@
 
 #include <math.h>
 
-#include "half.h"
+#include "kernels/half.h"
 #include "base/util.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))

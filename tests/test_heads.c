@@ -10,7 +10,7 @@
 
 #include "base/buf.h"
 #include "heads.h"
-#include "half.h"
+#include "kernels/half.h"
 #include "heads_impl.h"
 #include "heads_synth.h"
 #include "parts.h"

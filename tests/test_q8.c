@@ -7,7 +7,7 @@
 
 #include <math.h>
 
-#include "q8.h"
+#include "kernels/q8.h"
 #include "base/util.h"
 
 static float uniform(tr_rng *r, float lo, float hi)

@@ -1,13 +1,13 @@
 /* Fixed-order matrix-vector products (gemv.h). */
-#include "lanes32.h"   /* first: no fused multiply-add but tr_gemv_t_acc's explicit ones */
+#include "kernels/lanes32.h"   /* first: no fused multiply-add but tr_gemv_t_acc's explicit ones */
 
-#include "gemv.h"
+#include "kernels/gemv.h"
 
 #include <math.h>
 #include <stdatomic.h>
 #include <string.h>
 
-#include "half.h"
+#include "kernels/half.h"
 
 #define GEMV_X86 TR_LANES_X86
 

@@ -1,13 +1,13 @@
 /* int8 rows (q8.h).  The AVX2 path is compiled with a target attribute, not
  * -mavx2, so the library still runs on CPUs without it; lanes32.h (first)
  * keeps any compiler from fusing the multiply and the add. */
-#include "lanes32.h"
+#include "kernels/lanes32.h"
 
-#include "q8.h"
+#include "kernels/q8.h"
 
 #include <math.h>
 
-#include "half.h"
+#include "kernels/half.h"
 
 void tr_q8_quantize(const float *v, size_t rows, size_t n, int8_t *q, float *scale)
 {

@@ -5,9 +5,9 @@
  * vector code is written with intrinsics rather than left to the
  * auto-vectoriser.  Neither path may fuse a multiply and an add: the
  * results must agree bit for bit (half.h). */
-#include "lanes32.h"   /* first: no fused multiply-add from here on */
+#include "kernels/lanes32.h"   /* first: no fused multiply-add from here on */
 
-#include "half.h"
+#include "kernels/half.h"
 
 #include <stdatomic.h>
 #include <string.h>
