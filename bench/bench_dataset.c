@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
-#include "dataset.h"
+#include "data/dataset.h"
 #include "base/util.h"
 
 static int cmp(const void *a, const void *b)

@@ -19,7 +19,7 @@
 
 #include <cblas.h>
 
-#include "dataset.h"
+#include "data/dataset.h"
 #include "embedder.h"
 #include "base/util.h"
 

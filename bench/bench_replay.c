@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dataset.h"
+#include "data/dataset.h"
 #include "base/eval_metrics.h"
 #include "online.h"
 #include "plot_svg.h"

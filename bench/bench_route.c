@@ -26,7 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dataset.h"
+#include "data/dataset.h"
 #include "embedder.h"
 #include "router.h"
 #include "taskroute.h"

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dataset.h"
+#include "data/dataset.h"
 #include "tasks.h"
 
 typedef struct tr_taxonomy_input {

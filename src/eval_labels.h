@@ -10,7 +10,7 @@
 #include <cJSON.h>
 #include <stddef.h>
 
-#include "dataset.h"
+#include "data/dataset.h"
 
 /* Adds "by_label" (labels sorted by prompts lost to their training-best
  * model, most first) and "label_oracle" to root.  test: nt test record

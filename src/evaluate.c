@@ -15,7 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "dataset.h"
+#include "data/dataset.h"
 #include "eval_labels.h"
 #include "base/eval_metrics.h"
 #include "heads.h"

@@ -13,7 +13,7 @@
 
 #include "community.h"
 #include "cv_predictions.h"
-#include "dataset.h"
+#include "data/dataset.h"
 #include "heads.h"
 #include "knn.h"
 #include "router.h"

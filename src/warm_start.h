@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dataset.h"
+#include "data/dataset.h"
 #include "embedder.h"
 #include "match.h"
 #include "taskroute.h"

@@ -7,7 +7,7 @@
 #include <fcntl.h>
 #include <math.h>
 
-#include "dataset.h"
+#include "data/dataset.h"
 #include "base/util.h"
 
 #define BAD "tests/data/bad/"

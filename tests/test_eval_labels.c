@@ -8,7 +8,7 @@
 #include <cJSON.h>
 #include <math.h>
 
-#include "dataset.h"
+#include "data/dataset.h"
 #include "eval_labels.h"
 #include "base/util.h"
 

@@ -7,7 +7,7 @@
 
 #include <math.h>
 
-#include "dataset.h"
+#include "data/dataset.h"
 #include "match.h"
 #include "router.h"
 #include "base/util.h"

@@ -8,11 +8,11 @@
 #include <math.h>
 #include <sys/stat.h>
 
-#include "dataset.h"
+#include "data/dataset.h"
 #include "embedder.h"
 #include "heads.h"
 #include "router.h"
-#include "synth.h"
+#include "data/synth.h"
 #include "base/util.h"
 
 static tr_dataset *ds;

@@ -5,7 +5,7 @@
 
 #include <math.h>
 
-#include "dataset.h"
+#include "data/dataset.h"
 
 static void test_fnv_vectors(void **state)
 {

@@ -5,8 +5,8 @@
 
 #include <math.h>
 
-#include "dataset.h"
-#include "synth.h"
+#include "data/dataset.h"
+#include "data/synth.h"
 #include "base/util.h"
 
 /* The whole output in memory; *len bytes, free() it. */

@@ -6,7 +6,7 @@
  * bytes, and refuses corrupt bytes. */
 #include "testutil.h"
 
-#include "dataset.h"
+#include "data/dataset.h"
 #include "spm.h"
 #include "base/util.h"
 #include "word_cache.h"

@@ -16,7 +16,7 @@
 
 #include "base/buf.h"
 #include "cli.h"
-#include "dataset.h"
+#include "data/dataset.h"
 #include "embedder.h"
 #include "base/util.h"
 

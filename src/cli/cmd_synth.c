@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "synth.h"
+#include "data/synth.h"
 #include "taskroute.h"
 
 static void usage(FILE *f, const tr_synth_options *d)

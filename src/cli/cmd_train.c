@@ -12,7 +12,7 @@
 #include "cli.h"
 #include "cli_train_opts.h"
 #include "drift_report.h"
-#include "feedback_merge.h"
+#include "data/feedback_merge.h"
 #include "regress_guard.h"
 #include "taskroute.h"
 #include "warm_start.h"

@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "dataset.h"
+#include "data/dataset.h"
 
 static void drop(void *ctx, const char *msg)
 {

@@ -27,7 +27,7 @@
 
 #include <cJSON.h>
 
-#include "dataset.h"
+#include "data/dataset.h"
 #include "base/util.h"
 
 /* A model labelled in only one record of a dataset this large is a typo. */

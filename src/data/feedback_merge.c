@@ -1,6 +1,6 @@
 /* Feedback log + decision log -> extra training records.  See
  * feedback_merge.h for the formats. */
-#include "feedback_merge.h"
+#include "data/feedback_merge.h"
 
 #include <cJSON.h>
 #include <errno.h>
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dataset.h"
+#include "data/dataset.h"
 #include "base/util.h"
 
 typedef struct dec { char *rid, *prompt; } dec;

@@ -21,7 +21,7 @@
 
 #include <cJSON.h>
 
-#include "synth.h"
+#include "data/synth.h"
 #include "base/util.h"
 
 typedef struct synth_model {
