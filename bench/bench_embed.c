@@ -20,7 +20,7 @@
 #include <cblas.h>
 
 #include "data/dataset.h"
-#include "embedder.h"
+#include "embed/embedder.h"
 #include "base/util.h"
 
 extern char *openblas_get_config(void);

@@ -27,7 +27,7 @@
 #include <unistd.h>
 
 #include "data/dataset.h"
-#include "embedder.h"
+#include "embed/embedder.h"
 #include "router.h"
 #include "taskroute.h"
 #include "base/util.h"

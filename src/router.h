@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 #include "classifier.h"
-#include "embedder.h"
+#include "embed/embedder.h"
 #include "tasks.h"
 #include "taskroute.h"
 

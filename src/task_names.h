@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 #include "data/dataset.h"
-#include "embedder.h"
+#include "embed/embedder.h"
 #include "tasks.h"
 
 /* Fill t->names from the training prompts idx[0..n) of ds, whose tasks are

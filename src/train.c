@@ -22,7 +22,7 @@
 #include "base/util.h"
 #include "drift.h"
 #include "warm_start.h"
-#include "word_cache.h"
+#include "embed/word_cache.h"
 
 void tr_train_options_default(tr_train_options *o)
 {

@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #include "data/dataset.h"
-#include "embedder.h"
+#include "embed/embedder.h"
 #include "match.h"
 #include "taskroute.h"
 

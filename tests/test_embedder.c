@@ -7,9 +7,9 @@
 
 #include <math.h>
 
-#include "embedder.h"
+#include "embed/embedder.h"
 #include "kernels/half.h"
-#include "spm.h"
+#include "embed/spm.h"
 #include "base/util.h"
 
 #define NT 4

@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 
 #include "data/dataset.h"
-#include "embedder.h"
+#include "embed/embedder.h"
 #include "heads.h"
 #include "router.h"
 #include "data/synth.h"

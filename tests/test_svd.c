@@ -8,7 +8,7 @@
 #include <cblas.h>
 #include <lapacke.h>
 
-#include "svd.h"
+#include "embed/svd.h"
 #include "base/util.h"
 
 /* A sparse n x F matrix: rank-r structure plus sparse noise, as CSR and dense. */

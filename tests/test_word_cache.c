@@ -7,9 +7,9 @@
 #include "testutil.h"
 
 #include "data/dataset.h"
-#include "spm.h"
+#include "embed/spm.h"
 #include "base/util.h"
-#include "word_cache.h"
+#include "embed/word_cache.h"
 
 static tr_dataset *ds;
 static tr_spm *sp;

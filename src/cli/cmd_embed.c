@@ -17,7 +17,7 @@
 #include "base/buf.h"
 #include "cli.h"
 #include "data/dataset.h"
-#include "embedder.h"
+#include "embed/embedder.h"
 #include "base/util.h"
 
 #define CMD "embed"

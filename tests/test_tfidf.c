@@ -5,7 +5,7 @@
 
 #include <math.h>
 
-#include "piece_features.h"
+#include "embed/tfidf.h"
 #include "base/util.h"
 
 /* docs: [5 6 5] [5 7] [6 7 7] [5] */

@@ -38,19 +38,19 @@
  * The loader checks every count against the bytes left before allocating,
  * and refuses a newer format, another tokenizer or feature scheme, a model
  * whose vocabulary hash differs, non-finite numbers and trailing bytes. */
-#include "embedder.h"
+#include "embed/embedder.h"
 
 #include <cblas.h>
 #include <math.h>
 #include <string.h>
 
 #include "kernels/half.h"
-#include "piece_features.h"
+#include "embed/tfidf.h"
 #include "kernels/q8.h"
-#include "spm.h"
-#include "svd.h"
+#include "embed/spm.h"
+#include "embed/svd.h"
 #include "base/util.h"
-#include "word_cache.h"
+#include "embed/word_cache.h"
 
 /* 5: as 4, the projection stored as int8 rows with a float scale each
  * (q8.h); 4: as 3, the projection stored as half; 3: valid UTF-8 prompts are

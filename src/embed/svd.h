@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "piece_features.h"
+#include "embed/tfidf.h"
 
 typedef struct tr_svd_params {
     int k;              /* singular triplets wanted (capped at min(n, F)) */

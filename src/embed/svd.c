@@ -7,7 +7,7 @@
  * same Gram eigen-decomposition.  Householder QR/LQ in OpenBLAS's LAPACK
  * took ~30 s on a 120k x 272 block here; the Gram route takes well under
  * one.  Every LAPACKE info != 0 becomes TR_EDEP with the routine's name. */
-#include "svd.h"
+#include "embed/svd.h"
 
 #include <math.h>
 #include <stdatomic.h>

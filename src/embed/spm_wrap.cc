@@ -16,7 +16,7 @@
 #include <sentencepiece_processor.h>
 #include <sentencepiece_trainer.h>
 
-#include "spm.h"
+#include "embed/spm.h"
 extern "C" {
 #include "base/util.h"
 }

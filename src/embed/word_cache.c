@@ -1,6 +1,6 @@
 /* Word-by-word tokenising with a memo of single-word encodings; see
  * word_cache.h for the rule and why. */
-#include "word_cache.h"
+#include "embed/word_cache.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -28,7 +28,7 @@
 #include <stdint.h>
 
 #include "base/buf.h"
-#include "spm.h"
+#include "embed/spm.h"
 
 typedef struct tr_word_cache tr_word_cache;
 

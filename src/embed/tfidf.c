@@ -3,7 +3,7 @@
  * glibc's <features.h>.)  Fitting counts each key's document frequency in a growable open-addressing
  * map, keeps the frequent ones in a deterministic order, and builds the
  * fixed lookup table that embedding reads without allocating. */
-#include "piece_features.h"
+#include "embed/tfidf.h"
 
 #include <math.h>
 #include <stdlib.h>
