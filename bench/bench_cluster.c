@@ -17,8 +17,8 @@
 #include <string.h>
 #include <sys/resource.h>
 
-#include "community.h"
-#include "knn.h"
+#include "cluster/community.h"
+#include "cluster/knn_build.h"
 #include "base/util.h"
 
 static double peak_rss_mb(void)

@@ -10,7 +10,7 @@
 
 #include "classifier.h"
 #include "embed/embedder.h"
-#include "tasks.h"
+#include "cluster/tasks.h"
 #include "taskroute.h"
 
 struct tr_heads;   /* heads/heads.h */

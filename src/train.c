@@ -11,14 +11,14 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "community.h"
+#include "cluster/community.h"
 #include "cv_predictions.h"
 #include "data/dataset.h"
 #include "heads.h"
-#include "knn.h"
+#include "cluster/knn_build.h"
 #include "router.h"
-#include "task_names.h"
-#include "taxonomy.h"
+#include "cluster/task_names.h"
+#include "cluster/taxonomy.h"
 #include "base/util.h"
 #include "drift.h"
 #include "warm_start.h"

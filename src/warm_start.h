@@ -15,7 +15,7 @@
 
 #include "data/dataset.h"
 #include "embed/embedder.h"
-#include "match.h"
+#include "cluster/match.h"
 #include "taskroute.h"
 
 typedef struct tr_warm_params {

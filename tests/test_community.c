@@ -6,10 +6,10 @@
 #include <igraph.h>
 #include <math.h>
 
-#include "community.h"
-#include "graph.h"
-#include "igraph_glue.h"
-#include "knn.h"
+#include "cluster/community.h"
+#include "cluster/graph.h"
+#include "cluster/igraph_glue.h"
+#include "cluster/knn_build.h"
 #include "base/util.h"
 
 /* n points in c Gaussian clusters on the unit sphere; sizes[i] points in

@@ -8,7 +8,7 @@
 #include <math.h>
 
 #include "data/dataset.h"
-#include "match.h"
+#include "cluster/match.h"
 #include "router.h"
 #include "base/util.h"
 #include "warm_start.h"

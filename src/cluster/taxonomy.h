@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #include "data/dataset.h"
-#include "tasks.h"
+#include "cluster/tasks.h"
 
 typedef struct tr_taxonomy_input {
     const tr_dataset *ds;

@@ -1,10 +1,12 @@
 /* k-nearest-neighbour lists of unit embeddings by cosine similarity (the
- * dot product: rows are expected unit-norm), the input of the prompt graph.
- * Exact: blocked SGEMM tiles plus a threshold-pruned top-k per row, memory
- * O(n*k + tile), never n x n.  Approximate: HNSW (hnswlib) past the size
- * where exact gets slow (see bench/RESULTS-cluster.md for the crossover). */
-#ifndef TR_KNN_H
-#define TR_KNN_H
+ * dot product: rows are expected unit-norm), the input of the prompt graph:
+ * the list type and its parameters, the top-k insert both paths share, and
+ * the exact path: blocked SGEMM tiles plus a threshold-pruned top-k per row,
+ * memory O(n*k + tile), never n x n.  The approximate path is knn_hnsw.c;
+ * tr_knn_build (knn_build.c) chooses between them (bench/RESULTS.md,
+ * "Graph and clustering scaling", measures the crossover). */
+#ifndef TR_KNN_EXACT_H
+#define TR_KNN_EXACT_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -39,25 +41,12 @@ typedef struct tr_knn_params {
 /* Fill *p with the defaults in brackets.  p is the caller's. */
 void tr_knn_params_default(tr_knn_params *p);
 
-/* Neighbour lists of the n rows of X (n x d row-major, borrowed).  *out is
- * filled (its arrays owned by the caller: tr_knn_free).  Errors: n == 0,
- * k == 0, k >= n ("need more than k prompts: n=.. k=.."), NaN/inf in X
- * (names the row).  Deterministic: same X and params -> same lists. */
-int tr_knn_build(const float *X, size_t n, size_t d, const tr_knn_params *p,
-                 tr_knn *out, char *err, size_t errlen);
-
 /* Free the arrays of *g and zero it; NULL or a zeroed struct is a no-op. */
 void tr_knn_free(tr_knn *g);
 
 /* Exact kNN (what tr_knn_build does in TR_KNN_EXACT mode), validated input. */
 int tr_knn_exact(const float *X, size_t n, size_t d, size_t k, int threads,
                  tr_knn *out, char *err, size_t errlen);
-
-/* HNSW kNN (knn_approx.c), validated input.  Build is sequential (fixed
- * insertion order, seeded levels: deterministic); queries run on 'threads'
- * threads (read-only, so still deterministic). */
-int tr_knn_approx(const float *X, size_t n, size_t d, size_t k,
-                  const tr_knn_params *p, tr_knn *out, char *err, size_t errlen);
 
 /* Recall of 'approx' against exact neighbours on 'sample' rows drawn with
  * 'seed' (all rows if sample >= n): mean |approx_i ∩ exact_i| / k.

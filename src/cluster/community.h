@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "knn.h"
+#include "cluster/knn_exact.h"
 #include "taskroute.h"
 
 typedef struct tr_community_info {

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "knn.h"
+#include "cluster/knn_exact.h"
 
 #define TR_GRAPH_WEIGHT_FLOOR 1e-3f
 

@@ -1,5 +1,5 @@
 /* Distinctive-piece task names; see task_names.h. */
-#include "task_names.h"
+#include "cluster/task_names.h"
 
 #include <math.h>
 #include <stdio.h>

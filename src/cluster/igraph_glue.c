@@ -1,7 +1,7 @@
 /* igraph's process-wide state, tamed (see igraph_glue.h for why).
  * The error handler writes into a static buffer: that is safe only because
  * the global mutex admits one igraph user at a time. */
-#include "igraph_glue.h"
+#include "cluster/igraph_glue.h"
 
 #include <igraph.h>
 #include <pthread.h>

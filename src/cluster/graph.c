@@ -2,12 +2,12 @@
  * Pairs are bucketed by their smaller endpoint (a counting sort, O(n k)),
  * each bucket is sorted by the other endpoint and duplicates merged, so the
  * merge is linear-ish and needs no n x n structure. */
-#include "graph.h"
+#include "cluster/graph.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "igraph_glue.h"
+#include "cluster/igraph_glue.h"
 #include "base/util.h"
 
 void tr_edges_free(tr_edges *e)

@@ -4,7 +4,7 @@
 
 #include <math.h>
 
-#include "knn.h"
+#include "cluster/knn_build.h"
 #include "base/util.h"
 
 /* Points around c clusters on the unit sphere, rows unit-normalised. */

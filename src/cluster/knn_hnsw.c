@@ -6,14 +6,14 @@
  * rescored with an exact dot product, self is dropped and ties are broken by
  * index, as in the exact path; a row that comes back short is filled by
  * brute force so every list has exactly k entries. */
-#include "knn.h"
+#include "cluster/knn_hnsw.h"
 
 #include <cblas.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
 
-#include "hnsw_wrap.h"
+#include "cluster/hnsw_wrap.h"
 #include "base/util.h"
 
 #define QCHUNK 256

@@ -1,5 +1,5 @@
 /* Task table: build from a partition, serialise, load.  See tasks.h. */
-#include "tasks.h"
+#include "cluster/tasks.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -2,7 +2,7 @@
 // catches all exceptions: none may cross into C.  hnswlib's parallel insert
 // races on the graph and breaks determinism, so we insert on one thread in
 // index order; its levels come from std::default_random_engine seeded by us.
-#include "hnsw_wrap.h"
+#include "cluster/hnsw_wrap.h"
 
 // hnswlib 0.6.2's SSE prefetches read one link past the end of a full
 // upper-level link list (*(datal + j + 1) in searchBaseLayer): harmless on

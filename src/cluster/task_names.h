@@ -10,7 +10,7 @@
 
 #include "data/dataset.h"
 #include "embed/embedder.h"
-#include "tasks.h"
+#include "cluster/tasks.h"
 
 /* Fill t->names from the training prompts idx[0..n) of ds, whose tasks are
  * membership[0..n).  Borrows everything.  Also fills 'terms' (T x n_terms

@@ -2,13 +2,13 @@
  * centroid), per-model quality and cost, best and best-value model; overall
  * the number of tasks, modularity, a size histogram and, where the data
  * carries human `task` labels, NMI, adjusted Rand index and purity. */
-#include "taxonomy.h"
+#include "cluster/taxonomy.h"
 
 #include <cJSON.h>
 #include <math.h>
 #include <string.h>
 
-#include "community.h"
+#include "cluster/community.h"
 #include "base/json_text.h"
 #include "base/util.h"
 

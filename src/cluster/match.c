@@ -1,14 +1,14 @@
 /* Task matching across retrains: pair scores, the optimal assignment
  * (igraph_maximum_bipartite_matching with weights), splits and merges.
  * See match.h for the why. */
-#include "match.h"
+#include "cluster/match.h"
 
 #include <float.h>
 #include <igraph.h>
 #include <math.h>
 #include <string.h>
 
-#include "igraph_glue.h"
+#include "cluster/igraph_glue.h"
 #include "base/util.h"
 
 void tr_match_params_default(tr_match_params *p)

@@ -12,15 +12,15 @@
  * out goes to the nearest centroid when X is given, else the largest.
  * Finally labels are renumbered by size (desc), ties by smallest member,
  * so the output does not depend on igraph's label order. */
-#include "community.h"
+#include "cluster/community.h"
 
 #include <igraph.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "graph.h"
-#include "igraph_glue.h"
+#include "cluster/graph.h"
+#include "cluster/igraph_glue.h"
 #include "base/util.h"
 
 void tr_community_params_default(tr_community_params *p)
