@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "classifier.h"
+#include "classify/classifier.h"
 #include "embed/embedder.h"
 #include "cluster/tasks.h"
 #include "taskroute.h"

@@ -6,7 +6,7 @@
 #include <math.h>
 
 #include "base/buf.h"
-#include "classifier.h"
+#include "classify/classifier.h"
 #include "base/util.h"
 
 /* T well-separated classes in d dimensions, unit rows. */

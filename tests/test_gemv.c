@@ -7,7 +7,7 @@
 
 #include <math.h>
 
-#include "classifier.h"
+#include "classify/classifier.h"
 #include "kernels/gemv.h"
 #include "kernels/half.h"
 #include "parts.h"

@@ -7,7 +7,7 @@
  * double.  Backtracking (Armijo) line search; pairs with too
  * little curvature are skipped, which keeps the inverse-Hessian estimate
  * positive definite.  Everything is deterministic for a seed. */
-#include "classifier.h"
+#include "classify/classifier.h"
 
 #include <cblas.h>
 #include <float.h>
