@@ -19,7 +19,7 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 PKG_LIBS_BIN := $(shell pkg-config --libs $(PKGS_BIN) 2>/dev/null)
 
 WARN     := -Wall -Wextra -Werror
-CPPFLAGS += -Iinclude -Isrc -Iheads -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
+CPPFLAGS += -Iinclude -Isrc -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 ALL_CFLAGS   = -std=c11 $(WARN) -fPIC -pthread $(CFLAGS) $(SAN) $(PKG_CFLAGS)
 ALL_CXXFLAGS = -std=c++17 $(WARN) -fPIC -pthread $(CXXFLAGS) $(SAN) $(PKG_CFLAGS)
 LDLIBS_LIB   = $(PKG_LIBS) -lstdc++ -lm -pthread

@@ -20,9 +20,9 @@
 
 #include <cblas.h>
 
-#include "heads.h"
-#include "parts.h"
-#include "select.h"
+#include "heads/heads.h"
+#include "heads/parts.h"
+#include "heads/select.h"
 #include "base/util.h"
 
 static int cmpd(const void *a, const void *b)

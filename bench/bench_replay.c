@@ -24,7 +24,7 @@
 #include "online.h"
 #include "plot_svg.h"
 #include "router.h"
-#include "select.h"
+#include "heads/select.h"
 #include "taskroute.h"
 #include "base/util.h"
 

@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #include "data/dataset.h"
-#include "heads.h"
+#include "heads/heads.h"
 
 typedef struct tr_cv_predictions {
     const char *path;          /* written atomically (a temporary, then rename); "-": standard output */

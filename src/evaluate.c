@@ -18,10 +18,10 @@
 #include "data/dataset.h"
 #include "eval_labels.h"
 #include "base/eval_metrics.h"
-#include "heads.h"
+#include "heads/heads.h"
 #include "base/json_text.h"
 #include "router.h"
-#include "select.h"
+#include "heads/select.h"
 #include "base/util.h"
 
 #define N_LAMBDA 121        /* sweep settings (EVAL.md asks for >= 41) */

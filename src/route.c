@@ -7,9 +7,9 @@
 #include <math.h>
 #include <string.h>
 
-#include "heads.h"
+#include "heads/heads.h"
 #include "router.h"
-#include "select.h"
+#include "heads/select.h"
 #include "base/util.h"
 
 size_t tr_router_model_count(const tr_router *r) { return r ? r->n_models : 0; }

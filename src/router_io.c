@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "heads.h"
+#include "heads/heads.h"
 #include "router.h"
 #include "router_file.h"
 #include "base/util.h"

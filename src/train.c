@@ -14,7 +14,7 @@
 #include "cluster/community.h"
 #include "cv_predictions.h"
 #include "data/dataset.h"
-#include "heads.h"
+#include "heads/heads.h"
 #include "cluster/knn_build.h"
 #include "router.h"
 #include "cluster/task_names.h"

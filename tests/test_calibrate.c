@@ -5,7 +5,7 @@
 
 #include <math.h>
 
-#include "parts.h"
+#include "heads/parts.h"
 #include "base/util.h"
 
 static void test_ece_hand(void **state)

@@ -4,8 +4,8 @@
 
 #include <math.h>
 
-#include "heads.h"
-#include "parts.h"
+#include "heads/heads.h"
+#include "heads/parts.h"
 #include "base/util.h"
 
 static void test_length_model(void **state)

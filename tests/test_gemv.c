@@ -10,7 +10,7 @@
 #include "classify/classifier.h"
 #include "kernels/gemv.h"
 #include "kernels/half.h"
-#include "parts.h"
+#include "heads/parts.h"
 #include "base/util.h"
 
 extern void openblas_set_num_threads(int);

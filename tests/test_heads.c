@@ -9,11 +9,11 @@
 #include <math.h>
 
 #include "base/buf.h"
-#include "heads.h"
+#include "heads/heads.h"
 #include "kernels/half.h"
-#include "heads_impl.h"
+#include "heads/heads_impl.h"
 #include "heads_synth.h"
-#include "parts.h"
+#include "heads/parts.h"
 #include "base/util.h"
 
 static const float K5x4[20] = {

@@ -10,7 +10,7 @@
 
 #include "data/dataset.h"
 #include "embed/embedder.h"
-#include "heads.h"
+#include "heads/heads.h"
 #include "router.h"
 #include "data/synth.h"
 #include "base/util.h"

@@ -22,9 +22,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "heads.h"
+#include "heads/heads.h"
 #include "router.h"
-#include "select.h"
+#include "heads/select.h"
 #include "server/server.h"
 #include "base/util.h"
 

@@ -1,13 +1,13 @@
 /* Expert heads: fitting every quality and cost variant on a set of rows, and
  * the per-prompt prediction (no allocation).  Training with
  * cross-validation, calibration and the selection tables lives in train.c. */
-#include "heads_impl.h"
+#include "heads/heads_impl.h"
 
 #include <math.h>
 #include <string.h>
 
 #include "kernels/half.h"
-#include "parts.h"
+#include "heads/parts.h"
 #include "base/util.h"
 
 void tr_heads_params_default(tr_heads_params *p)

@@ -14,7 +14,7 @@
  * [score with 0 for no label | 1 if labelled else 0], so that the weighted
  * sums are one BLAS matrix-vector product instead of a per-entry NaN test
  * (that test was over a quarter of a decision's instructions). */
-#include "parts.h"
+#include "heads/parts.h"
 
 #include <math.h>
 #include <string.h>

@@ -3,7 +3,7 @@
  * prompt length explains most of the spread; the per-task residual (shrunk
  * toward 0) keeps what length misses, e.g. tasks whose answers are long.
  * The task-mean variant is tr_prior_fit applied to the cost matrix. */
-#include "parts.h"
+#include "heads/parts.h"
 
 #include <math.h>
 #include <string.h>

@@ -2,7 +2,7 @@
  * the model's global mean by the evidence behind it, n/(n+k0).  A task with a
  * handful of prompts cannot tell a 0.9 model from a 0.6 one, so its prior
  * stays near the global figure until its own labels outweigh k0 of them. */
-#include "parts.h"
+#include "heads/parts.h"
 
 #include <math.h>
 #include <string.h>

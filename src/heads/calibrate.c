@@ -10,7 +10,7 @@
  * dozen 0/1 labels.  Both are monotone, so a model's ranking of prompts is
  * unchanged; selection by λ uses the raw predictions, the risk rule and the
  * reported quality use the calibrated ones. */
-#include "parts.h"
+#include "heads/parts.h"
 
 #include <math.h>
 #include <stdlib.h>

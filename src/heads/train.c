@@ -20,10 +20,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cv.h"
+#include "heads/cv.h"
 #include "kernels/half.h"
-#include "heads_impl.h"
-#include "parts.h"
+#include "heads/heads_impl.h"
+#include "heads/parts.h"
 #include "base/util.h"
 
 

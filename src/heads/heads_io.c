@@ -38,8 +38,8 @@
 #include <string.h>
 
 #include "kernels/half.h"
-#include "heads_impl.h"
-#include "parts.h"
+#include "heads/heads_impl.h"
+#include "heads/parts.h"
 #include "base/util.h"
 
 #define HEADS_FMT 1u       /* CALB, COST, SELC */

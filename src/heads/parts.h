@@ -50,7 +50,7 @@ int tr_expert_fit(const float *X, size_t d, const float *V, size_t M,
  * corr: M floats of the caller's scratch. */
 void tr_expert_apply(const float *W, size_t d, size_t M, const float *x, float *out, float *corr);
 
-/* ---- knn.c */
+/* ---- knn_smooth.c */
 /* Similarities of x to the stored rows Xs (n x d, unit) of the segments
  * [lo[s], hi[s]), concatenated into sims. */
 void tr_knn_sims(const float *Xs, size_t d, const uint32_t *lo, const uint32_t *hi,

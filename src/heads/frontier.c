@@ -2,7 +2,7 @@
  * the heads: the reference figures of a fold, and the sweep's figures
  * through src/eval_metrics.c, so a variant is chosen by exactly the figure
  * `taskroute eval` reports (conventions there). */
-#include "parts.h"
+#include "heads/parts.h"
 
 #include <math.h>
 

@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 #include "base/buf.h"
-#include "select.h"
+#include "heads/select.h"
 
 #define TR_HEADS_MAX_ALPHAS 8
 #define TR_HEADS_SURF 10   /* surface features per prompt (surface.c) */

@@ -2,8 +2,8 @@
  * its k most probable tasks, weighted by P(t|x) renormalised over those k.
  * Truncating to the top k keeps prediction O(kM) and stops a long tail of
  * improbable tasks from pulling every prompt toward the global mean. */
-#include "heads_impl.h"
-#include "parts.h"
+#include "heads/heads_impl.h"
+#include "heads/parts.h"
 
 size_t tr_gate_search(const float *p, size_t T, size_t k, float mass, int32_t *idx)
 {

@@ -3,7 +3,7 @@
 #ifndef TR_HEADS_IMPL_H
 #define TR_HEADS_IMPL_H
 
-#include "heads.h"
+#include "heads/heads.h"
 
 #define TR_HEADS_MAX_TOPK 64
 

@@ -1,7 +1,7 @@
 /* Selection rules over per-model predictions; see select.h for the modes.
  * Kept apart from the heads so a caller with its own quality and cost
  * estimates (a baseline, a peer's predictions) routes with the same rules. */
-#include "select.h"
+#include "heads/select.h"
 
 #include <math.h>
 

@@ -12,7 +12,8 @@
  *              Learn-then-Test table (see heads/risk.c for the guarantee)
  * Every mode honours the allowed mask (NULL = all) and skips models without
  * a prediction (q NaN, or c NaN in a mode that uses cost).  Nothing here
- * allocates. */
+ * allocates.  It lives with the heads, not with routing, because the heads'
+ * training runs it to fit the budget and risk tables. */
 #ifndef TR_SELECT_H
 #define TR_SELECT_H
 

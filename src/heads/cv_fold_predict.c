@@ -8,9 +8,9 @@
 #include <stdatomic.h>
 #include <string.h>
 
-#include "cv.h"
+#include "heads/cv.h"
 #include "kernels/half.h"
-#include "parts.h"
+#include "heads/parts.h"
 #include "base/util.h"
 
 int tr_cv_slot_qv(const tr_cv_slots *sl, size_t s)

@@ -26,7 +26,7 @@
  * count as one non-alphanumeric character each.  No allocation; O(len). */
 #include <math.h>
 
-#include "heads.h"
+#include "heads/heads.h"
 
 enum { C_SPACE, C_UPPER, C_LOWER, C_DIGIT, C_NUMERIC, C_OTHER };
 

@@ -1,5 +1,5 @@
 /* The heads' cross-validation, shared by heads/train.c (fits, sweeps,
- * the choice of a variant) and heads/cv_predict.c (every variant's
+ * the choice of a variant) and heads/cv_fold_predict.c (every variant's
  * predictions for a fold's held-out rows).  Internal. */
 #ifndef TR_HEADS_CV_H
 #define TR_HEADS_CV_H
@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "heads_impl.h"
+#include "heads/heads_impl.h"
 
 /* Rows per blocked SGEMM of the whole-store kNN path. */
 #define TR_CV_KNN_BLOCK 128

@@ -10,7 +10,7 @@
  * subtracts those rows' Gram instead of rebuilding it.  Each model's system
  * is then solved by Cholesky (LAPACKE_dposv), once per penalty of the grid
  * cross-validation compares (the Gram matrix is shared). */
-#include "parts.h"
+#include "heads/parts.h"
 
 #include <cblas.h>
 #include <lapacke.h>

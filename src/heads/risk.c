@@ -13,7 +13,7 @@
  * prompts are the training rows' out-of-fold predictions: the guarantee is
  * exact for the fold models and approximate for the final model refitted on
  * all rows. */
-#include "parts.h"
+#include "heads/parts.h"
 
 #include <math.h>
 

@@ -34,8 +34,8 @@
 #include <string.h>
 
 #include "kernels/gemv.h"
-#include "heads_impl.h"
-#include "parts.h"
+#include "heads/heads_impl.h"
+#include "heads/parts.h"
 #include "base/util.h"
 
 /* Raw z (soft prior + ridge correction, unclipped); NaN for a model
