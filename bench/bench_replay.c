@@ -23,7 +23,7 @@
 #include "base/eval_metrics.h"
 #include "online.h"
 #include "plot_svg.h"
-#include "router.h"
+#include "router/router.h"
 #include "heads/select.h"
 #include "taskroute.h"
 #include "base/util.h"

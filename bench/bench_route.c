@@ -28,7 +28,7 @@
 
 #include "data/dataset.h"
 #include "embed/embedder.h"
-#include "router.h"
+#include "router/router.h"
 #include "taskroute.h"
 #include "base/util.h"
 

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "data/dataset.h"
-#include "router.h"
+#include "router/router.h"
 #include "base/util.h"
 
 static int cmp_double(const void *a, const void *b)

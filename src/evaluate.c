@@ -20,7 +20,7 @@
 #include "base/eval_metrics.h"
 #include "heads/heads.h"
 #include "base/json_text.h"
-#include "router.h"
+#include "router/router.h"
 #include "heads/select.h"
 #include "base/util.h"
 

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "router.h"
+#include "router/router.h"
 #include "base/util.h"
 
 struct tr_online {

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "heads/heads.h"
-#include "router.h"
+#include "router/router.h"
 #include "heads/select.h"
 #include "base/util.h"
 

@@ -16,7 +16,7 @@
 #include "data/dataset.h"
 #include "heads/heads.h"
 #include "cluster/knn_build.h"
-#include "router.h"
+#include "router/router.h"
 #include "cluster/task_names.h"
 #include "cluster/taxonomy.h"
 #include "base/util.h"

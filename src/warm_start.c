@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "base/json_text.h"
-#include "router.h"
+#include "router/router.h"
 #include "base/util.h"
 
 struct tr_warm {

@@ -9,7 +9,7 @@
 
 #include "data/dataset.h"
 #include "cluster/match.h"
-#include "router.h"
+#include "router/router.h"
 #include "base/util.h"
 #include "warm_start.h"
 

@@ -8,7 +8,7 @@
 #include <pthread.h>
 
 #include "online.h"
-#include "router.h"
+#include "router/router.h"
 #include "base/util.h"
 
 /* A router shell with T tasks and M models: only what online.c reads. */

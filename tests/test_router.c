@@ -11,7 +11,7 @@
 #include "data/dataset.h"
 #include "embed/embedder.h"
 #include "heads/heads.h"
-#include "router.h"
+#include "router/router.h"
 #include "data/synth.h"
 #include "base/util.h"
 

@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 
 #include "base/buf.h"
-#include "router_file.h"
+#include "router/router_file.h"
 #include "base/util.h"
 
 #define TAG_ZZZZ TR_FOURCC('Z', 'Z', 'Z', 'Z')

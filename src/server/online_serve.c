@@ -23,7 +23,7 @@
 #include <string.h>
 
 #include "heads/heads.h"
-#include "router.h"
+#include "router/router.h"
 #include "heads/select.h"
 #include "server/server.h"
 #include "base/util.h"

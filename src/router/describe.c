@@ -3,7 +3,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "router.h"
+#include "router/router.h"
 #include "base/util.h"
 
 static cJSON *num_or_null(double v) { return isnan(v) ? cJSON_CreateNull() : cJSON_CreateNumber(v); }

@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "heads/heads.h"
-#include "router.h"
-#include "router_file.h"
+#include "router/router.h"
+#include "router/router_file.h"
 #include "base/util.h"
 
 void tr_router_free_parts(tr_router *r)

@@ -12,7 +12,7 @@
  * Writing: sections are copied into the writer; commit writes the image to
  * "<path>.tmp.<pid>", fsyncs it, renames it over path and fsyncs the
  * directory, so a reader sees the old file or the new one, never half. */
-#include "router_file.h"
+#include "router/router_file.h"
 
 #include <errno.h>
 #include <fcntl.h>
