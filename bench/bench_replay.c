@@ -21,7 +21,7 @@
 
 #include "data/dataset.h"
 #include "base/eval_metrics.h"
-#include "online.h"
+#include "route/online.h"
 #include "plot_svg.h"
 #include "router/router.h"
 #include "heads/select.h"

@@ -7,7 +7,7 @@
 #include <math.h>
 #include <pthread.h>
 
-#include "online.h"
+#include "route/online.h"
 #include "router/router.h"
 #include "base/util.h"
 

@@ -5,7 +5,7 @@
 #include <time.h>
 
 #include "base/json_text.h"
-#include "online.h"
+#include "route/online.h"
 #include "server/reload.h"
 #include "base/util.h"
 

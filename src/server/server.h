@@ -10,7 +10,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 
-#include "online.h"
+#include "route/online.h"
 #include "server/feedback_log.h"
 #include "server/listener.h"
 #include "server/metrics.h"

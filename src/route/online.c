@@ -1,6 +1,6 @@
 /* Online Beta posteriors per task and model, Thompson sampling / UCB with
  * bounded exploration, atomic JSON persistence.  See online.h. */
-#include "online.h"
+#include "route/online.h"
 
 #include <cJSON.h>
 #include <errno.h>
