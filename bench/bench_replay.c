@@ -22,7 +22,7 @@
 #include "data/dataset.h"
 #include "base/eval_metrics.h"
 #include "route/online.h"
-#include "plot_svg.h"
+#include "eval/plot_svg.h"
 #include "router/router.h"
 #include "heads/select.h"
 #include "taskroute.h"

@@ -6,7 +6,7 @@
 #include <math.h>
 
 #include "base/eval_metrics.h"
-#include "plot_svg.h"
+#include "eval/plot_svg.h"
 #include "base/util.h"
 
 static size_t count(const char *s, const char *needle)

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "plot_svg.h"
+#include "eval/plot_svg.h"
 
 /* [[cost, quality], ...] -> points (malloc'ed) */
 static tr_point *points(const cJSON *arr, size_t *n)

@@ -1,7 +1,7 @@
 /* Per-label breakdown of an evaluation (see eval_labels.h).  Labels are
  * matched by exact string; the training split is EVAL.md's, so the label
  * oracle never sees a test score. */
-#include "eval_labels.h"
+#include "eval/by_label.h"
 
 #include <math.h>
 #include <stdlib.h>

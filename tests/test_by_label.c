@@ -9,7 +9,7 @@
 #include <math.h>
 
 #include "data/dataset.h"
-#include "eval_labels.h"
+#include "eval/by_label.h"
 #include "base/util.h"
 
 /* The i-th id (counting from 0) that falls in the wanted split. */

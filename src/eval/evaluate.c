@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "data/dataset.h"
-#include "eval_labels.h"
+#include "eval/by_label.h"
 #include "base/eval_metrics.h"
 #include "heads/heads.h"
 #include "base/json_text.h"

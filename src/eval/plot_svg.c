@@ -2,7 +2,7 @@
  * library, opens in any browser and diffs as text.  Numbers are written by
  * hand, never with printf's %f/%g, because a host program's LC_NUMERIC
  * could turn "1.5" into "1,5" and break the document. */
-#include "plot_svg.h"
+#include "eval/plot_svg.h"
 
 #include <errno.h>
 #include <math.h>
