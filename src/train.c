@@ -20,8 +20,8 @@
 #include "cluster/task_names.h"
 #include "cluster/taxonomy.h"
 #include "base/util.h"
-#include "drift.h"
-#include "warm_start.h"
+#include "retrain/drift.h"
+#include "retrain/warm_start.h"
 #include "embed/word_cache.h"
 
 void tr_train_options_default(tr_train_options *o)

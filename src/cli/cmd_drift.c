@@ -7,8 +7,8 @@
 
 #include "cli.h"
 #include "cli_train_opts.h"
-#include "drift.h"
-#include "drift_report.h"
+#include "retrain/drift.h"
+#include "retrain/drift_report.h"
 #include "taskroute.h"
 
 static void help(FILE *f)

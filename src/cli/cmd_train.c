@@ -11,11 +11,11 @@
 
 #include "cli.h"
 #include "cli_train_opts.h"
-#include "drift_report.h"
+#include "retrain/drift_report.h"
 #include "data/feedback_merge.h"
-#include "regress_guard.h"
+#include "retrain/regress_guard.h"
 #include "taskroute.h"
-#include "warm_start.h"
+#include "retrain/warm_start.h"
 
 /* When each training stage began, from the progress calls: the summary
  * says where the time went, so a scheduled retrain that slows down shows

@@ -1,6 +1,6 @@
 /* Regression guard: evaluate the current and the candidate router on the
  * same test split and compare.  See regress_guard.h. */
-#include "regress_guard.h"
+#include "retrain/regress_guard.h"
 
 #include <cJSON.h>
 #include <math.h>

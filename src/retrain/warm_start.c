@@ -1,6 +1,6 @@
 /* Warm-start retraining: reuse the old embedder, match tasks, keep ids and
  * names, report the drift.  See warm_start.h. */
-#include "warm_start.h"
+#include "retrain/warm_start.h"
 
 #include <cJSON.h>
 #include <math.h>

@@ -1,6 +1,6 @@
 /* Traffic drift against a router's training distribution; the OOD
  * threshold.  See drift.h. */
-#include "drift.h"
+#include "retrain/drift.h"
 
 #include <cJSON.h>
 #include <cblas.h>

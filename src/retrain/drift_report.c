@@ -1,5 +1,5 @@
 /* Drift reports as Markdown (see drift_report.h). */
-#include "drift_report.h"
+#include "retrain/drift_report.h"
 
 #include <cJSON.h>
 #include <math.h>
