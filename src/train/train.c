@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "cluster/community.h"
-#include "cv_predictions.h"
+#include "train/oof_export.h"
 #include "data/dataset.h"
 #include "heads/heads.h"
 #include "cluster/knn_build.h"

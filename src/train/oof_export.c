@@ -1,6 +1,6 @@
 /* The out-of-fold predictions' JSONL (see cv_predictions.h).  Numbers are
  * printed with 9 significant digits: a float's value round-trips. */
-#include "cv_predictions.h"
+#include "train/oof_export.h"
 
 #include <errno.h>
 #include <math.h>
