@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "cli.h"
-#include "cli_train_opts.h"
+#include "cli/cli.h"
+#include "cli/cli_train_opts.h"
 #include "retrain/drift.h"
 #include "retrain/drift_report.h"
 #include "taskroute.h"

@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "base/buf.h"
-#include "cli.h"
+#include "cli/cli.h"
 #include "data/dataset.h"
 #include "embed/embedder.h"
 #include "base/util.h"

@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "cli_train_opts.h"
-#include "eval_plot.h"
+#include "cli/cli.h"
+#include "cli/cli_train_opts.h"
+#include "cli/eval_plot.h"
 #include "taskroute.h"
 
 static void help(FILE *f)

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "cli.h"
+#include "cli/cli.h"
 #include "server/server.h"
 #include "base/util.h"
 

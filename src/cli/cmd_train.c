@@ -9,8 +9,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "cli.h"
-#include "cli_train_opts.h"
+#include "cli/cli.h"
+#include "cli/cli_train_opts.h"
 #include "retrain/drift_report.h"
 #include "data/feedback_merge.h"
 #include "retrain/regress_guard.h"

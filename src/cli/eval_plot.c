@@ -1,5 +1,5 @@
 /* Evaluation JSON -> tr_plot; see eval_plot.h. */
-#include "eval_plot.h"
+#include "cli/eval_plot.h"
 
 #include <stdio.h>
 #include <stdlib.h>

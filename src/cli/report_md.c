@@ -1,5 +1,5 @@
 /* Markdown taxonomy report; see report_md.h. */
-#include "report_md.h"
+#include "cli/report_md.h"
 
 #include <cJSON.h>
 #include <math.h>
