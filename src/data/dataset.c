@@ -28,6 +28,7 @@
 #include <cJSON.h>
 
 #include "data/dataset.h"
+#include "base/hash.h"
 #include "base/util.h"
 
 /* A model labelled in only one record of a dataset this large is a typo. */

@@ -49,6 +49,7 @@
 #include "kernels/q8.h"
 #include "embed/spm.h"
 #include "embed/svd.h"
+#include "base/hash.h"
 #include "base/util.h"
 #include "embed/word_cache.h"
 
@@ -128,14 +129,11 @@ static void progress(const tr_embed_params *p, const char *stage, double frac)
 
 static uint64_t vocab_hash(const tr_spm *sp)
 {
-    uint64_t h = 14695981039346656037ULL;
+    uint64_t h = TR_FNV1A64_OFFSET;
     int n = tr_spm_vocab_size(sp);
     for (int i = 0; i < n; i++) {
         const char *s = tr_spm_piece(sp, i);
-        for (size_t k = 0, l = strlen(s) + 1; k < l; k++) {
-            h ^= (unsigned char)s[k];
-            h *= 1099511628211ULL;
-        }
+        h = tr_fnv1a64_update(h, s, strlen(s) + 1);
     }
     return h;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "taskroute.h"
+#include "base/hash.h"
 #include "base/util.h"
 
 struct tr_word_cache {

@@ -24,6 +24,7 @@
 #include "kernels/half.h"
 #include "heads/heads_impl.h"
 #include "heads/parts.h"
+#include "base/hash.h"
 #include "base/util.h"
 
 
