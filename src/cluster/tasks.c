@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/util.h"
+#include "base/vec.h"
 
 void tr_tasks_clear(tr_tasks *t)
 {
@@ -72,11 +73,7 @@ int tr_tasks_build(const int32_t *membership, size_t n, size_t T, const float *X
     }
     for (size_t t = 0; t < T; t++) {
         float *c = out->centroids + t * dim;
-        double s = 0;
-        for (size_t j = 0; j < dim; j++) s += (double)c[j] * c[j];
-        s = sqrt(s);
-        if (s > 0)
-            for (size_t j = 0; j < dim; j++) c[j] = (float)(c[j] / s);
+        tr_vec_unit(c, c, dim);
         out->ids[t] = (int32_t)t;
         char name[32];
         snprintf(name, sizeof name, "task-%zu", t);

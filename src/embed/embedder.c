@@ -51,6 +51,7 @@
 #include "embed/svd.h"
 #include "base/hash.h"
 #include "base/util.h"
+#include "base/vec.h"
 #include "embed/word_cache.h"
 
 /* 5: as 4, the projection stored as int8 rows with a float scale each
@@ -429,12 +430,7 @@ int tr_embedder_embed(const tr_embedder *e, const char *text, size_t len,
             cblas_saxpy((blasint)d, val[z], e->V + (size_t)idx[z] * d, 1, out, 1);
         }
     }
-    double ss = 0;
-    for (size_t c = 0; c < d; c++) ss += (double)out[c] * out[c];
-    if (ss > 0) {
-        float inv = (float)(1.0 / sqrt(ss));
-        for (size_t c = 0; c < d; c++) out[c] *= inv;
-    }
+    tr_vec_unit_fast(out, out, d);
     return TR_OK;
 }
 
@@ -704,22 +700,20 @@ int tr_embedding_normalize(float *x, size_t n, size_t d, size_t *bad_row,
     if (n && (!x || d == 0)) return tr_errorf(err, errlen, TR_EINVAL, "embedding: dimension 0");
     for (size_t i = 0; i < n; i++) {
         float *r = x + i * d;
-        double ss = 0;
         for (size_t c = 0; c < d; c++) {
             if (!isfinite(r[c])) {
                 if (bad_row) *bad_row = i;
                 return tr_errorf(err, errlen, TR_EINVAL, "embedding %zu: component %zu is %s",
                                  i, c, isnan(r[c]) ? "NaN" : "infinite");
             }
-            ss += (double)r[c] * r[c];
         }
+        double ss = tr_vec_sumsq(r, d);
         if (!(ss > 0) || !isfinite(ss)) {
             if (bad_row) *bad_row = i;
             return tr_errorf(err, errlen, TR_EINVAL, "embedding %zu: %s vector cannot be unit-normalised",
                              i, ss > 0 ? "an overflowing" : "a zero");
         }
-        double inv = 1.0 / sqrt(ss);
-        for (size_t c = 0; c < d; c++) r[c] = (float)(r[c] * inv);
+        tr_vec_unit(r, r, d);
     }
     return TR_OK;
 }

@@ -23,6 +23,7 @@
 #include "router/router.h"
 #include "heads/select.h"
 #include "base/util.h"
+#include "base/vec.h"
 
 #define N_LAMBDA 121        /* sweep settings (EVAL.md asks for >= 41) */
 #define KNN_K 50            /* neighbours of the kNN baseline */
@@ -405,13 +406,7 @@ static int embed_records(const ev *e, const size_t *idx, size_t n, float *X)
         if (!ds->emb || ds->emb_dim != e->d)
             return tr_errorf(e->err, e->errlen, TR_EINVAL, "%s: the router wants %zu-dimensional \"embedding\" arrays",
                              ds->path, e->d);
-        for (size_t i = 0; i < n; i++) {
-            const float *s = ds->emb + idx[i] * e->d;
-            double n2 = 0;
-            for (size_t j = 0; j < e->d; j++) n2 += (double)s[j] * s[j];
-            double inv = n2 > 0 ? 1 / sqrt(n2) : 0;
-            for (size_t j = 0; j < e->d; j++) X[i * e->d + j] = (float)(s[j] * inv);
-        }
+        for (size_t i = 0; i < n; i++) tr_vec_unit(X + i * e->d, ds->emb + idx[i] * e->d, e->d);
         return TR_OK;
     }
     const char **texts = tr_mallocarray(n ? n : 1, sizeof *texts);

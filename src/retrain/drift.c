@@ -11,6 +11,7 @@
 #include "data/dataset.h"
 #include "router/router.h"
 #include "base/util.h"
+#include "base/vec.h"
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -27,12 +28,7 @@ int tr_ood_threshold(const float *X, const int32_t *membership, size_t n, size_t
     if (!C || !cs) { tr_free(C); tr_free(cs); return tr_errorf(err, errlen, TR_ENOMEM, "OOD threshold: out of memory"); }
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < dim; j++) C[(size_t)membership[i] * dim + j] += X[i * dim + j];
-    for (size_t t = 0; t < T; t++) {
-        double s = 0;
-        for (size_t j = 0; j < dim; j++) s += C[t * dim + j] * C[t * dim + j];
-        s = s > 0 ? 1 / sqrt(s) : 0;
-        for (size_t j = 0; j < dim; j++) C[t * dim + j] *= s;
-    }
+    for (size_t t = 0; t < T; t++) tr_vec_unit_f64(C + t * dim, dim);
     for (size_t i = 0; i < n; i++) {
         double s = 0;
         const double *c = C + (size_t)membership[i] * dim;
@@ -74,12 +70,7 @@ static int embed_all(const tr_router *r, const tr_dataset *ds, float **Xout, cha
             return tr_errorf(err, errlen, TR_EINVAL, "%s: the router wants %zu-dimensional \"embedding\" arrays",
                              ds->path, d);
         }
-        for (size_t i = 0; i < n; i++) {
-            double s = 0;
-            for (size_t j = 0; j < d; j++) s += (double)ds->emb[i * d + j] * ds->emb[i * d + j];
-            s = s > 0 ? 1 / sqrt(s) : 0;
-            for (size_t j = 0; j < d; j++) X[i * d + j] = (float)(ds->emb[i * d + j] * s);
-        }
+        for (size_t i = 0; i < n; i++) tr_vec_unit(X + i * d, ds->emb + i * d, d);
     } else {
         const char **texts = tr_mallocarray(n, sizeof *texts);
         size_t *lens = tr_mallocarray(n, sizeof *lens);

@@ -10,6 +10,7 @@
 #include "base/json_text.h"
 #include "router/router.h"
 #include "base/util.h"
+#include "base/vec.h"
 
 struct tr_warm {
     char *path;
@@ -284,12 +285,7 @@ int tr_warm_apply(tr_warm *w, const tr_dataset *ds, const size_t *idx, size_t n,
         float *c = C + (size_t)membership[i] * d;
         for (size_t j = 0; j < d; j++) c[j] += Xo[i * d + j];
     }
-    for (size_t b = 0; b < B; b++) {
-        double s = 0;
-        for (size_t j = 0; j < d; j++) s += (double)C[b * d + j] * C[b * d + j];
-        if (s > 0)
-            for (size_t j = 0; j < d; j++) C[b * d + j] = (float)(C[b * d + j] / sqrt(s));
-    }
+    for (size_t b = 0; b < B; b++) tr_vec_unit(C + b * d, C + b * d, d);
     tr_match_input in = {A, B, d, o->tasks.centroids, C, O};
     if ((rc = tr_match_tasks(&in, &w->p.match, &mr, err, errlen))) goto done;
     int32_t next = 0;

@@ -11,6 +11,7 @@
 #include "router/router.h"
 #include "heads/select.h"
 #include "base/util.h"
+#include "base/vec.h"
 
 size_t tr_router_model_count(const tr_router *r) { return r ? r->n_models : 0; }
 size_t tr_router_task_count(const tr_router *r) { return r ? r->tasks.n_tasks : 0; }
@@ -159,13 +160,8 @@ int tr_route_embedding(const tr_router *r, const float *x, size_t d, const tr_ro
 {
     if (!r || !x || !s || !out) return TR_EINVAL;
     if (d != r->dim || !scratch_fits(r, s)) return TR_EINVAL;
-    double n2 = 0;
-    for (size_t j = 0; j < d; j++) {
+    for (size_t j = 0; j < d; j++)
         if (!isfinite(x[j])) return TR_EINVAL;
-        n2 += (double)x[j] * x[j];
-    }
-    if (n2 <= 0) return TR_EINVAL;
-    float inv = (float)(1.0 / sqrt(n2));
-    for (size_t j = 0; j < d; j++) s->x[j] = x[j] * inv;
+    if (!(tr_vec_unit_fast(s->x, x, d) > 0)) return TR_EINVAL;
     return route_vector(r, 0, NULL, opt, s, out);
 }

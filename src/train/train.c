@@ -20,6 +20,7 @@
 #include "cluster/task_names.h"
 #include "cluster/taxonomy.h"
 #include "base/util.h"
+#include "base/vec.h"
 #include "retrain/drift.h"
 #include "retrain/warm_start.h"
 #include "embed/word_cache.h"
@@ -105,14 +106,10 @@ static int use_given_embeddings(const tr_dataset *ds, stage1 *s, char *err, size
     s->X = tr_mallocarray(s->n * s->dim, sizeof *s->X);
     if (!s->X) return tr_errorf(err, errlen, TR_ENOMEM, "out of memory for %zu x %zu embeddings", s->n, s->dim);
     for (size_t i = 0; i < s->n; i++) {
-        const float *src = ds->emb + s->idx[i] * s->dim;
-        float *dst = s->X + i * s->dim;
-        double n2 = 0;
-        for (size_t j = 0; j < s->dim; j++) n2 += (double)src[j] * src[j];
+        double n2 = tr_vec_unit(s->X + i * s->dim, ds->emb + s->idx[i] * s->dim, s->dim);
         if (!(n2 > 0) || !isfinite(n2))
             return tr_errorf(err, errlen, TR_EFORMAT, "%s:%u: field 'embedding': zero or non-finite vector",
                              ds->path, ds->rec[s->idx[i]].line);
-        for (size_t j = 0; j < s->dim; j++) dst[j] = (float)(src[j] / sqrt(n2));
     }
     return TR_OK;
 }
