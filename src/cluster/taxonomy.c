@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "cluster/community.h"
-#include "base/json_text.h"
+#include "base/json.h"
 #include "base/util.h"
 
 /* Best value: the cheapest model whose mean quality is within this of the

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "data/dataset.h"
+#include "base/json.h"
 #include "base/util.h"
 
 typedef struct dec { char *rid, *prompt; } dec;
@@ -28,10 +29,11 @@ static void acc_free(acc *a)
     tr_free(a->f);
 }
 
+/* A non-empty string field, or NULL. */
 static const char *str(const cJSON *o, const char *k)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsString(v) && v->valuestring[0] ? v->valuestring : NULL;
+    const char *s = tr_json_get_str(o, k, NULL);
+    return s && s[0] ? s : NULL;
 }
 
 /* Read one log; kind 0 = decisions, 1 = feedback. */

@@ -19,7 +19,7 @@
 #include "eval/by_label.h"
 #include "base/eval_metrics.h"
 #include "heads/heads.h"
-#include "base/json_text.h"
+#include "base/json.h"
 #include "router/router.h"
 #include "heads/select.h"
 #include "base/util.h"

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/json.h"
 #include "base/util.h"
 
 typedef struct sb { char *p; size_t len, cap; int oom; } sb;
@@ -28,18 +29,6 @@ static void put(sb *b, const char *fmt, ...)
         b->p = q;
         b->cap = nc;
     }
-}
-
-static double dget(const cJSON *o, const char *k)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
-}
-
-static const char *sget(const cJSON *o, const char *k)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsString(v) ? v->valuestring : "";
 }
 
 static void pct(sb *b, double v)
@@ -68,48 +57,48 @@ static void retrain(sb *b, const cJSON *j)
 {
     put(b, "# Drift report: retraining\n\nCurrent router: `%s`; embedder %s. Tasks: %d before, %d after; "
            "%d matched (score >= %.2f), %d added, %d vanished.\n\n",
-        sget(j, "current"), sget(j, "embedder"), (int)dget(j, "tasks_before"), (int)dget(j, "tasks_after"),
-        (int)dget(j, "matched"), dget(j, "min_score"), (int)dget(j, "added"), (int)dget(j, "vanished_count"));
+        tr_json_get_str(j, "current", ""), tr_json_get_str(j, "embedder", ""), (int)tr_json_get_num(j, "tasks_before"), (int)tr_json_get_num(j, "tasks_after"),
+        (int)tr_json_get_num(j, "matched"), tr_json_get_num(j, "min_score"), (int)tr_json_get_num(j, "added"), (int)tr_json_get_num(j, "vanished_count"));
     const cJSON *g = cJSON_GetObjectItemCaseSensitive(j, "guard");
     if (g) {
-        put(b, "## Regression guard\n\nVerdict: **%s** on %d test prompts (limit %.3f). AIQ(log) ", sget(g, "verdict"),
-            (int)dget(g, "n_test"), dget(g, "max_regression"));
-        signed_num(b, dget(g, "aiq_log_before"), "%.4f");
+        put(b, "## Regression guard\n\nVerdict: **%s** on %d test prompts (limit %.3f). AIQ(log) ", tr_json_get_str(g, "verdict", ""),
+            (int)tr_json_get_num(g, "n_test"), tr_json_get_num(g, "max_regression"));
+        signed_num(b, tr_json_get_num(g, "aiq_log_before"), "%.4f");
         put(b, " → ");
-        signed_num(b, dget(g, "aiq_log_after"), "%.4f");
+        signed_num(b, tr_json_get_num(g, "aiq_log_after"), "%.4f");
         put(b, "; Q@C_best ");
-        signed_num(b, dget(g, "q_at_c_best_before"), "%.4f");
+        signed_num(b, tr_json_get_num(g, "q_at_c_best_before"), "%.4f");
         put(b, " → ");
-        signed_num(b, dget(g, "q_at_c_best_after"), "%.4f");
+        signed_num(b, tr_json_get_num(g, "q_at_c_best_after"), "%.4f");
         put(b, ".\n\n");
     }
     put(b, "## Tasks\n\n| id | name | status | share before | share after | match score | cosine | overlap |\n"
            "|---:|---|---|---:|---:|---:|---:|---:|\n");
     const cJSON *t;
     cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(j, "tasks")) {
-        put(b, "| %d | %s | %s | ", (int)dget(t, "id"), sget(t, "name"), sget(t, "status"));
-        pct(b, dget(t, "share_before"));
+        put(b, "| %d | %s | %s | ", (int)tr_json_get_num(t, "id"), tr_json_get_str(t, "name", ""), tr_json_get_str(t, "status", ""));
+        pct(b, tr_json_get_num(t, "share_before"));
         put(b, " | ");
-        pct(b, dget(t, "share_after"));
+        pct(b, tr_json_get_num(t, "share_after"));
         put(b, " | ");
-        signed_num(b, dget(t, "score"), "%.3f");
+        signed_num(b, tr_json_get_num(t, "score"), "%.3f");
         put(b, " | ");
-        signed_num(b, dget(t, "cosine"), "%.3f");
+        signed_num(b, tr_json_get_num(t, "cosine"), "%.3f");
         put(b, " | ");
-        signed_num(b, dget(t, "overlap"), "%.3f");
+        signed_num(b, tr_json_get_num(t, "overlap"), "%.3f");
         put(b, " |\n");
     }
     const cJSON *v, *van = cJSON_GetObjectItemCaseSensitive(j, "vanished");
     cJSON_ArrayForEach(v, van) {
-        put(b, "| %d | %s | vanished | ", (int)dget(v, "id"), sget(v, "name"));
-        pct(b, dget(v, "share_before"));
+        put(b, "| %d | %s | vanished | ", (int)tr_json_get_num(v, "id"), tr_json_get_str(v, "name", ""));
+        pct(b, tr_json_get_num(v, "share_before"));
         put(b, " | 0.0%% | – | – | – |\n");
     }
     const cJSON *sp = cJSON_GetObjectItemCaseSensitive(j, "splits"), *mg = cJSON_GetObjectItemCaseSensitive(j, "merges");
     put(b, "\n## Splits and merges\n\n");
     if (!cJSON_GetArraySize(sp) && !cJSON_GetArraySize(mg)) put(b, "None.\n");
     cJSON_ArrayForEach(v, sp) {
-        put(b, "- split: old task %d (%s) → new tasks ", (int)dget(v, "old_id"), sget(v, "old_name"));
+        put(b, "- split: old task %d (%s) → new tasks ", (int)tr_json_get_num(v, "old_id"), tr_json_get_str(v, "old_name", ""));
         ids(b, cJSON_GetObjectItemCaseSensitive(v, "into_ids"));
         const cJSON *s = cJSON_GetObjectItemCaseSensitive(v, "shares");
         put(b, " (%.0f%% + %.0f%% of its prompts)\n", 100 * cJSON_GetArrayItem(s, 0)->valuedouble,
@@ -119,7 +108,7 @@ static void retrain(sb *b, const cJSON *j)
         put(b, "- merge: old tasks ");
         ids(b, cJSON_GetObjectItemCaseSensitive(v, "from_ids"));
         const cJSON *s = cJSON_GetObjectItemCaseSensitive(v, "shares");
-        put(b, " → new task %d (%s) (%.0f%% + %.0f%% of its prompts)\n", (int)dget(v, "new_id"), sget(v, "new_name"),
+        put(b, " → new task %d (%s) (%.0f%% + %.0f%% of its prompts)\n", (int)tr_json_get_num(v, "new_id"), tr_json_get_str(v, "new_name", ""),
             100 * cJSON_GetArrayItem(s, 0)->valuedouble, 100 * cJSON_GetArrayItem(s, 1)->valuedouble);
     }
     put(b, "\n## Models\n\nAdded: ");
@@ -134,13 +123,13 @@ static void retrain(sb *b, const cJSON *j)
         any ? "" : "none");
     cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(j, "tasks")) {
         cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(t, "models")) {
-            put(b, "| %d %s | %s | ", (int)dget(t, "id"), sget(t, "name"), m->string);
-            signed_num(b, dget(m, "q_before"), "%.3f"); put(b, " | ");
-            signed_num(b, dget(m, "q_after"), "%.3f"); put(b, " | ");
-            signed_num(b, dget(m, "dq"), "%+.3f"); put(b, " | ");
-            signed_num(b, dget(m, "c_before"), "%.3g"); put(b, " | ");
-            signed_num(b, dget(m, "c_after"), "%.3g"); put(b, " | ");
-            signed_num(b, dget(m, "dc"), "%+.3g"); put(b, " |\n");
+            put(b, "| %d %s | %s | ", (int)tr_json_get_num(t, "id"), tr_json_get_str(t, "name", ""), m->string);
+            signed_num(b, tr_json_get_num(m, "q_before"), "%.3f"); put(b, " | ");
+            signed_num(b, tr_json_get_num(m, "q_after"), "%.3f"); put(b, " | ");
+            signed_num(b, tr_json_get_num(m, "dq"), "%+.3f"); put(b, " | ");
+            signed_num(b, tr_json_get_num(m, "c_before"), "%.3g"); put(b, " | ");
+            signed_num(b, tr_json_get_num(m, "c_after"), "%.3g"); put(b, " | ");
+            signed_num(b, tr_json_get_num(m, "dc"), "%+.3g"); put(b, " |\n");
         }
     }
 }
@@ -149,21 +138,21 @@ static void traffic(sb *b, const cJSON *j)
 {
     put(b, "# Drift report: traffic\n\nTraffic: `%s`, %d prompts. Out of distribution (cosine to every task centroid "
            "below %.4f%s): %d = ",
-        sget(j, "traffic"), (int)dget(j, "n"), dget(j, "ood_threshold"),
+        tr_json_get_str(j, "traffic", ""), (int)tr_json_get_num(j, "n"), tr_json_get_num(j, "ood_threshold"),
         cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "threshold_stored")) ? ", stored at training"
                                                                                : ", the default: this router file predates it",
-        (int)dget(j, "ood_count"));
-    pct(b, dget(j, "ood_share"));
+        (int)tr_json_get_num(j, "ood_count"));
+    pct(b, tr_json_get_num(j, "ood_share"));
     put(b, ". Task-share shift: total variation %.4f, Jensen-Shannon %.4f bits.\n\n"
            "| id | name | share at training | share in traffic | Δ | OOD prompts nearest |\n|---:|---|---:|---:|---:|---:|\n",
-        dget(j, "tv_distance"), dget(j, "js_divergence"));
+        tr_json_get_num(j, "tv_distance"), tr_json_get_num(j, "js_divergence"));
     const cJSON *t;
     cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(j, "tasks")) {
-        put(b, "| %d | %s | ", (int)dget(t, "id"), sget(t, "name"));
-        pct(b, dget(t, "share_train"));
+        put(b, "| %d | %s | ", (int)tr_json_get_num(t, "id"), tr_json_get_str(t, "name", ""));
+        pct(b, tr_json_get_num(t, "share_train"));
         put(b, " | ");
-        pct(b, dget(t, "share_traffic"));
-        put(b, " | %+.1f | %d |\n", 100 * dget(t, "delta"), (int)dget(t, "ood_nearest"));
+        pct(b, tr_json_get_num(t, "share_traffic"));
+        put(b, " | %+.1f | %d |\n", 100 * tr_json_get_num(t, "delta"), (int)tr_json_get_num(t, "ood_nearest"));
     }
 }
 
@@ -171,7 +160,7 @@ int tr_drift_markdown(const char *json, char **md, char *err, size_t errlen)
 {
     *md = NULL;
     cJSON *j = json ? cJSON_Parse(json) : NULL;
-    const char *kind = sget(j, "kind");
+    const char *kind = tr_json_get_str(j, "kind", "");
     sb b = {0};
     if (!strcmp(kind, "retrain")) retrain(&b, j);
     else if (!strcmp(kind, "traffic")) traffic(&b, j);

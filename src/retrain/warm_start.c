@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "base/json_text.h"
+#include "base/json.h"
 #include "router/router.h"
 #include "base/util.h"
 #include "base/vec.h"

@@ -4,9 +4,8 @@
 #include <string.h>
 
 #include "router/router.h"
+#include "base/json.h"
 #include "base/util.h"
-
-static cJSON *num_or_null(double v) { return isnan(v) ? cJSON_CreateNull() : cJSON_CreateNumber(v); }
 
 int tr_router_describe(const tr_router *r, char **json, char *err, size_t errlen)
 {
@@ -31,8 +30,8 @@ int tr_router_describe(const tr_router *r, char **json, char *err, size_t errlen
             int best = -1;
             for (size_t m = 0; m < t->n_models; m++) {
                 float qv = t->quality[k * t->n_models + m];
-                cJSON_AddItemToObject(q, r->models[m], num_or_null(qv));
-                cJSON_AddItemToObject(c, r->models[m], num_or_null(t->cost[k * t->n_models + m]));
+                cJSON_AddItemToObject(q, r->models[m], tr_json_num(qv));
+                cJSON_AddItemToObject(c, r->models[m], tr_json_num(t->cost[k * t->n_models + m]));
                 if (!isnan(qv) && (best < 0 || qv > t->quality[k * t->n_models + (size_t)best])) best = (int)m;
             }
             if (best >= 0) cJSON_AddStringToObject(o, "best_model", r->models[best]);

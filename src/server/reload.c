@@ -4,7 +4,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "base/json_text.h"
+#include "base/json.h"
 #include "route/online.h"
 #include "server/reload.h"
 #include "base/hash.h"

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "base/json_text.h"
+#include "base/json.h"
 #include "base/util.h"
 
 int tr_cv_predictions_write(void *ctx, const tr_heads_oof *o)
