@@ -11,6 +11,7 @@
 
 #include "cli/cli.h"
 #include "cli/cli_train_opts.h"
+#include "base/defaults.h"
 #include "retrain/drift_report.h"
 #include "data/feedback_merge.h"
 #include "retrain/regress_guard.h"
@@ -81,12 +82,12 @@ static void help(FILE *f)
         "      --drift-json FILE   write the drift report as JSON (--warm-start)\n"
         "      --max-regression X  refuse the new router when its AIQ(log) or Q@C_best\n"
         "                          on DATA's test split is below the current one's by\n"
-        "                          more than X (exit 3, nothing written) [0.01]\n"
+        "                          more than X (exit 3, nothing written) [%g]\n"
         "      --force             skip the regression guard\n"
         "Learning from feedback:\n"
         "      --feedback LOG      server feedback log (JSONL); repeatable\n"
         "      --decisions LOG     server decision log to join on request_id; repeatable\n",
-        wp.match.min_score);
+        wp.match.min_score, TR_DEFAULT_MAX_REGRESSION);
     cli_train_opts_help(f);
     tr_train_options d;
     tr_train_options_default(&d);
@@ -97,12 +98,12 @@ static void help(FILE *f)
                "                          [all but prior-hard]; without the kNN heads routing\n"
                "                          is faster and the router file smaller\n"
                "      --knn-tasks G       kNN heads search the prompts of the G most probable\n"
-               "                          tasks, 0 = all [2]\n"
+               "                          tasks, 0 = all [%d]\n"
                "      --knn-mass P        ...but stop at fewer once their probabilities sum to\n"
                "                          P (a prompt the classifier is sure of searches one\n"
                "                          task: faster routing); 0 = always G [%.2f]\n"
                "      --knn-cap N         at most N prompts of a task in the kNN store (a fixed\n"
-               "                          sample of a larger task), 0 = all [1024]\n"
+               "                          sample of a larger task), 0 = all [%d]\n"
                "      --fast              the latency profile: --max-features 8000 --heads\n"
                "                          prior-soft,prior+ridge unless given (a smaller router,\n"
                "                          about twice as fast, a little less quality)\n"
@@ -110,7 +111,7 @@ static void help(FILE *f)
                "                          ones cross-validation chose by, as JSONL: a line per\n"
                "                          training record {id, line, fold, task_index, chosen, q};\n"
                "                          \"-\" = standard output\n",
-            d.knn_mass);
+            d.knn_tasks, d.knn_mass, d.knn_cap);
     fprintf(f, "  -q, --quiet             no progress or summary on stderr\n"
                "  -h, --help              this help\n"
                "Exit: 0 written; 1 error; 2 usage; 3 refused as a regression (nothing written).\n");
@@ -155,7 +156,7 @@ int cmd_train(int argc, char **argv)
     const char *fb[MAX_LOGS], *dec[MAX_LOGS];
     size_t nfb = 0, ndec = 0;
     int skip_bad = 0, force = 0, maxreg_given = 0, fast = 0;
-    double max_reg = 0.01;
+    double max_reg = TR_DEFAULT_MAX_REGRESSION;
     tr_train_options o;
     tr_train_options_default(&o);
     tr_warm_params wp;
