@@ -14,9 +14,11 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "base/eval_metrics.h"
 #include "base/util.h"
+#include "heads/train_steps.h"
 
 static double clampd(double v, double lo, double hi) { return v < lo ? lo : v > hi ? hi : v; }
 static double logit(double p) { p = clampd(p, 1e-4, 1 - 1e-4); return log(p / (1 - p)); }
@@ -130,4 +132,55 @@ double tr_ece(const float *pred, const float *y, size_t n, int bins)
     for (size_t i = 0; i < n; i++) tr_ece_bins_add(&e, pred[i], y[i]);
     double v = tr_ece_bins_value(&e);
     return isnan(v) ? 0 : v;   /* nothing to measure: no miscalibration on record */
+}
+
+/* Per-model calibration on (OOF) predictions Q against the scores. */
+int tr_heads_fit_calibration(tr_heads *h, const tr_cv_data *D, const float *Q)
+{
+    size_t n = D->n, M = D->M;
+    float *px = tr_mallocarray(n, sizeof *px), *py = tr_mallocarray(n, sizeof *py);
+    float *kx = tr_mallocarray(n * M, sizeof *kx), *ky = tr_mallocarray(n * M, sizeof *ky);
+    int rc = TR_ENOMEM;
+    if (!px || !py || !kx || !ky) goto fail;
+    uint32_t off = 0;
+    for (size_t m = 0; m < M; m++) {
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++) {
+            float q = Q[i * M + m], s = D->S[i * M + m];
+            if (isnan(q) || isnan(s)) continue;
+            px[k] = q; py[k] = s; k++;
+        }
+        h->cal_off[m] = off;
+        if (k >= 200) {
+            size_t nk;
+            if ((rc = tr_isotonic_fit(px, py, k, kx + off, ky + off, &nk))) goto fail;
+            h->cal_kind[m] = TR_CAL_ISOTONIC;
+            off += (uint32_t)nk;
+        } else if (k > 0) {
+            tr_platt_fit(px, py, k, &h->cal_ab[2 * m], &h->cal_ab[2 * m + 1]);
+            h->cal_kind[m] = TR_CAL_PLATT;
+        } else {
+            h->cal_kind[m] = TR_CAL_IDENTITY;
+        }
+    }
+    h->cal_off[M] = off;
+    h->cal_x = tr_mallocarray(off ? off : 1, sizeof(float));
+    h->cal_y = tr_mallocarray(off ? off : 1, sizeof(float));
+    if (!h->cal_x || !h->cal_y) goto fail;
+    memcpy(h->cal_x, kx, off * sizeof(float));
+    memcpy(h->cal_y, ky, off * sizeof(float));
+    rc = TR_OK;
+fail:
+    tr_free(px); tr_free(py); tr_free(kx); tr_free(ky);
+    return rc;
+}
+
+float tr_heads_cal_apply(const tr_heads *h, size_t m, float q)
+{
+    switch (h->cal_kind[m]) {
+    case TR_CAL_PLATT: return tr_platt_apply(h->cal_ab[2 * m], h->cal_ab[2 * m + 1], q);
+    case TR_CAL_ISOTONIC: return tr_isotonic_apply(h->cal_x + h->cal_off[m], h->cal_y + h->cal_off[m],
+                                                   h->cal_off[m + 1] - h->cal_off[m], q);
+    default: return q;
+    }
 }

@@ -1,6 +1,7 @@
 /* Expert heads: fitting every quality and cost variant on a set of rows, and
  * the per-prompt prediction (no allocation).  Training with
- * cross-validation, calibration and the selection tables lives in train.c. */
+ * cross-validation, calibration and the selection tables lives in
+ * heads_train.c and the files it names. */
 #include "heads/heads_impl.h"
 
 #include <math.h>

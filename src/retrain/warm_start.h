@@ -5,7 +5,7 @@
  * tasks matched to the old ones (clustering/match.h) so ids and names stay
  * stable, and a drift report (JSON; src/drift_report.h renders Markdown).
  *
- * train.c calls in at three points (embedder, task target, after assembly);
+ * train/train.c calls in at three points (embedder, task target, after assembly);
  * everything else lives here. */
 #ifndef TR_WARM_START_H
 #define TR_WARM_START_H
@@ -63,7 +63,7 @@ char *tr_warm_take_drift(tr_warm *w);
  * "added", "vanished", "embedder"}); borrowed, NULL before apply. */
 const char *tr_warm_summary(const tr_warm *w);
 
-/* tr_train with warm-start parameters (train.c).  opt->warm_start names the
+/* tr_train with warm-start parameters (train/train.c).  opt->warm_start names the
  * current router (NULL: a cold run, wp ignored).  drift: NULL, or receives
  * the drift report JSON (owned by the caller: tr_free; NULL on a cold run).
  * Borrows ds, opt, wp.  *out owned by the caller: tr_router_close. */

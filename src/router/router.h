@@ -1,5 +1,5 @@
 /* The router object (internal view of the public tr_router) and the per-thread
- * scratch.  A router is assembled by training (train.c) or by loading a router
+ * scratch.  A router is assembled by training (train/train.c) or by loading a router
  * file (router_io.c); after that nothing in it changes, so any number of
  * threads may route on it at once, each with its own tr_scratch. */
 #ifndef TR_ROUTER_H
