@@ -5,20 +5,20 @@
 #
 #   bench/bench_quality.sh [DATA.jsonl ...]      (default: ../shared/data/*.jsonl)
 #
-# Plots go to bench/plots/<dataset>.svg.  Run from the project root after
+# Plots go to bench/figures/<dataset>.svg.  Run from the project root after
 # `make`; needs /usr/bin/time and python3.
 set -euo pipefail
 bin=${TR_BIN:-build/taskroute}
 [ $# -gt 0 ] || set -- ../shared/data/mmlu-pro.jsonl ../shared/data/llmrouter.jsonl
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-mkdir -p bench/plots
+mkdir -p bench/figures
 echo "commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $(nproc) cores, $(date -u +%Y-%m-%d)"
 for data in "$@"; do
   [ -f "$data" ] || { echo "bench_quality: $data missing, skipped" >&2; continue; }
   name=$(basename "$data" .jsonl)
   /usr/bin/time -f "%e %M" -o "$tmp/time" "$bin" train "$data" -o "$tmp/$name.trm" -q
   read -r secs kb < "$tmp/time"
-  "$bin" eval "$tmp/$name.trm" "$data" --baselines --json --plot "bench/plots/$name.svg" -q > "$tmp/$name.json"
+  "$bin" eval "$tmp/$name.trm" "$data" --baselines --json --plot "bench/figures/$name.svg" -q > "$tmp/$name.json"
   size=$(stat -c %s "$tmp/$name.trm")
   python3 - "$tmp/$name.json" "$name" "$secs" "$kb" "$size" <<'PY'
 import json, math, sys
