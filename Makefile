@@ -1,7 +1,8 @@
 # taskroute: library, CLI and server.  `make help` lists the targets.
 #
-# Every .c under src/, clustering/ and heads/ goes into the library; src/cli/
-# and src/server/ make the binary.  Objects live in $(BUILD) so a sanitizer
+# Every .c and .cc under src/ goes into the library except src/cli/ and
+# src/server/, which make the binary.  Includes name their folder
+# ("base/util.h"), so -Isrc is the one internal include root.  Objects live in $(BUILD) so a sanitizer
 # build (make asan) never mixes with the normal one.
 
 PREFIX   ?= /usr/local
@@ -24,7 +25,7 @@ ALL_CFLAGS   = -std=c11 $(WARN) -fPIC -pthread $(CFLAGS) $(SAN) $(PKG_CFLAGS)
 ALL_CXXFLAGS = -std=c++17 $(WARN) -fPIC -pthread $(CXXFLAGS) $(SAN) $(PKG_CFLAGS)
 LDLIBS_LIB   = $(PKG_LIBS) -lstdc++ -lm -pthread
 
-LIB_SRC := $(shell find src clustering heads \( -path src/cli -o -path src/server \) -prune -o -type f \( -name '*.c' -o -name '*.cc' \) -print 2>/dev/null)
+LIB_SRC := $(shell find src \( -path src/cli -o -path src/server \) -prune -o -type f \( -name '*.c' -o -name '*.cc' \) -print)
 LIB_C   := $(sort $(filter %.c,$(LIB_SRC)))
 LIB_CXX := $(sort $(filter %.cc,$(LIB_SRC)))
 BIN_C   := $(sort $(wildcard src/cli/*.c src/server/*.c))

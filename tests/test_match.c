@@ -1,5 +1,5 @@
-/* Task matching across retrains (clustering/match.c) and warm-start ids
- * (src/warm_start.c): the assignment is the optimal one (checked against
+/* Task matching across retrains (cluster/match.c) and warm-start ids
+ * (retrain/warm_start.c): the assignment is the optimal one (checked against
  * brute force), the minimum score makes tasks "added"/"vanished", splits
  * and merges are found, and on real training runs ids stay stable under a
  * new seed and a 90% subsample while a planted new task shows up as added. */

@@ -1,8 +1,9 @@
 /* EVAL.md's figures on plain arrays: the cost-quality hull, Q@C_best, gap
  * captured, C@Q_best, Q_max, AIQ (linear and log10 cost axes), ECE, and the
  * best-single-model and oracle references.  The conventions are in
- * eval_metrics.h; the arithmetic follows the research reference
- * (/work/research/eval.py) expression by expression so both agree to 1e-9. */
+ * eval_metrics.h; the arithmetic follows an independent Python reference
+ * implementation expression by expression so both agree to 1e-9 (its
+ * figures are pinned in tests/test_eval_metrics.c). */
 #include "base/eval_metrics.h"
 
 #include <math.h>

@@ -1,8 +1,10 @@
-/* The figures of ../shared/EVAL.md, on plain arrays, so that every router,
- * baseline and outside peer is scored by the same few lines of code.
+/* The figures of the evaluation protocol (EVAL.md), on plain arrays, so that
+ * every router, baseline and outside peer is scored by the same few lines of
+ * code.  They live in base/ because the task classifier and the heads score
+ * with them too, below the evaluation driver (eval/evaluate.c).
  *
- * Conventions (EVAL.md leaves them open; these match the research team's
- * reference implementation, /work/research/eval.py, to 1e-9):
+ * Conventions (EVAL.md leaves them open; these match an independent Python
+ * reference implementation to 1e-9):
  *   hull   sort the sweep by (cost, quality); of equal costs keep the best
  *          quality; upper hull by Andrew's monotone chain (a point on or
  *          below the chord of its neighbours is dropped); then cut after the

@@ -1,6 +1,6 @@
 /* `taskroute drift ROUTER TRAFFIC.jsonl`: without retraining, how new
  * traffic's task shares moved against the router's training shares and how
- * much of it is out of distribution (src/drift.h).  Prompts only. */
+ * much of it is out of distribution (retrain/drift.h).  Prompts only. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>

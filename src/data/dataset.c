@@ -1,9 +1,9 @@
-/* The routing JSONL reader (../shared/EVAL.md): one JSON object per line,
- * streamed with getline so a line may be any length and a 100k-record file
- * never sits in memory twice.  Every line is parsed with cJSON, checked, and
- * either kept or refused with a message naming file, line, field and value;
- * with skip_bad the refusal is reported and the load goes on, so nothing is
- * ever dropped silently.
+/* The routing JSONL reader (the evaluation protocol's format, EVAL.md): one
+ * JSON object per line, streamed with getline so a line may be any length
+ * and a 100k-record file never sits in memory twice.  Every line is parsed
+ * with cJSON, checked, and either kept or refused with a message naming
+ * file, line, field and value; with skip_bad the refusal is reported and
+ * the load goes on, so nothing is ever dropped silently.
  *
  * The model set is the union of the models named in kept records, in order of
  * first appearance.  While reading, labels are kept as a sparse list of

@@ -1,5 +1,5 @@
 /* The prompt embedder (embedder.h): SentencePiece pieces -> piece uni+bigram
- * TF-IDF (piece_features.c) -> projection on the top right singular vectors
+ * TF-IDF (tfidf.c) -> projection on the top right singular vectors
  * of the training TF-IDF matrix (svd.c) -> unit vector.
  *
  * Embedding one prompt uses only the caller's scratch: piece ids, then the
@@ -13,7 +13,7 @@
  *   str feature scheme, u64 vocabulary hash (FNV-1a 64 over every piece's
  *   text + NUL, in id order), i32 x 7 params (dim, vocab_size, min_df,
  *   max_features, bigrams, oversample, power_iters), u64 seed,
- *   bytes SentencePiece model, features (piece_features.h: n_docs, bigrams,
+ *   bytes SentencePiece model, features (tfidf.h: n_docs, bigrams,
  *   count, keys, idf), u32 dim, f32 singular values[dim],
  *   format 5: u32 storage (1 int8, 2 half), then for int8 f32 row scales
  *   [features] and i8 V[features x dim], for half f16 V; format 4: f16 V

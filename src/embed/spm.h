@@ -1,4 +1,4 @@
-/* A C view of SentencePiece 0.1.97 (src/spm_wrap.cc): train a unigram model
+/* A C view of SentencePiece 0.1.97 (embed/spm_wrap.cc): train a unigram model
  * from prompts held in memory, move the model to and from bytes (so it can
  * live inside a router file), and encode text to piece ids.  SentencePiece
  * is C++ and reports through exceptions and util::Status; the wrapper

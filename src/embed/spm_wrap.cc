@@ -1,4 +1,4 @@
-// The extern "C" wrapper over SentencePiece 0.1.97 declared in src/spm.h.
+// The extern "C" wrapper over SentencePiece 0.1.97 declared in embed/spm.h.
 // Everything SentencePiece can throw (std::bad_alloc, std::exception, or
 // anything else) is caught at each entry point and turned into a status and
 // a message; util::Status errors are mapped the same way.  Training reads

@@ -1,8 +1,7 @@
-/* Piece uni+bigram features with sublinear TF and smooth IDF.  (Named
- * piece_features, not features: with -Isrc a src/features.h would shadow
- * glibc's <features.h>.)  Fitting counts each key's document frequency in a growable open-addressing
- * map, keeps the frequent ones in a deterministic order, and builds the
- * fixed lookup table that embedding reads without allocating. */
+/* Piece uni+bigram features with sublinear TF and smooth IDF.  Fitting
+ * counts each key's document frequency in a growable open-addressing map,
+ * keeps the frequent ones in a deterministic order, and builds the fixed
+ * lookup table that embedding reads without allocating. */
 #include "embed/tfidf.h"
 
 #include <math.h>

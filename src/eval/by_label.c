@@ -1,4 +1,4 @@
-/* Per-label breakdown of an evaluation (see eval_labels.h).  Labels are
+/* Per-label breakdown of an evaluation (see by_label.h).  Labels are
  * matched by exact string; the training split is EVAL.md's, so the label
  * oracle never sees a test score. */
 #include "eval/by_label.h"

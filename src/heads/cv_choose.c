@@ -71,7 +71,7 @@ static double key_of(const tr_heads_cvrow *r, int k)
     return isnan(v) ? -INFINITY : v;
 }
 
-/* RECIPE.md's candidate order, which breaks ties: prior, kNN, ridge,
+/* The reference recipe's candidate order, which breaks ties: prior, kNN, ridge,
  * ensemble (the hard prior first of all), then the later variants in enum
  * order. */
 static int recipe_order(int qv)

@@ -1,6 +1,6 @@
 /* The cost/quality frontier figures of EVAL.md for cross-validation inside
  * the heads: the reference figures of a fold, and the sweep's figures
- * through src/eval_metrics.c, so a variant is chosen by exactly the figure
+ * through base/eval_metrics.c, so a variant is chosen by exactly the figure
  * `taskroute eval` reports (conventions there). */
 #include "heads/parts.h"
 

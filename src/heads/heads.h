@@ -32,10 +32,10 @@ typedef enum tr_qvariant {
     TR_QV_PRIOR_SOFT = 1,  /* top-k task priors mixed by P(t|x), renormalised */
     TR_QV_RIDGE = 2,       /* soft prior + ridge correction on the embedding */
     TR_QV_KNN = 3,         /* kNN-smoothed neighbours' scores shrunk to the soft prior */
-    TR_QV_ENSEMBLE = 4,    /* (soft prior + kNN + ridge) / 3 (RECIPE.md §4 E) */
-    TR_QV_KNN_TAU = 5,     /* kNN with weights exp((cos - 1) / tau) (research2 FINDINGS (a)) */
+    TR_QV_ENSEMBLE = 4,    /* (soft prior + kNN + ridge) / 3 (the reference recipe's ensemble) */
+    TR_QV_KNN_TAU = 5,     /* kNN with weights exp((cos - 1) / tau) (knn_smooth.c) */
     TR_QV_RIDGE_SURF = 6,  /* soft prior + ridge correction on [embedding, surface features] (b, c) */
-    TR_QV_ENS_KT_RS = 7,   /* (kNN-tau + ridge-surface) / 2 (FINDINGS (d)) */
+    TR_QV_ENS_KT_RS = 7,   /* (kNN-tau + ridge-surface) / 2 */
     TR_QV_KNN_SUP = 8,     /* kNN-tau in a supervised space: [x, beta z(x)], z the
                               standardised prior+ridge prediction (knn_sup.c) */
     TR_QV_KNN_SUP_RIDGE = 9,  /* kNN-sup whose mean is shrunk to its own prior+ridge
@@ -58,7 +58,7 @@ typedef enum tr_cv_criterion {
     TR_CRIT_AIQ_MEAN = 3,  /* (AIQ_lin + AIQ_log) / 2 */
     /* sum over gap captured, cost saving and AIQ_log of each eligible
      * row's rank among the eligible rows (best = 0; ties -> the earlier
-     * row); the least sum wins (RECIPE.md's CV procedure) */
+     * row); the least sum wins (the reference recipe's CV procedure) */
     TR_CRIT_RANKSUM = 4
 } tr_cv_criterion;
 
@@ -69,7 +69,7 @@ typedef struct tr_heads_params {
     double cost_k0;        /* the same for per-task costs [10] */
     int gate_top_k;        /* tasks mixed per prompt [4] */
     /* ridge penalties of the prompt-level correction that CV compares
-     * (the first n_ridge_alphas entries) [{100}, 1: RECIPE.md's constant] */
+     * (the first n_ridge_alphas entries) [{100}, 1: the reference recipe's constant] */
     double ridge_alphas[TR_HEADS_MAX_ALPHAS];
     int n_ridge_alphas;
     int knn_k;             /* neighbours of the kNN estimate; 0 disables kNN and ensemble [200] */
@@ -87,7 +87,7 @@ typedef struct tr_heads_params {
     double sup_w;
     double sup_alpha;      /* ridge penalty of kNN-sup's z; 0: ridge_alphas[0] [0] */
     int knn_tasks;         /* search only the prompts of the g most probable tasks;
-                              0 = all training prompts (exact as RECIPE.md; ~6x
+                              0 = all training prompts (exact, as the recipe; ~6x
                               slower: 275 vs 45 us on mmlu-pro, same CV AIQ) [2] */
     double knn_mass;       /* ...but stop at fewer tasks once their probabilities
                               sum to knn_mass: a prompt the classifier is sure of
@@ -104,12 +104,12 @@ typedef struct tr_heads_params {
     int qvariant;          /* >= 0: forced; < 0: chosen by CV among qv_mask [-1] */
     int cvariant;          /* >= 0: forced; < 0: chosen by CV among cv_mask [-1] */
     /* Variants CV may choose (bit v = variant v); the others are still
-     * trained and reported for ablations.  Defaults follow RECIPE.md's
+     * trained and reported for ablations.  Defaults follow the reference recipe's
      * candidates: soft prior, ridge, kNN, ensemble; cost length+task (the
      * task mean when no lengths are given). */
     unsigned qv_mask;      /* [0xFE: all but the hard prior] */
     unsigned cv_mask;      /* [0x2] */
-    int criterion;         /* tr_cv_criterion [TR_CRIT_RANKSUM, as RECIPE.md] */
+    int criterion;         /* tr_cv_criterion [TR_CRIT_RANKSUM, as the reference recipe] */
     int n_lambda;          /* λ sweep size for CV and the budget table [101] */
     double risk_delta;     /* confidence 1-δ of the risk guarantee [0.1] */
     uint64_t seed;         /* fold assignment when fold == NULL [42] */
@@ -181,7 +181,7 @@ int tr_heads_train(const float *X, const float *P, const int32_t *y, size_t n,
 
 void tr_heads_free(tr_heads *h);   /* NULL is a no-op */
 
-/* RECIPE.md's CV folds: record i goes to fold (fnv1a64(id_i) / 5) % K
+/* The reference recipe's CV folds: record i goes to fold (fnv1a64(id_i) / 5) % K
  * (independent of the test rule fnv1a64 % 5 == 0).  lens may be NULL
  * (NUL-terminated ids).  fold (n) is the caller's; pass it as params.fold,
  * and compute the task probabilities P of training rows out of fold on the

@@ -2,8 +2,8 @@
  * router (its embedder, unless a refit is asked for, so embeddings stay
  * comparable and training skips the tokenizer/TF-IDF/SVD fit; its task
  * count as the clustering target), and what it gives back to it: the new
- * tasks matched to the old ones (clustering/match.h) so ids and names stay
- * stable, and a drift report (JSON; src/drift_report.h renders Markdown).
+ * tasks matched to the old ones (cluster/match.h) so ids and names stay
+ * stable, and a drift report (JSON; retrain/drift_report.h renders Markdown).
  *
  * train/train.c calls in at three points (embedder, task target, after assembly);
  * everything else lives here. */
@@ -56,7 +56,7 @@ int tr_warm_apply(tr_warm *w, const tr_dataset *ds, const size_t *idx, size_t n,
                   const int32_t *membership, int same_space, tr_router *r, char *err, size_t errlen);
 
 /* The drift report of the last tr_warm_apply as JSON (owned by the caller:
- * tr_free; NULL before apply).  Format: src/drift_report.h. */
+ * tr_free; NULL before apply).  Format: retrain/drift_report.h. */
 char *tr_warm_take_drift(tr_warm *w);
 
 /* A short JSON summary for the new router's CONF ({"from", "matched",

@@ -1,5 +1,5 @@
 /* Online mode in the server (serve --online STATE.json; off by default):
- * the library's per task x model posteriors (src/online.h) re-rank the
+ * the library's per task x model posteriors (route/online.h) re-rank the
  * router's decision, a fixed-size request-id memory (online_memory.h) keeps
  * what feedback needs, POST /v1/feedback updates the posterior of the model
  * that was chosen, and the state is saved atomically every N updates, after

@@ -1,4 +1,4 @@
-/* The out-of-fold predictions' JSONL (see cv_predictions.h).  Numbers are
+/* The out-of-fold predictions' JSONL (see oof_export.h).  Numbers are
  * printed with 9 significant digits: a float's value round-trips. */
 #include "train/oof_export.h"
 

@@ -1,10 +1,10 @@
-/* Training: the offline pipeline of DESIGN.md, stage by stage.
+/* Training: the offline pipeline, stage by stage.
  *   dataset -> embedder (fit on the training split) -> X
  *   X -> kNN graph -> Leiden/Louvain -> tasks (+ names)
  *   X, tasks -> softmax classifier -> P(task | x)
  *   X, P, scores, costs -> expert heads, calibration, cost model (tr_train only)
  * Every random choice derives from opt->seed; igraph use is serialised by
- * clustering/igraph_glue.c. */
+ * cluster/igraph_glue.c. */
 #include <cJSON.h>
 #include <cblas.h>
 #include <math.h>
@@ -293,7 +293,7 @@ static int run_stage1(const tr_dataset *ds, const tr_train_options *o, tr_warm *
     s->P = tr_mallocarray(s->n * s->T, sizeof *s->P);
     if (!s->P) return tr_errorf(err, errlen, TR_ENOMEM, "out of memory");
     if (want_oof) {
-        /* the heads' folds (RECIPE: by id hash), shared so that no row's
+        /* the heads' folds (by id hash: tr_heads_folds_from_ids), shared so that no row's
          * task probabilities come from a model that saw it */
         s->n_folds = o->cv_folds;
         s->fold = tr_mallocarray(s->n, sizeof *s->fold);
