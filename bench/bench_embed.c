@@ -19,9 +19,9 @@
 
 #include <cblas.h>
 
+#include "base/util.h"
 #include "data/dataset.h"
 #include "embed/embedder.h"
-#include "base/util.h"
 
 extern char *openblas_get_config(void);
 

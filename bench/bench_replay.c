@@ -19,14 +19,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data/dataset.h"
 #include "base/eval_metrics.h"
-#include "route/online.h"
-#include "eval/plot_svg.h"
-#include "router/router.h"
-#include "heads/select.h"
-#include "taskroute.h"
 #include "base/util.h"
+#include "data/dataset.h"
+#include "eval/plot_svg.h"
+#include "heads/select.h"
+#include "route/online.h"
+#include "router/router.h"
+#include "taskroute.h"
 
 extern char *openblas_get_config(void);
 

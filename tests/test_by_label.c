@@ -8,9 +8,9 @@
 #include <cJSON.h>
 #include <math.h>
 
+#include "base/util.h"
 #include "data/dataset.h"
 #include "eval/by_label.h"
-#include "base/util.h"
 
 /* The i-th id (counting from 0) that falls in the wanted split. */
 static void nth_id(int test, int i, char *out, size_t n)

@@ -6,8 +6,8 @@
 #include <math.h>
 
 #include "base/buf.h"
-#include "classify/classifier.h"
 #include "base/util.h"
+#include "classify/classifier.h"
 
 /* T well-separated classes in d dimensions, unit rows. */
 static float *blobs(size_t n, size_t d, size_t T, double noise, uint64_t seed, int32_t *y)

@@ -4,9 +4,9 @@
 
 #include <math.h>
 
+#include "base/util.h"
 #include "heads/heads.h"
 #include "heads/parts.h"
-#include "base/util.h"
 
 static void test_length_model(void **state)
 {

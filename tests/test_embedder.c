@@ -7,10 +7,10 @@
 
 #include <math.h>
 
-#include "embed/embedder.h"
-#include "kernels/half.h"
-#include "embed/spm.h"
 #include "base/util.h"
+#include "embed/embedder.h"
+#include "embed/spm.h"
+#include "kernels/half.h"
 
 #define NT 4
 #define PER 40

@@ -9,12 +9,12 @@
 #include <math.h>
 
 #include "base/buf.h"
-#include "heads/heads.h"
-#include "kernels/half.h"
-#include "heads/heads_impl.h"
-#include "heads_synth.h"
-#include "heads/parts.h"
 #include "base/util.h"
+#include "heads/heads.h"
+#include "heads/heads_impl.h"
+#include "heads/parts.h"
+#include "heads_synth.h"
+#include "kernels/half.h"
 
 static const float K5x4[20] = {
     0.90f, 0.60f, 0.30f, 0.20f,

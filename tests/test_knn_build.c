@@ -4,8 +4,8 @@
 
 #include <math.h>
 
-#include "cluster/knn_build.h"
 #include "base/util.h"
+#include "cluster/knn_build.h"
 
 /* Points around c clusters on the unit sphere, rows unit-normalised. */
 static float *clustered(size_t n, size_t d, size_t c, double noise, uint64_t seed, int32_t *lab)

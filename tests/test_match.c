@@ -7,11 +7,11 @@
 
 #include <math.h>
 
-#include "data/dataset.h"
-#include "cluster/match.h"
-#include "router/router.h"
 #include "base/util.h"
+#include "cluster/match.h"
+#include "data/dataset.h"
 #include "retrain/warm_start.h"
+#include "router/router.h"
 
 /* Unit centroids e_k in dimension d. */
 static void basis(float *C, size_t T, size_t d, const int *dirs)

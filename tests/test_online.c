@@ -7,9 +7,9 @@
 #include <math.h>
 #include <pthread.h>
 
+#include "base/util.h"
 #include "route/online.h"
 #include "router/router.h"
-#include "base/util.h"
 
 /* A router shell with T tasks and M models: only what online.c reads. */
 typedef struct shell {

@@ -6,8 +6,8 @@
 #include <math.h>
 
 #include "base/eval_metrics.h"
-#include "eval/plot_svg.h"
 #include "base/util.h"
+#include "eval/plot_svg.h"
 
 static size_t count(const char *s, const char *needle)
 {

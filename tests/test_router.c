@@ -8,12 +8,12 @@
 #include <math.h>
 #include <sys/stat.h>
 
+#include "base/util.h"
 #include "data/dataset.h"
+#include "data/synth.h"
 #include "embed/embedder.h"
 #include "heads/heads.h"
 #include "router/router.h"
-#include "data/synth.h"
-#include "base/util.h"
 
 static tr_dataset *ds;
 static tr_router *trained;

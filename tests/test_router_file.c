@@ -8,8 +8,8 @@
 #include <sys/stat.h>
 
 #include "base/buf.h"
-#include "router/router_file.h"
 #include "base/util.h"
+#include "router/router_file.h"
 
 #define TAG_ZZZZ TR_FOURCC('Z', 'Z', 'Z', 'Z')
 

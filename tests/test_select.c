@@ -6,9 +6,9 @@
 #include <math.h>
 
 #include "heads/heads.h"
-#include "heads_synth.h"
 #include "heads/parts.h"
 #include "heads/select.h"
+#include "heads_synth.h"
 
 static void test_hand_vectors(void **state)
 {

@@ -5,8 +5,8 @@
 
 #include <math.h>
 
-#include "embed/tfidf.h"
 #include "base/util.h"
+#include "embed/tfidf.h"
 
 /* docs: [5 6 5] [5 7] [6 7 7] [5] */
 static const int32_t ids[] = {5, 6, 5, 5, 7, 6, 7, 7, 5};

@@ -6,9 +6,9 @@
  * bytes, and refuses corrupt bytes. */
 #include "testutil.h"
 
+#include "base/util.h"
 #include "data/dataset.h"
 #include "embed/spm.h"
-#include "base/util.h"
 #include "embed/word_cache.h"
 
 static tr_dataset *ds;

@@ -16,8 +16,8 @@
 #include <string.h>
 
 #include "base/eval_metrics.h"
-#include "kernels/gemv.h"
 #include "base/util.h"
+#include "kernels/gemv.h"
 
 #define CHUNK 4096
 #define HIST 8

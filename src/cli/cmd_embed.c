@@ -15,10 +15,10 @@
 #include <string.h>
 
 #include "base/buf.h"
+#include "base/util.h"
 #include "cli/cli.h"
 #include "data/dataset.h"
 #include "embed/embedder.h"
-#include "base/util.h"
 
 #define CMD "embed"
 

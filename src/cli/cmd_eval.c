@@ -8,10 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/json.h"
 #include "cli/cli.h"
 #include "cli/cli_train_opts.h"
 #include "cli/eval_plot.h"
-#include "base/json.h"
 #include "taskroute.h"
 
 static void help(FILE *f)

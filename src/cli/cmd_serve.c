@@ -14,11 +14,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "cli/cli.h"
-#include "server/server.h"
 #include "base/defaults.h"
 #include "base/util.h"
+#include "cli/cli.h"
 #include "route/online.h"
+#include "server/server.h"
 
 static void usage(FILE *f)
 {

@@ -9,14 +9,14 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/defaults.h"
 #include "cli/cli.h"
 #include "cli/cli_train_opts.h"
-#include "base/defaults.h"
-#include "retrain/drift_report.h"
 #include "data/feedback_merge.h"
+#include "retrain/drift_report.h"
 #include "retrain/regress_guard.h"
-#include "taskroute.h"
 #include "retrain/warm_start.h"
+#include "taskroute.h"
 
 /* When each training stage began, from the progress calls: the summary
  * says where the time went, so a scheduled retrain that slows down shows

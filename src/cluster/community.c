@@ -19,9 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/util.h"
 #include "cluster/graph.h"
 #include "cluster/igraph_glue.h"
-#include "base/util.h"
 
 void tr_community_params_default(tr_community_params *p)
 {

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cluster/igraph_glue.h"
 #include "base/util.h"
+#include "cluster/igraph_glue.h"
 
 void tr_edges_free(tr_edges *e)
 {

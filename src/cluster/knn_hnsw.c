@@ -13,8 +13,8 @@
 #include <stdatomic.h>
 #include <string.h>
 
-#include "cluster/hnsw_wrap.h"
 #include "base/util.h"
+#include "cluster/hnsw_wrap.h"
 
 #define QCHUNK 256
 

@@ -8,8 +8,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "cluster/igraph_glue.h"
 #include "base/util.h"
+#include "cluster/igraph_glue.h"
 
 void tr_match_params_default(tr_match_params *p)
 {

@@ -8,9 +8,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cluster/tasks.h"
 #include "data/dataset.h"
 #include "embed/embedder.h"
-#include "cluster/tasks.h"
 
 /* Fill t->names from the training prompts idx[0..n) of ds, whose tasks are
  * membership[0..n).  Borrows everything.  Also fills 'terms' (T x n_terms

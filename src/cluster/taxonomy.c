@@ -8,9 +8,9 @@
 #include <math.h>
 #include <string.h>
 
-#include "cluster/community.h"
 #include "base/json.h"
 #include "base/util.h"
+#include "cluster/community.h"
 
 /* Best value: the cheapest model whose mean quality is within this of the
  * task's best model (2 points of accuracy buys a lot of cost). */

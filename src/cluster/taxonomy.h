@@ -7,8 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "data/dataset.h"
 #include "cluster/tasks.h"
+#include "data/dataset.h"
 
 typedef struct tr_taxonomy_input {
     const tr_dataset *ds;

@@ -15,6 +15,8 @@
  * Memory comes from tr_malloc & co (fault injection in tests), except the
  * getline buffer (libc's contract) and cJSON's own trees, which live for one
  * line only. */
+#include "data/dataset.h"
+
 #include <errno.h>
 #include <float.h>
 #include <math.h>
@@ -27,7 +29,6 @@
 
 #include <cJSON.h>
 
-#include "data/dataset.h"
 #include "base/hash.h"
 #include "base/util.h"
 

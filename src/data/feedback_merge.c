@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data/dataset.h"
 #include "base/json.h"
 #include "base/util.h"
+#include "data/dataset.h"
 
 typedef struct dec { char *rid, *prompt; } dec;
 typedef struct fb { char *rid, *model, *prompt; double score; size_t order; } fb;

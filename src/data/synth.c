@@ -14,6 +14,8 @@
  *  - costs = tokens x price with noise; some label noise; some missing labels.
  * Every random choice comes from one tr_rng seeded from the options, and the
  * numbers are rounded before printing, so a seed gives the same bytes. */
+#include "data/synth.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +23,6 @@
 
 #include <cJSON.h>
 
-#include "data/synth.h"
 #include "base/util.h"
 
 typedef struct synth_model {

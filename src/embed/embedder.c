@@ -44,15 +44,15 @@
 #include <math.h>
 #include <string.h>
 
-#include "kernels/half.h"
-#include "embed/tfidf.h"
-#include "kernels/q8.h"
-#include "embed/spm.h"
-#include "embed/svd.h"
 #include "base/hash.h"
 #include "base/util.h"
 #include "base/vec.h"
+#include "embed/spm.h"
+#include "embed/svd.h"
+#include "embed/tfidf.h"
 #include "embed/word_cache.h"
+#include "kernels/half.h"
+#include "kernels/q8.h"
 
 /* 5: as 4, the projection stored as int8 rows with a float scale each
  * (q8.h); 4: as 3, the projection stored as half; 3: valid UTF-8 prompts are

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "taskroute.h"
 #include "base/hash.h"
 #include "base/util.h"
+#include "taskroute.h"
 
 struct tr_word_cache {
     size_t n;

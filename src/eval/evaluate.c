@@ -15,15 +15,15 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "data/dataset.h"
-#include "eval/by_label.h"
 #include "base/eval_metrics.h"
-#include "heads/heads.h"
 #include "base/json.h"
-#include "router/router.h"
-#include "heads/select.h"
 #include "base/util.h"
 #include "base/vec.h"
+#include "data/dataset.h"
+#include "eval/by_label.h"
+#include "heads/heads.h"
+#include "heads/select.h"
+#include "router/router.h"
 
 #define N_LAMBDA 121        /* sweep settings (EVAL.md asks for >= 41) */
 #define KNN_K 50            /* neighbours of the kNN baseline */

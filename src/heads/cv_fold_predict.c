@@ -4,14 +4,15 @@
  * threads.  tr_heads_train runs OpenBLAS on one thread: with its threads
  * spinning beside our workers, heads took 2.5 times as long.  Every row's
  * result is the same whatever the thread count. */
+#include "heads/cv.h"
+
 #include <cblas.h>
 #include <stdatomic.h>
 #include <string.h>
 
-#include "heads/cv.h"
-#include "kernels/half.h"
-#include "heads/parts.h"
 #include "base/util.h"
+#include "heads/parts.h"
+#include "kernels/half.h"
 
 int tr_cv_slot_qv(const tr_cv_slots *sl, size_t s)
 {

@@ -17,8 +17,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "kernels/gemv.h"
 #include "base/util.h"
+#include "kernels/gemv.h"
 
 #define BLOCK 2048
 

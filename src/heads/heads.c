@@ -7,9 +7,9 @@
 #include <math.h>
 #include <string.h>
 
-#include "kernels/half.h"
-#include "heads/parts.h"
 #include "base/util.h"
+#include "heads/parts.h"
+#include "kernels/half.h"
 
 void tr_heads_params_default(tr_heads_params *p)
 {

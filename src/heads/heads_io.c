@@ -37,10 +37,10 @@
 #include <math.h>
 #include <string.h>
 
-#include "kernels/half.h"
+#include "base/util.h"
 #include "heads/heads_impl.h"
 #include "heads/parts.h"
-#include "base/util.h"
+#include "kernels/half.h"
 
 #define HEADS_FMT 1u       /* CALB, COST, SELC */
 #define HEAD_FMT 4u        /* HEAD */

@@ -33,10 +33,10 @@
 #include <math.h>
 #include <string.h>
 
-#include "kernels/gemv.h"
+#include "base/util.h"
 #include "heads/heads_impl.h"
 #include "heads/parts.h"
-#include "base/util.h"
+#include "kernels/gemv.h"
 
 /* Raw z (soft prior + ridge correction, unclipped); NaN for a model
  * without labels. */

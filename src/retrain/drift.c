@@ -8,10 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data/dataset.h"
-#include "router/router.h"
 #include "base/util.h"
 #include "base/vec.h"
+#include "data/dataset.h"
+#include "router/router.h"
 
 static int cmp_double(const void *a, const void *b)
 {

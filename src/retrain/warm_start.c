@@ -8,9 +8,9 @@
 #include <string.h>
 
 #include "base/json.h"
-#include "router/router.h"
 #include "base/util.h"
 #include "base/vec.h"
+#include "router/router.h"
 
 struct tr_warm {
     char *path;

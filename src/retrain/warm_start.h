@@ -13,9 +13,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cluster/match.h"
 #include "data/dataset.h"
 #include "embed/embedder.h"
-#include "cluster/match.h"
 #include "taskroute.h"
 
 typedef struct tr_warm_params {

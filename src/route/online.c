@@ -11,8 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "router/router.h"
 #include "base/util.h"
+#include "router/router.h"
 
 struct tr_online {
     pthread_mutex_t mu;

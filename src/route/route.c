@@ -7,11 +7,11 @@
 #include <math.h>
 #include <string.h>
 
-#include "heads/heads.h"
-#include "router/router.h"
-#include "heads/select.h"
 #include "base/util.h"
 #include "base/vec.h"
+#include "heads/heads.h"
+#include "heads/select.h"
+#include "router/router.h"
 
 size_t tr_router_model_count(const tr_router *r) { return r ? r->n_models : 0; }
 size_t tr_router_task_count(const tr_router *r) { return r ? r->tasks.n_tasks : 0; }

@@ -3,9 +3,9 @@
 #include <math.h>
 #include <string.h>
 
-#include "router/router.h"
 #include "base/json.h"
 #include "base/util.h"
+#include "router/router.h"
 
 int tr_router_describe(const tr_router *r, char **json, char *err, size_t errlen)
 {

@@ -9,8 +9,8 @@
 #include <stdint.h>
 
 #include "classify/classifier.h"
-#include "embed/embedder.h"
 #include "cluster/tasks.h"
+#include "embed/embedder.h"
 #include "taskroute.h"
 
 struct tr_heads;   /* heads/heads.h */

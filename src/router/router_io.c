@@ -7,10 +7,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/util.h"
 #include "heads/heads.h"
 #include "router/router.h"
 #include "router/router_file.h"
-#include "base/util.h"
 
 void tr_router_free_parts(tr_router *r)
 {

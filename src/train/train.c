@@ -11,19 +11,19 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cluster/community.h"
-#include "train/oof_export.h"
-#include "data/dataset.h"
-#include "heads/heads.h"
-#include "cluster/knn_build.h"
-#include "router/router.h"
-#include "cluster/task_names.h"
-#include "cluster/taxonomy.h"
 #include "base/util.h"
 #include "base/vec.h"
+#include "cluster/community.h"
+#include "cluster/knn_build.h"
+#include "cluster/task_names.h"
+#include "cluster/taxonomy.h"
+#include "data/dataset.h"
+#include "embed/word_cache.h"
+#include "heads/heads.h"
 #include "retrain/drift.h"
 #include "retrain/warm_start.h"
-#include "embed/word_cache.h"
+#include "router/router.h"
+#include "train/oof_export.h"
 
 void tr_train_options_default(tr_train_options *o)
 {
