@@ -11,6 +11,7 @@
 #include "cluster/match.h"
 #include "data/dataset.h"
 #include "retrain/warm_start.h"
+#include "train/train.h"
 #include "router/router.h"
 
 /* Unit centroids e_k in dimension d. */

@@ -16,6 +16,7 @@
 #include "retrain/drift_report.h"
 #include "retrain/regress_guard.h"
 #include "retrain/warm_start.h"
+#include "train/train.h"
 #include "taskroute.h"
 
 /* When each training stage began, from the progress calls: the summary

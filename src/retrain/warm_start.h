@@ -63,11 +63,4 @@ char *tr_warm_take_drift(tr_warm *w);
  * "added", "vanished", "embedder"}); borrowed, NULL before apply. */
 const char *tr_warm_summary(const tr_warm *w);
 
-/* tr_train with warm-start parameters (train/train.c).  opt->warm_start names the
- * current router (NULL: a cold run, wp ignored).  drift: NULL, or receives
- * the drift report JSON (owned by the caller: tr_free; NULL on a cold run).
- * Borrows ds, opt, wp.  *out owned by the caller: tr_router_close. */
-int tr_train_warm(const tr_dataset *ds, const tr_train_options *opt, const tr_warm_params *wp,
-                  tr_router **out, char **drift, char *err, size_t errlen);
-
 #endif

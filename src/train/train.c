@@ -5,6 +5,8 @@
  *   X, P, scores, costs -> expert heads, calibration, cost model (tr_train only)
  * Every random choice derives from opt->seed; igraph use is serialised by
  * cluster/igraph_glue.c. */
+#include "train/train.h"
+
 #include <cJSON.h>
 #include <cblas.h>
 #include <math.h>
