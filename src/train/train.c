@@ -27,25 +27,36 @@
 #include "router/router.h"
 #include "train/oof_export.h"
 
+/* The stages' own defaults, so that each value has one home; only the
+ * resolution differs: 0 lets training choose it from the task count. */
 void tr_train_options_default(tr_train_options *o)
 {
+    tr_embed_params e;
+    tr_knn_params k;
+    tr_community_params c;
+    tr_heads_params h;
+    tr_embed_params_default(&e);
+    tr_knn_params_default(&k);
+    tr_community_params_default(&c);
+    tr_heads_params_default(&h);
     memset(o, 0, sizeof *o);
-    o->seed = 42;
-    o->threads = 0;
-    o->dim = 256;
-    o->vocab_size = 4000;
-    o->min_df = 2;
-    o->max_features = 50000;
-    o->bigrams = 1;
-    o->algo = TR_ALGO_LEIDEN;
-    o->knn_k = 15;
+    o->seed = e.seed;
+    o->threads = e.threads;
+    o->dim = e.dim;
+    o->vocab_size = e.vocab_size;
+    o->min_df = e.min_df;
+    o->max_features = e.max_features;
+    o->bigrams = e.bigrams;
+    o->half_projection = e.projection == TR_PROJ_HALF;
+    o->algo = c.algo;
+    o->knn_k = (int)k.k;
     o->resolution = 0;
-    o->gate_top_k = 4;
-    o->cv_folds = 5;
+    o->gate_top_k = h.gate_top_k;
+    o->cv_folds = h.cv_folds;
     o->heads = NULL;
-    o->knn_tasks = 2;
-    o->knn_mass = 0.9;
-    o->knn_cap = 1024;
+    o->knn_tasks = h.knn_tasks;
+    o->knn_mass = h.knn_mass;
+    o->knn_cap = h.knn_cap;
 }
 
 /* Defaults for the number and size of tasks when the caller sets neither a
