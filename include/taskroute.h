@@ -70,7 +70,7 @@ const char *tr_strerror_name(int code);
 
 /* --------------------------------------------------------------- datasets */
 
-/* A routing dataset (../shared/EVAL.md format) held in memory. */
+/* A routing dataset (the format of the evaluation protocol (EVAL.md)) held in memory. */
 typedef struct tr_dataset tr_dataset;
 
 typedef struct tr_load_options {
