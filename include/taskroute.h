@@ -27,14 +27,30 @@
 extern "C" {
 #endif
 
+/* Every function of this header, and only those, is exported by the shared
+ * library (built with hidden visibility). */
+#if defined(__GNUC__) || defined(__clang__)
+#define TR_API __attribute__((visibility("default")))
+#else
+#define TR_API
+#endif
+
+/* The one statement of the library's version: the Makefile reads these three
+ * numbers for the shared library's file names and soname
+ * (libtaskroute.so.MAJOR) and for taskroute.pc; tr_version() returns
+ * TR_VERSION_STRING as the library was compiled. */
 #define TR_VERSION_MAJOR 0
 #define TR_VERSION_MINOR 1
 #define TR_VERSION_PATCH 0
-#define TR_VERSION_STRING "0.1.0"
+#define TR_VERSION_STR_(x) #x
+#define TR_VERSION_XSTR_(x) TR_VERSION_STR_(x)
+#define TR_VERSION_STRING                                                     \
+    TR_VERSION_XSTR_(TR_VERSION_MAJOR) "." TR_VERSION_XSTR_(TR_VERSION_MINOR) "." \
+    TR_VERSION_XSTR_(TR_VERSION_PATCH)
 
 /* The library's run-time version, e.g. "0.1.0"; compare with TR_VERSION_STRING.
  * Static string. */
-const char *tr_version(void);
+TR_API const char *tr_version(void);
 
 /* ---------------------------------------------------------------- errors */
 
@@ -63,10 +79,10 @@ enum tr_status {
 };
 
 /* A short description of a status code.  Static string; never NULL. */
-const char *tr_strerror(int code);
+TR_API const char *tr_strerror(int code);
 
 /* The status code's symbolic name, e.g. "TR_EFORMAT".  Static string. */
-const char *tr_strerror_name(int code);
+TR_API const char *tr_strerror_name(int code);
 
 /* --------------------------------------------------------------- datasets */
 
@@ -95,25 +111,25 @@ typedef struct tr_load_stats {
 
 /* Read a routing JSONL file ("-" reads stdin).  opt may be NULL (defaults:
  * stop at the first bad record).  *out is owned by the caller: tr_dataset_free. */
-int tr_dataset_load(const char *path, const tr_load_options *opt,
+TR_API int tr_dataset_load(const char *path, const tr_load_options *opt,
                     tr_dataset **out, char *err, size_t errlen);
 
 /* Free a dataset; NULL is a no-op. */
-void tr_dataset_free(tr_dataset *ds);
+TR_API void tr_dataset_free(tr_dataset *ds);
 
 /* Counts of what the load read, kept and skipped.  'out' is the caller's. */
-void tr_dataset_stats(const tr_dataset *ds, tr_load_stats *out);
+TR_API void tr_dataset_stats(const tr_dataset *ds, tr_load_stats *out);
 
-size_t tr_dataset_count(const tr_dataset *ds);
-size_t tr_dataset_model_count(const tr_dataset *ds);
+TR_API size_t tr_dataset_count(const tr_dataset *ds);
+TR_API size_t tr_dataset_model_count(const tr_dataset *ds);
 /* Model name m in file order of first appearance.  Owned by ds. */
-const char *tr_dataset_model_name(const tr_dataset *ds, size_t m);
+TR_API const char *tr_dataset_model_name(const tr_dataset *ds, size_t m);
 
 /* 1 when the record id falls in EVAL.md's test split (fnv1a64(id) % 5 == 0). */
-int tr_split_is_test(const char *id, size_t len);
+TR_API int tr_split_is_test(const char *id, size_t len);
 
 /* FNV-1a, 64-bit, over len bytes (EVAL.md's split hash). */
-uint64_t tr_fnv1a64(const void *data, size_t len);
+TR_API uint64_t tr_fnv1a64(const void *data, size_t len);
 
 /* ---------------------------------------------------------------- routers */
 
@@ -173,53 +189,53 @@ typedef struct tr_train_options {
 } tr_train_options;
 
 /* Fill *o with the defaults shown in brackets above.  o is the caller's. */
-void tr_train_options_default(tr_train_options *o);
+TR_API void tr_train_options_default(tr_train_options *o);
 
 /* Stage 1 only: embed, build the prompt graph, discover tasks, train the task
  * classifier.  Borrows ds and opt.  *out owned by the caller: tr_router_close.
  * report: NULL, or receives the taxonomy report as JSON (tasks, names, sizes,
  * exemplars, per-model quality and cost, modularity, agreement with `task`
  * labels), owned by the caller: tr_free. */
-int tr_discover(const tr_dataset *ds, const tr_train_options *opt,
+TR_API int tr_discover(const tr_dataset *ds, const tr_train_options *opt,
                 tr_router **out, char **report, char *err, size_t errlen);
 
 /* The whole router (stage 1 + heads, calibration, cost model).  Borrows ds and
  * opt.  *out owned by the caller: tr_router_close. */
-int tr_train(const tr_dataset *ds, const tr_train_options *opt,
+TR_API int tr_train(const tr_dataset *ds, const tr_train_options *opt,
              tr_router **out, char *err, size_t errlen);
 
 /* Write the router file atomically (temporary file, fsync, rename).  Borrows r. */
-int tr_router_save(const tr_router *r, const char *path, char *err, size_t errlen);
+TR_API int tr_router_save(const tr_router *r, const char *path, char *err, size_t errlen);
 
 /* Load and validate a router file (magic, version, checksums, counts).
  * *out owned by the caller: tr_router_close. */
-int tr_router_open(const char *path, tr_router **out, char *err, size_t errlen);
+TR_API int tr_router_open(const char *path, tr_router **out, char *err, size_t errlen);
 
 /* Free a router; NULL is a no-op.  No tr_route may be running on it. */
-void tr_router_close(tr_router *r);
+TR_API void tr_router_close(tr_router *r);
 
-size_t tr_router_model_count(const tr_router *r);
-const char *tr_router_model_name(const tr_router *r, size_t m); /* owned by r */
-size_t tr_router_task_count(const tr_router *r);
-const char *tr_router_task_name(const tr_router *r, size_t t);  /* owned by r */
-size_t tr_router_dim(const tr_router *r);  /* embedding dimension */
+TR_API size_t tr_router_model_count(const tr_router *r);
+TR_API const char *tr_router_model_name(const tr_router *r, size_t m); /* owned by r */
+TR_API size_t tr_router_task_count(const tr_router *r);
+TR_API const char *tr_router_task_name(const tr_router *r, size_t t);  /* owned by r */
+TR_API size_t tr_router_dim(const tr_router *r);  /* embedding dimension */
 /* Task t's stable id (kept across warm-started retrains), or -1. */
-int tr_router_task_id(const tr_router *r, size_t t);
-int tr_router_has_heads(const tr_router *r); /* 0 for a stage-1 (discover) file */
+TR_API int tr_router_task_id(const tr_router *r, size_t t);
+TR_API int tr_router_has_heads(const tr_router *r); /* 0 for a stage-1 (discover) file */
 /* Index of the model called 'name', or -1.  Borrows name. */
-int tr_router_find_model(const tr_router *r, const char *name);
+TR_API int tr_router_find_model(const tr_router *r, const char *name);
 
 /* A JSON description (config, tasks, models, sections) for `inspect`.
  * *json owned by the caller: tr_free. */
-int tr_router_describe(const tr_router *r, char **json, char *err, size_t errlen);
+TR_API int tr_router_describe(const tr_router *r, char **json, char *err, size_t errlen);
 
 /* Free memory the library handed to the caller (JSON strings). NULL: no-op. */
-void tr_free(void *p);
+TR_API void tr_free(void *p);
 
 /* Working memory for tr_route on r (or any router with no more models, tasks
  * and dimensions).  *out owned by the caller: tr_scratch_free. */
-int tr_scratch_new(const tr_router *r, tr_scratch **out);
-void tr_scratch_free(tr_scratch *s);
+TR_API int tr_scratch_new(const tr_router *r, tr_scratch **out);
+TR_API void tr_scratch_free(tr_scratch *s);
 
 typedef enum tr_select_mode {
     TR_SELECT_LAMBDA = 0,    /* maximise q - value * c (value = λ per USD) */
@@ -255,7 +271,7 @@ typedef struct tr_decision {
 /* Route one prompt (UTF-8, len bytes).  Borrows r, prompt, opt (NULL =
  * defaults); s is this thread's scratch; *out's arrays are owned by s.
  * Allocates nothing. */
-int tr_route(const tr_router *r, const char *prompt, size_t len,
+TR_API int tr_route(const tr_router *r, const char *prompt, size_t len,
              const tr_route_options *opt, tr_scratch *s, tr_decision *out);
 
 /* Route a caller-embedded prompt: x has tr_router_dim(r) floats (it is
@@ -263,7 +279,7 @@ int tr_route(const tr_router *r, const char *prompt, size_t len,
  * reads its surface features (length, punctuation, digits...) sees the
  * training mean and the length-based cost model a zero length.  Same
  * ownership as tr_route. */
-int tr_route_embedding(const tr_router *r, const float *x, size_t d,
+TR_API int tr_route_embedding(const tr_router *r, const float *x, size_t d,
                        const tr_route_options *opt, tr_scratch *s,
                        tr_decision *out);
 
@@ -272,7 +288,7 @@ int tr_route_embedding(const tr_router *r, const float *x, size_t d,
 /* Score r on the EVAL.md test split of ds.  with_baselines: also every
  * baseline router.  *json ({"dataset", "n_test", "routers": {...}, ...}) is
  * owned by the caller: tr_free. */
-int tr_evaluate(const tr_router *r, const tr_dataset *ds, int with_baselines,
+TR_API int tr_evaluate(const tr_router *r, const tr_dataset *ds, int with_baselines,
                 char **json, char *err, size_t errlen);
 
 #ifdef __cplusplus
