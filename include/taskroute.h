@@ -89,8 +89,15 @@ TR_API const char *tr_strerror_name(int code);
 /* A routing dataset (the format of the evaluation protocol (EVAL.md)) held in memory. */
 typedef struct tr_dataset tr_dataset;
 
+/* Option structs can grow: each begins with struct_size, which its
+ * *_default() function sets; a program compiled with an older header keeps
+ * working with a newer library.  Always start from *_default() and then set
+ * fields: options that did not (struct_size 0 or a size the library does
+ * not know) are refused with TR_EINVAL. */
+
 typedef struct tr_load_options {
-    int skip_bad;         /* 1: report a bad record and go on; 0: stop at it */
+    size_t struct_size;   /* sizeof(tr_load_options), set by tr_load_options_default */
+    int skip_bad;         /* 1: report a bad record and go on; 0: stop at it [0] */
     /* Called once per skipped record with a message naming file, line and
      * field (and once more with the totals).  NULL: messages are dropped. */
     void (*report)(void *ctx, const char *msg);
@@ -99,6 +106,9 @@ typedef struct tr_load_options {
     void (*progress)(void *ctx, double frac);
     void *progress_ctx;
 } tr_load_options;
+
+/* Fill *o with the defaults shown in brackets (no callbacks).  o is the caller's. */
+TR_API void tr_load_options_default(tr_load_options *o);
 
 typedef struct tr_load_stats {
     size_t lines;         /* non-blank lines seen */
@@ -109,8 +119,8 @@ typedef struct tr_load_stats {
     size_t test_complete; /* test records with a score and cost for every model */
 } tr_load_stats;
 
-/* Read a routing JSONL file ("-" reads stdin).  opt may be NULL (defaults:
- * stop at the first bad record).  *out is owned by the caller: tr_dataset_free. */
+/* Read a routing JSONL file ("-" reads stdin).  opt may be NULL (the
+ * defaults: stop at the first bad record).  *out is owned by the caller: tr_dataset_free. */
 TR_API int tr_dataset_load(const char *path, const tr_load_options *opt,
                     tr_dataset **out, char *err, size_t errlen);
 
@@ -146,6 +156,7 @@ typedef enum tr_algo { TR_ALGO_LEIDEN = 0, TR_ALGO_LOUVAIN = 1 } tr_algo;
 typedef void (*tr_progress_fn)(void *ctx, const char *stage, double frac);
 
 typedef struct tr_train_options {
+    size_t struct_size;     /* sizeof(tr_train_options), set by tr_train_options_default */
     uint64_t seed;          /* every random choice derives from it [42] */
     int threads;            /* worker threads, 0 = number of cores [0] */
     int use_all;            /* 1: train on every record, not only the train split [0] */
@@ -246,12 +257,16 @@ typedef enum tr_select_mode {
 } tr_select_mode;
 
 typedef struct tr_route_options {
+    size_t struct_size;      /* sizeof(tr_route_options), set by tr_route_options_default */
     tr_select_mode mode;     /* [TR_SELECT_LAMBDA] */
     double value;            /* the mode's knob [0] */
     /* Candidates: allowed[m] != 0 for each permitted model (router order);
      * NULL = all models.  Borrowed. */
     const unsigned char *allowed;
 } tr_route_options;
+
+/* Fill *o with the defaults shown in brackets.  o is the caller's. */
+TR_API void tr_route_options_default(tr_route_options *o);
 
 typedef struct tr_decision {
     int model;                /* chosen model index */

@@ -19,6 +19,16 @@ static tr_dataset *ds;
 static tr_router *trained;
 static const char *path;
 
+static tr_route_options ropt(tr_select_mode mode, double value, const unsigned char *allowed)
+{
+    tr_route_options o;
+    tr_route_options_default(&o);
+    o.mode = mode;
+    o.value = value;
+    o.allowed = allowed;
+    return o;
+}
+
 static void fast_options(tr_train_options *o)
 {
     tr_train_options_default(o);
@@ -91,9 +101,9 @@ static void test_roundtrip_identical(void **state)
     tr_scratch *s1, *s2;
     assert_int_equal(tr_scratch_new(trained, &s1), TR_OK);
     assert_int_equal(tr_scratch_new(r, &s2), TR_OK);
-    tr_route_options modes[] = {{TR_SELECT_LAMBDA, 0, NULL}, {TR_SELECT_LAMBDA, 300, NULL},
-                                {TR_SELECT_TOLERANCE, 0.05, NULL}, {TR_SELECT_BUDGET, 1e-4, NULL},
-                                {TR_SELECT_RISK, 0.1, NULL}, {TR_SELECT_QUALITY, 0, NULL}};
+    tr_route_options modes[] = {ropt(TR_SELECT_LAMBDA, 0, NULL), ropt(TR_SELECT_LAMBDA, 300, NULL),
+                                ropt(TR_SELECT_TOLERANCE, 0.05, NULL), ropt(TR_SELECT_BUDGET, 1e-4, NULL),
+                                ropt(TR_SELECT_RISK, 0.1, NULL), ropt(TR_SELECT_QUALITY, 0, NULL)};
     for (size_t k = 0; k < sizeof modes / sizeof modes[0]; k++)
         for (size_t i = 0; i < 60; i++) {
             tr_decision a, b;
@@ -135,14 +145,14 @@ static void test_selection_contract(void **state)
     for (size_t i = 0; i < 40; i++) {
         const tr_record *rec = &ds->rec[i];
         tr_decision d;
-        tr_route_options cheap = {TR_SELECT_LAMBDA, 1e12, NULL};
+        tr_route_options cheap = ropt(TR_SELECT_LAMBDA, 1e12, NULL);
         assert_int_equal(tr_route(trained, rec->prompt, rec->prompt_len, &cheap, s, &d), TR_OK);
         for (size_t m = 0; m < M; m++)
             if (!isnan(d.cost[m])) assert_true(d.cost[d.model] <= d.cost[m]);
-        tr_route_options only = {TR_SELECT_QUALITY, 0, mask};
+        tr_route_options only = ropt(TR_SELECT_QUALITY, 0, mask);
         assert_int_equal(tr_route(trained, rec->prompt, rec->prompt_len, &only, s, &d), TR_OK);
         assert_int_equal(d.model, 1);
-        tr_route_options best = {TR_SELECT_TOLERANCE, 0, NULL};
+        tr_route_options best = ropt(TR_SELECT_TOLERANCE, 0, NULL);
         assert_int_equal(tr_route(trained, rec->prompt, rec->prompt_len, &best, s, &d), TR_OK);
         for (size_t m = 0; m < M; m++)
             if (!isnan(d.quality[m])) assert_true(d.quality[d.model] >= d.quality[m]);

@@ -109,7 +109,8 @@ static void load_progress(void *ctx, double frac)
 int cli_load_dataset(const char *cmd, const char *path, int skip_bad, tr_dataset **out)
 {
     char err[1024];
-    tr_load_options lo = {0};
+    tr_load_options lo;
+    tr_load_options_default(&lo);
     lo.skip_bad = skip_bad;
     lo.report = report_line;
     lo.report_ctx = (void *)cmd;

@@ -30,6 +30,7 @@
 #include <cJSON.h>
 
 #include "base/hash.h"
+#include "base/opts.h"
 #include "base/util.h"
 
 /* A model labelled in only one record of a dataset this large is a typo. */
@@ -606,6 +607,23 @@ done:
     return rc;
 }
 
+void tr_load_options_default(tr_load_options *o)
+{
+    if (!o) return;
+    memset(o, 0, sizeof *o);
+    o->struct_size = sizeof *o;
+}
+
+/* tr_load_options as first published */
+#define LOAD_OPTIONS_MIN TR_SIZE_THROUGH(tr_load_options, progress_ctx)
+
+/* The caller's options (NULL: the defaults) into *o. */
+static int take_options(const tr_load_options *opt, tr_load_options *o, char *err, size_t errlen)
+{
+    tr_load_options_default(o);
+    return opt ? tr_opts_take(o, sizeof *o, opt, LOAD_OPTIONS_MIN, "tr_load_options", err, errlen) : TR_OK;
+}
+
 static int load_src(src *s, const char *path, const char *name, const tr_load_options *opt,
                     tr_dataset **out, char *err, size_t errlen)
 {
@@ -694,6 +712,9 @@ int tr_dataset_load(const char *path, const tr_load_options *opt, tr_dataset **o
     if (!out) return tr_errorf(err, errlen, TR_EINVAL, "tr_dataset_load: out is NULL");
     *out = NULL;
     if (!path) return tr_errorf(err, errlen, TR_EINVAL, "tr_dataset_load: path is NULL");
+    tr_load_options o;
+    int rc = take_options(opt, &o, err, errlen);
+    if (rc) return rc;
     src s = {0};
     s.total = -1;
     int is_stdin = !strcmp(path, "-");
@@ -707,7 +728,7 @@ int tr_dataset_load(const char *path, const tr_load_options *opt, tr_dataset **o
         }
         if (S_ISREG(st.st_mode)) s.total = (long long)st.st_size;
     }
-    int rc = load_src(&s, path, is_stdin ? "<stdin>" : path, opt, out, err, errlen);
+    rc = load_src(&s, path, is_stdin ? "<stdin>" : path, &o, out, err, errlen);
     free(s.buf); /* getline's buffer: libc's malloc */
     if (!is_stdin) fclose(s.f);
     return rc;
@@ -719,12 +740,15 @@ int tr_dataset_load_mem(const char *buf, size_t len, const char *name,
     if (!out) return tr_errorf(err, errlen, TR_EINVAL, "tr_dataset_load_mem: out is NULL");
     *out = NULL;
     if (!buf && len) return tr_errorf(err, errlen, TR_EINVAL, "tr_dataset_load_mem: buf is NULL");
+    tr_load_options o;
+    int rc = take_options(opt, &o, err, errlen);
+    if (rc) return rc;
     src s = {0};
     s.mem = buf;
     s.len = len;
     s.total = (long long)len;
     if (!name) name = "<memory>";
-    return load_src(&s, name, name, opt, out, err, errlen);
+    return load_src(&s, name, name, &o, out, err, errlen);
 }
 
 void tr_dataset_free(tr_dataset *ds)

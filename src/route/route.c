@@ -7,6 +7,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "base/opts.h"
 #include "base/util.h"
 #include "base/vec.h"
 #include "heads/heads.h"
@@ -90,13 +91,36 @@ static int scratch_fits(const tr_router *r, const tr_scratch *s)
            (!r->heads || s->heads_bytes >= tr_heads_scratch_floats(r->heads) * sizeof(float));
 }
 
+void tr_route_options_default(tr_route_options *o)
+{
+    if (!o) return;
+    memset(o, 0, sizeof *o);
+    o->struct_size = sizeof *o;
+    o->mode = TR_SELECT_LAMBDA;
+}
+
+/* tr_route_options as first published */
+#define ROUTE_OPTIONS_MIN TR_SIZE_THROUGH(tr_route_options, allowed)
+
+/* Options a route can use: a known size and mode, a value that is a number.
+ * Fields added after the first layout are read only when struct_size
+ * covers them. */
+static int options_ok(const tr_route_options *o)
+{
+    return !o || (tr_opts_size_check(o->struct_size, ROUTE_OPTIONS_MIN, sizeof *o, "", NULL, 0) == TR_OK &&
+                  (unsigned)o->mode <= (unsigned)TR_SELECT_QUALITY && !isnan(o->value));
+}
+
 /* The part after the embedding; s->x holds the unit vector, surf the
  * prompt's surface features (NULL: none, no prompt). */
 static int route_vector(const tr_router *r, size_t prompt_len, const float *surf, const tr_route_options *opt,
                         tr_scratch *s, tr_decision *out)
 {
-    static const tr_route_options defaults = {TR_SELECT_LAMBDA, 0, NULL};
-    if (!opt) opt = &defaults;
+    tr_route_options defaults;
+    if (!opt) {
+        tr_route_options_default(&defaults);
+        opt = &defaults;
+    }
     size_t T = r->tasks.n_tasks;
     tr_softmax_predict(r->clf, s->x, s->p);
     size_t best = 0;
@@ -141,7 +165,7 @@ size_t tr_prompt_cut(const char *p, size_t len)
 int tr_route(const tr_router *r, const char *prompt, size_t len, const tr_route_options *opt,
              tr_scratch *s, tr_decision *out)
 {
-    if (!r || !prompt || !s || !out) return TR_EINVAL;
+    if (!r || !prompt || !s || !out || !options_ok(opt)) return TR_EINVAL;
     if (!r->emb) return TR_EINVAL;   /* caller-embedded router: use tr_route_embedding */
     if (!scratch_fits(r, s)) return TR_EINVAL;
     len = tr_prompt_cut(prompt, len);
@@ -158,7 +182,7 @@ int tr_route(const tr_router *r, const char *prompt, size_t len, const tr_route_
 int tr_route_embedding(const tr_router *r, const float *x, size_t d, const tr_route_options *opt,
                        tr_scratch *s, tr_decision *out)
 {
-    if (!r || !x || !s || !out) return TR_EINVAL;
+    if (!r || !x || !s || !out || !options_ok(opt)) return TR_EINVAL;
     if (d != r->dim || !scratch_fits(r, s)) return TR_EINVAL;
     for (size_t j = 0; j < d; j++)
         if (!isfinite(x[j])) return TR_EINVAL;

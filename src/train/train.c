@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/opts.h"
 #include "base/util.h"
 #include "base/vec.h"
 #include "cluster/community.h"
@@ -40,6 +41,7 @@ void tr_train_options_default(tr_train_options *o)
     tr_community_params_default(&c);
     tr_heads_params_default(&h);
     memset(o, 0, sizeof *o);
+    o->struct_size = sizeof *o;
     o->seed = e.seed;
     o->threads = e.threads;
     o->dim = e.dim;
@@ -57,6 +59,16 @@ void tr_train_options_default(tr_train_options *o)
     o->knn_tasks = h.knn_tasks;
     o->knn_mass = h.knn_mass;
     o->knn_cap = h.knn_cap;
+}
+
+/* tr_train_options as first published */
+#define TRAIN_OPTIONS_MIN TR_SIZE_THROUGH(tr_train_options, cv_predictions)
+
+/* The caller's options (NULL: the defaults) into *o, checked. */
+static int take_options(const tr_train_options *opt, tr_train_options *o, char *err, size_t errlen)
+{
+    tr_train_options_default(o);
+    return opt ? tr_opts_take(o, sizeof *o, opt, TRAIN_OPTIONS_MIN, "tr_train_options", err, errlen) : TR_OK;
 }
 
 /* Defaults for the number and size of tasks when the caller sets neither a
@@ -480,11 +492,13 @@ int tr_discover(const tr_dataset *ds, const tr_train_options *opt, tr_router **o
     if (report) *report = NULL;
     if (!ds) return tr_errorf(err, errlen, TR_EINVAL, "tr_discover: NULL dataset");
     tr_train_options d;
-    if (!opt) { tr_train_options_default(&d); opt = &d; }
+    int rc = take_options(opt, &d, err, errlen);
+    if (rc) return rc;
+    opt = &d;
     stage1 s;
     int blas_threads = openblas_get_num_threads();   /* one BLAS thread, as in tr_train_warm */
     openblas_set_num_threads(1);
-    int rc = run_stage1(ds, opt, NULL, 0, report != NULL, &s, err, errlen);
+    rc = run_stage1(ds, opt, NULL, 0, report != NULL, &s, err, errlen);
     openblas_set_num_threads(blas_threads);
     if (!rc) rc = assemble(ds, opt, &s, "discover", out, err, errlen);
     if (!rc && !((*out)->config_json = config_json(ds, opt, &s, (*out)->emb, "discover", NULL, NULL)))
@@ -514,13 +528,14 @@ static int train_warm(const tr_dataset *ds, const tr_train_options *opt, const t
         return tr_errorf(err, errlen, TR_ETOOFEW, "%s: no record has scores: training needs per-model scores "
                          "(`taskroute discover` needs prompts only)", ds->path);
     tr_train_options d;
-    if (!opt) { tr_train_options_default(&d); opt = &d; }
+    int rc = take_options(opt, &d, err, errlen);
+    if (rc) return rc;
+    opt = &d;
     stage1 s;
     tr_router *r = NULL;
     float *S = NULL, *C = NULL, *L = NULL, *Z = NULL;
     char *hdesc = NULL;
     tr_warm *warm = NULL;
-    int rc = TR_OK;
     memset(&s, 0, sizeof s);
     /* the heads' options are checked before the long first stage */
     tr_heads_params hp;
