@@ -152,6 +152,11 @@ typedef struct tr_scratch tr_scratch;
 
 typedef enum tr_algo { TR_ALGO_LEIDEN = 0, TR_ALGO_LOUVAIN = 1 } tr_algo;
 
+typedef enum tr_projection {
+    TR_PROJECTION_INT8 = 0,  /* int8 rows with a scale each: half the bytes a route reads */
+    TR_PROJECTION_HALF = 1   /* half-precision rows */
+} tr_projection;
+
 /* Progress of long work: a stage name and the fraction done in [0,1]. */
 typedef void (*tr_progress_fn)(void *ctx, const char *stage, double frac);
 
@@ -168,8 +173,7 @@ typedef struct tr_train_options {
                              * projection row a route reads [50000] */
     int bigrams;            /* 1: piece bigrams as well as unigrams; 0 makes routing
                              * faster (a projection small enough to stay in cache) [1] */
-    int half_projection;    /* 1: keep the projection as halves; 0: as int8 rows with a
-                             * scale each, half the bytes a route reads [0] */
+    tr_projection projection; /* how the projection's rows are stored [TR_PROJECTION_INT8] */
     /* discovery */
     tr_algo algo;           /* [TR_ALGO_LEIDEN] */
     int knn_k;              /* neighbours per prompt in the graph [15] */

@@ -46,7 +46,7 @@ void cli_train_opts_help(FILE *f)
         "      --gate-top-k K      experts mixed per prompt [%d]\n"
         "      --cv-folds K        folds for choosing the head variant [%d]\n",
         (unsigned long long)d.seed, d.threads, d.dim, d.vocab_size, d.min_df, d.max_features,
-        d.half_projection ? "half" : "int8", d.algo == TR_ALGO_LEIDEN ? "leiden" : "louvain", d.knn_k, d.resolution,
+        d.projection == TR_PROJECTION_HALF ? "half" : "int8", d.algo == TR_ALGO_LEIDEN ? "leiden" : "louvain", d.knn_k, d.resolution,
         d.min_task_size, d.gate_top_k, d.cv_folds);
 }
 
@@ -76,8 +76,8 @@ int cli_train_opts_parse(const char *cmd, int code, const char *arg, tr_train_op
         return 0;
     case O_NOBIGRAMS: o->bigrams = 0; return 0;
     case O_PROJ:
-        if (!strcmp(arg, "int8")) o->half_projection = 0;
-        else if (!strcmp(arg, "half")) o->half_projection = 1;
+        if (!strcmp(arg, "int8")) o->projection = TR_PROJECTION_INT8;
+        else if (!strcmp(arg, "half")) o->projection = TR_PROJECTION_HALF;
         else { fprintf(stderr, "taskroute %s: --projection wants int8 or half, not '%s'\n", cmd, arg); return -1; }
         return 0;
     case O_ALGO:

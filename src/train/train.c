@@ -49,7 +49,7 @@ void tr_train_options_default(tr_train_options *o)
     o->min_df = e.min_df;
     o->max_features = e.max_features;
     o->bigrams = e.bigrams;
-    o->half_projection = e.projection == TR_PROJ_HALF;
+    o->projection = e.projection == TR_PROJ_HALF ? TR_PROJECTION_HALF : TR_PROJECTION_INT8;
     o->algo = c.algo;
     o->knn_k = (int)k.k;
     o->resolution = 0;
@@ -251,7 +251,7 @@ static int run_stage1(const tr_dataset *ds, const tr_train_options *o, tr_warm *
         ep.min_df = o->min_df;
         ep.max_features = o->max_features;
         ep.bigrams = o->bigrams;
-        ep.projection = o->half_projection ? TR_PROJ_HALF : TR_PROJ_INT8;
+        ep.projection = o->projection == TR_PROJECTION_HALF ? TR_PROJ_HALF : TR_PROJ_INT8;
         ep.seed = o->seed;
         ep.threads = threads;
         /* warm start: the old embedder, so embeddings stay comparable */
@@ -399,7 +399,7 @@ static char *config_json(const tr_dataset *ds, const tr_train_options *o, const 
     cJSON_AddNumberToObject(j, "min_df", ep ? ep->min_df : o->min_df);
     cJSON_AddNumberToObject(j, "max_features", ep ? ep->max_features : o->max_features);
     cJSON_AddNumberToObject(j, "bigrams", ep ? ep->bigrams : o->bigrams);
-    int proj = ep ? ep->projection : o->half_projection ? TR_PROJ_HALF : TR_PROJ_INT8;
+    int proj = ep ? ep->projection : o->projection == TR_PROJECTION_HALF ? TR_PROJ_HALF : TR_PROJ_INT8;
     cJSON_AddStringToObject(j, "projection", proj == TR_PROJ_INT8 ? "int8" : proj == TR_PROJ_HALF ? "half" : "float");
     if (emb) {
         static const char *const rules[] = {"whole", "ascii-words", "utf8-words", "digit-runs", "script-runs"};
