@@ -10,8 +10,19 @@
  * number of threads; tr_route needs one tr_scratch per thread.  Routing's
  * matrix products are the library's own, so the process's OpenBLAS thread
  * setting neither slows a decision nor changes its bits.  Offline calls
- * (loading datasets, training, discovery, evaluation) serialise their use of
- * igraph internally and may run on any one thread at a time.
+ * (loading datasets, training, discovery, evaluation, retraining) serialise
+ * their use of igraph internally and may run on any one thread at a time.
+ *
+ * Process-wide state stays the caller's: the library installs no signal
+ * handler, sets no locale and uses no libc random generator.  OpenBLAS's
+ * thread count changes only when tr_train_options.blas_threads asks for it,
+ * for that call.  Two dependencies keep global state by design: igraph (its
+ * error and warning handlers, its default random generator), which the
+ * library reaches only through one lock that installs its own for the
+ * length of each use and puts the caller's back after, so a program that
+ * uses igraph itself must not do so while training runs on another thread;
+ * and SentencePiece, whose training seed is a global that fitting an
+ * embedder (training, discovery) sets from the options' seed.
  *
  * Ownership is stated in one line on each function: "borrowed" arguments stay
  * the caller's; results "owned by the caller" are freed with the named call;
@@ -164,6 +175,13 @@ typedef struct tr_train_options {
     size_t struct_size;     /* sizeof(tr_train_options), set by tr_train_options_default */
     uint64_t seed;          /* every random choice derives from it [42] */
     int threads;            /* worker threads, 0 = number of cores [0] */
+    /* OpenBLAS's thread count during the call.  It is process-wide, so it
+     * is the caller's: 0 leaves it as it is; n > 0 sets it to n for the
+     * call and puts the caller's back after (no other thread of the process
+     * should use OpenBLAS meanwhile).  The workers above carry the
+     * parallelism: with OpenBLAS on 1 thread (what the CLI runs) the router
+     * is the same whatever either thread count [0] */
+    int blas_threads;
     int use_all;            /* 1: train on every record, not only the train split [0] */
     /* embedding */
     int dim;                /* projection dimension [256] */

@@ -8,6 +8,8 @@
 #include <math.h>
 #include <sys/stat.h>
 
+#include <cblas.h>
+
 #include "base/util.h"
 #include "data/dataset.h"
 #include "data/synth.h"
@@ -280,6 +282,56 @@ static void test_deterministic(void **state)
     free(b);
 }
 
+/* The most OpenBLAS threads seen at a progress report. */
+static void blas_seen(void *ctx, const char *stage, double frac)
+{
+    (void)stage; (void)frac;
+    int *most = ctx, n = openblas_get_num_threads();
+    if (n > *most) *most = n;
+}
+
+/* blas_threads = 1 runs OpenBLAS on one thread for the call and puts the
+ * caller's count back after; the router is then the same bits as one
+ * trained by a caller who set one OpenBLAS thread itself, whatever our
+ * thread count. */
+static void test_blas_threads(void **state)
+{
+    (void)state;
+    if (tu_slow_mode()) skip();
+    int blas = openblas_get_num_threads();
+    char err[512];
+    tr_train_options o;
+    fast_options(&o);
+    o.threads = 1;
+    o.blas_threads = 1;
+    int most = 0;
+    o.progress = blas_seen;
+    o.progress_ctx = &most;
+    openblas_set_num_threads(2);
+    int two = openblas_get_num_threads();   /* 2, or 1 on a one-core machine */
+    tr_router *r = NULL;
+    assert_int_equal(tr_train(ds, &o, &r, err, sizeof err), TR_OK);
+    assert_int_equal(most, 1);
+    assert_int_equal(openblas_get_num_threads(), two);
+    const char *p1 = tu_tmp("blas1.trm"), *p2 = tu_tmp("blas2.trm");
+    assert_int_equal(tr_router_save(r, p1, err, sizeof err), TR_OK);
+    tr_router_close(r);
+    openblas_set_num_threads(1);
+    o.threads = 2;
+    o.blas_threads = 0;
+    assert_int_equal(tr_train(ds, &o, &r, err, sizeof err), TR_OK);
+    assert_int_equal(openblas_get_num_threads(), 1);
+    assert_int_equal(tr_router_save(r, p2, err, sizeof err), TR_OK);
+    tr_router_close(r);
+    openblas_set_num_threads(blas);
+    size_t n1, n2;
+    unsigned char *a = read_file(p1, &n1), *b = read_file(p2, &n2);
+    assert_int_equal(n1, n2);
+    assert_memory_equal(a, b, n1);
+    free(a);
+    free(b);
+}
+
 /* A stage-1 router: tasks and probabilities, no model. */
 static void test_stage1(void **state)
 {
@@ -420,6 +472,7 @@ int main(void)
         cmocka_unit_test(test_corrupt_files),
         cmocka_unit_test(test_open_oom),
         cmocka_unit_test(test_deterministic),
+        cmocka_unit_test(test_blas_threads),
         cmocka_unit_test(test_stage1),
         cmocka_unit_test(test_heads_restricted),
         cmocka_unit_test(test_feature_options),

@@ -61,6 +61,26 @@ void tr_train_options_default(tr_train_options *o)
     o->knn_cap = h.knn_cap;
 }
 
+/* Our workers carry every training stage that needs threads (embedding,
+ * graph, classifier, heads' CV), in fixed chunks summed in order, so with
+ * OpenBLAS on one thread the router is the same whatever the thread count.
+ * OpenBLAS's thread count is process-wide and the caller's: blas_threads > 0
+ * sets it for the call and puts the caller's back after; 0 leaves it alone
+ * (threaded BLAS calls then sum in another order: a 63 x 256 SGEMV does on
+ * two threads). */
+static int blas_enter(int blas_threads)
+{
+    if (blas_threads <= 0) return 0;
+    int prev = openblas_get_num_threads();
+    openblas_set_num_threads(blas_threads);
+    return prev;
+}
+
+static void blas_leave(int blas_threads, int prev)
+{
+    if (blas_threads > 0) openblas_set_num_threads(prev);
+}
+
 /* tr_train_options as first published */
 #define TRAIN_OPTIONS_MIN TR_SIZE_THROUGH(tr_train_options, cv_predictions)
 
@@ -496,10 +516,9 @@ int tr_discover(const tr_dataset *ds, const tr_train_options *opt, tr_router **o
     if (rc) return rc;
     opt = &d;
     stage1 s;
-    int blas_threads = openblas_get_num_threads();   /* one BLAS thread, as in tr_train_warm */
-    openblas_set_num_threads(1);
+    int blas = blas_enter(opt->blas_threads);
     rc = run_stage1(ds, opt, NULL, 0, report != NULL, &s, err, errlen);
-    openblas_set_num_threads(blas_threads);
+    blas_leave(opt->blas_threads, blas);
     if (!rc) rc = assemble(ds, opt, &s, "discover", out, err, errlen);
     if (!rc && !((*out)->config_json = config_json(ds, opt, &s, (*out)->emb, "discover", NULL, NULL)))
         rc = tr_errorf(err, errlen, TR_ENOMEM, "out of memory");
@@ -527,10 +546,7 @@ static int train_warm(const tr_dataset *ds, const tr_train_options *opt, const t
     if (ds->n_models == 0)
         return tr_errorf(err, errlen, TR_ETOOFEW, "%s: no record has scores: training needs per-model scores "
                          "(`taskroute discover` needs prompts only)", ds->path);
-    tr_train_options d;
-    int rc = take_options(opt, &d, err, errlen);
-    if (rc) return rc;
-    opt = &d;
+    int rc = TR_OK;
     stage1 s;
     tr_router *r = NULL;
     float *S = NULL, *C = NULL, *L = NULL, *Z = NULL;
@@ -600,17 +616,16 @@ done:
     return rc;
 }
 
-/* Training runs OpenBLAS on one thread: our workers carry every stage that
- * needs more (embedding, graph, classifier, heads' CV), in fixed chunks
- * summed in order, so the router is the same whatever the thread count,
- * ours or OpenBLAS's.  Threaded BLAS calls left would not be: a 63 x 256
- * SGEMV, for one, sums in another order on two threads. */
 int tr_train_warm(const tr_dataset *ds, const tr_train_options *opt, const tr_warm_params *wp, tr_router **out,
                   char **drift, char *err, size_t errlen)
 {
-    int blas_threads = openblas_get_num_threads();
-    openblas_set_num_threads(1);
-    int rc = train_warm(ds, opt, wp, out, drift, err, errlen);
-    openblas_set_num_threads(blas_threads);
+    if (out) *out = NULL;
+    if (drift) *drift = NULL;
+    tr_train_options o;
+    int rc = take_options(opt, &o, err, errlen);
+    if (rc) return rc;
+    int blas = blas_enter(o.blas_threads);
+    rc = train_warm(ds, &o, wp, out, drift, err, errlen);
+    blas_leave(o.blas_threads, blas);
     return rc;
 }
