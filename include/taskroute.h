@@ -214,7 +214,9 @@ typedef struct tr_train_options {
                                a prompt the classifier is sure of searches one task; 0 = always knn_tasks [0.9] */
     int knn_cap;            /* at most this many prompts of a task in the kNN store (a fixed sample of a
                                larger task), 0 = all: bounds kNN routing and training work on big data [1024] */
-    const char *warm_start; /* path of the current router, or NULL */
+    /* path of the current router, or NULL; tr_train_warm_start takes the
+     * router itself instead, and gives the drift report [NULL] */
+    const char *warm_start;
     tr_progress_fn progress;
     void *progress_ctx;
     const char *cv_predictions; /* path ("-": standard output): write every head's out-of-fold
@@ -327,6 +329,81 @@ TR_API int tr_route_embedding(const tr_router *r, const float *x, size_t d,
  * owned by the caller: tr_free. */
 TR_API int tr_evaluate(const tr_router *r, const tr_dataset *ds, int with_baselines,
                 char **json, char *err, size_t errlen);
+
+/* ------------------------------------------------------------- retraining */
+
+/* Scheduled retraining from C, as `taskroute train --warm-start` and
+ * `taskroute drift` run it: train against the current router (stable task
+ * ids and names, a drift report), compare the candidate with the current
+ * router before swapping (the regression guard), and watch traffic drift
+ * between retrains. */
+
+typedef struct tr_warm_options {
+    size_t struct_size;       /* sizeof(tr_warm_options), set by tr_warm_options_default */
+    int refit_embedder;       /* 1: fit a new embedder instead of reusing the current one [0] */
+    double match_min_score;   /* least match score for a new task to keep a current task's id
+                                 and name, in [0, 1] [0.35] */
+    /* names the current router (e.g. its path) in the drift report and the
+     * new router's config; borrowed; NULL: "current" [NULL] */
+    const char *current_name;
+} tr_warm_options;
+
+/* Fill *o with the defaults shown in brackets.  o is the caller's. */
+TR_API void tr_warm_options_default(tr_warm_options *o);
+
+/* Train a new router on ds against current, the router in service: its
+ * embedder is reused unless refit_embedder (embeddings stay comparable and
+ * the tokenizer, TF-IDF and SVD are not refitted), its task count is the
+ * clustering target unless opt sets a resolution or target_tasks, and the
+ * new tasks are matched to its tasks: a matched task keeps its id and name,
+ * a new one gets the next free id.  opt->warm_start must be NULL (the
+ * current router is given here).  Borrows ds, current (only read: it may
+ * keep routing on other threads meanwhile), opt and wopt (NULL: defaults).
+ * *out owned by the caller: tr_router_close.  drift: NULL, or receives the
+ * drift report as JSON ({"kind":"retrain", tasks matched, added and
+ * vanished, shares and per-model shifts, splits, merges, models added and
+ * retired}; tr_drift_markdown renders it), owned by the caller: tr_free. */
+TR_API int tr_train_warm_start(const tr_dataset *ds, const tr_router *current, const tr_train_options *opt,
+                               const tr_warm_options *wopt, tr_router **out, char **drift, char *err,
+                               size_t errlen);
+
+typedef struct tr_guard_options {
+    size_t struct_size;       /* sizeof(tr_guard_options), set by tr_guard_options_default */
+    /* the candidate is refused when it is worse than the current router by
+     * more than this, in AIQ(log) or Q@C_best on the test split, in [0, 1] [0.01] */
+    double max_regression;
+} tr_guard_options;
+
+/* Fill *o with the defaults shown in brackets.  o is the caller's. */
+TR_API void tr_guard_options_default(tr_guard_options *o);
+
+/* The regression guard: score candidate and current on the test split of
+ * ds (the evaluation protocol's) and decide whether the candidate may
+ * replace current.  current routes only among the models it knows, as it
+ * would in service.  TR_OK: accepted; TR_EREGRESS: refused, err says why
+ * with the figures; any other status: the comparison failed.  evidence:
+ * NULL, or receives (on TR_OK and TR_EREGRESS) the verdict and its figures
+ * as JSON ({"verdict": "accepted" | "refused", "n_test", "max_regression",
+ * "current_usable", the figures before and after}), owned by the caller:
+ * tr_free.  Borrows all. */
+TR_API int tr_regression_guard(const tr_router *current, const tr_router *candidate, const tr_dataset *ds,
+                               const tr_guard_options *opt, char **evidence, char *err, size_t errlen);
+
+/* Traffic drift without retraining: how the prompts of ds (scores ignored)
+ * spread over r's tasks against the training shares, and which of them look
+ * like no task (out of distribution: cosine to every task centroid below
+ * threshold; <= 0: the one stored in r at training).  *json owned by the
+ * caller: tr_free: {"kind":"traffic", "n", "ood_threshold", "ood_share",
+ * "ood_count", "tv_distance", "js_divergence", "tasks": [{"id", "name",
+ * "share_train", "share_traffic", "delta", "ood_nearest"}], ...}.  Borrows
+ * r and ds. */
+TR_API int tr_drift_traffic(const tr_router *r, const tr_dataset *ds, double threshold, char **json, char *err,
+                            size_t errlen);
+
+/* Render a drift report (the JSON of tr_train_warm_start or
+ * tr_drift_traffic, borrowed) as Markdown.  *md owned by the caller:
+ * tr_free.  TR_EFORMAT when json is not a drift report. */
+TR_API int tr_drift_markdown(const char *json, char **md, char *err, size_t errlen);
 
 #ifdef __cplusplus
 }

@@ -5,9 +5,10 @@
 #    and one version in the file names, taskroute.pc and tr_version();
 #  - the shared library exports exactly the header's functions
 #    (scripts/check-api.sh);
-#  - the examples in docs/ build against the installed header through
-#    pkg-config, linked dynamically and statically (`pkg-config --static`
-#    with only libtaskroute.a present), and both run on the demo data.
+#  - the examples in docs/ (version, gateway, retraining) build against the
+#    installed header through pkg-config, linked dynamically and statically
+#    (`pkg-config --static` with only libtaskroute.a present), and both run
+#    on the demo data.
 set -u
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 [ -n "${TR_SANITIZED:-}" ] && { echo "skip: the install test runs in the plain build only"; exit 77; }
@@ -53,6 +54,7 @@ for v in version version-static; do
   [ "$out" = "header $ver library $ver" ] || fail "$v: '$out', want 'header $ver library $ver'"
 done
 build gw docs/example_gateway.c
+build retrain docs/example_retrain.c
 
 bin=${TR_BIN:-build/taskroute}
 head -n 800 data/demo.jsonl > "$tmp/d.jsonl"
@@ -63,4 +65,24 @@ for g in gw gw-static; do
   [ "$(printf '%s\n' "$out" | grep -c 'task ')" -eq 2 ] || fail "$g: two decisions expected"
   "$tmp/$g" "$tmp/nope.trm" x 2> "$tmp/e"; [ $? -eq 1 ] && grep -q nope.trm "$tmp/e" || fail "$g: missing router not reported"
 done
+# retraining: the next 800 records with the first, against the router in
+# service; both builds give the same reports and the same verdict, and a
+# router only when accepted
+head -n 1600 data/demo.jsonl > "$tmp/d2.jsonl"
+for g in retrain retrain-static; do
+  "$tmp/$g" "$tmp/r.trm" "$tmp/d2.jsonl" "$tmp/$g.trm" > "$tmp/$g.md" 2> "$tmp/$g.err"
+  rc=$?
+  echo "$g: exit $rc; $(head -n 1 "$tmp/$g.err")"
+  case $rc in
+    0) grep -q '^task ' "$tmp/$g.err" || fail "$g: accepted without the new tasks listed"
+       "$tmp/gw" "$tmp/$g.trm" "Write a haiku about rain" > /dev/null || fail "$g: the new router does not route" ;;
+    3) grep -q '"verdict":"refused"' "$tmp/$g.err" || fail "$g: refused without the evidence"
+       [ ! -e "$tmp/$g.trm" ] || fail "$g: a refused router was written" ;;
+    *) cat "$tmp/$g.err"; fail "$g exited $rc" ;;
+  esac
+  grep -q '^# Drift report: traffic' "$tmp/$g.md" && grep -q '^# Drift report: retraining' "$tmp/$g.md" \
+    || fail "$g: the two drift reports expected on stdout"
+done
+cmp -s "$tmp/retrain.md" "$tmp/retrain-static.md" && cmp -s "$tmp/retrain.err" "$tmp/retrain-static.err" \
+  || fail "the dynamic and static builds retrained differently"
 echo "e2e_install: ok"

@@ -12,11 +12,8 @@
 #include "base/defaults.h"
 #include "cli/cli.h"
 #include "cli/cli_train_opts.h"
+#include "base/json.h"
 #include "data/feedback_merge.h"
-#include "retrain/drift_report.h"
-#include "retrain/regress_guard.h"
-#include "retrain/warm_start.h"
-#include "train/train.h"
 #include "taskroute.h"
 
 /* When each training stage began, from the progress calls: the summary
@@ -65,8 +62,8 @@ static void print_stage_times(double end)
 
 static void help(FILE *f)
 {
-    tr_warm_params wp;
-    tr_warm_params_default(&wp);
+    tr_warm_options wo;
+    tr_warm_options_default(&wo);
     fprintf(f,
         "usage: taskroute train DATA.jsonl -o router.trm [options]\n"
         "Train the router (embedder, tasks, classifier, expert heads, calibration,\n"
@@ -88,7 +85,7 @@ static void help(FILE *f)
         "Learning from feedback:\n"
         "      --feedback LOG      server feedback log (JSONL); repeatable\n"
         "      --decisions LOG     server decision log to join on request_id; repeatable\n",
-        wp.match.min_score, TR_DEFAULT_MAX_REGRESSION);
+        wo.match_min_score, TR_DEFAULT_MAX_REGRESSION);
     cli_train_opts_help(f);
     tr_train_options d;
     tr_train_options_default(&d);
@@ -131,6 +128,17 @@ static int write_text(const char *path, const char *text)
     return TR_EXIT_OK;
 }
 
+/* The guard's figures from its evidence (tr_regression_guard's JSON). */
+static void print_guard_passed(const char *evidence)
+{
+    cJSON *j = cJSON_Parse(evidence);
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "current_usable")))
+        fprintf(stderr, "taskroute train: regression guard passed: AIQ(log) %.4f -> %.4f, Q@C_best %.4f -> %.4f\n",
+                tr_json_get_num(j, "aiq_log_before"), tr_json_get_num(j, "aiq_log_after"),
+                tr_json_get_num(j, "q_at_c_best_before"), tr_json_get_num(j, "q_at_c_best_after"));
+    cJSON_Delete(j);
+}
+
 /* The drift JSON with the guard's verdict added (owned by the caller). */
 static char *with_guard(const char *drift, const char *guard)
 {
@@ -153,15 +161,15 @@ enum { O_REFIT = 500, O_DRIFT_MD, O_DRIFT_JSON, O_MAXREG, O_FORCE, O_FEEDBACK, O
 
 int cmd_train(int argc, char **argv)
 {
-    const char *out = NULL, *drift_md = NULL, *drift_json = NULL;
+    const char *out = NULL, *drift_md = NULL, *drift_json = NULL, *warm = NULL;
     const char *fb[MAX_LOGS], *dec[MAX_LOGS];
     size_t nfb = 0, ndec = 0;
     int skip_bad = 0, force = 0, maxreg_given = 0, fast = 0;
     double max_reg = TR_DEFAULT_MAX_REGRESSION;
     tr_train_options o;
     tr_train_options_default(&o);
-    tr_warm_params wp;
-    tr_warm_params_default(&wp);
+    tr_warm_options wo;
+    tr_warm_options_default(&wo);
     static const struct option base[] = {
         {"output", required_argument, 0, 'o'}, {"all", no_argument, 0, 'A'},
         {"warm-start", required_argument, 0, 'W'}, {"skip-bad", no_argument, 0, 'B'},
@@ -183,9 +191,9 @@ int cmd_train(int argc, char **argv)
         switch (c) {
         case 'o': out = optarg; break;
         case 'A': o.use_all = 1; break;
-        case 'W': o.warm_start = optarg; break;
+        case 'W': warm = optarg; break;
         case 'B': skip_bad = 1; break;
-        case O_REFIT: wp.refit_embedder = 1; break;
+        case O_REFIT: wo.refit_embedder = 1; break;
         case O_DRIFT_MD: drift_md = optarg; break;
         case O_DRIFT_JSON: drift_json = optarg; break;
         case O_MAXREG:
@@ -193,7 +201,7 @@ int cmd_train(int argc, char **argv)
             maxreg_given = 1;
             break;
         case O_MATCHMIN:
-            if (cli_parse_double("train", "--match-min", optarg, 0, 1, &wp.match.min_score)) return TR_EXIT_USAGE;
+            if (cli_parse_double("train", "--match-min", optarg, 0, 1, &wo.match_min_score)) return TR_EXIT_USAGE;
             break;
         case O_FORCE: force = 1; break;
         case O_HEADS: o.heads = optarg; break;
@@ -241,7 +249,7 @@ int cmd_train(int argc, char **argv)
         help(stderr);
         return TR_EXIT_USAGE;
     }
-    if (!o.warm_start && (drift_md || drift_json || wp.refit_embedder || force || maxreg_given))
+    if (!warm && (drift_md || drift_json || wo.refit_embedder || force || maxreg_given))
         return cli_fail("train", TR_EXIT_USAGE, "--drift-report, --drift-json, --refit-embedder, --max-regression "
                         "and --force need --warm-start CURRENT.trm");
     if (ndec && !nfb) return cli_fail("train", TR_EXIT_USAGE, "--decisions needs --feedback");
@@ -264,24 +272,31 @@ int cmd_train(int argc, char **argv)
                     st.unmatched, st.records_added, st.models_added);
     }
     o.progress = timed_progress;
-    rc = tr_train_warm(ds, &o, &wp, &r, &drift, err, sizeof err);
+    if (warm) {
+        if ((rc = tr_router_open(warm, &cur, err, sizeof err))) {
+            cli_fail("train", TR_EXIT_ERR, "--warm-start: %s", err);
+            goto done;
+        }
+        wo.current_name = warm;
+        rc = tr_train_warm_start(ds, cur, &o, &wo, &r, &drift, err, sizeof err);
+    } else {
+        rc = tr_train(ds, &o, &r, err, sizeof err);
+    }
     double t_end = now_s();
     cli_progress_done();
     if (rc) { cli_fail("train", TR_EXIT_ERR, "%s", err); goto done; }
-    if (o.warm_start && !force) {
-        if ((rc = tr_router_open(o.warm_start, &cur, err, sizeof err))) { cli_fail("train", TR_EXIT_ERR, "%s", err); goto done; }
-        tr_guard_result g;
-        rc = tr_regression_check(cur, r, ds, max_reg, &g, err, sizeof err);
+    if (warm && !force) {
+        tr_guard_options go;
+        tr_guard_options_default(&go);
+        go.max_regression = max_reg;
+        rc = tr_regression_guard(cur, r, ds, &go, &guard, err, sizeof err);
         if (rc == TR_EREGRESS) {
-            cli_fail("train", TR_EXIT_REGRESSION, "%s; %s left as it was, nothing written", err, o.warm_start);
+            cli_fail("train", TR_EXIT_REGRESSION, "%s; %s left as it was, nothing written", err, warm);
             ex = TR_EXIT_REGRESSION;
             goto done;
         }
         if (rc) { cli_fail("train", TR_EXIT_ERR, "%s", err); goto done; }
-        guard = tr_guard_json(&g, max_reg);
-        if (!cli_quiet && g.old_usable)
-            fprintf(stderr, "taskroute train: regression guard passed: AIQ(log) %.4f -> %.4f, Q@C_best %.4f -> %.4f\n",
-                    g.old_aiq_log, g.new_aiq_log, g.old_q_at_cbest, g.new_q_at_cbest);
+        if (!cli_quiet) print_guard_passed(guard);
     }
     if ((rc = tr_router_save(r, out, err, sizeof err))) { cli_fail("train", TR_EXIT_ERR, "%s", err); goto done; }
     if (drift) {

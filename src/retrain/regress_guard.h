@@ -20,7 +20,10 @@ typedef struct tr_guard_result {
     int refused;        /* 1: the new router is worse by more than the limit */
 } tr_guard_result;
 
-/* Compare cand against cur on ds's test split.  TR_OK (accept), TR_EREGRESS
+/* tr_regression_guard, the public form (taskroute.h), runs this check with
+ * its options and hands back the verdict's JSON.
+ *
+ * Compare cand against cur on ds's test split.  TR_OK (accept), TR_EREGRESS
  * (refused; err says by how much) or an evaluation error.  Borrows all;
  * *res the caller's. */
 int tr_regression_check(const tr_router *cur, const tr_router *cand, const tr_dataset *ds, double max_regression,

@@ -532,17 +532,11 @@ int tr_discover(const tr_dataset *ds, const tr_train_options *opt, tr_router **o
     return rc;
 }
 
-int tr_train(const tr_dataset *ds, const tr_train_options *opt, tr_router **out, char *err, size_t errlen)
+/* cur: the current router the caller holds (named cur_name), or NULL:
+ * then opt->warm_start's file, or a cold run. */
+static int train_warm(const tr_dataset *ds, const tr_train_options *opt, const tr_router *cur, const char *cur_name,
+                      const tr_warm_params *wp, tr_router **out, char **drift, char *err, size_t errlen)
 {
-    return tr_train_warm(ds, opt, NULL, out, NULL, err, errlen);
-}
-
-static int train_warm(const tr_dataset *ds, const tr_train_options *opt, const tr_warm_params *wp, tr_router **out,
-                      char **drift, char *err, size_t errlen)
-{
-    *out = NULL;
-    if (drift) *drift = NULL;
-    if (!ds) return tr_errorf(err, errlen, TR_EINVAL, "tr_train: NULL dataset");
     if (ds->n_models == 0)
         return tr_errorf(err, errlen, TR_ETOOFEW, "%s: no record has scores: training needs per-model scores "
                          "(`taskroute discover` needs prompts only)", ds->path);
@@ -565,7 +559,8 @@ static int train_warm(const tr_dataset *ds, const tr_train_options *opt, const t
     hp.threads = opt->threads;
     if (opt->heads && (rc = tr_heads_params_restrict(&hp, opt->heads, err, errlen))) goto done;
     if ((rc = tr_heads_params_check(&hp, err, errlen))) goto done;
-    if (opt->warm_start && (rc = tr_warm_open(opt->warm_start, wp, &warm, err, errlen))) goto done;
+    if (cur && (rc = tr_warm_from(cur, cur_name, wp, &warm, err, errlen))) goto done;
+    if (!cur && opt->warm_start && (rc = tr_warm_open(opt->warm_start, wp, &warm, err, errlen))) goto done;
     if ((rc = run_stage1(ds, opt, warm, 1, 0, &s, err, errlen))) goto done;
     progress(opt, "heads", 0.8);
     S = gather(ds->scores, s.idx, s.n, ds->n_models);
@@ -616,16 +611,62 @@ done:
     return rc;
 }
 
-int tr_train_warm(const tr_dataset *ds, const tr_train_options *opt, const tr_warm_params *wp, tr_router **out,
-                  char **drift, char *err, size_t errlen)
+/* The entry of every training run: arguments and options checked, then
+ * OpenBLAS as the caller asked for the length of the run. */
+static int train_entry(const char *fn, const tr_dataset *ds, const tr_train_options *opt, const tr_router *cur,
+                       const char *cur_name, const tr_warm_params *wp, tr_router **out, char **drift, char *err,
+                       size_t errlen)
 {
-    if (out) *out = NULL;
+    if (!out) return tr_errorf(err, errlen, TR_EINVAL, "%s: out is NULL", fn);
+    *out = NULL;
     if (drift) *drift = NULL;
+    if (!ds) return tr_errorf(err, errlen, TR_EINVAL, "%s: ds is NULL", fn);
     tr_train_options o;
     int rc = take_options(opt, &o, err, errlen);
     if (rc) return rc;
     int blas = blas_enter(o.blas_threads);
-    rc = train_warm(ds, &o, wp, out, drift, err, errlen);
+    rc = train_warm(ds, &o, cur, cur_name, wp, out, drift, err, errlen);
     blas_leave(o.blas_threads, blas);
     return rc;
+}
+
+int tr_train(const tr_dataset *ds, const tr_train_options *opt, tr_router **out, char *err, size_t errlen)
+{
+    return train_entry("tr_train", ds, opt, NULL, NULL, NULL, out, NULL, err, errlen);
+}
+
+int tr_train_warm(const tr_dataset *ds, const tr_train_options *opt, const tr_warm_params *wp, tr_router **out,
+                  char **drift, char *err, size_t errlen)
+{
+    return train_entry("tr_train", ds, opt, NULL, NULL, wp, out, drift, err, errlen);
+}
+
+/* tr_warm_options as first published */
+#define WARM_OPTIONS_MIN TR_SIZE_THROUGH(tr_warm_options, current_name)
+
+int tr_train_warm_start(const tr_dataset *ds, const tr_router *current, const tr_train_options *opt,
+                        const tr_warm_options *wopt, tr_router **out, char **drift, char *err, size_t errlen)
+{
+    if (out) *out = NULL;
+    if (drift) *drift = NULL;
+    if (!current) return tr_errorf(err, errlen, TR_EINVAL, "tr_train_warm_start: current is NULL");
+    size_t osize = 0;
+    if (opt) memcpy(&osize, opt, sizeof osize);
+    if (opt && osize >= TR_SIZE_THROUGH(tr_train_options, warm_start) && osize <= sizeof *opt && opt->warm_start)
+        return tr_errorf(err, errlen, TR_EINVAL, "tr_train_warm_start: opt->warm_start names a file, but the "
+                         "current router is given: leave warm_start NULL");
+    tr_warm_options w;
+    tr_warm_options_default(&w);
+    int rc = wopt ? tr_opts_take(&w, sizeof w, wopt, WARM_OPTIONS_MIN, "tr_warm_options", err, errlen) : TR_OK;
+    if (rc) return rc;
+    if (w.refit_embedder != 0 && w.refit_embedder != 1)
+        return tr_errorf(err, errlen, TR_EINVAL, "tr_warm_options: refit_embedder %d is not 0 or 1", w.refit_embedder);
+    if (!(w.match_min_score >= 0 && w.match_min_score <= 1))
+        return tr_errorf(err, errlen, TR_EINVAL, "tr_warm_options: match_min_score %g not in [0, 1]",
+                         w.match_min_score);
+    tr_warm_params wp;
+    tr_warm_params_default(&wp);
+    wp.refit_embedder = w.refit_embedder;
+    wp.match.min_score = w.match_min_score;
+    return train_entry("tr_train_warm_start", ds, opt, current, w.current_name, &wp, out, drift, err, errlen);
 }
