@@ -195,12 +195,10 @@ typedef struct tr_train_options {
     /* discovery */
     tr_algo algo;           /* [TR_ALGO_LEIDEN] */
     int knn_k;              /* neighbours per prompt in the graph [15] */
-    int mutual;             /* 1: keep only mutual kNN edges [0] */
     double resolution;      /* modularity resolution; <= 0: chosen automatically [0] */
     int target_tasks;       /* > 0: search the resolution for about this many tasks [0] */
     int min_task_size;      /* smaller communities merge into their nearest task [0 = auto] */
     /* heads (stage 2) */
-    int gate_top_k;         /* experts mixed per prompt [4] */
     int cv_folds;           /* folds for choosing the head variant [5] */
     /* comma-separated quality heads cross-validation may choose among:
      * prior-hard, prior-soft, prior+ridge, knn, ensemble, knn-tau,
@@ -219,8 +217,6 @@ typedef struct tr_train_options {
     const char *warm_start;
     tr_progress_fn progress;
     void *progress_ctx;
-    const char *cv_predictions; /* path ("-": standard output): write every head's out-of-fold
-                                   predictions there as JSONL (one line per training record), or NULL [NULL] */
 } tr_train_options;
 
 /* Fill *o with the defaults shown in brackets above.  o is the caller's. */

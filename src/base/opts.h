@@ -5,11 +5,20 @@
  * caller's struct_size bytes and keeps its defaults for the rest, so an
  * older program keeps working; a size smaller than the struct's first
  * published layout, or larger than the library knows, is a wrong size
- * (TR_EINVAL), as is 0: options that no *_default() call prepared. */
+ * (TR_EINVAL), as is 0: options that no *_default() call prepared.
+ *
+ * The project's own tools (the CLI, the benchmarks) may pass a struct's
+ * internal extension instead: the public struct as its first member, then
+ * knobs that only experiments set (train/train.h), with struct_size the
+ * extension's size with TR_OPTS_INTERNAL set.  No public caller sets that
+ * bit, and tr_opts_take refuses it: only the function that knows the
+ * extension accepts it. */
 #ifndef TR_OPTS_H
 #define TR_OPTS_H
 
 #include <stddef.h>
+
+#define TR_OPTS_INTERNAL ((size_t)1 << (sizeof(size_t) * 8 - 1))
 
 /* The size of type up to and including field: a struct's first published
  * layout, given its last field then (trailing padding not included). */

@@ -24,8 +24,9 @@ static const struct option shared[] = {
 
 void cli_train_opts_help(FILE *f)
 {
-    tr_train_options d;
-    tr_train_options_default(&d);
+    tr_train_options_x dx;
+    tr_train_options_x_default(&dx);
+    const tr_train_options d = dx.pub;
     fprintf(f,
         "      --seed S            random seed [%llu]\n"
         "      --threads N         worker threads, 0 = all cores [%d]\n"
@@ -47,7 +48,7 @@ void cli_train_opts_help(FILE *f)
         "      --cv-folds K        folds for choosing the head variant [%d]\n",
         (unsigned long long)d.seed, d.threads, d.dim, d.vocab_size, d.min_df, d.max_features,
         d.projection == TR_PROJECTION_HALF ? "half" : "int8", d.algo == TR_ALGO_LEIDEN ? "leiden" : "louvain", d.knn_k, d.resolution,
-        d.min_task_size, d.gate_top_k, d.cv_folds);
+        d.min_task_size, dx.gate_top_k, d.cv_folds);
 }
 
 size_t cli_train_opts_merge(struct option *out, size_t cap, const struct option *base, size_t nbase)
@@ -59,8 +60,9 @@ size_t cli_train_opts_merge(struct option *out, size_t cap, const struct option 
     return n;
 }
 
-int cli_train_opts_parse(const char *cmd, int code, const char *arg, tr_train_options *o)
+int cli_train_opts_parse(const char *cmd, int code, const char *arg, tr_train_options_x *x)
 {
+    tr_train_options *o = &x->pub;
     long v;
     double g;
     unsigned long long u;
@@ -86,11 +88,11 @@ int cli_train_opts_parse(const char *cmd, int code, const char *arg, tr_train_op
         else { fprintf(stderr, "taskroute %s: --algo wants leiden or louvain, not '%s'\n", cmd, arg); return -1; }
         return 0;
     case O_K: if (cli_parse_int(cmd, "--k", arg, 1, 1000, &v)) return -1; o->knn_k = (int)v; return 0;
-    case O_MUTUAL: o->mutual = 1; return 0;
+    case O_MUTUAL: x->mutual = 1; return 0;
     case O_RES: if (cli_parse_double(cmd, "--resolution", arg, 0, 1e6, &g)) return -1; o->resolution = g; return 0;
     case O_TASKS: if (cli_parse_int(cmd, "--tasks", arg, 1, 100000, &v)) return -1; o->target_tasks = (int)v; return 0;
     case O_MINSIZE: if (cli_parse_int(cmd, "--min-task-size", arg, 0, 10000000, &v)) return -1; o->min_task_size = (int)v; return 0;
-    case O_TOPK: if (cli_parse_int(cmd, "--gate-top-k", arg, 1, 100000, &v)) return -1; o->gate_top_k = (int)v; return 0;
+    case O_TOPK: if (cli_parse_int(cmd, "--gate-top-k", arg, 1, 100000, &v)) return -1; x->gate_top_k = (int)v; return 0;
     case O_FOLDS: if (cli_parse_int(cmd, "--cv-folds", arg, 2, 20, &v)) return -1; o->cv_folds = (int)v; return 0;
     }
     return 1;

@@ -166,8 +166,9 @@ int cmd_train(int argc, char **argv)
     size_t nfb = 0, ndec = 0;
     int skip_bad = 0, force = 0, maxreg_given = 0, fast = 0;
     double max_reg = TR_DEFAULT_MAX_REGRESSION;
-    tr_train_options o;
-    tr_train_options_default(&o);
+    tr_train_options_x ox;   /* the public options and the experiments' knobs */
+    tr_train_options_x_default(&ox);
+    tr_train_options *o = &ox.pub;
     tr_warm_options wo;
     tr_warm_options_default(&wo);
     static const struct option base[] = {
@@ -186,11 +187,11 @@ int cmd_train(int argc, char **argv)
     (void)nl;
     int c;
     optind = 1;
-    o.max_features = 0;   /* 0: not given (the option's least value is 1) */
+    o->max_features = 0;   /* 0: not given (the option's least value is 1) */
     while ((c = getopt_long(argc, argv, "o:qh", longopts, NULL)) != -1) {
         switch (c) {
         case 'o': out = optarg; break;
-        case 'A': o.use_all = 1; break;
+        case 'A': o->use_all = 1; break;
         case 'W': warm = optarg; break;
         case 'B': skip_bad = 1; break;
         case O_REFIT: wo.refit_embedder = 1; break;
@@ -204,22 +205,22 @@ int cmd_train(int argc, char **argv)
             if (cli_parse_double("train", "--match-min", optarg, 0, 1, &wo.match_min_score)) return TR_EXIT_USAGE;
             break;
         case O_FORCE: force = 1; break;
-        case O_HEADS: o.heads = optarg; break;
+        case O_HEADS: o->heads = optarg; break;
         case O_FAST: fast = 1; break;
-        case O_CVPRED: o.cv_predictions = optarg; break;
+        case O_CVPRED: ox.cv_predictions = optarg; break;
         case O_KNN_CAP: {
             long v;
             if (cli_parse_int("train", "--knn-cap", optarg, 0, 100000000, &v)) return TR_EXIT_USAGE;
-            o.knn_cap = (int)v;
+            o->knn_cap = (int)v;
             break;
         }
         case O_KNN_MASS:
-            if (cli_parse_double("train", "--knn-mass", optarg, 0, 1, &o.knn_mass)) return TR_EXIT_USAGE;
+            if (cli_parse_double("train", "--knn-mass", optarg, 0, 1, &o->knn_mass)) return TR_EXIT_USAGE;
             break;
         case O_KNN_TASKS: {
             long v;
             if (cli_parse_int("train", "--knn-tasks", optarg, 0, 64, &v)) return TR_EXIT_USAGE;
-            o.knn_tasks = (int)v;
+            o->knn_tasks = (int)v;
             break;
         }
         case O_FEEDBACK:
@@ -232,18 +233,18 @@ int cmd_train(int argc, char **argv)
         case 'q': cli_quiet = 1; break;
         case 'h': help(stdout); return TR_EXIT_OK;
         default: {
-            int r = cli_train_opts_parse("train", c, optarg, &o);
+            int r = cli_train_opts_parse("train", c, optarg, &ox);
             if (r == 1) { help(stderr); return TR_EXIT_USAGE; }
             if (r < 0) return TR_EXIT_USAGE;
         }
         }
     }
-    if (!o.max_features) {
+    if (!o->max_features) {
         tr_train_options d;
         tr_train_options_default(&d);
-        o.max_features = fast ? FAST_MAX_FEATURES : d.max_features;
+        o->max_features = fast ? FAST_MAX_FEATURES : d.max_features;
     }
-    if (fast && !o.heads) o.heads = FAST_HEADS;
+    if (fast && !o->heads) o->heads = FAST_HEADS;
     if (optind != argc - 1 || !out) {
         fprintf(stderr, "taskroute train: need DATA.jsonl and -o router.trm\n");
         help(stderr);
@@ -271,16 +272,16 @@ int cmd_train(int argc, char **argv)
                     "%zu records added, %zu new models\n", st.feedback_lines, st.decision_lines, st.bad_lines,
                     st.unmatched, st.records_added, st.models_added);
     }
-    o.progress = timed_progress;
+    o->progress = timed_progress;
     if (warm) {
         if ((rc = tr_router_open(warm, &cur, err, sizeof err))) {
             cli_fail("train", TR_EXIT_ERR, "--warm-start: %s", err);
             goto done;
         }
         wo.current_name = warm;
-        rc = tr_train_warm_start(ds, cur, &o, &wo, &r, &drift, err, sizeof err);
+        rc = tr_train_warm_start(ds, cur, o, &wo, &r, &drift, err, sizeof err);
     } else {
-        rc = tr_train(ds, &o, &r, err, sizeof err);
+        rc = tr_train(ds, o, &r, err, sizeof err);
     }
     double t_end = now_s();
     cli_progress_done();

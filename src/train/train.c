@@ -53,7 +53,6 @@ void tr_train_options_default(tr_train_options *o)
     o->algo = c.algo;
     o->knn_k = (int)k.k;
     o->resolution = 0;
-    o->gate_top_k = h.gate_top_k;
     o->cv_folds = h.cv_folds;
     o->heads = NULL;
     o->knn_tasks = h.knn_tasks;
@@ -81,14 +80,46 @@ static void blas_leave(int blas_threads, int prev)
     if (blas_threads > 0) openblas_set_num_threads(prev);
 }
 
-/* tr_train_options as first published */
-#define TRAIN_OPTIONS_MIN TR_SIZE_THROUGH(tr_train_options, cv_predictions)
-
-/* The caller's options (NULL: the defaults) into *o, checked. */
-static int take_options(const tr_train_options *opt, tr_train_options *o, char *err, size_t errlen)
+void tr_train_options_x_default(tr_train_options_x *x)
 {
-    tr_train_options_default(o);
-    return opt ? tr_opts_take(o, sizeof *o, opt, TRAIN_OPTIONS_MIN, "tr_train_options", err, errlen) : TR_OK;
+    tr_community_params c;
+    tr_heads_params h;
+    tr_community_params_default(&c);
+    tr_heads_params_default(&h);
+    memset(x, 0, sizeof *x);
+    tr_train_options_default(&x->pub);
+    x->pub.struct_size = sizeof *x | TR_OPTS_INTERNAL;
+    x->mutual = c.mutual;
+    x->gate_top_k = h.gate_top_k;
+    x->cv_predictions = NULL;
+}
+
+/* The knobs of options taken by take_options, which are always the
+ * extension's public part. */
+static const tr_train_options_x *knobs(const tr_train_options *o)
+{
+    return (const tr_train_options_x *)o;
+}
+
+/* tr_train_options as first published */
+#define TRAIN_OPTIONS_MIN TR_SIZE_THROUGH(tr_train_options, progress_ctx)
+
+/* The caller's options (NULL: the defaults), public or the extension, into
+ * *x, checked. */
+static int take_options(const tr_train_options *opt, tr_train_options_x *x, char *err, size_t errlen)
+{
+    tr_train_options_x_default(x);
+    if (!opt) return TR_OK;
+    if (opt->struct_size & TR_OPTS_INTERNAL) {
+        if (opt->struct_size != (sizeof *x | TR_OPTS_INTERNAL))
+            return tr_errorf(err, errlen, TR_EINVAL, "tr_train_options: struct_size %#zx: not this library's "
+                             "extension (%#zx)", opt->struct_size, sizeof *x | TR_OPTS_INTERNAL);
+        memcpy(x, opt, sizeof *x);
+        return TR_OK;
+    }
+    int rc = tr_opts_take(&x->pub, sizeof x->pub, opt, TRAIN_OPTIONS_MIN, "tr_train_options", err, errlen);
+    x->pub.struct_size = sizeof *x | TR_OPTS_INTERNAL;
+    return rc;
 }
 
 /* Defaults for the number and size of tasks when the caller sets neither a
@@ -309,7 +340,7 @@ static int run_stage1(const tr_dataset *ds, const tr_train_options *o, tr_warm *
     cp.resolution = o->resolution > 0 ? o->resolution : 1.0;
     cp.target_tasks = (size_t)(o->target_tasks > 0 ? o->target_tasks : 0);
     cp.min_size = (size_t)(o->min_task_size > 0 ? o->min_task_size : 0);
-    cp.mutual = o->mutual;
+    cp.mutual = knobs(o)->mutual;
     cp.seed = o->seed;
     if (!cp.min_size) cp.min_size = default_min_task_size(s->n);
     if (!cp.target_tasks && o->resolution <= 0)
@@ -428,7 +459,7 @@ static char *config_json(const tr_dataset *ds, const tr_train_options *o, const 
     }
     cJSON_AddStringToObject(j, "algo", o->algo == TR_ALGO_LEIDEN ? "leiden" : "louvain");
     cJSON_AddNumberToObject(j, "knn_k", o->knn_k);
-    cJSON_AddBoolToObject(j, "mutual", o->mutual);
+    cJSON_AddBoolToObject(j, "mutual", knobs(o)->mutual);
     cJSON_AddNumberToObject(j, "resolution", s->resolution);
     cJSON_AddNumberToObject(j, "n_tasks", (double)s->T);
     cJSON_AddNumberToObject(j, "modularity", s->modularity);
@@ -511,10 +542,10 @@ int tr_discover(const tr_dataset *ds, const tr_train_options *opt, tr_router **o
     *out = NULL;
     if (report) *report = NULL;
     if (!ds) return tr_errorf(err, errlen, TR_EINVAL, "tr_discover: NULL dataset");
-    tr_train_options d;
+    tr_train_options_x d;
     int rc = take_options(opt, &d, err, errlen);
     if (rc) return rc;
-    opt = &d;
+    opt = &d.pub;
     stage1 s;
     int blas = blas_enter(opt->blas_threads);
     rc = run_stage1(ds, opt, NULL, 0, report != NULL, &s, err, errlen);
@@ -551,7 +582,7 @@ static int train_warm(const tr_dataset *ds, const tr_train_options *opt, const t
     tr_heads_params hp;
     tr_heads_params_default(&hp);
     hp.seed = opt->seed;
-    hp.gate_top_k = opt->gate_top_k;
+    hp.gate_top_k = knobs(opt)->gate_top_k;
     hp.cv_folds = opt->cv_folds;
     hp.knn_tasks = opt->knn_tasks;
     hp.knn_mass = opt->knn_mass;
@@ -579,8 +610,9 @@ static int train_warm(const tr_dataset *ds, const tr_train_options *opt, const t
                                 Z + i * TR_HEADS_SURF);
         }
     }
-    tr_cv_predictions cvp = {opt->cv_predictions, ds, s.idx, s.membership, err, errlen};
-    if (opt->cv_predictions) { hp.oof = tr_cv_predictions_write; hp.oof_ctx = &cvp; }
+    const char *cv_predictions = knobs(opt)->cv_predictions;
+    tr_cv_predictions cvp = {cv_predictions, ds, s.idx, s.membership, err, errlen};
+    if (cv_predictions) { hp.oof = tr_cv_predictions_write; hp.oof_ctx = &cvp; }
     hp.fold = s.fold;
     hp.surf = Z;   /* NULL on caller-supplied embeddings (routing never sees a prompt) or when no head reads them */
     struct tr_heads *h = NULL;
@@ -621,12 +653,12 @@ static int train_entry(const char *fn, const tr_dataset *ds, const tr_train_opti
     *out = NULL;
     if (drift) *drift = NULL;
     if (!ds) return tr_errorf(err, errlen, TR_EINVAL, "%s: ds is NULL", fn);
-    tr_train_options o;
+    tr_train_options_x o;
     int rc = take_options(opt, &o, err, errlen);
     if (rc) return rc;
-    int blas = blas_enter(o.blas_threads);
-    rc = train_warm(ds, &o, cur, cur_name, wp, out, drift, err, errlen);
-    blas_leave(o.blas_threads, blas);
+    int blas = blas_enter(o.pub.blas_threads);
+    rc = train_warm(ds, &o.pub, cur, cur_name, wp, out, drift, err, errlen);
+    blas_leave(o.pub.blas_threads, blas);
     return rc;
 }
 
@@ -650,14 +682,15 @@ int tr_train_warm_start(const tr_dataset *ds, const tr_router *current, const tr
     if (out) *out = NULL;
     if (drift) *drift = NULL;
     if (!current) return tr_errorf(err, errlen, TR_EINVAL, "tr_train_warm_start: current is NULL");
-    size_t osize = 0;
-    if (opt) memcpy(&osize, opt, sizeof osize);
-    if (opt && osize >= TR_SIZE_THROUGH(tr_train_options, warm_start) && osize <= sizeof *opt && opt->warm_start)
+    tr_train_options_x x;
+    int rc = take_options(opt, &x, err, errlen);
+    if (rc) return rc;
+    if (x.pub.warm_start)
         return tr_errorf(err, errlen, TR_EINVAL, "tr_train_warm_start: opt->warm_start names a file, but the "
                          "current router is given: leave warm_start NULL");
     tr_warm_options w;
     tr_warm_options_default(&w);
-    int rc = wopt ? tr_opts_take(&w, sizeof w, wopt, WARM_OPTIONS_MIN, "tr_warm_options", err, errlen) : TR_OK;
+    rc = wopt ? tr_opts_take(&w, sizeof w, wopt, WARM_OPTIONS_MIN, "tr_warm_options", err, errlen) : TR_OK;
     if (rc) return rc;
     if (w.refit_embedder != 0 && w.refit_embedder != 1)
         return tr_errorf(err, errlen, TR_EINVAL, "tr_warm_options: refit_embedder %d is not 0 or 1", w.refit_embedder);
@@ -668,5 +701,5 @@ int tr_train_warm_start(const tr_dataset *ds, const tr_router *current, const tr
     tr_warm_params_default(&wp);
     wp.refit_embedder = w.refit_embedder;
     wp.match.min_score = w.match_min_score;
-    return train_entry("tr_train_warm_start", ds, opt, current, w.current_name, &wp, out, drift, err, errlen);
+    return train_entry("tr_train_warm_start", ds, &x.pub, current, w.current_name, &wp, out, drift, err, errlen);
 }
