@@ -23,7 +23,8 @@ int main(int argc, char **argv)
         return 1;
     }
     tr_scratch *s = NULL;   /* one per worker thread; the router is shared */
-    if (tr_scratch_new(r, &s) != TR_OK) {
+    if (tr_scratch_new_v2(r, &s, err, sizeof err) != TR_OK) {
+        fprintf(stderr, "%s\n", err);
         tr_router_close(r);
         return 1;
     }

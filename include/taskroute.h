@@ -6,6 +6,13 @@
  * writes a message naming what went wrong (file, line, field) into the
  * caller's buffer.  No call aborts or exits the process.
  *
+ * Invalid arguments: a NULL handle or output, an unknown enum value, an
+ * option outside its range or an options struct of the wrong size is
+ * TR_EINVAL, with a message where the call takes (err, errlen).  Calls that
+ * answer a count, a name or an index answer 0, NULL or -1 for a NULL
+ * handle or an index out of range; free and close calls, and the
+ * *_default() calls, take NULL as a no-op.
+ *
  * Threads: a tr_router is immutable once opened and may be shared by any
  * number of threads; tr_route needs one tr_scratch per thread.  Routing's
  * matrix products are the library's own, so the process's OpenBLAS thread
@@ -138,18 +145,22 @@ TR_API int tr_dataset_load(const char *path, const tr_load_options *opt,
 /* Free a dataset; NULL is a no-op. */
 TR_API void tr_dataset_free(tr_dataset *ds);
 
-/* Counts of what the load read, kept and skipped.  'out' is the caller's. */
+/* Counts of what the load read, kept and skipped.  'out' is the caller's
+ * (all zero for a NULL ds; out NULL: no-op). */
 TR_API void tr_dataset_stats(const tr_dataset *ds, tr_load_stats *out);
 
-TR_API size_t tr_dataset_count(const tr_dataset *ds);
+TR_API size_t tr_dataset_count(const tr_dataset *ds);        /* records kept */
 TR_API size_t tr_dataset_model_count(const tr_dataset *ds);
-/* Model name m in file order of first appearance.  Owned by ds. */
+/* Model name m in file order of first appearance, or NULL.  Owned by ds. */
 TR_API const char *tr_dataset_model_name(const tr_dataset *ds, size_t m);
 
-/* 1 when the record id falls in EVAL.md's test split (fnv1a64(id) % 5 == 0). */
+/* 1 when the record id (len bytes, borrowed) falls in the evaluation
+ * protocol's test split (fnv1a64(id) % 5 == 0), else 0; TR_EINVAL when id
+ * is NULL and len > 0. */
 TR_API int tr_split_is_test(const char *id, size_t len);
 
-/* FNV-1a, 64-bit, over len bytes (EVAL.md's split hash). */
+/* FNV-1a, 64-bit, over len bytes (the split's hash); NULL data hashes as
+ * no bytes. */
 TR_API uint64_t tr_fnv1a64(const void *data, size_t len);
 
 /* ---------------------------------------------------------------- routers */
@@ -246,9 +257,9 @@ TR_API int tr_router_open(const char *path, tr_router **out, char *err, size_t e
 TR_API void tr_router_close(tr_router *r);
 
 TR_API size_t tr_router_model_count(const tr_router *r);
-TR_API const char *tr_router_model_name(const tr_router *r, size_t m); /* owned by r */
+TR_API const char *tr_router_model_name(const tr_router *r, size_t m); /* owned by r, or NULL */
 TR_API size_t tr_router_task_count(const tr_router *r);
-TR_API const char *tr_router_task_name(const tr_router *r, size_t t);  /* owned by r */
+TR_API const char *tr_router_task_name(const tr_router *r, size_t t);  /* owned by r, or NULL */
 TR_API size_t tr_router_dim(const tr_router *r);  /* embedding dimension */
 /* Task t's stable id (kept across warm-started retrains), or -1. */
 TR_API int tr_router_task_id(const tr_router *r, size_t t);
@@ -264,8 +275,11 @@ TR_API int tr_router_describe(const tr_router *r, char **json, char *err, size_t
 TR_API void tr_free(void *p);
 
 /* Working memory for tr_route on r (or any router with no more models, tasks
- * and dimensions).  *out owned by the caller: tr_scratch_free. */
+ * and dimensions).  Borrows r.  *out owned by the caller: tr_scratch_free. */
+TR_API int tr_scratch_new_v2(const tr_router *r, tr_scratch **out, char *err, size_t errlen);
+/* tr_scratch_new_v2 without a message. */
 TR_API int tr_scratch_new(const tr_router *r, tr_scratch **out);
+/* Free a scratch; NULL is a no-op. */
 TR_API void tr_scratch_free(tr_scratch *s);
 
 typedef enum tr_select_mode {
@@ -305,7 +319,11 @@ typedef struct tr_decision {
 
 /* Route one prompt (UTF-8, len bytes).  Borrows r, prompt, opt (NULL =
  * defaults); s is this thread's scratch; *out's arrays are owned by s.
- * Allocates nothing. */
+ * Allocates nothing.  TR_EINVAL (no message: no buffer) for a NULL
+ * argument, a scratch too small for r, a router trained on caller-supplied
+ * embeddings (use tr_route_embedding), options of the wrong size, an
+ * unknown mode or a NaN value; TR_ENOTFOUND when no allowed model has a
+ * prediction. */
 TR_API int tr_route(const tr_router *r, const char *prompt, size_t len,
              const tr_route_options *opt, tr_scratch *s, tr_decision *out);
 
@@ -320,8 +338,8 @@ TR_API int tr_route_embedding(const tr_router *r, const float *x, size_t d,
 
 /* ------------------------------------------------------------- evaluation */
 
-/* Score r on the EVAL.md test split of ds.  with_baselines: also every
- * baseline router.  *json ({"dataset", "n_test", "routers": {...}, ...}) is
+/* Score r on the evaluation protocol's test split of ds.  with_baselines
+ * (0 or 1): also every baseline router.  Borrows r and ds.  *json ({"dataset", "n_test", "routers": {...}, ...}) is
  * owned by the caller: tr_free. */
 TR_API int tr_evaluate(const tr_router *r, const tr_dataset *ds, int with_baselines,
                 char **json, char *err, size_t errlen);

@@ -438,7 +438,7 @@ static void test_heads_restricted(void **state)
     assert_non_null(strstr(err, "names no head variant"));
     o.heads = NULL;
     o.knn_tasks = 65;
-    assert_int_equal(tr_train(ds, &o, &r, err, sizeof err), TR_ERANGE);
+    assert_int_equal(tr_train(ds, &o, &r, err, sizeof err), TR_EINVAL);
     assert_non_null(strstr(err, "knn_tasks 65"));
 }
 

@@ -621,7 +621,10 @@ void tr_load_options_default(tr_load_options *o)
 static int take_options(const tr_load_options *opt, tr_load_options *o, char *err, size_t errlen)
 {
     tr_load_options_default(o);
-    return opt ? tr_opts_take(o, sizeof *o, opt, LOAD_OPTIONS_MIN, "tr_load_options", err, errlen) : TR_OK;
+    int rc = opt ? tr_opts_take(o, sizeof *o, opt, LOAD_OPTIONS_MIN, "tr_load_options", err, errlen) : TR_OK;
+    if (!rc && o->skip_bad != 0 && o->skip_bad != 1)
+        rc = tr_errorf(err, errlen, TR_EINVAL, "tr_load_options: skip_bad %d is not 0 or 1", o->skip_bad);
+    return rc;
 }
 
 static int load_src(src *s, const char *path, const char *name, const tr_load_options *opt,

@@ -8,5 +8,6 @@
 /* Borrows id (len bytes, need not be NUL-terminated). */
 int tr_split_is_test(const char *id, size_t len)
 {
+    if (!id && len) return TR_EINVAL;
     return tr_fnv1a64(id, len) % 5 == 0;
 }

@@ -430,8 +430,11 @@ static void ev_clear(ev *e)
 
 int tr_evaluate(const tr_router *r, const tr_dataset *ds, int with_baselines, char **json, char *err, size_t errlen)
 {
+    if (!json) return tr_errorf(err, errlen, TR_EINVAL, "tr_evaluate: json is NULL");
     *json = NULL;
-    if (!r || !ds) return tr_errorf(err, errlen, TR_EINVAL, "tr_evaluate: NULL argument");
+    if (!r || !ds) return tr_errorf(err, errlen, TR_EINVAL, "tr_evaluate: %s is NULL", r ? "ds" : "r");
+    if (with_baselines != 0 && with_baselines != 1)
+        return tr_errorf(err, errlen, TR_EINVAL, "tr_evaluate: with_baselines %d is not 0 or 1", with_baselines);
     if (!r->heads) return tr_errorf(err, errlen, TR_EINVAL, "a stage-1 router (from discover) has no heads to evaluate: use train");
     ev e = {0};
     e.r = r; e.ds = ds; e.err = err; e.errlen = errlen;

@@ -58,10 +58,16 @@ void tr_scratch_free(tr_scratch *s)
 
 int tr_scratch_new(const tr_router *r, tr_scratch **out)
 {
+    return tr_scratch_new_v2(r, out, NULL, 0);
+}
+
+int tr_scratch_new_v2(const tr_router *r, tr_scratch **out, char *err, size_t errlen)
+{
+    if (!out) return tr_errorf(err, errlen, TR_EINVAL, "tr_scratch_new: out is NULL");
     *out = NULL;
-    if (!r) return TR_EINVAL;
+    if (!r) return tr_errorf(err, errlen, TR_EINVAL, "tr_scratch_new: r is NULL");
     tr_scratch *s = tr_calloc(1, sizeof *s);
-    if (!s) return TR_ENOMEM;
+    if (!s) return tr_errorf(err, errlen, TR_ENOMEM, "tr_scratch_new: out of memory");
     s->cap_models = r->n_models;
     s->cap_tasks = r->tasks.n_tasks;
     s->cap_dim = r->dim;
@@ -78,7 +84,8 @@ int tr_scratch_new(const tr_router *r, tr_scratch **out)
     if ((s->emb_bytes && !s->emb_scratch) || (s->heads_bytes && !s->heads_scratch) || !s->x || !s->p ||
         !s->q || !s->qcal || !s->c || !s->surf) {
         tr_scratch_free(s);
-        return TR_ENOMEM;
+        return tr_errorf(err, errlen, TR_ENOMEM, "tr_scratch_new: out of memory for %zu models, %zu tasks, "
+                         "dimension %zu", r->n_models, r->tasks.n_tasks, r->dim);
     }
     *out = s;
     return TR_OK;

@@ -9,6 +9,7 @@
 
 #include <cJSON.h>
 #include <cblas.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -32,6 +33,7 @@
  * resolution differs: 0 lets training choose it from the task count. */
 void tr_train_options_default(tr_train_options *o)
 {
+    if (!o) return;
     tr_embed_params e;
     tr_knn_params k;
     tr_community_params c;
@@ -104,6 +106,42 @@ static const tr_train_options_x *knobs(const tr_train_options *o)
 /* tr_train_options as first published */
 #define TRAIN_OPTIONS_MIN TR_SIZE_THROUGH(tr_train_options, progress_ctx)
 
+/* Every option in its range, checked before any work; the stages check
+ * their own parameters again (and callers that reach them directly). */
+static int check_options(const tr_train_options_x *x, char *err, size_t errlen)
+{
+    const tr_train_options *o = &x->pub;
+#define RANGE(v, name, lo, hi)                                                                           \
+    if ((v) < (lo) || (v) > (hi))                                                                        \
+        return tr_errorf(err, errlen, TR_EINVAL, "tr_train_options: %s %d not in [%d, %d]", name, (int)(v), \
+                         (int)(lo), (int)(hi));
+    RANGE(o->threads, "threads", 0, 256)
+    RANGE(o->blas_threads, "blas_threads", 0, 256)
+    RANGE(o->use_all, "use_all", 0, 1)
+    RANGE(o->dim, "dim", 1, 4096)
+    RANGE(o->vocab_size, "vocab_size", 8, 1000000)
+    RANGE(o->min_df, "min_df", 1, INT_MAX)
+    RANGE(o->max_features, "max_features", 1, INT_MAX)
+    RANGE(o->bigrams, "bigrams", 0, 1)
+    RANGE((int)o->projection, "projection", TR_PROJECTION_INT8, TR_PROJECTION_HALF)
+    RANGE((int)o->algo, "algo", TR_ALGO_LEIDEN, TR_ALGO_LOUVAIN)
+    RANGE(o->knn_k, "knn_k", 1, 1000)
+    RANGE(o->target_tasks, "target_tasks", 0, 100000)
+    RANGE(o->min_task_size, "min_task_size", 0, INT_MAX)
+    RANGE(o->cv_folds, "cv_folds", 0, 100)
+    RANGE(o->knn_tasks, "knn_tasks", 0, TR_HEADS_MAX_TOPK)
+    RANGE(o->knn_cap, "knn_cap", 0, INT_MAX)
+    RANGE(x->mutual, "mutual", 0, 1)
+    RANGE(x->gate_top_k, "gate_top_k", 1, TR_HEADS_MAX_TOPK)
+#undef RANGE
+    if (!isfinite(o->resolution))
+        return tr_errorf(err, errlen, TR_EINVAL, "tr_train_options: resolution %g is not a number (<= 0: automatic)",
+                         o->resolution);
+    if (!(o->knn_mass >= 0 && o->knn_mass <= 1))
+        return tr_errorf(err, errlen, TR_EINVAL, "tr_train_options: knn_mass %g not in [0, 1]", o->knn_mass);
+    return TR_OK;
+}
+
 /* The caller's options (NULL: the defaults), public or the extension, into
  * *x, checked. */
 static int take_options(const tr_train_options *opt, tr_train_options_x *x, char *err, size_t errlen)
@@ -115,11 +153,11 @@ static int take_options(const tr_train_options *opt, tr_train_options_x *x, char
             return tr_errorf(err, errlen, TR_EINVAL, "tr_train_options: struct_size %#zx: not this library's "
                              "extension (%#zx)", opt->struct_size, sizeof *x | TR_OPTS_INTERNAL);
         memcpy(x, opt, sizeof *x);
-        return TR_OK;
+        return check_options(x, err, errlen);
     }
     int rc = tr_opts_take(&x->pub, sizeof x->pub, opt, TRAIN_OPTIONS_MIN, "tr_train_options", err, errlen);
     x->pub.struct_size = sizeof *x | TR_OPTS_INTERNAL;
-    return rc;
+    return rc ? rc : check_options(x, err, errlen);
 }
 
 /* Defaults for the number and size of tasks when the caller sets neither a
@@ -539,9 +577,10 @@ static int taxonomy(const tr_dataset *ds, const tr_train_options *o, const stage
 int tr_discover(const tr_dataset *ds, const tr_train_options *opt, tr_router **out, char **report,
                 char *err, size_t errlen)
 {
+    if (!out) return tr_errorf(err, errlen, TR_EINVAL, "tr_discover: out is NULL");
     *out = NULL;
     if (report) *report = NULL;
-    if (!ds) return tr_errorf(err, errlen, TR_EINVAL, "tr_discover: NULL dataset");
+    if (!ds) return tr_errorf(err, errlen, TR_EINVAL, "tr_discover: ds is NULL");
     tr_train_options_x d;
     int rc = take_options(opt, &d, err, errlen);
     if (rc) return rc;
