@@ -11,6 +11,8 @@
 # wrappers' template instances local (tests/e2e_install.sh checks the list).
 # The version is the header's TR_VERSION_* (the one place it is stated):
 # libtaskroute.so -> libtaskroute.so.MAJOR (the soname) -> libtaskroute.so.X.Y.Z.
+# The binary, the tests, the benchmarks and the fuzzers link libtaskroute.a
+# and may use internal headers; src/README.md lists which and why.
 
 PREFIX   ?= /usr/local
 BUILD    ?= build
