@@ -85,9 +85,11 @@ $(STATIC): $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-# only the library's own objects hide their symbols (the binaries' need not)
+# only the library's own objects hide their symbols (the binaries' need not);
+# they are rebuilt when the flags here change, or an old object would export
 $(LIB_OBJ): ALL_CFLAGS += -fvisibility=hidden
 $(LIB_OBJ): ALL_CXXFLAGS += -fvisibility=hidden -fvisibility-inlines-hidden
+$(LIB_OBJ): Makefile
 
 $(SHARED): $(LIB_OBJ) libtaskroute.map
 	$(CXX) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=libtaskroute.map -Wl,--no-undefined \
