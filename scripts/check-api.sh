@@ -10,8 +10,13 @@ hdr=${2:-include/taskroute.h}
 [ -f "$hdr" ] || { echo "check-api: $hdr not found" >&2; exit 1; }
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 # A public declaration starts its line with TR_API and names its function
-# before the first parenthesis on that line.
+# before the first parenthesis on that line; one without TR_API would be
+# hidden by the build, so it is an error too.
 sed -n 's/^TR_API[^(]*[ *]\(tr_[A-Za-z0-9_]*\)(.*/\1/p' "$hdr" | sort -u > "$tmp/header"
+if grep -n '^[A-Za-z][A-Za-z0-9_ *]*[ *]tr_[A-Za-z0-9_]*(' "$hdr" | grep -v '^[0-9]*:TR_API ' > "$tmp/bare"; then
+  sed 's/^/check-api: declared without TR_API (the library would not export it): /' "$tmp/bare" >&2
+  exit 1
+fi
 # defined dynamic symbols of every kind but the absolute version-node ones
 nm -D --defined-only "$lib" | awk '$2 != "A" { sub(/@.*/, "", $3); print $3 }' | sort -u > "$tmp/exported"
 nh=$(wc -l < "$tmp/header"); ne=$(wc -l < "$tmp/exported")
