@@ -16,7 +16,7 @@ start_upstream_stub
 
 
 # ---- first a plain server to learn the models
-start_server plain --feedback-log "$tmp/fb" --max-body 4096 --conn-timeout 2
+start_server plain --feedback-log "$tmp/fb" --max-body 4096 --conn-timeout 2 --reload-dir "$tmp"
 P=$PORT_plain
 req GET "http://127.0.0.1:$P/healthz"
 [ "$code" = 200 ] || fail "healthz: $code"
