@@ -441,7 +441,22 @@ enum MHD_Result tr_handle_metrics(struct MHD_Connection *c, tr_request *q)
      * metrics: appended here. */
     static const char head[] = "# HELP taskroute_worker_connections Open connections per worker thread.\n"
                                "# TYPE taskroute_worker_connections gauge\n";
-    size_t cap = len + sizeof head + (size_t)srv->n_daemons * 64;
+    tr_conn_stats cs;
+    tr_conn_guard_stats(srv->guard, &cs);
+    char conn_txt[1024];
+    int cl = snprintf(conn_txt, sizeof conn_txt,
+                      "# HELP taskroute_connections Open client connections counted against --max-conns.\n"
+                      "# TYPE taskroute_connections gauge\n"
+                      "taskroute_connections %lu\n"
+                      "# HELP taskroute_connections_closed_total Connections the server closed or refused, by why.\n"
+                      "# TYPE taskroute_connections_closed_total counter\n"
+                      "taskroute_connections_closed_total{reason=\"request_timeout\"} %lu\n"
+                      "taskroute_connections_closed_total{reason=\"per_client_limit\"} %lu\n"
+                      "taskroute_connections_closed_total{reason=\"max_conns\"} %lu\n"
+                      "taskroute_connections_closed_total{reason=\"refused_all_busy\"} %lu\n",
+                      cs.open, cs.closed_deadline, cs.evicted_client, cs.evicted_total, cs.refused);
+    if (cl < 0 || (size_t)cl >= sizeof conn_txt) cl = 0;
+    size_t cap = len + sizeof head + (size_t)srv->n_daemons * 64 + (size_t)cl;
     char *all = tr_realloc(txt, cap);
     if (!all) {
         tr_free(txt);
@@ -453,6 +468,8 @@ enum MHD_Result tr_handle_metrics(struct MHD_Connection *c, tr_request *q)
     for (int i = 0; i < srv->n_daemons; i++)
         len += (size_t)snprintf(txt + len, cap - len, "taskroute_worker_connections{worker=\"%d\"} %d\n", i,
                                 atomic_load_explicit(&srv->open_conns[i], memory_order_relaxed));
+    memcpy(txt + len, conn_txt, (size_t)cl);
+    len += (size_t)cl;
     struct MHD_Response *r = MHD_create_response_from_buffer(len, txt, MHD_RESPMEM_MUST_COPY);
     tr_free(txt);
     if (!r) return MHD_NO;

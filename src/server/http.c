@@ -251,10 +251,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         q->counted = 1;
         tr_metrics_inflight_add(srv->metrics, 1);
         *con_cls = q;
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        q->conn = ci ? ci->socket_context : NULL;
         char msg[128];
         int e = framing_refusal(c, msg, sizeof msg);
         if (e >= 0) {
             q->close = 1;   /* the body is left unread: the connection cannot carry another request */
+            tr_conn_busy(q->conn);
             return tr_http_error(c, q, e, "%s", msg);
         }
         /* Refuse an announced oversize body before reading a byte of it. */
@@ -266,6 +269,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             if (errno || *end || n > srv->cfg.max_body) {
                 q->too_large = 1;
                 q->close = 1;
+                tr_conn_busy(q->conn);
                 return tr_http_error(c, q, TR_API_TOO_LARGE, "request body larger than %zu bytes", srv->cfg.max_body);
             }
         }
@@ -297,6 +301,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return MHD_YES;
     }
     if (q->status) return MHD_YES;
+    tr_conn_busy(q->conn);   /* arrived whole: its deadline no longer runs */
     return dispatch(c, q);
 }
 
@@ -322,19 +327,32 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
         if (*why) fprintf(stderr, "  ^ %s\n", why + 1);
     }
     if (q->job) tr_proxy_job_unref(q->job);
+    tr_conn_idle(q->conn);
     if (q->counted) tr_metrics_inflight_add(srv->metrics, -1);
     tr_free(q->body);
     tr_free(q);
 }
 
-/* A daemon's connection gauge goes down when one closes; listener.c puts
- * it up when it hands one over. */
+/* A connection's start and close: its record in the connection guard, and
+ * its daemon's gauge, which goes down here (listener.c puts it up when it
+ * hands the connection over). */
 static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
                           enum MHD_ConnectionNotificationCode toe)
 {
-    (void)c;
-    (void)socket_context;
-    if (toe == MHD_CONNECTION_NOTIFY_CLOSED) atomic_fetch_sub_explicit((atomic_int *)cls, 1, memory_order_relaxed);
+    tr_server *srv = cls;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        *socket_context = ci ? tr_conn_guard_started(srv->guard, ci->connect_fd) : NULL;
+        return;
+    }
+    tr_conn_guard_closed(srv->guard, *socket_context);
+    *socket_context = NULL;
+    const union MHD_ConnectionInfo *di = MHD_get_connection_info(c, MHD_CONNECTION_INFO_DAEMON);
+    for (int i = 0; di && i < srv->n_daemons; i++)
+        if (srv->daemons[i] == di->daemon) {
+            atomic_fetch_sub_explicit(&srv->open_conns[i], 1, memory_order_relaxed);
+            break;
+        }
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -389,9 +407,15 @@ int tr_server_start(tr_server *srv, char *err, size_t errlen)
         rc = tr_errorf(err, errlen, TR_ENOMEM, "out of memory");
         goto fail;
     }
+    if ((rc = tr_conn_guard_new(srv->cfg.max_conns, srv->cfg.max_conns_per_client, srv->cfg.request_timeout_s,
+                                &srv->guard, err, errlen)))
+        goto fail;
     /* Plain-valued options go in an array; the callbacks, whose pointers do
-     * not fit MHD_OptionItem portably, go through the varargs. */
-    unsigned per = 4000 / (unsigned)n < 64 ? 64 : 4000 / (unsigned)n;
+     * not fit MHD_OptionItem portably, go through the varargs.  The guard
+     * keeps the connection count; the daemons' own limit, with room for
+     * connections it closed that are still going, never refuses first (it
+     * would close a socket without a word to the guard). */
+    unsigned per = srv->cfg.max_conns + 512;
     struct MHD_OptionItem opts[] = {
         {MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)srv->cfg.conn_timeout_s, NULL},
         {MHD_OPTION_CONNECTION_LIMIT, (intptr_t)per, NULL},
@@ -404,14 +428,14 @@ int tr_server_start(tr_server *srv, char *err, size_t errlen)
         srv->daemons[i] = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv,
                                            MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
                                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-                                           MHD_OPTION_NOTIFY_CONNECTION, on_connection, &srv->open_conns[i],
+                                           MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
                                            MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
         if (!srv->daemons[i]) {
             rc = tr_errorf(err, errlen, TR_EIO, "cannot start HTTP worker %d of %d", i + 1, n);
             goto fail;
         }
     }
-    rc = tr_listener_start(&srv->listener, srv->daemons, srv->open_conns, n, err, errlen);
+    rc = tr_listener_start(&srv->listener, srv->daemons, srv->open_conns, n, srv->guard, err, errlen);
     if (rc) goto fail;
     return TR_OK;
 fail:
@@ -422,7 +446,11 @@ fail:
 void tr_server_stop(tr_server *srv)
 {
     tr_listener_stop(&srv->listener);
-    if (!srv->daemons) return;
+    if (!srv->daemons) {
+        tr_conn_guard_free(srv->guard);
+        srv->guard = NULL;
+        return;
+    }
     double t0 = tr_now();
     struct timespec ts = {0, 10 * 1000 * 1000};
     while ((tr_metrics_inflight(srv->metrics) > 0 || atomic_load(&srv->proxy_threads) > 0) &&
@@ -437,6 +465,8 @@ void tr_server_stop(tr_server *srv)
     for (int i = 0; i < srv->n_daemons; i++) MHD_stop_daemon(srv->daemons[i]);
     tr_free(srv->daemons);
     tr_free(srv->open_conns);
+    tr_conn_guard_free(srv->guard);   /* after the daemons: they report closes to it */
+    srv->guard = NULL;
     srv->daemons = NULL;
     srv->open_conns = NULL;
     srv->n_daemons = 0;

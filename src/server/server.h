@@ -64,6 +64,7 @@ typedef struct tr_server {
     atomic_int *open_conns;     /* per daemon: its connections, for the listener's choice */
     int n_daemons;
     tr_listener listener;
+    tr_conn_guard *guard;       /* connection limits and request deadlines */
     tr_router_slot slot;
     tr_metrics *metrics;
     tr_upstreams *ups;          /* NULL: no proxy */
@@ -97,6 +98,7 @@ typedef struct tr_request {
     int too_large;
     int close;                  /* answer with Connection: close (the body was not read) */
     int counted;                /* inflight gauge incremented */
+    tr_conn *conn;              /* its connection's record (conn_guard.h), or NULL */
     char request_id[40];
     char model[128];            /* chosen model, for the log and headers */
     char routed_model[128];     /* first choice when a fallback answered */
