@@ -240,6 +240,8 @@ static void test_feedback_parse(void **state)
         {"{\"request_id\": \"r\", \"model\": \"m\", \"score\": 1.01}", "\"score\" must be a number in [0, 1]"},
         {"{\"request_id\": \"r\", \"model\": \"m\", \"score\": \"0.5\"}", "\"score\" must be a number in [0, 1]"},
         {"{\"request_id\": \"r\", \"model\": \"m\", \"score\": -0.1}", "\"score\" must be a number in [0, 1]"},
+        {"{\"request_id\": \"tr-\xff\xfe\", \"model\": \"m\", \"score\": 1}", "\"request_id\" must be UTF-8 (a bad byte at offset 3)"},
+        {"{\"request_id\": \"r\", \"model\": \"m\xc0\xaf\", \"score\": 1}", "\"model\" must be UTF-8"},
     };
     for (size_t i = 0; i < sizeof bad_cases / sizeof bad_cases[0]; i++) {
         msg[0] = 0;

@@ -1,13 +1,14 @@
 /* `taskroute serve`: the HTTP routing server and OpenAI-compatible proxy.
  * Parses options, sets up the pieces in src/server/ (router slot, upstream
  * table, feedback log, metrics, the libmicrohttpd daemon), then waits for
- * signals on the main thread: SIGHUP reloads the router, SIGTERM/SIGINT
+ * signals on the main thread: SIGHUP queues a router reload, SIGTERM/SIGINT
  * stop accepting, let in-flight requests finish and exit 0.  The signals are
- * blocked in every thread (the worker threads inherit the mask) and taken
- * with sigwait, so no handler runs inside a request. */
+ * blocked in every thread the server starts (they inherit the mask) and
+ * taken with sigwait, so no handler runs inside a request. */
 #include <cblas.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,6 +94,13 @@ static int parse_listen(const char *s, char **host, int *port)
     if (!*host) return -1;
     *port = (int)p;
     return 0;
+}
+
+static pthread_t main_thread;
+
+static void forward_signal(int sig)
+{
+    pthread_kill(main_thread, sig);   /* async-signal-safe */
 }
 
 /* The admin key: the first line of path, or TASKROUTE_ADMIN_KEY when path
@@ -272,6 +280,18 @@ int cmd_serve(int argc, char **argv)
     sigaddset(&sigs, SIGTERM);
     sigaddset(&sigs, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    /* Threads started before this point (OpenBLAS starts its pool when the
+     * library loads) do not block them: one that takes a signal hands it to
+     * the main thread's sigwait instead of dying of it. */
+    main_thread = pthread_self();
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = forward_signal;
+    sa.sa_flags = SA_RESTART;
+    sigfillset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     if (curl_global_init(CURL_GLOBAL_DEFAULT)) {
         fprintf(stderr, "taskroute serve: libcurl failed to initialise\n");

@@ -302,6 +302,10 @@ static int name_field(const cJSON *root, const char *key, const char **out, int 
     size_t n = strlen(v->valuestring);
     if (n == 0 || n > MAX_NAME)
         return bad(api_err, msg, msglen, TR_API_BAD_FIELD, "\"%s\" must have 1 to %d bytes", key, MAX_NAME);
+    /* cJSON passes raw bytes through, and the logs these go to are JSONL */
+    size_t at = tr_utf8_invalid_at((const unsigned char *)v->valuestring, n);
+    if (at < n)
+        return bad(api_err, msg, msglen, TR_API_BAD_FIELD, "\"%s\" must be UTF-8 (a bad byte at offset %zu)", key, at);
     *out = v->valuestring;
     return 0;
 }
