@@ -91,6 +91,9 @@ typedef struct tr_load_stats {
     size_t train;         /* kept records in the training split */
     size_t test;          /* kept records in the test split (all of them) */
     size_t test_complete; /* test records with a score and cost for every model */
+    size_t unscored;      /* kept records without a score (no "scores", {} or all null) */
+    size_t repeated_keys; /* kept records that repeat a key the reader ignores (a repeated
+                             id, prompt, task, scores, costs or embedding is refused) */
 } tr_load_stats;
 
 /* Read a routing JSONL file ("-" reads stdin).  opt may be NULL (defaults:
