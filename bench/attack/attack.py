@@ -221,7 +221,8 @@ def reload_flip(a):
             codes.append(st)
             time.sleep(a.every)
         st, b = get(a.port, "/healthz")
-        return {"reloads": a.reloads, "reloads_ok": ok, "healthz_after": st}
+        rt, _ = get(a.port, "/v1/route", method="POST", body=PROMPT, headers={"Content-Type": "application/json"})
+        return {"reloads": a.reloads, "reloads_ok": ok, "healthz_after": st, "route_after": rt}
     load(a, during)
 
 

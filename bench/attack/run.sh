@@ -64,10 +64,10 @@ for attack in "${attacks[@]}"; do
     # scratch), then reloads alternate with the full one under load
     start
     code "{\"path\": \"$tmp/rd/fast.trm\"}" > /dev/null
-    out=$("$PY" $A reload-flip "$P" --clients 4 --reloads 6 --every 0.5 \
+    out=$("$PY" $A reload-flip "$P" --clients 4 --reloads 7 --every 0.5 \
           --paths "$tmp/rd/r.trm" "$tmp/rd/fast.trm")
     stop
-    echo "reload-flip: $(field '"%d requests under 6 reloads (full, --fast, ...), %d failed, %d reloads ok, /healthz after: %d" % (j["requests"], j["failed"], j["reloads_ok"], j["healthz_after"])' <<< "$out")"
+    echo "reload-flip: $(field '"%d requests under 7 reloads (full, --fast, ..., full), %d failed, %d reloads ok; then /healthz %d, /v1/route %d" % (j["requests"], j["failed"], j["reloads_ok"], j["healthz_after"], j["route_after"])' <<< "$out")"
     ;;
   fifo-reload)
     start --grace 2
