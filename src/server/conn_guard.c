@@ -120,17 +120,21 @@ static addr_count *addr_find(tr_conn_guard *g, const unsigned char key[16], int 
     return a;
 }
 
+static void addr_drop(tr_conn_guard *g, addr_count *a)
+{
+    addr_count **pp = &g->by_addr[addr_bucket(a->key)];
+    while (*pp != a) pp = &(*pp)->next;
+    *pp = a->next;
+    tr_free(a);
+}
+
 /* Caller holds the lock: c stops counting against the limits. */
 static void uncount(tr_conn_guard *g, tr_conn *c)
 {
     addr_count *a = c->addr;
     c->addr = NULL;
     g->open--;
-    if (!a || --a->n) return;
-    addr_count **pp = &g->by_addr[addr_bucket(a->key)];
-    while (*pp != a) pp = &(*pp)->next;
-    *pp = a->next;
-    tr_free(a);
+    if (a && !--a->n) addr_drop(g, a);
 }
 
 static void unlink_conn(tr_conn_guard *g, tr_conn *c)
@@ -140,6 +144,14 @@ static void unlink_conn(tr_conn_guard *g, tr_conn *c)
     tr_conn **pp = &g->by_fd[(unsigned)c->fd % FD_BUCKETS];
     while (*pp && *pp != c) pp = &(*pp)->hnext;
     if (*pp) *pp = c->hnext;
+}
+
+/* Caller holds the lock: forget c altogether. */
+static void drop(tr_conn_guard *g, tr_conn *c)
+{
+    if (!c->evicted) uncount(g, c);
+    unlink_conn(g, c);
+    tr_free(c);
 }
 
 /* Caller holds the lock: close c (its daemon sees the socket end and
@@ -191,9 +203,7 @@ int tr_conn_guard_admit(tr_conn_guard *g, int fd, const struct sockaddr *peer, s
     size_t b = (unsigned)fd % FD_BUCKETS;
     for (tr_conn *o = g->by_fd[b]; o; o = o->hnext)
         if (o->fd == fd && !o->started) {
-            if (!o->evicted) uncount(g, o);
-            unlink_conn(g, o);
-            tr_free(o);
+            drop(g, o);
             break;
         }
     /* Past a limit, close an older idle connection for this one.  When none
@@ -235,12 +245,7 @@ int tr_conn_guard_admit(tr_conn_guard *g, int fd, const struct sockaddr *peer, s
     pthread_mutex_unlock(&g->mu);
     return 1;
 refused:
-    if (a && !a->n) {   /* created for this one: drop it again */
-        addr_count **pp = &g->by_addr[addr_bucket(a->key)];
-        while (*pp != a) pp = &(*pp)->next;
-        *pp = a->next;
-        tr_free(a);
-    }
+    if (a && !a->n) addr_drop(g, a);   /* created for this one */
     pthread_mutex_unlock(&g->mu);
     tr_free(c);
     atomic_fetch_add_explicit(&g->refused, 1, memory_order_relaxed);
@@ -259,11 +264,7 @@ void tr_conn_guard_forget(tr_conn_guard *g, int fd)
 {
     pthread_mutex_lock(&g->mu);
     tr_conn *c = find_pending(g, fd);
-    if (c) {
-        if (!c->evicted) uncount(g, c);
-        unlink_conn(g, c);
-        tr_free(c);
-    }
+    if (c) drop(g, c);
     pthread_mutex_unlock(&g->mu);
 }
 
@@ -283,10 +284,8 @@ void tr_conn_guard_closed(tr_conn_guard *g, tr_conn *c)
 {
     if (!c) return;
     pthread_mutex_lock(&g->mu);
-    if (!c->evicted) uncount(g, c);
-    unlink_conn(g, c);
+    drop(g, c);
     pthread_mutex_unlock(&g->mu);
-    tr_free(c);
 }
 
 void tr_conn_busy(tr_conn *c)
@@ -310,11 +309,7 @@ void tr_conn_guard_sweep(tr_conn_guard *g)
     for (tr_conn *c = g->head, *n; c; c = n) {
         n = c->next;
         if (!c->started) {
-            if (t - c->t_admit > PENDING_MAX_S) {
-                if (!c->evicted) uncount(g, c);
-                unlink_conn(g, c);
-                tr_free(c);
-            }
+            if (t - c->t_admit > PENDING_MAX_S) drop(g, c);
             continue;
         }
         if (c->evicted || atomic_load_explicit(&c->busy, memory_order_acquire)) continue;
