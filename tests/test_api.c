@@ -92,6 +92,7 @@ static void test_null_arguments(void **state)
     EINVAL_MSG(tr_scratch_new_v2(router, NULL, err, sizeof err));
     assert_int_equal(tr_scratch_new(NULL, &s), TR_EINVAL);
     assert_int_equal(tr_scratch_new(router, NULL), TR_EINVAL);
+    EINVAL_MSG(tr_scratch_check(router, NULL, err, sizeof err));
     EINVAL_MSG(tr_evaluate(NULL, ds, 0, &json, err, sizeof err));
     EINVAL_MSG(tr_evaluate(router, NULL, 0, &json, err, sizeof err));
     EINVAL_MSG(tr_evaluate(router, ds, 0, NULL, err, sizeof err));
@@ -110,6 +111,8 @@ static void test_null_arguments(void **state)
 
     /* routing takes no buffer: the code alone */
     assert_int_equal(tr_scratch_new_v2(router, &s, err, sizeof err), TR_OK);
+    EINVAL_MSG(tr_scratch_check(NULL, s, err, sizeof err));
+    assert_int_equal(tr_scratch_check(router, s, err, sizeof err), TR_OK);
     assert_int_equal(tr_route(NULL, "hi", 2, NULL, s, &dec), TR_EINVAL);
     assert_int_equal(tr_route(router, NULL, 2, NULL, s, &dec), TR_EINVAL);
     assert_int_equal(tr_route(router, "hi", 2, NULL, NULL, &dec), TR_EINVAL);
@@ -336,7 +339,7 @@ static const char *const covered[] = {
     "tr_train", "tr_router_save", "tr_router_open", "tr_router_close", "tr_router_model_count",
     "tr_router_model_name", "tr_router_task_count", "tr_router_task_name", "tr_router_dim",
     "tr_router_task_id", "tr_router_has_heads", "tr_router_find_model", "tr_router_describe", "tr_free",
-    "tr_scratch_new_v2", "tr_scratch_new", "tr_scratch_free", "tr_route_options_default", "tr_route",
+    "tr_scratch_new_v2", "tr_scratch_new", "tr_scratch_free", "tr_scratch_check", "tr_route_options_default", "tr_route",
     "tr_route_embedding", "tr_evaluate", "tr_warm_options_default", "tr_train_warm_start",
     "tr_guard_options_default", "tr_regression_guard", "tr_drift_traffic", "tr_drift_markdown",
 };
