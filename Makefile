@@ -24,7 +24,7 @@ ALL_CFLAGS   = -std=c11 $(WARN) -fPIC -pthread $(CFLAGS) $(SAN) $(PKG_CFLAGS)
 ALL_CXXFLAGS = -std=c++17 $(WARN) -fPIC -pthread $(CXXFLAGS) $(SAN) $(PKG_CFLAGS)
 LDLIBS_LIB   = $(PKG_LIBS) -lstdc++ -lm -pthread
 
-LIB_C   := $(sort $(wildcard src/*.c clustering/*.c heads/*.c))
+LIB_C   := $(sort $(wildcard src/*.c src/eval/*.c clustering/*.c heads/*.c))
 LIB_CXX := $(sort $(wildcard src/*.cc clustering/*.cc))
 BIN_C   := $(sort $(wildcard src/cli/*.c src/server/*.c))
 TEST_C  := $(sort $(wildcard tests/test_*.c))

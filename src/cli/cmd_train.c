@@ -88,29 +88,11 @@ static void help(FILE *f)
         "      --decisions LOG     server decision log to join on request_id; repeatable\n",
         wp.match.min_score);
     cli_train_opts_help(f);
-    tr_train_options d;
-    tr_train_options_default(&d);
-    fprintf(f, "      --heads LIST        quality heads CV may choose among, comma-separated:\n"
-               "                          prior-hard, prior-soft, prior+ridge, knn, ensemble,\n"
-               "                          knn-tau, prior+ridge-surface, knn-tau/ridge-surface,\n"
-               "                          knn-sup, knn-sup-ridge\n"
-               "                          [all but prior-hard]; without the kNN heads routing\n"
-               "                          is faster and the router file smaller\n"
-               "      --knn-tasks G       kNN heads search the prompts of the G most probable\n"
-               "                          tasks, 0 = all [2]\n"
-               "      --knn-mass P        ...but stop at fewer once their probabilities sum to\n"
-               "                          P (a prompt the classifier is sure of searches one\n"
-               "                          task: faster routing); 0 = always G [%.2f]\n"
-               "      --knn-cap N         at most N prompts of a task in the kNN store (a fixed\n"
-               "                          sample of a larger task), 0 = all [1024]\n"
-               "      --fast              the latency profile: --max-features 8000 --heads\n"
-               "                          prior-soft,prior+ridge unless given (a smaller router,\n"
-               "                          about twice as fast, a little less quality)\n"
-               "      --cv-predictions F  also write every head's out-of-fold predictions, the\n"
+    cli_heads_opts_help(f);
+    fprintf(f, "      --cv-predictions F  also write every head's out-of-fold predictions, the\n"
                "                          ones cross-validation chose by, as JSONL: a line per\n"
                "                          training record {id, line, fold, task_index, chosen, q};\n"
-               "                          \"-\" = standard output\n",
-            d.knn_mass);
+               "                          \"-\" = standard output\n");
     fprintf(f, "  -q, --quiet             no progress or summary on stderr\n"
                "  -h, --help              this help\n"
                "Exit: 0 written; 1 error; 2 usage; 3 refused as a regression (nothing written).\n");
@@ -142,22 +124,17 @@ static char *with_guard(const char *drift, const char *guard)
     return c;
 }
 
-enum { O_REFIT = 500, O_DRIFT_MD, O_DRIFT_JSON, O_MAXREG, O_FORCE, O_FEEDBACK, O_DECISIONS, O_MATCHMIN,
-       O_HEADS, O_KNN_TASKS, O_KNN_CAP, O_KNN_MASS, O_FAST, O_CVPRED };
-
-/* --fast: what bench/RESULTS.md (section 3) measured as the latency profile */
-#define FAST_MAX_FEATURES 8000
-#define FAST_HEADS "prior-soft,prior+ridge"
+enum { O_REFIT = 500, O_DRIFT_MD, O_DRIFT_JSON, O_MAXREG, O_FORCE, O_FEEDBACK, O_DECISIONS, O_MATCHMIN, O_CVPRED };
 
 int cmd_train(int argc, char **argv)
 {
     const char *out = NULL, *drift_md = NULL, *drift_json = NULL;
     const char *fb[MAX_LOGS], *dec[MAX_LOGS];
     size_t nfb = 0, ndec = 0;
-    int skip_bad = 0, force = 0, maxreg_given = 0, fast = 0;
+    int skip_bad = 0, force = 0, maxreg_given = 0;
     double max_reg = 0.01;
     tr_train_options o;
-    tr_train_options_default(&o);
+    cli_train_opts_init(&o);
     tr_warm_params wp;
     tr_warm_params_default(&wp);
     static const struct option base[] = {
@@ -167,16 +144,13 @@ int cmd_train(int argc, char **argv)
         {"drift-json", required_argument, 0, O_DRIFT_JSON}, {"max-regression", required_argument, 0, O_MAXREG},
         {"force", no_argument, 0, O_FORCE}, {"feedback", required_argument, 0, O_FEEDBACK},
         {"decisions", required_argument, 0, O_DECISIONS}, {"match-min", required_argument, 0, O_MATCHMIN},
-        {"heads", required_argument, 0, O_HEADS}, {"knn-tasks", required_argument, 0, O_KNN_TASKS},
-        {"knn-cap", required_argument, 0, O_KNN_CAP}, {"knn-mass", required_argument, 0, O_KNN_MASS},
-        {"fast", no_argument, 0, O_FAST}, {"cv-predictions", required_argument, 0, O_CVPRED}, {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'},
+        {"cv-predictions", required_argument, 0, O_CVPRED}, {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'},
     };
     struct option longopts[64];
-    size_t nl = cli_train_opts_merge(longopts, 64, base, sizeof base / sizeof base[0]);
+    size_t nl = cli_train_opts_merge(longopts, 64, base, sizeof base / sizeof base[0], 1);
     (void)nl;
     int c;
     optind = 1;
-    o.max_features = 0;   /* 0: not given (the option's least value is 1) */
     while ((c = getopt_long(argc, argv, "o:qh", longopts, NULL)) != -1) {
         switch (c) {
         case 'o': out = optarg; break;
@@ -194,24 +168,7 @@ int cmd_train(int argc, char **argv)
             if (cli_parse_double("train", "--match-min", optarg, 0, 1, &wp.match.min_score)) return TR_EXIT_USAGE;
             break;
         case O_FORCE: force = 1; break;
-        case O_HEADS: o.heads = optarg; break;
-        case O_FAST: fast = 1; break;
         case O_CVPRED: o.cv_predictions = optarg; break;
-        case O_KNN_CAP: {
-            long v;
-            if (cli_parse_int("train", "--knn-cap", optarg, 0, 100000000, &v)) return TR_EXIT_USAGE;
-            o.knn_cap = (int)v;
-            break;
-        }
-        case O_KNN_MASS:
-            if (cli_parse_double("train", "--knn-mass", optarg, 0, 1, &o.knn_mass)) return TR_EXIT_USAGE;
-            break;
-        case O_KNN_TASKS: {
-            long v;
-            if (cli_parse_int("train", "--knn-tasks", optarg, 0, 64, &v)) return TR_EXIT_USAGE;
-            o.knn_tasks = (int)v;
-            break;
-        }
         case O_FEEDBACK:
         case O_DECISIONS:
             if ((c == O_FEEDBACK ? nfb : ndec) == MAX_LOGS)
@@ -228,12 +185,7 @@ int cmd_train(int argc, char **argv)
         }
         }
     }
-    if (!o.max_features) {
-        tr_train_options d;
-        tr_train_options_default(&d);
-        o.max_features = fast ? FAST_MAX_FEATURES : d.max_features;
-    }
-    if (fast && !o.heads) o.heads = FAST_HEADS;
+    cli_train_opts_finish(&o);
     if (optind != argc - 1 || !out) {
         fprintf(stderr, "taskroute train: need DATA.jsonl and -o router.trm\n");
         help(stderr);
