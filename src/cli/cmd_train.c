@@ -1,7 +1,7 @@
 /* `taskroute train`: the whole router from a routing dataset; with
  * --warm-start, a scheduled retrain: stable task ids, a drift report, and a
- * regression guard that refuses a worse router (exit 3) before anything is
- * written. */
+ * regression guard that refuses a worse router (exit 3) before the router
+ * file is written (the drift report, with the guard's evidence, is). */
 #include <cJSON.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -57,7 +57,7 @@ static void print_stage_times(double end)
     fputc('\n', stderr);
 }
 
-/* The new router was refused by the regression guard; nothing written. */
+/* The new router was refused by the regression guard; no router written. */
 #define TR_EXIT_REGRESSION 3
 #define MAX_LOGS 64
 
@@ -79,9 +79,13 @@ static void help(FILE *f)
         "      --match-min S       least match score for a task to keep its id [%g]\n"
         "      --drift-report MD   write the drift report as Markdown (--warm-start)\n"
         "      --drift-json FILE   write the drift report as JSON (--warm-start)\n"
-        "      --max-regression X  refuse the new router when its AIQ(log) or Q@C_best\n"
-        "                          on DATA's test split is below the current one's by\n"
-        "                          more than X (exit 3, nothing written) [0.01]\n"
+        "      --max-regression X  refuse the new router (exit 3, router not written)\n"
+        "                          when, on DATA's test split, its AIQ(log) or Q@C_best\n"
+        "                          is below the current one's by more than X beyond\n"
+        "                          noise (the 95%% bootstrap interval of the paired\n"
+        "                          difference lies below -X), or when it no longer\n"
+        "                          beats the best single model where the current one\n"
+        "                          did beyond noise [0.01]\n"
         "      --force             skip the regression guard\n"
         "Learning from feedback:\n"
         "      --feedback LOG      server feedback log (JSONL); repeatable\n"
@@ -95,7 +99,7 @@ static void help(FILE *f)
                "                          \"-\" = standard output\n");
     fprintf(f, "  -q, --quiet             no progress or summary on stderr\n"
                "  -h, --help              this help\n"
-               "Exit: 0 written; 1 error; 2 usage; 3 refused as a regression (nothing written).\n");
+               "Exit: 0 written; 1 error; 2 usage; 3 refused as a regression (router not written).\n");
 }
 
 /* Write text to path atomically. */
@@ -218,22 +222,24 @@ int cmd_train(int argc, char **argv)
     double t_end = now_s();
     cli_progress_done();
     if (rc) { cli_fail("train", TR_EXIT_ERR, "%s", err); goto done; }
+    int refused = 0;
+    char refusal[1024] = "";
     if (o.warm_start && !force) {
         if ((rc = tr_router_open(o.warm_start, &cur, err, sizeof err))) { cli_fail("train", TR_EXIT_ERR, "%s", err); goto done; }
         tr_guard_result g;
         rc = tr_regression_check(cur, r, ds, max_reg, &g, err, sizeof err);
-        if (rc == TR_EREGRESS) {
-            cli_fail("train", TR_EXIT_REGRESSION, "%s; %s left as it was, nothing written", err, o.warm_start);
-            ex = TR_EXIT_REGRESSION;
-            goto done;
-        }
-        if (rc) { cli_fail("train", TR_EXIT_ERR, "%s", err); goto done; }
-        guard = tr_guard_json(&g, max_reg);
-        if (!cli_quiet && g.old_usable)
-            fprintf(stderr, "taskroute train: regression guard passed: AIQ(log) %.4f -> %.4f, Q@C_best %.4f -> %.4f\n",
-                    g.old_aiq_log, g.new_aiq_log, g.old_q_at_cbest, g.new_q_at_cbest);
+        if (rc && rc != TR_EREGRESS) { cli_fail("train", TR_EXIT_ERR, "%s", err); goto done; }
+        refused = rc == TR_EREGRESS;
+        if (refused) snprintf(refusal, sizeof refusal, "%s", err);
+        if (!(guard = tr_guard_json(&g, max_reg))) { cli_fail("train", TR_EXIT_ERR, "out of memory"); goto done; }
+        if (!cli_quiet && g.old_usable && !refused)
+            fprintf(stderr, "taskroute train: regression guard passed on %zu test prompts: AIQ(log) %.4f -> %.4f "
+                    "(%+.4f, 95%% interval %+.4f to %+.4f), Q@C_best %.4f -> %.4f (%+.4f, %+.4f to %+.4f)\n",
+                    g.n_test, g.aiq_log.before, g.aiq_log.after, g.aiq_log.diff, g.aiq_log.lo, g.aiq_log.hi,
+                    g.q_at_cbest.before, g.q_at_cbest.after, g.q_at_cbest.diff, g.q_at_cbest.lo, g.q_at_cbest.hi);
     }
-    if ((rc = tr_router_save(r, out, err, sizeof err))) { cli_fail("train", TR_EXIT_ERR, "%s", err); goto done; }
+    if (!refused && (rc = tr_router_save(r, out, err, sizeof err))) { cli_fail("train", TR_EXIT_ERR, "%s", err); goto done; }
+    /* the drift report, with the guard's evidence, is written whatever the verdict */
     if (drift) {
         full = with_guard(drift, guard);
         if (!full) { cli_fail("train", TR_EXIT_ERR, "out of memory"); goto done; }
@@ -242,6 +248,11 @@ int cmd_train(int argc, char **argv)
             if ((rc = tr_drift_markdown(full, &md, err, sizeof err))) { cli_fail("train", TR_EXIT_ERR, "%s", err); goto done; }
             if (write_text(drift_md, md)) goto done;
         }
+    }
+    if (refused) {
+        ex = cli_fail("train", TR_EXIT_REGRESSION, "%s; %s not written%s", refusal, out,
+                      drift_md || drift_json ? " (the drift report was, with the guard's evidence)" : "");
+        goto done;
     }
     if (!cli_quiet) {
         fprintf(stderr, "taskroute train: wrote %s: %zu tasks, %zu models, dim %zu\n", out,
