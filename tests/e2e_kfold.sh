@@ -2,7 +2,8 @@
 # End-to-end: `taskroute eval --folds K` on a slice of the demo data, as a
 # user runs it: the JSON's shape (mean, se and per-fold values of every
 # figure, paired differences with folds won), a progress line per fold, the
-# same figures whatever --jobs, the table, and the usage errors.
+# same figures whatever --jobs, the table, the usage errors, and
+# bench/kfold_compare.py's paired differences between two runs.
 set -u
 bin=${TR_BIN:-build/taskroute}
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
@@ -55,6 +56,16 @@ check "--folds 1 exits 2" [ $? -eq 2 ]
 "$bin" eval --folds 3 "$tmp/d.jsonl" --heads bogus -q 2> "$tmp/bogus.err"
 rc=$?
 check "a bad head name is an error naming it" [ $rc -eq 1 -a -n "$(grep bogus "$tmp/bogus.err")" ]
+$py bench/kfold_compare.py "$tmp/k1.json:knn" "$tmp/k1.json" > "$tmp/cmp.md"
+check "kfold_compare: the knn baseline against taskroute, paired" $py -c "
+import json; d=json.load(open('$tmp/k1.json')); p=d['paired']['knn']['q_at_c_best']
+row=[l for l in open('$tmp/cmp.md') if l.startswith('| Q@C_best |')][0].split('|')
+assert row[4].strip().startswith('%+.4f' % -p['mean']), (row, p)
+assert row[5].strip() == '%d / %d' % (p['lost'], p['won']), (row, p)"
+$py bench/kfold_compare.py "$tmp/k1.json" "$tmp/k3.json" > "$tmp/same.md"
+check "kfold_compare: a run against its twin differs by zero" grep -q "^| AIQ (log) | .* | +0.0000 ± 0.0000 | 0 / 0 |" "$tmp/same.md"
+$py bench/kfold_compare.py "$tmp/k1.json:nosuch" "$tmp/k1.json" 2> "$tmp/cmp.err" > /dev/null
+check "kfold_compare names a missing router" grep -q "routers.nosuch" "$tmp/cmp.err"
 "$bin" eval --help | grep -q -- "--folds K"; check "--help documents --folds" [ $? -eq 0 ]
 "$bin" eval --help | grep -q -- "--knn-cap"; check "--help lists the train options" [ $? -eq 0 ]
 
