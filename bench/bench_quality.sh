@@ -41,7 +41,8 @@ def ms(s, pct=False, signed=False):
     m, se = s.get("mean"), s.get("se")
     if m is None: return "–"
     k, dec = (100, 1) if pct else (1, 4)
-    v = f"{k*m:+.{dec}f}" if signed else f"{k*m:.{dec}f}"
+    x = k * m if abs(k * m) >= 0.5 * 10 ** -dec else 0.0   # no "-0.0"
+    v = f"{x:+.{dec}f}" if signed else f"{x:.{dec}f}"
     return v + ("%" if pct else "") + ("" if se is None else f" ± {k*se:.{dec}f}")
 ref = d["reference"]
 print(f"\n### {name}: {K} folds, {d['n_test']['total']} test prompts ({' / '.join(str(n) for n in d['n_test']['folds'])})\n")
