@@ -216,6 +216,8 @@ static void count_line(void *ctx, const char *line)
 static void test_kfold_demo(void **state)
 {
     (void)state;
+    /* eleven trainings: ASan and normal runs cover it, valgrind would take half an hour */
+    if (getenv("TR_VALGRIND")) { print_message("skipped under valgrind\n"); skip(); return; }
     tr_dataset *ds = demo(tu_slow_mode() ? 600 : 1000);
     if (!ds) { print_message("data/demo.jsonl not readable: run from the project root\n"); skip(); return; }
     tr_train_options o;
