@@ -1,7 +1,8 @@
 # taskroute: library, CLI and server.  `make help` lists the targets.
 #
-# Every .c under src/, clustering/ and heads/ goes into the library; src/cli/
-# and src/server/ make the binary.  Objects live in $(BUILD) so a sanitizer
+# Every .c and .cc under src/ goes into the library except src/cli/ and
+# src/server/, which make the binary.  Includes name their folder
+# ("base/util.h"), so -Isrc is the one internal include root.  Objects live in $(BUILD) so a sanitizer
 # build (make asan) never mixes with the normal one.
 
 PREFIX   ?= /usr/local
@@ -19,13 +20,14 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 PKG_LIBS_BIN := $(shell pkg-config --libs $(PKGS_BIN) 2>/dev/null)
 
 WARN     := -Wall -Wextra -Werror
-CPPFLAGS += -Iinclude -Isrc -Iclustering -Iheads -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
+CPPFLAGS += -Iinclude -Isrc -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 ALL_CFLAGS   = -std=c11 $(WARN) -fPIC -pthread $(CFLAGS) $(SAN) $(PKG_CFLAGS)
 ALL_CXXFLAGS = -std=c++17 $(WARN) -fPIC -pthread $(CXXFLAGS) $(SAN) $(PKG_CFLAGS)
 LDLIBS_LIB   = $(PKG_LIBS) -lstdc++ -lm -pthread
 
-LIB_C   := $(sort $(wildcard src/*.c src/eval/*.c clustering/*.c heads/*.c))
-LIB_CXX := $(sort $(wildcard src/*.cc clustering/*.cc))
+LIB_SRC := $(shell find src \( -path src/cli -o -path src/server \) -prune -o -type f \( -name '*.c' -o -name '*.cc' \) -print)
+LIB_C   := $(sort $(filter %.c,$(LIB_SRC)))
+LIB_CXX := $(sort $(filter %.cc,$(LIB_SRC)))
 BIN_C   := $(sort $(wildcard src/cli/*.c src/server/*.c))
 TEST_C  := $(sort $(wildcard tests/test_*.c))
 BENCH_C := $(sort $(wildcard bench/bench_*.c))

@@ -17,9 +17,9 @@
 #include <string.h>
 #include <sys/resource.h>
 
-#include "community.h"
-#include "knn.h"
-#include "util.h"
+#include "base/util.h"
+#include "cluster/community.h"
+#include "cluster/knn_build.h"
 
 static double peak_rss_mb(void)
 {

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
-#include "dataset.h"
-#include "util.h"
+#include "base/util.h"
+#include "data/dataset.h"
 
 static int cmp(const void *a, const void *b)
 {

@@ -19,9 +19,9 @@
 
 #include <cblas.h>
 
-#include "dataset.h"
-#include "embedder.h"
-#include "util.h"
+#include "base/util.h"
+#include "data/dataset.h"
+#include "embed/embedder.h"
 
 extern char *openblas_get_config(void);
 

@@ -20,10 +20,10 @@
 
 #include <cblas.h>
 
-#include "heads.h"
-#include "parts.h"
-#include "select.h"
-#include "util.h"
+#include "base/util.h"
+#include "heads/heads.h"
+#include "heads/parts.h"
+#include "heads/select.h"
 
 static int cmpd(const void *a, const void *b)
 {

@@ -5,12 +5,12 @@
 # given after --), then Markdown tables on stdout: every figure as mean ±
 # standard error over the folds, and taskroute's fold-paired differences
 # with each baseline.  The cost-quality curves of fold 0 (the test split)
-# go to bench/plots/<dataset>.svg.
+# go to bench/figures/<dataset>.svg.
 #
 #   bench/bench_quality.sh [DATA.jsonl ...] [-- train options]
 #                          (default: ../shared/data/{mmlu-pro,llmrouter}.jsonl)
 #
-# K is TR_FOLDS (default 5); the k-fold JSON stays in bench/plots/<dataset>-kfold.json
+# K is TR_FOLDS (default 5); the k-fold JSON stays in bench/figures/<dataset>-kfold.json
 # for bench/kfold_compare.py.  Run from the project root after `make`;
 # needs /usr/bin/time and python3.
 set -euo pipefail
@@ -23,17 +23,17 @@ while [ $# -gt 0 ]; do
 done
 [ ${#data[@]} -gt 0 ] || data=(../shared/data/mmlu-pro.jsonl ../shared/data/llmrouter.jsonl)
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-mkdir -p bench/plots
+mkdir -p bench/figures
 echo "commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $(nproc) cores, $(date -u +%Y-%m-%d)"
 for d in "${data[@]}"; do
   [ -f "$d" ] || { echo "bench_quality: $d missing, skipped" >&2; continue; }
   name=$(basename "$d" .jsonl)
   /usr/bin/time -f "%e %M" -o "$tmp/time" "$bin" eval --folds "$K" "$d" --baselines --json "${opts[@]}" \
-    > "bench/plots/$name-kfold.json"
+    > "bench/figures/$name-kfold.json"
   read -r secs kb < "$tmp/time"
   "$bin" train "$d" -o "$tmp/$name.trm" -q "${opts[@]}"
-  "$bin" eval "$tmp/$name.trm" "$d" --baselines --plot "bench/plots/$name.svg" -q > /dev/null
-  python3 - "bench/plots/$name-kfold.json" "$name" "$secs" "$kb" "$bin eval --folds $K $d --baselines ${opts[*]}" <<'PY'
+  "$bin" eval "$tmp/$name.trm" "$d" --baselines --plot "bench/figures/$name.svg" -q > /dev/null
+  python3 - "bench/figures/$name-kfold.json" "$name" "$secs" "$kb" "$bin eval --folds $K $d --baselines ${opts[*]}" <<'PY'
 import json, math, sys
 d = json.load(open(sys.argv[1])); name, secs, kb, cmd = sys.argv[2], float(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
 K = d["folds"]

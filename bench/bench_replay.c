@@ -1,4 +1,4 @@
-/* Replay benchmark of online learning (src/online.c): stream the EVAL.md test
+/* Replay benchmark of online learning (route/online.c): stream the EVAL.md test
  * split of a dataset in file order, route each prompt, reveal only the chosen
  * model's score, update; compare cumulative quality and cost with the
  * offline router (same router, no updates) and the oracle, at one λ.
@@ -19,14 +19,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dataset.h"
-#include "eval_metrics.h"
-#include "online.h"
-#include "plot_svg.h"
-#include "router.h"
-#include "select.h"
+#include "base/eval_metrics.h"
+#include "base/util.h"
+#include "data/dataset.h"
+#include "eval/plot_svg.h"
+#include "heads/select.h"
+#include "route/online.h"
+#include "router/router.h"
 #include "taskroute.h"
-#include "util.h"
 
 extern char *openblas_get_config(void);
 

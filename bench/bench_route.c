@@ -26,11 +26,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dataset.h"
-#include "embedder.h"
-#include "router.h"
+#include "base/util.h"
+#include "data/dataset.h"
+#include "embed/embedder.h"
+#include "router/router.h"
 #include "taskroute.h"
-#include "util.h"
 
 extern char *openblas_get_config(void);
 extern void openblas_set_num_threads(int);

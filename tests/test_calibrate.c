@@ -5,8 +5,8 @@
 
 #include <math.h>
 
-#include "parts.h"
-#include "util.h"
+#include "base/util.h"
+#include "heads/parts.h"
 
 static void test_ece_hand(void **state)
 {

@@ -5,9 +5,9 @@
 
 #include <math.h>
 
-#include "buf.h"
-#include "classifier.h"
-#include "util.h"
+#include "base/buf.h"
+#include "base/util.h"
+#include "classify/classifier.h"
 
 /* T well-separated classes in d dimensions, unit rows. */
 static float *blobs(size_t n, size_t d, size_t T, double noise, uint64_t seed, int32_t *y)

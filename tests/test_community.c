@@ -6,11 +6,11 @@
 #include <igraph.h>
 #include <math.h>
 
-#include "community.h"
-#include "graph.h"
-#include "igraph_glue.h"
-#include "knn.h"
-#include "util.h"
+#include "base/util.h"
+#include "cluster/community.h"
+#include "cluster/graph.h"
+#include "cluster/igraph_glue.h"
+#include "cluster/knn_build.h"
 
 /* n points in c Gaussian clusters on the unit sphere; sizes[i] points in
  * cluster i if sizes, else round-robin. */

@@ -4,9 +4,9 @@
 
 #include <math.h>
 
-#include "heads.h"
-#include "parts.h"
-#include "util.h"
+#include "base/util.h"
+#include "heads/heads.h"
+#include "heads/parts.h"
 
 static void test_length_model(void **state)
 {

@@ -7,8 +7,8 @@
 #include <fcntl.h>
 #include <math.h>
 
-#include "dataset.h"
-#include "util.h"
+#include "base/util.h"
+#include "data/dataset.h"
 
 #define BAD "tests/data/bad/"
 

@@ -7,10 +7,10 @@
 
 #include <math.h>
 
-#include "embedder.h"
-#include "half.h"
-#include "spm.h"
-#include "util.h"
+#include "base/util.h"
+#include "embed/embedder.h"
+#include "embed/spm.h"
+#include "kernels/half.h"
 
 #define NT 4
 #define PER 40

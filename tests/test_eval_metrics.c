@@ -1,14 +1,14 @@
 /* EVAL.md's figures: hand-computed hulls (a point below the hull, duplicate
  * costs, one point, a non-monotone sweep, collinear points, never reaching
  * Q_best), Q@C below the hull, AIQ on both axes, ECE, the best single model
- * and the oracle, and cross-checks against the research reference
- * implementation (/work/research/eval.py) and its golden file to 1e-9. */
+ * and the oracle, and cross-checks against figures computed by an
+ * independent Python reference implementation, to 1e-9. */
 #include "testutil.h"
 
 #include <math.h>
 
-#include "eval_metrics.h"
-#include "util.h"
+#include "base/eval_metrics.h"
+#include "base/util.h"
 
 #define EPS 1e-12
 #define N(a) (sizeof(a) / sizeof((a)[0]))
@@ -227,8 +227,8 @@ static void test_best_single_and_oracle(void **state)
 }
 
 /* A noisy 47-point sweep (with an exact duplicate and a worse point at an
- * existing cost); expected figures computed by /work/research/eval.py's
- * figures() (numbers copied here, not the file). */
+ * existing cost); expected figures computed by the Python reference
+ * implementation (numbers copied here). */
 static const tr_point xs[] = {
     {0.00011868705084669107, 0.5596714795704292}, {0.00014116744519942755, 0.5937677964664034},
     {0.00015874379391189977, 0.6167671244440625}, {0.0001493541317886232, 0.6202347901660622},

@@ -7,11 +7,11 @@
 
 #include <math.h>
 
-#include "classifier.h"
-#include "gemv.h"
-#include "half.h"
-#include "parts.h"
-#include "util.h"
+#include "base/util.h"
+#include "classify/classifier.h"
+#include "heads/parts.h"
+#include "kernels/gemv.h"
+#include "kernels/half.h"
 
 extern void openblas_set_num_threads(int);
 

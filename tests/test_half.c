@@ -7,8 +7,8 @@
 
 #include <math.h>
 
-#include "half.h"
-#include "util.h"
+#include "base/util.h"
+#include "kernels/half.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>

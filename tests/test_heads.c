@@ -8,13 +8,13 @@
 
 #include <math.h>
 
-#include "buf.h"
-#include "heads.h"
-#include "half.h"
-#include "heads_impl.h"
+#include "base/buf.h"
+#include "base/util.h"
+#include "heads/heads.h"
+#include "heads/heads_impl.h"
+#include "heads/parts.h"
 #include "heads_synth.h"
-#include "parts.h"
-#include "util.h"
+#include "kernels/half.h"
 
 static const float K5x4[20] = {
     0.90f, 0.60f, 0.30f, 0.20f,

@@ -9,8 +9,8 @@
 #include <cJSON.h>
 #include <math.h>
 
-#include "dataset.h"
-#include "eval/kfold.h"
+#include "data/dataset.h"
+#include "train/kfold.h"
 
 static void test_fold_vectors(void **state)
 {

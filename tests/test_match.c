@@ -1,5 +1,5 @@
-/* Task matching across retrains (clustering/match.c) and warm-start ids
- * (src/warm_start.c): the assignment is the optimal one (checked against
+/* Task matching across retrains (cluster/match.c) and warm-start ids
+ * (retrain/warm_start.c): the assignment is the optimal one (checked against
  * brute force), the minimum score makes tasks "added"/"vanished", splits
  * and merges are found, and on real training runs ids stay stable under a
  * new seed and a 90% subsample while a planted new task shows up as added. */
@@ -7,11 +7,12 @@
 
 #include <math.h>
 
-#include "dataset.h"
-#include "match.h"
-#include "router.h"
-#include "util.h"
-#include "warm_start.h"
+#include "base/util.h"
+#include "cluster/match.h"
+#include "data/dataset.h"
+#include "retrain/warm_start.h"
+#include "train/train.h"
+#include "router/router.h"
 
 /* Unit centroids e_k in dimension d. */
 static void basis(float *C, size_t T, size_t d, const int *dirs)

@@ -1,4 +1,4 @@
-/* Online learning (src/online.c): the Beta posterior update (pseudo-outcome
+/* Online learning (route/online.c): the Beta posterior update (pseudo-outcome
  * debiasing included), Thompson/UCB choices, exploration bounded by cost and
  * by share, persistence round-trip keyed by task id and model name, a cold
  * model learned from feedback, thread-safe updates. */
@@ -7,9 +7,9 @@
 #include <math.h>
 #include <pthread.h>
 
-#include "online.h"
-#include "router.h"
-#include "util.h"
+#include "base/util.h"
+#include "route/online.h"
+#include "router/router.h"
 
 /* A router shell with T tasks and M models: only what online.c reads. */
 typedef struct shell {

@@ -5,9 +5,9 @@
 
 #include <math.h>
 
-#include "eval_metrics.h"
-#include "plot_svg.h"
-#include "util.h"
+#include "base/eval_metrics.h"
+#include "base/util.h"
+#include "eval/plot_svg.h"
 
 static size_t count(const char *s, const char *needle)
 {

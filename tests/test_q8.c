@@ -7,8 +7,8 @@
 
 #include <math.h>
 
-#include "q8.h"
-#include "util.h"
+#include "base/util.h"
+#include "kernels/q8.h"
 
 static float uniform(tr_rng *r, float lo, float hi)
 {

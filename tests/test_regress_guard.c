@@ -7,9 +7,9 @@
 #include <cJSON.h>
 #include <math.h>
 
-#include "dataset.h"
-#include "regress_guard.h"
-#include "util.h"
+#include "base/util.h"
+#include "data/dataset.h"
+#include "retrain/regress_guard.h"
 
 #define DEMO "data/demo.jsonl"
 

@@ -8,12 +8,12 @@
 #include <math.h>
 #include <sys/stat.h>
 
-#include "dataset.h"
-#include "embedder.h"
-#include "heads.h"
-#include "router.h"
-#include "synth.h"
-#include "util.h"
+#include "base/util.h"
+#include "data/dataset.h"
+#include "data/synth.h"
+#include "embed/embedder.h"
+#include "heads/heads.h"
+#include "router/router.h"
 
 static tr_dataset *ds;
 static tr_router *trained;

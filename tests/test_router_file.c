@@ -7,9 +7,9 @@
 #include <dirent.h>
 #include <sys/stat.h>
 
-#include "buf.h"
-#include "router_file.h"
-#include "util.h"
+#include "base/buf.h"
+#include "base/util.h"
+#include "router/router_file.h"
 
 #define TAG_ZZZZ TR_FOURCC('Z', 'Z', 'Z', 'Z')
 

@@ -5,10 +5,10 @@
 
 #include <math.h>
 
-#include "heads.h"
+#include "heads/heads.h"
+#include "heads/parts.h"
+#include "heads/select.h"
 #include "heads_synth.h"
-#include "parts.h"
-#include "select.h"
 
 static void test_hand_vectors(void **state)
 {

@@ -3,7 +3,7 @@
  * round-trip, and errors (unknown flag, bad bytes) coming back as statuses. */
 #include "testutil.h"
 
-#include "spm.h"
+#include "embed/spm.h"
 
 static const char *corpus[] = {
     "What is the capital of France? Paris is the capital.",

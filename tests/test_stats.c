@@ -4,8 +4,8 @@
 
 #include <math.h>
 
+#include "base/util.h"
 #include "eval/stats.h"
-#include "util.h"
 
 #define NEAR(a, b) assert_true(fabs((a) - (b)) < 1e-12)
 

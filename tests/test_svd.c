@@ -8,8 +8,8 @@
 #include <cblas.h>
 #include <lapacke.h>
 
-#include "svd.h"
-#include "util.h"
+#include "base/util.h"
+#include "embed/svd.h"
 
 /* A sparse n x F matrix: rank-r structure plus sparse noise, as CSR and dense. */
 static void make(size_t n, size_t F, size_t r, double noise, uint64_t seed, tr_csr *m, double *dense)

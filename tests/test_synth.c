@@ -5,9 +5,9 @@
 
 #include <math.h>
 
-#include "dataset.h"
-#include "synth.h"
-#include "util.h"
+#include "base/util.h"
+#include "data/dataset.h"
+#include "data/synth.h"
 
 /* The whole output in memory; *len bytes, free() it. */
 static char *synth_mem(const tr_synth_options *o, size_t *len)

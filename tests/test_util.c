@@ -8,8 +8,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "buf.h"
-#include "util.h"
+#include "base/buf.h"
+#include "base/util.h"
 
 static void test_strerror(void **state)
 {

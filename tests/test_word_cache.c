@@ -6,10 +6,10 @@
  * bytes, and refuses corrupt bytes. */
 #include "testutil.h"
 
-#include "dataset.h"
-#include "spm.h"
-#include "util.h"
-#include "word_cache.h"
+#include "base/util.h"
+#include "data/dataset.h"
+#include "embed/spm.h"
+#include "embed/word_cache.h"
 
 static tr_dataset *ds;
 static tr_spm *sp;

@@ -1,9 +1,9 @@
 /* Shared `train` / `discover` options and dataset loading for the CLI. */
-#include "cli_train_opts.h"
+#include "cli/cli_train_opts.h"
 
 #include <string.h>
 
-#include "cli.h"
+#include "cli/cli.h"
 
 enum {
     O_SEED = 1000, O_THREADS, O_DIM, O_VOCAB, O_MINDF, O_MAXFEAT, O_NOBIGRAMS, O_PROJ, O_ALGO, O_K, O_MUTUAL,

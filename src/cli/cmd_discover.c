@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "cli_train_opts.h"
-#include "report_md.h"
+#include "cli/cli.h"
+#include "cli/cli_train_opts.h"
+#include "cli/report_md.h"
 #include "taskroute.h"
 
 static void help(FILE *f)

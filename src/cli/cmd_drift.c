@@ -1,14 +1,14 @@
 /* `taskroute drift ROUTER TRAFFIC.jsonl`: without retraining, how new
  * traffic's task shares moved against the router's training shares and how
- * much of it is out of distribution (src/drift.h).  Prompts only. */
+ * much of it is out of distribution (retrain/drift.h).  Prompts only. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "cli.h"
-#include "cli_train_opts.h"
-#include "drift.h"
-#include "drift_report.h"
+#include "cli/cli.h"
+#include "cli/cli_train_opts.h"
+#include "retrain/drift.h"
+#include "retrain/drift_report.h"
 #include "taskroute.h"
 
 static void help(FILE *f)

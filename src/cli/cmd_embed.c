@@ -14,11 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "cli.h"
-#include "dataset.h"
-#include "embedder.h"
-#include "util.h"
+#include "base/buf.h"
+#include "base/util.h"
+#include "cli/cli.h"
+#include "data/dataset.h"
+#include "embed/embedder.h"
 
 #define CMD "embed"
 
@@ -39,14 +39,14 @@ static void usage(FILE *f)
             "  --vocab V      SentencePiece vocabulary size [%d]\n"
             "  --min-df N     drop features seen in fewer training prompts [%d]\n"
             "  --seed S       random seed [%llu]\n"
-            "  --threads N    worker threads, 0 = all cores [0]\n"
+            "  --threads N    worker threads, 0 = all cores [%d]\n"
             "  --all          fit on every record, not only the training split\n"
             "  -q             no diagnostics on stderr\n"
             "  -h, --help     this help\n"
             "\n"
             "output: \"TRF32\\0\\0\\0\", u32 version 1, u64 n, u32 d, then n x d little-endian\n"
             "float32 in record order.\n",
-            p.dim, p.vocab_size, p.min_df, (unsigned long long)p.seed);
+            p.dim, p.vocab_size, p.min_df, (unsigned long long)p.seed, p.threads);
 }
 
 static void report(void *ctx, const char *msg)

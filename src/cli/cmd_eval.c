@@ -10,9 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "cli_train_opts.h"
-#include "eval_plot.h"
+#include "base/json.h"
+#include "cli/cli.h"
+#include "cli/cli_train_opts.h"
+#include "cli/eval_plot.h"
 #include "taskroute.h"
 
 static void help(FILE *f)
@@ -48,12 +49,6 @@ static void help(FILE *f)
     cli_heads_opts_help(f);
 }
 
-static double getn(const cJSON *o, const char *k)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
-}
-
 static void fmt(char *b, size_t n, double v, int pct)
 {
     if (isnan(v)) snprintf(b, n, "-");
@@ -72,25 +67,25 @@ static void print_labels(const cJSON *j)
         return;
     }
     printf("\nby human label (\"task\"; never a router input), taskroute at its highest-quality setting (lambda %.3g):\n",
-           getn(lo, "lambda"));
+           tr_json_get_num(lo, "lambda"));
     printf("%-24s %5s %9s %9s %9s %7s %9s  %s\n", "label", "n", "taskroute", "best-1", "label-best", "oracle",
            "vs label", "label's training-best model; taskroute's top pick (share)");
     cJSON_ArrayForEach(l, cJSON_GetObjectItem(j, "by_label"))
-        printf("%-24.24s %5.0f %9.4f %9.4f %10.4f %7.4f %+9.1f  %s; %s (%.0f%%)\n", l->string, getn(l, "n"),
-               getn(l, "taskroute"), getn(l, "best_single"), getn(l, "label_best"), getn(l, "oracle"),
-               getn(l, "prompts_vs_label_best"), cJSON_GetStringValue(cJSON_GetObjectItem(l, "label_best_model")),
-               cJSON_GetStringValue(cJSON_GetObjectItem(l, "top_pick")), 100 * getn(l, "top_pick_share"));
+        printf("%-24.24s %5.0f %9.4f %9.4f %10.4f %7.4f %+9.1f  %s; %s (%.0f%%)\n", l->string, tr_json_get_num(l, "n"),
+               tr_json_get_num(l, "taskroute"), tr_json_get_num(l, "best_single"), tr_json_get_num(l, "label_best"), tr_json_get_num(l, "oracle"),
+               tr_json_get_num(l, "prompts_vs_label_best"), cJSON_GetStringValue(cJSON_GetObjectItem(l, "label_best_model")),
+               cJSON_GetStringValue(cJSON_GetObjectItem(l, "top_pick")), 100 * tr_json_get_num(l, "top_pick_share"));
     printf("%-24s %5.0f %9.4f %9s %10.4f   (label oracle: each label's training-best model)\n", "all labelled",
-           getn(lo, "n_labelled"), getn(lo, "taskroute"), "", getn(lo, "quality"));
+           tr_json_get_num(lo, "n_labelled"), tr_json_get_num(lo, "taskroute"), "", tr_json_get_num(lo, "quality"));
 }
 
 static void print_table(const cJSON *j)
 {
     printf("dataset %s: %.0f test prompts; best single model %s (Q_best %.4f at C_best %.3g USD); oracle %.4f\n\n",
-           cJSON_GetStringValue(cJSON_GetObjectItem(j, "dataset")), getn(j, "n_test"),
-           cJSON_GetStringValue(cJSON_GetObjectItem(j, "best_model")), getn(j, "q_best"), getn(j, "c_best"),
-           getn(j, "q_oracle"));
-    double qb = getn(j, "q_best"), nt = getn(j, "n_test");
+           cJSON_GetStringValue(cJSON_GetObjectItem(j, "dataset")), tr_json_get_num(j, "n_test"),
+           cJSON_GetStringValue(cJSON_GetObjectItem(j, "best_model")), tr_json_get_num(j, "q_best"), tr_json_get_num(j, "c_best"),
+           tr_json_get_num(j, "q_oracle"));
+    double qb = tr_json_get_num(j, "q_best"), nt = tr_json_get_num(j, "n_test");
     if (nt > 0 && qb > 0 && qb < 1)
         printf("(one standard error of a mean quality near Q_best on %.0f prompts: %.4f; closer figures are within noise)\n\n",
                nt, sqrt(qb * (1 - qb) / nt));
@@ -99,36 +94,36 @@ static void print_table(const cJSON *j)
     const cJSON *r;
     cJSON_ArrayForEach(r, cJSON_GetObjectItem(j, "routers")) {
         char a[6][24];
-        fmt(a[0], 24, getn(r, "q_at_c_best"), 0);
-        fmt(a[1], 24, getn(r, "gap_captured"), 0);
-        fmt(a[2], 24, getn(r, "c_at_q_best"), 0);
-        fmt(a[3], 24, getn(r, "cost_saving"), 1);
-        fmt(a[4], 24, getn(r, "q_max"), 0);
-        fmt(a[5], 24, getn(r, "ece"), 0);
+        fmt(a[0], 24, tr_json_get_num(r, "q_at_c_best"), 0);
+        fmt(a[1], 24, tr_json_get_num(r, "gap_captured"), 0);
+        fmt(a[2], 24, tr_json_get_num(r, "c_at_q_best"), 0);
+        fmt(a[3], 24, tr_json_get_num(r, "cost_saving"), 1);
+        fmt(a[4], 24, tr_json_get_num(r, "q_max"), 0);
+        fmt(a[5], 24, tr_json_get_num(r, "ece"), 0);
         printf("%-30s %9s %8s %9s %8s %8s %10.3g %8.4f %8.4f %7s\n", r->string, a[0], a[1], a[2], a[3], a[4],
-               getn(r, "c_at_q_max"), getn(r, "aiq_lin"), getn(r, "aiq_log"), a[5]);
+               tr_json_get_num(r, "c_at_q_max"), tr_json_get_num(r, "aiq_lin"), tr_json_get_num(r, "aiq_log"), a[5]);
     }
     const cJSON *risk = cJSON_GetObjectItem(j, "risk");
     if (cJSON_GetArraySize(risk) > 0) {
         printf("\nrisk mode (misrouted: the chosen model scores below the one with the highest calibrated quality):\n");
         const cJSON *e;
         cJSON_ArrayForEach(e, risk)
-            printf("  alpha %.2f: realised %.3f, quality %.4f, cost %.3g\n", getn(e, "alpha"), getn(e, "realised_risk"),
-                   getn(e, "mean_quality"), getn(e, "mean_cost"));
+            printf("  alpha %.2f: realised %.3f, quality %.4f, cost %.3g\n", tr_json_get_num(e, "alpha"), tr_json_get_num(e, "realised_risk"),
+                   tr_json_get_num(e, "mean_quality"), tr_json_get_num(e, "mean_cost"));
         printf("budget mode:\n");
         cJSON_ArrayForEach(e, cJSON_GetObjectItem(j, "budget"))
-            printf("  budget %.3g: realised cost %.3g, quality %.4f\n", getn(e, "budget"), getn(e, "realised_cost"),
-                   getn(e, "mean_quality"));
+            printf("  budget %.3g: realised cost %.3g, quality %.4f\n", tr_json_get_num(e, "budget"), tr_json_get_num(e, "realised_cost"),
+                   tr_json_get_num(e, "mean_quality"));
     }
     printf("\nsingle models (test mean quality, cost):\n");
     cJSON_ArrayForEach(r, cJSON_GetObjectItem(j, "models"))
-        printf("  %-32s %.4f  %.3g\n", r->string, getn(r, "quality"), getn(r, "cost"));
+        printf("  %-32s %.4f  %.3g\n", r->string, tr_json_get_num(r, "quality"), tr_json_get_num(r, "cost"));
 }
 
 /* "0.7261 ± 0.0031" of a {mean, se} object; pct: as percentages */
 static void fmt_stat(char *b, size_t n, const cJSON *st, int pct, int sign)
 {
-    double m = getn(st, "mean"), se = getn(st, "se"), k = pct ? 100 : 1;
+    double m = tr_json_get_num(st, "mean"), se = tr_json_get_num(st, "se"), k = pct ? 100 : 1;
     if (isnan(m)) { snprintf(b, n, "-"); return; }
     if (isnan(se)) snprintf(b, n, sign ? "%+.*f%s" : "%.*f%s", pct ? 1 : 4, k * m, pct ? "%" : "");
     else snprintf(b, n, sign ? "%+.*f%s +- %.*f" : "%.*f%s +- %.*f", pct ? 1 : 4, k * m, pct ? "%" : "", pct ? 1 : 4, k * se);
@@ -138,9 +133,9 @@ static void print_kfold(const cJSON *j)
 {
     const cJSON *ref = cJSON_GetObjectItem(j, "reference"), *v;
     const cJSON *nt = cJSON_GetObjectItem(j, "n_test");
-    int K = (int)getn(j, "folds");
+    int K = (int)tr_json_get_num(j, "folds");
     printf("dataset %s: %d folds, %.0f test prompts (per fold:", cJSON_GetStringValue(cJSON_GetObjectItem(j, "dataset")),
-           K, getn(nt, "total"));
+           K, tr_json_get_num(nt, "total"));
     cJSON_ArrayForEach(v, cJSON_GetObjectItem(nt, "folds")) printf(" %.0f", v->valuedouble);
     char a[4][48];
     fmt_stat(a[0], 48, cJSON_GetObjectItem(ref, "q_best"), 0, 0);
@@ -187,7 +182,7 @@ static void print_kfold(const cJSON *j)
             char b[48], c[72];
             if (!p) { printf(" %24s", ""); continue; }
             fmt_stat(b, sizeof b, p, D[k].pct, 1);
-            snprintf(c, sizeof c, "%s (%.0f/%.0f)", b, getn(p, "won"), getn(p, "lost"));
+            snprintf(c, sizeof c, "%s (%.0f/%.0f)", b, tr_json_get_num(p, "won"), tr_json_get_num(p, "lost"));
             printf(" %24s", c);
         }
         printf("\n");

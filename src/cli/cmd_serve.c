@@ -14,12 +14,16 @@
 #include <string.h>
 #include <time.h>
 
-#include "cli.h"
+#include "base/defaults.h"
+#include "base/util.h"
+#include "cli/cli.h"
+#include "route/online.h"
 #include "server/server.h"
-#include "util.h"
 
 static void usage(FILE *f)
 {
+    tr_online_params op;
+    tr_online_params_default(&op);
     fprintf(f,
             "usage: taskroute serve ROUTER.trm [options]\n"
             "\n"
@@ -30,7 +34,7 @@ static void usage(FILE *f)
             "  GET  /healthz, GET /metrics, POST /admin/reload (loopback clients only)\n"
             "\n"
             "options:\n"
-            "  --listen HOST:PORT     address to bind; port 0 = any free port [127.0.0.1:8080]\n"
+            "  --listen HOST:PORT     address to bind; port 0 = any free port [%s:%d]\n"
             "  --threads N            worker threads; each new connection goes to the one\n"
             "                         holding the fewest [number of cores]\n"
             "  --upstreams FILE       JSON model -> upstream table; enables /v1/chat/completions [none]\n"
@@ -38,21 +42,24 @@ static void usage(FILE *f)
             "  --feedback-log DIR     where POST /v1/feedback appends feedback.jsonl, and every\n"
             "                         decision decisions.jsonl (prompt, model, task id) for\n"
             "                         `train --feedback DIR/feedback.jsonl --decisions DIR/decisions.jsonl` [off]\n"
-            "  --feedback-rotate B    rotate the feedback log past B bytes [67108864]\n"
-            "  --max-body BYTES       largest request body [1048576]\n"
-            "  --conn-timeout S       close a connection idle or stalled for S seconds [15]\n"
-            "  --grace S              on SIGTERM wait up to S seconds for in-flight requests [10]\n"
+            "  --feedback-rotate B    rotate the feedback log past B bytes [%zu]\n"
+            "  --max-body BYTES       largest request body [%zu]\n"
+            "  --conn-timeout S       close a connection idle or stalled for S seconds [%u]\n"
+            "  --grace S              on SIGTERM wait up to S seconds for in-flight requests [%g]\n"
             "  --port-file FILE       write the bound port to FILE once listening [none]\n"
             "  --online STATE.json    online mode: Thompson sampling on per task x model posteriors\n"
             "                         re-ranks each decision, POST /v1/feedback updates them; state\n"
             "                         loaded from / saved to the file (atomic) [off]\n"
-            "  --online-explore SHARE at most this share of decisions explore [0.05]\n"
-            "  --online-save-every N  save the state every N updates (and on reload, SIGTERM) [100]\n"
-            "  --online-memory N      request ids remembered for feedback (fixed ring) [65536]\n"
+            "  --online-explore SHARE at most this share of decisions explore [%g]\n"
+            "  --online-save-every N  save the state every N updates (and on reload, SIGTERM) [%lu]\n"
+            "  --online-memory N      request ids remembered for feedback (fixed ring) [%zu]\n"
             "  -q                     no per-request log lines on stderr\n"
             "\n"
             "SIGHUP or POST /admin/reload re-reads ROUTER.trm; a bad file is refused and the\n"
-            "old router keeps serving.\n");
+            "old router keeps serving.\n",
+            TR_DEFAULT_LISTEN_HOST, TR_DEFAULT_LISTEN_PORT, TR_DEFAULT_FEEDBACK_ROTATE, TR_DEFAULT_MAX_BODY,
+            TR_DEFAULT_CONN_TIMEOUT_S, TR_DEFAULT_GRACE_S, op.max_explore_share, TR_DEFAULT_ONLINE_SAVE_EVERY,
+            TR_DEFAULT_ONLINE_MEMORY);
 }
 
 /* HOST:PORT, HOST may be [v6]. 0 ok, -1 message printed. */
@@ -84,16 +91,16 @@ int cmd_serve(int argc, char **argv)
     tr_server srv;
     memset(&srv, 0, sizeof srv);
     tr_server_config *cfg = &srv.cfg;
-    cfg->host = "127.0.0.1";
-    cfg->port = 8080;
+    cfg->host = TR_DEFAULT_LISTEN_HOST;
+    cfg->port = TR_DEFAULT_LISTEN_PORT;
     cfg->threads = tr_ncpu();
-    cfg->max_body = 1 << 20;
-    cfg->feedback_rotate = 64u << 20;
-    cfg->conn_timeout_s = 15;
-    cfg->grace_s = 10;
+    cfg->max_body = TR_DEFAULT_MAX_BODY;
+    cfg->feedback_rotate = TR_DEFAULT_FEEDBACK_ROTATE;
+    cfg->conn_timeout_s = TR_DEFAULT_CONN_TIMEOUT_S;
+    cfg->grace_s = TR_DEFAULT_GRACE_S;
     cfg->online_explore = -1;
-    cfg->online_save_every = 100;
-    cfg->online_memory = 65536;
+    cfg->online_save_every = TR_DEFAULT_ONLINE_SAVE_EVERY;
+    cfg->online_memory = TR_DEFAULT_ONLINE_MEMORY;
     char *host = NULL;
     int rc = TR_EXIT_USAGE;
     long v;

@@ -1,10 +1,10 @@
-/* `taskroute synth`: write the synthetic routing dataset of src/synth.c.
+/* `taskroute synth`: write the synthetic routing dataset of data/synth.c.
  * The file appears whole or not at all (cli_out: temp file + rename). */
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
-#include "synth.h"
+#include "cli/cli.h"
+#include "data/synth.h"
 #include "taskroute.h"
 
 static void usage(FILE *f, const tr_synth_options *d)
@@ -12,7 +12,7 @@ static void usage(FILE *f, const tr_synth_options *d)
     fprintf(f,
             "usage: taskroute synth -o OUT.jsonl [options]\n"
             "\n"
-            "Write a deterministic synthetic routing dataset (../shared/EVAL.md format):\n"
+            "Write a deterministic synthetic routing dataset (the evaluation protocol's format):\n"
             "latent task types with their own vocabulary, models whose quality depends on\n"
             "the task, token-priced costs, label noise and missing labels.\n"
             "\n"

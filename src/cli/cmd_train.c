@@ -9,13 +9,15 @@
 #include <string.h>
 #include <time.h>
 
-#include "cli.h"
-#include "cli_train_opts.h"
-#include "drift_report.h"
-#include "feedback_merge.h"
-#include "regress_guard.h"
+#include "base/defaults.h"
+#include "cli/cli.h"
+#include "cli/cli_train_opts.h"
+#include "data/feedback_merge.h"
+#include "retrain/drift_report.h"
+#include "retrain/regress_guard.h"
+#include "retrain/warm_start.h"
+#include "train/train.h"
 #include "taskroute.h"
-#include "warm_start.h"
 
 /* When each training stage began, from the progress calls: the summary
  * says where the time went, so a scheduled retrain that slows down shows
@@ -85,12 +87,12 @@ static void help(FILE *f)
         "                          noise (the 95%% bootstrap interval of the paired\n"
         "                          difference lies below -X), or when it no longer\n"
         "                          beats the best single model where the current one\n"
-        "                          did beyond noise [0.01]\n"
+        "                          did beyond noise [%g]\n"
         "      --force             skip the regression guard\n"
         "Learning from feedback:\n"
         "      --feedback LOG      server feedback log (JSONL); repeatable\n"
         "      --decisions LOG     server decision log to join on request_id; repeatable\n",
-        wp.match.min_score);
+        wp.match.min_score, TR_DEFAULT_MAX_REGRESSION);
     cli_train_opts_help(f);
     cli_heads_opts_help(f);
     fprintf(f, "      --cv-predictions F  also write every head's out-of-fold predictions, the\n"
@@ -136,7 +138,7 @@ int cmd_train(int argc, char **argv)
     const char *fb[MAX_LOGS], *dec[MAX_LOGS];
     size_t nfb = 0, ndec = 0;
     int skip_bad = 0, force = 0, maxreg_given = 0;
-    double max_reg = 0.01;
+    double max_reg = TR_DEFAULT_MAX_REGRESSION;
     tr_train_options o;
     cli_train_opts_init(&o);
     tr_warm_params wp;

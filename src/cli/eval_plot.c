@@ -1,11 +1,11 @@
 /* Evaluation JSON -> tr_plot; see eval_plot.h. */
-#include "eval_plot.h"
+#include "cli/eval_plot.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "plot_svg.h"
+#include "eval/plot_svg.h"
 
 /* [[cost, quality], ...] -> points (malloc'ed) */
 static tr_point *points(const cJSON *arr, size_t *n)

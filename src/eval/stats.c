@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util.h"
+#include "base/util.h"
 
 void tr_stats_mean_se(const double *x, size_t n, double *mean, double *se)
 {

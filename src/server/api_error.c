@@ -4,7 +4,7 @@
 #include <cJSON.h>
 
 #include "server/api_error.h"
-#include "util.h"
+#include "base/util.h"
 
 static const struct { int status; const char *type, *code; } rows[] = {
 #define TR_X_(name, status, type, code) {status, type, code},

@@ -7,7 +7,7 @@
 
 #include "server/api_error.h"
 #include "server/body_json.h"
-#include "util.h"
+#include "base/util.h"
 
 #define MAX_NAME 256
 

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "server/feedback_log.h"
-#include "util.h"
+#include "base/util.h"
 
 
 struct tr_feedback_log {

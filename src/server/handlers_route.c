@@ -15,7 +15,7 @@
 #include "server/body_json.h"
 #include "server/json_out.h"
 #include "server/server.h"
-#include "util.h"
+#include "base/util.h"
 
 static enum MHD_Result send_cjson(struct MHD_Connection *c, tr_request *q, int status, cJSON *j);
 

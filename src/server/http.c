@@ -19,7 +19,7 @@
 
 #include "server/api_error.h"
 #include "server/server.h"
-#include "util.h"
+#include "base/util.h"
 
 static const struct { const char *path; int ep; const char *allow; } routes[] = {
     {"/v1/route", TR_EP_ROUTE, "POST"},

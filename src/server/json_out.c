@@ -1,5 +1,5 @@
 /* JSON text without printf; see json_out.h for why. */
-#include "json_out.h"
+#include "server/json_out.h"
 
 #include <math.h>
 #include <stdint.h>

@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "util.h"
+#include "base/util.h"
 
 int tr_listener_open(tr_listener *l, const struct sockaddr *sa, socklen_t salen, int *port, char *err,
                      size_t errlen)

@@ -9,7 +9,7 @@
 
 #include "server/api_error.h"
 #include "server/metrics.h"
-#include "util.h"
+#include "base/util.h"
 
 /* Statuses get their own series; anything else lands in "other". */
 static const int status_codes[] = {200, 400, 403, 404, 405, 409, 413, 500, 502, 503, 504};

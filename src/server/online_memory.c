@@ -6,7 +6,8 @@
 #include <string.h>
 
 #include "taskroute.h"
-#include "util.h"
+#include "base/hash.h"
+#include "base/util.h"
 
 #define NONE ((size_t)-1)
 
@@ -27,9 +28,7 @@ struct tr_online_memory {
 /* FNV-1a: ids are short and server-made, no adversarial hashing needed. */
 static size_t hash_id(const char *id)
 {
-    size_t h = (size_t)0xcbf29ce484222325ULL;
-    for (; *id; id++) { h ^= (unsigned char)*id; h *= (size_t)0x100000001b3ULL; }
-    return h;
+    return (size_t)tr_fnv1a64(id, strlen(id));
 }
 
 int tr_online_memory_new(size_t capacity, tr_online_memory **out)

@@ -1,5 +1,5 @@
 /* Online mode in the server (serve --online STATE.json; off by default):
- * the library's per task x model posteriors (src/online.h) re-rank the
+ * the library's per task x model posteriors (route/online.h) re-rank the
  * router's decision, a fixed-size request-id memory (online_memory.h) keeps
  * what feedback needs, POST /v1/feedback updates the posterior of the model
  * that was chosen, and the state is saved atomically every N updates, after
@@ -22,11 +22,12 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "heads.h"
-#include "router.h"
-#include "select.h"
+#include "base/defaults.h"
+#include "heads/heads.h"
+#include "router/router.h"
+#include "heads/select.h"
 #include "server/server.h"
-#include "util.h"
+#include "base/util.h"
 
 const char *tr_online_serve_policy(const tr_server *srv)
 {
@@ -59,8 +60,8 @@ int tr_online_serve_init(tr_server *srv, char *err, size_t errlen)
     if (!srv->cfg.online_path) return TR_OK;
     tr_online_params_default(&on->params);
     if (srv->cfg.online_explore >= 0) on->params.max_explore_share = srv->cfg.online_explore;
-    if (!srv->cfg.online_save_every) srv->cfg.online_save_every = 100;
-    if (!srv->cfg.online_memory) srv->cfg.online_memory = 65536;
+    if (!srv->cfg.online_save_every) srv->cfg.online_save_every = TR_DEFAULT_ONLINE_SAVE_EVERY;
+    if (!srv->cfg.online_memory) srv->cfg.online_memory = TR_DEFAULT_ONLINE_MEMORY;
     int rc = tr_online_memory_new(srv->cfg.online_memory, &on->mem);
     if (rc) return tr_errorf(err, errlen, rc, "online: cannot allocate the request-id memory");
     if (pthread_rwlock_init(&on->swap, NULL)) {

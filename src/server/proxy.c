@@ -31,7 +31,7 @@
 
 #include "server/api_error.h"
 #include "server/server.h"
-#include "util.h"
+#include "base/util.h"
 
 #define MAX_RESPONSE (64u << 20)   /* a non-streaming answer beyond this is refused */
 

@@ -4,10 +4,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "json_text.h"
-#include "online.h"
+#include "base/json.h"
+#include "route/online.h"
 #include "server/reload.h"
-#include "util.h"
+#include "base/hash.h"
+#include "base/util.h"
 
 static _Thread_local int tl_worker = -1;
 static _Thread_local const tr_router_slot *tl_owner = NULL;
@@ -35,12 +36,11 @@ static int hash_file(const char *path, uint64_t *hash, size_t *size, char *err, 
 {
     FILE *f = fopen(path, "rb");
     if (!f) return tr_errorf(err, errlen, TR_EIO, "%s: cannot open", path);
-    /* FNV-1a is a byte-serial fold, so it can be fed in blocks. */
-    uint64_t h = 0xcbf29ce484222325ULL;
+    uint64_t h = TR_FNV1A64_OFFSET;
     unsigned char buf[65536];
     size_t n, total = 0;
     while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
-        for (size_t i = 0; i < n; i++) { h ^= buf[i]; h *= 0x100000001b3ULL; }
+        h = tr_fnv1a64_update(h, buf, n);
         total += n;
     }
     int bad = ferror(f);

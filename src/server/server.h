@@ -10,7 +10,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 
-#include "online.h"
+#include "route/online.h"
 #include "server/feedback_log.h"
 #include "server/listener.h"
 #include "server/metrics.h"
@@ -33,7 +33,7 @@ typedef struct tr_server_config {
     const char *port_file;     /* write the bound port here */
     int quiet;
     const char *online_path;   /* --online STATE.json; NULL = online mode off */
-    double online_explore;     /* max share of exploring decisions [0.2, the library's default] */
+    double online_explore;     /* max share of exploring decisions; < 0: the library's default */
     unsigned long online_save_every; /* persist every N updates [100] */
     size_t online_memory;      /* request ids remembered for feedback [65536] */
 } tr_server_config;

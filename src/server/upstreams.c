@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "server/upstreams.h"
-#include "util.h"
+#include "base/util.h"
 
 static char *read_file(const char *path, size_t *len, char *err, size_t errlen, int *rc)
 {

@@ -3,17 +3,14 @@
  * out-of-bounds read.  Both modes are exercised (stop at the first bad line,
  * and skip_bad), chosen by the first byte so the corpus can steer it.
  *
- * Build and run (from the repository root, after `make`):
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Isrc \
- *     $(pkg-config --cflags libcjson) tests/fuzz/fuzz_jsonl.c \
- *     src/dataset.c src/split.c src/util.c $(pkg-config --libs libcjson) -lm \
- *     -o build/fuzz_jsonl
- *   build/fuzz_jsonl -max_total_time=60 tests/data/bad */
+ * Build and run (from the repository root):
+ *   make fuzz
+ *   build-fuzz/fuzz/fuzz_jsonl -max_total_time=60 tests/data/bad */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
-#include "dataset.h"
+#include "data/dataset.h"
 
 static void drop(void *ctx, const char *msg)
 {

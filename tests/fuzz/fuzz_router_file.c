@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "router_file.h"
+#include "base/buf.h"
+#include "router/router_file.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

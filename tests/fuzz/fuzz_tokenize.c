@@ -12,9 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dataset.h"
-#include "spm.h"
-#include "word_cache.h"
+#include "data/dataset.h"
+#include "embed/spm.h"
+#include "embed/word_cache.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

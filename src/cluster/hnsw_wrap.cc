@@ -1,0 +1,99 @@
+// hnswlib (C++, header-only) behind a C interface.  Every entry point
+// catches all exceptions: none may cross into C.  hnswlib's parallel insert
+// races on the graph and breaks determinism, so we insert on one thread in
+// index order; its levels come from std::default_random_engine seeded by us.
+#include "cluster/hnsw_wrap.h"
+
+// hnswlib 0.6.2's SSE prefetches read one link past the end of a full
+// upper-level link list (*(datal + j + 1) in searchBaseLayer): harmless on
+// hardware, but AddressSanitizer aborts on it.  Sanitizer builds use the
+// plain (unprefetched, unvectorised) code path.
+#if defined(__SANITIZE_ADDRESS__)
+#define NO_MANUAL_VECTORIZATION
+#endif
+#include <hnswlib/hnswlib.h>
+
+#include <cstdio>
+#include <exception>
+#include <new>
+#include <vector>
+
+#include "taskroute.h"
+
+struct tr_hnsw {
+    hnswlib::InnerProductSpace space;
+    hnswlib::HierarchicalNSW<float> index;
+    tr_hnsw(size_t d, size_t n, size_t m, size_t efc, uint64_t seed)
+        : space(d), index(&space, n, m, efc, (size_t)seed) {}
+};
+
+static int fail(char *err, size_t errlen, int code, const char *what, const char *msg)
+{
+    if (err && errlen) std::snprintf(err, errlen, "hnsw %s: %s", what, msg);
+    return code;
+}
+
+extern "C" int tr_hnsw_new(size_t d, size_t n, size_t m, size_t ef_construction,
+                           uint64_t seed, tr_hnsw **out, char *err, size_t errlen)
+{
+    *out = nullptr;
+    try {
+        *out = new tr_hnsw(d, n, m, ef_construction, seed);
+        return TR_OK;
+    } catch (const std::bad_alloc &) {
+        return fail(err, errlen, TR_ENOMEM, "new", "out of memory");
+    } catch (const std::exception &e) {
+        return fail(err, errlen, TR_EDEP, "new", e.what());
+    } catch (...) {
+        return fail(err, errlen, TR_EDEP, "new", "unknown exception");
+    }
+}
+
+extern "C" int tr_hnsw_add_all(tr_hnsw *h, const float *X, size_t n, char *err, size_t errlen)
+{
+    size_t d = *(size_t *)h->space.get_dist_func_param();
+    try {
+        for (size_t i = 0; i < n; i++) h->index.addPoint(X + i * d, (hnswlib::labeltype)i);
+        return TR_OK;
+    } catch (const std::bad_alloc &) {
+        return fail(err, errlen, TR_ENOMEM, "add", "out of memory");
+    } catch (const std::exception &e) {
+        return fail(err, errlen, TR_EDEP, "add", e.what());
+    } catch (...) {
+        return fail(err, errlen, TR_EDEP, "add", "unknown exception");
+    }
+}
+
+extern "C" void tr_hnsw_set_ef(tr_hnsw *h, size_t ef)
+{
+    h->index.setEf(ef);
+}
+
+extern "C" int tr_hnsw_query(const tr_hnsw *h, const float *x, size_t kq, int32_t *labels,
+                             float *dist, size_t *found, char *err, size_t errlen)
+{
+    *found = 0;
+    try {
+        auto pq = h->index.searchKnn(x, kq);
+        size_t m = pq.size();
+        // The queue pops farthest first: fill from the back.
+        for (size_t i = m; i-- > 0;) {
+            labels[i] = (int32_t)pq.top().second;
+            dist[i] = pq.top().first;
+            pq.pop();
+        }
+        *found = m;
+        return TR_OK;
+    } catch (const std::bad_alloc &) {
+        return fail(err, errlen, TR_ENOMEM, "query", "out of memory");
+    } catch (const std::exception &e) {
+        return fail(err, errlen, TR_EDEP, "query", e.what());
+    } catch (...) {
+        return fail(err, errlen, TR_EDEP, "query", "unknown exception");
+    }
+}
+
+extern "C" void tr_hnsw_free(tr_hnsw *h)
+{
+    delete h;
+}

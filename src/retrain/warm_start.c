@@ -1,0 +1,312 @@
+/* Warm-start retraining: reuse the old embedder, match tasks, keep ids and
+ * names, report the drift.  See warm_start.h. */
+#include "retrain/warm_start.h"
+
+#include <cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/json.h"
+#include "base/util.h"
+#include "base/vec.h"
+#include "router/router.h"
+
+struct tr_warm {
+    char *path;
+    tr_router *old;
+    tr_warm_params p;
+    char *drift;
+    char *summary;
+};
+
+void tr_warm_params_default(tr_warm_params *p)
+{
+    memset(p, 0, sizeof *p);
+    tr_match_params_default(&p->match);
+}
+
+int tr_warm_open(const char *path, const tr_warm_params *p, tr_warm **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    tr_warm *w = tr_calloc(1, sizeof *w);
+    if (!w || !(w->path = tr_strdup(path))) {
+        tr_free(w);
+        return tr_errorf(err, errlen, TR_ENOMEM, "warm start: out of memory");
+    }
+    if (p) w->p = *p;
+    else tr_warm_params_default(&w->p);
+    int rc = tr_router_open(path, &w->old, err, errlen);
+    if (rc) {
+        tr_error_prefix(err, errlen, rc, "--warm-start");
+        tr_warm_free(w);
+        return rc;
+    }
+    *out = w;
+    return TR_OK;
+}
+
+void tr_warm_free(tr_warm *w)
+{
+    if (!w) return;
+    tr_router_close(w->old);
+    tr_free(w->path);
+    tr_free(w->drift);
+    tr_free(w->summary);
+    tr_free(w);
+}
+
+const tr_router *tr_warm_router(const tr_warm *w) { return w ? w->old : NULL; }
+size_t tr_warm_task_count(const tr_warm *w) { return w ? w->old->tasks.n_tasks : 0; }
+
+char *tr_warm_take_drift(tr_warm *w)
+{
+    if (!w) return NULL;
+    char *d = w->drift;
+    w->drift = NULL;
+    return d;
+}
+
+const char *tr_warm_summary(const tr_warm *w) { return w ? w->summary : NULL; }
+
+/* A copy through the embedder's own serialisation: the file format is the
+ * one thing guaranteed to reproduce an embedder exactly. */
+int tr_warm_embedder(const tr_warm *w, tr_embedder **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    if (!w || w->p.refit_embedder || !w->old->emb) return TR_OK;
+    tr_buf b;
+    tr_buf_init(&b);
+    int rc = tr_embedder_save(w->old->emb, &b);
+    if (!rc) rc = tr_buf_ok(&b);
+    if (rc) { tr_buf_free(&b); return tr_errorf(err, errlen, rc, "warm start: copying the embedder: out of memory"); }
+    rc = tr_embedder_load(b.data, b.len, out, err, errlen);
+    tr_buf_free(&b);
+    if (rc) tr_error_prefix(err, errlen, rc, "warm start: copying the embedder");
+    return rc;
+}
+
+/* The new training prompts in the old router's space (X itself when the
+ * embedder was reused or both routers use caller-supplied embeddings). */
+static int old_space(const tr_warm *w, const tr_dataset *ds, const size_t *idx, size_t n, const float *X,
+                     size_t dim, int same_space, float **Xo, int *owned, char *err, size_t errlen)
+{
+    const tr_router *o = w->old;
+    *owned = 0;
+    if (same_space || !o->emb) {
+        if (o->dim != dim)
+            return tr_errorf(err, errlen, TR_EINVAL, "warm start: %s has %zu-dimensional embeddings, the new run %zu: "
+                             "they cannot be compared (caller-supplied embeddings must keep their dimension)",
+                             w->path, o->dim, dim);
+        *Xo = (float *)X;
+        return TR_OK;
+    }
+    const char **texts = tr_mallocarray(n, sizeof *texts);
+    size_t *lens = tr_mallocarray(n, sizeof *lens);
+    float *Y = tr_mallocarray(n * o->dim, sizeof *Y);
+    int rc = TR_OK;
+    if (!texts || !lens || !Y) rc = tr_errorf(err, errlen, TR_ENOMEM, "warm start: out of memory");
+    for (size_t i = 0; i < n && !rc; i++) {
+        texts[i] = ds->rec[idx[i]].prompt;
+        lens[i] = ds->rec[idx[i]].prompt_len;
+    }
+    if (!rc && (rc = tr_embedder_embed_batch(o->emb, texts, lens, n, Y, 0, err, errlen)))
+        tr_error_prefix(err, errlen, rc, "warm start: embedding with the old embedder");
+    tr_free(texts);
+    tr_free(lens);
+    if (rc) { tr_free(Y); return rc; }
+    *Xo = Y;
+    *owned = 1;
+    return TR_OK;
+}
+
+static double share(const uint32_t *sizes, size_t T, size_t t)
+{
+    double s = 0;
+    for (size_t k = 0; k < T; k++) s += sizes[k];
+    return s > 0 ? sizes[t] / s : 0;
+}
+
+/* Per-model quality and cost before and after for a matched pair. */
+static cJSON *model_shifts(const tr_router *o, size_t a, const tr_router *r, size_t b)
+{
+    cJSON *ms = cJSON_CreateObject();
+    for (size_t m = 0; m < r->n_models; m++) {
+        int om = tr_router_find_model(o, r->models[m]);
+        double qb = NAN, cb = NAN;
+        if (om >= 0 && o->tasks.n_models) {
+            qb = o->tasks.quality[a * o->tasks.n_models + (size_t)om];
+            cb = o->tasks.cost[a * o->tasks.n_models + (size_t)om];
+        }
+        double qa = r->tasks.quality[b * r->tasks.n_models + m], ca = r->tasks.cost[b * r->tasks.n_models + m];
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddItemToObject(e, "q_before", tr_json_num(qb));
+        cJSON_AddItemToObject(e, "q_after", tr_json_num(qa));
+        cJSON_AddItemToObject(e, "dq", tr_json_num(qa - qb));
+        cJSON_AddItemToObject(e, "c_before", tr_json_num(cb));
+        cJSON_AddItemToObject(e, "c_after", tr_json_num(ca));
+        cJSON_AddItemToObject(e, "dc", tr_json_num(ca - cb));
+        cJSON_AddItemToObject(ms, r->models[m], e);
+    }
+    return ms;
+}
+
+static char *print(cJSON *j)
+{
+    char *s = cJSON_PrintUnformatted(j);
+    char *c = s ? tr_strdup(s) : NULL;
+    cJSON_free(s);
+    return c;
+}
+
+/* The drift report (format in drift_report.h) and the CONF summary. */
+static int build_report(tr_warm *w, const tr_router *r, const tr_match_result *mr, int same_space)
+{
+    const tr_router *o = w->old;
+    size_t A = mr->T_old, B = mr->T_new;
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "kind", "retrain");
+    cJSON_AddStringToObject(j, "current", w->path);
+    cJSON_AddStringToObject(j, "embedder", same_space ? "reused" : "refit");
+    cJSON_AddNumberToObject(j, "tasks_before", (double)A);
+    cJSON_AddNumberToObject(j, "tasks_after", (double)B);
+    cJSON_AddNumberToObject(j, "min_score", w->p.match.min_score);
+    cJSON_AddNumberToObject(j, "matched", (double)mr->n_matched);
+    cJSON *tasks = cJSON_AddArrayToObject(j, "tasks");
+    size_t added = 0, vanished = 0;
+    for (size_t b = 0; b < B; b++) {
+        int32_t a = mr->new_to_old[b];
+        cJSON *t = cJSON_CreateObject();
+        cJSON_AddNumberToObject(t, "id", r->tasks.ids[b]);
+        cJSON_AddStringToObject(t, "name", r->tasks.names[b]);
+        cJSON_AddStringToObject(t, "status", a >= 0 ? "matched" : "added");
+        added += a < 0;
+        cJSON_AddNumberToObject(t, "index", (double)b);
+        cJSON_AddNumberToObject(t, "share_after", share(r->tasks.sizes, B, b));
+        if (a >= 0) {
+            size_t k = (size_t)a * B + b;
+            cJSON_AddNumberToObject(t, "old_index", a);
+            cJSON_AddNumberToObject(t, "share_before", share(o->tasks.sizes, A, (size_t)a));
+            cJSON_AddNumberToObject(t, "score", mr->score[k]);
+            cJSON_AddNumberToObject(t, "cosine", mr->cosine[k]);
+            cJSON_AddNumberToObject(t, "overlap", mr->dice[k]);
+            cJSON_AddItemToObject(t, "models", model_shifts(o, (size_t)a, r, b));
+        } else {
+            /* the closest old task, to say what an added task looks like */
+            size_t best = 0;
+            for (size_t x = 1; x < A; x++)
+                if (mr->score[x * B + b] > mr->score[best * B + b]) best = x;
+            cJSON_AddNumberToObject(t, "nearest_old_id", o->tasks.ids[best]);
+            cJSON_AddNumberToObject(t, "nearest_score", mr->score[best * B + b]);
+        }
+        cJSON_AddItemToArray(tasks, t);
+    }
+    cJSON *van = cJSON_AddArrayToObject(j, "vanished");
+    for (size_t a = 0; a < A; a++) {
+        if (mr->old_to_new[a] >= 0) continue;
+        vanished++;
+        cJSON *t = cJSON_CreateObject();
+        cJSON_AddNumberToObject(t, "id", o->tasks.ids[a]);
+        cJSON_AddStringToObject(t, "name", o->tasks.names[a]);
+        cJSON_AddNumberToObject(t, "share_before", share(o->tasks.sizes, A, a));
+        cJSON_AddItemToArray(van, t);
+    }
+    cJSON_AddNumberToObject(j, "added", (double)added);
+    cJSON_AddNumberToObject(j, "vanished_count", (double)vanished);
+    cJSON *sp = cJSON_AddArrayToObject(j, "splits");
+    for (size_t k = 0; k < mr->n_splits; k++) {
+        const tr_match_event *e = &mr->splits[k];
+        cJSON *x = cJSON_CreateObject();
+        cJSON_AddNumberToObject(x, "old_id", o->tasks.ids[e->one]);
+        cJSON_AddStringToObject(x, "old_name", o->tasks.names[e->one]);
+        cJSON *into = cJSON_AddArrayToObject(x, "into_ids"), *sh = cJSON_AddArrayToObject(x, "shares");
+        for (int i = 0; i < 2; i++) {
+            cJSON_AddItemToArray(into, cJSON_CreateNumber(r->tasks.ids[e->two[i]]));
+            cJSON_AddItemToArray(sh, cJSON_CreateNumber(e->share[i]));
+        }
+        cJSON_AddItemToArray(sp, x);
+    }
+    cJSON *mg = cJSON_AddArrayToObject(j, "merges");
+    for (size_t k = 0; k < mr->n_merges; k++) {
+        const tr_match_event *e = &mr->merges[k];
+        cJSON *x = cJSON_CreateObject();
+        cJSON_AddNumberToObject(x, "new_id", r->tasks.ids[e->one]);
+        cJSON_AddStringToObject(x, "new_name", r->tasks.names[e->one]);
+        cJSON *from = cJSON_AddArrayToObject(x, "from_ids"), *sh = cJSON_AddArrayToObject(x, "shares");
+        for (int i = 0; i < 2; i++) {
+            cJSON_AddItemToArray(from, cJSON_CreateNumber(o->tasks.ids[e->two[i]]));
+            cJSON_AddItemToArray(sh, cJSON_CreateNumber(e->share[i]));
+        }
+        cJSON_AddItemToArray(mg, x);
+    }
+    cJSON *madd = cJSON_AddArrayToObject(j, "models_added"), *mret = cJSON_AddArrayToObject(j, "models_retired");
+    for (size_t m = 0; m < r->n_models; m++)
+        if (tr_router_find_model(o, r->models[m]) < 0) cJSON_AddItemToArray(madd, cJSON_CreateString(r->models[m]));
+    for (size_t m = 0; m < o->n_models; m++)
+        if (tr_router_find_model(r, o->models[m]) < 0) cJSON_AddItemToArray(mret, cJSON_CreateString(o->models[m]));
+    tr_free(w->drift);
+    w->drift = print(j);
+    cJSON_Delete(j);
+    cJSON *s = cJSON_CreateObject();
+    cJSON_AddStringToObject(s, "from", w->path);
+    cJSON_AddStringToObject(s, "embedder", same_space ? "reused" : "refit");
+    cJSON_AddNumberToObject(s, "matched", (double)mr->n_matched);
+    cJSON_AddNumberToObject(s, "added", (double)added);
+    cJSON_AddNumberToObject(s, "vanished", (double)vanished);
+    tr_free(w->summary);
+    w->summary = print(s);
+    cJSON_Delete(s);
+    return w->drift && w->summary ? TR_OK : TR_ENOMEM;
+}
+
+int tr_warm_apply(tr_warm *w, const tr_dataset *ds, const size_t *idx, size_t n, const float *X,
+                  const int32_t *membership, int same_space, tr_router *r, char *err, size_t errlen)
+{
+    const tr_router *o = w->old;
+    size_t A = o->tasks.n_tasks, B = r->tasks.n_tasks, d = o->dim;
+    float *Xo = NULL, *P = NULL, *C = NULL;
+    uint32_t *O = NULL;
+    int owned = 0;
+    tr_match_result mr = {0};
+    int rc = old_space(w, ds, idx, n, X, r->dim, same_space, &Xo, &owned, err, errlen);
+    if (rc) return rc;
+    P = tr_mallocarray(n * A, sizeof *P);
+    C = tr_calloc(B * d, sizeof *C);
+    O = tr_calloc(A * B, sizeof *O);
+    if (!P || !C || !O) { rc = tr_errorf(err, errlen, TR_ENOMEM, "warm start: out of memory"); goto done; }
+    /* shared prompts: the old classifier's task for every new prompt */
+    tr_softmax_predict_batch(o->clf, Xo, n, P);
+    for (size_t i = 0; i < n; i++) {
+        size_t best = 0;
+        const float *p = P + i * A;
+        for (size_t a = 1; a < A; a++)
+            if (p[a] > p[best]) best = a;
+        O[best * B + (size_t)membership[i]]++;
+        float *c = C + (size_t)membership[i] * d;
+        for (size_t j = 0; j < d; j++) c[j] += Xo[i * d + j];
+    }
+    for (size_t b = 0; b < B; b++) tr_vec_unit(C + b * d, C + b * d, d);
+    tr_match_input in = {A, B, d, o->tasks.centroids, C, O};
+    if ((rc = tr_match_tasks(&in, &w->p.match, &mr, err, errlen))) goto done;
+    int32_t next = 0;
+    for (size_t a = 0; a < A; a++)
+        if (o->tasks.ids[a] + 1 > next) next = o->tasks.ids[a] + 1;
+    for (size_t b = 0; b < B && !rc; b++) {
+        int32_t a = mr.new_to_old[b];
+        if (a >= 0) {
+            r->tasks.ids[b] = o->tasks.ids[a];
+            rc = tr_tasks_set_name(&r->tasks, b, o->tasks.names[a]);
+        } else {
+            r->tasks.ids[b] = next++;
+        }
+    }
+    if (rc || (rc = build_report(w, r, &mr, same_space)))
+        rc = tr_errorf(err, errlen, TR_ENOMEM, "warm start: out of memory");
+done:
+    tr_match_result_clear(&mr);
+    if (owned) tr_free(Xo);
+    tr_free(P);
+    tr_free(C);
+    tr_free(O);
+    return rc;
+}

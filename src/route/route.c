@@ -1,0 +1,167 @@
+/* The online path: prompt -> embedding (+ surface features when the heads
+ * use them) -> P(task) -> per-model quality and cost -> selection.
+ * Allocates nothing: everything lives in the caller's per-thread tr_scratch,
+ * sized once for the router.  tr_route_embedding has no prompt: heads that
+ * use surface features get the training mean (zero after standardisation)
+ * for them. */
+#include <math.h>
+#include <string.h>
+
+#include "base/util.h"
+#include "base/vec.h"
+#include "heads/heads.h"
+#include "heads/select.h"
+#include "router/router.h"
+
+size_t tr_router_model_count(const tr_router *r) { return r ? r->n_models : 0; }
+size_t tr_router_task_count(const tr_router *r) { return r ? r->tasks.n_tasks : 0; }
+size_t tr_router_dim(const tr_router *r) { return r ? r->dim : 0; }
+int tr_router_has_heads(const tr_router *r) { return r && r->heads; }
+
+const char *tr_router_model_name(const tr_router *r, size_t m)
+{
+    return r && m < r->n_models ? r->models[m] : NULL;
+}
+
+const char *tr_router_task_name(const tr_router *r, size_t t)
+{
+    return r && t < r->tasks.n_tasks ? r->tasks.names[t] : NULL;
+}
+
+int tr_router_task_id(const tr_router *r, size_t t)
+{
+    return r && t < r->tasks.n_tasks ? r->tasks.ids[t] : -1;
+}
+
+int tr_router_find_model(const tr_router *r, const char *name)
+{
+    if (!r || !name) return -1;
+    for (size_t m = 0; m < r->n_models; m++)
+        if (!strcmp(r->models[m], name)) return (int)m;
+    return -1;
+}
+
+void tr_scratch_free(tr_scratch *s)
+{
+    if (!s) return;
+    tr_free(s->emb_scratch);
+    tr_free(s->heads_scratch);
+    tr_free(s->x);
+    tr_free(s->p);
+    tr_free(s->q);
+    tr_free(s->qcal);
+    tr_free(s->c);
+    tr_free(s->surf);
+    tr_free(s);
+}
+
+int tr_scratch_new(const tr_router *r, tr_scratch **out)
+{
+    *out = NULL;
+    if (!r) return TR_EINVAL;
+    tr_scratch *s = tr_calloc(1, sizeof *s);
+    if (!s) return TR_ENOMEM;
+    s->cap_models = r->n_models;
+    s->cap_tasks = r->tasks.n_tasks;
+    s->cap_dim = r->dim;
+    s->emb_bytes = r->emb ? tr_embedder_scratch_bytes(r->emb, TR_MAX_PROMPT_BYTES) : 0;
+    s->heads_bytes = r->heads ? tr_heads_scratch_floats(r->heads) * sizeof(float) : 0;
+    s->emb_scratch = s->emb_bytes ? tr_malloc(s->emb_bytes) : NULL;
+    s->heads_scratch = s->heads_bytes ? tr_malloc(s->heads_bytes) : NULL;
+    s->x = tr_calloc(r->dim + 1, sizeof *s->x);
+    s->p = tr_calloc(r->tasks.n_tasks + 1, sizeof *s->p);
+    s->q = tr_calloc(r->n_models + 1, sizeof *s->q);
+    s->qcal = tr_calloc(r->n_models + 1, sizeof *s->qcal);
+    s->c = tr_calloc(r->n_models + 1, sizeof *s->c);
+    s->surf = tr_calloc(TR_HEADS_SURF, sizeof *s->surf);
+    if ((s->emb_bytes && !s->emb_scratch) || (s->heads_bytes && !s->heads_scratch) || !s->x || !s->p ||
+        !s->q || !s->qcal || !s->c || !s->surf) {
+        tr_scratch_free(s);
+        return TR_ENOMEM;
+    }
+    *out = s;
+    return TR_OK;
+}
+
+static int scratch_fits(const tr_router *r, const tr_scratch *s)
+{
+    return s->cap_models >= r->n_models && s->cap_tasks >= r->tasks.n_tasks && s->cap_dim >= r->dim &&
+           (!r->emb || s->emb_bytes >= tr_embedder_scratch_bytes(r->emb, TR_MAX_PROMPT_BYTES)) &&
+           (!r->heads || s->heads_bytes >= tr_heads_scratch_floats(r->heads) * sizeof(float));
+}
+
+/* The part after the embedding; s->x holds the unit vector, surf the
+ * prompt's surface features (NULL: none, no prompt). */
+static int route_vector(const tr_router *r, size_t prompt_len, const float *surf, const tr_route_options *opt,
+                        tr_scratch *s, tr_decision *out)
+{
+    static const tr_route_options defaults = {TR_SELECT_LAMBDA, 0, NULL};
+    if (!opt) opt = &defaults;
+    size_t T = r->tasks.n_tasks;
+    tr_softmax_predict(r->clf, s->x, s->p);
+    size_t best = 0;
+    for (size_t t = 1; t < T; t++)
+        if (s->p[t] > s->p[best]) best = t;
+    memset(out, 0, sizeof *out);
+    out->task = (int)best;
+    out->task_name = r->tasks.names[best];
+    out->task_id = r->tasks.ids[best];
+    out->task_prob = s->p[best];
+    out->n_tasks = T;
+    out->task_probs = s->p;
+    out->n_models = r->n_models;
+    out->model = -1;
+    if (!r->heads) {
+        for (size_t m = 0; m < r->n_models; m++) s->q[m] = s->c[m] = NAN;
+        out->quality = s->q;
+        out->cost = s->c;
+        return TR_OK;
+    }
+    int rc = tr_heads_predict(r->heads, s->x, s->p, prompt_len, surf, s->q, s->qcal, s->c, s->heads_scratch);
+    if (rc) return rc;
+    int m = tr_select(s->q, s->qcal, s->c, r->n_models, opt->allowed, opt->mode, opt->value,
+                      tr_heads_tables(r->heads));
+    if (m < 0) return TR_ENOTFOUND;   /* no allowed model has a prediction */
+    out->model = m;
+    out->model_name = r->models[m];
+    out->quality = s->q;
+    out->cost = s->c;
+    return TR_OK;
+}
+
+size_t tr_prompt_cut(const char *p, size_t len)
+{
+    size_t max = TR_MAX_PROMPT_BYTES;
+    if (len <= max) return len;
+    size_t n = max;
+    while (n > 0 && ((unsigned char)p[n] & 0xC0) == 0x80) n--;
+    return n;
+}
+
+int tr_route(const tr_router *r, const char *prompt, size_t len, const tr_route_options *opt,
+             tr_scratch *s, tr_decision *out)
+{
+    if (!r || !prompt || !s || !out) return TR_EINVAL;
+    if (!r->emb) return TR_EINVAL;   /* caller-embedded router: use tr_route_embedding */
+    if (!scratch_fits(r, s)) return TR_EINVAL;
+    len = tr_prompt_cut(prompt, len);
+    int rc = tr_embedder_embed(r->emb, prompt, len, s->x, s->emb_scratch, s->emb_bytes);
+    if (rc) return rc;
+    const float *surf = NULL;
+    if (r->heads && tr_heads_uses_surface(r->heads)) {   /* O(len); skipped when unused */
+        tr_surface_features(prompt, len, s->surf);
+        surf = s->surf;
+    }
+    return route_vector(r, len, surf, opt, s, out);
+}
+
+int tr_route_embedding(const tr_router *r, const float *x, size_t d, const tr_route_options *opt,
+                       tr_scratch *s, tr_decision *out)
+{
+    if (!r || !x || !s || !out) return TR_EINVAL;
+    if (d != r->dim || !scratch_fits(r, s)) return TR_EINVAL;
+    for (size_t j = 0; j < d; j++)
+        if (!isfinite(x[j])) return TR_EINVAL;
+    if (!(tr_vec_unit_fast(s->x, x, d) > 0)) return TR_EINVAL;
+    return route_vector(r, 0, NULL, opt, s, out);
+}

@@ -1,0 +1,59 @@
+/* The router object (internal view of the public tr_router) and the per-thread
+ * scratch.  A router is assembled by training (train/train.c) or by loading a router
+ * file (router_io.c); after that nothing in it changes, so any number of
+ * threads may route on it at once, each with its own tr_scratch. */
+#ifndef TR_ROUTER_H
+#define TR_ROUTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "classify/classifier.h"
+#include "cluster/tasks.h"
+#include "embed/embedder.h"
+#include "taskroute.h"
+
+struct tr_heads;   /* heads/heads.h */
+
+/* Prompts longer than this are routed on their first TR_MAX_PROMPT_BYTES
+ * (cut at a UTF-8 boundary): the decision depends on what a task looks like,
+ * which the head of a prompt shows, and a fixed bound keeps routing
+ * allocation-free. */
+#define TR_MAX_PROMPT_BYTES (64u * 1024u)
+
+/* The length of prompt p (len bytes) that routing reads: at most
+ * TR_MAX_PROMPT_BYTES, cut at a UTF-8 character boundary.  Training and
+ * evaluation use it too where they compute what routing computes. */
+size_t tr_prompt_cut(const char *p, size_t len);
+
+struct tr_router {
+    char *config_json;          /* CONF section: options and identities */
+    size_t n_models;
+    char **models;
+    tr_embedder *emb;           /* NULL: trained on caller-supplied embeddings */
+    size_t dim;
+    tr_tasks tasks;
+    tr_softmax *clf;
+    struct tr_heads *heads;     /* NULL for a stage-1 (discover) router */
+    /* the sections of the file it was opened from, for `inspect` */
+    size_t n_sections;
+    uint32_t sec_tag[32];
+    size_t sec_len[32];
+};
+
+struct tr_scratch {
+    size_t cap_models, cap_tasks, cap_dim;
+    size_t emb_bytes;
+    void *emb_scratch;
+    float *x;                   /* dim */
+    float *p;                   /* task probabilities */
+    float *q, *qcal, *c;        /* per model */
+    float *surf;                /* the prompt's surface features (TR_HEADS_SURF) */
+    void *heads_scratch;
+    size_t heads_bytes;
+};
+
+/* Assemble a router from parts (all transferred to the router). */
+void tr_router_free_parts(tr_router *r);
+
+#endif

@@ -1,0 +1,613 @@
+/* Training: the offline pipeline, stage by stage.
+ *   dataset -> embedder (fit on the training split) -> X
+ *   X -> kNN graph -> Leiden/Louvain -> tasks (+ names)
+ *   X, tasks -> softmax classifier -> P(task | x)
+ *   X, P, scores, costs -> expert heads, calibration, cost model (tr_train only)
+ * Every random choice derives from opt->seed; igraph use is serialised by
+ * cluster/igraph_glue.c. */
+#include "train/train.h"
+
+#include <cJSON.h>
+#include <cblas.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/util.h"
+#include "base/vec.h"
+#include "cluster/community.h"
+#include "cluster/knn_build.h"
+#include "cluster/task_names.h"
+#include "cluster/taxonomy.h"
+#include "data/dataset.h"
+#include "embed/word_cache.h"
+#include "heads/heads.h"
+#include "retrain/drift.h"
+#include "retrain/warm_start.h"
+#include "router/router.h"
+#include "train/oof_export.h"
+
+/* The stages' own defaults, so that each value has one home; only the
+ * resolution differs: 0 lets training choose it from the task count. */
+void tr_train_options_default(tr_train_options *o)
+{
+    tr_embed_params e;
+    tr_knn_params k;
+    tr_community_params c;
+    tr_heads_params h;
+    tr_embed_params_default(&e);
+    tr_knn_params_default(&k);
+    tr_community_params_default(&c);
+    tr_heads_params_default(&h);
+    memset(o, 0, sizeof *o);
+    o->seed = e.seed;
+    o->threads = e.threads;
+    o->holdout_folds = 5;   /* fold 0 of 5: the evaluation protocol's split */
+    o->holdout_fold = 0;
+    o->dim = e.dim;
+    o->vocab_size = e.vocab_size;
+    o->min_df = e.min_df;
+    o->max_features = e.max_features;
+    o->bigrams = e.bigrams;
+    o->half_projection = e.projection == TR_PROJ_HALF;
+    o->algo = c.algo;
+    o->knn_k = (int)k.k;
+    o->resolution = 0;
+    o->gate_top_k = h.gate_top_k;
+    o->cv_folds = h.cv_folds;
+    o->heads = NULL;
+    o->knn_tasks = h.knn_tasks;
+    o->knn_mass = h.knn_mass;
+    o->knn_cap = h.knn_cap;
+}
+
+/* Defaults for the number and size of tasks when the caller sets neither a
+ * resolution nor a task count: fine-grained tasks (FineRouter's point), but
+ * each with enough prompts to estimate every model's quality on it. */
+static size_t default_task_count(size_t n)
+{
+    size_t t = n / 200;
+    return t < 4 ? 4 : t > 64 ? 64 : t;
+}
+
+static size_t default_min_task_size(size_t n)
+{
+    size_t m = n / 500;
+    return m < 10 ? 10 : m;
+}
+
+static void progress(const tr_train_options *o, const char *stage, double f)
+{
+    if (o->progress) o->progress(o->progress_ctx, stage, f);
+}
+
+/* What stage 1 produces, before it becomes a router. */
+typedef struct stage1 {
+    size_t *idx, n;            /* training records */
+    float *X;                  /* n x dim */
+    size_t dim;
+    tr_embedder *emb;          /* NULL on caller-supplied embeddings */
+    int32_t *membership;       /* n */
+    size_t T;
+    double modularity, resolution;
+    tr_softmax *clf;
+    float *P;                  /* n x T; out of fold for tr_train */
+    int32_t *fold;             /* n: cross-validation fold of each row (tr_train only) */
+    int n_folds;
+    double clf_accuracy, clf_ece;              /* on a held-out fifth */
+    double t_embed, t_graph, t_cluster, t_clf; /* seconds */
+    double ood_threshold;      /* drift.h: low quantile of own-centroid cosine */
+    int reused_embedder;       /* warm start: the old router's embedder */
+    int embedded;              /* 1: prompts embedded by our embedder (emb may since
+                                * have moved into the router) */
+} stage1;
+
+static void stage1_clear(stage1 *s)
+{
+    tr_free(s->idx);
+    tr_free(s->X);
+    tr_embedder_free(s->emb);
+    tr_free(s->membership);
+    tr_softmax_free(s->clf);
+    tr_free(s->P);
+    tr_free(s->fold);
+    memset(s, 0, sizeof *s);
+}
+
+/* Caller-supplied embeddings: copy the training rows and unit-normalise. */
+static int use_given_embeddings(const tr_dataset *ds, stage1 *s, char *err, size_t errlen)
+{
+    s->dim = ds->emb_dim;
+    s->X = tr_mallocarray(s->n * s->dim, sizeof *s->X);
+    if (!s->X) return tr_errorf(err, errlen, TR_ENOMEM, "out of memory for %zu x %zu embeddings", s->n, s->dim);
+    for (size_t i = 0; i < s->n; i++) {
+        double n2 = tr_vec_unit(s->X + i * s->dim, ds->emb + s->idx[i] * s->dim, s->dim);
+        if (!(n2 > 0) || !isfinite(n2))
+            return tr_errorf(err, errlen, TR_EFORMAT, "%s:%u: field 'embedding': zero or non-finite vector",
+                             ds->path, ds->rec[s->idx[i]].line);
+    }
+    return TR_OK;
+}
+
+/* The classifier's held-out accuracy and calibration against the discovered
+ * tasks: fit on four fifths (every fifth prompt held out), score the rest. */
+static int classifier_holdout(stage1 *s, const tr_softmax_params *sp, char *err, size_t errlen)
+{
+    s->clf_accuracy = s->clf_ece = NAN;
+    size_t nh = s->n / 5, nf = s->n - nh;
+    if (nh < 10) return TR_OK;
+    float *Xf = tr_mallocarray(nf * s->dim, sizeof *Xf), *p = tr_mallocarray(s->T, sizeof *p);
+    int32_t *yf = tr_mallocarray(nf, sizeof *yf);
+    float *conf = tr_mallocarray(nh, sizeof *conf);
+    unsigned char *ok = tr_mallocarray(nh, 1);
+    tr_softmax *m = NULL;
+    int rc = TR_OK;
+    if (!Xf || !p || !yf || !conf || !ok) { rc = tr_errorf(err, errlen, TR_ENOMEM, "out of memory"); goto done; }
+    size_t a = 0;
+    for (size_t i = 0; i < s->n; i++)
+        if (i % 5 != 4 || i / 5 >= nh) {
+            memcpy(Xf + a * s->dim, s->X + i * s->dim, s->dim * sizeof *Xf);
+            yf[a++] = s->membership[i];
+        }
+    if ((rc = tr_softmax_fit(Xf, a, s->dim, yf, s->T, sp, &m, err, errlen))) {
+        tr_error_prefix(err, errlen, rc, "task classifier (held-out check)");
+        goto done;
+    }
+    size_t right = 0;
+    for (size_t h = 0; h < nh; h++) {
+        size_t i = h * 5 + 4, best = 0;
+        tr_softmax_predict(m, s->X + i * s->dim, p);
+        for (size_t t = 1; t < s->T; t++)
+            if (p[t] > p[best]) best = t;
+        conf[h] = p[best];
+        ok[h] = (int32_t)best == s->membership[i];
+        right += ok[h];
+    }
+    s->clf_accuracy = (double)right / (double)nh;
+    s->clf_ece = tr_ece_binary(conf, ok, nh, 10);
+done:
+    tr_softmax_free(m);
+    tr_free(Xf); tr_free(p); tr_free(yf); tr_free(conf); tr_free(ok);
+    return rc;
+}
+
+/* P(task | x) of every training prompt from a classifier that did not see
+ * it (the folds the heads cross-validate on).  The heads learn how far to trust the gate from
+ * these: in-sample probabilities are near one-hot, sharper than anything a
+ * new prompt gets, and cross-validation inside the heads would believe them. */
+static int out_of_fold_probs(stage1 *s, const tr_softmax_params *sp, char *err, size_t errlen)
+{
+    int K = s->n_folds;
+    if (K < 2 || s->n < 10 * (size_t)K) {
+        tr_softmax_predict_batch(s->clf, s->X, s->n, s->P);
+        return TR_OK;
+    }
+    float *Xf = tr_mallocarray(s->n * s->dim, sizeof *Xf);
+    int32_t *yf = tr_mallocarray(s->n, sizeof *yf);
+    int rc = TR_OK;
+    if (!Xf || !yf) { rc = tr_errorf(err, errlen, TR_ENOMEM, "out of memory"); goto done; }
+    for (int k = 0; k < K && !rc; k++) {
+        size_t a = 0;
+        for (size_t i = 0; i < s->n; i++)
+            if (s->fold[i] != k) {
+                memcpy(Xf + a * s->dim, s->X + i * s->dim, s->dim * sizeof *Xf);
+                yf[a++] = s->membership[i];
+            }
+        tr_softmax *m = NULL;
+        if ((rc = tr_softmax_fit(Xf, a, s->dim, yf, s->T, sp, &m, err, errlen))) {
+            tr_error_prefix(err, errlen, rc, "task classifier (out-of-fold)");
+            break;
+        }
+        for (size_t i = 0; i < s->n; i++)
+            if (s->fold[i] == k) tr_softmax_predict(m, s->X + i * s->dim, s->P + i * s->T);
+        tr_softmax_free(m);
+    }
+done:
+    tr_free(Xf);
+    tr_free(yf);
+    return rc;
+}
+
+/* want_oof: out-of-fold task probabilities for the heads; want_holdout: the
+ * classifier's held-out accuracy, which only the taxonomy report shows. */
+static int run_stage1(const tr_dataset *ds, const tr_train_options *o, tr_warm *warm, int want_oof,
+                      int want_holdout, stage1 *s, char *err, size_t errlen)
+{
+    int rc;
+    memset(s, 0, sizeof *s);
+    int threads = o->threads > 0 ? o->threads : tr_ncpu();
+    int K = o->holdout_folds < 2 ? 5 : o->holdout_folds;
+    if (!o->use_all && (o->holdout_fold < 0 || o->holdout_fold >= K))
+        return tr_errorf(err, errlen, TR_EINVAL, "holdout_fold %d: want 0..%d (holdout_folds %d)", o->holdout_fold,
+                         K - 1, K);
+    rc = o->use_all ? tr_dataset_train_indices(ds, 1, &s->idx, &s->n)
+                    : tr_dataset_fold_indices(ds, (unsigned)K, (unsigned)o->holdout_fold, 0, &s->idx, &s->n);
+    if (rc) return tr_errorf(err, errlen, rc, "%s: selecting the training split failed", ds->path);
+    size_t min_n = (size_t)(o->knn_k > 0 ? o->knn_k : 15) + 2;
+    if (s->n < min_n)
+        return tr_errorf(err, errlen, TR_ETOOFEW, "%s: %zu training prompts; discovery needs at least %zu (k=%d)",
+                         ds->path, s->n, min_n, o->knn_k);
+    progress(o, "embedding", 0);
+    double t0 = tr_now();
+    if (ds->emb) {
+        if ((rc = use_given_embeddings(ds, s, err, errlen))) return rc;
+    } else {
+        const char **texts = tr_mallocarray(s->n, sizeof *texts);
+        size_t *lens = tr_mallocarray(s->n, sizeof *lens);
+        if (!texts || !lens) { tr_free(texts); tr_free(lens); return tr_errorf(err, errlen, TR_ENOMEM, "out of memory"); }
+        for (size_t i = 0; i < s->n; i++) {
+            texts[i] = ds->rec[s->idx[i]].prompt;
+            lens[i] = ds->rec[s->idx[i]].prompt_len;
+        }
+        tr_embed_params ep;
+        tr_embed_params_default(&ep);
+        ep.dim = o->dim;
+        ep.vocab_size = o->vocab_size;
+        ep.min_df = o->min_df;
+        ep.max_features = o->max_features;
+        ep.bigrams = o->bigrams;
+        ep.projection = o->half_projection ? TR_PROJ_HALF : TR_PROJ_INT8;
+        ep.seed = o->seed;
+        ep.threads = threads;
+        /* warm start: the old embedder, so embeddings stay comparable */
+        rc = tr_warm_embedder(warm, &s->emb, err, errlen);
+        s->reused_embedder = s->emb != NULL;
+        if (!rc && !s->emb) rc = tr_embedder_fit(texts, lens, s->n, &ep, &s->emb, err, errlen);
+        s->embedded = s->emb != NULL;
+        if (!rc) {
+            s->dim = tr_embedder_dim(s->emb);
+            s->X = tr_mallocarray(s->n * s->dim, sizeof *s->X);
+            rc = s->X ? tr_embedder_embed_batch(s->emb, texts, lens, s->n, s->X, threads, err, errlen)
+                      : tr_errorf(err, errlen, TR_ENOMEM, "out of memory for embeddings");
+        }
+        tr_free(texts);
+        tr_free(lens);
+        if (rc) return tr_error_prefix(err, errlen, rc, "embedding");
+    }
+    s->t_embed = tr_now() - t0;
+    t0 = tr_now();
+    progress(o, "graph", 0.3);
+    tr_knn_params kp;
+    tr_knn_params_default(&kp);
+    kp.k = (size_t)o->knn_k;
+    kp.threads = threads;
+    kp.seed = o->seed;
+    tr_knn g = {0};
+    if ((rc = tr_knn_build(s->X, s->n, s->dim, &kp, &g, err, errlen)))
+        return tr_error_prefix(err, errlen, rc, "kNN graph");
+    s->t_graph = tr_now() - t0;
+    t0 = tr_now();
+    progress(o, "clustering", 0.5);
+    tr_community_params cp;
+    tr_community_params_default(&cp);
+    cp.algo = o->algo;
+    cp.resolution = o->resolution > 0 ? o->resolution : 1.0;
+    cp.target_tasks = (size_t)(o->target_tasks > 0 ? o->target_tasks : 0);
+    cp.min_size = (size_t)(o->min_task_size > 0 ? o->min_task_size : 0);
+    cp.mutual = o->mutual;
+    cp.seed = o->seed;
+    if (!cp.min_size) cp.min_size = default_min_task_size(s->n);
+    if (!cp.target_tasks && o->resolution <= 0)
+        cp.target_tasks = warm ? tr_warm_task_count(warm) : default_task_count(s->n);
+    s->membership = tr_mallocarray(s->n, sizeof *s->membership);
+    if (!s->membership) { tr_knn_free(&g); return tr_errorf(err, errlen, TR_ENOMEM, "out of memory"); }
+    cp.X = s->X;
+    cp.d = s->dim;
+    tr_community_info info = {0};
+    cp.info = &info;
+    rc = tr_community_detect(&g, &cp, s->membership, &s->T, &s->modularity, err, errlen);
+    s->resolution = info.resolution;
+    tr_knn_free(&g);
+    if (rc) return tr_error_prefix(err, errlen, rc, "community detection");
+    s->t_cluster = tr_now() - t0;
+    t0 = tr_now();
+    progress(o, "classifier", 0.7);
+    tr_softmax_params sp;
+    tr_softmax_params_default(&sp);
+    sp.seed = o->seed;
+    sp.threads = threads;
+    s->clf_accuracy = s->clf_ece = NAN;
+    if (want_holdout && (rc = classifier_holdout(s, &sp, err, errlen))) return rc;
+    if ((rc = tr_softmax_fit(s->X, s->n, s->dim, s->membership, s->T, &sp, &s->clf, err, errlen)))
+        return tr_error_prefix(err, errlen, rc, "task classifier");
+    s->P = tr_mallocarray(s->n * s->T, sizeof *s->P);
+    if (!s->P) return tr_errorf(err, errlen, TR_ENOMEM, "out of memory");
+    if (want_oof) {
+        /* the heads' folds (by id hash: tr_heads_folds_from_ids), shared so that no row's
+         * task probabilities come from a model that saw it */
+        s->n_folds = o->cv_folds;
+        s->fold = tr_mallocarray(s->n, sizeof *s->fold);
+        const char **ids = tr_mallocarray(s->n, sizeof *ids);
+        if (!s->fold || !ids) { tr_free(ids); return tr_errorf(err, errlen, TR_ENOMEM, "out of memory"); }
+        for (size_t i = 0; i < s->n; i++) ids[i] = ds->rec[s->idx[i]].id;
+        tr_heads_folds_from_ids(ids, NULL, s->n, s->n_folds, s->fold);
+        tr_free(ids);
+        sp.l2 = s->clf->l2;   /* the strength chosen on all rows: no re-selection per fold */
+        /* each fold starts from the final model: the folds' fits take half
+         * the iterations.  The start has seen the fold's rows, but the fit
+         * runs to convergence from it: out-of-fold log-loss moved 0.1%
+         * (bench/RESULTS.md section 7) */
+        sp.init = s->clf;
+        progress(o, "out-of-fold", 0.75);
+        if ((rc = out_of_fold_probs(s, &sp, err, errlen))) return rc;
+    } else {
+        tr_softmax_predict_batch(s->clf, s->X, s->n, s->P);
+    }
+    s->t_clf = tr_now() - t0;
+    return tr_ood_threshold(s->X, s->membership, s->n, s->dim, s->T, TR_OOD_QUANTILE, &s->ood_threshold, err, errlen);
+}
+
+/* Gather the training rows of an n x M matrix. */
+static float *gather(const float *src, const size_t *idx, size_t n, size_t M)
+{
+    size_t nm = n * M;
+    float *dst = tr_mallocarray(nm ? nm : 1, sizeof *dst);
+    if (!dst) return NULL;
+    for (size_t i = 0; i < n; i++) memcpy(dst + i * M, src + idx[i] * M, M * sizeof *dst);
+    return dst;
+}
+
+/* The heads' choices and their cross-validation table, for the config. */
+static char *heads_desc(const struct tr_heads *h)
+{
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "quality", tr_qvariant_name(tr_heads_qvariant(h)));
+    cJSON_AddStringToObject(j, "cost", tr_cvariant_name(tr_heads_cvariant(h)));
+    size_t nrows = 0;
+    const tr_heads_cvrow *rows = tr_heads_cv_table(h, &nrows);
+    cJSON *cv = cJSON_AddArrayToObject(j, "cv");
+    for (size_t i = 0; i < nrows; i++) {
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "quality", tr_qvariant_name(rows[i].qv));
+        cJSON_AddStringToObject(e, "cost", tr_cvariant_name(rows[i].cv));
+        cJSON_AddNumberToObject(e, "aiq_lin", isfinite(rows[i].aiq_lin) ? rows[i].aiq_lin : -1);
+        cJSON_AddNumberToObject(e, "aiq_log", isfinite(rows[i].aiq_log) ? rows[i].aiq_log : -1);
+        cJSON_AddNumberToObject(e, "criterion", isfinite(rows[i].crit) ? rows[i].crit : -1);
+        cJSON_AddItemToArray(cv, e);
+    }
+    char *out = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    char *copy = out ? tr_strdup(out) : NULL;
+    cJSON_free(out);
+    return copy;
+}
+
+static char *config_json(const tr_dataset *ds, const tr_train_options *o, const stage1 *s, const tr_embedder *emb,
+                         const char *kind, const char *heads_desc, const char *warm_summary)
+{
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddNumberToObject(j, "format", 1);
+    cJSON_AddStringToObject(j, "taskroute", TR_VERSION_STRING);
+    cJSON_AddStringToObject(j, "kind", kind);
+    cJSON_AddStringToObject(j, "trained_on", ds->path ? ds->path : "");
+    cJSON_AddNumberToObject(j, "n_train", (double)s->n);
+    if (!o->use_all && o->holdout_folds >= 2 && !(o->holdout_folds == 5 && o->holdout_fold == 0)) {
+        /* a k-fold run's router says which fold it never saw */
+        cJSON_AddNumberToObject(j, "holdout_folds", o->holdout_folds);
+        cJSON_AddNumberToObject(j, "holdout_fold", o->holdout_fold);
+    }
+    char seed[32];
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)o->seed);
+    cJSON_AddStringToObject(j, "seed", seed);
+    cJSON_AddStringToObject(j, "embedding", s->embedded ? "sentencepiece-tfidf-svd" : "caller-supplied");
+    cJSON_AddNumberToObject(j, "dim", (double)s->dim);
+    /* the embedder's own parameters: a warm start reuses the current
+     * router's, whatever the options say, and a small corpus shrinks the
+     * vocabulary */
+    const tr_embed_params *ep = emb ? tr_embedder_params(emb) : NULL;
+    cJSON_AddNumberToObject(j, "vocab_size", ep ? ep->vocab_size : o->vocab_size);
+    cJSON_AddNumberToObject(j, "min_df", ep ? ep->min_df : o->min_df);
+    cJSON_AddNumberToObject(j, "max_features", ep ? ep->max_features : o->max_features);
+    cJSON_AddNumberToObject(j, "bigrams", ep ? ep->bigrams : o->bigrams);
+    int proj = ep ? ep->projection : o->half_projection ? TR_PROJ_HALF : TR_PROJ_INT8;
+    cJSON_AddStringToObject(j, "projection", proj == TR_PROJ_INT8 ? "int8" : proj == TR_PROJ_HALF ? "half" : "float");
+    if (emb) {
+        static const char *const rules[] = {"whole", "ascii-words", "utf8-words", "digit-runs", "script-runs"};
+        int rule = tr_embedder_rule(emb);
+        cJSON_AddStringToObject(j, "tokenizer_rule", rule >= 0 && rule <= TR_TOK_SCRIPT_RUNS ? rules[rule] : "unknown");
+    }
+    cJSON_AddStringToObject(j, "algo", o->algo == TR_ALGO_LEIDEN ? "leiden" : "louvain");
+    cJSON_AddNumberToObject(j, "knn_k", o->knn_k);
+    cJSON_AddBoolToObject(j, "mutual", o->mutual);
+    cJSON_AddNumberToObject(j, "resolution", s->resolution);
+    cJSON_AddNumberToObject(j, "n_tasks", (double)s->T);
+    cJSON_AddNumberToObject(j, "modularity", s->modularity);
+    cJSON_AddNumberToObject(j, "ood_threshold", s->ood_threshold);
+    if (warm_summary) {
+        cJSON *w = cJSON_Parse(warm_summary);
+        if (w) cJSON_AddItemToObject(j, "warm_start", w);
+    }
+    if (heads_desc) {
+        cJSON *h = cJSON_Parse(heads_desc);
+        if (h) cJSON_AddItemToObject(j, "heads", h);
+    }
+    char *out = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    char *copy = out ? tr_strdup(out) : NULL;
+    cJSON_free(out);
+    return copy;
+}
+
+/* Move stage 1's parts into a new router. */
+static int assemble(const tr_dataset *ds, const tr_train_options *o, stage1 *s, const char *kind,
+                    tr_router **out, char *err, size_t errlen)
+{
+    tr_router *r = tr_calloc(1, sizeof *r);
+    if (!r) return tr_errorf(err, errlen, TR_ENOMEM, "out of memory");
+    int rc = TR_OK;
+    r->n_models = ds->n_models;
+    r->models = tr_calloc(ds->n_models ? ds->n_models : 1, sizeof *r->models);
+    if (!r->models) { rc = TR_ENOMEM; goto fail; }
+    for (size_t m = 0; m < ds->n_models; m++)
+        if (!(r->models[m] = tr_strdup(ds->models[m]))) { rc = TR_ENOMEM; goto fail; }
+    float *S = ds->n_models ? gather(ds->scores, s->idx, s->n, ds->n_models) : NULL;
+    float *C = ds->n_models ? gather(ds->costs, s->idx, s->n, ds->n_models) : NULL;
+    if (ds->n_models && (!S || !C)) { tr_free(S); tr_free(C); rc = TR_ENOMEM; goto fail; }
+    rc = tr_tasks_build(s->membership, s->n, s->T, s->X, s->dim, S, C, ds->n_models, &r->tasks, err, errlen);
+    tr_free(S);
+    tr_free(C);
+    if (rc) goto fail;
+    if (s->emb && (rc = tr_task_names_fill(&r->tasks, s->emb, ds, s->idx, s->membership, s->n, err, errlen)))
+        goto fail;
+    r->dim = s->dim;
+    r->emb = s->emb; s->emb = NULL;
+    r->clf = s->clf; s->clf = NULL;
+    (void)kind; (void)o;
+    *out = r;
+    return TR_OK;
+fail:
+    if (rc == TR_ENOMEM) tr_errorf(err, errlen, rc, "out of memory assembling the router");
+    tr_router_close(r);
+    return rc;
+}
+
+static int taxonomy(const tr_dataset *ds, const tr_train_options *o, const stage1 *s, const tr_router *r,
+                    char **report, char *err, size_t errlen)
+{
+    tr_taxonomy_input in = {0};
+    in.ds = ds;
+    in.idx = s->idx;
+    in.n = s->n;
+    in.X = s->X;
+    in.dim = s->dim;
+    in.membership = s->membership;
+    in.tasks = &r->tasks;
+    in.models = (const char *const *)r->models;
+    in.modularity = s->modularity;
+    in.resolution = s->resolution;
+    in.algo = o->algo == TR_ALGO_LEIDEN ? "leiden" : "louvain";
+    in.clf_accuracy = s->clf_accuracy;
+    in.clf_ece = s->clf_ece;
+    in.seconds_embed = s->t_embed;
+    in.seconds_graph = s->t_graph;
+    in.seconds_cluster = s->t_cluster;
+    in.seconds_classifier = s->t_clf;
+    return tr_taxonomy_json(&in, report, err, errlen);
+}
+
+int tr_discover(const tr_dataset *ds, const tr_train_options *opt, tr_router **out, char **report,
+                char *err, size_t errlen)
+{
+    *out = NULL;
+    if (report) *report = NULL;
+    if (!ds) return tr_errorf(err, errlen, TR_EINVAL, "tr_discover: NULL dataset");
+    tr_train_options d;
+    if (!opt) { tr_train_options_default(&d); opt = &d; }
+    stage1 s;
+    int blas_threads = openblas_get_num_threads();   /* one BLAS thread, as in tr_train_warm */
+    openblas_set_num_threads(1);
+    int rc = run_stage1(ds, opt, NULL, 0, report != NULL, &s, err, errlen);
+    openblas_set_num_threads(blas_threads);
+    if (!rc) rc = assemble(ds, opt, &s, "discover", out, err, errlen);
+    if (!rc && !((*out)->config_json = config_json(ds, opt, &s, (*out)->emb, "discover", NULL, NULL)))
+        rc = tr_errorf(err, errlen, TR_ENOMEM, "out of memory");
+    if (!rc && report) rc = taxonomy(ds, opt, &s, *out, report, err, errlen);
+    if (rc) {
+        tr_router_close(*out);
+        *out = NULL;
+    }
+    progress(opt, "done", 1);
+    stage1_clear(&s);
+    return rc;
+}
+
+int tr_train(const tr_dataset *ds, const tr_train_options *opt, tr_router **out, char *err, size_t errlen)
+{
+    return tr_train_warm(ds, opt, NULL, out, NULL, err, errlen);
+}
+
+static int train_warm(const tr_dataset *ds, const tr_train_options *opt, const tr_warm_params *wp, tr_router **out,
+                      char **drift, char *err, size_t errlen)
+{
+    *out = NULL;
+    if (drift) *drift = NULL;
+    if (!ds) return tr_errorf(err, errlen, TR_EINVAL, "tr_train: NULL dataset");
+    if (ds->n_models == 0)
+        return tr_errorf(err, errlen, TR_ETOOFEW, "%s: no record has scores: training needs per-model scores "
+                         "(`taskroute discover` needs prompts only)", ds->path);
+    tr_train_options d;
+    if (!opt) { tr_train_options_default(&d); opt = &d; }
+    stage1 s;
+    tr_router *r = NULL;
+    float *S = NULL, *C = NULL, *L = NULL, *Z = NULL;
+    char *hdesc = NULL;
+    tr_warm *warm = NULL;
+    int rc = TR_OK;
+    memset(&s, 0, sizeof s);
+    /* the heads' options are checked before the long first stage */
+    tr_heads_params hp;
+    tr_heads_params_default(&hp);
+    hp.seed = opt->seed;
+    hp.gate_top_k = opt->gate_top_k;
+    hp.cv_folds = opt->cv_folds;
+    hp.knn_tasks = opt->knn_tasks;
+    hp.knn_mass = opt->knn_mass;
+    hp.knn_cap = opt->knn_cap;
+    hp.threads = opt->threads;
+    if (opt->heads && (rc = tr_heads_params_restrict(&hp, opt->heads, err, errlen))) goto done;
+    if ((rc = tr_heads_params_check(&hp, err, errlen))) goto done;
+    if (opt->warm_start && (rc = tr_warm_open(opt->warm_start, wp, &warm, err, errlen))) goto done;
+    if ((rc = run_stage1(ds, opt, warm, 1, 0, &s, err, errlen))) goto done;
+    progress(opt, "heads", 0.8);
+    S = gather(ds->scores, s.idx, s.n, ds->n_models);
+    C = gather(ds->costs, s.idx, s.n, ds->n_models);
+    L = tr_mallocarray(s.n, sizeof *L);
+    if (!S || !C || !L) { rc = tr_errorf(err, errlen, TR_ENOMEM, "out of memory"); goto done; }
+    for (size_t i = 0; i < s.n; i++) L[i] = (float)ds->rec[s.idx[i]].prompt_len;
+    if (s.emb && tr_heads_params_want_surface(&hp)) {
+        /* surface features of the prompts, as tr_route computes them (on
+         * the first TR_MAX_PROMPT_BYTES) */
+        Z = tr_mallocarray(s.n * TR_HEADS_SURF, sizeof *Z);
+        if (!Z) { rc = tr_errorf(err, errlen, TR_ENOMEM, "out of memory"); goto done; }
+        for (size_t i = 0; i < s.n; i++) {
+            const tr_record *rec = &ds->rec[s.idx[i]];
+            tr_surface_features(rec->prompt, tr_prompt_cut(rec->prompt, rec->prompt_len),
+                                Z + i * TR_HEADS_SURF);
+        }
+    }
+    tr_cv_predictions cvp = {opt->cv_predictions, ds, s.idx, s.membership, err, errlen};
+    if (opt->cv_predictions) { hp.oof = tr_cv_predictions_write; hp.oof_ctx = &cvp; }
+    hp.fold = s.fold;
+    hp.surf = Z;   /* NULL on caller-supplied embeddings (routing never sees a prompt) or when no head reads them */
+    struct tr_heads *h = NULL;
+    /* a router on caller-supplied embeddings never sees the prompt, so no
+     * length-based cost model */
+    rc = tr_heads_train(s.X, s.P, s.membership, s.n, s.dim, s.T, S, C, s.emb ? L : NULL, ds->n_models, &hp, &h,
+                        err, errlen);
+    if (rc) { tr_error_prefix(err, errlen, rc, "expert heads"); goto done; }
+    if ((rc = assemble(ds, opt, &s, "train", &r, err, errlen))) { tr_heads_free(h); goto done; }
+    r->heads = h;
+    if (warm && (rc = tr_warm_apply(warm, ds, s.idx, s.n, s.X, s.membership, s.reused_embedder, r, err, errlen)))
+        goto done;
+    hdesc = heads_desc(h);
+    if (!(r->config_json = config_json(ds, opt, &s, r->emb, "train", hdesc, tr_warm_summary(warm)))) {
+        rc = tr_errorf(err, errlen, TR_ENOMEM, "out of memory");
+        goto done;
+    }
+    if (drift) *drift = tr_warm_take_drift(warm);
+    *out = r;
+    r = NULL;
+done:
+    tr_warm_free(warm);
+    progress(opt, "done", 1);
+    tr_free(hdesc);
+    tr_router_close(r);
+    tr_free(S); tr_free(C); tr_free(L); tr_free(Z);
+    stage1_clear(&s);
+    return rc;
+}
+
+/* Training runs OpenBLAS on one thread: our workers carry every stage that
+ * needs more (embedding, graph, classifier, heads' CV), in fixed chunks
+ * summed in order, so the router is the same whatever the thread count,
+ * ours or OpenBLAS's.  Threaded BLAS calls left would not be: a 63 x 256
+ * SGEMV, for one, sums in another order on two threads. */
+int tr_train_warm(const tr_dataset *ds, const tr_train_options *opt, const tr_warm_params *wp, tr_router **out,
+                  char **drift, char *err, size_t errlen)
+{
+    int blas_threads = openblas_get_num_threads();
+    openblas_set_num_threads(1);
+    int rc = train_warm(ds, opt, wp, out, drift, err, errlen);
+    openblas_set_num_threads(blas_threads);
+    return rc;
+}
