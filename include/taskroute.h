@@ -91,6 +91,9 @@ typedef struct tr_load_stats {
     size_t train;         /* kept records in the training split */
     size_t test;          /* kept records in the test split (all of them) */
     size_t test_complete; /* test records with a score and cost for every model */
+    size_t unscored;      /* kept records without a score (no "scores", {} or all null) */
+    size_t repeated_keys; /* kept records that repeat a key the reader ignores (a repeated
+                             id, prompt, task, scores, costs or embedding is refused) */
 } tr_load_stats;
 
 /* Read a routing JSONL file ("-" reads stdin).  opt may be NULL (defaults:
@@ -225,10 +228,16 @@ int tr_router_describe(const tr_router *r, char **json, char *err, size_t errlen
 /* Free memory the library handed to the caller (JSON strings). NULL: no-op. */
 void tr_free(void *p);
 
-/* Working memory for tr_route on r (or any router with no more models, tasks
- * and dimensions).  *out owned by the caller: tr_scratch_free. */
+/* Working memory for tr_route on r.  It records every size it was made
+ * for, and serves another router only when it covers all of that router's
+ * sizes: models, tasks, dimensions, and the embedder's and heads' working
+ * memory (which grows with the kNN store).  *out owned by the caller:
+ * tr_scratch_free. */
 int tr_scratch_new(const tr_router *r, tr_scratch **out);
 void tr_scratch_free(tr_scratch *s);
+/* TR_OK when s can route on r; else TR_EINVAL and err names the size that
+ * does not fit.  Borrows both. */
+int tr_scratch_check(const tr_router *r, const tr_scratch *s, char *err, size_t errlen);
 
 typedef enum tr_select_mode {
     TR_SELECT_LAMBDA = 0,    /* maximise q - value * c (value = λ per USD) */
@@ -263,7 +272,8 @@ typedef struct tr_decision {
 
 /* Route one prompt (UTF-8, len bytes).  Borrows r, prompt, opt (NULL =
  * defaults); s is this thread's scratch; *out's arrays are owned by s.
- * Allocates nothing. */
+ * Allocates nothing.  TR_EINVAL when s is too small for r
+ * (tr_scratch_check says which size). */
 int tr_route(const tr_router *r, const char *prompt, size_t len,
              const tr_route_options *opt, tr_scratch *s, tr_decision *out);
 

@@ -168,7 +168,9 @@ int cli_train_opts_parse(const char *cmd, int code, const char *arg, tr_train_op
 
 static void report_line(void *ctx, const char *msg)
 {
-    fprintf(stderr, "taskroute %s: %s\n", (const char *)ctx, msg);
+    fprintf(stderr, "taskroute %s: ", (const char *)ctx);
+    cli_fputs_escaped(msg, stderr);
+    fputc('\n', stderr);
 }
 
 static void load_progress(void *ctx, double frac)
@@ -198,6 +200,14 @@ int cli_load_dataset(const char *cmd, const char *path, int skip_bad, tr_dataset
         fprintf(stderr, "taskroute %s: %s: read %zu, kept %zu, skipped %zu (train %zu, test %zu of which complete %zu), %zu models\n",
                 cmd, path, st.lines, st.kept, st.skipped, st.train, st.test, st.test_complete,
                 tr_dataset_model_count(*out));
+    }
+    /* said even with -q: records that teach nothing, or that another reader
+     * of the file may read differently, are worth a look */
+    tr_load_stats st;
+    tr_dataset_stats(*out, &st);
+    if (st.unscored || st.repeated_keys) {
+        fprintf(stderr, "taskroute %s: %s: note: %zu records without a score (no \"scores\", {} or only null), "
+                        "%zu repeating a key the reader ignores\n", cmd, path, st.unscored, st.repeated_keys);
     }
     return 0;
 }

@@ -418,6 +418,26 @@ static int load_line(loader *L, const char *line, size_t len, uint32_t lineno, i
         goto fail;
     }
 
+    /* cJSON keeps every copy of a repeated key and hands out the first; a
+     * field the reader uses must appear once, or two readers of the file
+     * could see two different records */
+    static const char *const used[] = {"id", "prompt", "task", "scores", "costs", "embedding"};
+    unsigned seen = 0;
+    int repeated = 0, k = 0;
+    for (const cJSON *c = root->child; c; c = c->next, k++) {
+        size_t u = 0;
+        while (u < sizeof used / sizeof used[0] && strcmp(c->string, used[u])) u++;
+        if (u < sizeof used / sizeof used[0]) {
+            if (seen & (1u << u)) {
+                rc = rec_err(L, lineno, TR_EFORMAT, "field '%s': the key appears twice", used[u]);
+                goto fail;
+            }
+            seen |= 1u << u;
+        } else if (!repeated && k < 64) {   /* ignored keys: counted, among a record's first 64 */
+            for (const cJSON *d = root->child; d != c && !repeated; d = d->next) repeated = !strcmp(d->string, c->string);
+        }
+    }
+
     const cJSON *id, *prompt;
     if ((rc = need_string(L, root, "id", lineno, &id))) goto fail;
     long first = map_get(&L->ids, id->valuestring);
@@ -460,6 +480,7 @@ static int load_line(loader *L, const char *line, size_t len, uint32_t lineno, i
     r.line = lineno;
     r.is_test = tr_split_is_test(r.id, strlen(r.id));
     ds->rec[ds->n++] = r;
+    ds->stats.repeated_keys += repeated;
     cJSON_Delete(root);
     return TR_OK;
 
@@ -589,9 +610,11 @@ static int finish(loader *L, char *err, size_t errlen)
     tr_load_stats *st = &ds->stats;
     st->kept = ds->n;
     for (size_t i = 0; i < ds->n; i++) {
-        bool complete = keep > 0;
+        bool complete = keep > 0, scored = false;
         for (size_t m = 0; m < keep && complete; m++)
             complete = !isnan(tr_ds_score(ds, i, m)) && !isnan(tr_ds_cost(ds, i, m));
+        for (size_t m = 0; m < keep && !scored; m++) scored = !isnan(tr_ds_score(ds, i, m));
+        st->unscored += !scored;
         ds->rec[i].complete = complete;
         if (ds->rec[i].is_test) {
             st->test++;
@@ -665,8 +688,9 @@ progress:
     if ((rc = finish(&L, err, errlen))) goto fail;
     if (skip) {
         char msg[512];
-        snprintf(msg, sizeof msg, "%s: %zu lines, %zu records kept, %zu skipped, %zu models",
-                 name, ds->stats.lines, ds->stats.kept, ds->stats.skipped, ds->n_models);
+        snprintf(msg, sizeof msg, "%s: %zu lines, %zu records kept, %zu skipped, %zu models; %zu without a score, "
+                 "%zu repeating an ignored key", name, ds->stats.lines, ds->stats.kept, ds->stats.skipped,
+                 ds->n_models, ds->stats.unscored, ds->stats.repeated_keys);
         report(&L, msg);
     }
     if (opt && opt->progress) opt->progress(opt->progress_ctx, 1.0);
