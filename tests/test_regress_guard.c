@@ -1,4 +1,4 @@
-/* The regression guard's paired test (src/regress_guard.c) on the demo
+/* The regression guard's paired test (retrain/regress_guard.c) on the demo
  * data: a router trained on shuffled scores is refused, one retrained with
  * another seed is accepted; the evidence holds the figures tr_evaluate
  * reports and intervals around their differences. */

@@ -1,8 +1,8 @@
 /* tr_evaluate on any fold of EVAL.md's k-fold, for the callers that go
- * further than the JSON: the k-fold evaluation (src/eval/kfold.c) reads the
+ * further than the JSON: the k-fold evaluation (train/kfold.c) reads the
  * figures of each fold from the tree, and the regression guard
- * (regress_guard.c) also reads the sweep's choice per test prompt, so that
- * it can resample prompts.  Implemented in evaluate.c. */
+ * (retrain/regress_guard.c) also reads the sweep's choice per test prompt,
+ * so that it can resample prompts.  Implemented in evaluate.c. */
 #ifndef TR_EVAL_FOLD_H
 #define TR_EVAL_FOLD_H
 

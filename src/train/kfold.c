@@ -2,7 +2,7 @@
  * kfold.h and tr_evaluate_kfold in taskroute.h.
  *
  * Parallel folds share nothing but the dataset (read-only) and igraph,
- * which clustering/igraph_glue.c serialises; each fold's training runs on
+ * which cluster/igraph_glue.c serialises; each fold's training runs on
  * its own threads.  Training and evaluation are deterministic whatever
  * their thread count, so the result does not depend on how many folds run
  * at once. */

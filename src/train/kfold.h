@@ -5,7 +5,7 @@
  *
  * The summary is split from the training so that it can be tested on
  * hand-made fold results: tr_kfold_summary reads the trees that
- * tr_evaluate_fold (eval_fold.h) returns, one per fold. */
+ * tr_evaluate_fold (eval/eval_fold.h) returns, one per fold. */
 #ifndef TR_KFOLD_H
 #define TR_KFOLD_H
 
