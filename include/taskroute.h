@@ -162,6 +162,12 @@ TR_API const char *tr_dataset_model_name(const tr_dataset *ds, size_t m);
  * is NULL and len > 0. */
 TR_API int tr_split_is_test(const char *id, size_t len);
 
+/* The record's fold (id: len bytes, borrowed) in the evaluation protocol's
+ * k-fold evaluation: fnv1a64(id) % k, in [0, k); 0 for k < 2.  With k = 5,
+ * fold 0 is the test split above.  -1 (TR_EINVAL) when id is NULL and
+ * len > 0. */
+TR_API int tr_split_fold(const char *id, size_t len, int k);
+
 /* FNV-1a, 64-bit, over len bytes (the split's hash); NULL data hashes as
  * no bytes. */
 TR_API uint64_t tr_fnv1a64(const void *data, size_t len);
@@ -353,6 +359,52 @@ TR_API int tr_route_embedding(const tr_router *r, const float *x, size_t d,
 TR_API int tr_evaluate(const tr_router *r, const tr_dataset *ds, int with_baselines,
                 char **json, char *err, size_t errlen);
 
+/* The evaluation protocol's k-fold evaluation: the figures to report and
+ * decide by. */
+typedef struct tr_kfold_options {
+    size_t struct_size;     /* sizeof(tr_kfold_options), set by tr_kfold_options_default */
+    int folds;              /* K, 2..100; fold f's test set is the complete records with
+                             * fnv1a64(id) % K == f (tr_split_fold), so K = 5's fold 0 is
+                             * the test split above [5] */
+    int baselines;          /* 1: also train and score every baseline router in each fold [0] */
+    int jobs;               /* folds trained at once, >= 0; 0 = as many as the cores allow,
+                             * given the training options' threads [0] */
+    /* Called as each fold finishes, with a one-line summary of it (fold,
+     * test prompts, seconds, its figures); calls are serialised but may come
+     * from any thread.  NULL: none.  The line is valid during the call. */
+    void (*fold_done)(void *ctx, const char *line);
+    void *fold_done_ctx;
+} tr_kfold_options;
+
+/* Fill *o with the defaults shown in brackets above.  o is the caller's. */
+TR_API void tr_kfold_options_default(tr_kfold_options *o);
+
+/* For each fold f of K: train a router with 'train' (NULL = defaults) on
+ * every record outside fold f (everything training chooses, heads by
+ * cross-validation included, is chosen again inside that part), score it
+ * and its ablations (and with baselines every baseline) on fold f's test
+ * set by tr_evaluate's protocol.  Then each figure over the folds:
+ *   {"dataset", "folds", "n_test": {"total", "folds": [...]},
+ *    "reference": {"q_best", "c_best", "q_oracle", "c_oracle": S, "best_model": [...]},
+ *    "heads": [{"quality", "cost"} chosen per fold],
+ *    "routers": {NAME: {FIGURE: S}},
+ *    "paired": {NAME: {FIGURE: P}, "best-single": {"q_at_c_best": P}}}
+ * where S = {"mean", "se", "folds": [per fold]} (se: sample standard
+ * deviation / sqrt(K); null where a fold has no value, e.g. an infinite
+ * c_at_q_best) and P is S of the per-fold difference taskroute − NAME plus
+ * "won", "lost", "tied": folds where taskroute is better, worse, equal.
+ * FIGURE: q_at_c_best, gap_captured, c_at_q_best, cost_saving, q_max,
+ * c_at_q_max, aiq_lin, aiq_log, ece (as tr_evaluate; P has all but
+ * c_at_q_max).  A router appears only when every fold scored it.
+ * train's use_all and warm_start are refused (TR_EINVAL); its progress is
+ * not called (opt->fold_done reports instead); its threads apply to each
+ * fold and its blas_threads to the whole call (set once, not per fold).
+ * With OpenBLAS on one thread the result is the same whatever jobs and
+ * threads.  Borrows ds, train and opt (NULL = defaults).  *json owned by
+ * the caller: tr_free. */
+TR_API int tr_evaluate_kfold(const tr_dataset *ds, const tr_train_options *train, const tr_kfold_options *opt,
+                             char **json, char *err, size_t errlen);
+
 /* ------------------------------------------------------------- retraining */
 
 /* Scheduled retraining from C, as `taskroute train --warm-start` and
@@ -393,7 +445,8 @@ TR_API int tr_train_warm_start(const tr_dataset *ds, const tr_router *current, c
 typedef struct tr_guard_options {
     size_t struct_size;       /* sizeof(tr_guard_options), set by tr_guard_options_default */
     /* the candidate is refused when it is worse than the current router by
-     * more than this, in AIQ(log) or Q@C_best on the test split, in [0, 1] [0.01] */
+     * more than this beyond noise, in AIQ(log) or Q@C_best on the test
+     * split (tr_regression_guard), in [0, 1] [0.01] */
     double max_regression;
 } tr_guard_options;
 
@@ -402,13 +455,27 @@ TR_API void tr_guard_options_default(tr_guard_options *o);
 
 /* The regression guard: score candidate and current on the test split of
  * ds (the evaluation protocol's) and decide whether the candidate may
- * replace current.  current routes only among the models it knows, as it
- * would in service.  TR_OK: accepted; TR_EREGRESS: refused, err says why
- * with the figures; any other status: the comparison failed.  evidence:
- * NULL, or receives (on TR_OK and TR_EREGRESS) the verdict and its figures
- * as JSON ({"verdict": "accepted" | "refused", "n_test", "max_regression",
- * "current_usable", the figures before and after}), owned by the caller:
- * tr_free.  Borrows all. */
+ * replace current, so that a retrain is refused for being worse, not for
+ * being unlucky on a few prompts.  current routes only among the models it
+ * knows, as it would in service.  The test: 1000 bootstrap resamples of
+ * the test prompts (fixed seed), the same for both routers; in each, the
+ * best single model, C_best, and both routers' Q@C_best and AIQ (log cost
+ * axis) are recomputed; the 2.5% and 97.5% quantiles of a difference
+ * new − current are its 95% interval.  The candidate is refused when the
+ * interval of Q@C_best or AIQ(log) lies wholly below −max_regression, or
+ * when current beats the best single model beyond noise (the interval of
+ * its Q@C_best − Q_best lies above 0) and the candidate does not beat it.
+ * TR_OK: accepted; TR_EREGRESS: refused, err says why with the figures;
+ * any other status: the comparison failed.  evidence: NULL, or receives
+ * (on TR_OK and TR_EREGRESS) the verdict and its evidence as JSON, owned
+ * by the caller: tr_free:
+ *   {"test", "n_test", "resamples", "level", "seed", "max_regression",
+ *    "current_usable", "q_at_c_best": F, "aiq_log": F, "q_best",
+ *    "beats_best_single": {"before", "before_ci": [lo, hi], "after"},
+ *    "verdict": "accepted" | "refused", "reason"}
+ * with F = {"before", "after", "diff", "ci": [lo, hi]} (current_usable
+ * false: current knows none of ds's models, nothing to regress from, the
+ * figures before are null).  Borrows all. */
 TR_API int tr_regression_guard(const tr_router *current, const tr_router *candidate, const tr_dataset *ds,
                                const tr_guard_options *opt, char **evidence, char *err, size_t errlen);
 

@@ -96,6 +96,8 @@ static void test_null_arguments(void **state)
     EINVAL_MSG(tr_evaluate(NULL, ds, 0, &json, err, sizeof err));
     EINVAL_MSG(tr_evaluate(router, NULL, 0, &json, err, sizeof err));
     EINVAL_MSG(tr_evaluate(router, ds, 0, NULL, err, sizeof err));
+    EINVAL_MSG(tr_evaluate_kfold(NULL, NULL, NULL, &json, err, sizeof err));
+    EINVAL_MSG(tr_evaluate_kfold(ds, NULL, NULL, NULL, err, sizeof err));
     EINVAL_MSG(tr_train_warm_start(NULL, router, NULL, NULL, &r, NULL, err, sizeof err));
     EINVAL_MSG(tr_train_warm_start(ds, NULL, NULL, NULL, &r, NULL, err, sizeof err));
     EINVAL_MSG(tr_train_warm_start(ds, router, NULL, NULL, NULL, NULL, err, sizeof err));
@@ -141,6 +143,7 @@ static void test_answers_without_status(void **state)
     tr_route_options_default(NULL);
     tr_warm_options_default(NULL);
     tr_guard_options_default(NULL);
+    tr_kfold_options_default(NULL);
     tr_load_stats st;
     memset(&st, 0xff, sizeof st);
     tr_dataset_stats(NULL, &st);
@@ -167,6 +170,11 @@ static void test_answers_without_status(void **state)
     assert_int_equal(tr_split_is_test(NULL, 3), TR_EINVAL);
     assert_int_equal(tr_split_is_test(NULL, 0), tr_split_is_test("", 0));
     assert_true(tr_fnv1a64(NULL, 5) == tr_fnv1a64("", 0));
+    assert_int_equal(tr_split_fold(NULL, 3, 5), TR_EINVAL);
+    assert_int_equal(tr_split_fold(NULL, 0, 7), tr_split_fold("", 0, 7));
+    assert_int_equal(tr_split_fold("r1", 2, 1), 0);    /* one fold, or none: fold 0 */
+    assert_int_equal(tr_split_fold("r1", 2, -4), 0);
+    assert_int_equal(tr_split_fold("r1", 2, 5) == 0, tr_split_is_test("r1", 2));
     assert_non_null(tr_strerror(12345));
     assert_non_null(tr_strerror_name(12345));
     assert_string_equal(tr_strerror_name(TR_EINVAL), "TR_EINVAL");
@@ -222,6 +230,15 @@ static void test_struct_sizes(void **state)
         go.struct_size = k == 0 ? 0 : k == 1 ? sizeof go - 1 : sizeof go + 1;
         EINVAL_MSG(tr_regression_guard(router, router, ds, &go, &json, err, sizeof err));
         assert_non_null(strstr(err, "tr_guard_options"));
+        assert_null(json);
+
+        tr_kfold_options ko;
+        tr_kfold_options_default(&ko);
+        ko.struct_size = k == 0 ? 0 : k == 1 ? sizeof ko - 1 : sizeof ko + 1;
+        EINVAL_MSG(tr_evaluate_kfold(ds, NULL, &ko, &json, err, sizeof err));
+        assert_non_null(strstr(err, "tr_kfold_options"));
+        EINVAL_MSG(tr_evaluate_kfold(ds, &to, NULL, &json, err, sizeof err));
+        assert_non_null(strstr(err, "tr_train_options"));
         assert_null(json);
 
         tr_route_options ro;
@@ -311,6 +328,34 @@ static void test_out_of_range(void **state)
     EINVAL_MSG(tr_regression_guard(router, router, ds, &go, &json, err, sizeof err));
 
     EINVAL_MSG(tr_evaluate(router, ds, 2, &json, err, sizeof err));
+
+    /* k-fold: its own options, and training options that make no sense per
+     * fold or are out of range (all refused before any training) */
+    tr_kfold_options ko;
+#define KFOLD_BAD(field, value, word)                                                        \
+    do {                                                                                     \
+        tr_kfold_options_default(&ko);                                                       \
+        ko.field = value;                                                                    \
+        EINVAL_MSG(tr_evaluate_kfold(ds, NULL, &ko, &json, err, sizeof err));                \
+        assert_non_null(strstr(err, word));                                                  \
+    } while (0)
+    KFOLD_BAD(folds, 1, "folds");
+    KFOLD_BAD(folds, 101, "folds");
+    KFOLD_BAD(baselines, 2, "baselines");
+    KFOLD_BAD(jobs, -1, "jobs");
+#undef KFOLD_BAD
+    tr_train_options_default(&o);
+    o.use_all = 1;
+    EINVAL_MSG(tr_evaluate_kfold(ds, &o, NULL, &json, err, sizeof err));
+    assert_non_null(strstr(err, "use_all"));
+    tr_train_options_default(&o);
+    o.warm_start = tu_tmp("cur.trm");
+    EINVAL_MSG(tr_evaluate_kfold(ds, &o, NULL, &json, err, sizeof err));
+    tr_train_options_default(&o);
+    o.dim = 0;
+    EINVAL_MSG(tr_evaluate_kfold(ds, &o, NULL, &json, err, sizeof err));
+    assert_non_null(strstr(err, "dim"));
+    assert_null(json);
     EINVAL_MSG(tr_drift_traffic(router, ds, NAN, &json, err, sizeof err));
     EINVAL_MSG(tr_drift_traffic(router, ds, 1.5, &json, err, sizeof err));
     assert_null(json);
@@ -342,6 +387,7 @@ static const char *const covered[] = {
     "tr_scratch_new_v2", "tr_scratch_new", "tr_scratch_free", "tr_scratch_check", "tr_route_options_default", "tr_route",
     "tr_route_embedding", "tr_evaluate", "tr_warm_options_default", "tr_train_warm_start",
     "tr_guard_options_default", "tr_regression_guard", "tr_drift_traffic", "tr_drift_markdown",
+    "tr_split_fold", "tr_kfold_options_default", "tr_evaluate_kfold",
 };
 
 static void test_header_covered(void **state)

@@ -94,9 +94,11 @@ void tr_train_options_x_default(tr_train_options_x *x)
     x->mutual = c.mutual;
     x->gate_top_k = h.gate_top_k;
     x->cv_predictions = NULL;
+    x->holdout_folds = 5;   /* fold 0 of 5: the evaluation protocol's split */
+    x->holdout_fold = 0;
 }
 
-/* The knobs of options taken by take_options, which are always the
+/* The knobs of options taken by tr_train_options_take, which are always the
  * extension's public part. */
 static const tr_train_options_x *knobs(const tr_train_options *o)
 {
@@ -133,6 +135,7 @@ static int check_options(const tr_train_options_x *x, char *err, size_t errlen)
     RANGE(o->knn_cap, "knn_cap", 0, INT_MAX)
     RANGE(x->mutual, "mutual", 0, 1)
     RANGE(x->gate_top_k, "gate_top_k", 1, TR_HEADS_MAX_TOPK)
+    RANGE(x->holdout_folds, "holdout_folds", 0, 100)
 #undef RANGE
     if (!isfinite(o->resolution))
         return tr_errorf(err, errlen, TR_EINVAL, "tr_train_options: resolution %g is not a number (<= 0: automatic)",
@@ -144,7 +147,7 @@ static int check_options(const tr_train_options_x *x, char *err, size_t errlen)
 
 /* The caller's options (NULL: the defaults), public or the extension, into
  * *x, checked. */
-static int take_options(const tr_train_options *opt, tr_train_options_x *x, char *err, size_t errlen)
+int tr_train_options_take(const tr_train_options *opt, tr_train_options_x *x, char *err, size_t errlen)
 {
     tr_train_options_x_default(x);
     if (!opt) return TR_OK;
@@ -315,8 +318,14 @@ static int run_stage1(const tr_dataset *ds, const tr_train_options *o, tr_warm *
     int rc;
     memset(s, 0, sizeof *s);
     int threads = o->threads > 0 ? o->threads : tr_ncpu();
-    if ((rc = tr_dataset_train_indices(ds, o->use_all, &s->idx, &s->n)))
-        return tr_errorf(err, errlen, rc, "%s: selecting the training split failed", ds->path);
+    const tr_train_options_x *x = knobs(o);
+    int K = x->holdout_folds < 2 ? 5 : x->holdout_folds;
+    if (!o->use_all && (x->holdout_fold < 0 || x->holdout_fold >= K))
+        return tr_errorf(err, errlen, TR_EINVAL, "holdout_fold %d: want 0..%d (holdout_folds %d)", x->holdout_fold,
+                         K - 1, K);
+    rc = o->use_all ? tr_dataset_train_indices(ds, 1, &s->idx, &s->n)
+                    : tr_dataset_fold_indices(ds, (unsigned)K, (unsigned)x->holdout_fold, 0, &s->idx, &s->n);
+    if (rc) return tr_errorf(err, errlen, rc, "%s: selecting the training split failed", ds->path);
     size_t min_n = (size_t)(o->knn_k > 0 ? o->knn_k : 15) + 2;
     if (s->n < min_n)
         return tr_errorf(err, errlen, TR_ETOOFEW, "%s: %zu training prompts; discovery needs at least %zu (k=%d)",
@@ -475,6 +484,12 @@ static char *config_json(const tr_dataset *ds, const tr_train_options *o, const 
     cJSON_AddStringToObject(j, "kind", kind);
     cJSON_AddStringToObject(j, "trained_on", ds->path ? ds->path : "");
     cJSON_AddNumberToObject(j, "n_train", (double)s->n);
+    const tr_train_options_x *x = knobs(o);
+    if (!o->use_all && x->holdout_folds >= 2 && !(x->holdout_folds == 5 && x->holdout_fold == 0)) {
+        /* a k-fold run's router says which fold it never saw */
+        cJSON_AddNumberToObject(j, "holdout_folds", x->holdout_folds);
+        cJSON_AddNumberToObject(j, "holdout_fold", x->holdout_fold);
+    }
     char seed[32];
     snprintf(seed, sizeof seed, "%llu", (unsigned long long)o->seed);
     cJSON_AddStringToObject(j, "seed", seed);
@@ -582,7 +597,7 @@ int tr_discover(const tr_dataset *ds, const tr_train_options *opt, tr_router **o
     if (report) *report = NULL;
     if (!ds) return tr_errorf(err, errlen, TR_EINVAL, "tr_discover: ds is NULL");
     tr_train_options_x d;
-    int rc = take_options(opt, &d, err, errlen);
+    int rc = tr_train_options_take(opt, &d, err, errlen);
     if (rc) return rc;
     opt = &d.pub;
     stage1 s;
@@ -693,7 +708,7 @@ static int train_entry(const char *fn, const tr_dataset *ds, const tr_train_opti
     if (drift) *drift = NULL;
     if (!ds) return tr_errorf(err, errlen, TR_EINVAL, "%s: ds is NULL", fn);
     tr_train_options_x o;
-    int rc = take_options(opt, &o, err, errlen);
+    int rc = tr_train_options_take(opt, &o, err, errlen);
     if (rc) return rc;
     int blas = blas_enter(o.pub.blas_threads);
     rc = train_warm(ds, &o.pub, cur, cur_name, wp, out, drift, err, errlen);
@@ -722,7 +737,7 @@ int tr_train_warm_start(const tr_dataset *ds, const tr_router *current, const tr
     if (drift) *drift = NULL;
     if (!current) return tr_errorf(err, errlen, TR_EINVAL, "tr_train_warm_start: current is NULL");
     tr_train_options_x x;
-    int rc = take_options(opt, &x, err, errlen);
+    int rc = tr_train_options_take(opt, &x, err, errlen);
     if (rc) return rc;
     if (x.pub.warm_start)
         return tr_errorf(err, errlen, TR_EINVAL, "tr_train_warm_start: opt->warm_start names a file, but the "
