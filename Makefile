@@ -56,11 +56,12 @@ SHARED := $(BUILD)/libtaskroute.so.$(VERSION)
 SOLINKS := $(BUILD)/$(SONAME) $(BUILD)/libtaskroute.so
 BIN    := $(BUILD)/taskroute
 
-.PHONY: all deps test asan demo bench clean install help check-e2e fuzz
+.PHONY: all deps test asan valgrind demo bench clean install help fuzz
 all: $(STATIC) $(SHARED) $(SOLINKS) $(BIN) taskroute
 
 help:
 	@echo "make            build libtaskroute.a/.so and ./taskroute"
+	@echo "make deps       install the missing Debian packages (scripts/deps.sh)"
 	@echo "make demo       install deps, build, make the demo data, train, evaluate"
 	@echo "make test       install deps, build, run unit and end-to-end tests"
 	@echo "make asan       the tests under AddressSanitizer + UBSan (build-asan/)"
@@ -69,6 +70,7 @@ help:
 	@echo "make fuzz       the libFuzzer targets tests/fuzz/*.c (clang) into build-fuzz/fuzz/"
 	@echo "make install    PREFIX=$(PREFIX): libtaskroute.a, libtaskroute.so.$(VERSION) and its links,"
 	@echo "                taskroute.h, taskroute.pc, the taskroute binary"
+	@echo "make clean      remove build/, build-asan/, build-fuzz/ and ./taskroute"
 
 deps:
 	@scripts/deps.sh

@@ -20,7 +20,7 @@ echo "== 2. train the router"
 "$bin" train "$data" -o "$out/router.trm"
 "$bin" inspect "$out/router.trm" | head -20
 echo
-echo "== 3. evaluate on the EVAL.md test split, with baselines"
+echo "== 3. evaluate on the test split (docs/evaluation.md), with baselines"
 "$bin" eval "$out/router.trm" "$data" --baselines --plot "$out/curve.svg"
 echo
 echo "== 4. route three prompts"

@@ -1,15 +1,15 @@
 /* Learning from the server's feedback: merge scored feedback into a
  * training dataset.
  *
- * The feedback log (POST /v1/feedback, src/server/feedback_log.c on the
- * server branch) holds one JSON object per line:
+ * The feedback log (POST /v1/feedback, src/server/feedback_log.c) holds
+ * one JSON object per line:
  *     {"ts": "...", "unix_ms": N, "request_id": "r-1", "model": "m", "score": 0.8}
  * It has no prompt, so it is joined on request_id with a decision log that
  * the server writes for every decision it hands out, one JSON object per
  * line:
- *     {"request_id": "r-1", "prompt": "...", "model": "m", "task": 3, "ts": "..."}
- * ("task" is the stable task id, "ts" ISO-8601 UTC; only request_id and
- * prompt are required here).  A feedback line that carries its own "prompt"
+ *     {"unix_ms": N, "request_id": "r-1", "prompt": "...", "model": "m", "task": 3}
+ * ("task" is the stable task id; only request_id and prompt are required
+ * here).  docs/formats.md describes both logs.  A feedback line that carries its own "prompt"
  * needs no decision.  Every request with feedback becomes one training
  * record, id "feedback:<request_id>", with the scores of the models rated
  * (the last rating of a model wins) and no cost; feedback records are
