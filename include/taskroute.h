@@ -191,6 +191,18 @@ int tr_train(const tr_dataset *ds, const tr_train_options *opt,
 /* Write the router file atomically (temporary file, fsync, rename).  Borrows r. */
 int tr_router_save(const tr_router *r, const char *path, char *err, size_t errlen);
 
+/* Name the task whose stable id is id (UTF-8, 1 to 200 bytes, no control
+ * characters, unique among the router's tasks): read the router file at
+ * path_in and write it to path_out (which may be path_in) atomically, every
+ * section but the task table unchanged.  The name survives warm-started
+ * retraining (a matched task keeps it) and the task's slug follows it.
+ * A router already open is not changed: open the file again to see the
+ * name.  Borrows everything.  TR_ENOTFOUND (no such id, the ids in the
+ * message), TR_EINVAL (a bad or repeated name), the errors of
+ * tr_router_open and tr_router_save. */
+int tr_router_rename_task(const char *path_in, int id, const char *name, const char *path_out,
+                          char *err, size_t errlen);
+
 /* Load and validate a router file (magic, version, checksums, counts).
  * *out owned by the caller: tr_router_close. */
 int tr_router_open(const char *path, tr_router **out, char *err, size_t errlen);
@@ -202,10 +214,18 @@ size_t tr_router_model_count(const tr_router *r);
 const char *tr_router_model_name(const tr_router *r, size_t m); /* owned by r */
 size_t tr_router_task_count(const tr_router *r);
 const char *tr_router_task_name(const tr_router *r, size_t t);  /* owned by r */
+/* Task t's slug: its name as a short unique ASCII identifier ([a-z0-9-],
+ * at most 40 bytes, e.g. "contract-lease-tenant"), for metric labels, URLs
+ * and file names; it follows the name (a rename changes it).  Owned by r;
+ * NULL when t is out of range. */
+const char *tr_router_task_slug(const tr_router *r, size_t t);
 size_t tr_router_dim(const tr_router *r);  /* embedding dimension */
 /* Task t's stable id (kept across warm-started retrains), or -1. */
 int tr_router_task_id(const tr_router *r, size_t t);
 int tr_router_has_heads(const tr_router *r); /* 0 for a stage-1 (discover) file */
+/* The out-of-distribution threshold decisions' ood_score is compared with
+ * (tr_decision), or NaN for a router file that has none. */
+double tr_router_ood_threshold(const tr_router *r);
 /* Index of the model called 'name', or -1.  Borrows name. */
 int tr_router_find_model(const tr_router *r, const char *name);
 
@@ -250,6 +270,17 @@ typedef struct tr_decision {
     const float *cost;
     const float *task_probs;
     int task_id;              /* that task's id, stable across warm-started retrains */
+    /* Out of distribution: the prompt looks like none of the router's tasks.
+     * ood_score: LARGER means MORE out of distribution.  It is the larger of
+     * the task classifier's energy (-log sum_t exp(logit_t)) and the share
+     * of the prompt the embedder's projection loses, each on the scale of
+     * held-out training prompts (tr_route_embedding: the energy alone).
+     * ood = 1 when ood_score is above the router's threshold
+     * (tr_router_ood_threshold), calibrated at training so that about 5% of
+     * held-out training prompts lie above it.  A router file without a
+     * threshold (written before it existed) never sets ood. */
+    int ood;
+    float ood_score;
 } tr_decision;
 
 /* Route one prompt (UTF-8, len bytes).  Borrows r, prompt, opt (NULL =

@@ -259,6 +259,36 @@ static int build_report(tr_warm *w, const tr_router *r, const tr_match_result *m
     return w->drift && w->summary ? TR_OK : TR_ENOMEM;
 }
 
+/* Names after the ids: a matched task keeps the old task's name (a person's
+ * always; one of subword pieces, from an older router, gives way to the
+ * new one of words), the others keep their fresh names, made unique
+ * against the kept ones by their id; then the slugs. */
+static int keep_names(const tr_tasks *old, const tr_match_result *mr, tr_tasks *nt)
+{
+    size_t B = nt->n_tasks;
+    unsigned char *kept = tr_calloc(B ? B : 1, 1);
+    if (!kept) return TR_ENOMEM;
+    int rc = TR_OK;
+    for (size_t b = 0; b < B && !rc; b++) {
+        int32_t a = mr->new_to_old[b];
+        if (a < 0 || ((old->flags[a] & TR_TASK_LEGACY_NAME) && !(old->flags[a] & TR_TASK_NAMED))) continue;
+        nt->flags[b] = old->flags[a] & TR_TASK_NAMED;
+        kept[b] = 1;
+        rc = tr_tasks_set_name(nt, b, old->names[a]);
+    }
+    for (size_t b = 0; b < B && !rc; b++) {
+        if (kept[b]) continue;
+        int clash = 0;
+        for (size_t k = 0; k < B && !clash; k++) clash = k != b && kept[k] && !strcmp(nt->names[k], nt->names[b]);
+        if (!clash) continue;
+        char name[512];
+        snprintf(name, sizeof name, "%s #%ld", nt->names[b], (long)nt->ids[b]);
+        rc = tr_tasks_set_name(nt, b, name);
+    }
+    tr_free(kept);
+    return rc ? rc : tr_tasks_make_slugs(nt);
+}
+
 int tr_warm_apply(tr_warm *w, const tr_dataset *ds, const size_t *idx, size_t n, const float *X,
                   const int32_t *membership, int same_space, tr_router *r, char *err, size_t errlen)
 {
@@ -291,15 +321,11 @@ int tr_warm_apply(tr_warm *w, const tr_dataset *ds, const size_t *idx, size_t n,
     int32_t next = 0;
     for (size_t a = 0; a < A; a++)
         if (o->tasks.ids[a] + 1 > next) next = o->tasks.ids[a] + 1;
-    for (size_t b = 0; b < B && !rc; b++) {
+    for (size_t b = 0; b < B; b++) {
         int32_t a = mr.new_to_old[b];
-        if (a >= 0) {
-            r->tasks.ids[b] = o->tasks.ids[a];
-            rc = tr_tasks_set_name(&r->tasks, b, o->tasks.names[a]);
-        } else {
-            r->tasks.ids[b] = next++;
-        }
+        r->tasks.ids[b] = a >= 0 ? o->tasks.ids[a] : next++;
     }
+    rc = keep_names(&o->tasks, &mr, &r->tasks);
     if (rc || (rc = build_report(w, r, &mr, same_space)))
         rc = tr_errorf(err, errlen, TR_ENOMEM, "warm start: out of memory");
 done:
