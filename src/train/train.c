@@ -102,8 +102,8 @@ typedef struct stage1 {
     tr_task_keywords keywords; /* per task, for the names and the taxonomy report */
     /* out of distribution (classify/ood.h): per training prompt its energy
      * from a classifier that did not see it (NaN: none did), and its kept
-     * share corrected as if the projection had not seen it (NULL on
-     * caller-supplied embeddings) */
+     * share (NULL on caller-supplied embeddings), corrected at calibration
+     * as if the projection had not seen it */
     float *energy, *kept;
     tr_ood ood;
     int reused_embedder;       /* warm start: the old router's embedder */
@@ -234,6 +234,9 @@ static int calibrate_ood(stage1 *s, char *err, size_t errlen)
         tr_softmax_predict_batch_energy(s->clf, s->X, s->n, P, s->energy);
         tr_free(P);
     }
+    /* as if the projection had not seen them: held-out-like kept shares */
+    if (s->kept)
+        for (size_t i = 0; i < s->n; i++) s->kept[i] = tr_embedder_kept_loo(s->emb, s->X + i * s->dim, s->kept[i]);
     int rc = tr_ood_fit(s->energy, s->kept, s->n, TR_OOD_FPR, &s->ood, err, errlen);
     if (rc == TR_ETOOFEW) return TR_OK;   /* too few prompts to calibrate: never flag */
     return rc ? tr_error_prefix(err, errlen, rc, "out-of-distribution calibration") : TR_OK;
@@ -287,9 +290,6 @@ static int run_stage1(const tr_dataset *ds, const tr_train_options *o, tr_warm *
             rc = s->X && s->kept
                      ? tr_embedder_embed_batch_kept(s->emb, texts, lens, s->n, s->X, s->kept, threads, err, errlen)
                      : tr_errorf(err, errlen, TR_ENOMEM, "out of memory for embeddings");
-            /* as if the projection had not seen them: held-out-like kept shares */
-            for (size_t i = 0; i < s->n && !rc; i++)
-                s->kept[i] = tr_embedder_kept_loo(s->emb, s->X + i * s->dim, s->kept[i]);
         }
         tr_free(texts);
         tr_free(lens);
@@ -324,6 +324,23 @@ static int run_stage1(const tr_dataset *ds, const tr_train_options *o, tr_warm *
     if (!cp.target_tasks && o->resolution <= 0)
         cp.target_tasks = warm ? tr_warm_task_count(warm) : default_task_count(s->n);
     if (!cp.min_size) cp.min_size = default_min_task_size(s->n, cp.target_tasks);
+    /* warm start: the current router's tasks are where Leiden starts, at the
+     * resolution they were found at, and stay unless the data moved
+     * (retrain/warm_start.h, "Stable tasks") */
+    int reconcile = 0;
+    if (warm && o->algo == TR_ALGO_LEIDEN && o->resolution <= 0 && o->target_tasks <= 0) {
+        if ((rc = tr_warm_prepare(warm, ds, s->idx, s->n, s->X, s->kept, s->dim, s->reused_embedder, err, errlen))) {
+            tr_knn_free(&g);
+            return rc;
+        }
+        double gamma = tr_warm_resolution(warm);
+        if (gamma > 0) {
+            cp.initial = tr_warm_old_tasks(warm);
+            cp.resolution = gamma;
+            cp.target_tasks = 0;
+        }
+        reconcile = tr_warm_can_reconcile(warm);
+    }
     s->membership = tr_mallocarray(s->n, sizeof *s->membership);
     if (!s->membership) { tr_knn_free(&g); return tr_errorf(err, errlen, TR_ENOMEM, "out of memory"); }
     cp.X = s->X;
@@ -332,6 +349,14 @@ static int run_stage1(const tr_dataset *ds, const tr_train_options *o, tr_warm *
     cp.info = &info;
     rc = tr_community_detect(&g, &cp, s->membership, &s->T, &s->modularity, err, errlen);
     s->resolution = info.resolution;
+    if (!rc && reconcile) {
+        int32_t *clusters = s->membership;
+        s->membership = tr_mallocarray(s->n, sizeof *s->membership);
+        if (!s->membership) rc = tr_errorf(err, errlen, TR_ENOMEM, "out of memory");
+        if (!rc) rc = tr_warm_reconcile(warm, clusters, s->n, cp.min_size, s->membership, &s->T, err, errlen);
+        if (!rc) rc = tr_modularity(&g, cp.mutual, s->membership, 1.0, &s->modularity, err, errlen);
+        tr_free(clusters);
+    }
     tr_knn_free(&g);
     if (rc) return tr_error_prefix(err, errlen, rc, "community detection");
     s->t_cluster = tr_now() - t0;
