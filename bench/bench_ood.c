@@ -11,9 +11,11 @@
  * labels (ordinary traffic), counting the decisions with ood set.  Prints a
  * Markdown table row per label: held-out prompts and the share flagged,
  * ordinary test prompts and the share flagged (the false-positive rate;
- * the calibration's target is classify/ood.h's TR_OOD_FPR), and the mean
- * over labels. */
+ * the calibration's target is classify/ood.h's TR_OOD_FPR), the AUC of the
+ * OOD score between the two (how well it ranks them, whatever the
+ * threshold), and the mean over labels. */
 #include <cJSON.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,21 +75,47 @@ static tr_dataset *subset(const lines *L, const char *label, int keep, char *err
     return ds;
 }
 
-/* Route records of ds (test split only when test_only); counts routed and flagged. */
-static void route_all(const tr_router *r, const tr_dataset *ds, int test_only, size_t *n, size_t *flagged)
+/* Route records of ds (test split only when test_only); counts routed and
+ * flagged, and their scores into *scores (malloc'ed, *n of them). */
+static void route_all(const tr_router *r, const tr_dataset *ds, int test_only, size_t *n, size_t *flagged,
+                      float **scores)
 {
     tr_scratch *s = NULL;
     *n = *flagged = 0;
+    *scores = malloc((ds->n + 1) * sizeof **scores);
     if (tr_scratch_new(r, &s)) return;
     tr_decision d;
     for (size_t i = 0; i < ds->n; i++) {
         const tr_record *rec = &ds->rec[i];
         if (test_only && !tr_split_is_test(rec->id, strlen(rec->id))) continue;
         if (tr_route(r, rec->prompt, rec->prompt_len, NULL, s, &d)) continue;
+        (*scores)[*n] = d.ood_score;
         (*n)++;
         *flagged += d.ood != 0;
     }
     tr_scratch_free(s);
+}
+
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+/* P(score of a held-out prompt > score of an ordinary one), ties half: the
+ * score's ranking, whatever the threshold. */
+static double auc(float *out, size_t no, float *in, size_t ni)
+{
+    qsort(in, ni, sizeof *in, cmp_float);
+    double w = 0;
+    for (size_t i = 0; i < no; i++) {
+        size_t lo = 0, hi = ni;   /* in[lo..) >= out[i] */
+        while (lo < hi) { size_t m = (lo + hi) / 2; if (in[m] < out[i]) lo = m + 1; else hi = m; }
+        size_t below = lo, eq = 0;
+        while (below + eq < ni && in[below + eq] == out[i]) eq++;
+        w += (double)below + 0.5 * (double)eq;
+    }
+    return no && ni ? w / ((double)no * (double)ni) : NAN;
 }
 
 int main(int argc, char **argv)
@@ -110,9 +138,9 @@ int main(int argc, char **argv)
         if (q == nl && L.label[i][0]) labels[nl++] = L.label[i];
     }
     printf("%s: %zu records, %zu labels; heads %s\n\n", path, L.n, nl, heads);
-    printf("| held-out label | its prompts | flagged | ordinary test prompts | flagged (FPR) | tasks |\n"
-           "|---|---:|---:|---:|---:|---:|\n");
-    double sum_tpr = 0, sum_fpr = 0;
+    printf("| held-out label | its prompts | flagged | ordinary test prompts | flagged (FPR) | AUC | tasks |\n"
+           "|---|---:|---:|---:|---:|---:|---:|\n");
+    double sum_tpr = 0, sum_fpr = 0, sum_auc = 0;
     size_t runs = 0;
     for (size_t l = 0; l < nl; l++) {
         if (only && strcmp(only, labels[l])) continue;
@@ -126,11 +154,15 @@ int main(int argc, char **argv)
         double t0 = tr_now();
         if (tr_train(in, &o, &r, err, sizeof err)) { fprintf(stderr, "bench_ood: %s: %s\n", labels[l], err); return 1; }
         size_t nt, ft, no, fo;
-        route_all(r, out, 0, &no, &fo);
-        route_all(r, in, 1, &nt, &ft);
-        double tpr = no ? (double)fo / (double)no : 0, fpr = nt ? (double)ft / (double)nt : 0;
-        printf("| %s | %zu | %.1f%% | %zu | %.1f%% | %zu |\n", labels[l], no, 100 * tpr, nt, 100 * fpr,
+        float *so, *st;
+        route_all(r, out, 0, &no, &fo, &so);
+        route_all(r, in, 1, &nt, &ft, &st);
+        double tpr = no ? (double)fo / (double)no : 0, fpr = nt ? (double)ft / (double)nt : 0, a = auc(so, no, st, nt);
+        free(so);
+        free(st);
+        printf("| %s | %zu | %.1f%% | %zu | %.1f%% | %.3f | %zu |\n", labels[l], no, 100 * tpr, nt, 100 * fpr, a,
                tr_router_task_count(r));
+        sum_auc += a;
         fflush(stdout);
         fprintf(stderr, "bench_ood: %s done in %.0f s\n", labels[l], tr_now() - t0);
         sum_tpr += tpr;
@@ -140,7 +172,9 @@ int main(int argc, char **argv)
         tr_dataset_free(in);
         tr_dataset_free(out);
     }
-    if (runs > 1) printf("| **mean over %zu labels** | | **%.1f%%** | | **%.1f%%** | |\n", runs, 100 * sum_tpr / runs, 100 * sum_fpr / runs);
+    if (runs > 1)
+        printf("| **mean over %zu labels** | | **%.1f%%** | | **%.1f%%** | %.3f | |\n", runs, 100 * sum_tpr / runs,
+               100 * sum_fpr / runs, sum_auc / runs);
     for (size_t i = 0; i < L.n; i++) { free(L.text[i]); free(L.label[i]); }
     free(L.text); free(L.len); free(L.label);
     return 0;

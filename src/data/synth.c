@@ -4,10 +4,12 @@
  *  - latent task types (code, math, legal, ...), each with its own vocabulary
  *    and several slot-filled templates of varied length; generic openers,
  *    closers and shared words keep tasks from being trivially separable;
- *  - models from a tiny cheap one to a frontier one (prices span 100x), whose
- *    quality depends on the task: the cheap ones match the frontier on easy
- *    tasks (translation, summaries, trivia), a code model matches it on code
- *    and SQL, and they fall far behind on math and logic;
+ *  - models from a tiny cheap one to a frontier one (prices span 100x), each
+ *    leading on some tasks as real models do: a code model on code and SQL,
+ *    a small instruct model on summaries, a mid-size one on legal, finance
+ *    and trivia, a large one on medical and creative writing, the frontier
+ *    one on math, logic and chemistry; the most expensive model is only the
+ *    best on average, so routing by task beats it at a fraction of its cost;
  *  - per-prompt difficulty shared by all models (P(correct) is a logistic in
  *    ability + task skill - difficulty), mostly 0/1 scores, fractional ones
  *    for graded tasks (translation, summaries, creative writing);
