@@ -10,22 +10,23 @@
 #include "base/util.h"
 
 /* Sorted, for bsearch: NLTK's English list, its contractions' stems, and
- * the politeness every kind of prompt carries. */
+ * the politeness and asking every kind of prompt carries ("please", "help",
+ * "question"). */
 static const char *const STOPWORDS[] = {
-    "about", "above", "after", "again", "against", "ain", "all", "also", "and", "any", "are", "aren", "aren't",
-    "because", "been", "before", "being", "below", "between", "both", "but", "can", "could", "couldn", "couldn't",
-    "did", "didn", "didn't", "does", "doesn", "doesn't", "doing", "don", "don't", "down", "during", "each", "few",
-    "for", "from", "further", "had", "hadn", "hadn't", "has", "hasn", "hasn't", "have", "haven", "haven't", "having",
-    "hello", "her", "here", "hers", "herself", "hey", "him", "himself", "his", "how", "i'd", "i'll", "i'm", "i've",
-    "into", "isn", "isn't", "it's", "its", "itself", "just", "let", "let's", "mightn", "mightn't", "more", "most",
-    "mustn", "mustn't", "myself", "needn", "needn't", "nor", "not", "now", "off", "once", "one", "only", "other",
-    "our", "ours", "ourselves", "out", "over", "own", "please", "same", "shan", "shan't", "she", "she's", "should",
-    "should've", "shouldn", "shouldn't", "some", "such", "than", "thank", "thanks", "that", "that'll", "that's",
-    "the", "their", "theirs", "them", "themselves", "then", "there", "there's", "these", "they", "they're", "this",
-    "those", "through", "too", "under", "until", "very", "was", "wasn", "wasn't", "we're", "were", "weren",
-    "weren't", "what", "what's", "when", "where", "which", "while", "who", "whom", "why", "will", "with", "won",
-    "won't", "would", "wouldn", "wouldn't", "you", "you'd", "you'll", "you're", "you've", "your", "yours",
-    "yourself", "yourselves",
+    "about", "above", "after", "again", "against", "ain", "all", "also", "and", "answer", "any", "are", "aren",
+    "aren't", "because", "been", "before", "being", "below", "between", "both", "but", "can", "could", "couldn",
+    "couldn't", "did", "didn", "didn't", "does", "doesn", "doesn't", "doing", "don", "don't", "down", "during",
+    "each", "few", "for", "from", "further", "had", "hadn", "hadn't", "has", "hasn", "hasn't", "have", "haven",
+    "haven't", "having", "hello", "help", "her", "here", "hers", "herself", "hey", "him", "himself", "his", "how",
+    "i'd", "i'll", "i'm", "i've", "into", "isn", "isn't", "it's", "its", "itself", "just", "let", "let's", "mightn",
+    "mightn't", "more", "most", "mustn", "mustn't", "myself", "need", "needn", "needn't", "nor", "not", "now",
+    "off", "once", "one", "only", "other", "our", "ours", "ourselves", "out", "over", "own", "please", "question",
+    "questions", "same", "shan", "shan't", "she", "she's", "should", "should've", "shouldn", "shouldn't", "some",
+    "such", "than", "thank", "thanks", "that", "that'll", "that's", "the", "their", "theirs", "them", "themselves",
+    "then", "there", "there's", "these", "they", "they're", "this", "those", "through", "too", "under", "until",
+    "very", "was", "wasn", "wasn't", "we're", "were", "weren", "weren't", "what", "what's", "when", "where",
+    "which", "while", "who", "whom", "why", "will", "with", "won", "won't", "would", "wouldn", "wouldn't", "you",
+    "you'd", "you'll", "you're", "you've", "your", "yours", "yourself", "yourselves",
 };
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
