@@ -151,8 +151,8 @@ static void test_structure(void **state)
         int best = 0;
         for (int m = 1; m < M; m++) if (q[t][m] > q[t][best]) best = m;
         if (!(seen & (1u << best))) { seen |= 1u << best; best_models++; }
-        /* the best single model beaten by 0.1 by a model at half its price or less */
-        if (q[t][best] - q[t][top] >= 0.1 && 2 * tr_synth_model_price(best) <= tr_synth_model_price(top)) beaten++;
+        /* the best single model beaten by 0.05 by a model at half its price or less */
+        if (q[t][best] - q[t][top] >= 0.05 && 2 * tr_synth_model_price(best) <= tr_synth_model_price(top)) beaten++;
         routed_q += q[t][best] * n_t[t] / n_all;
         routed_c += tr_synth_model_price(best) * n_t[t] / n_all;
         if (!strcmp(tr_synth_task_name(t), "math") || !strcmp(tr_synth_task_name(t), "logic"))

@@ -94,25 +94,29 @@ static void test_keywords_and_unique_names(void **state)
     tr_dataset_free(ds);
 }
 
-/* Share of the prompts of synthetic label lab (or, other = 1, of every
- * other label) that contain word w as a name word. */
 typedef struct has { const char *w; int hit; } has;
 static void find(void *ctx, const char *w, size_t n)
 {
     has *h = ctx;
     if (strlen(h->w) == n && !memcmp(h->w, w, n)) h->hit = 1;
 }
-static double share(const tr_dataset *ds, const char *lab, int other, const char *w)
+
+/* Share of the training prompts idx[0..n) routed to task t (task[i] == t)
+ * that contain word w; when lab is given, of those whose synthetic label is
+ * not lab instead. */
+static double share(const tr_dataset *ds, const size_t *idx, const int *task, size_t n, int t, const char *lab,
+                    const char *w)
 {
-    size_t n = 0, k = 0;
-    for (size_t i = 0; i < ds->n; i++) {
-        if ((strcmp(ds->rec[i].task, lab) != 0) != other) continue;
+    size_t m = 0, k = 0;
+    for (size_t i = 0; i < n; i++) {
+        const tr_record *r = &ds->rec[idx[i]];
+        if (lab ? !strcmp(r->task, lab) : task[i] != t) continue;
         has h = {w, 0};
-        tr_name_words(ds->rec[i].prompt, ds->rec[i].prompt_len, find, &h);
-        n++;
+        tr_name_words(r->prompt, r->prompt_len, find, &h);
+        m++;
         k += h.hit;
     }
-    return n ? (double)k / (double)n : 0;
+    return m ? (double)k / (double)m : 0;
 }
 
 static void test_demo_names(void **state)
@@ -123,8 +127,7 @@ static void test_demo_names(void **state)
     if (tr_dataset_load("data/demo.jsonl", NULL, &ds, err, sizeof err)) { print_message("%s\n", err); skip(); }
     tr_train_options o;
     tr_train_options_default(&o);
-    o.threads = 2;
-    if (tu_slow_mode()) o.dim = 64;
+    o.threads = 2;   /* the defaults otherwise: a smaller projection clusters the demo data worse */
     tr_router *r = NULL;
     assert_int_equal(tr_discover(ds, &o, &r, NULL, err, sizeof err), TR_OK);
     size_t T = tr_router_task_count(r), *idx = NULL, n = 0;
@@ -134,6 +137,7 @@ static void test_demo_names(void **state)
     assert_int_equal(tr_scratch_new(r, &s), TR_OK);
     const char *labels[16];
     size_t nl = 0, *cnt = calloc(T * 16, sizeof *cnt), *tot = calloc(T, sizeof *tot);
+    int *task = calloc(n, sizeof *task);
     for (size_t i = 0; i < n; i++) {
         const tr_record *rec = &ds->rec[idx[i]];
         tr_decision d;
@@ -142,6 +146,7 @@ static void test_demo_names(void **state)
         while (l < nl && strcmp(labels[l], rec->task)) l++;
         if (l == nl) labels[nl++] = rec->task;
         cnt[(size_t)d.task * 16 + l]++;
+        task[i] = d.task;
         tot[d.task]++;
     }
     /* the generator's own topic words: a name of a task that is one topic has one of them */
@@ -161,7 +166,8 @@ static void test_demo_names(void **state)
         for (size_t l = 1; l < nl; l++)
             if (cnt[t * 16 + l] > cnt[t * 16 + best]) best = l;
         double purity = tot[t] ? (double)cnt[t * 16 + best] / (double)tot[t] : 0;
-        /* the name's words: whole words of the prompts, no stopwords, each far more common in its topic */
+        /* the name's words: whole words of the prompts, no stopwords, each far more common in the task
+         * than in the prompts of other topics */
         words x = {0};
         tr_name_words(name, strlen(name), collect, &x);
         assert_int_equal(x.n, 3);
@@ -171,7 +177,7 @@ static void test_demo_names(void **state)
         int topical = 0;
         for (int k = 0; k < 3; k++) {
             assert_false(tr_is_stopword(x.w[k]));
-            double in = share(ds, labels[best], 0, x.w[k]), out = share(ds, labels[best], 1, x.w[k]);
+            double in = share(ds, idx, task, n, (int)t, NULL, x.w[k]), out = share(ds, idx, task, n, -1, labels[best], x.w[k]);
             if (purity >= 0.9) assert_true(in >= 0.05 && in >= 5 * out);
             for (size_t q = 0; q < sizeof topic / sizeof *topic; q++)
                 if (!strcmp(topic[q].label, labels[best]))
@@ -187,6 +193,7 @@ static void test_demo_names(void **state)
     assert_true(topics_checked >= 4);
     free(cnt);
     free(tot);
+    free(task);
     tr_free(idx);
     tr_scratch_free(s);
     tr_router_close(r);

@@ -290,6 +290,7 @@ static int build_report(tr_warm *w, const tr_router *r, const tr_match_result *m
         int32_t a = mr->new_to_old[b];
         cJSON *t = cJSON_CreateObject();
         cJSON_AddNumberToObject(t, "id", r->tasks.ids[b]);
+        cJSON_AddStringToObject(t, "slug", r->tasks.slugs[b]);
         cJSON_AddStringToObject(t, "name", r->tasks.names[b]);
         cJSON_AddStringToObject(t, "status", a >= 0 ? "matched" : "added");
         added += a < 0;
@@ -319,6 +320,7 @@ static int build_report(tr_warm *w, const tr_router *r, const tr_match_result *m
         vanished++;
         cJSON *t = cJSON_CreateObject();
         cJSON_AddNumberToObject(t, "id", o->tasks.ids[a]);
+        cJSON_AddStringToObject(t, "slug", o->tasks.slugs[a]);
         cJSON_AddStringToObject(t, "name", o->tasks.names[a]);
         cJSON_AddNumberToObject(t, "share_before", share(o->tasks.sizes, A, a));
         cJSON_AddItemToArray(van, t);
