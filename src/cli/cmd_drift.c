@@ -5,9 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "classify/ood.h"
 #include "cli/cli.h"
 #include "cli/cli_train_opts.h"
-#include "classify/ood.h"
 #include "retrain/drift.h"
 #include "retrain/drift_report.h"
 #include "taskroute.h"
