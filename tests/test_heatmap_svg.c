@@ -2,14 +2,13 @@
  * blank cells for NaN, names XML-escaped and long ones cut, the marked cells
  * outlined (one solid, one dashed per row, once when both mark one cell),
  * the same bytes for the same input, an atomic write, and nothing drawn
- * from nothing.  Also the shared SVG text helpers (eval/svg_text.h). */
+ * from nothing. */
 #include "testutil.h"
 
 #include <math.h>
 
 #include "base/util.h"
 #include "eval/heatmap_svg.h"
-#include "eval/svg_text.h"
 
 static size_t count(const char *s, const char *needle)
 {
@@ -83,29 +82,11 @@ static void test_nothing_to_draw(void **state)
     tr_free(svg);
 }
 
-static void test_svg_text(void **state)
-{
-    (void)state;
-    tr_buf b;
-    tr_buf_init(&b);
-    tr_svg_num(&b, -0.001, 2);
-    tr_buf_put(&b, " ", 1);
-    tr_svg_num(&b, 2.345, 2);
-    tr_buf_put(&b, " ", 1);
-    tr_svg_num(&b, -12.5, 0);
-    tr_buf_put(&b, " ", 1);
-    tr_svg_esc(&b, "a<b>&'\"\x01");
-    tr_buf_u8(&b, 0);
-    assert_string_equal((char *)b.data, "0.00 2.35 -13 a&lt;b&gt;&amp;&apos;&quot;?");
-    tr_buf_free(&b);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_structure),
         cmocka_unit_test(test_nothing_to_draw),
-        cmocka_unit_test(test_svg_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
