@@ -234,7 +234,9 @@ static int calibrate_ood(stage1 *s, char *err, size_t errlen)
         tr_softmax_predict_batch_energy(s->clf, s->X, s->n, P, s->energy);
         tr_free(P);
     }
-    /* as if the projection had not seen them: held-out-like kept shares */
+    /* as if the projection had not seen them: held-out-like kept shares (with a
+     * reused embedder, prompts new since its fit are corrected too, which
+     * only makes the threshold more cautious) */
     if (s->kept)
         for (size_t i = 0; i < s->n; i++) s->kept[i] = tr_embedder_kept_loo(s->emb, s->X + i * s->dim, s->kept[i]);
     int rc = tr_ood_fit(s->energy, s->kept, s->n, TR_OOD_FPR, &s->ood, err, errlen);
