@@ -80,7 +80,7 @@ taskroute: $(BIN)
 
 $(BUILD)/tests/%: tests/%.c tests/testutil.h $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $< $(STATIC) -lcmocka $(LDLIBS_LIB)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -o $@ $< $(STATIC) -lcmocka $(LDLIBS_LIB)
 
 $(BUILD)/bench/%: bench/%.c $(STATIC)
 	@mkdir -p $(dir $@)
@@ -117,7 +117,7 @@ fuzzers: $(FUZZERS)
 .PHONY: fuzzers
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $< $(STATIC) $(LDLIBS_LIB)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -fsanitize=fuzzer -o $@ $< $(STATIC) $(LDLIBS_LIB)
 
 demo: deps
 	@$(MAKE) --no-print-directory all
@@ -133,4 +133,5 @@ install: all
 clean:
 	rm -rf build build-asan build-fuzz taskroute
 
--include $(LIB_OBJ:.o=.d) $(BIN_OBJ:.o=.d)
+# tests and fuzz targets compile server sources in: their .d files say which
+-include $(LIB_OBJ:.o=.d) $(BIN_OBJ:.o=.d) $(TESTS:=.d) $(FUZZERS:=.d)

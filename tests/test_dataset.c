@@ -135,6 +135,8 @@ static const bad_case bad_cases[] = {
     {"score_range.jsonl", TR_ERANGE, "2: field 'scores.gpt-4': score 7 is outside [0, 1]"},
     {"score_negative.jsonl", TR_ERANGE, "2: field 'scores.m1': score -0.5 is outside [0, 1]"},
     {"score_dup_key.jsonl", TR_EFORMAT, "2: field 'scores.m1': the key appears twice"},
+    {"dup_prompt_key.jsonl", TR_EFORMAT, "2: field 'prompt': the key appears twice"},
+    {"dup_scores_key.jsonl", TR_EFORMAT, "2: field 'scores': the key appears twice"},
     {"costs_string.jsonl", TR_EFORMAT, "2: field 'costs': expected an object, got string \"cheap\""},
     {"cost_negative.jsonl", TR_ERANGE, "2: field 'costs.m2': cost -0.1 is negative"},
     {"cost_inf.jsonl", TR_ERANGE, "2: field 'costs.m2': cost inf is not finite"},
@@ -214,6 +216,28 @@ static void collect(void *ctx, const char *msg)
     r->n++;
 }
 
+/* Records the reader keeps but that deserve a look are counted: no score
+ * at all (no "scores", {}, only null), a repeated key it ignores. */
+static void test_unscored_and_repeated(void **state)
+{
+    (void)state;
+    const char *p = tu_write("unscored.jsonl",
+        "{\"id\":\"a\",\"prompt\":\"x\",\"scores\":{\"m\":1},\"costs\":{\"m\":1}}\n"
+        "{\"id\":\"b\",\"prompt\":\"y\"}\n"
+        "{\"id\":\"c\",\"prompt\":\"z\",\"scores\":{}}\n"
+        "{\"id\":\"d\",\"prompt\":\"w\",\"scores\":{\"m\":null},\"costs\":{\"m\":1}}\n"
+        "{\"id\":\"e\",\"prompt\":\"v\",\"scores\":{\"m\":0},\"note\":1,\"note\":2}\n");
+    tr_dataset *ds;
+    char err[256];
+    assert_int_equal(tr_dataset_load(p, NULL, &ds, err, sizeof err), TR_OK);
+    tr_load_stats st;
+    tr_dataset_stats(ds, &st);
+    assert_int_equal(st.kept, 5);
+    assert_int_equal(st.unscored, 3);
+    assert_int_equal(st.repeated_keys, 1);
+    tr_dataset_free(ds);
+}
+
 static void test_skip_bad(void **state)
 {
     (void)state;
@@ -234,7 +258,8 @@ static void test_skip_bad(void **state)
     char want[1024];
     snprintf(want, sizeof want, "%s:2: field 'scores.new': score 2 is outside [0, 1]", p);
     assert_string_equal(r.first, want);
-    snprintf(want, sizeof want, "%s: 6 lines, 2 records kept, 4 skipped, 1 models", p);
+    snprintf(want, sizeof want, "%s: 6 lines, 2 records kept, 4 skipped, 1 models; 0 without a score, 0 repeating an "
+                                "ignored key", p);
     assert_string_equal(r.last, want);
     tr_load_stats st;
     tr_dataset_stats(ds, &st);
@@ -394,6 +419,7 @@ int main(void)
         cmocka_unit_test(test_bad_inputs),
         cmocka_unit_test(test_bad_inputs_mem),
         cmocka_unit_test(test_open_errors),
+        cmocka_unit_test(test_unscored_and_repeated),
         cmocka_unit_test(test_skip_bad),
         cmocka_unit_test(test_skip_bad_typo),
         cmocka_unit_test(test_stdin),

@@ -397,6 +397,39 @@ static void test_feature_options(void **state)
     assert_non_null(strstr(err, "max_features 0"));
 }
 
+/* A scratch serves another router only when it covers every size that
+ * router needs: one made for a router without a kNN head (same models,
+ * tasks and dimensions) is too small for one with it, and the refusal names
+ * the size; the other way round works. */
+static void test_scratch_mismatch(void **state)
+{
+    (void)state;
+    if (tu_slow_mode()) skip();
+    tr_train_options o;
+    fast_options(&o);
+    o.heads = "prior-soft,prior+ridge";
+    char err[512];
+    tr_router *small = NULL;
+    assert_int_equal(tr_train(ds, &o, &small, err, sizeof err), TR_OK);
+    assert_int_equal(tr_router_model_count(small), tr_router_model_count(trained));
+    assert_int_equal(tr_router_dim(small), tr_router_dim(trained));
+    tr_scratch *s_small, *s_big;
+    assert_int_equal(tr_scratch_new(small, &s_small), TR_OK);
+    assert_int_equal(tr_scratch_new(trained, &s_big), TR_OK);
+    tr_decision d;
+    const tr_record *rec = &ds->rec[0];
+    assert_int_equal(tr_scratch_check(trained, s_small, err, sizeof err), TR_EINVAL);
+    assert_non_null(strstr(err, "heads working bytes"));
+    assert_int_equal(tr_route(trained, rec->prompt, rec->prompt_len, NULL, s_small, &d), TR_EINVAL);
+    assert_int_equal(tr_scratch_check(small, s_big, err, sizeof err), TR_OK);
+    assert_int_equal(tr_route(small, rec->prompt, rec->prompt_len, NULL, s_big, &d), TR_OK);
+    assert_int_equal(tr_scratch_check(trained, s_big, err, sizeof err), TR_OK);
+    assert_int_equal(tr_scratch_check(NULL, s_big, err, sizeof err), TR_EINVAL);
+    tr_scratch_free(s_small);
+    tr_scratch_free(s_big);
+    tr_router_close(small);
+}
+
 /* --heads: CV chooses only among the listed heads; without a kNN head the
  * kNN store is neither trained nor saved; an unknown name or an
  * out-of-range knn_tasks fails before any work, naming the problem. */
@@ -477,6 +510,7 @@ int main(void)
         cmocka_unit_test(test_stage1),
         cmocka_unit_test(test_heads_restricted),
         cmocka_unit_test(test_feature_options),
+        cmocka_unit_test(test_scratch_mismatch),
         cmocka_unit_test(test_too_few),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -418,6 +418,26 @@ static int load_line(loader *L, const char *line, size_t len, uint32_t lineno, i
         goto fail;
     }
 
+    /* cJSON keeps every copy of a repeated key and hands out the first; a
+     * field the reader uses must appear once, or two readers of the file
+     * could see two different records */
+    static const char *const used[] = {"id", "prompt", "task", "scores", "costs", "embedding"};
+    unsigned seen = 0;
+    int repeated = 0, k = 0;
+    for (const cJSON *c = root->child; c; c = c->next, k++) {
+        size_t u = 0;
+        while (u < sizeof used / sizeof used[0] && strcmp(c->string, used[u])) u++;
+        if (u < sizeof used / sizeof used[0]) {
+            if (seen & (1u << u)) {
+                rc = rec_err(L, lineno, TR_EFORMAT, "field '%s': the key appears twice", used[u]);
+                goto fail;
+            }
+            seen |= 1u << u;
+        } else if (!repeated && k < 64) {   /* ignored keys: counted, among a record's first 64 */
+            for (const cJSON *d = root->child; d != c && !repeated; d = d->next) repeated = !strcmp(d->string, c->string);
+        }
+    }
+
     const cJSON *id, *prompt;
     if ((rc = need_string(L, root, "id", lineno, &id))) goto fail;
     long first = map_get(&L->ids, id->valuestring);
@@ -460,6 +480,7 @@ static int load_line(loader *L, const char *line, size_t len, uint32_t lineno, i
     r.line = lineno;
     r.is_test = tr_split_is_test(r.id, strlen(r.id));
     ds->rec[ds->n++] = r;
+    ds->stats.repeated_keys += repeated;
     cJSON_Delete(root);
     return TR_OK;
 
@@ -589,9 +610,11 @@ static int finish(loader *L, char *err, size_t errlen)
     tr_load_stats *st = &ds->stats;
     st->kept = ds->n;
     for (size_t i = 0; i < ds->n; i++) {
-        bool complete = keep > 0;
+        bool complete = keep > 0, scored = false;
         for (size_t m = 0; m < keep && complete; m++)
             complete = !isnan(tr_ds_score(ds, i, m)) && !isnan(tr_ds_cost(ds, i, m));
+        for (size_t m = 0; m < keep && !scored; m++) scored = !isnan(tr_ds_score(ds, i, m));
+        st->unscored += !scored;
         ds->rec[i].complete = complete;
         if (ds->rec[i].is_test) {
             st->test++;
@@ -665,8 +688,9 @@ progress:
     if ((rc = finish(&L, err, errlen))) goto fail;
     if (skip) {
         char msg[512];
-        snprintf(msg, sizeof msg, "%s: %zu lines, %zu records kept, %zu skipped, %zu models",
-                 name, ds->stats.lines, ds->stats.kept, ds->stats.skipped, ds->n_models);
+        snprintf(msg, sizeof msg, "%s: %zu lines, %zu records kept, %zu skipped, %zu models; %zu without a score, "
+                 "%zu repeating an ignored key", name, ds->stats.lines, ds->stats.kept, ds->stats.skipped,
+                 ds->n_models, ds->stats.unscored, ds->stats.repeated_keys);
         report(&L, msg);
     }
     if (opt && opt->progress) opt->progress(opt->progress_ctx, 1.0);
@@ -768,7 +792,16 @@ int tr_dataset_find_model(const tr_dataset *ds, const char *name)
     return -1;
 }
 
-static int pick(const tr_dataset *ds, int which, size_t **idx, size_t *n)
+/* Fold f of K holds the records with fnv1a64(id) % K == f.  (5, 0) reads
+ * is_test, which the loader sets by the same rule and feedback_merge.c
+ * clears for records that are training data only. */
+static bool in_fold(const tr_record *r, unsigned K, unsigned f)
+{
+    return K == 5 && f == 0 ? r->is_test : tr_split_fold(r->id, strlen(r->id), K) == f;
+}
+
+/* which: 0 every record, 1 those outside fold f, 2 the complete ones in it */
+static int pick(const tr_dataset *ds, int which, unsigned K, unsigned f, size_t **idx, size_t *n)
 {
     *idx = NULL;
     *n = 0;
@@ -777,7 +810,7 @@ static int pick(const tr_dataset *ds, int which, size_t **idx, size_t *n)
     size_t k = 0;
     for (size_t i = 0; i < ds->n; i++) {
         const tr_record *r = &ds->rec[i];
-        if (which == 0 ? 1 : which == 1 ? !r->is_test : (r->is_test && r->complete)) v[k++] = i;
+        if (which == 0 ? 1 : which == 1 ? !in_fold(r, K, f) : (r->complete && in_fold(r, K, f))) v[k++] = i;
     }
     *idx = v;
     *n = k;
@@ -787,11 +820,17 @@ static int pick(const tr_dataset *ds, int which, size_t **idx, size_t *n)
 int tr_dataset_train_indices(const tr_dataset *ds, int use_all, size_t **idx, size_t *n)
 {
     if (!ds || !idx || !n) return TR_EINVAL;
-    return pick(ds, use_all ? 0 : 1, idx, n);
+    return pick(ds, use_all ? 0 : 1, 5, 0, idx, n);
 }
 
 int tr_dataset_test_indices(const tr_dataset *ds, size_t **idx, size_t *n)
 {
     if (!ds || !idx || !n) return TR_EINVAL;
-    return pick(ds, 2, idx, n);
+    return pick(ds, 2, 5, 0, idx, n);
+}
+
+int tr_dataset_fold_indices(const tr_dataset *ds, unsigned K, unsigned f, int test, size_t **idx, size_t *n)
+{
+    if (!ds || !idx || !n || K < 2 || f >= K) return TR_EINVAL;
+    return pick(ds, test ? 2 : 1, K, f, idx, n);
 }

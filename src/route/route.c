@@ -93,11 +93,47 @@ int tr_scratch_new(const tr_router *r, tr_scratch **out)
     return TR_OK;
 }
 
+/* The first size of r that s was not made big enough for, or NULL; *need
+ * and *have are that size for r and for s.  Every size a route writes is
+ * here: a scratch made for one router may serve another only if it covers
+ * all of them (the heads' working memory grows with the kNN store, not only
+ * with models, tasks and dimensions). */
+static const char *scratch_short(const tr_router *r, const tr_scratch *s, size_t *need, size_t *have)
+{
+    size_t emb = r->emb ? tr_embedder_scratch_bytes(r->emb, TR_MAX_PROMPT_BYTES) : 0;
+    size_t heads = r->heads ? tr_heads_scratch_floats(r->heads) * sizeof(float) : 0;
+    const struct { const char *what; size_t need, have; } sizes[] = {
+        {"models", r->n_models, s->cap_models},
+        {"tasks", r->tasks.n_tasks, s->cap_tasks},
+        {"embedding dimensions", r->dim, s->cap_dim},
+        {"embedder working bytes", emb, s->emb_bytes},
+        {"heads working bytes", heads, s->heads_bytes},
+    };
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
+        if (sizes[i].need > sizes[i].have) {
+            *need = sizes[i].need;
+            *have = sizes[i].have;
+            return sizes[i].what;
+        }
+    return NULL;
+}
+
 static int scratch_fits(const tr_router *r, const tr_scratch *s)
 {
-    return s->cap_models >= r->n_models && s->cap_tasks >= r->tasks.n_tasks && s->cap_dim >= r->dim &&
-           (!r->emb || s->emb_bytes >= tr_embedder_scratch_bytes(r->emb, TR_MAX_PROMPT_BYTES)) &&
-           (!r->heads || s->heads_bytes >= tr_heads_scratch_floats(r->heads) * sizeof(float));
+    size_t need, have;
+    return !scratch_short(r, s, &need, &have);
+}
+
+int tr_scratch_check(const tr_router *r, const tr_scratch *s, char *err, size_t errlen)
+{
+    if (!r || !s) return tr_errorf(err, errlen, TR_EINVAL, "tr_scratch_check: no %s", r ? "scratch" : "router");
+    size_t need, have;
+    const char *what = scratch_short(r, s, &need, &have);
+    if (what)
+        return tr_errorf(err, errlen, TR_EINVAL,
+                         "routing scratch too small for this router: it needs %zu %s, the scratch has %zu "
+                         "(make one with tr_scratch_new for this router)", need, what, have);
+    return TR_OK;
 }
 
 /* The part after the embedding; s->x holds the unit vector (all zero: the
