@@ -46,8 +46,9 @@ int cmd_discover(int argc, char **argv)
     const char *out = NULL, *report = NULL, *json = NULL, *heatmap = NULL;
     char heatmap_buf[4096];
     int skip_bad = 0;
-    tr_train_options o;
-    tr_train_options_default(&o);
+    tr_train_options_x ox;   /* the public options and the experiments' knobs */
+    tr_train_options_x_default(&ox);
+    tr_train_options *o = &ox.pub;
     static const struct option base[] = {
         {"output", required_argument, 0, 'o'}, {"report", required_argument, 0, 'R'},
         {"json", required_argument, 0, 'J'}, {"heatmap", required_argument, 0, 'H'}, {"all", no_argument, 0, 'A'},
@@ -63,12 +64,12 @@ int cmd_discover(int argc, char **argv)
         case 'R': report = optarg; break;
         case 'J': json = optarg; break;
         case 'H': heatmap = optarg; break;
-        case 'A': o.use_all = 1; break;
+        case 'A': o->use_all = 1; break;
         case 'B': skip_bad = 1; break;
         case 'q': cli_quiet = 1; break;
         case 'h': help(stdout); return TR_EXIT_OK;
         default: {
-            int r = cli_train_opts_parse("discover", c, optarg, &o);
+            int r = cli_train_opts_parse("discover", c, optarg, &ox);
             if (r == 1) { help(stderr); return TR_EXIT_USAGE; }
             if (r < 0) return TR_EXIT_USAGE;
         }
@@ -81,10 +82,10 @@ int cmd_discover(int argc, char **argv)
     }
     tr_dataset *ds = NULL;
     if (cli_load_dataset("discover", argv[optind], skip_bad, &ds)) return TR_EXIT_ERR;
-    o.progress = cli_progress;
+    o->progress = cli_progress;
     char err[1024], *rep = NULL;
     tr_router *r = NULL;
-    int rc = tr_discover(ds, &o, &r, &rep, err, sizeof err);
+    int rc = tr_discover(ds, o, &r, &rep, err, sizeof err);
     cli_progress_done();
     tr_dataset_free(ds);
     if (rc) return cli_fail("discover", TR_EXIT_ERR, "%s", err);

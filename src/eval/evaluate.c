@@ -445,7 +445,7 @@ int tr_evaluate_fold(const tr_router *r, const tr_dataset *ds, unsigned K, unsig
 {
     *out = NULL;
     if (sweep) memset(sweep, 0, sizeof *sweep);
-    if (!r || !ds) return tr_errorf(err, errlen, TR_EINVAL, "tr_evaluate: NULL argument");
+    if (!r || !ds) return tr_errorf(err, errlen, TR_EINVAL, "tr_evaluate: %s is NULL", r ? "ds" : "r");
     if (K < 2 || f >= K) return tr_errorf(err, errlen, TR_EINVAL, "evaluation: fold %u of %u does not exist", f, K);
     if (!r->heads) return tr_errorf(err, errlen, TR_EINVAL, "a stage-1 router (from discover) has no heads to evaluate: use train");
     ev e = {0};
@@ -580,7 +580,11 @@ fail:
 
 int tr_evaluate(const tr_router *r, const tr_dataset *ds, int with_baselines, char **json, char *err, size_t errlen)
 {
+    if (!json) return tr_errorf(err, errlen, TR_EINVAL, "tr_evaluate: json is NULL");
     *json = NULL;
+    if (!r || !ds) return tr_errorf(err, errlen, TR_EINVAL, "tr_evaluate: %s is NULL", r ? "ds" : "r");
+    if (with_baselines != 0 && with_baselines != 1)
+        return tr_errorf(err, errlen, TR_EINVAL, "tr_evaluate: with_baselines %d is not 0 or 1", with_baselines);
     cJSON *root = NULL;
     int rc = tr_evaluate_fold(r, ds, 5, 0, TR_EVAL_ABLATIONS | TR_EVAL_BY_LABEL | (with_baselines ? TR_EVAL_BASELINES : 0),
                               &root, NULL, err, errlen);

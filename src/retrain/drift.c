@@ -50,8 +50,12 @@ static int embed_all(const tr_router *r, const tr_dataset *ds, float **Xout, flo
 int tr_drift_traffic(const tr_router *r, const tr_dataset *ds, const double *threshold, char **json, char *err,
                      size_t errlen)
 {
+    if (!json) return tr_errorf(err, errlen, TR_EINVAL, "tr_drift_traffic: json is NULL");
     *json = NULL;
-    if (!r || !ds) return tr_errorf(err, errlen, TR_EINVAL, "tr_drift_traffic: NULL argument");
+    if (!r || !ds) return tr_errorf(err, errlen, TR_EINVAL, "tr_drift_traffic: %s is NULL", r ? "ds" : "r");
+    if (threshold && !isfinite(*threshold))
+        return tr_errorf(err, errlen, TR_EINVAL, "tr_drift_traffic: threshold %g is not a number (NULL: the "
+                         "router's)", *threshold);
     if (ds->n == 0) return tr_errorf(err, errlen, TR_ETOOFEW, "%s: no prompts", ds->path);
     /* a given threshold needs the router's scale for the score */
     const char *source = !r->ood.calibrated ? "none" : threshold ? "option" : "router";

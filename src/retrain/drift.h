@@ -11,21 +11,13 @@
 
 #include "taskroute.h"
 
-/* The drift of every record of ds (prompts only; scores ignored) against r.
- * threshold: NULL for the router's OOD threshold, else a threshold on the
- * same score (a decision's ood_score) to use instead (borrowed).  A router
- * without an OOD calibration (an older file): OOD is not counted
- * ("ood_count", "ood_share" and "ood_threshold" null, "threshold_source"
- * "none") and every prompt goes to its task.  *json owned by the caller:
- * tr_free.
- * Format:
+/* tr_drift_traffic, the drift of a batch of prompts against r, is public
+ * (taskroute.h).  Its JSON:
  * {"kind":"traffic","traffic","n","ood_threshold","threshold_source"
  *  ("router", "option" or "none"),"ood_count","ood_share",
  *  "tv_distance","js_divergence",
  *  "tasks":[{"id","slug","name","share_train","share_traffic","delta","ood_nearest"}]}
  * share_traffic is among the in-distribution prompts; ood_nearest counts the
  * OOD prompts whose most probable task it is. */
-int tr_drift_traffic(const tr_router *r, const tr_dataset *ds, const double *threshold, char **json,
-                     char *err, size_t errlen);
 
 #endif

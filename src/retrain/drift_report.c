@@ -181,8 +181,9 @@ static void traffic(sb *b, const cJSON *j)
 
 int tr_drift_markdown(const char *json, char **md, char *err, size_t errlen)
 {
+    if (!md || !json) return tr_errorf(err, errlen, TR_EINVAL, "tr_drift_markdown: %s is NULL", md ? "json" : "md");
     *md = NULL;
-    cJSON *j = json ? cJSON_Parse(json) : NULL;
+    cJSON *j = cJSON_Parse(json);
     const char *kind = tr_json_get_str(j, "kind", "");
     sb b = {0};
     if (!strcmp(kind, "retrain")) retrain(&b, j);

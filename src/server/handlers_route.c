@@ -396,7 +396,9 @@ enum MHD_Result tr_handle_healthz(struct MHD_Connection *c, tr_request *q)
     tr_scratch *sc;
     tr_loaded_router *L = tr_router_slot_acquire(&srv->slot, &sc, &rc, msg, sizeof msg);
     if (!L) return tr_http_error(c, q, TR_API_UNAVAILABLE, "unhealthy: %s", msg);
-    tr_route_options opt = {TR_SELECT_LAMBDA, 0, L->routable};
+    tr_route_options opt;
+    tr_route_options_default(&opt);
+    opt.allowed = L->routable;
     tr_decision d;
     static const char probe[] = TR_PROBE_PROMPT;
     if ((rc = tr_route(L->r, probe, sizeof probe - 1, &opt, sc, &d))) {

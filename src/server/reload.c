@@ -118,7 +118,9 @@ int tr_router_slot_load(tr_router_slot *s, const char *path, tr_loaded_router **
     }
     /* A probe route proves the file is usable, not only well-formed. */
     if ((rc = tr_scratch_new(L->r, &sc))) { tr_errorf(err, errlen, rc, "%s: cannot allocate routing scratch", path); goto fail; }
-    tr_route_options opt = {TR_SELECT_LAMBDA, 0, L->routable};
+    tr_route_options opt;
+    tr_route_options_default(&opt);
+    opt.allowed = L->routable;
     tr_decision d;
     static const char probe[] = TR_PROBE_PROMPT;
     if ((rc = tr_route(L->r, probe, sizeof probe - 1, &opt, sc, &d))) {
