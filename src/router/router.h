@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "classify/classifier.h"
+#include "classify/ood.h"
 #include "cluster/tasks.h"
 #include "embed/embedder.h"
 #include "taskroute.h"
@@ -35,6 +36,7 @@ struct tr_router {
     tr_tasks tasks;
     tr_softmax *clf;
     struct tr_heads *heads;     /* NULL for a stage-1 (discover) router */
+    tr_ood ood;                 /* out of distribution (classify/ood.h); from CONF */
     /* the sections of the file it was opened from, for `inspect` */
     size_t n_sections;
     uint32_t sec_tag[32];

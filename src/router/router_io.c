@@ -136,6 +136,7 @@ int tr_router_open(const char *path, tr_router **out, char *err, size_t errlen)
     size_t n;
     if ((rc = need(f, path, TR_SEC_CONFIG, "config", &p, &n, err, errlen))) goto fail;
     if (!(r->config_json = tr_strndup(p, n))) { rc = tr_errorf(err, errlen, TR_ENOMEM, "%s: out of memory", path); goto fail; }
+    tr_ood_from_config(r->config_json, &r->ood);
     if ((rc = need(f, path, TR_SEC_MODELS, "model", &p, &n, err, errlen))) goto fail;
     if ((rc = load_models(r, p, n, err, errlen))) goto prefix;
     if (tr_file_section(f, TR_SEC_EMBED, &p, &n) == TR_OK) {
