@@ -1,5 +1,5 @@
 /* Embedder benchmark on ../shared/data/mmlu-pro.jsonl (or argv's file):
- * fit time by stage (SentencePiece, features, SVD) on the EVAL.md training
+ * fit time by stage (SentencePiece, features, SVD) on the training
  * split, embedding throughput (1 thread, one prompt at a time; and the batch
  * call on N threads), peak RSS, and embedding quality: for each test prompt
  * the share of its 10 nearest training prompts (cosine) with its `task`

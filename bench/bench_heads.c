@@ -10,7 +10,7 @@
  *                                files tr_X.f32 ... te_y.i32 and meta.txt
  *                                "n_tr n_te d T M", written by the research
  *                                pipeline's export): the CV table, then the
- *                                EVAL.md figures of every variant on the test
+ *                                docs/evaluation.md figures of every variant on the test
  *                                rows.  --tokens: costs scale with the token
  *                                count instead of bytes. */
 #include <math.h>

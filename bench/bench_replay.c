@@ -1,4 +1,4 @@
-/* Replay benchmark of online learning (route/online.c): stream the EVAL.md test
+/* Replay benchmark of online learning (route/online.c): stream the test
  * split of a dataset in file order, route each prompt, reveal only the chosen
  * model's score, update; compare cumulative quality and cost with the
  * offline router (same router, no updates) and the oracle, at one λ.

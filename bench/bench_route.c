@@ -3,7 +3,7 @@
  *   build/bench/bench_route ROUTER.trm DATA.jsonl [N] [--test] [--bytes LO-HI]
  *
  * Routes the first N prompts of DATA (default 2000; with --test, of its
- * EVAL.md test split: prompts the router never saw, whose words miss the
+ * test split (docs/evaluation.md): prompts the router never saw, whose words miss the
  * tokeniser's memo as production traffic's do; with --bytes, only prompts of
  * LO to HI bytes: 1000-1400 is about 300 tokens, the design target's size)
  * with tr_route: one

@@ -104,7 +104,7 @@ TR_API const char *tr_strerror_name(int code);
 
 /* --------------------------------------------------------------- datasets */
 
-/* A routing dataset (the format of the evaluation protocol (EVAL.md)) held in memory. */
+/* A routing dataset (the format of the evaluation protocol (docs/evaluation.md)) held in memory. */
 typedef struct tr_dataset tr_dataset;
 
 /* Option structs can grow: each begins with struct_size, which its

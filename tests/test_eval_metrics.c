@@ -1,4 +1,4 @@
-/* EVAL.md's figures: hand-computed hulls (a point below the hull, duplicate
+/* The evaluation protocol's figures: hand-computed hulls (a point below the hull, duplicate
  * costs, one point, a non-monotone sweep, collinear points, never reaching
  * Q_best), Q@C below the hull, AIQ on both axes, ECE, the best single model
  * and the oracle, and cross-checks against figures computed by an

@@ -1,8 +1,8 @@
-/* EVAL.md's k-fold: fold assignment pinned by vectors computed outside C
+/* The evaluation protocol's k-fold: fold assignment pinned by vectors computed outside C
  * (/usr/bin/python3 over the ids' UTF-8 bytes), the folds' training parts
  * and test sets, the summary's mean ± SE and paired differences on
  * hand-made fold results, and tr_evaluate_kfold on the demo data: fold 0
- * of 5 is the EVAL.md split, and the result is the same whatever the
+ * of 5 is the split, and the result is the same whatever the
  * number of jobs. */
 #include "testutil.h"
 
@@ -78,7 +78,7 @@ static void test_fold_indices(void **state)
         }
         assert_int_equal(seen_test, ds->n - 1);   /* every complete record is tested once */
     }
-    /* (5, 0) is the EVAL.md split */
+    /* (5, 0) is the split */
     size_t *a, na, *b, nb;
     assert_int_equal(tr_dataset_fold_indices(ds, 5, 0, 0, &a, &na), TR_OK);
     assert_int_equal(tr_dataset_train_indices(ds, 0, &b, &nb), TR_OK);
@@ -236,7 +236,7 @@ static void test_kfold_demo(void **state)
     char err[1024], *j1 = NULL, *j2 = NULL, *one = NULL;
     assert_int_equal(tr_evaluate_kfold(ds, &o, &ko, &j1, err, sizeof err), TR_OK);
     assert_int_equal(lines, 5);
-    /* fold 0 of 5 is `train` + `eval` on the EVAL.md split */
+    /* fold 0 of 5 is `train` + `eval` on the split */
     tr_router *r = NULL;
     assert_int_equal(tr_train(ds, &o, &r, err, sizeof err), TR_OK);
     assert_int_equal(tr_evaluate(r, ds, 0, &one, err, sizeof err), TR_OK);

@@ -1,4 +1,4 @@
-/* EVAL.md's split rule, pinned by memberships computed outside C (a few
+/* The evaluation protocol's split rule, pinned by memberships computed outside C (a few
  * lines of /usr/bin/python3 over the ids' UTF-8 bytes), and the split counts
  * of a real dataset cross-checked the same way.  The hash's own vectors are
  * in test_hash.c. */

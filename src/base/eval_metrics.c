@@ -1,4 +1,4 @@
-/* EVAL.md's figures on plain arrays: the cost-quality hull, Q@C_best, gap
+/* The evaluation protocol's figures on plain arrays: the cost-quality hull, Q@C_best, gap
  * captured, C@Q_best, Q_max, AIQ (linear and log10 cost axes), ECE, and the
  * best-single-model and oracle references.  The conventions are in
  * eval_metrics.h; the arithmetic follows an independent Python reference

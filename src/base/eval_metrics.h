@@ -1,9 +1,9 @@
-/* The figures of the evaluation protocol (EVAL.md), on plain arrays, so that
+/* The figures of the evaluation protocol (docs/evaluation.md), on plain arrays, so that
  * every router, baseline and outside peer is scored by the same few lines of
  * code.  They live in base/ because the task classifier and the heads score
  * with them too, below the evaluation driver (eval/evaluate.c).
  *
- * Conventions (EVAL.md leaves them open; these match an independent Python
+ * Conventions (docs/evaluation.md leaves them open; these match an independent Python
  * reference implementation to 1e-9):
  *   hull   sort the sweep by (cost, quality); of equal costs keep the best
  *          quality; upper hull by Andrew's monotone chain (a point on or
@@ -28,7 +28,7 @@
 
 #include <stddef.h>
 
-/* EVAL.md: a router with a knob is swept over at least this many settings
+/* docs/evaluation.md: a router with a knob is swept over at least this many settings
  * (callers check; the metrics themselves accept any n >= 1, e.g. a single
  * model's one point). */
 #define TR_EVAL_MIN_SWEEP 41
@@ -82,7 +82,7 @@ int tr_eval_figures_compute(const tr_point *sweep, size_t n, const tr_eval_ref *
                             tr_eval_figures *out, char *err, size_t errlen);
 
 /* ECE of n predictions against realised scores, 'bins' equal-width bins
- * (EVAL.md: 10).  NaN when n == 0 or bins outside [1, 1000].  Arrays borrowed. */
+ * (docs/evaluation.md: 10).  NaN when n == 0 or bins outside [1, 1000].  Arrays borrowed. */
 double tr_eval_ece(const double *pred, const double *actual, size_t n, int bins);
 
 /* The one binning rule behind every ECE in the project (evaluation, heads'

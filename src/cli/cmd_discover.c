@@ -24,7 +24,7 @@ static void help(FILE *f)
         "      --heatmap FILE      task x model quality heatmap as SVG, linked from the report\n"
         "                          [beside --report FILE: FILE without .md + -heatmap.svg]\n"
         "      --json FILE         taxonomy report as JSON\n"
-        "      --all               use every record, not only the EVAL.md train split\n"
+        "      --all               use every record, not only the training split\n"
         "      --skip-bad          report and skip bad records instead of stopping\n");
     cli_train_opts_help(f);
     fprintf(f, "  -q, --quiet             no progress or summary on stderr\n"

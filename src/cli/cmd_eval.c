@@ -1,6 +1,6 @@
-/* `taskroute eval`: EVAL.md's figures for a router on a dataset's test split,
+/* `taskroute eval`: the evaluation protocol's figures for a router on a dataset's test split,
  * with its ablations and (--baselines) every baseline, side by side; with
- * --folds K, EVAL.md's k-fold evaluation: a router trained and scored per
+ * --folds K, the evaluation protocol's k-fold evaluation: a router trained and scored per
  * fold, every figure as mean ± standard error, paired differences. */
 #include <cJSON.h>
 #include <cblas.h>
@@ -21,9 +21,9 @@ static void help(FILE *f)
     fprintf(f,
         "usage: taskroute eval router.trm DATA.jsonl [--baselines] [--by-label] [--plot curve.svg] [--json]\n"
         "       taskroute eval --folds K DATA.jsonl [train options] [--baselines] [--jobs N] [--json]\n"
-        "Score the router on DATA's EVAL.md test split (records with fnv1a64(id) %% 5 == 0\n"
+        "Score the router on DATA's test split (records with fnv1a64(id) %% 5 == 0\n"
         "that have a score and a cost for every model): a sweep of the cost/quality\n"
-        "knob over 121 settings, its upper convex hull, and the figures of EVAL.md.\n"
+        "knob over 121 settings, its upper convex hull, and the figures of docs/evaluation.md.\n"
         "With --folds K, the k-fold evaluation instead: for each fold f, train a router\n"
         "with the train options on the records with fnv1a64(id) %% K != f and score it on\n"
         "the complete records of fold f (K = 5: fold 0 is the test split); every figure\n"

@@ -68,7 +68,7 @@ static void help(FILE *f)
     fprintf(f,
         "usage: taskroute train DATA.jsonl -o router.trm [options]\n"
         "Train the router (embedder, tasks, classifier, expert heads, calibration,\n"
-        "costs) on the EVAL.md training split of DATA (\"-\" = stdin).\n\n"
+        "costs) on the training split of DATA (\"-\" = stdin).\n\n"
         "  -o, --output FILE       router file to write (atomically) [required]\n"
         "      --all               train on every record, not only the train split\n"
         "      --skip-bad          report and skip bad records instead of stopping\n"

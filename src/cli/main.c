@@ -17,7 +17,7 @@ static const struct {
     {"discover", cmd_discover, "discover task types; write a stage-1 router and a report"},
     {"train", cmd_train, "train the full router (tasks, heads, calibration, costs)"},
     {"route", cmd_route, "route prompts (JSONL on stdin) to models"},
-    {"eval", cmd_eval, "score a router on the EVAL.md test split, with baselines"},
+    {"eval", cmd_eval, "score a router on the test split, with baselines"},
     {"inspect", cmd_inspect, "describe a router file"},
     {"serve", cmd_serve, "HTTP routing server and OpenAI-compatible proxy"},
     {"drift", cmd_drift, "how new traffic moved against a router's tasks"},

@@ -1,4 +1,4 @@
-/* The routing JSONL reader (the evaluation protocol's format, EVAL.md): one
+/* The routing JSONL reader (the evaluation protocol's format, docs/evaluation.md): one
  * JSON object per line, streamed with getline so a line may be any length
  * and a 100k-record file never sits in memory twice.  Every line is parsed
  * with cJSON, checked, and either kept or refused with a message naming

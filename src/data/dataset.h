@@ -16,7 +16,7 @@ typedef struct tr_record {
     size_t prompt_len;     /* bytes, without the NUL */
     char *task;            /* human label, NULL when absent; never a router input */
     uint32_t line;         /* 1-based line in the source file */
-    bool is_test;          /* EVAL.md split: fnv1a64(id) % 5 == 0 */
+    bool is_test;          /* docs/evaluation.md split: fnv1a64(id) % 5 == 0 */
     bool complete;         /* a score and a cost for every model */
 } tr_record;
 
@@ -42,7 +42,7 @@ static inline float tr_ds_cost(const tr_dataset *ds, size_t i, size_t m) { retur
 int tr_dataset_train_indices(const tr_dataset *ds, int use_all, size_t **idx, size_t *n);
 int tr_dataset_test_indices(const tr_dataset *ds, size_t **idx, size_t *n);
 
-/* EVAL.md's k-fold: fold f of K (2 <= K, f < K) is the records with
+/* The evaluation protocol's k-fold: fold f of K (2 <= K, f < K) is the records with
  * fnv1a64(id) % K == f.  test 0: the fold's training part, every record
  * outside it; test 1: its test set, the complete records in it.  (5, 0) is
  * the split above.  *idx as above; TR_EINVAL for a bad K or f. */

@@ -1,4 +1,4 @@
-/* EVAL.md's train/test split: a record is test data when FNV-1a 64 of its
+/* The evaluation protocol's train/test split: a record is test data when FNV-1a 64 of its
  * id's bytes is 0 modulo 5.  Kept in its own file because the rule is part
  * of the evaluation protocol: every router, ours or a peer's, must agree on
  * it, so it is pinned by test vectors (tests/test_split.c) computed outside

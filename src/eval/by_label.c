@@ -1,5 +1,5 @@
 /* Per-label breakdown of an evaluation (see by_label.h).  Labels are
- * matched by exact string; the training split is EVAL.md's, so the label
+ * matched by exact string; the training split is the evaluation protocol's, so the label
  * oracle never sees a test score. */
 #include "eval/by_label.h"
 

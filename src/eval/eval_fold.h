@@ -1,4 +1,4 @@
-/* tr_evaluate on any fold of EVAL.md's k-fold, for the callers that go
+/* tr_evaluate on any fold of the evaluation protocol's k-fold, for the callers that go
  * further than the JSON: the k-fold evaluation (train/kfold.c) reads the
  * figures of each fold from the tree, and the regression guard
  * (retrain/regress_guard.c) also reads the sweep's choice per test prompt,

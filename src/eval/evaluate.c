@@ -1,4 +1,4 @@
-/* tr_evaluate: the one protocol of EVAL.md, for our router, its ablations and
+/* tr_evaluate: the one protocol of docs/evaluation.md, for our router, its ablations and
  * the baselines, in one run on the same test prompts.
  *
  * Every router here is reduced to the same thing: per test prompt and model,
@@ -27,7 +27,7 @@
 #include "heads/select.h"
 #include "router/router.h"
 
-#define N_LAMBDA 121        /* sweep settings (EVAL.md asks for >= 41) */
+#define N_LAMBDA 121        /* sweep settings (docs/evaluation.md asks for >= 41) */
 #define KNN_K 50            /* neighbours of the kNN baseline */
 
 typedef struct ev {

@@ -1,5 +1,5 @@
 /* The statistics every quality claim rests on, in one place: a mean with
- * its standard error (EVAL.md's k-fold figures), a paired difference of two
+ * its standard error (the evaluation protocol's k-fold figures), a paired difference of two
  * routers on the same folds or prompts, and a bootstrap percentile interval
  * (the regression guard's test).  Plain arrays in, numbers out; nothing
  * here knows about routers. */

@@ -1,6 +1,6 @@
 /* Choosing the head variant by cross-validation: each (quality slot, cost
  * variant) pair's out-of-fold predictions are swept over the λ grid on the
- * complete rows, exactly as the evaluation protocol (EVAL.md) sweeps a router
+ * complete rows, exactly as the evaluation protocol (docs/evaluation.md) sweeps a router
  * on the test set, scored by the criterion (or the rank sum of three
  * figures) and the best allowed row wins, ties to the simpler variant.
  * Also the CV folds from record ids and handing the out-of-fold predictions

@@ -1,4 +1,4 @@
-/* The cost/quality frontier figures of EVAL.md for cross-validation inside
+/* The cost/quality frontier figures of docs/evaluation.md for cross-validation inside
  * the heads: the reference figures of a fold, and the sweep's figures
  * through base/eval_metrics.c, so a variant is chosen by exactly the figure
  * `taskroute eval` reports (conventions there). */

@@ -6,7 +6,7 @@
  *
  * Training (tr_heads_train) fits every predictor variant, chooses the one the
  * router uses by K-fold cross-validation inside the training rows (the
- * criterion is a figure of EVAL.md computed on the folds' λ sweep), and keeps
+ * criterion is a figure of docs/evaluation.md computed on the folds' λ sweep), and keeps
  * all variants available so an evaluation can print them side by side
  * (tr_heads_predict_variant).  Prediction allocates nothing. */
 #ifndef TR_HEADS_H
@@ -50,7 +50,7 @@ typedef enum tr_cvariant {
     TR_CV_COUNT
 } tr_cvariant;
 
-/* What cross-validation maximises (EVAL.md figures on the folds' sweep). */
+/* What cross-validation maximises (docs/evaluation.md figures on the folds' sweep). */
 typedef enum tr_cv_criterion {
     TR_CRIT_AIQ_LIN = 0,
     TR_CRIT_AIQ_LOG = 1,

@@ -6,7 +6,7 @@
  * seeded shuffle).  For each fold every component (priors, ridge, costs) is
  * fitted on the other folds and every variant predicts the held-out rows.
  * Each (quality, cost) variant pair is then swept over the λ grid on the
- * complete rows (a score and a cost for every model), exactly as EVAL.md
+ * complete rows (a score and a cost for every model), exactly as docs/evaluation.md
  * sweeps a router on the test set, and scored by params->criterion (AIQ on
  * the linear cost axis by default).  The best pair wins; ties go to the
  * simpler pair (lower enum values).  With fewer than 10 complete rows or

@@ -112,7 +112,7 @@ typedef struct tr_frontier_figs {
  * or TR_EINVAL (n or M zero). */
 int tr_frontier_ref_compute(const float *S, const float *C, size_t n, size_t M,
                             const size_t *rows, tr_frontier_ref *ref);
-/* EVAL.md figures of the sweep points (cost[i], qual[i]); np >= 1.
+/* docs/evaluation.md figures of the sweep points (cost[i], qual[i]); np >= 1.
  * Returns TR_OK or TR_ENOMEM. */
 int tr_frontier_figures(const double *cost, const double *qual, size_t np,
                         const tr_frontier_ref *ref, tr_frontier_figs *out);

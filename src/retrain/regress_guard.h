@@ -1,6 +1,6 @@
 /* The regression guard of scheduled retraining: before a new router
  * replaces the current one, both are scored on the same held-out prompts
- * (the EVAL.md test split of the new dataset) and compared by a paired
+ * (the test split of the new dataset) and compared by a paired
  * test, so that a retrain is refused for being worse, not for being
  * unlucky on a few prompts.
  *

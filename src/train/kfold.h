@@ -1,4 +1,4 @@
-/* EVAL.md's k-fold evaluation (tr_evaluate_kfold in taskroute.h): train a
+/* The evaluation protocol's k-fold evaluation (tr_evaluate_kfold in taskroute.h): train a
  * router on every fold's training part, score it on the fold's test set,
  * and summarise each figure as mean ± standard error over the folds, with
  * paired differences between our router and every other one.
