@@ -123,7 +123,7 @@ static long rate_count(const char *model)
     const char *p = strstr(model, "ratelimited");
     if (!p) return -2;
     p += strlen("ratelimited");
-    return *p == '-' ? atol(p + 1) : -1;
+    return *p == '-' && p[1] >= '0' && p[1] <= '9' ? atol(p + 1) : -1;
 }
 
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url, const char *method,
