@@ -2,7 +2,9 @@
  *
  * One libcurl easy handle per attempt, on the caller's thread: the caller
  * is a transfer thread of the server or a CLI command, and either may
- * block.  Time-outs: a non-streamed attempt has connect and total time-outs
+ * block.  The handles share one pool of kept-alive connections (a curl
+ * share with locks), so a request to a provider reuses a connection
+ * another one opened.  Time-outs: a non-streamed attempt has connect and total time-outs
  * (the entry's timeout_ms); a streamed one the connect time-out, the total
  * time-out until its first byte, then an idle time-out (no byte for
  * timeout_ms), checked from curl's progress callback, which also polls the
@@ -37,7 +39,12 @@ typedef struct mstate {
     atomic_ullong prompt_tokens, completion_tokens, nano_usd;
 } mstate;
 
+/* curl's share locks: one mutex per kind of shared data */
+#define N_LOCKS (CURL_LOCK_DATA_LAST + 1)
+
 struct tr_upstream_client {
+    CURLSH *share;                /* connections, DNS and TLS sessions, shared by every attempt */
+    pthread_mutex_t share_mu[N_LOCKS];
     pthread_mutex_t mu;           /* the registry and the current table */
     mstate **st;
     size_t n_st, cap_st;
@@ -51,6 +58,20 @@ static long long now_ms(void)
     return (long long)(tr_now() * 1000.0);
 }
 
+static void share_lock(CURL *h, curl_lock_data data, curl_lock_access access, void *ud)
+{
+    (void)h; (void)access;
+    tr_upstream_client *c = ud;
+    pthread_mutex_lock(&c->share_mu[(int)data < N_LOCKS ? (int)data : 0]);
+}
+
+static void share_unlock(CURL *h, curl_lock_data data, void *ud)
+{
+    (void)h;
+    tr_upstream_client *c = ud;
+    pthread_mutex_unlock(&c->share_mu[(int)data < N_LOCKS ? (int)data : 0]);
+}
+
 int tr_upstream_client_new(uint64_t seed, tr_upstream_client **out, char *err, size_t errlen)
 {
     *out = NULL;
@@ -59,6 +80,20 @@ int tr_upstream_client_new(uint64_t seed, tr_upstream_client **out, char *err, s
     if (pthread_mutex_init(&c->mu, NULL)) {
         tr_free(c);
         return tr_errorf(err, errlen, TR_ENOMEM, "cannot create a mutex");
+    }
+    for (int i = 0; i < N_LOCKS; i++) pthread_mutex_init(&c->share_mu[i], NULL);
+    /* A pool of connections kept alive between requests: a new TLS
+     * connection to a provider costs tens of milliseconds, a reused one
+     * nothing.  Without the share (old libcurl) every attempt connects. */
+    c->share = curl_share_init();
+    if (c->share && (curl_share_setopt(c->share, CURLSHOPT_LOCKFUNC, share_lock) ||
+                     curl_share_setopt(c->share, CURLSHOPT_UNLOCKFUNC, share_unlock) ||
+                     curl_share_setopt(c->share, CURLSHOPT_USERDATA, c) ||
+                     curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) ||
+                     curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) ||
+                     curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION))) {
+        curl_share_cleanup(c->share);
+        c->share = NULL;
     }
     c->seed = seed;
     atomic_init(&c->calls, 0);
@@ -76,6 +111,8 @@ void tr_upstream_client_free(tr_upstream_client *c)
     }
     tr_free(c->st);
     tr_upstream_table_unref(c->table);
+    if (c->share) curl_share_cleanup(c->share);
+    for (int i = 0; i < N_LOCKS; i++) pthread_mutex_destroy(&c->share_mu[i]);
     pthread_mutex_destroy(&c->mu);
     tr_free(c);
 }
@@ -164,6 +201,7 @@ typedef struct xfer {
     size_t rl_len;
     long retry_after_ms;        /* -1: none */
     tr_upstream_stream *sse;    /* a 2xx stream, read for its usage as it passes */
+    CURLSH *share;
 } xfer;
 
 static void reset_response(xfer *x)
@@ -321,6 +359,7 @@ static int attempt(xfer *x, const char *body)
     curl_easy_setopt(c, CURLOPT_XFERINFODATA, x);
     curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, u->connect_timeout_ms);
+    if (x->share) curl_easy_setopt(c, CURLOPT_SHARE, x->share);
     if (!x->stream) curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, u->timeout_ms);
     rc = (int)curl_easy_perform(c);
 out:
@@ -417,6 +456,7 @@ int tr_upstream_client_call(tr_upstream_client *c, const tr_upstream_call *call,
     memset(&x, 0, sizeof x);
     x.call = call;
     x.stream = call->stream;
+    x.share = c->share;
     int rc = TR_OK, tried = 0, skipped_breaker = 0, skipped_cc = 0;
     res->outcome = TR_UPSTREAM_FAILED;
     for (size_t pos = 0; pos < call->n_candidates; pos++) {
