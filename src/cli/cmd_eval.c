@@ -102,10 +102,11 @@ static void print_table(const cJSON *j)
     }
     const cJSON *dp = cJSON_GetObjectItem(j, "default_policy");
     if (dp)
-        printf("\ndefault policy (serve with no --policy): %s, lambda %.4g: quality %.4f (%+.4f against the best "
-               "single model), cost %.3g (%.1f%% of its cost)%s\n",
+        printf("\ndefault policy (serve with no --policy): %s, lambda %.4g: quality %.4f (%+.4f +- %.4f against the "
+               "best single model, paired per prompt), cost %.3g (%.1f%% of its cost)%s\n",
                cJSON_GetStringValue(cJSON_GetObjectItem(dp, "mode")), tr_json_get_num(dp, "lambda"),
-               tr_json_get_num(dp, "mean_quality"), tr_json_get_num(dp, "quality_vs_best"), tr_json_get_num(dp, "mean_cost"),
+               tr_json_get_num(dp, "mean_quality"), tr_json_get_num(dp, "quality_vs_best"),
+               tr_json_get_num(dp, "quality_vs_best_se"), tr_json_get_num(dp, "mean_cost"),
                100 * tr_json_get_num(dp, "cost_share_of_best"),
                cJSON_IsTrue(cJSON_GetObjectItem(dp, "stored")) ? "" : " [the router file stores no default: quality mode]");
     printf("\nsingle models (test mean quality, cost):\n");

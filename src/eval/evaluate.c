@@ -405,14 +405,20 @@ static void add_default_policy(ev *e, cJSON *root, const pred *p)
     tr_policy_estimate est;
     int stored = tr_router_default_policy(e->r, &opt, &est) == TR_OK;
     const tr_select_tables *tab = tr_heads_tables(e->r->heads);
-    double sq = 0, sc = 0;
+    double sq = 0, sc = 0, sd = 0, sd2 = 0;
     for (size_t i = 0; i < e->nt; i++) {
         const float *q = p->q + i * e->M, *qc = p->qcal + i * e->M, *c = p->c + i * e->M;
         int m = tr_select(q, qc, c, e->M, NULL, opt.mode, opt.value, tab);
         if (m < 0) m = (int)e->ref.best;
         sq += e->S[i * e->M + (size_t)m];
         sc += e->C[i * e->M + (size_t)m];
+        /* paired with the best single model on the same prompt */
+        double d = (double)e->S[i * e->M + (size_t)m] - (double)e->S[i * e->M + e->ref.best];
+        sd += d;
+        sd2 += d * d;
     }
+    double n = (double)e->nt, md = sd / n;
+    double se = e->nt > 1 ? sqrt((sd2 - n * md * md) / (n - 1) / n) : NAN;
     cJSON *o = cJSON_AddObjectToObject(root, "default_policy");
     if (!o) return;
     cJSON_AddBoolToObject(o, "stored", stored);
@@ -421,6 +427,7 @@ static void add_default_policy(ev *e, cJSON *root, const pred *p)
     cJSON_AddNumberToObject(o, "mean_quality", sq / (double)e->nt);
     cJSON_AddNumberToObject(o, "mean_cost", sc / (double)e->nt);
     cJSON_AddNumberToObject(o, "quality_vs_best", sq / (double)e->nt - e->ref.q_best);
+    cJSON_AddItemToObject(o, "quality_vs_best_se", tr_json_num(se));
     cJSON_AddItemToObject(o, "cost_share_of_best", tr_json_num(e->ref.c_best > 0 ? sc / (double)e->nt / e->ref.c_best : NAN));
     if (stored) {
         cJSON_AddItemToObject(o, "training_quality", tr_json_num(est.quality));
