@@ -60,7 +60,9 @@ static void print_decision(const tr_router *r, const char *id, const tr_decision
     if (id) cJSON_AddStringToObject(o, "id", id);
     if (d->model >= 0) cJSON_AddStringToObject(o, "model", d->model_name);
     cJSON_AddStringToObject(o, "task", d->task_name);
-    cJSON_AddNumberToObject(o, "task_id", d->task);
+    /* the id that survives a warm-started retrain; the index is this file's */
+    cJSON_AddNumberToObject(o, "task_id", d->task_id);
+    cJSON_AddNumberToObject(o, "task_index", d->task);
     cJSON_AddNumberToObject(o, "task_prob", round(d->task_prob * 1e4) / 1e4);
     if (!brief && d->model >= 0) {
         cJSON *q = cJSON_AddObjectToObject(o, "quality"), *c = cJSON_AddObjectToObject(o, "cost");
@@ -83,6 +85,7 @@ static void print_decision(const tr_router *r, const char *id, const tr_decision
             used[k] = best;
             cJSON *e = cJSON_CreateObject();
             cJSON_AddStringToObject(e, "task", tr_router_task_name(r, (size_t)best));
+            cJSON_AddNumberToObject(e, "task_id", tr_router_task_id(r, (size_t)best));
             cJSON_AddNumberToObject(e, "prob", round(d->task_probs[best] * 1e4) / 1e4);
             cJSON_AddItemToArray(tp, e);
         }
