@@ -115,6 +115,10 @@ const char *tr_dataset_model_name(const tr_dataset *ds, size_t m);
 /* 1 when the record id falls in EVAL.md's test split (fnv1a64(id) % 5 == 0). */
 int tr_split_is_test(const char *id, size_t len);
 
+/* The record's fold in EVAL.md's k-fold evaluation: fnv1a64(id) % k (0 for
+ * k < 2).  With k = 5, fold 0 is the test split above. */
+unsigned tr_split_fold(const char *id, size_t len, unsigned k);
+
 /* FNV-1a, 64-bit, over len bytes (EVAL.md's split hash). */
 uint64_t tr_fnv1a64(const void *data, size_t len);
 
@@ -136,6 +140,11 @@ typedef struct tr_train_options {
     uint64_t seed;          /* every random choice derives from it [42] */
     int threads;            /* worker threads, 0 = number of cores [0] */
     int use_all;            /* 1: train on every record, not only the train split [0] */
+    /* The training split: every record outside fold holdout_fold of
+     * holdout_folds (EVAL.md's k-fold; tr_split_fold).  [5, 0] is EVAL.md's
+     * split; holdout_folds < 2 reads as 5.  Ignored with use_all. */
+    int holdout_folds;      /* [5] */
+    int holdout_fold;       /* [0] */
     /* embedding */
     int dim;                /* projection dimension [256] */
     int vocab_size;         /* SentencePiece vocabulary [4000] */
@@ -345,6 +354,48 @@ int tr_router_set_cost_scale(tr_router *r, size_t m, double scale);
  * owned by the caller: tr_free. */
 int tr_evaluate(const tr_router *r, const tr_dataset *ds, int with_baselines,
                 char **json, char *err, size_t errlen);
+
+/* EVAL.md's k-fold evaluation: the figures to report and decide by. */
+typedef struct tr_kfold_options {
+    int folds;              /* K, 2..100; fold f's test set is the complete records with
+                             * fnv1a64(id) % K == f, so K = 5's fold 0 is the split above [5] */
+    int baselines;          /* 1: also train and score every baseline router in each fold [0] */
+    int jobs;               /* folds trained at once; 0 = as many as the cores allow, given the
+                             * training options' threads [0] */
+    /* Called as each fold finishes, with a one-line summary of it (fold,
+     * test prompts, seconds, its figures); calls are serialised but may come
+     * from any thread.  NULL: none.  The line is valid during the call. */
+    void (*fold_done)(void *ctx, const char *line);
+    void *fold_done_ctx;
+} tr_kfold_options;
+
+/* Fill *o with the defaults shown in brackets above.  o is the caller's. */
+void tr_kfold_options_default(tr_kfold_options *o);
+
+/* For each fold f of K: train a router with 'train' (NULL = defaults) on
+ * every record outside fold f (everything training chooses, heads by
+ * cross-validation included, is chosen again inside that part), score it
+ * and its ablations (and with baselines every baseline) on fold f's test
+ * set by tr_evaluate's protocol.  Then each figure over the folds:
+ *   {"dataset", "folds", "n_test": {"total", "folds": [...]},
+ *    "reference": {"q_best", "c_best", "q_oracle", "c_oracle": S, "best_model": [...]},
+ *    "heads": [{"quality", "cost"} chosen per fold],
+ *    "routers": {NAME: {FIGURE: S}},
+ *    "paired": {NAME: {FIGURE: P}, "best-single": {"q_at_c_best": P}}}
+ * where S = {"mean", "se", "folds": [per fold]} (se: sample standard
+ * deviation / sqrt(K); null where a fold has no value, e.g. an infinite
+ * c_at_q_best) and P is S of the per-fold difference taskroute − NAME plus
+ * "won", "lost", "tied": folds where taskroute is better, worse, equal.
+ * FIGURE: q_at_c_best, gap_captured, c_at_q_best, cost_saving, q_max,
+ * c_at_q_max, aiq_lin, aiq_log, ece (as tr_evaluate; P has all but
+ * c_at_q_max).  A router appears only when every fold scored it.
+ * train's use_all, warm_start and cv_predictions are refused (TR_EINVAL);
+ * its progress is not called (opt->fold_done reports instead) and its
+ * threads apply to each fold.  The result is the same whatever jobs and
+ * threads.  Borrows ds, train and opt (NULL = defaults).  *json owned by
+ * the caller: tr_free. */
+int tr_evaluate_kfold(const tr_dataset *ds, const tr_train_options *train, const tr_kfold_options *opt,
+                      char **json, char *err, size_t errlen);
 
 #ifdef __cplusplus
 }

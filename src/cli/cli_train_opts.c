@@ -7,8 +7,15 @@
 
 enum {
     O_SEED = 1000, O_THREADS, O_DIM, O_VOCAB, O_MINDF, O_MAXFEAT, O_NOBIGRAMS, O_PROJ, O_ALGO, O_K, O_MUTUAL,
-    O_RES, O_TASKS, O_MINSIZE, O_TOPK, O_FOLDS
+    O_RES, O_TASKS, O_MINSIZE, O_TOPK, O_FOLDS, O_HEADS, O_KNN_TASKS, O_KNN_CAP, O_KNN_MASS, O_FAST
 };
+
+/* --fast: what bench/RESULTS.md (section 3) measured as the latency profile */
+#define FAST_MAX_FEATURES 8000
+#define FAST_HEADS "prior-soft,prior+ridge"
+/* max_features before parsing: not given; after --fast: --fast's unless given */
+#define MAXFEAT_UNSET 0
+#define MAXFEAT_FAST (-1)
 
 static const struct option shared[] = {
     {"seed", required_argument, 0, O_SEED}, {"threads", required_argument, 0, O_THREADS},
@@ -20,6 +27,12 @@ static const struct option shared[] = {
     {"resolution", required_argument, 0, O_RES}, {"tasks", required_argument, 0, O_TASKS},
     {"min-task-size", required_argument, 0, O_MINSIZE}, {"gate-top-k", required_argument, 0, O_TOPK},
     {"cv-folds", required_argument, 0, O_FOLDS},
+};
+
+static const struct option heads_opts[] = {
+    {"heads", required_argument, 0, O_HEADS}, {"knn-tasks", required_argument, 0, O_KNN_TASKS},
+    {"knn-cap", required_argument, 0, O_KNN_CAP}, {"knn-mass", required_argument, 0, O_KNN_MASS},
+    {"fast", no_argument, 0, O_FAST},
 };
 
 void cli_train_opts_help(FILE *f)
@@ -50,13 +63,55 @@ void cli_train_opts_help(FILE *f)
         d.min_task_size, d.gate_top_k, d.cv_folds);
 }
 
-size_t cli_train_opts_merge(struct option *out, size_t cap, const struct option *base, size_t nbase)
+void cli_heads_opts_help(FILE *f)
+{
+    tr_train_options d;
+    tr_train_options_default(&d);
+    fprintf(f, "      --heads LIST        quality heads CV may choose among, comma-separated:\n"
+               "                          prior-hard, prior-soft, prior+ridge, knn, ensemble,\n"
+               "                          knn-tau, prior+ridge-surface, knn-tau/ridge-surface,\n"
+               "                          knn-sup, knn-sup-ridge\n"
+               "                          [all but prior-hard]; without the kNN heads routing\n"
+               "                          is faster and the router file smaller\n"
+               "      --knn-tasks G       kNN heads search the prompts of the G most probable\n"
+               "                          tasks, 0 = all [%d]\n"
+               "      --knn-mass P        ...but stop at fewer once their probabilities sum to\n"
+               "                          P (a prompt the classifier is sure of searches one\n"
+               "                          task: faster routing); 0 = always G [%.2f]\n"
+               "      --knn-cap N         at most N prompts of a task in the kNN store (a fixed\n"
+               "                          sample of a larger task), 0 = all [%d]\n"
+               "      --fast              the latency profile: --max-features %d --heads\n"
+               "                          %s unless given (a smaller router,\n"
+               "                          about twice as fast, a little less quality)\n",
+            d.knn_tasks, d.knn_mass, d.knn_cap, FAST_MAX_FEATURES, FAST_HEADS);
+}
+
+size_t cli_train_opts_merge(struct option *out, size_t cap, const struct option *base, size_t nbase, int heads)
 {
     size_t n = 0;
     for (size_t i = 0; i < nbase && n + 1 < cap; i++) out[n++] = base[i];
     for (size_t i = 0; i < sizeof shared / sizeof shared[0] && n + 1 < cap; i++) out[n++] = shared[i];
+    for (size_t i = 0; heads && i < sizeof heads_opts / sizeof heads_opts[0] && n + 1 < cap; i++)
+        out[n++] = heads_opts[i];
     memset(&out[n], 0, sizeof out[n]);
     return n;
+}
+
+void cli_train_opts_init(tr_train_options *o)
+{
+    tr_train_options_default(o);
+    o->max_features = MAXFEAT_UNSET;
+}
+
+void cli_train_opts_finish(tr_train_options *o)
+{
+    if (o->max_features == MAXFEAT_UNSET) {
+        tr_train_options d;
+        tr_train_options_default(&d);
+        o->max_features = d.max_features;
+    } else if (o->max_features == MAXFEAT_FAST) {
+        o->max_features = FAST_MAX_FEATURES;
+    }
 }
 
 int cli_train_opts_parse(const char *cmd, int code, const char *arg, tr_train_options *o)
@@ -92,6 +147,21 @@ int cli_train_opts_parse(const char *cmd, int code, const char *arg, tr_train_op
     case O_MINSIZE: if (cli_parse_int(cmd, "--min-task-size", arg, 0, 10000000, &v)) return -1; o->min_task_size = (int)v; return 0;
     case O_TOPK: if (cli_parse_int(cmd, "--gate-top-k", arg, 1, 100000, &v)) return -1; o->gate_top_k = (int)v; return 0;
     case O_FOLDS: if (cli_parse_int(cmd, "--cv-folds", arg, 2, 20, &v)) return -1; o->cv_folds = (int)v; return 0;
+    case O_HEADS: o->heads = arg; return 0;
+    case O_FAST:
+        /* a later --heads or --max-features overrides these, an earlier one stays */
+        if (!o->heads) o->heads = FAST_HEADS;
+        if (o->max_features == MAXFEAT_UNSET) o->max_features = MAXFEAT_FAST;
+        return 0;
+    case O_KNN_CAP:
+        if (cli_parse_int(cmd, "--knn-cap", arg, 0, 100000000, &v)) return -1;
+        o->knn_cap = (int)v;
+        return 0;
+    case O_KNN_MASS: if (cli_parse_double(cmd, "--knn-mass", arg, 0, 1, &o->knn_mass)) return -1; return 0;
+    case O_KNN_TASKS:
+        if (cli_parse_int(cmd, "--knn-tasks", arg, 0, 64, &v)) return -1;
+        o->knn_tasks = (int)v;
+        return 0;
     }
     return 1;
 }

@@ -48,7 +48,7 @@ int cmd_discover(int argc, char **argv)
         {"skip-bad", no_argument, 0, 'B'}, {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'},
     };
     struct option longopts[64];
-    cli_train_opts_merge(longopts, 64, base, sizeof base / sizeof base[0]);
+    cli_train_opts_merge(longopts, 64, base, sizeof base / sizeof base[0], 0);
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "o:qh", longopts, NULL)) != -1) {

@@ -1,7 +1,7 @@
 /* `taskroute train`: the whole router from a routing dataset; with
  * --warm-start, a scheduled retrain: stable task ids, a drift report, and a
- * regression guard that refuses a worse router (exit 3) before anything is
- * written. */
+ * regression guard that refuses a worse router (exit 3) before the router
+ * file is written (the drift report, with the guard's evidence, is). */
 #include <cJSON.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -60,7 +60,7 @@ static void print_stage_times(double end)
     fputc('\n', stderr);
 }
 
-/* The new router was refused by the regression guard; nothing written. */
+/* The new router was refused by the regression guard; no router written. */
 #define TR_EXIT_REGRESSION 3
 #define MAX_LOGS 64
 
@@ -86,41 +86,27 @@ static void help(FILE *f)
         "      --match-min S       least match score for a task to keep its id [%g]\n"
         "      --drift-report MD   write the drift report as Markdown (--warm-start)\n"
         "      --drift-json FILE   write the drift report as JSON (--warm-start)\n"
-        "      --max-regression X  refuse the new router when its AIQ(log) or Q@C_best\n"
-        "                          on DATA's test split is below the current one's by\n"
-        "                          more than X (exit 3, nothing written) [%g]\n"
+        "      --max-regression X  refuse the new router (exit 3, router not written)\n"
+        "                          when, on DATA's test split, its AIQ(log) or Q@C_best\n"
+        "                          is below the current one's by more than X beyond\n"
+        "                          noise (the 95%% bootstrap interval of the paired\n"
+        "                          difference lies below -X), or when it no longer\n"
+        "                          beats the best single model where the current one\n"
+        "                          did beyond noise [%g]\n"
         "      --force             skip the regression guard\n"
         "Learning from feedback:\n"
         "      --feedback LOG      server feedback log (JSONL); repeatable\n"
         "      --decisions LOG     server decision log to join on request_id; repeatable\n",
         wp.match.min_score, TR_DEFAULT_MAX_REGRESSION);
     cli_train_opts_help(f);
-    tr_train_options d;
-    tr_train_options_default(&d);
-    fprintf(f, "      --heads LIST        quality heads CV may choose among, comma-separated:\n"
-               "                          prior-hard, prior-soft, prior+ridge, knn, ensemble,\n"
-               "                          knn-tau, prior+ridge-surface, knn-tau/ridge-surface,\n"
-               "                          knn-sup, knn-sup-ridge\n"
-               "                          [all but prior-hard]; without the kNN heads routing\n"
-               "                          is faster and the router file smaller\n"
-               "      --knn-tasks G       kNN heads search the prompts of the G most probable\n"
-               "                          tasks, 0 = all [%d]\n"
-               "      --knn-mass P        ...but stop at fewer once their probabilities sum to\n"
-               "                          P (a prompt the classifier is sure of searches one\n"
-               "                          task: faster routing); 0 = always G [%.2f]\n"
-               "      --knn-cap N         at most N prompts of a task in the kNN store (a fixed\n"
-               "                          sample of a larger task), 0 = all [%d]\n"
-               "      --fast              the latency profile: --max-features 8000 --heads\n"
-               "                          prior-soft,prior+ridge unless given (a smaller router,\n"
-               "                          about twice as fast, a little less quality)\n"
-               "      --cv-predictions F  also write every head's out-of-fold predictions, the\n"
+    cli_heads_opts_help(f);
+    fprintf(f, "      --cv-predictions F  also write every head's out-of-fold predictions, the\n"
                "                          ones cross-validation chose by, as JSONL: a line per\n"
                "                          training record {id, line, fold, task_index, chosen, q};\n"
-               "                          \"-\" = standard output\n",
-            d.knn_tasks, d.knn_mass, d.knn_cap);
+               "                          \"-\" = standard output\n");
     fprintf(f, "  -q, --quiet             no progress or summary on stderr\n"
                "  -h, --help              this help\n"
-               "Exit: 0 written; 1 error; 2 usage; 3 refused as a regression (nothing written).\n");
+               "Exit: 0 written; 1 error; 2 usage; 3 refused as a regression (router not written).\n");
 }
 
 /* Write text to path atomically. */
@@ -149,8 +135,8 @@ static char *with_guard(const char *drift, const char *guard)
     return c;
 }
 
-enum { O_REFIT = 500, O_DRIFT_MD, O_DRIFT_JSON, O_MAXREG, O_FORCE, O_FEEDBACK, O_DECISIONS, O_MATCHMIN,
-       O_HEADS, O_KNN_TASKS, O_KNN_CAP, O_KNN_MASS, O_FAST, O_CVPRED, O_PRICES };
+enum { O_REFIT = 500, O_DRIFT_MD, O_DRIFT_JSON, O_MAXREG, O_FORCE, O_FEEDBACK, O_DECISIONS, O_MATCHMIN, O_CVPRED,
+       O_PRICES };
 
 /* --prices: the table's price of each model becomes the router's reference
  * price, so a server rescales costs by later prices against these.  0 ok,
@@ -180,21 +166,17 @@ static int record_prices(tr_router *r, const tr_upstream_table *t, const char *p
     return 0;
 }
 
-/* --fast: what bench/RESULTS.md (section 3) measured as the latency profile */
-#define FAST_MAX_FEATURES 8000
-#define FAST_HEADS "prior-soft,prior+ridge"
-
 int cmd_train(int argc, char **argv)
 {
     const char *out = NULL, *drift_md = NULL, *drift_json = NULL;
     const char *fb[MAX_LOGS], *dec[MAX_LOGS];
     size_t nfb = 0, ndec = 0;
-    int skip_bad = 0, force = 0, maxreg_given = 0, fast = 0;
+    int skip_bad = 0, force = 0, maxreg_given = 0;
     double max_reg = TR_DEFAULT_MAX_REGRESSION;
     const char *prices = NULL;
     tr_upstream_table *price_table = NULL;
     tr_train_options o;
-    tr_train_options_default(&o);
+    cli_train_opts_init(&o);
     tr_warm_params wp;
     tr_warm_params_default(&wp);
     static const struct option base[] = {
@@ -204,17 +186,14 @@ int cmd_train(int argc, char **argv)
         {"drift-json", required_argument, 0, O_DRIFT_JSON}, {"max-regression", required_argument, 0, O_MAXREG},
         {"force", no_argument, 0, O_FORCE}, {"feedback", required_argument, 0, O_FEEDBACK},
         {"decisions", required_argument, 0, O_DECISIONS}, {"match-min", required_argument, 0, O_MATCHMIN},
-        {"heads", required_argument, 0, O_HEADS}, {"knn-tasks", required_argument, 0, O_KNN_TASKS},
-        {"knn-cap", required_argument, 0, O_KNN_CAP}, {"knn-mass", required_argument, 0, O_KNN_MASS},
-        {"fast", no_argument, 0, O_FAST}, {"cv-predictions", required_argument, 0, O_CVPRED},
-        {"prices", required_argument, 0, O_PRICES}, {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'},
+        {"cv-predictions", required_argument, 0, O_CVPRED}, {"prices", required_argument, 0, O_PRICES},
+        {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'},
     };
     struct option longopts[64];
-    size_t nl = cli_train_opts_merge(longopts, 64, base, sizeof base / sizeof base[0]);
+    size_t nl = cli_train_opts_merge(longopts, 64, base, sizeof base / sizeof base[0], 1);
     (void)nl;
     int c;
     optind = 1;
-    o.max_features = 0;   /* 0: not given (the option's least value is 1) */
     while ((c = getopt_long(argc, argv, "o:qh", longopts, NULL)) != -1) {
         switch (c) {
         case 'o': out = optarg; break;
@@ -232,25 +211,8 @@ int cmd_train(int argc, char **argv)
             if (cli_parse_double("train", "--match-min", optarg, 0, 1, &wp.match.min_score)) return TR_EXIT_USAGE;
             break;
         case O_FORCE: force = 1; break;
-        case O_HEADS: o.heads = optarg; break;
-        case O_FAST: fast = 1; break;
         case O_CVPRED: o.cv_predictions = optarg; break;
         case O_PRICES: prices = optarg; break;
-        case O_KNN_CAP: {
-            long v;
-            if (cli_parse_int("train", "--knn-cap", optarg, 0, 100000000, &v)) return TR_EXIT_USAGE;
-            o.knn_cap = (int)v;
-            break;
-        }
-        case O_KNN_MASS:
-            if (cli_parse_double("train", "--knn-mass", optarg, 0, 1, &o.knn_mass)) return TR_EXIT_USAGE;
-            break;
-        case O_KNN_TASKS: {
-            long v;
-            if (cli_parse_int("train", "--knn-tasks", optarg, 0, 64, &v)) return TR_EXIT_USAGE;
-            o.knn_tasks = (int)v;
-            break;
-        }
         case O_FEEDBACK:
         case O_DECISIONS:
             if ((c == O_FEEDBACK ? nfb : ndec) == MAX_LOGS)
@@ -267,12 +229,7 @@ int cmd_train(int argc, char **argv)
         }
         }
     }
-    if (!o.max_features) {
-        tr_train_options d;
-        tr_train_options_default(&d);
-        o.max_features = fast ? FAST_MAX_FEATURES : d.max_features;
-    }
-    if (fast && !o.heads) o.heads = FAST_HEADS;
+    cli_train_opts_finish(&o);
     if (optind != argc - 1 || !out) {
         fprintf(stderr, "taskroute train: need DATA.jsonl and -o router.trm\n");
         help(stderr);
@@ -308,23 +265,25 @@ int cmd_train(int argc, char **argv)
     double t_end = now_s();
     cli_progress_done();
     if (rc) { cli_fail("train", TR_EXIT_ERR, "%s", err); goto done; }
+    int refused = 0;
+    char refusal[1024] = "";
     if (o.warm_start && !force) {
         if ((rc = tr_router_open(o.warm_start, &cur, err, sizeof err))) { cli_fail("train", TR_EXIT_ERR, "%s", err); goto done; }
         tr_guard_result g;
         rc = tr_regression_check(cur, r, ds, max_reg, &g, err, sizeof err);
-        if (rc == TR_EREGRESS) {
-            cli_fail("train", TR_EXIT_REGRESSION, "%s; %s left as it was, nothing written", err, o.warm_start);
-            ex = TR_EXIT_REGRESSION;
-            goto done;
-        }
-        if (rc) { cli_fail("train", TR_EXIT_ERR, "%s", err); goto done; }
-        guard = tr_guard_json(&g, max_reg);
-        if (!cli_quiet && g.old_usable)
-            fprintf(stderr, "taskroute train: regression guard passed: AIQ(log) %.4f -> %.4f, Q@C_best %.4f -> %.4f\n",
-                    g.old_aiq_log, g.new_aiq_log, g.old_q_at_cbest, g.new_q_at_cbest);
+        if (rc && rc != TR_EREGRESS) { cli_fail("train", TR_EXIT_ERR, "%s", err); goto done; }
+        refused = rc == TR_EREGRESS;
+        if (refused) snprintf(refusal, sizeof refusal, "%s", err);
+        if (!(guard = tr_guard_json(&g, max_reg))) { cli_fail("train", TR_EXIT_ERR, "out of memory"); goto done; }
+        if (!cli_quiet && g.old_usable && !refused)
+            fprintf(stderr, "taskroute train: regression guard passed on %zu test prompts: AIQ(log) %.4f -> %.4f "
+                    "(%+.4f, 95%% interval %+.4f to %+.4f), Q@C_best %.4f -> %.4f (%+.4f, %+.4f to %+.4f)\n",
+                    g.n_test, g.aiq_log.before, g.aiq_log.after, g.aiq_log.diff, g.aiq_log.lo, g.aiq_log.hi,
+                    g.q_at_cbest.before, g.q_at_cbest.after, g.q_at_cbest.diff, g.q_at_cbest.lo, g.q_at_cbest.hi);
     }
-    if (price_table && record_prices(r, price_table, prices)) goto done;
-    if ((rc = tr_router_save(r, out, err, sizeof err))) { cli_fail("train", TR_EXIT_ERR, "%s", err); goto done; }
+    if (!refused && price_table && record_prices(r, price_table, prices)) goto done;
+    if (!refused && (rc = tr_router_save(r, out, err, sizeof err))) { cli_fail("train", TR_EXIT_ERR, "%s", err); goto done; }
+    /* the drift report, with the guard's evidence, is written whatever the verdict */
     if (drift) {
         full = with_guard(drift, guard);
         if (!full) { cli_fail("train", TR_EXIT_ERR, "out of memory"); goto done; }
@@ -333,6 +292,11 @@ int cmd_train(int argc, char **argv)
             if ((rc = tr_drift_markdown(full, &md, err, sizeof err))) { cli_fail("train", TR_EXIT_ERR, "%s", err); goto done; }
             if (write_text(drift_md, md)) goto done;
         }
+    }
+    if (refused) {
+        ex = cli_fail("train", TR_EXIT_REGRESSION, "%s; %s not written%s", refusal, out,
+                      drift_md || drift_json ? " (the drift report was, with the guard's evidence)" : "");
+        goto done;
     }
     if (!cli_quiet) {
         fprintf(stderr, "taskroute train: wrote %s: %zu tasks, %zu models, dim %zu\n", out,

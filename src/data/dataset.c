@@ -792,7 +792,16 @@ int tr_dataset_find_model(const tr_dataset *ds, const char *name)
     return -1;
 }
 
-static int pick(const tr_dataset *ds, int which, size_t **idx, size_t *n)
+/* Fold f of K holds the records with fnv1a64(id) % K == f.  (5, 0) reads
+ * is_test, which the loader sets by the same rule and feedback_merge.c
+ * clears for records that are training data only. */
+static bool in_fold(const tr_record *r, unsigned K, unsigned f)
+{
+    return K == 5 && f == 0 ? r->is_test : tr_split_fold(r->id, strlen(r->id), K) == f;
+}
+
+/* which: 0 every record, 1 those outside fold f, 2 the complete ones in it */
+static int pick(const tr_dataset *ds, int which, unsigned K, unsigned f, size_t **idx, size_t *n)
 {
     *idx = NULL;
     *n = 0;
@@ -801,7 +810,7 @@ static int pick(const tr_dataset *ds, int which, size_t **idx, size_t *n)
     size_t k = 0;
     for (size_t i = 0; i < ds->n; i++) {
         const tr_record *r = &ds->rec[i];
-        if (which == 0 ? 1 : which == 1 ? !r->is_test : (r->is_test && r->complete)) v[k++] = i;
+        if (which == 0 ? 1 : which == 1 ? !in_fold(r, K, f) : (r->complete && in_fold(r, K, f))) v[k++] = i;
     }
     *idx = v;
     *n = k;
@@ -811,11 +820,17 @@ static int pick(const tr_dataset *ds, int which, size_t **idx, size_t *n)
 int tr_dataset_train_indices(const tr_dataset *ds, int use_all, size_t **idx, size_t *n)
 {
     if (!ds || !idx || !n) return TR_EINVAL;
-    return pick(ds, use_all ? 0 : 1, idx, n);
+    return pick(ds, use_all ? 0 : 1, 5, 0, idx, n);
 }
 
 int tr_dataset_test_indices(const tr_dataset *ds, size_t **idx, size_t *n)
 {
     if (!ds || !idx || !n) return TR_EINVAL;
-    return pick(ds, 2, idx, n);
+    return pick(ds, 2, 5, 0, idx, n);
+}
+
+int tr_dataset_fold_indices(const tr_dataset *ds, unsigned K, unsigned f, int test, size_t **idx, size_t *n)
+{
+    if (!ds || !idx || !n || K < 2 || f >= K) return TR_EINVAL;
+    return pick(ds, test ? 2 : 1, K, f, idx, n);
 }

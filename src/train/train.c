@@ -42,6 +42,8 @@ void tr_train_options_default(tr_train_options *o)
     memset(o, 0, sizeof *o);
     o->seed = e.seed;
     o->threads = e.threads;
+    o->holdout_folds = 5;   /* fold 0 of 5: the evaluation protocol's split */
+    o->holdout_fold = 0;
     o->dim = e.dim;
     o->vocab_size = e.vocab_size;
     o->min_df = e.min_df;
@@ -214,8 +216,13 @@ static int run_stage1(const tr_dataset *ds, const tr_train_options *o, tr_warm *
     int rc;
     memset(s, 0, sizeof *s);
     int threads = o->threads > 0 ? o->threads : tr_ncpu();
-    if ((rc = tr_dataset_train_indices(ds, o->use_all, &s->idx, &s->n)))
-        return tr_errorf(err, errlen, rc, "%s: selecting the training split failed", ds->path);
+    int K = o->holdout_folds < 2 ? 5 : o->holdout_folds;
+    if (!o->use_all && (o->holdout_fold < 0 || o->holdout_fold >= K))
+        return tr_errorf(err, errlen, TR_EINVAL, "holdout_fold %d: want 0..%d (holdout_folds %d)", o->holdout_fold,
+                         K - 1, K);
+    rc = o->use_all ? tr_dataset_train_indices(ds, 1, &s->idx, &s->n)
+                    : tr_dataset_fold_indices(ds, (unsigned)K, (unsigned)o->holdout_fold, 0, &s->idx, &s->n);
+    if (rc) return tr_errorf(err, errlen, rc, "%s: selecting the training split failed", ds->path);
     size_t min_n = (size_t)(o->knn_k > 0 ? o->knn_k : 15) + 2;
     if (s->n < min_n)
         return tr_errorf(err, errlen, TR_ETOOFEW, "%s: %zu training prompts; discovery needs at least %zu (k=%d)",
@@ -374,6 +381,11 @@ static char *config_json(const tr_dataset *ds, const tr_train_options *o, const 
     cJSON_AddStringToObject(j, "kind", kind);
     cJSON_AddStringToObject(j, "trained_on", ds->path ? ds->path : "");
     cJSON_AddNumberToObject(j, "n_train", (double)s->n);
+    if (!o->use_all && o->holdout_folds >= 2 && !(o->holdout_folds == 5 && o->holdout_fold == 0)) {
+        /* a k-fold run's router says which fold it never saw */
+        cJSON_AddNumberToObject(j, "holdout_folds", o->holdout_folds);
+        cJSON_AddNumberToObject(j, "holdout_fold", o->holdout_fold);
+    }
     char seed[32];
     snprintf(seed, sizeof seed, "%llu", (unsigned long long)o->seed);
     cJSON_AddStringToObject(j, "seed", seed);
