@@ -47,13 +47,12 @@ static int request_policy(tr_server *srv, tr_request *q, const tr_loaded_router 
                           const char *model_field, int *named, char *msg, size_t msglen)
 {
     tr_policy p = srv->cfg.policy;
-    *named = 0;
+    int v = tr_policy_from_model(model_field, &srv->cfg.policy, &p, msg, msglen);
+    if (v < 0) return TR_API_UNKNOWN_MODEL;
+    *named = v;
     if (req->knob_set) {
         snprintf(q->policy, sizeof q->policy, "%s=%g", tr_policy_mode_name(req->opt.mode), req->opt.value);
     } else {
-        int v = tr_policy_from_model(model_field, &srv->cfg.policy, &p, msg, msglen);
-        if (v < 0) return TR_API_UNKNOWN_MODEL;
-        *named = v;
         if (!v) snprintf(p.name, sizeof p.name, "taskroute");
         if (tr_policy_options(&p, L->r, &req->opt))
             q->note = "the router file stores no default policy: routed for the best predicted quality";
@@ -67,9 +66,13 @@ static int request_policy(tr_server *srv, tr_request *q, const tr_loaded_router 
 /* Route req on the pinned router L: restrict to req's models and to the
  * routable ones, run tr_route.  pinned >= 0: the client named that router
  * model, which answers whatever the policy prefers (the route still ranks
- * the others, for fallback; online mode stays out).  Returns -1 on success,
+ * the others, for fallback; online mode stays out).  PIN_OTHER: the client
+ * named a model the router does not know; the route only ranks (no online
+ * mode, no decision counted).  Returns -1 on success,
  * else an api error with msg set.  mask (n_models bytes) is the caller's
  * scratch, left holding the candidates. */
+#define PIN_OTHER (-2)
+
 static int decide(tr_server *srv, tr_request *q, tr_loaded_router *L, tr_scratch *sc, tr_route_req *req,
                   int pinned, unsigned char *mask, tr_decision *d, tr_online_outcome *oo, char *msg, size_t msglen)
 {
@@ -79,7 +82,7 @@ static int decide(tr_server *srv, tr_request *q, tr_loaded_router *L, tr_scratch
         n += mask[m];
     }
     memset(oo, 0, sizeof *oo);
-    if (n == 0 && pinned < 0) {
+    if (n == 0 && pinned == -1) {
         snprintf(msg, msglen, "none of the requested models has an upstream configured");
         return TR_API_NO_CANDIDATE;
     }
@@ -107,6 +110,7 @@ static int decide(tr_server *srv, tr_request *q, tr_loaded_router *L, tr_scratch
      * a failure */
     if (atomic_load_explicit(&srv->route_fail_streak, memory_order_relaxed))
         atomic_store_explicit(&srv->route_fail_streak, 0, memory_order_relaxed);
+    if (pinned == PIN_OTHER) return -1;
     if (pinned >= 0) {
         d->model = pinned;
         d->model_name = tr_router_model_name(L->r, (size_t)pinned);
@@ -393,7 +397,8 @@ enum MHD_Result tr_handle_chat(struct MHD_Connection *c, tr_request *q)
     if (!mask || !order) { e = TR_API_INTERNAL; snprintf(msg, sizeof msg, "out of memory"); goto fail; }
     tr_decision d;
     tr_online_outcome oo;
-    if ((e = decide(srv, q, L, sc, req, pin_router, mask, &d, &oo, msg, sizeof msg)) >= 0) goto fail;
+    int pin = pin_router >= 0 ? pin_router : pin_up >= 0 ? PIN_OTHER : -1;
+    if ((e = decide(srv, q, L, sc, req, pin, mask, &d, &oo, msg, sizeof msg)) >= 0) goto fail;
     note_decision(q, L, &d);
     if (pin_up >= 0 && pin_router < 0) snprintf(q->model, sizeof q->model, "%s", L->table->u[pin_up].name);
     log_decision(srv, q, L, req, &d);
