@@ -32,6 +32,8 @@ json.dump({"models": {m: {"base_url": "http://127.0.0.1:9/v1", "price": {"input_
 PYEOF
 "$TR_BIN" train "$data" -o "$tmp/rp.trm" --prices "$tmp/ref_prices.json" > "$tmp/train_prices.log" 2>&1 || fail "train --prices"
 grep -q "reference prices of ${#MODELS[@]} model(s) recorded" "$tmp/train_prices.log" || fail "train --prices said: $(cat "$tmp/train_prices.log")"
+"$TR_BIN" inspect "$tmp/rp.trm" | grep -q "^reference prices: ${#MODELS[@]} of ${#MODELS[@]} models$" || fail "inspect: no reference prices"
+"$TR_BIN" inspect "$tmp/r.trm" | grep -q "^default policy: lambda " || fail "inspect: no default policy"
 
 # the router's best single model (the savings baseline) from a plain server
 start_server plain
