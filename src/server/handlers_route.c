@@ -574,7 +574,9 @@ static cJSON *policy_json(const tr_server *srv, const tr_loaded_router *L)
 {
     cJSON *p = cJSON_CreateObject();
     if (!p) return NULL;
-    tr_route_options opt = {.mode = TR_SELECT_QUALITY, .value = 0, .allowed = NULL};
+    tr_route_options opt;
+    tr_route_options_default(&opt);
+    opt.mode = TR_SELECT_QUALITY;
     int missing = tr_policy_options(&srv->cfg.policy, L->r, &opt);
     cJSON_AddStringToObject(p, "name", srv->cfg.policy.name);
     cJSON_AddStringToObject(p, "mode", tr_policy_mode_name(opt.mode));
@@ -608,7 +610,9 @@ enum MHD_Result tr_handle_healthz(struct MHD_Connection *c, tr_request *q)
     tr_scratch *sc;
     tr_loaded_router *L = tr_router_slot_acquire(&srv->slot, &sc, &rc, msg, sizeof msg);
     if (!L) return tr_http_error(c, q, TR_API_UNAVAILABLE, "unhealthy: %s", msg);
-    tr_route_options opt = {.mode = TR_SELECT_LAMBDA, .value = 0, .allowed = L->routable};
+    tr_route_options opt;
+    tr_route_options_default(&opt);
+    opt.allowed = L->routable;
     tr_decision d;
     static const char probe[] = TR_PROBE_PROMPT;
     if ((rc = tr_route(L->r, probe, sizeof probe - 1, &opt, sc, &d))) {

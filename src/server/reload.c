@@ -138,7 +138,9 @@ int tr_router_slot_load(tr_router_slot *s, const char *path, tr_loaded_router **
         tr_free(names);
         L->prices_scaled = scale_prices(L, path);
     }
-    tr_route_options dopt = {.mode = TR_SELECT_QUALITY, .value = 0, .allowed = NULL};
+    tr_route_options dopt;
+    tr_route_options_default(&dopt);
+    dopt.mode = TR_SELECT_QUALITY;
     L->has_default = tr_router_default_policy(L->r, &dopt, &L->est) == TR_OK;
     if (!L->has_default && !s->policy_fixed && tr_router_has_heads(L->r))
         fprintf(stderr, "taskroute serve: note: %s stores no default policy (trained by an older taskroute): "
@@ -172,7 +174,9 @@ int tr_router_slot_load(tr_router_slot *s, const char *path, tr_loaded_router **
     }
     /* A probe route proves the file is usable, not only well-formed. */
     if ((rc = tr_scratch_new(L->r, &sc))) { tr_errorf(err, errlen, rc, "%s: cannot allocate routing scratch", path); goto fail; }
-    tr_route_options opt = {.mode = TR_SELECT_LAMBDA, .value = 0, .allowed = L->routable};
+    tr_route_options opt;
+    tr_route_options_default(&opt);
+    opt.allowed = L->routable;
     tr_decision d;
     static const char probe[] = TR_PROBE_PROMPT;
     if ((rc = tr_route(L->r, probe, sizeof probe - 1, &opt, sc, &d))) {
