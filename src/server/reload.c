@@ -149,10 +149,10 @@ int tr_router_slot_load(tr_router_slot *s, const char *path, tr_loaded_router **
     if (L->has_default && L->est.best_model >= 0 && (size_t)L->est.best_model < nm)
         L->best_up = L->upstream[L->est.best_model];
     for (size_t t = 0; t < L->n_tasks; t++) {
-        const char *name = tr_router_task_name(L->r, t);
+        const char *name = tr_router_task_name(L->r, t), *slug = tr_router_task_slug(L->r, t);
         if (!(L->task_json[t] = tr_json_quote(name))) { tr_errorf(err, errlen, rc, "out of memory"); goto fail; }
         L->task_json_len[t] = strlen(L->task_json[t]);
-        L->task_slot[t] = tr_metrics_intern(s->metrics, TR_METRICS_TASK, name ? name : "");
+        L->task_slot[t] = tr_metrics_intern(s->metrics, TR_METRICS_TASK, slug ? slug : "");
     }
     /* the answer's fixed text, its longest model and task names (the
      * chosen and the offline model, the task), and per model its name, two
