@@ -382,6 +382,67 @@ TR_API int tr_route_embedding(const tr_router *r, const float *x, size_t d,
                        const tr_route_options *opt, tr_scratch *s,
                        tr_decision *out);
 
+/* ------------------------------------------------------------- policies */
+
+/* What training estimated for the router's default policy, "the best
+ * single model's quality at the least cost": out-of-fold predictions on the
+ * training rows, selection at each λ of a grid, and the λ whose mean cost
+ * is least while its mean quality reaches the best single model's (when
+ * none reaches it, the λ of highest quality). */
+typedef struct tr_policy_estimate {
+    double lambda;          /* the default λ: quality points (scores in [0, 1]) the
+                               policy gives up to save one USD per request */
+    double quality, cost;   /* its mean quality and USD per request on the training rows */
+    int best_model;         /* the best single model (router index) on the same rows */
+    double best_quality, best_cost;
+} tr_policy_estimate;
+
+/* The router's default policy: sets opt->mode and opt->value (other fields
+ * of opt are left as they are) and, when est is not NULL, what training
+ * estimated for it.  TR_OK; or TR_ENOTFOUND for a router file trained
+ * before defaults were stored (or a stage-1 router), with opt set to the
+ * fallback, TR_SELECT_QUALITY, and *est NaN with best_model -1.  Borrows r;
+ * opt and est are the caller's. */
+TR_API int tr_router_default_policy(const tr_router *r, tr_route_options *opt, tr_policy_estimate *est);
+
+/* The λ that selection under opt trades quality against cost with:
+ * LAMBDA its value (negative: 0; +inf: the cheapest model), BUDGET the λ
+ * the router's budget table gives for the budget, QUALITY 0; NaN for
+ * TOLERANCE and RISK, which do not select by one λ.  Borrows both; opt
+ * NULL: the defaults (λ = 0). */
+TR_API double tr_route_lambda(const tr_router *r, const tr_route_options *opt);
+
+/* Rank the models for the prompt d was routed on, the way the policy opt
+ * prefers them: d->model first, then every other model that opt->allowed
+ * permits (NULL: all) and that has a prediction.  LAMBDA and BUDGET order
+ * by q - λ c (ties: cheaper), QUALITY and RISK by predicted quality (ties:
+ * cheaper), TOLERANCE the models within the tolerance by cost, then the
+ * rest by quality.  Writes at most cap model indices to order and returns
+ * how many it wrote.  d must be the last decision of its scratch (its
+ * arrays are read); when d->model is -1 the ranking starts with the
+ * policy's own first choice.  Allocates nothing; borrows everything. */
+TR_API size_t tr_decision_rank(const tr_router *r, const tr_decision *d, const tr_route_options *opt,
+                        int *order, size_t cap);
+
+/* --------------------------------------------------------------- prices */
+
+/* Record the price model m was trained at (USD per million input and
+ * output tokens; finite, >= 0, not both 0), kept in the router's config
+ * when it is saved: a server scales the router's cost estimates by a later
+ * price against this one.  Call before the router is shared.  TR_OK or
+ * TR_EINVAL / TR_ENOMEM with err set.  r is the caller's. */
+TR_API int tr_router_set_reference_price(tr_router *r, size_t m, double input_per_mtok, double output_per_mtok,
+                                  char *err, size_t errlen);
+/* Model m's reference price: TR_OK and both written, or TR_ENOTFOUND (none
+ * recorded).  Borrows r. */
+TR_API int tr_router_reference_price(const tr_router *r, size_t m, double *input_per_mtok, double *output_per_mtok);
+/* Multiply model m's predicted cost by scale (finite, > 0; 1 undoes it) in
+ * every later tr_route and tr_route_embedding on r: a price change without
+ * retraining.  Not saved with the router.  Call before the router is
+ * shared: routing reads the scale without a lock.  TR_OK or TR_EINVAL /
+ * TR_ENOMEM. */
+TR_API int tr_router_set_cost_scale(tr_router *r, size_t m, double scale);
+
 /* ------------------------------------------------------------- evaluation */
 
 /* Score r on the evaluation protocol's test split of ds.  with_baselines

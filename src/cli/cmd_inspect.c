@@ -50,6 +50,23 @@ int cmd_inspect(int argc, char **argv)
         cJSON_ArrayForEach(s, secs)
             printf(" %s(%.0f B)", cJSON_GetStringValue(cJSON_GetObjectItem(s, "tag")),
                    cJSON_GetNumberValue(cJSON_GetObjectItem(s, "bytes")));
+        printf("\n");
+        tr_route_options opt;
+        tr_route_options_default(&opt);
+        opt.mode = TR_SELECT_QUALITY;
+        tr_policy_estimate e;
+        if (tr_router_default_policy(r, &opt, &e) == TR_OK) {
+            const char *b = e.best_model >= 0 ? tr_router_model_name(r, (size_t)e.best_model) : NULL;
+            printf("default policy: lambda %.4g; on its training prompts quality %.4f against %.4f for the best "
+                   "single model (%s), at %.0f%% of its cost\n", e.lambda, e.quality, e.best_quality, b ? b : "?",
+                   e.best_cost > 0 ? 100 * e.cost / e.best_cost : 0.0);
+        } else if (tr_router_has_heads(r)) {
+            printf("default policy: none stored (an older router file): serve routes for quality unless --policy\n");
+        }
+        size_t priced = 0;
+        for (size_t m = 0; m < tr_router_model_count(r); m++) priced += tr_router_reference_price(r, m, NULL, NULL) == TR_OK;
+        printf("reference prices: %zu of %zu models%s\n", priced, tr_router_model_count(r),
+               priced ? "" : " (train --prices FILE records them)");
         double thr = tr_router_ood_threshold(r);
         if (!isnan(thr)) printf("\nout of distribution: energy above %.4f\n", thr);
         else printf("\nout of distribution: no calibrated threshold (a router file that predates it)\n");

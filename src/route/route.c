@@ -201,6 +201,8 @@ static int route_vector(const tr_router *r, size_t prompt_len, const float *surf
     }
     int rc = tr_heads_predict(r->heads, s->x, s->p, prompt_len, surf, s->q, s->qcal, s->c, s->heads_scratch);
     if (rc) return rc;
+    if (r->cost_scale)   /* a server's own prices (tr_router_set_cost_scale) */
+        for (size_t m = 0; m < r->n_models; m++) s->c[m] *= r->cost_scale[m];
     int m = tr_select(s->q, s->qcal, s->c, r->n_models, opt->allowed, opt->mode, opt->value,
                       tr_heads_tables(r->heads));
     if (m < 0) return TR_ENOTFOUND;   /* no allowed model has a prediction */

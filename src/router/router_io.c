@@ -23,6 +23,8 @@ void tr_router_free_parts(tr_router *r)
     tr_tasks_clear(&r->tasks);
     tr_softmax_free(r->clf);
     tr_heads_free(r->heads);
+    tr_free(r->ref_price);
+    tr_free(r->cost_scale);
     memset(r, 0, sizeof *r);
 }
 
@@ -178,6 +180,7 @@ int tr_router_open(const char *path, tr_router **out, char *err, size_t errlen)
             goto fail;
         }
     }
+    if ((rc = tr_router_config_extras(r))) { tr_errorf(err, errlen, rc, "%s: out of memory", path); goto fail; }
     for (size_t i = 0; i < tr_file_section_count(f) && i < 32; i++) {
         tr_file_section_info(f, i, &r->sec_tag[i], &r->sec_len[i]);
         r->n_sections = i + 1;

@@ -802,6 +802,11 @@ static int train_warm(const tr_dataset *ds, const tr_train_options *opt, const t
         rc = tr_errorf(err, errlen, TR_ENOMEM, "out of memory");
         goto done;
     }
+    tr_policy_estimate dp;
+    if (tr_heads_default_policy(h, &dp) && (rc = tr_router_store_default(r, &dp))) {
+        tr_errorf(err, errlen, rc, "out of memory");
+        goto done;
+    }
     if (drift) *drift = tr_warm_take_drift(warm);
     *out = r;
     r = NULL;
