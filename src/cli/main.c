@@ -20,6 +20,7 @@ static const struct {
     {"inspect", cmd_inspect, "describe a router file"},
     {"serve", cmd_serve, "HTTP routing server and OpenAI-compatible proxy"},
     {"drift", cmd_drift, "how new traffic moved against a router's tasks"},
+    {"label", cmd_label, "call candidate models on prompts; write routing data to train on"},
 };
 
 static void usage(FILE *f)
