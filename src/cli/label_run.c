@@ -190,6 +190,7 @@ static int scorer_ask(label_run *L, const tr_label_item *it, const char *answer,
     char *line = NULL;
     size_t cap = 0;
     char why[64] = "closed its output";
+    if (L->scorer_dead) goto out;   /* another worker found it gone and said why */
     if (!L->scorer_in || fprintf(L->scorer_in, "%s\n", s) < 0 || fflush(L->scorer_in)) goto dead;
     ssize_t n = getline(&line, &cap, L->scorer_out);
     if (n <= 0) goto dead;
@@ -206,6 +207,7 @@ static int scorer_ask(label_run *L, const tr_label_item *it, const char *answer,
     }
     goto out;
 dead:
+    L->scorer_dead = 1;
     if (L->scorer_in) { fclose(L->scorer_in); L->scorer_in = NULL; }
     scorer_reap(L, why, sizeof why);
     snprintf(L->fatal_msg, sizeof L->fatal_msg, "the scorer command '%.300s' %s after %lu scores; every answer so far "

@@ -85,6 +85,7 @@ typedef struct label_run {
     pid_t scorer_pid;
     FILE *scorer_in, *scorer_out;
     unsigned long scorer_lines;
+    int scorer_dead;
 } label_run;
 
 /* Estimated tokens of text: the router's tokenizer, else bytes / 4. */
