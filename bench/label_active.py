@@ -91,3 +91,15 @@ for n in sizes:
     print(line)
 if a.out:
     json.dump(rows, open(a.out, "w"))
+
+# Labels needed to reach random's Q@C_best at the largest size (per seed;
+# "-" when a strategy never reaches it within the rounds).
+top = max(sizes)
+print("\nlabels to reach random's Q@C_best at %d labels, per seed:" % top)
+for s in ("random", "uncertain", "stratified"):
+    need = []
+    for seed in range(1, a.seeds + 1):
+        target = [r[3] for r in rows if r[0] == "random" and r[1] == seed and r[2] == top][0]
+        hit = [r[2] for r in rows if r[0] == s and r[1] == seed and r[3] >= target]
+        need.append(min(hit) if hit else None)
+    print("%-10s %s" % (s, " ".join(str(x) if x else "-" for x in need)))
