@@ -10,7 +10,7 @@
 #include "label/input.h"
 #include "label/journal.h"
 #include "label/judge.h"
-#include "label/match.h"
+#include "label/answer_match.h"
 #include "label/sample.h"
 
 static void test_choice(void **state)

@@ -320,7 +320,9 @@ static int order_items(label_run *L, int strategy, uint64_t seed, size_t *order)
         if (strategy == TR_SAMPLE_UNCERTAIN && n_known < 2 && !cli_quiet)
             fprintf(stderr, "taskroute label: warning: the router knows fewer than two of the candidate models: "
                     "no margins, the order is random\n");
-        tr_route_options ro = {TR_SELECT_QUALITY, 0, NULL};
+        tr_route_options ro;
+        tr_route_options_default(&ro);
+        ro.mode = TR_SELECT_QUALITY;
         for (size_t i = 0; i < n; i++) {
             tr_decision d;
             margin[i] = NAN;
@@ -335,6 +337,11 @@ static int order_items(label_run *L, int strategy, uint64_t seed, size_t *order)
                 else if (q > b2) b2 = q;
             }
             if (isfinite(b2)) margin[i] = b1 - b2;
+            /* out of distribution: first of all, the furthest out first (keys in (-2, -1]) */
+            if (d.ood) {
+                float o = d.ood_score > 0 ? d.ood_score : 0;
+                margin[i] = -1.0f - o / (1.0f + o);
+            }
         }
         tr_scratch_free(sc);
         free(known);

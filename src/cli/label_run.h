@@ -11,7 +11,7 @@
 #include <sys/types.h>
 
 #include "label/input.h"
-#include "label/match.h"
+#include "label/answer_match.h"
 #include "taskroute.h"
 #include "upstream/client.h"
 

@@ -1,8 +1,10 @@
 /* Which prompts to label first (`taskroute label --sample N --strategy`):
  *   random      a seeded shuffle;
- *   uncertain   the smallest margin first: the gap between the predicted
- *               quality of the router's best and second-best model (ties,
- *               and prompts without a margin, in seeded random order);
+ *   uncertain   the smallest key first: the caller's key is the gap
+ *               between the predicted quality of the router's best and
+ *               second-best model, and a negative number for a prompt the
+ *               router flags out of distribution, so those come first
+ *               (ties, and prompts without a key, in seeded random order);
  *   stratified  round-robin over the router's tasks, each task's prompts
  *               in seeded random order, so N prompts spread evenly over
  *               the tasks (a task with fewer prompts than its share gives

@@ -1,5 +1,5 @@
-/* The matchers of `taskroute label` (rules in match.h and docs/label.md). */
-#include "label/match.h"
+/* The matchers of `taskroute label` (rules in answer_match.h and docs/label.md). */
+#include "label/answer_match.h"
 
 #include <ctype.h>
 #include <math.h>
