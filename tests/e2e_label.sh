@@ -64,6 +64,22 @@ grep -q "quiz-nousage' answered without usage" "$tmp/a.log" || fail "no warning 
 trains "$tmp/a.out"
 ok "choice scores, costs from usage, estimated costs marked, warning once, output trains"
 
+# 2b. which prompts first, with the router just trained: deterministic, the asked number, ids of the input
+for st in random uncertain stratified; do
+  "$B" label "$tmp/a.jsonl" --print-sample --sample 7 --strategy $st --router "$tmp/t.trm" --seed 3 > "$tmp/s1.ids" \
+    2> "$tmp/ps.log" || fail "--print-sample --strategy $st failed: $(cat "$tmp/ps.log")"
+  "$B" label "$tmp/a.jsonl" --print-sample --sample 7 --strategy $st --router "$tmp/t.trm" --seed 3 > "$tmp/s2.ids"
+  cmp -s "$tmp/s1.ids" "$tmp/s2.ids" || fail "$st: not deterministic"
+  [ "$(sort -u "$tmp/s1.ids" | wc -l)" = 7 ] || fail "$st: not 7 distinct ids"
+  grep -qx A1 "$tmp/s1.ids" || grep -qx "A[0-9]*" "$tmp/s1.ids" || fail "$st: ids not from the input"
+done
+"$B" label "$tmp/a.jsonl" --print-sample --sample 3 --strategy uncertain 2> "$tmp/ps.log"; [ $? = 2 ] || fail "uncertain without a router accepted"
+# the router's tokenizer estimates what a provider did not report
+"$B" label "$tmp/a.jsonl" --upstreams "$tmp/up.json" -o "$tmp/r.out" --reference gold --match choice --models quiz-nousage \
+  --router "$tmp/t.trm" --sample 3 2> "$tmp/r.log" || fail "label with --router failed"
+grep -q "estimated from the router's tokenizer" "$tmp/r.log" || fail "the estimate does not name the router's tokenizer"
+ok "--print-sample: random, uncertain, stratified deterministic; tokens estimated by the router's tokenizer"
+
 # 3. the same command again pays nothing
 before=$(asked quiz-good)
 "$B" label "$tmp/a.jsonl" --upstreams "$tmp/up.json" -o "$tmp/a.out" --reference gold --match choice \
