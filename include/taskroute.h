@@ -403,14 +403,14 @@ typedef struct tr_policy_estimate {
  * before defaults were stored (or a stage-1 router), with opt set to the
  * fallback, TR_SELECT_QUALITY, and *est NaN with best_model -1.  Borrows r;
  * opt and est are the caller's. */
-int tr_router_default_policy(const tr_router *r, tr_route_options *opt, tr_policy_estimate *est);
+TR_API int tr_router_default_policy(const tr_router *r, tr_route_options *opt, tr_policy_estimate *est);
 
 /* The λ that selection under opt trades quality against cost with:
  * LAMBDA its value (negative: 0; +inf: the cheapest model), BUDGET the λ
  * the router's budget table gives for the budget, QUALITY 0; NaN for
  * TOLERANCE and RISK, which do not select by one λ.  Borrows both; opt
  * NULL: the defaults (λ = 0). */
-double tr_route_lambda(const tr_router *r, const tr_route_options *opt);
+TR_API double tr_route_lambda(const tr_router *r, const tr_route_options *opt);
 
 /* Rank the models for the prompt d was routed on, the way the policy opt
  * prefers them: d->model first, then every other model that opt->allowed
@@ -421,7 +421,7 @@ double tr_route_lambda(const tr_router *r, const tr_route_options *opt);
  * how many it wrote.  d must be the last decision of its scratch (its
  * arrays are read); when d->model is -1 the ranking starts with the
  * policy's own first choice.  Allocates nothing; borrows everything. */
-size_t tr_decision_rank(const tr_router *r, const tr_decision *d, const tr_route_options *opt,
+TR_API size_t tr_decision_rank(const tr_router *r, const tr_decision *d, const tr_route_options *opt,
                         int *order, size_t cap);
 
 /* --------------------------------------------------------------- prices */
@@ -431,17 +431,17 @@ size_t tr_decision_rank(const tr_router *r, const tr_decision *d, const tr_route
  * when it is saved: a server scales the router's cost estimates by a later
  * price against this one.  Call before the router is shared.  TR_OK or
  * TR_EINVAL / TR_ENOMEM with err set.  r is the caller's. */
-int tr_router_set_reference_price(tr_router *r, size_t m, double input_per_mtok, double output_per_mtok,
+TR_API int tr_router_set_reference_price(tr_router *r, size_t m, double input_per_mtok, double output_per_mtok,
                                   char *err, size_t errlen);
 /* Model m's reference price: TR_OK and both written, or TR_ENOTFOUND (none
  * recorded).  Borrows r. */
-int tr_router_reference_price(const tr_router *r, size_t m, double *input_per_mtok, double *output_per_mtok);
+TR_API int tr_router_reference_price(const tr_router *r, size_t m, double *input_per_mtok, double *output_per_mtok);
 /* Multiply model m's predicted cost by scale (finite, > 0; 1 undoes it) in
  * every later tr_route and tr_route_embedding on r: a price change without
  * retraining.  Not saved with the router.  Call before the router is
  * shared: routing reads the scale without a lock.  TR_OK or TR_EINVAL /
  * TR_ENOMEM. */
-int tr_router_set_cost_scale(tr_router *r, size_t m, double scale);
+TR_API int tr_router_set_cost_scale(tr_router *r, size_t m, double scale);
 
 /* ------------------------------------------------------------- evaluation */
 
