@@ -170,7 +170,7 @@ PY
 ok "a dying scorer: clear error, nothing lost, re-run pays nothing twice"
 
 # 7. a judge: verdicts and their cost apart; a malformed verdict is no score, counted
-{ prompts J 6; prompts G 3 "judge=garbage"; } > "$tmp/j.jsonl"
+{ prompts J 24; prompts G 6 "judge=garbage"; } > "$tmp/j.jsonl"
 "$B" label "$tmp/j.jsonl" --upstreams "$tmp/up.json" -o "$tmp/j.out" --judge judge --reference gold \
   --models quiz-good,quiz-bad 2> "$tmp/j.log" || fail "judge run failed: $(cat "$tmp/j.log")"
 "$PY" - "$tmp/j.out" <<'PY' || fail "judge records wrong"
@@ -183,8 +183,9 @@ for l in open(sys.argv[1]):
     else:
         assert r["scores"] == {"quiz-good": 1, "quiz-bad": 0}, r
 PY
-awk '$1 == "quiz-good" {exit !($NF == 3)}' "$tmp/j.log" || fail "malformed verdicts not counted: $(cat "$tmp/j.log")"
-ok "judge: scores, judge costs apart, 3 malformed verdicts per model counted and left unscored"
+awk '$1 == "quiz-good" {exit !($NF == 6)}' "$tmp/j.log" || fail "malformed verdicts not counted: $(cat "$tmp/j.log")"
+trains "$tmp/j.out"   # partial labels: 6 records with costs and no scores
+ok "judge: scores, judge costs apart, 6 malformed verdicts per model counted and left unscored; train takes the partial labels"
 
 # 8. 429 then 200 (retried), a model that always fails (left unlabelled)
 prompts F 3 > "$tmp/f.jsonl"

@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cJSON.h>
@@ -25,8 +24,6 @@
 
 #define DEFAULT_OUT_TOKENS 256
 #define DEFAULT_THREADS 8
-
-extern volatile sig_atomic_t label_interrupted;
 
 static void help(FILE *f)
 {

@@ -7,6 +7,7 @@
 #define TR_CLI_LABEL_RUN_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <sys/types.h>
 
@@ -87,6 +88,9 @@ typedef struct label_run {
     unsigned long scorer_lines;
     int scorer_dead;
 } label_run;
+
+/* Set by ^C: no new call starts, the calls in flight finish. */
+extern volatile sig_atomic_t label_interrupted;
 
 /* Estimated tokens of text: the router's tokenizer, else bytes / 4. */
 long label_tokens(const label_run *L, const char *text);
