@@ -92,14 +92,32 @@ for n in sizes:
 if a.out:
     json.dump(rows, open(a.out, "w"))
 
-# Labels needed to reach random's Q@C_best at the largest size (per seed;
-# "-" when a strategy never reaches it within the rounds).
-top = max(sizes)
-print("\nlabels to reach random's Q@C_best at %d labels, per seed:" % top)
+def mean_se(v):
+    m = sum(v) / len(v)
+    return m, (math.sqrt(sum((x - m) ** 2 for x in v) / (len(v) - 1) / len(v)) if len(v) > 1 else 0)
+
+q = {(s, sd, n): v for s, sd, n, v in rows}
+seeds = sorted({r[1] for r in rows})
+print("\nQ@C_best minus random's, paired per seed (mean +- SE, seeds ahead)")
+for s in ("uncertain", "stratified"):
+    for n in sizes[1:]:
+        d = [q[(s, sd, n)] - q[("random", sd, n)] for sd in seeds]
+        m, se = mean_se(d)
+        print("%-10s %5d  %+.4f +- %.4f  %d of %d" % (s, n, m, se, sum(x > 0 for x in d), len(d)))
+
+# Labels each strategy needs to reach random's Q@C_best at the largest size,
+# per seed, interpolated linearly between rounds ("-": not within the rounds).
+top = sizes[-1]
+print("\nlabels to reach random's Q@C_best at %d labels (per seed, interpolated between rounds):" % top)
 for s in ("random", "uncertain", "stratified"):
     need = []
-    for seed in range(1, a.seeds + 1):
-        target = [r[3] for r in rows if r[0] == "random" and r[1] == seed and r[2] == top][0]
-        hit = [r[2] for r in rows if r[0] == s and r[1] == seed and r[3] >= target]
-        need.append(min(hit) if hit else None)
-    print("%-10s %s" % (s, " ".join(str(x) if x else "-" for x in need)))
+    for sd in seeds:
+        t, prev, got = q[("random", sd, top)], None, None
+        for n in sizes:
+            v = q[(s, sd, n)]
+            if v >= t:
+                got = n if prev is None or v == prev[1] else prev[0] + (t - prev[1]) / (v - prev[1]) * (n - prev[0])
+                break
+            prev = (n, v)
+        need.append(got)
+    print("%-10s %s" % (s, " ".join("%d" % x if x is not None else "-" for x in need)))
