@@ -7,7 +7,7 @@
 # offending lines; exit 1 when there is one.
 set -u
 cd "$(dirname "$0")/.."
-order=(base kernels data embed cluster classify heads router route eval retrain train upstream)
+order=(base kernels data embed cluster classify heads router route eval retrain train label upstream)
 rank() { local i; for i in "${!order[@]}"; do [ "${order[$i]}" = "$1" ] && { echo "$i"; return; }; done; echo -1; }
 bad=0
 for dir in src/*/; do

@@ -22,6 +22,7 @@ static const struct {
     {"serve", cmd_serve, "HTTP routing server and OpenAI-compatible proxy"},
     {"drift", cmd_drift, "how new traffic moved against a router's tasks"},
     {"rename", cmd_rename, "give a task a name of your own (kept by retraining)"},
+    {"label", cmd_label, "call candidate models on prompts; write routing data to train on"},
 };
 
 static void usage(FILE *f)
