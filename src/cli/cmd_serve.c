@@ -50,7 +50,7 @@ static void usage(FILE *f)
             "  --policy SPEC          the policy of requests that name none: default (the router's\n"
             "                         own: the best single model's quality at the least cost),\n"
             "                         quality, cheap, lambda=L (quality points per USD), budget=USD,\n"
-            "                         tolerance=T or risk=A [default]\n"
+            "                         tolerance=T, risk=A, or cascade (taskroute:cascade) [default]\n"
             "  --upstreams FILE       the upstream table (docs/upstreams.md): per model base_url,\n"
             "                         key, price, time-outs, concurrency, fallbacks; enables\n"
             "                         /v1/chat/completions; reloaded with the router [none]\n"
