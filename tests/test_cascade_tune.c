@@ -68,9 +68,12 @@ static void test_simulate(void **state)
     /* even: 1 + 0.5; odd: 1 + 0.5 + 10 */
     assert_true(fabs(o.cost - (1.5 + 11.5) / 2) < 1e-9);
     assert_true(fabs(o.escalated - 0.5) < 1e-9);
-    p.threshold = 0;    /* accept everything: the cheap model alone, verified */
+    p.threshold = 0.1;  /* every confidence passes: the cheap model alone, verified */
     tr_cascade_simulate(&d, &p, NULL, &o);
     assert_true(fabs(o.quality - 0.5) < 1e-9 && fabs(o.cost - 1.5) < 1e-9);
+    p.threshold = 0;    /* accepts anything: no verification is paid */
+    tr_cascade_simulate(&d, &p, NULL, &o);
+    assert_true(fabs(o.quality - 0.5) < 1e-9 && fabs(o.cost - 1.0) < 1e-9);
     p.max_steps = 1;    /* one model: never verified */
     p.threshold = 1;
     tr_cascade_simulate(&d, &p, NULL, &o);

@@ -40,7 +40,7 @@ void tr_cascade_simulate(const tr_cascade_data *d, const tr_cascade_params *p, c
         for (;; s++) {
             int m = chain[s];
             cost += d->c[o + (size_t)m];
-            if (s == last) break;
+            if (s == last || p->threshold <= 0) break;   /* threshold 0 accepts unverified */
             float v = d->v[o + (size_t)m];
             if (isnan(v)) break;    /* the verifier failed: the answer stands */
             cost += d->verify_cost_share * d->c[o + (size_t)m];

@@ -5,7 +5,8 @@
  * paid), the verifier judges (verify_cost_share x the model's cost is
  * paid too: self-verification re-reads the prompt and the answer), and a
  * confidence below `threshold` escalates to the next model, at most
- * max_steps models in all; the last model allowed is never verified.  A
+ * max_steps models in all; the last model allowed is never verified, nor
+ * is any answer under a threshold of 0 (it would be accepted anyway).  A
  * missing confidence (NaN) is a verifier failure: the answer stands, as in
  * the server, which then answers with plain routing's model.
  *

@@ -92,6 +92,7 @@ int tr_cascade_run(tr_upstream_client *c, const tr_upstream_call *tmpl, const tr
         if (s > 0) out->outcome = TR_CASCADE_ESCALATED;
         if (!answered(rc, &cur)) continue;       /* a failed model: the next one answers */
         if (s + 1 == pr->n_chain) break;         /* the last allowed model is not verified */
+        if (pr->threshold <= 0) break;           /* nor what would be accepted anyway */
         tr_upstream_answer a;
         char err[256];
         double conf = NAN;
