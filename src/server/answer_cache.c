@@ -11,10 +11,26 @@
 #include "cluster/hnsw_wrap.h"
 #include "server/answer_cache.h"
 
-#define NEIGHBOURS 8    /* index results looked at per lookup */
+/* The index holds the first INDEX_DIM coordinates of each embedding, made
+ * unit again: the router's embeddings are SVD projections, largest
+ * singular value first, so these carry most of a cosine, and a search in
+ * 64 dimensions costs a quarter of one in 256.  The index only proposes
+ * candidates; a hit is decided on the full embedding's cosine. */
+#ifndef INDEX_DIM
+#define INDEX_DIM 64
+#endif
+#ifndef NEIGHBOURS
+#define NEIGHBOURS 8
+#endif    /* index results looked at per lookup */
+#ifndef HNSW_M
 #define HNSW_M 16
+#endif
+#ifndef HNSW_EF_CONSTRUCTION
 #define HNSW_EF_CONSTRUCTION 100
-#define HNSW_EF 32
+#endif
+#ifndef HNSW_EF
+#define HNSW_EF 8
+#endif
 
 typedef struct slot {
     int used;
@@ -32,6 +48,8 @@ struct tr_answer_cache {
     pthread_mutex_t mu;
     tr_cache_config cfg;
     size_t dim, n;          /* n slots = cfg.entries */
+    size_t pdim;            /* the index's dimension: min(dim, INDEX_DIM) */
+    float *proj;            /* pdim floats: a projection, under the mutex */
     slot *s;
     float *emb;             /* n x dim */
     int *bucket;            /* nb heads, -1 empty */
@@ -77,11 +95,37 @@ static size_t bucket_of(const tr_answer_cache *c, uint64_t scope, uint64_t phash
     return (size_t)(x & (c->nb - 1));
 }
 
+/* The first pdim coordinates of x, unit, into c->proj; 0 when they are
+ * all (near) zero. */
+static int project(tr_answer_cache *c, const float *x)
+{
+    double n = 0;
+    for (size_t j = 0; j < c->pdim; j++) n += (double)x[j] * x[j];
+    if (!(n > 1e-12)) return 0;
+    double inv = 1.0 / sqrt(n);
+    for (size_t j = 0; j < c->pdim; j++) c->proj[j] = (float)(x[j] * inv);
+    return 1;
+}
+
+static double dot(const float *a, const float *b, size_t d)
+{
+    double s = 0;
+    for (size_t j = 0; j < d; j++) s += (double)a[j] * b[j];
+    return s;
+}
+
 static int new_index(tr_answer_cache *c, char *err, size_t errlen)
 {
     tr_hnsw_free(c->index);
     c->index = NULL;
-    int rc = tr_hnsw_new(c->dim, c->n, HNSW_M, HNSW_EF_CONSTRUCTION, 42, &c->index, err, errlen);
+    c->pdim = c->dim < INDEX_DIM ? c->dim : INDEX_DIM;
+    tr_free(c->proj);
+    c->proj = tr_mallocarray(c->pdim, sizeof *c->proj);
+    if (!c->proj) {
+        snprintf(err, errlen, "answer cache: out of memory");
+        return TR_ENOMEM;
+    }
+    int rc = tr_hnsw_new(c->pdim, c->n, HNSW_M, HNSW_EF_CONSTRUCTION, 42, &c->index, err, errlen);
     if (!rc) tr_hnsw_set_ef(c->index, HNSW_EF);
     return rc;
 }
@@ -145,6 +189,7 @@ void tr_answer_cache_free(tr_answer_cache *c)
     if (!c) return;
     for (size_t i = 0; i < c->n; i++) tr_free(c->s[i].body);
     tr_hnsw_free(c->index);
+    tr_free(c->proj);
     pthread_mutex_destroy(&c->mu);
     tr_free(c->s);
     tr_free(c->emb);
@@ -217,7 +262,7 @@ int tr_answer_cache_get(tr_answer_cache *c, const tr_cache_key *k, double now_s,
         float dist[NEIGHBOURS];
         size_t found = 0;
         size_t kq = c->st.entries < NEIGHBOURS ? c->st.entries : NEIGHBOURS;
-        if (!tr_hnsw_query(c->index, k->emb, kq, lab, dist, &found, NULL, 0)) {
+        if (project(c, k->emb) && !tr_hnsw_query(c->index, c->proj, kq, lab, dist, &found, NULL, 0)) {
             for (size_t j = 0; j < found; j++) {
                 int i = lab[j];
                 if (i < 0 || (size_t)i >= c->n || !c->s[i].used || c->s[i].scope != k->scope) continue;
@@ -226,7 +271,7 @@ int tr_answer_cache_get(tr_answer_cache *c, const tr_cache_key *k, double now_s,
                     c->st.expired++;
                     continue;
                 }
-                double sim = 1.0 - (double)dist[j];
+                double sim = dot(k->emb, c->emb + (size_t)i * c->dim, c->dim);
                 if (sim >= c->cfg.similarity && (best < 0 || sim > best_sim)) {
                     best = i;
                     best_sim = sim;
@@ -310,9 +355,9 @@ int tr_answer_cache_put(tr_answer_cache *c, const tr_cache_key *k, double now_s,
     c->st.bytes += len;
     c->st.stores++;
     int rc = TR_OK;
-    if (k->emb) {
+    if (k->emb && project(c, k->emb)) {
         memcpy(c->emb + (size_t)i * c->dim, k->emb, c->dim * sizeof *c->emb);
-        rc = tr_hnsw_add(c->index, c->emb + (size_t)i * c->dim, (size_t)i, err, errlen);
+        rc = tr_hnsw_add(c->index, c->proj, (size_t)i, err, errlen);
         if (rc) drop(c, i);
     } else {
         /* exact matches only: keep the slot out of the index */

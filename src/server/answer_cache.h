@@ -11,7 +11,7 @@
  * The nearest stored embeddings come from an HNSW index (cluster/hnsw_wrap)
  * whose labels are the cache's slots: an evicted slot is deleted from the
  * index and reused by the next insertion, so the index never grows beyond
- * the entry cap.  It answers the 8 nearest of any scope; a scope's entry
+ * the entry cap.  It answers the 4 nearest of any scope; a scope's entry
  * beyond them is not found (a miss, never a wrong scope).
  *
  * Bounded: at most `entries` entries and `max_bytes` bytes of stored
