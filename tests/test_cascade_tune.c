@@ -5,6 +5,7 @@
 #include <math.h>
 #include "eval/cascade_tune.h"
 #include "route/cascade.h"
+#include "server/cascade_cfg.c"
 
 static void test_chain(void **state)
 {
@@ -125,6 +126,35 @@ static void test_dibc(void **state)
     assert_true(isnan(tr_cascade_dibc(1, 1, 0.5, 1, 1, 10)));
 }
 
+/* The file tune-cascade writes, as serve --cascade reads it. */
+static void test_cfg_file(void **state)
+{
+    (void)state;
+    const char *p = tu_tmp("cascade.json");
+    FILE *f = fopen(p, "w");
+    fputs("{\"tolerance\": 0.1, \"threshold\": 0.65, \"max_steps\": 2, \"k\": 8, \"verifier\": \"judge\", "
+          "\"tuned\": {\"lambda\": 5}}", f);
+    fclose(f);
+    tr_cascade_cfg c;
+    char msg[256];
+    assert_int_equal(tr_cascade_cfg_load(p, &c, msg, sizeof msg), 0);
+    assert_true(c.tolerance == 0.1 && c.threshold == 0.65 && c.max_steps == 2 && c.k == 8);
+    assert_string_equal(c.verifier, "judge");
+    f = fopen(p, "w");
+    fputs("{\"threshold\": 1.5}", f);
+    fclose(f);
+    assert_int_equal(tr_cascade_cfg_load(p, &c, msg, sizeof msg), -1);
+    assert_non_null(strstr(msg, "'threshold'"));
+    f = fopen(p, "w");
+    fputs("{\"verifier\": 3}", f);
+    fclose(f);
+    assert_int_equal(tr_cascade_cfg_load(p, &c, msg, sizeof msg), -1);
+    assert_non_null(strstr(msg, "'verifier'"));
+    assert_int_equal(tr_cascade_cfg_load("/nonexistent/cascade.json", &c, msg, sizeof msg), -1);
+    tr_cascade_cfg_default(&c);
+    assert_true(c.max_steps == 3 && c.k == 4 && !c.verifier[0]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -132,6 +162,7 @@ int main(void)
         cmocka_unit_test(test_simulate),
         cmocka_unit_test(test_tune),
         cmocka_unit_test(test_dibc),
+        cmocka_unit_test(test_cfg_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
