@@ -4,6 +4,7 @@
 # playing every provider and verifier, all on loopback.  Asserts outcomes
 # (status, headers, bodies, the stub's request counts, /metrics), never
 # durations; the one wait (TTL) is bounded.
+#   tune-cascade and eval on simulated verifier confidences;
 #   cascade: accepted; escalated up to the step cap with usage summed over
 #   every answer and verification; a verifier that fails or says neither
 #   yes nor no falls back to plain routing's model; streams refused.
@@ -48,6 +49,25 @@ chat() {   # chat PORT MODEL PROMPT [extra JSON] [curl args...]
     --data-binary "$body" "http://127.0.0.1:$port/v1/chat/completions")
 }
 usage() { jget "$tmp/body" "'%d %d' % (j['usage']['prompt_tokens'], j['usage']['completion_tokens'])"; }
+
+# ---- tune-cascade and eval on the demo data with simulated verifier confidences
+"$PY" bench/cascade_sim.py "$data" "$tmp/demo_v.jsonl" 0.85 > "$tmp/sim.log" || fail "cascade_sim.py"
+"$TR_BIN" tune-cascade "$tmp/r.trm" "$tmp/demo_v.jsonl" -o "$tmp/tuned.json" -q > "$tmp/tune.out" 2> "$tmp/tune.log" || fail "tune-cascade"
+"$PY" - "$tmp/tuned.json" <<'PYEOF' || fail "the tuned file: $(cat "$tmp/tuned.json")"
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert 0 <= j["tolerance"] <= 1 and 0 <= j["threshold"] <= 1 and j["max_steps"] == 3 and j["k"] == 4, j
+t = j["tuned"]["test"]
+for k in ("quality", "cost", "q_at_cbest"): assert k in t["cascade"] and k in t["plain_routing"], t
+PYEOF
+grep -q "^cascade " "$tmp/tune.out" || fail "tune-cascade table: $(cat "$tmp/tune.out")"
+"$TR_BIN" eval "$tmp/r.trm" "$tmp/demo_v.jsonl" -q > "$tmp/eval.out" 2>&1 || fail "eval with verifier confidences"
+grep -q "^cascade: " "$tmp/eval.out" || fail "eval shows no cascade: $(tail -5 "$tmp/eval.out")"
+"$TR_BIN" eval "$tmp/r.trm" "$data" -q > "$tmp/eval0.out" 2>&1 || fail "eval"
+grep -q "^cascade: " "$tmp/eval0.out" && fail "eval shows a cascade without confidences"
+"$TR_BIN" tune-cascade "$tmp/r.trm" "$data" -q 2> "$tmp/tune0.log" && fail "tune-cascade without confidences succeeded"
+grep -q 'no "verify" confidences' "$tmp/tune0.log" || fail "tune-cascade's message: $(cat "$tmp/tune0.log")"
+ok "tune-cascade writes the cascade file from simulated confidences; eval shows the cascade only when the data has them"
 
 printf '{"tolerance": 1.0, "threshold": 0.5, "max_steps": 2, "k": 3}\n' > "$tmp/cascade2.json"
 printf '{"tolerance": 1.0, "threshold": 0.5, "max_steps": 16, "k": 3}\n' > "$tmp/cascade16.json"

@@ -14,7 +14,9 @@
 #include "cli/cli.h"
 #include "cli/cli_train_opts.h"
 #include "data/dataset.h"
+#include "base/json.h"
 #include "eval/cascade_tune.h"
+#include "cli/cascade_figures.h"
 
 #define N_LAMBDA 61
 
@@ -108,39 +110,14 @@ static cJSON *figs_json(const figs *x)
     return o;
 }
 
-int cmd_tune_cascade(int argc, char **argv)
+int cli_cascade_figures(const char *cmd, const tr_router *r, const tr_dataset *ds, const char *rpath,
+                        const char *dpath, const tr_cascade_opts *co_, cJSON **out)
 {
-    const char *out_path = NULL;
-    double lambda = NAN, share = 0.5;
-    long max_steps = 3, k = 4;
-    int json = 0, skip_bad = 0;
-    static const struct option lo[] = {{"lambda", 1, 0, 'l'}, {"max-steps", 1, 0, 's'}, {"k", 1, 0, 'k'},
-                                       {"verify-cost-share", 1, 0, 'v'}, {"json", 0, 0, 'j'},
-                                       {"skip-bad", 0, 0, 'b'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
-    int ch;
-    optind = 1;
-    while ((ch = getopt_long(argc, argv, "o:qh", lo, NULL)) != -1) {
-        switch (ch) {
-        case 'o': out_path = optarg; break;
-        case 'q': cli_quiet = 1; break;
-        case 'l': if (cli_parse_double("tune-cascade", "--lambda", optarg, 0, 1e15, &lambda)) return TR_EXIT_USAGE; break;
-        case 's': if (cli_parse_int("tune-cascade", "--max-steps", optarg, 1, 16, &max_steps)) return TR_EXIT_USAGE; break;
-        case 'k': if (cli_parse_int("tune-cascade", "--k", optarg, 1, 16, &k)) return TR_EXIT_USAGE; break;
-        case 'v': if (cli_parse_double("tune-cascade", "--verify-cost-share", optarg, 0, 100, &share)) return TR_EXIT_USAGE; break;
-        case 'j': json = 1; break;
-        case 'b': skip_bad = 1; break;
-        case 'h': help(stdout); return TR_EXIT_OK;
-        default: help(stderr); return TR_EXIT_USAGE;
-        }
-    }
-    if (optind != argc - 2) { help(stderr); return TR_EXIT_USAGE; }
-    const char *rpath = argv[optind], *dpath = argv[optind + 1];
+    double lambda = co_->lambda, share = co_->verify_cost_share;
+    long max_steps = co_->max_steps, k = co_->k;
+    int rc = -1;
     char err[1024];
-    tr_router *r = NULL;
-    if (tr_router_open(rpath, &r, err, sizeof err)) return cli_fail("tune-cascade", TR_EXIT_ERR, "%s", err);
-    tr_dataset *ds = NULL;
-    if (cli_load_dataset("tune-cascade", dpath, skip_bad, &ds)) { tr_router_close(r); return TR_EXIT_ERR; }
-    int exit = TR_EXIT_ERR;
+    *out = NULL;
     float *vline = NULL, *qhat = NULL, *chat = NULL, *q = NULL, *c = NULL, *v = NULL;
     double *tq = NULL, *tc = NULL;
     unsigned char *train = NULL, *test = NULL;
@@ -152,13 +129,13 @@ int cmd_tune_cascade(int argc, char **argv)
     long nv = read_verify(dpath, ds, &vline, &lines);
     if (nv < 0 || !map) goto done;
     if (nv == 0) {
-        cli_fail("tune-cascade", 0, "%s has no \"verify\" confidences (docs/cascade.md)", dpath);
+        rc = 1;
         goto done;
     }
     for (size_t j = 0; j < m; j++) {
         map[j] = tr_router_find_model(r, ds->models[j]);
         if (map[j] < 0) {
-            cli_fail("tune-cascade", 0, "the router has no model '%s' of %s", ds->models[j], dpath);
+            cli_fail(cmd, 0, "the router has no model '%s' of %s", ds->models[j], dpath);
             goto done;
         }
     }
@@ -182,7 +159,7 @@ int cmd_tune_cascade(int argc, char **argv)
     lsweep = tr_mallocarray(N_LAMBDA, sizeof *lsweep);
     if (!qhat || !chat || !q || !c || !v || !train || !test || !tq || !tc || !sweep || !lsweep ||
         tr_scratch_new(r, &sc)) {
-        cli_fail("tune-cascade", 0, "out of memory");
+        cli_fail(cmd, 0, "out of memory");
         goto done;
     }
     size_t n_test = 0, n_train = 0;
@@ -212,20 +189,20 @@ int cmd_tune_cascade(int argc, char **argv)
         n++;
     }
     if (!n_train || !n_test) {
-        cli_fail("tune-cascade", 0, "%s: %zu complete training and %zu complete test records: need both", dpath, n_train,
+        cli_fail(cmd, 0, "%s: %zu complete training and %zu complete test records: need both", dpath, n_train,
                  n_test);
         goto done;
     }
     tr_cascade_data cd = {n, m, qhat, chat, q, c, v, share};
     tr_cascade_params best;
     if (tr_cascade_tune(&cd, train, lambda, (int)max_steps, &best, NULL)) {
-        cli_fail("tune-cascade", 0, "tuning failed (lambda %g)", lambda);
+        cli_fail(cmd, 0, "tuning failed (lambda %g)", lambda);
         goto done;
     }
     best.max_steps = (int)max_steps;
     tr_eval_ref ref;
     if (tr_eval_reference(tq, tc, n_test, m, &ref, err, sizeof err)) {
-        cli_fail("tune-cascade", 0, "%s", err);
+        cli_fail(cmd, 0, "%s", err);
         goto done;
     }
     /* the cheapest single model on the test rows: AutoMix's small model */
@@ -279,7 +256,7 @@ int cmd_tune_cascade(int argc, char **argv)
     fp.dibc = tr_cascade_dibc(fp.q, fp.c, q_slm, c_slm, ref.q_best, ref.c_best);
     if (tr_eval_figures_compute(sweep, tr_cascade_grid_size(), &ref, NULL, &fc.f, err, sizeof err) ||
         tr_eval_figures_compute(lsweep, N_LAMBDA, &ref, NULL, &fp.f, err, sizeof err)) {
-        cli_fail("tune-cascade", 0, "%s", err);
+        cli_fail(cmd, 0, "%s", err);
         goto done;
     }
     res = cJSON_CreateObject();
@@ -304,6 +281,93 @@ int cmd_tune_cascade(int argc, char **argv)
     cJSON_AddNumberToObject(bs, "cost", ref.c_best);
     cJSON_AddItemToObject(tt, "plain_routing", figs_json(&fp));
     cJSON_AddItemToObject(tt, "cascade", figs_json(&fc));
+    cJSON_AddNumberToObject(t, "plain_lambda_points", N_LAMBDA);
+    *out = res;
+    res = NULL;
+    rc = 0;
+done:
+    cJSON_Delete(res);
+    tr_scratch_free(sc);
+    tr_free(map);
+    tr_free(vline);
+    tr_free(qhat);
+    tr_free(chat);
+    tr_free(q);
+    tr_free(c);
+    tr_free(v);
+    tr_free(tq);
+    tr_free(tc);
+    tr_free(train);
+    tr_free(test);
+    tr_free(sweep);
+    tr_free(lsweep);
+    return rc;
+}
+
+void cli_cascade_print(const cJSON *res)
+{
+    const cJSON *t = cJSON_GetObjectItem(res, "tuned");
+    const cJSON *tt = cJSON_GetObjectItem(t, "test");
+    printf("cascade: %.0f training prompts tuned, %.0f test prompts scored; lambda %.6g, at most %.0f models, "
+           "a verification costs %.3g x its answer\n", tr_json_get_num(t, "n_train"), tr_json_get_num(t, "n_test"),
+           tr_json_get_num(t, "lambda"), tr_json_get_num(res, "max_steps"), tr_json_get_num(t, "verify_cost_share"));
+    printf("chosen: tolerance %.3g, threshold %.3g (test: %.1f%% escalated, %.2f models per prompt)\n",
+           tr_json_get_num(res, "tolerance"), tr_json_get_num(res, "threshold"), 100 * tr_json_get_num(t, "escalated_test"),
+           tr_json_get_num(t, "steps_test"));
+    printf("%-22s %9s %11s %8s %9s %8s %8s\n", "test split", "quality", "cost USD", "dIBC%", "Q@C_best", "saving",
+           "AIQ log");
+    const cJSON *bs = cJSON_GetObjectItem(tt, "best_single");
+    printf("%-22.22s %9.4f %11.4g\n", cJSON_GetStringValue(cJSON_GetObjectItem(bs, "model")),
+           tr_json_get_num(bs, "quality"), tr_json_get_num(bs, "cost"));
+    const char *keys[2] = {"plain_routing", "cascade"}, *names[2] = {"plain routing", "cascade"};
+    for (int i = 0; i < 2; i++) {
+        const cJSON *f = cJSON_GetObjectItem(tt, keys[i]);
+        printf("%-22s %9.4f %11.4g %8.1f %9.4f %8.3f %8.4f\n", names[i], tr_json_get_num(f, "quality"),
+               tr_json_get_num(f, "cost"), tr_json_get_num(f, "dibc_percent"), tr_json_get_num(f, "q_at_cbest"),
+               tr_json_get_num(f, "saving"), tr_json_get_num(f, "aiq_log"));
+    }
+}
+
+int cmd_tune_cascade(int argc, char **argv)
+{
+    const char *out_path = NULL;
+    double lambda = NAN, share = 0.5;
+    long max_steps = 3, k = 4;
+    int json = 0, skip_bad = 0;
+    static const struct option lo[] = {{"lambda", 1, 0, 'l'}, {"max-steps", 1, 0, 's'}, {"k", 1, 0, 'k'},
+                                       {"verify-cost-share", 1, 0, 'v'}, {"json", 0, 0, 'j'},
+                                       {"skip-bad", 0, 0, 'b'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+    int ch;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "o:qh", lo, NULL)) != -1) {
+        switch (ch) {
+        case 'o': out_path = optarg; break;
+        case 'q': cli_quiet = 1; break;
+        case 'l': if (cli_parse_double("tune-cascade", "--lambda", optarg, 0, 1e15, &lambda)) return TR_EXIT_USAGE; break;
+        case 's': if (cli_parse_int("tune-cascade", "--max-steps", optarg, 1, 16, &max_steps)) return TR_EXIT_USAGE; break;
+        case 'k': if (cli_parse_int("tune-cascade", "--k", optarg, 1, 16, &k)) return TR_EXIT_USAGE; break;
+        case 'v': if (cli_parse_double("tune-cascade", "--verify-cost-share", optarg, 0, 100, &share)) return TR_EXIT_USAGE; break;
+        case 'j': json = 1; break;
+        case 'b': skip_bad = 1; break;
+        case 'h': help(stdout); return TR_EXIT_OK;
+        default: help(stderr); return TR_EXIT_USAGE;
+        }
+    }
+    if (optind != argc - 2) { help(stderr); return TR_EXIT_USAGE; }
+    const char *rpath = argv[optind], *dpath = argv[optind + 1];
+    char err[1024];
+    tr_router *r = NULL;
+    if (tr_router_open(rpath, &r, err, sizeof err)) return cli_fail("tune-cascade", TR_EXIT_ERR, "%s", err);
+    tr_dataset *ds = NULL;
+    if (cli_load_dataset("tune-cascade", dpath, skip_bad, &ds)) { tr_router_close(r); return TR_EXIT_ERR; }
+    tr_cascade_opts copts = {lambda, max_steps, k, share};
+    cJSON *res = NULL;
+    int f = cli_cascade_figures("tune-cascade", r, ds, rpath, dpath, &copts, &res);
+    tr_dataset_free(ds);
+    tr_router_close(r);
+    if (f == 1) return cli_fail("tune-cascade", TR_EXIT_ERR, "%s has no \"verify\" confidences (docs/cascade.md)", dpath);
+    if (f) return TR_EXIT_ERR;
+    int exit = TR_EXIT_ERR;
     if (out_path) {
         cli_out co;
         char *s = cJSON_Print(res);
@@ -325,37 +389,10 @@ int cmd_tune_cascade(int argc, char **argv)
         if (s) puts(s);
         cJSON_free(s);
     } else {
-        printf("tune-cascade: %zu training prompts tuned, %zu test prompts scored; lambda %.6g, at most %ld models, "
-               "a verification costs %.3g x its answer\n", n_train, n_test, lambda, max_steps, share);
-        printf("chosen: tolerance %.3g, threshold %.3g (test: %.1f%% escalated, %.2f models per prompt)\n",
-               best.tolerance, best.threshold, 100 * o.escalated, o.steps);
-        printf("%-22s %9s %11s %8s %9s %8s %8s\n", "test split", "quality", "cost USD", "dIBC%", "Q@C_best", "saving",
-               "AIQ log");
-        printf("%-22.22s %9.4f %11.4g\n", ds->models[ref.best], ref.q_best, ref.c_best);
-        const figs *rows[2] = {&fp, &fc};
-        const char *names[2] = {"plain routing", "cascade"};
-        for (int i = 0; i < 2; i++)
-            printf("%-22s %9.4f %11.4g %8.1f %9.4f %8.3f %8.4f\n", names[i], rows[i]->q, rows[i]->c, rows[i]->dibc,
-                   rows[i]->f.q_at_cbest, rows[i]->f.saving, rows[i]->f.aiq_log);
+        cli_cascade_print(res);
     }
     exit = TR_EXIT_OK;
 done:
     cJSON_Delete(res);
-    tr_scratch_free(sc);
-    tr_free(map);
-    tr_free(vline);
-    tr_free(qhat);
-    tr_free(chat);
-    tr_free(q);
-    tr_free(c);
-    tr_free(v);
-    tr_free(tq);
-    tr_free(tc);
-    tr_free(train);
-    tr_free(test);
-    tr_free(sweep);
-    tr_free(lsweep);
-    tr_dataset_free(ds);
-    tr_router_close(r);
     return exit;
 }
