@@ -23,12 +23,16 @@ int main(int argc, char **argv)
         return 1;
     }
     tr_scratch *s = NULL;   /* one per worker thread; the router is shared */
-    if (tr_scratch_new(r, &s) != TR_OK) {
+    if (tr_scratch_new_v2(r, &s, err, sizeof err) != TR_OK) {
+        fprintf(stderr, "%s\n", err);
         tr_router_close(r);
         return 1;
     }
     /* a quality point is worth this many USD: 1000 = pay up to $0.001 for +0.01 */
-    tr_route_options opt = {TR_SELECT_LAMBDA, 1000.0, NULL};
+    tr_route_options opt;
+    tr_route_options_default(&opt);   /* then set what differs: the struct may grow */
+    opt.mode = TR_SELECT_LAMBDA;
+    opt.value = 1000.0;
     int rc = 0;
     for (int i = 2; i < argc; i++) {
         tr_decision d;
@@ -38,8 +42,10 @@ int main(int argc, char **argv)
             rc = 1;
             continue;
         }
-        printf("%s\t(task %s, p=%.2f; predicted quality %.3f at $%.6f)\n", d.model_name, d.task_name,
-               d.task_prob, d.quality[d.model], d.cost[d.model]);
+        /* the task's id stays the same across warm-started retrains; its slug suits a metric label */
+        printf("%s\t(task %d %s \"%s\", p=%.2f%s; predicted quality %.3f at $%.6f)\n", d.model_name, d.task_id,
+               tr_router_task_slug(r, (size_t)d.task), d.task_name, d.task_prob,
+               d.ood ? ", out of distribution" : "", d.quality[d.model], d.cost[d.model]);
     }
     tr_scratch_free(s);
     tr_router_close(r);

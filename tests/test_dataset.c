@@ -208,6 +208,16 @@ static void test_open_errors(void **state)
 
 typedef struct reports { int n; char last[512]; char first[512]; } reports;
 
+static tr_load_options load_options(int skip_bad, void (*report)(void *, const char *), void *ctx)
+{
+    tr_load_options o;
+    tr_load_options_default(&o);
+    o.skip_bad = skip_bad;
+    o.report = report;
+    o.report_ctx = ctx;
+    return o;
+}
+
 static void collect(void *ctx, const char *msg)
 {
     reports *r = ctx;
@@ -250,7 +260,7 @@ static void test_skip_bad(void **state)
         "{\"id\":\"70\",\"prompt\":\"z\",\"scores\":{\"m\":0},\"costs\":{\"m\":1}}\n"
         "{\"id\":\"c\",\"prompt\":\"cut");
     reports r = {0};
-    tr_load_options o = {.skip_bad = 1, .report = collect, .report_ctx = &r};
+    tr_load_options o = load_options(1, collect, &r);
     tr_dataset *ds;
     char err[256];
     assert_int_equal(tr_dataset_load(p, &o, &ds, err, sizeof err), TR_OK);
@@ -289,7 +299,7 @@ static void test_skip_bad_typo(void **state)
 {
     (void)state;
     reports r = {0};
-    tr_load_options o = {.skip_bad = 1, .report = collect, .report_ctx = &r};
+    tr_load_options o = load_options(1, collect, &r);
     tr_dataset *ds;
     char err[256];
     assert_int_equal(tr_dataset_load(BAD "typo_model.jsonl", &o, &ds, err, sizeof err), TR_OK);
@@ -365,7 +375,9 @@ static void test_mem_and_progress(void **state)
     tr_dataset *ds;
     char err[256];
     double last = 0;
-    tr_load_options o = {.progress = on_progress, .progress_ctx = &last};
+    tr_load_options o = load_options(0, NULL, NULL);
+    o.progress = on_progress;
+    o.progress_ctx = &last;
     /* only the first line's bytes are given: the garbage is never seen */
     assert_int_equal(tr_dataset_load_mem(text, strlen(text) - 7, NULL, &o, &ds, err, sizeof err), TR_OK);
     assert_float_equal(last, 1.0, 0);
@@ -386,7 +398,7 @@ static void test_alloc_failures(void **state)
         "{\"id\":\"a\",\"prompt\":\"x\",\"scores\":{\"m\":1,\"n\":0},\"costs\":{\"m\":1},\"embedding\":[1,2]}\n"
         "{\"id\":\"b\",\"prompt\":\"y\",\"task\":\"t\",\"scores\":{\"m\":1,\"o\":0.5},\"embedding\":[3,4]}\n"
         "{\"id\":\"c\",\"prompt\":\"z\",\"scores\":{\"bad\":5},\"embedding\":[3,4]}\n");
-    tr_load_options o = {.skip_bad = 1};
+    tr_load_options o = load_options(1, NULL, NULL);
     int ok_at = -1, enomem = 0;
     for (long k = 0; k < 200; k++) {
         tr_dataset *ds = (tr_dataset *)1;

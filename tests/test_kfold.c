@@ -15,23 +15,26 @@
 static void test_fold_vectors(void **state)
 {
     (void)state;
-    static const struct { const char *id; unsigned f[5]; } v[] = {   /* K = 2, 3, 5, 7, 10 */
+    static const struct { const char *id; int f[5]; } v[] = {   /* K = 2, 3, 5, 7, 10 */
         {"70", {0, 2, 0, 0, 0}}, {"3", {0, 0, 0, 0, 0}}, {"4", {1, 1, 0, 6, 5}}, {"r0", {1, 2, 0, 2, 5}},
         {"0", {1, 2, 4, 4, 9}}, {"1", {0, 1, 3, 1, 8}}, {"2", {1, 1, 1, 3, 1}}, {"5", {0, 0, 4, 3, 4}},
         {"10", {0, 1, 1, 0, 6}}, {"foobar", {0, 0, 3, 6, 8}}, {"\xc3\xa9" "0", {1, 1, 0, 0, 5}},
         {"\xe6\x97\xa5\xe6\x9c\xac", {1, 0, 4, 1, 9}}, {"q-001", {0, 2, 4, 2, 4}}, {"train.0", {1, 0, 3, 1, 3}},
     };
-    static const unsigned K[5] = {2, 3, 5, 7, 10};
+    static const int K[5] = {2, 3, 5, 7, 10};
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
         size_t len = strlen(v[i].id);
         for (int k = 0; k < 5; k++)
             if (tr_split_fold(v[i].id, len, K[k]) != v[i].f[k])
-                fail_msg("id '%s', K %u: expected fold %u", v[i].id, K[k], v[i].f[k]);
+                fail_msg("id '%s', K %d: expected fold %d", v[i].id, K[k], v[i].f[k]);
         /* K = 5's fold 0 is the test split */
         assert_int_equal(tr_split_fold(v[i].id, len, 5) == 0, tr_split_is_test(v[i].id, len));
     }
     assert_int_equal(tr_split_fold("70", 2, 0), 0);
     assert_int_equal(tr_split_fold("4", 1, 1), 0);
+    assert_int_equal(tr_split_fold("4", 1, -3), 0);
+    assert_int_equal(tr_split_fold(NULL, 0, 5), (int)(tr_fnv1a64(NULL, 0) % 5));
+    assert_int_equal(tr_split_fold(NULL, 1, 5), TR_EINVAL);
 }
 
 /* 12 records, "r0".."r11"; r5 lacks a cost (never test data) */
@@ -60,12 +63,12 @@ static void test_fold_indices(void **state)
             assert_int_equal(tr_dataset_fold_indices(ds, K, f, 0, &tr, &ntr), TR_OK);
             assert_int_equal(tr_dataset_fold_indices(ds, K, f, 1, &te, &nte), TR_OK);
             size_t in_fold = 0;
-            for (size_t i = 0; i < ds->n; i++) in_fold += tr_split_fold(ds->rec[i].id, strlen(ds->rec[i].id), K) == f;
+            for (size_t i = 0; i < ds->n; i++) in_fold += tr_split_fold(ds->rec[i].id, strlen(ds->rec[i].id), (int)K) == (int)f;
             assert_int_equal(ntr, ds->n - in_fold);   /* the training part: everything outside the fold */
             for (size_t i = 0; i < ntr; i++)
-                assert_int_not_equal(tr_split_fold(ds->rec[tr[i]].id, strlen(ds->rec[tr[i]].id), K), f);
+                assert_int_not_equal(tr_split_fold(ds->rec[tr[i]].id, strlen(ds->rec[tr[i]].id), (int)K), f);
             for (size_t i = 0; i < nte; i++) {
-                assert_int_equal(tr_split_fold(ds->rec[te[i]].id, strlen(ds->rec[te[i]].id), K), f);
+                assert_int_equal(tr_split_fold(ds->rec[te[i]].id, strlen(ds->rec[te[i]].id), (int)K), f);
                 assert_true(ds->rec[te[i]].complete);
                 assert_string_not_equal(ds->rec[te[i]].id, "r5");
             }
@@ -222,6 +225,7 @@ static void test_kfold_demo(void **state)
     if (!ds) { print_message("data/demo.jsonl not readable: run from the project root\n"); skip(); return; }
     tr_train_options o;
     tr_train_options_default(&o);
+    o.blas_threads = 1;   /* the protocol's setting, as the CLI runs */
     tr_kfold_options ko;
     tr_kfold_options_default(&ko);
     assert_int_equal(ko.folds, 5);

@@ -25,7 +25,7 @@ static void test_lambda_order(void **state)
     (void)state;
     /* utilities at λ = 10: 0.9-1 = -0.1, 0.8-0.1 = 0.7, 0.7-0.01 = 0.69, 0.5-0 = 0.5 */
     const float q[] = {0.9f, 0.8f, 0.7f, 0.5f}, c[] = {0.1f, 0.01f, 0.001f, 0.0f};
-    tr_route_options o = {.mode = TR_SELECT_LAMBDA, .value = 10, .allowed = NULL};
+    tr_route_options o = {.struct_size = sizeof(tr_route_options), .mode = TR_SELECT_LAMBDA, .value = 10, .allowed = NULL};
     int first = tr_select_lambda(q, c, 4, NULL, 10);
     tr_decision d = make(q, c, 4, first);
     int order[8];
@@ -54,7 +54,7 @@ static void test_chosen_first_mask_cap(void **state)
     (void)state;
     const float q[] = {0.9f, 0.8f, NAN, 0.5f, 0.6f}, c[] = {0.1f, 0.01f, 0.001f, 0.0f, NAN};
     unsigned char allowed[] = {1, 1, 1, 1, 0};
-    tr_route_options o = {.mode = TR_SELECT_QUALITY, .value = 0, .allowed = allowed};
+    tr_route_options o = {.struct_size = sizeof(tr_route_options), .mode = TR_SELECT_QUALITY, .value = 0, .allowed = allowed};
     /* online mode chose model 3: it stays first whatever the policy says */
     tr_decision d = make(q, c, 5, 3);
     int order[8];
@@ -87,7 +87,7 @@ static void test_tolerance_groups(void **state)
 {
     (void)state;
     const float q[] = {0.90f, 0.88f, 0.86f, 0.70f, 0.60f}, c[] = {1.0f, 0.5f, 0.2f, 0.01f, 0.001f};
-    tr_route_options o = {.mode = TR_SELECT_TOLERANCE, .value = 0.05, .allowed = NULL};
+    tr_route_options o = {.struct_size = sizeof(tr_route_options), .mode = TR_SELECT_TOLERANCE, .value = 0.05, .allowed = NULL};
     int first = tr_select_tolerance(q, c, 5, NULL, 0.05);
     tr_decision d = make(q, c, 5, -1);
     int order[5];
@@ -115,7 +115,7 @@ static void test_head_matches_selection(void **state)
             c[m] = (float)((x >> 40) % 1000) / 10000.0f;
         }
         double lam = (double)(trial % 50);
-        tr_route_options o = {.mode = TR_SELECT_LAMBDA, .value = lam, .allowed = NULL};
+        tr_route_options o = {.struct_size = sizeof(tr_route_options), .mode = TR_SELECT_LAMBDA, .value = lam, .allowed = NULL};
         tr_decision d = make(q, c, 7, -1);
         int order[7];
         assert_int_equal(tr_decision_rank(NULL, &d, &o, order, 7), 7);

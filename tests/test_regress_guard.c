@@ -1,7 +1,8 @@
 /* The regression guard's paired test (retrain/regress_guard.c) on the demo
  * data: a router trained on shuffled scores is refused, one retrained with
  * another seed is accepted; the evidence holds the figures tr_evaluate
- * reports and intervals around their differences. */
+ * reports and intervals around their differences, and the public
+ * tr_regression_guard gives the same verdict and evidence. */
 #include "testutil.h"
 
 #include <cJSON.h>
@@ -112,6 +113,16 @@ static void test_refuses_shuffled(void **state)
     assert_true(jnum(p, "aiq_log", "diff") < 0);
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(p, "aiq_log"), "ci")), 2);
     cJSON_Delete(p);
+    /* the public call: the same refusal, the same evidence */
+    tr_guard_options go;
+    tr_guard_options_default(&go);
+    go.max_regression = 0.01;
+    char *evidence = NULL;
+    assert_int_equal(tr_regression_guard(x->cur, bad, x->ds, &go, &evidence, err, sizeof err), TR_EREGRESS);
+    assert_non_null(strstr(err, "beyond noise"));
+    assert_non_null(evidence);
+    assert_string_equal(evidence, j);
+    tr_free(evidence);
     tr_free(j);
     tr_router_close(bad);
 }
@@ -143,6 +154,20 @@ static void test_accepts_reseeded(void **state)
     assert_true(fabs(jnum(t, "aiq_log", NULL) - g.aiq_log.after) < 1e-12);
     assert_true(fabs(jnum(t, "q_at_c_best", NULL) - g.q_at_cbest.after) < 1e-12);
     assert_true(fabs(jnum(e, "q_best", NULL) - g.q_best) < 1e-12);
+    assert_int_equal((size_t)jnum(e, "n_test", NULL), g.n_test);
+    cJSON_Delete(e);
+    tr_free(ev);
+    /* the public call accepts it too, with the evidence's figures */
+    tr_guard_options go;
+    tr_guard_options_default(&go);
+    go.max_regression = 0.01;
+    assert_int_equal(tr_regression_guard(x->cur, r, x->ds, &go, &ev, err, sizeof err), TR_OK);
+    e = cJSON_Parse(ev);
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(e, "verdict")), "accepted");
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(e, "current_usable")));
+    assert_true(fabs(jnum(e, "aiq_log", "after") - g.aiq_log.after) < 1e-12);
+    assert_true(fabs(jnum(e, "q_at_c_best", "before") - g.q_at_cbest.before) < 1e-12);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(e, "q_at_c_best"), "ci")), 2);
     assert_int_equal((size_t)jnum(e, "n_test", NULL), g.n_test);
     cJSON_Delete(e);
     tr_free(ev);

@@ -8,6 +8,8 @@
 #include <math.h>
 #include <sys/stat.h>
 
+#include <cblas.h>
+
 #include "base/util.h"
 #include "data/dataset.h"
 #include "data/synth.h"
@@ -18,6 +20,16 @@
 static tr_dataset *ds;
 static tr_router *trained;
 static const char *path;
+
+static tr_route_options ropt(tr_select_mode mode, double value, const unsigned char *allowed)
+{
+    tr_route_options o;
+    tr_route_options_default(&o);
+    o.mode = mode;
+    o.value = value;
+    o.allowed = allowed;
+    return o;
+}
 
 static void fast_options(tr_train_options *o)
 {
@@ -91,9 +103,9 @@ static void test_roundtrip_identical(void **state)
     tr_scratch *s1, *s2;
     assert_int_equal(tr_scratch_new(trained, &s1), TR_OK);
     assert_int_equal(tr_scratch_new(r, &s2), TR_OK);
-    tr_route_options modes[] = {{TR_SELECT_LAMBDA, 0, NULL}, {TR_SELECT_LAMBDA, 300, NULL},
-                                {TR_SELECT_TOLERANCE, 0.05, NULL}, {TR_SELECT_BUDGET, 1e-4, NULL},
-                                {TR_SELECT_RISK, 0.1, NULL}, {TR_SELECT_QUALITY, 0, NULL}};
+    tr_route_options modes[] = {ropt(TR_SELECT_LAMBDA, 0, NULL), ropt(TR_SELECT_LAMBDA, 300, NULL),
+                                ropt(TR_SELECT_TOLERANCE, 0.05, NULL), ropt(TR_SELECT_BUDGET, 1e-4, NULL),
+                                ropt(TR_SELECT_RISK, 0.1, NULL), ropt(TR_SELECT_QUALITY, 0, NULL)};
     for (size_t k = 0; k < sizeof modes / sizeof modes[0]; k++)
         for (size_t i = 0; i < 60; i++) {
             tr_decision a, b;
@@ -135,14 +147,14 @@ static void test_selection_contract(void **state)
     for (size_t i = 0; i < 40; i++) {
         const tr_record *rec = &ds->rec[i];
         tr_decision d;
-        tr_route_options cheap = {TR_SELECT_LAMBDA, 1e12, NULL};
+        tr_route_options cheap = ropt(TR_SELECT_LAMBDA, 1e12, NULL);
         assert_int_equal(tr_route(trained, rec->prompt, rec->prompt_len, &cheap, s, &d), TR_OK);
         for (size_t m = 0; m < M; m++)
             if (!isnan(d.cost[m])) assert_true(d.cost[d.model] <= d.cost[m]);
-        tr_route_options only = {TR_SELECT_QUALITY, 0, mask};
+        tr_route_options only = ropt(TR_SELECT_QUALITY, 0, mask);
         assert_int_equal(tr_route(trained, rec->prompt, rec->prompt_len, &only, s, &d), TR_OK);
         assert_int_equal(d.model, 1);
-        tr_route_options best = {TR_SELECT_TOLERANCE, 0, NULL};
+        tr_route_options best = ropt(TR_SELECT_TOLERANCE, 0, NULL);
         assert_int_equal(tr_route(trained, rec->prompt, rec->prompt_len, &best, s, &d), TR_OK);
         for (size_t m = 0; m < M; m++)
             if (!isnan(d.quality[m])) assert_true(d.quality[d.model] >= d.quality[m]);
@@ -194,6 +206,68 @@ static void test_route_errors(void **state)
     tr_scratch_free(s);
     tr_router_close(NULL);
     tr_scratch_free(NULL);
+}
+
+/* A decision names its task by stable id and slug and says whether it is out
+ * of distribution: the empty prompt (no known feature) is, a training prompt
+ * is not, and tr_route_embedding scores the energy alone. */
+static void test_decision_ids_and_ood(void **state)
+{
+    (void)state;
+    tr_scratch *s;
+    assert_int_equal(tr_scratch_new(trained, &s), TR_OK);
+    tr_decision d;
+    double thr = tr_router_ood_threshold(trained);
+    assert_false(isnan(thr));
+    assert_int_equal(tr_route(trained, ds->rec[3].prompt, ds->rec[3].prompt_len, NULL, s, &d), TR_OK);
+    assert_int_equal(d.task_id, tr_router_task_id(trained, (size_t)d.task));
+    const char *slug = tr_router_task_slug(trained, (size_t)d.task);
+    assert_non_null(slug);
+    assert_true(strlen(slug) >= 1 && strlen(slug) <= 40);
+    assert_true(strspn(slug, "abcdefghijklmnopqrstuvwxyz0123456789-") == strlen(slug));
+    assert_null(tr_router_task_slug(trained, tr_router_task_count(trained)));
+    assert_true(isfinite(d.ood_score));
+    assert_int_equal(d.ood, d.ood_score > thr);
+    assert_int_equal(tr_route(trained, "", 0, NULL, s, &d), TR_OK);
+    assert_true(d.ood);
+    float x[64] = {1};
+    assert_int_equal(tr_route_embedding(trained, x, tr_router_dim(trained), NULL, s, &d), TR_OK);
+    assert_true(isfinite(d.ood_score));
+    assert_int_equal(d.ood, d.ood_score > thr);
+    tr_scratch_free(s);
+}
+
+/* A router file written by an older taskroute (task section format 1, no
+ * OOD calibration in its CONF; tests/data/router-v1.trm: 240 caller-embedded
+ * 8-dimensional records in 3 clusters, 2 models, written by taskroute 0.1.0)
+ * opens and routes; its decisions are never out of distribution. */
+static void test_older_file_loads(void **state)
+{
+    (void)state;
+    tr_router *r = NULL;
+    char err[512];
+    assert_int_equal(tr_router_open("tests/data/router-v1.trm", &r, err, sizeof err), TR_OK);
+    assert_int_equal(tr_router_task_count(r), 3);
+    assert_int_equal(tr_router_model_count(r), 2);
+    assert_true(isnan(tr_router_ood_threshold(r)));
+    assert_string_equal(tr_router_task_name(r, 0), "task-0");
+    assert_string_equal(tr_router_task_slug(r, 0), "task-0");
+    tr_scratch *s;
+    assert_int_equal(tr_scratch_new(r, &s), TR_OK);
+    float x[8] = {0, 3, 0.1f, 0, 0, 0, 0, 0};
+    tr_decision d;
+    assert_int_equal(tr_route_embedding(r, x, 8, NULL, s, &d), TR_OK);
+    assert_true(d.model >= 0);
+    assert_false(d.ood);
+    float far[8] = {-1, -1, -1, -1, -1, -1, -1, -1};
+    assert_int_equal(tr_route_embedding(r, far, 8, NULL, s, &d), TR_OK);
+    assert_false(d.ood);
+    char *json = NULL;
+    assert_int_equal(tr_router_describe(r, &json, err, sizeof err), TR_OK);
+    assert_non_null(strstr(json, "\"ood_threshold\":null"));
+    tr_free(json);
+    tr_scratch_free(s);
+    tr_router_close(r);
 }
 
 /* Every byte region of the file corrupted or cut: refused, never a crash. */
@@ -264,6 +338,56 @@ static void test_deterministic(void **state)
     tr_router_close(r);
     size_t n1, n2;
     unsigned char *a = read_file(path, &n1), *b = read_file(p2, &n2);
+    assert_int_equal(n1, n2);
+    assert_memory_equal(a, b, n1);
+    free(a);
+    free(b);
+}
+
+/* The most OpenBLAS threads seen at a progress report. */
+static void blas_seen(void *ctx, const char *stage, double frac)
+{
+    (void)stage; (void)frac;
+    int *most = ctx, n = openblas_get_num_threads();
+    if (n > *most) *most = n;
+}
+
+/* blas_threads = 1 runs OpenBLAS on one thread for the call and puts the
+ * caller's count back after; the router is then the same bits as one
+ * trained by a caller who set one OpenBLAS thread itself, whatever our
+ * thread count. */
+static void test_blas_threads(void **state)
+{
+    (void)state;
+    if (tu_slow_mode()) skip();
+    int blas = openblas_get_num_threads();
+    char err[512];
+    tr_train_options o;
+    fast_options(&o);
+    o.threads = 1;
+    o.blas_threads = 1;
+    int most = 0;
+    o.progress = blas_seen;
+    o.progress_ctx = &most;
+    openblas_set_num_threads(2);
+    int two = openblas_get_num_threads();   /* 2, or 1 on a one-core machine */
+    tr_router *r = NULL;
+    assert_int_equal(tr_train(ds, &o, &r, err, sizeof err), TR_OK);
+    assert_int_equal(most, 1);
+    assert_int_equal(openblas_get_num_threads(), two);
+    const char *p1 = tu_tmp("blas1.trm"), *p2 = tu_tmp("blas2.trm");
+    assert_int_equal(tr_router_save(r, p1, err, sizeof err), TR_OK);
+    tr_router_close(r);
+    openblas_set_num_threads(1);
+    o.threads = 2;
+    o.blas_threads = 0;
+    assert_int_equal(tr_train(ds, &o, &r, err, sizeof err), TR_OK);
+    assert_int_equal(openblas_get_num_threads(), 1);
+    assert_int_equal(tr_router_save(r, p2, err, sizeof err), TR_OK);
+    tr_router_close(r);
+    openblas_set_num_threads(blas);
+    size_t n1, n2;
+    unsigned char *a = read_file(p1, &n1), *b = read_file(p2, &n2);
     assert_int_equal(n1, n2);
     assert_memory_equal(a, b, n1);
     free(a);
@@ -409,7 +533,7 @@ static void test_heads_restricted(void **state)
     assert_non_null(strstr(err, "names no head variant"));
     o.heads = NULL;
     o.knn_tasks = 65;
-    assert_int_equal(tr_train(ds, &o, &r, err, sizeof err), TR_ERANGE);
+    assert_int_equal(tr_train(ds, &o, &r, err, sizeof err), TR_EINVAL);
     assert_non_null(strstr(err, "knn_tasks 65"));
 }
 
@@ -440,9 +564,12 @@ int main(void)
         cmocka_unit_test(test_selection_contract),
         cmocka_unit_test(test_route_allocates_nothing),
         cmocka_unit_test(test_route_errors),
+        cmocka_unit_test(test_decision_ids_and_ood),
+        cmocka_unit_test(test_older_file_loads),
         cmocka_unit_test(test_corrupt_files),
         cmocka_unit_test(test_open_oom),
         cmocka_unit_test(test_deterministic),
+        cmocka_unit_test(test_blas_threads),
         cmocka_unit_test(test_stage1),
         cmocka_unit_test(test_heads_restricted),
         cmocka_unit_test(test_feature_options),

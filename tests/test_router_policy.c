@@ -57,7 +57,7 @@ static tr_router *reopen(const tr_router *r, const char *name)
 static void test_default_stored(void **state)
 {
     (void)state;
-    tr_route_options opt = {.mode = TR_SELECT_RISK, .value = 7, .allowed = (const unsigned char *)"x"};
+    tr_route_options opt = {.struct_size = sizeof(tr_route_options), .mode = TR_SELECT_RISK, .value = 7, .allowed = (const unsigned char *)"x"};
     tr_policy_estimate e;
     assert_int_equal(tr_router_default_policy(trained, &opt, &e), TR_OK);
     assert_int_equal(opt.mode, TR_SELECT_LAMBDA);
@@ -89,7 +89,7 @@ static void test_older_file_falls_back(void **state)
     assert_non_null(pos);
     memcpy(pos, "\"default_pol1cy\"", 16);
     assert_int_equal(tr_router_config_extras(o), TR_OK);
-    tr_route_options opt = {.mode = TR_SELECT_LAMBDA, .value = 3, .allowed = NULL};
+    tr_route_options opt = {.struct_size = sizeof(tr_route_options), .mode = TR_SELECT_LAMBDA, .value = 3, .allowed = NULL};
     tr_policy_estimate e;
     assert_int_equal(tr_router_default_policy(o, &opt, &e), TR_ENOTFOUND);
     assert_int_equal(opt.mode, TR_SELECT_QUALITY);
@@ -124,7 +124,7 @@ static void test_reference_prices(void **state)
     assert_true(in == 0.2 && out == 0.8);
     if (tr_router_model_count(p) > 2) assert_int_equal(tr_router_reference_price(p, 2, &in, &out), TR_ENOTFOUND);
     /* the default policy is still there */
-    tr_route_options opt = {.mode = TR_SELECT_QUALITY, .value = 0, .allowed = NULL};
+    tr_route_options opt = {.struct_size = sizeof(tr_route_options), .mode = TR_SELECT_QUALITY, .value = 0, .allowed = NULL};
     assert_int_equal(tr_router_default_policy(p, &opt, NULL), TR_OK);
     tr_router_close(o);
     tr_router_close(p);
@@ -138,7 +138,7 @@ static void test_cost_scale(void **state)
     tr_scratch *s = NULL;
     assert_int_equal(tr_scratch_new(o, &s), TR_OK);
     static const char prompt[] = "Write a Python function that sorts a list of tuples by the second item.";
-    tr_route_options cheap = {.mode = TR_SELECT_LAMBDA, .value = INFINITY, .allowed = NULL};
+    tr_route_options cheap = {.struct_size = sizeof(tr_route_options), .mode = TR_SELECT_LAMBDA, .value = INFINITY, .allowed = NULL};
     tr_decision d;
     assert_int_equal(tr_route(o, prompt, sizeof prompt - 1, &cheap, s, &d), TR_OK);
     float *c0 = malloc(M * sizeof *c0);

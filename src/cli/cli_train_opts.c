@@ -1,4 +1,5 @@
-/* Shared `train` / `discover` options and dataset loading for the CLI. */
+/* Shared `train` / `discover` / `eval --folds` options and dataset loading
+ * for the CLI. */
 #include "cli/cli_train_opts.h"
 
 #include <string.h>
@@ -37,8 +38,9 @@ static const struct option heads_opts[] = {
 
 void cli_train_opts_help(FILE *f)
 {
-    tr_train_options d;
-    tr_train_options_default(&d);
+    tr_train_options_x dx;
+    tr_train_options_x_default(&dx);
+    const tr_train_options d = dx.pub;
     fprintf(f,
         "      --seed S            random seed [%llu]\n"
         "      --threads N         worker threads, 0 = all cores [%d]\n"
@@ -59,8 +61,8 @@ void cli_train_opts_help(FILE *f)
         "      --gate-top-k K      experts mixed per prompt [%d]\n"
         "      --cv-folds K        folds for choosing the head variant [%d]\n",
         (unsigned long long)d.seed, d.threads, d.dim, d.vocab_size, d.min_df, d.max_features,
-        d.half_projection ? "half" : "int8", d.algo == TR_ALGO_LEIDEN ? "leiden" : "louvain", d.knn_k, d.resolution,
-        d.min_task_size, d.gate_top_k, d.cv_folds);
+        d.projection == TR_PROJECTION_HALF ? "half" : "int8", d.algo == TR_ALGO_LEIDEN ? "leiden" : "louvain", d.knn_k, d.resolution,
+        d.min_task_size, dx.gate_top_k, d.cv_folds);
 }
 
 void cli_heads_opts_help(FILE *f)
@@ -97,14 +99,15 @@ size_t cli_train_opts_merge(struct option *out, size_t cap, const struct option 
     return n;
 }
 
-void cli_train_opts_init(tr_train_options *o)
+void cli_train_opts_init(tr_train_options_x *x)
 {
-    tr_train_options_default(o);
-    o->max_features = MAXFEAT_UNSET;
+    tr_train_options_x_default(x);
+    x->pub.max_features = MAXFEAT_UNSET;
 }
 
-void cli_train_opts_finish(tr_train_options *o)
+void cli_train_opts_finish(tr_train_options_x *x)
 {
+    tr_train_options *o = &x->pub;
     if (o->max_features == MAXFEAT_UNSET) {
         tr_train_options d;
         tr_train_options_default(&d);
@@ -114,8 +117,9 @@ void cli_train_opts_finish(tr_train_options *o)
     }
 }
 
-int cli_train_opts_parse(const char *cmd, int code, const char *arg, tr_train_options *o)
+int cli_train_opts_parse(const char *cmd, int code, const char *arg, tr_train_options_x *x)
 {
+    tr_train_options *o = &x->pub;
     long v;
     double g;
     unsigned long long u;
@@ -131,8 +135,8 @@ int cli_train_opts_parse(const char *cmd, int code, const char *arg, tr_train_op
         return 0;
     case O_NOBIGRAMS: o->bigrams = 0; return 0;
     case O_PROJ:
-        if (!strcmp(arg, "int8")) o->half_projection = 0;
-        else if (!strcmp(arg, "half")) o->half_projection = 1;
+        if (!strcmp(arg, "int8")) o->projection = TR_PROJECTION_INT8;
+        else if (!strcmp(arg, "half")) o->projection = TR_PROJECTION_HALF;
         else { fprintf(stderr, "taskroute %s: --projection wants int8 or half, not '%s'\n", cmd, arg); return -1; }
         return 0;
     case O_ALGO:
@@ -141,11 +145,11 @@ int cli_train_opts_parse(const char *cmd, int code, const char *arg, tr_train_op
         else { fprintf(stderr, "taskroute %s: --algo wants leiden or louvain, not '%s'\n", cmd, arg); return -1; }
         return 0;
     case O_K: if (cli_parse_int(cmd, "--k", arg, 1, 1000, &v)) return -1; o->knn_k = (int)v; return 0;
-    case O_MUTUAL: o->mutual = 1; return 0;
+    case O_MUTUAL: x->mutual = 1; return 0;
     case O_RES: if (cli_parse_double(cmd, "--resolution", arg, 0, 1e6, &g)) return -1; o->resolution = g; return 0;
     case O_TASKS: if (cli_parse_int(cmd, "--tasks", arg, 1, 100000, &v)) return -1; o->target_tasks = (int)v; return 0;
     case O_MINSIZE: if (cli_parse_int(cmd, "--min-task-size", arg, 0, 10000000, &v)) return -1; o->min_task_size = (int)v; return 0;
-    case O_TOPK: if (cli_parse_int(cmd, "--gate-top-k", arg, 1, 100000, &v)) return -1; o->gate_top_k = (int)v; return 0;
+    case O_TOPK: if (cli_parse_int(cmd, "--gate-top-k", arg, 1, 100000, &v)) return -1; x->gate_top_k = (int)v; return 0;
     case O_FOLDS: if (cli_parse_int(cmd, "--cv-folds", arg, 2, 20, &v)) return -1; o->cv_folds = (int)v; return 0;
     case O_HEADS: o->heads = arg; return 0;
     case O_FAST:
@@ -181,7 +185,8 @@ static void load_progress(void *ctx, double frac)
 int cli_load_dataset(const char *cmd, const char *path, int skip_bad, tr_dataset **out)
 {
     char err[1024];
-    tr_load_options lo = {0};
+    tr_load_options lo;
+    tr_load_options_default(&lo);
     lo.skip_bad = skip_bad;
     lo.report = report_line;
     lo.report_ctx = (void *)cmd;

@@ -259,8 +259,8 @@ int cmd_eval(int argc, char **argv)
         {"folds", required_argument, 0, O_FOLDS_K}, {"jobs", required_argument, 0, O_JOBS}};
     struct option longopts[64];
     cli_train_opts_merge(longopts, 64, base, sizeof base / sizeof base[0], 1);
-    tr_train_options o;
-    cli_train_opts_init(&o);
+    tr_train_options_x ox;   /* the public options and the experiments' knobs */
+    cli_train_opts_init(&ox);
     optind = 1;
     while ((c = getopt_long(argc, argv, "qh", longopts, NULL)) != -1) {
         switch (c) {
@@ -279,14 +279,14 @@ int cmd_eval(int argc, char **argv)
         }
         case O_JOBS: if (cli_parse_int("eval", "--jobs", optarg, 0, 64, &jobs)) return TR_EXIT_USAGE; break;
         default: {
-            int r = cli_train_opts_parse("eval", c, optarg, &o);
+            int r = cli_train_opts_parse("eval", c, optarg, &ox);
             if (r == 1) { help(stderr); return TR_EXIT_USAGE; }
             if (r < 0) return TR_EXIT_USAGE;
             train_opts = 1;
         }
         }
     }
-    cli_train_opts_finish(&o);
+    cli_train_opts_finish(&ox);
     if (folds) {
         if (optind != argc - 1) {
             fprintf(stderr, "taskroute eval: --folds K takes DATA.jsonl alone (each fold trains its own router)\n");
@@ -294,7 +294,7 @@ int cmd_eval(int argc, char **argv)
             return TR_EXIT_USAGE;
         }
         if (plot || by_label) return cli_fail("eval", TR_EXIT_USAGE, "--plot and --by-label score one router: not with --folds");
-        return eval_kfold(argv[optind], folds, (int)jobs, baselines, json, skip_bad, &o);
+        return eval_kfold(argv[optind], folds, (int)jobs, baselines, json, skip_bad, &ox.pub);
     }
     if (train_opts || jobs) return cli_fail("eval", TR_EXIT_USAGE, "train options and --jobs need --folds K");
     if (optind != argc - 2) { help(stderr); return TR_EXIT_USAGE; }

@@ -4,19 +4,17 @@
  * file is written (the drift report, with the guard's evidence, is). */
 #include <cJSON.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "base/defaults.h"
+#include "base/json.h"
 #include "cli/cli.h"
 #include "cli/cli_train_opts.h"
 #include "data/feedback_merge.h"
-#include "retrain/drift_report.h"
-#include "retrain/regress_guard.h"
-#include "retrain/warm_start.h"
-#include "train/train.h"
 #include "taskroute.h"
 #include "upstream/table.h"
 
@@ -66,8 +64,8 @@ static void print_stage_times(double end)
 
 static void help(FILE *f)
 {
-    tr_warm_params wp;
-    tr_warm_params_default(&wp);
+    tr_warm_options wo;
+    tr_warm_options_default(&wo);
     fprintf(f,
         "usage: taskroute train DATA.jsonl -o router.trm [options]\n"
         "Train the router (embedder, tasks, classifier, expert heads, calibration,\n"
@@ -97,7 +95,7 @@ static void help(FILE *f)
         "Learning from feedback:\n"
         "      --feedback LOG      server feedback log (JSONL); repeatable\n"
         "      --decisions LOG     server decision log to join on request_id; repeatable\n",
-        wp.match.min_score, TR_DEFAULT_MAX_REGRESSION);
+        wo.match_min_score, TR_DEFAULT_MAX_REGRESSION);
     cli_train_opts_help(f);
     cli_heads_opts_help(f);
     fprintf(f, "      --cv-predictions F  also write every head's out-of-fold predictions, the\n"
@@ -120,6 +118,33 @@ static int write_text(const char *path, const char *text)
     }
     if (cli_out_commit(&o)) return cli_fail("train", TR_EXIT_ERR, "%s: write failed", path);
     return TR_EXIT_OK;
+}
+
+/* figure k of the guard's evidence: before, after, difference, interval */
+static void guard_figure(const cJSON *g, const char *k, double v[5])
+{
+    const cJSON *f = cJSON_GetObjectItemCaseSensitive(g, k);
+    const cJSON *ci = cJSON_GetObjectItemCaseSensitive(f, "ci");
+    v[0] = tr_json_get_num(f, "before");
+    v[1] = tr_json_get_num(f, "after");
+    v[2] = tr_json_get_num(f, "diff");
+    v[3] = cJSON_IsNumber(cJSON_GetArrayItem(ci, 0)) ? cJSON_GetArrayItem(ci, 0)->valuedouble : NAN;
+    v[4] = cJSON_IsNumber(cJSON_GetArrayItem(ci, 1)) ? cJSON_GetArrayItem(ci, 1)->valuedouble : NAN;
+}
+
+/* The guard's figures from its evidence (tr_regression_guard's JSON). */
+static void print_guard_passed(const char *evidence)
+{
+    cJSON *j = cJSON_Parse(evidence);
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "current_usable"))) {
+        double a[5], q[5];
+        guard_figure(j, "aiq_log", a);
+        guard_figure(j, "q_at_c_best", q);
+        fprintf(stderr, "taskroute train: regression guard passed on %.0f test prompts: AIQ(log) %.4f -> %.4f "
+                "(%+.4f, 95%% interval %+.4f to %+.4f), Q@C_best %.4f -> %.4f (%+.4f, %+.4f to %+.4f)\n",
+                tr_json_get_num(j, "n_test"), a[0], a[1], a[2], a[3], a[4], q[0], q[1], q[2], q[3], q[4]);
+    }
+    cJSON_Delete(j);
 }
 
 /* The drift JSON with the guard's verdict added (owned by the caller). */
@@ -168,17 +193,18 @@ static int record_prices(tr_router *r, const tr_upstream_table *t, const char *p
 
 int cmd_train(int argc, char **argv)
 {
-    const char *out = NULL, *drift_md = NULL, *drift_json = NULL;
+    const char *out = NULL, *drift_md = NULL, *drift_json = NULL, *warm = NULL;
     const char *fb[MAX_LOGS], *dec[MAX_LOGS];
     size_t nfb = 0, ndec = 0;
     int skip_bad = 0, force = 0, maxreg_given = 0;
     double max_reg = TR_DEFAULT_MAX_REGRESSION;
     const char *prices = NULL;
     tr_upstream_table *price_table = NULL;
-    tr_train_options o;
-    cli_train_opts_init(&o);
-    tr_warm_params wp;
-    tr_warm_params_default(&wp);
+    tr_train_options_x ox;   /* the public options and the experiments' knobs */
+    cli_train_opts_init(&ox);
+    tr_train_options *o = &ox.pub;
+    tr_warm_options wo;
+    tr_warm_options_default(&wo);
     static const struct option base[] = {
         {"output", required_argument, 0, 'o'}, {"all", no_argument, 0, 'A'},
         {"warm-start", required_argument, 0, 'W'}, {"skip-bad", no_argument, 0, 'B'},
@@ -197,10 +223,10 @@ int cmd_train(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "o:qh", longopts, NULL)) != -1) {
         switch (c) {
         case 'o': out = optarg; break;
-        case 'A': o.use_all = 1; break;
-        case 'W': o.warm_start = optarg; break;
+        case 'A': o->use_all = 1; break;
+        case 'W': warm = optarg; break;
         case 'B': skip_bad = 1; break;
-        case O_REFIT: wp.refit_embedder = 1; break;
+        case O_REFIT: wo.refit_embedder = 1; break;
         case O_DRIFT_MD: drift_md = optarg; break;
         case O_DRIFT_JSON: drift_json = optarg; break;
         case O_MAXREG:
@@ -208,10 +234,10 @@ int cmd_train(int argc, char **argv)
             maxreg_given = 1;
             break;
         case O_MATCHMIN:
-            if (cli_parse_double("train", "--match-min", optarg, 0, 1, &wp.match.min_score)) return TR_EXIT_USAGE;
+            if (cli_parse_double("train", "--match-min", optarg, 0, 1, &wo.match_min_score)) return TR_EXIT_USAGE;
             break;
         case O_FORCE: force = 1; break;
-        case O_CVPRED: o.cv_predictions = optarg; break;
+        case O_CVPRED: ox.cv_predictions = optarg; break;
         case O_PRICES: prices = optarg; break;
         case O_FEEDBACK:
         case O_DECISIONS:
@@ -223,19 +249,19 @@ int cmd_train(int argc, char **argv)
         case 'q': cli_quiet = 1; break;
         case 'h': help(stdout); return TR_EXIT_OK;
         default: {
-            int r = cli_train_opts_parse("train", c, optarg, &o);
+            int r = cli_train_opts_parse("train", c, optarg, &ox);
             if (r == 1) { help(stderr); return TR_EXIT_USAGE; }
             if (r < 0) return TR_EXIT_USAGE;
         }
         }
     }
-    cli_train_opts_finish(&o);
+    cli_train_opts_finish(&ox);
     if (optind != argc - 1 || !out) {
         fprintf(stderr, "taskroute train: need DATA.jsonl and -o router.trm\n");
         help(stderr);
         return TR_EXIT_USAGE;
     }
-    if (!o.warm_start && (drift_md || drift_json || wp.refit_embedder || force || maxreg_given))
+    if (!warm && (drift_md || drift_json || wo.refit_embedder || force || maxreg_given))
         return cli_fail("train", TR_EXIT_USAGE, "--drift-report, --drift-json, --refit-embedder, --max-regression "
                         "and --force need --warm-start CURRENT.trm");
     if (ndec && !nfb) return cli_fail("train", TR_EXIT_USAGE, "--decisions needs --feedback");
@@ -260,26 +286,31 @@ int cmd_train(int argc, char **argv)
                     "%zu records added, %zu new models\n", st.feedback_lines, st.decision_lines, st.bad_lines,
                     st.unmatched, st.records_added, st.models_added);
     }
-    o.progress = timed_progress;
-    rc = tr_train_warm(ds, &o, &wp, &r, &drift, err, sizeof err);
+    o->progress = timed_progress;
+    if (warm) {
+        if ((rc = tr_router_open(warm, &cur, err, sizeof err))) {
+            cli_fail("train", TR_EXIT_ERR, "--warm-start: %s", err);
+            goto done;
+        }
+        wo.current_name = warm;
+        rc = tr_train_warm_start(ds, cur, o, &wo, &r, &drift, err, sizeof err);
+    } else {
+        rc = tr_train(ds, o, &r, err, sizeof err);
+    }
     double t_end = now_s();
     cli_progress_done();
     if (rc) { cli_fail("train", TR_EXIT_ERR, "%s", err); goto done; }
     int refused = 0;
     char refusal[1024] = "";
-    if (o.warm_start && !force) {
-        if ((rc = tr_router_open(o.warm_start, &cur, err, sizeof err))) { cli_fail("train", TR_EXIT_ERR, "%s", err); goto done; }
-        tr_guard_result g;
-        rc = tr_regression_check(cur, r, ds, max_reg, &g, err, sizeof err);
+    if (warm && !force) {
+        tr_guard_options go;
+        tr_guard_options_default(&go);
+        go.max_regression = max_reg;
+        rc = tr_regression_guard(cur, r, ds, &go, &guard, err, sizeof err);
         if (rc && rc != TR_EREGRESS) { cli_fail("train", TR_EXIT_ERR, "%s", err); goto done; }
         refused = rc == TR_EREGRESS;
         if (refused) snprintf(refusal, sizeof refusal, "%s", err);
-        if (!(guard = tr_guard_json(&g, max_reg))) { cli_fail("train", TR_EXIT_ERR, "out of memory"); goto done; }
-        if (!cli_quiet && g.old_usable && !refused)
-            fprintf(stderr, "taskroute train: regression guard passed on %zu test prompts: AIQ(log) %.4f -> %.4f "
-                    "(%+.4f, 95%% interval %+.4f to %+.4f), Q@C_best %.4f -> %.4f (%+.4f, %+.4f to %+.4f)\n",
-                    g.n_test, g.aiq_log.before, g.aiq_log.after, g.aiq_log.diff, g.aiq_log.lo, g.aiq_log.hi,
-                    g.q_at_cbest.before, g.q_at_cbest.after, g.q_at_cbest.diff, g.q_at_cbest.lo, g.q_at_cbest.hi);
+        else if (!cli_quiet) print_guard_passed(guard);
     }
     if (!refused && price_table && record_prices(r, price_table, prices)) goto done;
     if (!refused && (rc = tr_router_save(r, out, err, sizeof err))) { cli_fail("train", TR_EXIT_ERR, "%s", err); goto done; }

@@ -140,7 +140,8 @@ int cli_cascade_figures(const char *cmd, const tr_router *r, const tr_dataset *d
         }
     }
     if (!isfinite(lambda)) {
-        tr_route_options opt = {TR_SELECT_LAMBDA, 0, NULL};
+        tr_route_options opt;
+        tr_route_options_default(&opt);
         tr_router_default_policy(r, &opt, NULL);
         lambda = tr_route_lambda(r, &opt);
         if (!isfinite(lambda)) lambda = 0;

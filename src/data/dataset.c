@@ -19,6 +19,7 @@
 
 #include <errno.h>
 #include <float.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -30,6 +31,7 @@
 #include <cJSON.h>
 
 #include "base/hash.h"
+#include "base/opts.h"
 #include "base/util.h"
 
 /* A model labelled in only one record of a dataset this large is a typo. */
@@ -629,6 +631,26 @@ done:
     return rc;
 }
 
+void tr_load_options_default(tr_load_options *o)
+{
+    if (!o) return;
+    memset(o, 0, sizeof *o);
+    o->struct_size = sizeof *o;
+}
+
+/* tr_load_options as first published */
+#define LOAD_OPTIONS_MIN TR_SIZE_THROUGH(tr_load_options, progress_ctx)
+
+/* The caller's options (NULL: the defaults) into *o. */
+static int take_options(const tr_load_options *opt, tr_load_options *o, char *err, size_t errlen)
+{
+    tr_load_options_default(o);
+    int rc = opt ? tr_opts_take(o, sizeof *o, opt, LOAD_OPTIONS_MIN, "tr_load_options", err, errlen) : TR_OK;
+    if (!rc && o->skip_bad != 0 && o->skip_bad != 1)
+        rc = tr_errorf(err, errlen, TR_EINVAL, "tr_load_options: skip_bad %d is not 0 or 1", o->skip_bad);
+    return rc;
+}
+
 static int load_src(src *s, const char *path, const char *name, const tr_load_options *opt,
                     tr_dataset **out, char *err, size_t errlen)
 {
@@ -718,6 +740,9 @@ int tr_dataset_load(const char *path, const tr_load_options *opt, tr_dataset **o
     if (!out) return tr_errorf(err, errlen, TR_EINVAL, "tr_dataset_load: out is NULL");
     *out = NULL;
     if (!path) return tr_errorf(err, errlen, TR_EINVAL, "tr_dataset_load: path is NULL");
+    tr_load_options o;
+    int rc = take_options(opt, &o, err, errlen);
+    if (rc) return rc;
     src s = {0};
     s.total = -1;
     int is_stdin = !strcmp(path, "-");
@@ -731,7 +756,7 @@ int tr_dataset_load(const char *path, const tr_load_options *opt, tr_dataset **o
         }
         if (S_ISREG(st.st_mode)) s.total = (long long)st.st_size;
     }
-    int rc = load_src(&s, path, is_stdin ? "<stdin>" : path, opt, out, err, errlen);
+    rc = load_src(&s, path, is_stdin ? "<stdin>" : path, &o, out, err, errlen);
     free(s.buf); /* getline's buffer: libc's malloc */
     if (!is_stdin) fclose(s.f);
     return rc;
@@ -743,12 +768,15 @@ int tr_dataset_load_mem(const char *buf, size_t len, const char *name,
     if (!out) return tr_errorf(err, errlen, TR_EINVAL, "tr_dataset_load_mem: out is NULL");
     *out = NULL;
     if (!buf && len) return tr_errorf(err, errlen, TR_EINVAL, "tr_dataset_load_mem: buf is NULL");
+    tr_load_options o;
+    int rc = take_options(opt, &o, err, errlen);
+    if (rc) return rc;
     src s = {0};
     s.mem = buf;
     s.len = len;
     s.total = (long long)len;
     if (!name) name = "<memory>";
-    return load_src(&s, name, name, opt, out, err, errlen);
+    return load_src(&s, name, name, &o, out, err, errlen);
 }
 
 void tr_dataset_free(tr_dataset *ds)
@@ -797,7 +825,7 @@ int tr_dataset_find_model(const tr_dataset *ds, const char *name)
  * clears for records that are training data only. */
 static bool in_fold(const tr_record *r, unsigned K, unsigned f)
 {
-    return K == 5 && f == 0 ? r->is_test : tr_split_fold(r->id, strlen(r->id), K) == f;
+    return K == 5 && f == 0 ? r->is_test : (unsigned)tr_split_fold(r->id, strlen(r->id), (int)K) == f;
 }
 
 /* which: 0 every record, 1 those outside fold f, 2 the complete ones in it */
@@ -831,6 +859,6 @@ int tr_dataset_test_indices(const tr_dataset *ds, size_t **idx, size_t *n)
 
 int tr_dataset_fold_indices(const tr_dataset *ds, unsigned K, unsigned f, int test, size_t **idx, size_t *n)
 {
-    if (!ds || !idx || !n || K < 2 || f >= K) return TR_EINVAL;
+    if (!ds || !idx || !n || K < 2 || K > INT_MAX || f >= K) return TR_EINVAL;
     return pick(ds, test ? 2 : 1, K, f, idx, n);
 }

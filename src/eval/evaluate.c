@@ -406,7 +406,9 @@ static void add_modes(ev *e, cJSON *root, const pred *p)
  * split, against the best single model: what `serve` does with no knob. */
 static void add_default_policy(ev *e, cJSON *root, const pred *p)
 {
-    tr_route_options opt = {.mode = TR_SELECT_QUALITY, .value = 0, .allowed = NULL};
+    tr_route_options opt;
+    tr_route_options_default(&opt);
+    opt.mode = TR_SELECT_QUALITY;
     tr_policy_estimate est;
     int stored = tr_router_default_policy(e->r, &opt, &est) == TR_OK;
     const tr_select_tables *tab = tr_heads_tables(e->r->heads);
@@ -484,7 +486,7 @@ int tr_evaluate_fold(const tr_router *r, const tr_dataset *ds, unsigned K, unsig
 {
     *out = NULL;
     if (sweep) memset(sweep, 0, sizeof *sweep);
-    if (!r || !ds) return tr_errorf(err, errlen, TR_EINVAL, "tr_evaluate: NULL argument");
+    if (!r || !ds) return tr_errorf(err, errlen, TR_EINVAL, "tr_evaluate: %s is NULL", r ? "ds" : "r");
     if (K < 2 || f >= K) return tr_errorf(err, errlen, TR_EINVAL, "evaluation: fold %u of %u does not exist", f, K);
     if (!r->heads) return tr_errorf(err, errlen, TR_EINVAL, "a stage-1 router (from discover) has no heads to evaluate: use train");
     ev e = {0};
@@ -620,7 +622,11 @@ fail:
 
 int tr_evaluate(const tr_router *r, const tr_dataset *ds, int with_baselines, char **json, char *err, size_t errlen)
 {
+    if (!json) return tr_errorf(err, errlen, TR_EINVAL, "tr_evaluate: json is NULL");
     *json = NULL;
+    if (!r || !ds) return tr_errorf(err, errlen, TR_EINVAL, "tr_evaluate: %s is NULL", r ? "ds" : "r");
+    if (with_baselines != 0 && with_baselines != 1)
+        return tr_errorf(err, errlen, TR_EINVAL, "tr_evaluate: with_baselines %d is not 0 or 1", with_baselines);
     cJSON *root = NULL;
     int rc = tr_evaluate_fold(r, ds, 5, 0, TR_EVAL_ABLATIONS | TR_EVAL_BY_LABEL | (with_baselines ? TR_EVAL_BASELINES : 0),
                               &root, NULL, err, errlen);

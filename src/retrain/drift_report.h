@@ -10,10 +10,7 @@
 #ifndef TR_DRIFT_REPORT_H
 #define TR_DRIFT_REPORT_H
 
-#include <stddef.h>
-
-/* Render json (borrowed).  *md owned by the caller: tr_free.  TR_EFORMAT
- * when json is not a drift report. */
-int tr_drift_markdown(const char *json, char **md, char *err, size_t errlen);
+/* tr_drift_markdown, the renderer, is public (taskroute.h). */
+#include "taskroute.h"
 
 #endif

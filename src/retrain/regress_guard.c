@@ -7,8 +7,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/defaults.h"
 #include "base/eval_metrics.h"
 #include "base/json.h"
+#include "base/opts.h"
 #include "base/util.h"
 #include "eval/eval_fold.h"
 #include "eval/stats.h"
@@ -191,4 +193,37 @@ char *tr_guard_json(const tr_guard_result *r, double max_regression)
     char *c = s ? tr_strdup(s) : NULL;
     cJSON_free(s);
     return c;
+}
+
+void tr_guard_options_default(tr_guard_options *o)
+{
+    if (!o) return;
+    memset(o, 0, sizeof *o);
+    o->struct_size = sizeof *o;
+    o->max_regression = TR_DEFAULT_MAX_REGRESSION;
+}
+
+/* tr_guard_options as first published */
+#define GUARD_OPTIONS_MIN TR_SIZE_THROUGH(tr_guard_options, max_regression)
+
+int tr_regression_guard(const tr_router *current, const tr_router *candidate, const tr_dataset *ds,
+                        const tr_guard_options *opt, char **evidence, char *err, size_t errlen)
+{
+    if (evidence) *evidence = NULL;
+    if (!current || !candidate || !ds)
+        return tr_errorf(err, errlen, TR_EINVAL, "tr_regression_guard: %s is NULL",
+                         !current ? "current" : !candidate ? "candidate" : "ds");
+    tr_guard_options o;
+    tr_guard_options_default(&o);
+    int rc = opt ? tr_opts_take(&o, sizeof o, opt, GUARD_OPTIONS_MIN, "tr_guard_options", err, errlen) : TR_OK;
+    if (rc) return rc;
+    if (!(o.max_regression >= 0 && o.max_regression <= 1))
+        return tr_errorf(err, errlen, TR_EINVAL, "tr_guard_options: max_regression %g not in [0, 1]",
+                         o.max_regression);
+    tr_guard_result g;
+    rc = tr_regression_check(current, candidate, ds, o.max_regression, &g, err, errlen);
+    if (rc != TR_OK && rc != TR_EREGRESS) return rc;
+    if (evidence && !(*evidence = tr_guard_json(&g, o.max_regression)))
+        return tr_errorf(err, errlen, TR_ENOMEM, "regression guard: out of memory for the evidence");
+    return rc;
 }

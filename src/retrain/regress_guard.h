@@ -49,7 +49,10 @@ typedef struct tr_guard_result {
     char reason[256];   /* "" when accepted */
 } tr_guard_result;
 
-/* Compare cand against cur on ds's test split.  TR_OK (accept), TR_EREGRESS
+/* tr_regression_guard, the public form (taskroute.h), runs this check with
+ * its options and hands back the evidence as tr_guard_json's JSON.
+ *
+ * Compare cand against cur on ds's test split.  TR_OK (accept), TR_EREGRESS
  * (refused; err says why, with the figures) or an evaluation error.  *res
  * (the caller's) holds the evidence in every case but an error.  Borrows
  * all. */

@@ -65,7 +65,7 @@ size_t tr_decision_rank(const tr_router *r, const tr_decision *d, const tr_route
                         size_t cap)
 {
     if (!d || !order || !cap || !d->quality) return 0;
-    static const tr_route_options defaults = {.mode = TR_SELECT_LAMBDA, .value = 0, .allowed = NULL};
+    static const tr_route_options defaults = {.struct_size = sizeof(tr_route_options), .mode = TR_SELECT_LAMBDA, .value = 0, .allowed = NULL};
     if (!opt) opt = &defaults;
     size_t M = d->n_models;
     double lambda = tr_route_lambda(r, opt);

@@ -7,6 +7,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "base/opts.h"
 #include "base/util.h"
 #include "base/vec.h"
 #include "heads/heads.h"
@@ -28,9 +29,19 @@ const char *tr_router_task_name(const tr_router *r, size_t t)
     return r && t < r->tasks.n_tasks ? r->tasks.names[t] : NULL;
 }
 
+const char *tr_router_task_slug(const tr_router *r, size_t t)
+{
+    return r && t < r->tasks.n_tasks ? r->tasks.slugs[t] : NULL;
+}
+
 int tr_router_task_id(const tr_router *r, size_t t)
 {
     return r && t < r->tasks.n_tasks ? r->tasks.ids[t] : -1;
+}
+
+double tr_router_ood_threshold(const tr_router *r)
+{
+    return r && r->ood.calibrated ? (double)r->ood.threshold : NAN;
 }
 
 int tr_router_find_model(const tr_router *r, const char *name)
@@ -57,10 +68,16 @@ void tr_scratch_free(tr_scratch *s)
 
 int tr_scratch_new(const tr_router *r, tr_scratch **out)
 {
+    return tr_scratch_new_v2(r, out, NULL, 0);
+}
+
+int tr_scratch_new_v2(const tr_router *r, tr_scratch **out, char *err, size_t errlen)
+{
+    if (!out) return tr_errorf(err, errlen, TR_EINVAL, "tr_scratch_new: out is NULL");
     *out = NULL;
-    if (!r) return TR_EINVAL;
+    if (!r) return tr_errorf(err, errlen, TR_EINVAL, "tr_scratch_new: r is NULL");
     tr_scratch *s = tr_calloc(1, sizeof *s);
-    if (!s) return TR_ENOMEM;
+    if (!s) return tr_errorf(err, errlen, TR_ENOMEM, "tr_scratch_new: out of memory");
     s->cap_models = r->n_models;
     s->cap_tasks = r->tasks.n_tasks;
     s->cap_dim = r->dim;
@@ -77,7 +94,8 @@ int tr_scratch_new(const tr_router *r, tr_scratch **out)
     if ((s->emb_bytes && !s->emb_scratch) || (s->heads_bytes && !s->heads_scratch) || !s->x || !s->p ||
         !s->q || !s->qcal || !s->c || !s->surf) {
         tr_scratch_free(s);
-        return TR_ENOMEM;
+        return tr_errorf(err, errlen, TR_ENOMEM, "tr_scratch_new: out of memory for %zu models, %zu tasks, "
+                         "dimension %zu", r->n_models, r->tasks.n_tasks, r->dim);
     }
     *out = s;
     return TR_OK;
@@ -126,15 +144,41 @@ int tr_scratch_check(const tr_router *r, const tr_scratch *s, char *err, size_t 
     return TR_OK;
 }
 
-/* The part after the embedding; s->x holds the unit vector, surf the
- * prompt's surface features (NULL: none, no prompt). */
-static int route_vector(const tr_router *r, size_t prompt_len, const float *surf, const tr_route_options *opt,
-                        tr_scratch *s, tr_decision *out)
+void tr_route_options_default(tr_route_options *o)
 {
-    static const tr_route_options defaults = {TR_SELECT_LAMBDA, 0, NULL};
-    if (!opt) opt = &defaults;
+    if (!o) return;
+    memset(o, 0, sizeof *o);
+    o->struct_size = sizeof *o;
+    o->mode = TR_SELECT_LAMBDA;
+}
+
+/* tr_route_options as first published */
+#define ROUTE_OPTIONS_MIN TR_SIZE_THROUGH(tr_route_options, allowed)
+
+/* Options a route can use: a known size and mode, a value that is a number.
+ * Fields added after the first layout are read only when struct_size
+ * covers them. */
+static int options_ok(const tr_route_options *o)
+{
+    return !o || (tr_opts_size_check(o->struct_size, ROUTE_OPTIONS_MIN, sizeof *o, "", NULL, 0) == TR_OK &&
+                  (unsigned)o->mode <= (unsigned)TR_SELECT_QUALITY && !isnan(o->value));
+}
+
+/* The part after the embedding; s->x holds the unit vector (all zero: the
+ * prompt has no feature the embedder knows), surf the prompt's surface
+ * features (NULL: none, no prompt), kept the share of the prompt the
+ * embedder knew (for the OOD score). */
+static int route_vector(const tr_router *r, size_t prompt_len, const float *surf, float kept,
+                        const tr_route_options *opt, tr_scratch *s, tr_decision *out)
+{
+    tr_route_options defaults;
+    if (!opt) {
+        tr_route_options_default(&defaults);
+        opt = &defaults;
+    }
     size_t T = r->tasks.n_tasks;
-    tr_softmax_predict(r->clf, s->x, s->p);
+    float energy;
+    tr_softmax_predict_energy(r->clf, s->x, s->p, &energy);
     size_t best = 0;
     for (size_t t = 1; t < T; t++)
         if (s->p[t] > s->p[best]) best = t;
@@ -142,6 +186,8 @@ static int route_vector(const tr_router *r, size_t prompt_len, const float *surf
     out->task = (int)best;
     out->task_name = r->tasks.names[best];
     out->task_id = r->tasks.ids[best];
+    out->ood_score = tr_ood_score(&r->ood, energy, kept);
+    out->ood = tr_ood_flag(&r->ood, out->ood_score);
     out->task_prob = s->p[best];
     out->n_tasks = T;
     out->task_probs = s->p;
@@ -181,27 +227,28 @@ size_t tr_prompt_cut(const char *p, size_t len)
 int tr_route(const tr_router *r, const char *prompt, size_t len, const tr_route_options *opt,
              tr_scratch *s, tr_decision *out)
 {
-    if (!r || !prompt || !s || !out) return TR_EINVAL;
+    if (!r || !prompt || !s || !out || !options_ok(opt)) return TR_EINVAL;
     if (!r->emb) return TR_EINVAL;   /* caller-embedded router: use tr_route_embedding */
     if (!scratch_fits(r, s)) return TR_EINVAL;
     len = tr_prompt_cut(prompt, len);
-    int rc = tr_embedder_embed(r->emb, prompt, len, s->x, s->emb_scratch, s->emb_bytes);
+    float kept;
+    int rc = tr_embedder_embed_kept(r->emb, prompt, len, s->x, &kept, s->emb_scratch, s->emb_bytes);
     if (rc) return rc;
     const float *surf = NULL;
     if (r->heads && tr_heads_uses_surface(r->heads)) {   /* O(len); skipped when unused */
         tr_surface_features(prompt, len, s->surf);
         surf = s->surf;
     }
-    return route_vector(r, len, surf, opt, s, out);
+    return route_vector(r, len, surf, kept, opt, s, out);
 }
 
 int tr_route_embedding(const tr_router *r, const float *x, size_t d, const tr_route_options *opt,
                        tr_scratch *s, tr_decision *out)
 {
-    if (!r || !x || !s || !out) return TR_EINVAL;
+    if (!r || !x || !s || !out || !options_ok(opt)) return TR_EINVAL;
     if (d != r->dim || !scratch_fits(r, s)) return TR_EINVAL;
     for (size_t j = 0; j < d; j++)
         if (!isfinite(x[j])) return TR_EINVAL;
     if (!(tr_vec_unit_fast(s->x, x, d) > 0)) return TR_EINVAL;
-    return route_vector(r, 0, NULL, opt, s, out);
+    return route_vector(r, 0, NULL, NAN, opt, s, out);
 }

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "classify/classifier.h"
+#include "classify/ood.h"
 #include "cluster/tasks.h"
 #include "embed/embedder.h"
 #include "taskroute.h"
@@ -40,6 +41,7 @@ struct tr_router {
     tr_policy_estimate default_policy;
     double *ref_price;          /* n_models x 2 (input, output USD per Mtok), NaN = none; or NULL */
     float *cost_scale;          /* n_models factors on predicted costs (serve's prices), or NULL */
+    tr_ood ood;                 /* out of distribution (classify/ood.h); from CONF */
     /* the sections of the file it was opened from, for `inspect` */
     size_t n_sections;
     uint32_t sec_tag[32];

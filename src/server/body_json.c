@@ -220,7 +220,7 @@ int tr_route_req_parse(const char *body, size_t len, int chat, size_t n_models,
                        int *api_err, char *msg, size_t msglen)
 {
     memset(out, 0, sizeof *out);
-    out->opt.mode = TR_SELECT_LAMBDA;
+    tr_route_options_default(&out->opt);
     out->fallback = 1;
     out->cache = 1;
     out->root = parse_object(body, len, api_err, msg, msglen);

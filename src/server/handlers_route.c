@@ -120,7 +120,7 @@ static int decide(tr_server *srv, tr_request *q, tr_loaded_router *L, tr_scratch
         tr_online_serve_decide(srv, q, L, &opt, mask, d, oo);
     }
     tr_metrics_decision(srv->metrics, L->model_slot[d->model],
-                        d->task >= 0 && (size_t)d->task < L->n_tasks ? L->task_slot[d->task] : -1);
+                        d->task >= 0 && (size_t)d->task < L->n_tasks ? L->task_slot[d->task] : -1, d->ood);
     return -1;
 }
 
@@ -130,7 +130,9 @@ static void note_decision(tr_request *q, const tr_loaded_router *L, const tr_dec
     const char *t = d->task >= 0 && (size_t)d->task < L->n_tasks ? tr_router_task_name(L->r, (size_t)d->task) : NULL;
     snprintf(q->task, sizeof q->task, "%s", t ? t : "");
     q->task_id = t ? d->task_id : -1;
-    if (t) tr_http_slug(t, d->task_id, q->task_slug, sizeof q->task_slug);
+    const char *slug = t ? tr_router_task_slug(L->r, (size_t)d->task) : NULL;
+    snprintf(q->task_slug, sizeof q->task_slug, "%s", slug ? slug : "");
+    q->ood = d->ood;
 }
 
 /* One line of the decision log: what `train --feedback F --decisions D`
@@ -149,6 +151,7 @@ static void log_decision(tr_server *srv, tr_request *q, const tr_loaded_router *
     cJSON_AddStringToObject(o, "model", q->model[0] ? q->model : tr_router_model_name(L->r, (size_t)d->model));
     cJSON_AddNumberToObject(o, "task", d->task_id);
     cJSON_AddStringToObject(o, "task_name", q->task);
+    cJSON_AddBoolToObject(o, "ood", d->ood);
     cJSON_AddStringToObject(o, "policy", q->policy);
     cJSON_AddItemToObject(o, "lambda", tr_json_num(q->lambda));
     char *line = cJSON_PrintUnformatted(o);
@@ -218,10 +221,12 @@ enum MHD_Result tr_handle_route(struct MHD_Connection *c, tr_request *q)
     }
     TR_JOUT_LIT(&o, ",\"probability\":");
     tr_jout_num(&o, d.task_prob);
+    if (d.ood) TR_JOUT_LIT(&o, "},\"ood\":true");
+    else TR_JOUT_LIT(&o, "},\"ood\":false");
     if (req.from_messages)
-        TR_JOUT_LIT(&o, "},\"routed_on\":\"messages\",\"selection\":{\"mode\":\"");
+        TR_JOUT_LIT(&o, ",\"routed_on\":\"messages\",\"selection\":{\"mode\":\"");
     else
-        TR_JOUT_LIT(&o, "},\"routed_on\":\"prompt\",\"selection\":{\"mode\":\"");
+        TR_JOUT_LIT(&o, ",\"routed_on\":\"prompt\",\"selection\":{\"mode\":\"");
     tr_jout_raw(&o, tr_policy_mode_name(req.opt.mode));
     TR_JOUT_LIT(&o, "\",\"value\":");
     tr_jout_num(&o, req.opt.value);
@@ -672,7 +677,9 @@ static cJSON *policy_json(const tr_server *srv, const tr_loaded_router *L)
 {
     cJSON *p = cJSON_CreateObject();
     if (!p) return NULL;
-    tr_route_options opt = {.mode = TR_SELECT_QUALITY, .value = 0, .allowed = NULL};
+    tr_route_options opt;
+    tr_route_options_default(&opt);
+    opt.mode = TR_SELECT_QUALITY;
     int missing = tr_policy_options(&srv->cfg.policy, L->r, &opt);
     cJSON_AddStringToObject(p, "name", srv->cfg.policy.name);
     cJSON_AddStringToObject(p, "mode", tr_policy_mode_name(opt.mode));
@@ -706,7 +713,9 @@ enum MHD_Result tr_handle_healthz(struct MHD_Connection *c, tr_request *q)
     tr_scratch *sc;
     tr_loaded_router *L = tr_router_slot_acquire(&srv->slot, &sc, &rc, msg, sizeof msg);
     if (!L) return tr_http_error(c, q, TR_API_UNAVAILABLE, "unhealthy: %s", msg);
-    tr_route_options opt = {.mode = TR_SELECT_LAMBDA, .value = 0, .allowed = L->routable};
+    tr_route_options opt;
+    tr_route_options_default(&opt);
+    opt.allowed = L->routable;
     tr_decision d;
     static const char probe[] = TR_PROBE_PROMPT;
     if ((rc = tr_route(L->r, probe, sizeof probe - 1, &opt, sc, &d))) {

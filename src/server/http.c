@@ -87,30 +87,12 @@ static void add_clean_header(struct MHD_Response *r, const char *key, const char
     MHD_add_response_header(r, key, buf);
 }
 
-void tr_http_slug(const char *name, int id, char *out, size_t outlen)
-{
-    size_t n = 0;
-    int dash = 0;
-    for (const unsigned char *p = (const unsigned char *)(name ? name : ""); *p && n + 1 < outlen; p++) {
-        unsigned char ch = *p;
-        if (ch >= 'A' && ch <= 'Z') ch = (unsigned char)(ch - 'A' + 'a');
-        if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9')) {
-            if (dash && n) out[n++] = '-';
-            if (n + 1 < outlen) out[n++] = (char)ch;
-            dash = 0;
-        } else {
-            dash = 1;
-        }
-    }
-    if (outlen) out[n] = 0;
-    if (!n && outlen) snprintf(out, outlen, "task-%d", id);
-}
-
 void tr_http_route_headers(struct MHD_Response *r, const tr_request *q)
 {
     if (q->request_id[0]) MHD_add_response_header(r, "X-Taskroute-Request-Id", q->request_id);
     if (q->model[0]) add_clean_header(r, "X-Taskroute-Model", q->model);
     if (q->task_slug[0]) MHD_add_response_header(r, "X-Taskroute-Task", q->task_slug);
+    if (q->task_id >= 0) MHD_add_response_header(r, "X-Taskroute-OOD", q->ood ? "true" : "false");
     if (q->task_id >= 0) {
         char id[24];
         snprintf(id, sizeof id, "%d", q->task_id);

@@ -37,6 +37,7 @@ struct tr_metrics {
     atomic_ulong reloads_ok, reloads_failed, fallbacks;
     atomic_ulong answers[TR_ANSWER_RESULTS], tokens_prompt, tokens_completion;
     atomic_ulong online_decisions, online_explored, online_updates;
+    atomic_ulong ood_decisions;
     atomic_long inflight;
     atomic_ulong generation;
     name_table tables[TR_METRICS_KINDS];
@@ -117,8 +118,9 @@ done:
     return slot;
 }
 
-void tr_metrics_decision(tr_metrics *m, int model_slot, int task_slot)
+void tr_metrics_decision(tr_metrics *m, int model_slot, int task_slot, int ood)
 {
+    if (ood) atomic_fetch_add_explicit(&m->ood_decisions, 1, memory_order_relaxed);
     if (model_slot >= 0 && model_slot <= TR_METRICS_MAX_NAMES)
         atomic_fetch_add_explicit(&m->tables[0].count[model_slot], 1, memory_order_relaxed);
     if (task_slot >= 0 && task_slot <= TR_METRICS_MAX_NAMES)
@@ -255,6 +257,9 @@ int tr_metrics_format(tr_metrics *m, char **out, size_t *len)
     tr_prom_put(&t, "# HELP taskroute_task_decisions_total Routing decisions by most probable task.\n"
             "# TYPE taskroute_task_decisions_total counter\n");
     put_names(&t, m, 1, "taskroute_task_decisions_total", "task");
+    tr_prom_put(&t, "# HELP taskroute_ood_decisions_total Routing decisions whose prompt is out of distribution "
+            "(like none of the router's tasks).\n# TYPE taskroute_ood_decisions_total counter\n"
+            "taskroute_ood_decisions_total %lu\n", atomic_load_explicit(&m->ood_decisions, memory_order_relaxed));
     tr_prom_put(&t, "# HELP taskroute_key_requests_total Requests admitted, by inbound key (a hash of the key).\n"
             "# TYPE taskroute_key_requests_total counter\n");
     put_names(&t, m, TR_METRICS_KEY, "taskroute_key_requests_total", "key");

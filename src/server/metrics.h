@@ -37,7 +37,7 @@ void tr_metrics_error(tr_metrics *m, int api_error);
  * is full or memory runs out, the shared "_other" slot is returned. */
 int tr_metrics_intern(tr_metrics *m, int kind, const char *name);
 /* One routing decision, by slots from tr_metrics_intern. */
-void tr_metrics_decision(tr_metrics *m, int model_slot, int task_slot);
+void tr_metrics_decision(tr_metrics *m, int model_slot, int task_slot, int ood);
 /* One request admitted with an inbound key (its TR_METRICS_KEY slot). */
 void tr_metrics_key_request(tr_metrics *m, int key_slot);
 /* One answer's usage: tokens (< 0: not given), its USD and what the same

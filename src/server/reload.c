@@ -138,7 +138,9 @@ int tr_router_slot_load(tr_router_slot *s, const char *path, tr_loaded_router **
         tr_free(names);
         L->prices_scaled = scale_prices(L, path);
     }
-    tr_route_options dopt = {.mode = TR_SELECT_QUALITY, .value = 0, .allowed = NULL};
+    tr_route_options dopt;
+    tr_route_options_default(&dopt);
+    dopt.mode = TR_SELECT_QUALITY;
     L->has_default = tr_router_default_policy(L->r, &dopt, &L->est) == TR_OK;
     if (!L->has_default && !s->policy_fixed && tr_router_has_heads(L->r))
         fprintf(stderr, "taskroute serve: note: %s stores no default policy (trained by an older taskroute): "
@@ -147,10 +149,10 @@ int tr_router_slot_load(tr_router_slot *s, const char *path, tr_loaded_router **
     if (L->has_default && L->est.best_model >= 0 && (size_t)L->est.best_model < nm)
         L->best_up = L->upstream[L->est.best_model];
     for (size_t t = 0; t < L->n_tasks; t++) {
-        const char *name = tr_router_task_name(L->r, t);
+        const char *name = tr_router_task_name(L->r, t), *slug = tr_router_task_slug(L->r, t);
         if (!(L->task_json[t] = tr_json_quote(name))) { tr_errorf(err, errlen, rc, "out of memory"); goto fail; }
         L->task_json_len[t] = strlen(L->task_json[t]);
-        L->task_slot[t] = tr_metrics_intern(s->metrics, TR_METRICS_TASK, name ? name : "");
+        L->task_slot[t] = tr_metrics_intern(s->metrics, TR_METRICS_TASK, slug ? slug : "");
     }
     /* the answer's fixed text, its longest model and task names (the
      * chosen and the offline model, the task), and per model its name, two
@@ -172,7 +174,9 @@ int tr_router_slot_load(tr_router_slot *s, const char *path, tr_loaded_router **
     }
     /* A probe route proves the file is usable, not only well-formed. */
     if ((rc = tr_scratch_new(L->r, &sc))) { tr_errorf(err, errlen, rc, "%s: cannot allocate routing scratch", path); goto fail; }
-    tr_route_options opt = {.mode = TR_SELECT_LAMBDA, .value = 0, .allowed = L->routable};
+    tr_route_options opt;
+    tr_route_options_default(&opt);
+    opt.allowed = L->routable;
     tr_decision d;
     static const char probe[] = TR_PROBE_PROMPT;
     if ((rc = tr_route(L->r, probe, sizeof probe - 1, &opt, sc, &d))) {

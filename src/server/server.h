@@ -119,6 +119,7 @@ typedef struct tr_request {
     char task[128];             /* the task's full name (UTF-8), for the log */
     char task_slug[64];         /* its ASCII slug, for headers */
     int task_id;                /* its stable id (-1: none) */
+    int ood;                    /* the prompt is out of distribution */
     char policy[80];            /* the policy's name, e.g. "taskroute" or "lambda=200" */
     double lambda;              /* the effective λ (NaN: the mode has none) */
     const char *note;           /* a static remark for the X-Taskroute-Note header, or NULL */
@@ -158,10 +159,6 @@ enum MHD_Result tr_handle_metrics(struct MHD_Connection *c, tr_request *q);
 enum MHD_Result tr_handle_reload(struct MHD_Connection *c, tr_request *q);
 enum MHD_Result tr_handle_models(struct MHD_Connection *c, tr_request *q);
 
-/* ---- http.c: the task's ASCII slug for headers: lower-case letters and
- * digits, other runs as one '-', at most outlen - 1 bytes; "task-<id>"
- * when nothing is left. */
-void tr_http_slug(const char *name, int id, char *out, size_t outlen);
 
 /* ---- reload_worker.c: inbound keys.  Load --api-keys (metrics slots
  * interned); swap them in (the old set freed once no request reads it). */

@@ -15,10 +15,12 @@
 #include <string.h>
 
 #include "base/json.h"
+#include "base/opts.h"
 #include "base/util.h"
 #include "data/dataset.h"
 #include "eval/eval_fold.h"
 #include "eval/stats.h"
+#include "train/train.h"
 
 #define MAX_FOLDS 100
 
@@ -141,7 +143,7 @@ cJSON *tr_kfold_summary(const char *dataset, cJSON *const *folds, size_t K)
 
 typedef struct job {
     const tr_dataset *ds;
-    tr_train_options topt;    /* threads set per fold; holdout set per fold */
+    tr_train_options_x topt;  /* threads set per fold; holdout set per fold */
     const tr_kfold_options *kopt;
     int K, flags;
     pthread_mutex_t lock;     /* next, done, the callback */
@@ -159,12 +161,12 @@ static void *run_folds(void *arg)
         int f = J->next < J->K ? J->next++ : -1;
         pthread_mutex_unlock(&J->lock);
         if (f < 0) return NULL;
-        tr_train_options o = J->topt;
+        tr_train_options_x o = J->topt;
         o.holdout_folds = J->K;
         o.holdout_fold = f;
         tr_router *r = NULL;
         double t0 = tr_now();
-        int rc = tr_train(J->ds, &o, &r, J->err[f], sizeof J->err[f]);
+        int rc = tr_train(J->ds, &o.pub, &r, J->err[f], sizeof J->err[f]);
         if (rc) tr_error_prefix(J->err[f], sizeof J->err[f], rc, "fold %d of %d: training", f, J->K);
         double t_train = tr_now() - t0;
         if (!rc && (rc = tr_evaluate_fold(r, J->ds, (unsigned)J->K, (unsigned)f, J->flags, &J->tree[f], NULL,
@@ -193,50 +195,64 @@ static void *run_folds(void *arg)
 
 void tr_kfold_options_default(tr_kfold_options *o)
 {
+    if (!o) return;
     memset(o, 0, sizeof *o);
+    o->struct_size = sizeof *o;
     o->folds = 5;
 }
 
-int tr_evaluate_kfold(const tr_dataset *ds, const tr_train_options *train, const tr_kfold_options *opt,
+/* tr_kfold_options as first published */
+#define KFOLD_OPTIONS_MIN TR_SIZE_THROUGH(tr_kfold_options, fold_done_ctx)
+
+int tr_evaluate_kfold(const tr_dataset *ds, const tr_train_options *train, const tr_kfold_options *kopt,
                       char **json, char *err, size_t errlen)
 {
-    if (json) *json = NULL;
-    if (!ds || !json) return tr_errorf(err, errlen, TR_EINVAL, "tr_evaluate_kfold: NULL argument");
+    if (!json) return tr_errorf(err, errlen, TR_EINVAL, "tr_evaluate_kfold: json is NULL");
+    *json = NULL;
+    if (!ds) return tr_errorf(err, errlen, TR_EINVAL, "tr_evaluate_kfold: ds is NULL");
     tr_kfold_options kd;
-    if (!opt) { tr_kfold_options_default(&kd); opt = &kd; }
-    tr_train_options td;
-    if (!train) { tr_train_options_default(&td); train = &td; }
+    tr_kfold_options_default(&kd);
+    int rc = kopt ? tr_opts_take(&kd, sizeof kd, kopt, KFOLD_OPTIONS_MIN, "tr_kfold_options", err, errlen) : TR_OK;
+    if (rc) return rc;
+    const tr_kfold_options *opt = &kd;
     int K = opt->folds;
     if (K < 2 || K > MAX_FOLDS)
-        return tr_errorf(err, errlen, TR_EINVAL, "k-fold evaluation: %d folds; want 2 to %d", K, MAX_FOLDS);
-    if (train->use_all || train->warm_start || train->cv_predictions)
+        return tr_errorf(err, errlen, TR_EINVAL, "tr_kfold_options: folds %d not in [2, %d]", K, MAX_FOLDS);
+    if (opt->baselines != 0 && opt->baselines != 1)
+        return tr_errorf(err, errlen, TR_EINVAL, "tr_kfold_options: baselines %d is not 0 or 1", opt->baselines);
+    if (opt->jobs < 0) return tr_errorf(err, errlen, TR_EINVAL, "tr_kfold_options: jobs %d is negative", opt->jobs);
+    /* the training options as tr_train takes them: public or the extension */
+    tr_train_options_x tx;
+    if ((rc = tr_train_options_take(train, &tx, err, errlen))) return rc;
+    if (tx.pub.use_all || tx.pub.warm_start || tx.cv_predictions)
         return tr_errorf(err, errlen, TR_EINVAL, "k-fold evaluation trains each fold's router from scratch on the "
                          "fold's training part: use_all, warm_start and cv_predictions do not apply");
-    int ncpu = tr_ncpu(), th = train->threads;
+    int ncpu = tr_ncpu(), th = tx.pub.threads;
     int jobs = opt->jobs > 0 ? opt->jobs : th > 0 ? (ncpu / th > 1 ? ncpu / th : 1) : ncpu;
     if (jobs > K) jobs = K;
     if (jobs > TR_RUN_MAX_THREADS) jobs = TR_RUN_MAX_THREADS;
     job J;
     memset(&J, 0, sizeof J);
     J.ds = ds;
-    J.topt = *train;
-    J.topt.threads = th > 0 ? th : (ncpu / jobs > 1 ? ncpu / jobs : 1);
-    J.topt.progress = NULL;   /* fold_done reports instead: stages of parallel folds would interleave */
+    J.topt = tx;
+    J.topt.pub.threads = th > 0 ? th : (ncpu / jobs > 1 ? ncpu / jobs : 1);
+    J.topt.pub.progress = NULL;   /* fold_done reports instead: stages of parallel folds would interleave */
+    /* OpenBLAS's thread count is process-wide: set (when asked) once for the
+     * whole run, so that no fold's set-and-restore sees another fold's */
+    int blas_threads = J.topt.pub.blas_threads;
+    J.topt.pub.blas_threads = 0;
     J.kopt = opt;
     J.K = K;
     J.flags = TR_EVAL_ABLATIONS | (opt->baselines ? TR_EVAL_BASELINES : 0);
     J.tree = tr_calloc((size_t)K, sizeof *J.tree);
     J.rc = tr_calloc((size_t)K, sizeof *J.rc);
     J.err = tr_calloc((size_t)K, sizeof *J.err);
-    int rc = TR_OK;
     if (!J.tree || !J.rc || !J.err) { rc = tr_errorf(err, errlen, TR_ENOMEM, "k-fold evaluation: out of memory"); goto done; }
     pthread_mutex_init(&J.lock, NULL);
-    /* one BLAS thread, as tr_train and `serve` run: set here once, so that
-     * the folds' own set-and-restore never sees another fold's setting */
-    int blas = openblas_get_num_threads();
-    openblas_set_num_threads(1);
+    int blas = blas_threads > 0 ? openblas_get_num_threads() : 0;
+    if (blas_threads > 0) openblas_set_num_threads(blas_threads);
     tr_run_workers(jobs, run_folds, &J, 0);
-    openblas_set_num_threads(blas);
+    if (blas_threads > 0) openblas_set_num_threads(blas);
     pthread_mutex_destroy(&J.lock);
     for (int f = 0; f < K && !rc; f++)   /* the first failing fold, whatever order they ran in */
         if (J.rc[f]) rc = tr_errorf(err, errlen, J.rc[f], "%s", J.err[f]);
