@@ -209,6 +209,5 @@ chat "$PORT_lru" taskroute "$P" ""
 req GET "http://127.0.0.1:$PORT_lru/metrics"
 grep -q '^taskroute_cache_evictions_total{reason="capacity"} [12]$' "$tmp/body" || fail "evictions: $(grep evictions "$tmp/body")"
 ok "cache: LRU eviction at --cache 2, counted"
-for p in yes no2 no16 vf vj lru; do eval "kill -TERM \$PID_$p"; done
-wait 2>/dev/null
+for p in yes no2 no16 vf vj lru; do eval "kill -TERM \$PID_$p; wait \$PID_$p" 2>/dev/null; done
 echo "e2e_cascade_cache: all passed"
