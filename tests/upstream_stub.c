@@ -26,6 +26,11 @@
  *   "...judge..."         labelling's judge: "1" when the graded answer
  *                         says "the answer is", else "0"; a question
  *                         holding "judge=garbage" gets "Score: high"
+ *   a self-verification   (the last message holds upstream/verify.h's instruction):
+ *                         counted as "verify:MODEL"; "...vdown..." HTTP 500,
+ *                         "...vjunk..." n choices saying "maybe", "...doubt..."
+ *                         n choices saying "No", else n choices saying "Yes"
+ *                         ("n" from the body, default 1), with usage
  *   anything else         a chat completion whose content echoes the model
  *                         and the Authorization header, with "usage" and
  *                         "stub_received": {"headers": {...}, "body": {...}}
@@ -163,6 +168,49 @@ static long rate_count(const char *model)
     return *p == '-' && p[1] >= '0' && p[1] <= '9' ? atol(p + 1) : -1;
 }
 
+/* 1 when the body asks for a self-verification (upstream/verify.h). */
+static int is_verification(const cJSON *j)
+{
+    const cJSON *msgs = cJSON_GetObjectItem(j, "messages");
+    int n = cJSON_IsArray(msgs) ? cJSON_GetArraySize(msgs) : 0;
+    const cJSON *last = n ? cJSON_GetArrayItem(msgs, n - 1) : NULL;
+    const cJSON *c = cJSON_GetObjectItem(last, "content");
+    return cJSON_IsString(c) && strstr(c->valuestring, "Reply with one word: Yes or No") != NULL;
+}
+
+static enum MHD_Result verification(struct MHD_Connection *c, const char *model, const cJSON *j)
+{
+    char name[160];
+    snprintf(name, sizeof name, "verify:%s", model);
+    count_model(name, 1);
+    if (strstr(model, "vdown")) return reply(c, 500, "application/json", "{\"error\":{\"message\":\"stub: verifier down\"}}");
+    const char *say = strstr(model, "vjunk") ? "maybe" : strstr(model, "doubt") ? "No" : "Yes";
+    const cJSON *nj = cJSON_GetObjectItem(j, "n");
+    int n = cJSON_IsNumber(nj) && nj->valueint >= 1 && nj->valueint <= 16 ? nj->valueint : 1;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "object", "chat.completion");
+    cJSON_AddStringToObject(o, "model", model);
+    cJSON *choices = cJSON_AddArrayToObject(o, "choices");
+    for (int i = 0; i < n; i++) {
+        cJSON *ch = cJSON_CreateObject();
+        cJSON_AddNumberToObject(ch, "index", i);
+        cJSON *msg = cJSON_AddObjectToObject(ch, "message");
+        cJSON_AddStringToObject(msg, "role", "assistant");
+        cJSON_AddStringToObject(msg, "content", say);
+        cJSON_AddStringToObject(ch, "finish_reason", "stop");
+        cJSON_AddItemToArray(choices, ch);
+    }
+    cJSON *usage = cJSON_AddObjectToObject(o, "usage");
+    cJSON_AddNumberToObject(usage, "prompt_tokens", 20);
+    cJSON_AddNumberToObject(usage, "completion_tokens", n);
+    cJSON_AddNumberToObject(usage, "total_tokens", 20 + n);
+    char *s = cJSON_PrintUnformatted(o);
+    enum MHD_Result ok = reply(c, 200, "application/json", s);
+    free(s);
+    cJSON_Delete(o);
+    return ok;
+}
+
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                                const char *version, const char *data, size_t *size, void **con_cls)
 {
@@ -204,6 +252,11 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     cJSON *j = q->body ? cJSON_ParseWithLength(q->body, q->len) : NULL;
     const cJSON *m = cJSON_GetObjectItem(j, "model");
     const char *model = cJSON_IsString(m) ? m->valuestring : "";
+    if (is_verification(j)) {
+        enum MHD_Result vok = verification(c, model, j);
+        cJSON_Delete(j);
+        return vok;
+    }
     long nth = count_model(model, 1);
     int streaming = cJSON_IsTrue(cJSON_GetObjectItem(j, "stream"));
     const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
