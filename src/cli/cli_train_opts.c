@@ -11,7 +11,7 @@ enum {
     O_RES, O_TASKS, O_MINSIZE, O_TOPK, O_FOLDS, O_HEADS, O_KNN_TASKS, O_KNN_CAP, O_KNN_MASS, O_FAST
 };
 
-/* --fast: what bench/RESULTS.md (section 3) measured as the latency profile */
+/* --fast: what bench/RESULTS.md ("Routing latency") measured as the latency profile */
 #define FAST_MAX_FEATURES 8000
 #define FAST_HEADS "prior-soft,prior+ridge"
 /* max_features before parsing: not given; after --fast: --fast's unless given */

@@ -3,7 +3,7 @@
  * topic, so tasks that share a topic but differ in format (multiple choice
  * vs. open question, a question vs. a statement to complete, maths with $ or
  * LaTeX) are mixed in it; the prompt's format tells them apart
- * (+0.002..0.006 CV Q@C on llmrouter; bench/RESULTS.md, "Expert heads").
+ * (+0.002..0.006 CV Q@C on llmrouter).
  *
  * On the prompt with outer white space stripped (Python's str.strip()):
  *   s0 ln(1 + tokens)          tokens: runs of word characters (letters,

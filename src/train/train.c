@@ -499,7 +499,7 @@ static int run_stage1(const tr_dataset *ds, const tr_train_options *o, tr_warm *
         /* each fold starts from the final model: the folds' fits take half
          * the iterations.  The start has seen the fold's rows, but the fit
          * runs to convergence from it: out-of-fold log-loss moved 0.1%
-         * (bench/RESULTS.md section 7) */
+         * (on both shared datasets and a 100k synthetic set) */
         sp.init = s->clf;
         progress(o, "out-of-fold", 0.75);
         if ((rc = out_of_fold_probs(s, &sp, err, errlen))) return rc;
