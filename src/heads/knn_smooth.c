@@ -3,7 +3,7 @@
  * the prompt's soft task prior by kk0 pseudo-prompts:
  *   q_m = (Σ_{j in N, S_jm labelled} w_j S_jm + kk0 prior_m) / (Σ_{j labelled} w_j + kk0),
  *   w_j = max(cos(x, x_j), 0)^p, or with a temperature tau > 0
- *   w_j = exp((cos(x, x_j) - 1) / tau)   (kNN-tau; bench/RESULTS.md, "Expert heads":
+ *   w_j = exp((cos(x, x_j) - 1) / tau)   (kNN-tau:
  *   the nearest neighbours dominate more sharply than with cos^3, so a
  *   larger k adds support without diluting them; best CV on both datasets).
  * The training prompts are stored sorted by task so the search can be
