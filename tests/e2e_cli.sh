@@ -160,6 +160,14 @@ for mode in "" "--lambda 100" "--tolerance 0.05" "--budget 0.001" "--risk 0.2" "
   check "route $mode exits 0" [ $rc -eq 0 ]
   check "route $mode: 20 decisions with a model" [ "$(grep -c '"model"' "$tmp/o.jsonl")" -eq 20 ]
 done
+check "route: no key twice in a decision" python3 -c "
+import json
+def once(pairs):
+    keys = [k for k, _ in pairs]
+    assert len(keys) == len(set(keys)), keys
+    return dict(pairs)
+for l in open('$tmp/o.jsonl'): json.loads(l, object_pairs_hook=once)
+"
 m1=$(python3 -c "import json; print(json.load(open('$tmp/tasks.json'))['tasks'][0]['models'][0]['model'])" 2>/dev/null || echo "")
 if [ -n "$m1" ]; then
   "$bin" route "$tmp/r.trm" --models "$m1" -q < "$tmp/p.jsonl" > "$tmp/o.jsonl"

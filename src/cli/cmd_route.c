@@ -66,9 +66,9 @@ static void print_decision(const tr_router *r, const char *id, const tr_decision
     if (id) cJSON_AddStringToObject(o, "id", id);
     if (d->model >= 0) cJSON_AddStringToObject(o, "model", d->model_name);
     cJSON_AddStringToObject(o, "task", d->task_name);
-    /* the id that survives a warm-started retrain; the index is this file's */
+    /* the id that survives a warm-started retrain (task_index, below, is
+     * this file's position) */
     cJSON_AddNumberToObject(o, "task_id", d->task_id);
-    cJSON_AddNumberToObject(o, "task_index", d->task);
     cJSON_AddStringToObject(o, "task_slug", tr_router_task_slug(r, (size_t)d->task));
     cJSON_AddNumberToObject(o, "task_prob", round(d->task_prob * 1e4) / 1e4);
     cJSON_AddBoolToObject(o, "ood", d->ood);
