@@ -19,7 +19,7 @@
  *   [features] and i8 V[features x dim], for half f16 V; format 4: f16 V
  *   (IEEE binary16, half.h); 1-3: f32 V; V row-major;
  *   format 5: u32 tokenising rule (TR_TOK_UTF8_WORDS, TR_TOK_DIGIT_RUNS or,
- *   since the eighth session, TR_TOK_SCRIPT_RUNS, which older readers refuse);
+ *   TR_TOK_SCRIPT_RUNS, which readers older than that rule refuse);
  *   then the word cache (word_cache.h).
  * Format 5 stores how V is stored and the tokenising rule explicitly: int8
  * rows (q8.h) read half the bytes of half rows, and the digit-run rule

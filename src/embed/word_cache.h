@@ -54,7 +54,7 @@ enum { TR_TOK_WHOLE = 0, TR_TOK_ASCII_WORDS = 1, TR_TOK_UTF8_WORDS = 2, TR_TOK_D
  * segmentations (4 words of 39,303 with a digit in the shared data) this is
  * SentencePiece's encoding of the whole word; as with the word rule, we make
  * it the rule. */
-/* TR_TOK_SCRIPT_RUNS (eighth session): as TR_TOK_DIGIT_RUNS, and a word
+/* TR_TOK_SCRIPT_RUNS: as TR_TOK_DIGIT_RUNS, and a word
  * is also cut where an ASCII letter meets ASCII punctuation ("neuron," ->
  * "neuron" ","; "(suggesting" -> "(" "suggesting").  SentencePiece's
  * trainer keeps a piece inside one Unicode script (split_by_unicode_script,
