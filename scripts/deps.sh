@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Install the Debian packages taskroute builds and tests with, only those missing.
 # Quiet when everything is there; says what to run by hand when it cannot install.
+# `scripts/deps.sh mpi` (or TR_DEPS_MPI=1) adds Open MPI for `make mpi`.
 set -euo pipefail
 pkgs=(build-essential pkg-config libigraph-dev libopenblas-dev liblapacke-dev
       libsentencepiece-dev libhnswlib-dev libcjson-dev libcmocka-dev libmicrohttpd-dev
       libcurl4-openssl-dev curl python3)
 [ "${TR_DEPS_EXTRA:-}" ] && pkgs+=(${TR_DEPS_EXTRA})
+if [ "${TR_DEPS_MPI:-}" = 1 ] || [ "${1:-}" = mpi ]; then pkgs+=(libopenmpi-dev openmpi-bin); fi
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
