@@ -473,8 +473,17 @@ static int taxonomy(const tr_dataset *ds, const tr_train_options *o, const stage
     return tr_taxonomy_json(&in, report, err, errlen);
 }
 
-int tr_discover(const tr_dataset *ds, const tr_train_options *opt, tr_router **out, char **report,
-                char *err, size_t errlen)
+/* Hand stage 1's tasks of the training records to the caller (tr_train_tasks). */
+static void take_membership(stage1 *s, int32_t **membership, size_t *n)
+{
+    if (!membership) return;
+    *membership = s->membership;
+    *n = s->n;
+    s->membership = NULL;
+}
+
+static int discover(const tr_dataset *ds, const tr_train_options *opt, tr_router **out, char **report,
+                    int32_t **membership, size_t *n_membership, char *err, size_t errlen)
 {
     *out = NULL;
     if (report) *report = NULL;
@@ -493,10 +502,18 @@ int tr_discover(const tr_dataset *ds, const tr_train_options *opt, tr_router **o
     if (rc) {
         tr_router_close(*out);
         *out = NULL;
+    } else {
+        take_membership(&s, membership, n_membership);
     }
     progress(opt, "done", 1);
     stage1_clear(&s);
     return rc;
+}
+
+int tr_discover(const tr_dataset *ds, const tr_train_options *opt, tr_router **out, char **report,
+                char *err, size_t errlen)
+{
+    return discover(ds, opt, out, report, NULL, NULL, err, errlen);
 }
 
 int tr_train(const tr_dataset *ds, const tr_train_options *opt, tr_router **out, char *err, size_t errlen)
@@ -505,7 +522,7 @@ int tr_train(const tr_dataset *ds, const tr_train_options *opt, tr_router **out,
 }
 
 static int train_warm(const tr_dataset *ds, const tr_train_options *opt, const tr_warm_params *wp, tr_router **out,
-                      char **drift, char *err, size_t errlen)
+                      char **drift, int32_t **membership, size_t *n_membership, char *err, size_t errlen)
 {
     *out = NULL;
     if (drift) *drift = NULL;
@@ -573,6 +590,7 @@ static int train_warm(const tr_dataset *ds, const tr_train_options *opt, const t
         goto done;
     }
     if (drift) *drift = tr_warm_take_drift(warm);
+    take_membership(&s, membership, n_membership);
     *out = r;
     r = NULL;
 done:
@@ -595,7 +613,23 @@ int tr_train_warm(const tr_dataset *ds, const tr_train_options *opt, const tr_wa
 {
     int blas_threads = openblas_get_num_threads();
     openblas_set_num_threads(1);
-    int rc = train_warm(ds, opt, wp, out, drift, err, errlen);
+    int rc = train_warm(ds, opt, wp, out, drift, NULL, NULL, err, errlen);
+    openblas_set_num_threads(blas_threads);
+    return rc;
+}
+
+int tr_train_tasks(const tr_dataset *ds, const tr_train_options *opt, int heads, tr_router **out,
+                   char **report, int32_t **membership, size_t *n, char *err, size_t errlen)
+{
+    *membership = NULL;
+    *n = 0;
+    if (!heads) return discover(ds, opt, out, report, membership, n, err, errlen);
+    if (report) *report = NULL;
+    if (opt && opt->warm_start)
+        return tr_errorf(err, errlen, TR_EINVAL, "tr_train_tasks: no warm start here (tr_train_warm)");
+    int blas_threads = openblas_get_num_threads();
+    openblas_set_num_threads(1);
+    int rc = train_warm(ds, opt, NULL, out, NULL, membership, n, err, errlen);
     openblas_set_num_threads(blas_threads);
     return rc;
 }
