@@ -1,7 +1,8 @@
 # taskroute: library, CLI and server.  `make help` lists the targets.
 #
 # Every .c and .cc under src/ goes into the library except src/cli/ and
-# src/server/, which make the binary.  Includes name their folder
+# src/server/, which make the binary, and src/mpi/, which `make mpi` builds
+# into build/taskroute-mpi with mpicc (docs/distributed.md).  Includes name their folder
 # ("base/util.h"), so -Isrc is the one internal include root.  Objects live in $(BUILD) so a sanitizer
 # build (make asan) never mixes with the normal one.
 
@@ -25,7 +26,7 @@ ALL_CFLAGS   = -std=c11 $(WARN) -fPIC -pthread $(CFLAGS) $(SAN) $(PKG_CFLAGS)
 ALL_CXXFLAGS = -std=c++17 $(WARN) -fPIC -pthread $(CXXFLAGS) $(SAN) $(PKG_CFLAGS)
 LDLIBS_LIB   = $(PKG_LIBS) -lstdc++ -lm -pthread
 
-LIB_SRC := $(shell find src \( -path src/cli -o -path src/server \) -prune -o -type f \( -name '*.c' -o -name '*.cc' \) -print)
+LIB_SRC := $(shell find src \( -path src/cli -o -path src/server -o -path src/mpi \) -prune -o -type f \( -name '*.c' -o -name '*.cc' \) -print)
 LIB_C   := $(sort $(filter %.c,$(LIB_SRC)))
 LIB_CXX := $(sort $(filter %.cc,$(LIB_SRC)))
 BIN_C   := $(sort $(wildcard src/cli/*.c src/server/*.c))
@@ -41,7 +42,7 @@ STATIC := $(BUILD)/libtaskroute.a
 SHARED := $(BUILD)/libtaskroute.so
 BIN    := $(BUILD)/taskroute
 
-.PHONY: all deps test asan demo bench clean install help check-e2e fuzz
+.PHONY: all deps test asan demo bench clean install help check-e2e fuzz mpi
 all: $(STATIC) $(SHARED) $(BIN) taskroute
 
 help:
@@ -52,6 +53,7 @@ help:
 	@echo "make valgrind   the unit tests under valgrind memcheck"
 	@echo "make bench      build the benchmarks (bench/README.md says how to run them)"
 	@echo "make fuzz       the libFuzzer targets tests/fuzz/*.c (clang) into build-fuzz/fuzz/"
+	@echo "make mpi        build/taskroute-mpi, training under Open MPI (scripts/deps.sh mpi installs it)"
 	@echo "make install    PREFIX=$(PREFIX): library, header, taskroute.pc, binary"
 
 deps:
@@ -119,6 +121,22 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $< $(STATIC) $(LDLIBS_LIB)
 
+# taskroute-mpi: src/mpi/ compiled by mpicc, linked with the CLI's shared
+# helpers and the library.  Not part of `all`: Open MPI is optional.
+MPICC    ?= mpicc
+MPI_C    := $(sort $(wildcard src/mpi/*.c))
+MPI_OBJ  := $(MPI_C:%.c=$(BUILD)/%.o)
+MPI_CLI  := $(BUILD)/src/cli/common.o $(BUILD)/src/cli/cli_train_opts.o $(BUILD)/src/cli/report_md.o
+MPI_BIN  := $(BUILD)/taskroute-mpi
+mpi:
+	@command -v $(MPICC) >/dev/null 2>&1 || { echo "make mpi: $(MPICC) not found; install Open MPI: scripts/deps.sh mpi" >&2; exit 1; }
+	@$(MAKE) --no-print-directory $(MPI_BIN)
+$(BUILD)/src/mpi/%.o: src/mpi/%.c
+	@mkdir -p $(dir $@)
+	$(MPICC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+$(MPI_BIN): $(MPI_OBJ) $(MPI_CLI) $(STATIC)
+	$(MPICC) $(SAN) -o $@ $(MPI_OBJ) $(MPI_CLI) $(STATIC) $(LDLIBS_LIB)
+
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/demo.sh
@@ -133,4 +151,4 @@ install: all
 clean:
 	rm -rf build build-asan build-fuzz taskroute
 
--include $(LIB_OBJ:.o=.d) $(BIN_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(BIN_OBJ:.o=.d) $(MPI_OBJ:.o=.d)

@@ -39,10 +39,18 @@ static void test_cut_of_parts(void **state)
         for (size_t i = 0; i < n && i < K; i++) sent[ns++] = parts[b[r] + i];
     }
     assert_true(tr_keys_cut(sent, ns, K) == cut);
+    /* one part alone sends exactly K keys: still the same cut */
+    memcpy(sent, parts, K * sizeof *sent);
+    tr_keys_cut(parts, N, N);
+    memcpy(sent, parts, K * sizeof *sent);
+    assert_true(tr_keys_cut(sent, K, K) == cut);
     size_t below = 0;
     for (int i = 0; i < N; i++) below += all[i] <= cut;
     assert_int_equal(below, K);
-    assert_true(tr_keys_cut(all, N, N) == UINT64_MAX);
+    assert_true(tr_keys_cut(all, N, N + 1) == UINT64_MAX);
+    /* k = n: the largest, so that keys elsewhere stay out (one part sending
+     * its k smallest of more) */
+    assert_true(tr_keys_cut(all, N, N) == all[N - 1] && all[N - 1] != UINT64_MAX);
 }
 
 static void test_task_cuts(void **state)

@@ -96,6 +96,48 @@ int cli_train_opts_parse(const char *cmd, int code, const char *arg, tr_train_op
     return 1;
 }
 
+enum { O_HEADS = 1100, O_KNN_TASKS, O_KNN_CAP, O_KNN_MASS, O_FAST };
+
+/* --fast: what bench/RESULTS.md (section 3) measured as the latency profile */
+#define FAST_MAX_FEATURES 8000
+#define FAST_HEADS "prior-soft,prior+ridge"
+
+static const struct option heads_opts[] = {
+    {"heads", required_argument, 0, O_HEADS}, {"knn-tasks", required_argument, 0, O_KNN_TASKS},
+    {"knn-cap", required_argument, 0, O_KNN_CAP}, {"knn-mass", required_argument, 0, O_KNN_MASS},
+    {"fast", no_argument, 0, O_FAST},
+};
+
+size_t cli_heads_opts_add(struct option *out, size_t cap, size_t n)
+{
+    for (size_t i = 0; i < sizeof heads_opts / sizeof heads_opts[0] && n + 1 < cap; i++) out[n++] = heads_opts[i];
+    memset(&out[n], 0, sizeof out[n]);
+    return n;
+}
+
+int cli_heads_opts_parse(const char *cmd, int code, const char *arg, tr_train_options *o, int *fast)
+{
+    long v;
+    switch (code) {
+    case O_HEADS: o->heads = arg; return 0;
+    case O_FAST: *fast = 1; return 0;
+    case O_KNN_CAP: if (cli_parse_int(cmd, "--knn-cap", arg, 0, 100000000, &v)) return -1; o->knn_cap = (int)v; return 0;
+    case O_KNN_MASS: return cli_parse_double(cmd, "--knn-mass", arg, 0, 1, &o->knn_mass) ? -1 : 0;
+    case O_KNN_TASKS: if (cli_parse_int(cmd, "--knn-tasks", arg, 0, 64, &v)) return -1; o->knn_tasks = (int)v; return 0;
+    }
+    return 1;
+}
+
+void cli_heads_opts_finish(tr_train_options *o, int fast)
+{
+    if (!o->max_features) {
+        tr_train_options d;
+        tr_train_options_default(&d);
+        o->max_features = fast ? FAST_MAX_FEATURES : d.max_features;
+    }
+    if (fast && !o->heads) o->heads = FAST_HEADS;
+}
+
 static void report_line(void *ctx, const char *msg)
 {
     fprintf(stderr, "taskroute %s: %s\n", (const char *)ctx, msg);

@@ -145,11 +145,7 @@ static char *with_guard(const char *drift, const char *guard)
 }
 
 enum { O_REFIT = 500, O_DRIFT_MD, O_DRIFT_JSON, O_MAXREG, O_FORCE, O_FEEDBACK, O_DECISIONS, O_MATCHMIN,
-       O_HEADS, O_KNN_TASKS, O_KNN_CAP, O_KNN_MASS, O_FAST, O_CVPRED };
-
-/* --fast: what bench/RESULTS.md (section 3) measured as the latency profile */
-#define FAST_MAX_FEATURES 8000
-#define FAST_HEADS "prior-soft,prior+ridge"
+       O_CVPRED };
 
 int cmd_train(int argc, char **argv)
 {
@@ -169,16 +165,14 @@ int cmd_train(int argc, char **argv)
         {"drift-json", required_argument, 0, O_DRIFT_JSON}, {"max-regression", required_argument, 0, O_MAXREG},
         {"force", no_argument, 0, O_FORCE}, {"feedback", required_argument, 0, O_FEEDBACK},
         {"decisions", required_argument, 0, O_DECISIONS}, {"match-min", required_argument, 0, O_MATCHMIN},
-        {"heads", required_argument, 0, O_HEADS}, {"knn-tasks", required_argument, 0, O_KNN_TASKS},
-        {"knn-cap", required_argument, 0, O_KNN_CAP}, {"knn-mass", required_argument, 0, O_KNN_MASS},
-        {"fast", no_argument, 0, O_FAST}, {"cv-predictions", required_argument, 0, O_CVPRED}, {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'},
+        {"cv-predictions", required_argument, 0, O_CVPRED}, {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'},
     };
     struct option longopts[64];
     size_t nl = cli_train_opts_merge(longopts, 64, base, sizeof base / sizeof base[0]);
-    (void)nl;
+    cli_heads_opts_add(longopts, 64, nl);
     int c;
     optind = 1;
-    o.max_features = 0;   /* 0: not given (the option's least value is 1) */
+    o.max_features = 0;   /* 0: not given (the option's least value is 1); cli_heads_opts_finish */
     while ((c = getopt_long(argc, argv, "o:qh", longopts, NULL)) != -1) {
         switch (c) {
         case 'o': out = optarg; break;
@@ -196,24 +190,7 @@ int cmd_train(int argc, char **argv)
             if (cli_parse_double("train", "--match-min", optarg, 0, 1, &wp.match.min_score)) return TR_EXIT_USAGE;
             break;
         case O_FORCE: force = 1; break;
-        case O_HEADS: o.heads = optarg; break;
-        case O_FAST: fast = 1; break;
         case O_CVPRED: o.cv_predictions = optarg; break;
-        case O_KNN_CAP: {
-            long v;
-            if (cli_parse_int("train", "--knn-cap", optarg, 0, 100000000, &v)) return TR_EXIT_USAGE;
-            o.knn_cap = (int)v;
-            break;
-        }
-        case O_KNN_MASS:
-            if (cli_parse_double("train", "--knn-mass", optarg, 0, 1, &o.knn_mass)) return TR_EXIT_USAGE;
-            break;
-        case O_KNN_TASKS: {
-            long v;
-            if (cli_parse_int("train", "--knn-tasks", optarg, 0, 64, &v)) return TR_EXIT_USAGE;
-            o.knn_tasks = (int)v;
-            break;
-        }
         case O_FEEDBACK:
         case O_DECISIONS:
             if ((c == O_FEEDBACK ? nfb : ndec) == MAX_LOGS)
@@ -225,17 +202,13 @@ int cmd_train(int argc, char **argv)
         case 'h': help(stdout); return TR_EXIT_OK;
         default: {
             int r = cli_train_opts_parse("train", c, optarg, &o);
+            if (r == 1) r = cli_heads_opts_parse("train", c, optarg, &o, &fast);
             if (r == 1) { help(stderr); return TR_EXIT_USAGE; }
             if (r < 0) return TR_EXIT_USAGE;
         }
         }
     }
-    if (!o.max_features) {
-        tr_train_options d;
-        tr_train_options_default(&d);
-        o.max_features = fast ? FAST_MAX_FEATURES : d.max_features;
-    }
-    if (fast && !o.heads) o.heads = FAST_HEADS;
+    cli_heads_opts_finish(&o, fast);
     if (optind != argc - 1 || !out) {
         fprintf(stderr, "taskroute train: need DATA.jsonl and -o router.trm\n");
         help(stderr);

@@ -20,7 +20,7 @@ static int cmp_u64(const void *a, const void *b)
 
 uint64_t tr_keys_cut(uint64_t *keys, size_t n, size_t k)
 {
-    if (k >= n) return UINT64_MAX;
+    if (k > n) return UINT64_MAX;
     qsort(keys, n, sizeof *keys, cmp_u64);
     return k ? keys[k - 1] : 0;
 }
