@@ -38,6 +38,12 @@ BIN_OBJ := $(BIN_C:%.c=$(BUILD)/%.o)
 TESTS   := $(TEST_C:tests/%.c=$(BUILD)/tests/%)
 BENCHES := $(BENCH_C:bench/%.c=$(BUILD)/bench/%)
 
+MPICC    ?= mpicc
+MPI_C    := $(sort $(wildcard src/mpi/*.c))
+MPI_OBJ  := $(MPI_C:%.c=$(BUILD)/%.o)
+MPI_CLI  := $(BUILD)/src/cli/common.o $(BUILD)/src/cli/cli_train_opts.o $(BUILD)/src/cli/report_md.o
+MPI_BIN  := $(BUILD)/taskroute-mpi
+
 STATIC := $(BUILD)/libtaskroute.a
 SHARED := $(BUILD)/libtaskroute.so
 BIN    := $(BUILD)/taskroute
@@ -92,7 +98,9 @@ test: deps
 	@$(MAKE) --no-print-directory all-tests
 	@scripts/run-tests.sh $(BUILD)
 
-all-tests: $(STATIC) $(BIN) $(TESTS)
+# with Open MPI installed (and no sanitizer), the tests cover taskroute-mpi too
+HAVE_MPI := $(if $(SAN),,$(shell command -v $(MPICC) 2>/dev/null))
+all-tests: $(STATIC) $(BIN) $(TESTS) $(if $(HAVE_MPI),$(MPI_BIN))
 .PHONY: all-tests
 
 asan:
@@ -123,11 +131,6 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(STATIC)
 
 # taskroute-mpi: src/mpi/ compiled by mpicc, linked with the CLI's shared
 # helpers and the library.  Not part of `all`: Open MPI is optional.
-MPICC    ?= mpicc
-MPI_C    := $(sort $(wildcard src/mpi/*.c))
-MPI_OBJ  := $(MPI_C:%.c=$(BUILD)/%.o)
-MPI_CLI  := $(BUILD)/src/cli/common.o $(BUILD)/src/cli/cli_train_opts.o $(BUILD)/src/cli/report_md.o
-MPI_BIN  := $(BUILD)/taskroute-mpi
 mpi:
 	@command -v $(MPICC) >/dev/null 2>&1 || { echo "make mpi: $(MPICC) not found; install Open MPI: scripts/deps.sh mpi" >&2; exit 1; }
 	@$(MAKE) --no-print-directory $(MPI_BIN)

@@ -37,21 +37,29 @@ typedef struct args {
 
 static void usage(FILE *f, int heads)
 {
-    const char *cmd = heads ? "train" : "discover";
-    fprintf(f,
-            "usage: mpirun -np N taskroute-mpi %s DATA.jsonl -o %s [options]\n"
-            "%s under MPI: each rank reads its byte range of DATA, rank 0 %s on a\n"
-            "sample, every rank assigns its prompts and adds up the statistics (see\n"
-            "docs/distributed.md).  The options are `taskroute %s`'s (its --help lists\n"
-            "them), and:\n"
-            "      --sample N          prompts the sample holds: the embedder, the tasks%s\n"
-            "                          are fitted on it [%d]\n"
-            "Not under MPI: DATA from standard input%s.\n",
-            cmd, heads ? "router.trm" : "tasks.trm", heads ? "Train the router" : "Discover the task types",
-            heads ? "trains the router" : "discovers the tasks", cmd,
-            heads ? ", the classifier and\n                          the heads' choices" : " and the classifier",
-            MPI_SAMPLE_DEFAULT,
-            heads ? ", --warm-start and the retraining options, --feedback,\n--decisions, --cv-predictions, --knn-cap 0" : "");
+    if (heads)
+        fprintf(f,
+                "usage: mpirun -np N taskroute-mpi train DATA.jsonl -o router.trm [options]\n"
+                "Train the router under MPI: each rank reads its byte range of DATA, rank 0\n"
+                "trains on a sample, every rank assigns its own prompts to the tasks and\n"
+                "adds up the statistics (docs/distributed.md).  The options are those of\n"
+                "`taskroute train` (its --help lists them), and:\n"
+                "      --sample N          prompts the embedder, the tasks, the classifier and\n"
+                "                          the heads' choices are fitted on [%d]\n"
+                "Not under MPI: DATA from standard input, --warm-start and the options that\n"
+                "go with it, --feedback, --decisions, --cv-predictions, --knn-cap 0.\n",
+                MPI_SAMPLE_DEFAULT);
+    else
+        fprintf(f,
+                "usage: mpirun -np N taskroute-mpi discover DATA.jsonl -o tasks.trm [options]\n"
+                "Discover the task types under MPI: each rank reads its byte range of DATA,\n"
+                "rank 0 discovers the tasks on a sample, every rank assigns its own prompts\n"
+                "to them and adds up the statistics (docs/distributed.md).  The options are\n"
+                "those of `taskroute discover` (its --help lists them), and:\n"
+                "      --sample N          prompts the embedder, the tasks and the classifier\n"
+                "                          are fitted on [%d]\n"
+                "Not under MPI: DATA from standard input.\n",
+                MPI_SAMPLE_DEFAULT);
 }
 
 /* 0: go on; -1: help shown (exit 0); else the exit code (the message

@@ -86,7 +86,8 @@ static void typo_models(const mpi_ctx *c, tr_dataset *ds, int skip_bad)
             int s = !isnan(tr_ds_score(ds, i, m));
             if (!s && isnan(tr_ds_cost(ds, i, m))) continue;
             if (!skip_bad)
-                mpi_fail(c, "%s:%u: field '%s.%s': model '%s' is labelled in only this record of %llu (a typo?)",
+                mpi_fail(c, "%s:%u: field '%s.%s': model '%s' is labelled in only this record of %llu (a typo?) "
+                         "(--skip-bad reports and skips bad records instead)",
                          ds->path, (unsigned)ds->rec[i].line, s ? "scores" : "costs", ds->models[m], ds->models[m],
                          (unsigned long long)N);
             char msg[512];
@@ -223,7 +224,7 @@ static void duplicate_ids(const mpi_ctx *c, tr_dataset *ds, int skip_bad)
         char msg[512];
         snprintf(msg, sizeof msg, "%s:%u: field 'id': duplicate id \"%.*s%s\" (first on line %u)", ds->path, line,
                  (int)(il > QUOTE_MAX ? QUOTE_MAX : il), id, il > QUOTE_MAX ? "..." : "", first);
-        if (!skip_bad) mpi_fail(c, "%s", msg);
+        if (!skip_bad) mpi_fail(c, "%s (--skip-bad reports and skips bad records instead)", msg);
         report_line((void *)c, msg);
         keep[lo] = 0;
     }
