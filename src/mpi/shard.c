@@ -177,16 +177,15 @@ static void duplicate_ids(const mpi_ctx *c, tr_dataset *ds, int skip_bad)
     id_entry *e = tr_mallocarray(total / 8 + 1, sizeof *e);
     if (!e) mpi_fail(c, "out of memory");
     for (int r = 0; r < R; r++) {
-        size_t at = (size_t)rd[r], end = at + (size_t)rc[r];
-        while (at < end) {
-            uint32_t line, len;
-            memcpy(&line, in + at, 4);
-            memcpy(&len, in + at + 4, 4);
-            /* tr_buf writes little-endian; the ranks share the byte order */
-            char *id = tr_strndup((const char *)in + at + 8, len);
-            if (!id) mpi_fail(c, "out of memory");
+        tr_cursor cur;
+        tr_cursor_init(&cur, in + rd[r], (size_t)rc[r]);
+        while (cur.left && !cur.err) {
+            uint32_t line = 0;
+            char *id = NULL;
+            tr_get_u32(&cur, &line);
+            tr_get_str(&cur, &id);
+            if (cur.err || !id) mpi_fail(c, "duplicate id check: malformed ids from rank %d", r);
             e[ne++] = (id_entry){line, id, r};
-            at += 8 + len;
         }
     }
     qsort(e, ne, sizeof *e, cmp_entry);
@@ -212,10 +211,12 @@ static void duplicate_ids(const mpi_ctx *c, tr_dataset *ds, int skip_bad)
         if (!keep) mpi_fail(c, "out of memory");
         memset(keep, 1, ds->n);
     }
-    for (size_t at = 0; at + 8 <= total; at += 8) {
-        uint32_t line, first;
-        memcpy(&line, in + at, 4);
-        memcpy(&first, in + at + 4, 4);
+    tr_cursor cur;
+    tr_cursor_init(&cur, in, total);
+    while (cur.left >= 8) {
+        uint32_t line = 0, first = 0;
+        tr_get_u32(&cur, &line);
+        tr_get_u32(&cur, &first);
         size_t lo = 0, hi = ds->n;   /* records are in line order */
         while (lo < hi) { size_t mid = (lo + hi) / 2; if (ds->rec[mid].line < line) lo = mid + 1; else hi = mid; }
         if (lo >= ds->n || ds->rec[lo].line != line) mpi_fail(c, "duplicate id check: no record on line %u", line);
