@@ -7,7 +7,11 @@
 # figures on the test split (--eval).
 #
 #   bench/bench_distributed.sh DATA.jsonl OUTDIR [--ranks "1 2 4"] [--sample "100000"]
-#                              [--single | --reference ROUTER.trm] [--eval] [-- TRAIN OPTIONS]
+#                              [--single [--seed-too S] | --reference ROUTER.trm] [--eval]
+#                              [-- TRAIN OPTIONS]
+#
+# --seed-too S also trains the single process with seed S: its distance to
+# the reference is the seed-to-seed noise the distributed runs are judged by.
 #
 # Everything runs under nice, one job at a time.  Rows go to OUTDIR/summary.md
 # as they finish; logs and routers stay in OUTDIR.  Needs `make mpi`.
@@ -15,12 +19,13 @@ set -u
 data=${1:?usage: bench/bench_distributed.sh DATA.jsonl OUTDIR [options]}
 out=${2:?usage: bench/bench_distributed.sh DATA.jsonl OUTDIR [options]}
 shift 2
-ranks="1 2 4"; samples="100000"; single=0; ref=""; do_eval=0; extra=()
+ranks="1 2 4"; samples="100000"; single=0; ref=""; do_eval=0; extra=(); seed2=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --ranks) ranks=$2; shift 2 ;;
     --sample) samples=$2; shift 2 ;;
     --single) single=1; shift ;;
+    --seed-too) seed2=$2; shift 2 ;;
     --reference) ref=$2; shift 2 ;;
     --eval) do_eval=1; shift ;;
     --) shift; extra=("$@"); break ;;
@@ -102,6 +107,12 @@ if [ -n "$ref" ]; then
   if [ "${ref_set:-0}" = 1 ]; then
     echo "| single process | $wall | $(awk "BEGIN{printf \"%.2f GiB\", $rss/1048576}") | $(describe "$ref" single) |" >> "$sum"
   fi
+fi
+if [ -n "$seed2" ]; then
+  nice /usr/bin/time -v "$bin" train "$data" -o "$out/single-seed$seed2.trm" "${extra[@]}" --seed "$seed2" 2> "$out/single-seed$seed2.log"
+  wall=$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$out/single-seed$seed2.log")
+  rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$out/single-seed$seed2.log")
+  echo "| single process, seed $seed2 | $wall | $(awk "BEGIN{printf \"%.2f GiB\", $rss/1048576}") | $(describe "$out/single-seed$seed2.trm" "seed$seed2") |" >> "$sum"
 fi
 
 for s in $samples; do
