@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/json.h"
 #include "base/util.h"
@@ -26,11 +27,11 @@
 #include "router/router.h"
 #include "train/train.h"
 
-enum { O_SAMPLE = 2000, O_UNSUPPORTED };
+enum { O_SAMPLE = 2000, O_SAMPLE_ROUTER, O_UNSUPPORTED };
 
 typedef struct args {
     tr_train_options o;
-    const char *data, *out, *report_md, *report_json;
+    const char *data, *out, *report_md, *report_json, *sample_router;
     int skip_bad, fast;
     size_t sample;
 } args;
@@ -46,6 +47,8 @@ static void usage(FILE *f, int heads)
                 "`taskroute train` (its --help lists them), and:\n"
                 "      --sample N          prompts the embedder, the tasks, the classifier and\n"
                 "                          the heads' choices are fitted on [%d]\n"
+                "      --sample-router F   also write the router trained on the sample alone,\n"
+                "                          before the sums over every prompt replace its own\n"
                 "Not under MPI: DATA from standard input, --warm-start and the options that\n"
                 "go with it, --feedback, --decisions, --cv-predictions, --knn-cap 0.\n",
                 MPI_SAMPLE_DEFAULT);
@@ -58,6 +61,7 @@ static void usage(FILE *f, int heads)
                 "those of `taskroute discover` (its --help lists them), and:\n"
                 "      --sample N          prompts the embedder, the tasks and the classifier\n"
                 "                          are fitted on [%d]\n"
+                "      --sample-router F   also write the stage-1 router of the sample alone\n"
                 "Not under MPI: DATA from standard input.\n",
                 MPI_SAMPLE_DEFAULT);
 }
@@ -73,7 +77,8 @@ static int parse(const mpi_ctx *c, int argc, char **argv, int heads, args *a)
     static const struct option base[] = {
         {"output", required_argument, 0, 'o'}, {"all", no_argument, 0, 'A'}, {"skip-bad", no_argument, 0, 'B'},
         {"report", required_argument, 0, 'R'}, {"json", required_argument, 0, 'J'},
-        {"sample", required_argument, 0, O_SAMPLE}, {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'},
+        {"sample", required_argument, 0, O_SAMPLE}, {"sample-router", required_argument, 0, O_SAMPLE_ROUTER},
+        {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'},
         {"warm-start", required_argument, 0, O_UNSUPPORTED}, {"refit-embedder", no_argument, 0, O_UNSUPPORTED},
         {"match-min", required_argument, 0, O_UNSUPPORTED}, {"drift-report", required_argument, 0, O_UNSUPPORTED},
         {"drift-json", required_argument, 0, O_UNSUPPORTED}, {"max-regression", required_argument, 0, O_UNSUPPORTED},
@@ -103,6 +108,7 @@ static int parse(const mpi_ctx *c, int argc, char **argv, int heads, args *a)
             a->sample = (size_t)v;
             break;
         }
+        case O_SAMPLE_ROUTER: a->sample_router = optarg; break;
         case O_UNSUPPORTED:
             if (msg) fprintf(msg, "taskroute-mpi %s: --%s is not supported under MPI (docs/distributed.md); "
                              "use `taskroute %s`\n", cmd, longopts[li].name, cmd);
@@ -261,7 +267,7 @@ int mpi_run_train(mpi_ctx *c, int argc, char **argv, int heads)
     tr_router *r0 = NULL;
     int32_t *memb = NULL;
     size_t nm = 0;
-    char *sample_report = NULL;
+    char *sample_report = NULL, sample_tmp[4096] = "";
     if (c->rank == 0) {
         if (!cli_quiet)
             fprintf(stderr, "taskroute-mpi %s: training on a sample of %llu of %llu prompts on rank 0\n", c->cmd,
@@ -274,6 +280,11 @@ int mpi_run_train(mpi_ctx *c, int argc, char **argv, int heads)
         if (rc) mpi_fail(c, "training on the sample of %llu prompts: %s", (unsigned long long)smp.n_total, err);
         if (nm != smp.n_total) mpi_fail(c, "the sample's training used %zu of its %llu prompts", nm,
                                         (unsigned long long)smp.n_total);
+        /* its own file now, before the sums change it; renamed into place with the rest */
+        if (a.sample_router) {
+            snprintf(sample_tmp, sizeof sample_tmp, "%s.sample.%ld", a.sample_router, (long)getpid());
+            if (tr_router_save(r0, sample_tmp, err, sizeof err)) mpi_fail(c, "%s", err);
+        }
     }
     mpi_quiet_barrier(c);
     double t_sample = tr_now() - t0;
@@ -305,6 +316,9 @@ int mpi_run_train(mpi_ctx *c, int argc, char **argv, int heads)
             ex = cli_fail(c->cmd, TR_EXIT_ERR, "%s: cannot write", a.report_json);
         if (!ex && a.report_md && write_report(a.report_md, rep, 1))
             ex = cli_fail(c->cmd, TR_EXIT_ERR, "%s: cannot write", a.report_md);
+        if (!ex && a.sample_router && rename(sample_tmp, a.sample_router))
+            ex = cli_fail(c->cmd, TR_EXIT_ERR, "%s: cannot write", a.sample_router);
+        if (sample_tmp[0]) unlink(sample_tmp);
         if (!ex && !cli_quiet)
             fprintf(stderr, "taskroute-mpi %s: wrote %s: %zu tasks, %zu models, dim %zu; %llu prompts on %d ranks "
                     "in %.1f s\n", c->cmd, a.out, tr_router_task_count(r0), tr_router_model_count(r0),
