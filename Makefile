@@ -5,6 +5,15 @@
 # into build/taskroute-mpi with mpicc (docs/distributed.md).  Includes name their folder
 # ("base/util.h"), so -Isrc is the one internal include root.  Objects live in $(BUILD) so a sanitizer
 # build (make asan) never mixes with the normal one.
+#
+# The shared library exports the functions of include/taskroute.h and
+# nothing else: its objects are compiled with hidden visibility, the header
+# marks each public function TR_API, and libtaskroute.map keeps the C++
+# wrappers' template instances local (tests/e2e_install.sh checks the list).
+# The version is the header's TR_VERSION_* (the one place it is stated):
+# libtaskroute.so -> libtaskroute.so.MAJOR (the soname) -> libtaskroute.so.X.Y.Z.
+# The binary, the tests, the benchmarks and the fuzzers link libtaskroute.a
+# and may use internal headers; src/README.md lists which and why.
 
 PREFIX   ?= /usr/local
 BUILD    ?= build
@@ -19,6 +28,11 @@ PKGS_BIN  := libmicrohttpd libcurl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) $(PKGS_BIN) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 PKG_LIBS_BIN := $(shell pkg-config --libs $(PKGS_BIN) 2>/dev/null)
+
+TR_VERSION_PART = $(shell sed -n 's/^\#define TR_VERSION_$(1) \([0-9][0-9]*\)$$/\1/p' include/taskroute.h)
+VERSION  := $(call TR_VERSION_PART,MAJOR).$(call TR_VERSION_PART,MINOR).$(call TR_VERSION_PART,PATCH)
+SOMAJOR  := $(call TR_VERSION_PART,MAJOR)
+SONAME   := libtaskroute.so.$(SOMAJOR)
 
 WARN     := -Wall -Wextra -Werror
 CPPFLAGS += -Iinclude -Isrc -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
@@ -45,11 +59,12 @@ MPI_CLI  := $(BUILD)/src/cli/common.o $(BUILD)/src/cli/cli_train_opts.o $(BUILD)
 MPI_BIN  := $(BUILD)/taskroute-mpi
 
 STATIC := $(BUILD)/libtaskroute.a
-SHARED := $(BUILD)/libtaskroute.so
+SHARED := $(BUILD)/libtaskroute.so.$(VERSION)
+SOLINKS := $(BUILD)/$(SONAME) $(BUILD)/libtaskroute.so
 BIN    := $(BUILD)/taskroute
 
 .PHONY: all deps test asan demo bench clean install help check-e2e fuzz mpi
-all: $(STATIC) $(SHARED) $(BIN) taskroute
+all: $(STATIC) $(SHARED) $(SOLINKS) $(BIN) taskroute
 
 help:
 	@echo "make            build libtaskroute.a/.so and ./taskroute"
@@ -60,7 +75,8 @@ help:
 	@echo "make bench      build the benchmarks (bench/README.md says how to run them)"
 	@echo "make fuzz       the libFuzzer targets tests/fuzz/*.c (clang) into build-fuzz/fuzz/"
 	@echo "make mpi        build/taskroute-mpi, training under Open MPI (scripts/deps.sh mpi installs it)"
-	@echo "make install    PREFIX=$(PREFIX): library, header, taskroute.pc, binary"
+	@echo "make install    PREFIX=$(PREFIX): libtaskroute.a, libtaskroute.so.$(VERSION) and its links,"
+	@echo "                taskroute.h, taskroute.pc, the taskroute binary"
 
 deps:
 	@scripts/deps.sh
@@ -77,8 +93,20 @@ $(STATIC): $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(SHARED): $(LIB_OBJ)
-	$(CXX) -shared -o $@ $^ $(SAN) $(LDLIBS_LIB)
+# only the library's own objects hide their symbols (the binaries' need not);
+# they are rebuilt when the flags here change, or an old object would export
+$(LIB_OBJ): ALL_CFLAGS += -fvisibility=hidden
+$(LIB_OBJ): ALL_CXXFLAGS += -fvisibility=hidden -fvisibility-inlines-hidden
+$(LIB_OBJ): Makefile
+
+$(SHARED): $(LIB_OBJ) libtaskroute.map
+	$(CXX) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=libtaskroute.map -Wl,--no-undefined \
+	  -o $@ $(LIB_OBJ) $(SAN) $(LDLIBS_LIB)
+
+$(BUILD)/$(SONAME): $(SHARED)
+	ln -sf $(notdir $<) $@
+$(BUILD)/libtaskroute.so: $(BUILD)/$(SONAME)
+	ln -sf $(notdir $<) $@
 
 $(BIN): $(BIN_OBJ) $(STATIC)
 	$(CC) $(SAN) -o $@ $(BIN_OBJ) $(STATIC) $(PKG_LIBS_BIN) $(LDLIBS_LIB)
@@ -88,7 +116,7 @@ taskroute: $(BIN)
 
 $(BUILD)/tests/%: tests/%.c tests/testutil.h $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $< $(STATIC) -lcmocka $(LDLIBS_LIB)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -o $@ $< $(STATIC) -lcmocka $(LDLIBS_LIB)
 
 $(BUILD)/bench/%: bench/%.c $(STATIC)
 	@mkdir -p $(dir $@)
@@ -127,7 +155,7 @@ fuzzers: $(FUZZERS)
 .PHONY: fuzzers
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $< $(STATIC) $(LDLIBS_LIB)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -fsanitize=fuzzer -o $@ $< $(STATIC) $(LDLIBS_LIB)
 
 # taskroute-mpi: src/mpi/ compiled by mpicc, linked with the CLI's shared
 # helpers and the library.  Not part of `all`: Open MPI is optional.
@@ -147,11 +175,14 @@ demo: deps
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 644 $(STATIC) $(SHARED) $(DESTDIR)$(PREFIX)/lib/
+	ln -sf $(notdir $(SHARED)) $(DESTDIR)$(PREFIX)/lib/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(PREFIX)/lib/libtaskroute.so
 	install -m 644 include/taskroute.h $(DESTDIR)$(PREFIX)/include/
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/
-	sed -e 's|@PREFIX@|$(PREFIX)|g' taskroute.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/taskroute.pc
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' taskroute.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/taskroute.pc
 
 clean:
 	rm -rf build build-asan build-fuzz taskroute
 
--include $(LIB_OBJ:.o=.d) $(BIN_OBJ:.o=.d) $(MPI_OBJ:.o=.d)
+# tests and fuzz targets compile server sources in: their .d files say which
+-include $(LIB_OBJ:.o=.d) $(BIN_OBJ:.o=.d) $(TESTS:=.d) $(FUZZERS:=.d) $(MPI_OBJ:.o=.d)

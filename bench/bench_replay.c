@@ -98,7 +98,9 @@ int main(int argc, char **argv)
     run off = {0, 0, 0}, on = {0, 0, 0}, orc = {0, 0, 0};
     tr_point *c_off = malloc(nt * sizeof *c_off), *c_on = malloc(nt * sizeof *c_on), *c_orc = malloc(nt * sizeof *c_orc);
     size_t npts = 0, explored = 0;
-    tr_route_options ro = {TR_SELECT_LAMBDA, lambda, NULL};
+    tr_route_options ro;
+    tr_route_options_default(&ro);
+    ro.value = lambda;
     for (size_t k = 0; k < nt; k++) {
         size_t i = test[k];
         tr_decision d;

@@ -54,7 +54,8 @@ static void *worker(void *arg)
     job *j = arg;
     tr_scratch *s = NULL;
     if (tr_scratch_new(j->r, &s)) return NULL;
-    tr_route_options opt = {TR_SELECT_LAMBDA, 0, NULL};
+    tr_route_options opt;
+    tr_route_options_default(&opt);
     tr_decision d;
     double t0 = tr_now();
     for (size_t rep = 0; rep < j->reps; rep++)
@@ -80,7 +81,8 @@ static void print_stages(const tr_router *r, const tr_dataset *ds, size_t N, tr_
     int32_t *idx = malloc(cap * sizeof *idx);
     float *val = malloc(cap * sizeof *val);
     if (!v || !idx || !val) { free(v); free(idx); free(val); return; }
-    tr_route_options opt = {TR_SELECT_LAMBDA, 0, NULL};
+    tr_route_options opt;
+    tr_route_options_default(&opt);
     tr_decision d;
     for (size_t i = 0; i < N; i++) {
         const tr_record *rec = &ds->rec[i];
@@ -152,7 +154,8 @@ int main(int argc, char **argv)
     if (N > ds->n) N = ds->n;
     tr_scratch *s = NULL;
     tr_scratch_new(r, &s);
-    tr_route_options opt = {TR_SELECT_LAMBDA, 0, NULL};
+    tr_route_options opt;
+    tr_route_options_default(&opt);
     tr_decision d;
     double *lat = malloc(N * sizeof *lat);
     size_t bytes = 0;

@@ -23,12 +23,16 @@ int main(int argc, char **argv)
         return 1;
     }
     tr_scratch *s = NULL;   /* one per worker thread; the router is shared */
-    if (tr_scratch_new(r, &s) != TR_OK) {
+    if (tr_scratch_new_v2(r, &s, err, sizeof err) != TR_OK) {
+        fprintf(stderr, "%s\n", err);
         tr_router_close(r);
         return 1;
     }
     /* a quality point is worth this many USD: 1000 = pay up to $0.001 for +0.01 */
-    tr_route_options opt = {TR_SELECT_LAMBDA, 1000.0, NULL};
+    tr_route_options opt;
+    tr_route_options_default(&opt);   /* then set what differs: the struct may grow */
+    opt.mode = TR_SELECT_LAMBDA;
+    opt.value = 1000.0;
     int rc = 0;
     for (int i = 2; i < argc; i++) {
         tr_decision d;

@@ -5,7 +5,10 @@
 set -euo pipefail
 pkgs=(build-essential pkg-config libigraph-dev libopenblas-dev liblapacke-dev
       libsentencepiece-dev libhnswlib-dev libcjson-dev libcmocka-dev libmicrohttpd-dev
-      libcurl4-openssl-dev curl python3)
+      libcurl4-openssl-dev curl python3
+      # what `pkg-config --static --libs taskroute` names beyond the above:
+      # igraph's private dependencies (tests/e2e_install.sh links statically)
+      libglpk-dev libarpack2-dev libplfit-dev)
 [ "${TR_DEPS_EXTRA:-}" ] && pkgs+=(${TR_DEPS_EXTRA})
 if [ "${TR_DEPS_MPI:-}" = 1 ] || [ "${1:-}" = mpi ]; then pkgs+=(libopenmpi-dev openmpi-bin); fi
 missing=()

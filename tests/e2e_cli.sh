@@ -25,6 +25,17 @@ check "bad --dim names the option" grep -q -- "--dim" "$tmp/e"
 check "unknown --heads variant fails" [ $rc -eq 1 ]
 check "unknown --heads variant is named with the known ones" grep -q "unknown head variant 'nearest' (known: prior-hard" "$tmp/e"
 check "nothing written on a bad --heads" [ ! -e "$tmp/x.trm" ]
+# a model name with CR/LF and an escape sequence is shown escaped, never raw
+/usr/bin/python3 - "$tmp/d.jsonl" "$tmp/evil.jsonl" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])][:40]
+rows[3]["scores"]["evil\r\nFAKE: injected\x1b[31m"] = 0.5
+open(sys.argv[2], "w").write("".join(json.dumps(r) + "\n" for r in rows))
+PY
+"$bin" train "$tmp/evil.jsonl" -o "$tmp/x.trm" >/dev/null 2>"$tmp/e"; rc=$?
+check "a model name with control characters fails the typo check" [ $rc -eq 1 ]
+check "its name is shown escaped" grep -qF 'evil\r\nFAKE: injected\x1b[31m' "$tmp/e"
+check "no raw CR or ESC reaches the terminal" [ "$(tr -cd '\r\033' < "$tmp/e" | wc -c)" = 0 ]
 "$bin" train "$tmp/d.jsonl" -o "$tmp/x.trm" --knn-tasks 65 >/dev/null 2>"$tmp/e"; rc=$?
 check "--knn-tasks out of range exits 2" [ $rc -eq 2 ]
 "$bin" train "$tmp/d.jsonl" -o "$tmp/x.trm" --knn-mass 1.5 >/dev/null 2>"$tmp/e"; rc=$?

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # End-to-end: scheduled retraining as a cron job drives it.  Warm start with
-# a drift report; a planted regression refused with exit 3 and the current
-# file untouched; --force; a model added and one retired between runs;
-# kill -9 during the write leaves a valid file; `taskroute drift`; feedback
+# a drift report; a planted regression refused with exit 3, the current
+# file untouched and the drift report written with the guard's evidence;
+# --force; a model added and one retired between runs; kill -9 during the
+# write leaves a valid file; `taskroute drift`; feedback
 # merged from the server's logs.
 set -u
 bin=${TR_BIN:-build/taskroute}
@@ -69,12 +70,22 @@ for r, s in zip(train, sc): r['scores'] = s
 with open(sys.argv[2], 'w') as f:
     for r in rows: f.write(json.dumps(r) + '\n')
 PY
-"$bin" train "$tmp/bad.jsonl" --warm-start "$tmp/cur.trm" -o "$tmp/cur.trm" --drift-report "$tmp/bad.md" -q 2>"$tmp/bad.err"
+"$bin" train "$tmp/bad.jsonl" --warm-start "$tmp/cur.trm" -o "$tmp/cur.trm" --drift-report "$tmp/bad.md" \
+  --drift-json "$tmp/bad.json" -q 2>"$tmp/bad.err"
 rc=$?
 check "regression refused with exit 3" [ $rc -eq 3 ]
-check "refusal names the figures" grep -q "AIQ(log)" "$tmp/bad.err"
+check "refusal names the figures and the test" grep -q "AIQ(log).*beyond noise" "$tmp/bad.err"
 check "current file untouched" cmp -s "$tmp/cur.trm" "$tmp/cur.orig"
-check "no drift report written on refusal" [ ! -e "$tmp/bad.md" ]
+check "drift report written on refusal, with the verdict" grep -q "Verdict: \*\*refused\*\*" "$tmp/bad.md"
+check "drift report shows the evidence table" grep -q "^| AIQ (log cost) | " "$tmp/bad.md"
+check "drift json: the guard's evidence (both figures, difference, interval)" $py -c "
+import json; g=json.load(open('$tmp/bad.json'))['guard']
+assert g['verdict']=='refused' and g['reason'], g
+for k in ('q_at_c_best', 'aiq_log'):
+    f = g[k]; lo, hi = f['ci']
+    assert abs(f['after'] - f['before'] - f['diff']) < 1e-9 and lo <= hi, f
+assert g['aiq_log']['ci'][1] < -g['max_regression'] or g['q_at_c_best']['ci'][1] < -g['max_regression'], g
+assert g['resamples'] == 1000 and g['level'] == 0.95, g"
 check "no temporary file left" [ -z "$(ls "$tmp" | grep '\.tmp\.')" ]
 "$bin" train "$tmp/bad.jsonl" --warm-start "$tmp/cur.trm" -o "$tmp/forced.trm" --force -q
 check "--force writes it anyway" [ $? -eq 0 -a -s "$tmp/forced.trm" ]

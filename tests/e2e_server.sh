@@ -16,7 +16,7 @@ start_upstream_stub
 
 
 # ---- first a plain server to learn the models
-start_server plain --feedback-log "$tmp/fb" --max-body 4096 --conn-timeout 2
+start_server plain --feedback-log "$tmp/fb" --max-body 4096 --conn-timeout 2 --reload-dir "$tmp"
 P=$PORT_plain
 req GET "http://127.0.0.1:$P/healthz"
 [ "$code" = 200 ] || fail "healthz: $code"
@@ -221,6 +221,12 @@ if [ -n "$M2" ]; then
 else
   echo "note: 2-model router, hang test skipped"
 fi
+req GET "$U/metrics"
+for want in 'taskroute_upstream_answers_total{result="ok"} 2' 'taskroute_upstream_tokens_total{kind="prompt"} 7' \
+    'taskroute_upstream_tokens_total{kind="completion"} 5'; do
+  grep -qF "$want" "$tmp/body" || fail "metrics lack $want: $(grep upstream_ "$tmp/body")"
+done
+ok "proxy: answers read for the metrics (2 ok, usage tokens counted)"
 req POST "$U/v1/chat/completions" '{"messages": "hi"}'; expect_error 400 invalid_field '"messages" must be an array'
 req POST "$U/v1/chat/completions" '{"messages": [{"role": "user", "content": "x"}], "taskroute": {"models": ["nope"]}}'
 expect_error 400 unknown_model "unknown model 'nope'"
@@ -236,6 +242,18 @@ req GET "$U/metrics"
 grep -qF 'taskroute_upstream_fallbacks_total 1' "$tmp/body" || fail "fallback not counted"
 ok "proxy: fallback model used once after an upstream 500"
 kill -TERM "$PID_fb"; wait "$PID_fb"; [ $? = 0 ] || fail "fallback server exit code"
+
+# a 2xx answer that is not a chat answer passes through unchanged, counted
+echo "{\"models\": {\"$M0\": {\"base_url\": \"http://127.0.0.1:$SP/v1\", \"model\": \"malformed-x\"}}}" > "$tmp/up_m.json"
+start_server mal --upstreams "$tmp/up_m.json"
+U="http://127.0.0.1:$PORT_mal"
+req POST "$U/v1/chat/completions" "{\"model\": \"$M0\", \"messages\": [{\"role\": \"user\", \"content\": \"Say hi\"}]}"
+[ "$code" = 200 ] && [ "$(cat "$tmp/body")" = '{"choices":[{"message":{"content":"cut' ] || fail "malformed answer not passed on: $code $(cat "$tmp/body")"
+req GET "$U/metrics"
+grep -qF 'taskroute_upstream_answers_total{result="malformed"} 1' "$tmp/body" || fail "malformed answer not counted"
+grep -q "malformed answer (passed on as is): malformed JSON" "$tmp/mal.log" || fail "malformed answer not logged"
+kill -TERM "$PID_mal"; wait "$PID_mal"; [ $? = 0 ] || fail "mal server exit code"
+ok "proxy: a malformed 2xx answer passes through unchanged, counted and logged"
 
 # a bad upstream file is refused at start
 echo '{"models": {}}' > "$tmp/up_bad.json"

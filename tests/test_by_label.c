@@ -85,7 +85,7 @@ static void test_breakdown(void **state)
     /* the router: b, a, b, a, b, a; the best single model: a (index 0) */
     int pick[6] = {1, 0, 1, 0, 1, 0};
     cJSON *root = cJSON_CreateObject();
-    assert_int_equal(tr_eval_by_label(ds, test, nt, S, 2, pick, 0, root, err, sizeof err), TR_OK);
+    assert_int_equal(tr_eval_by_label(ds, 5, 0, test, nt, S, 2, pick, 0, root, err, sizeof err), TR_OK);
 
     const cJSON *by = cJSON_GetObjectItem(root, "by_label");
     assert_int_equal(cJSON_GetArraySize(by), 4);
@@ -140,7 +140,7 @@ static void test_no_labels(void **state)
     assert_int_equal(nt, 1);
     int pick[1] = {0};
     cJSON *root = cJSON_CreateObject();
-    assert_int_equal(tr_eval_by_label(ds, test, nt, S, 2, pick, 0, root, err, sizeof err), TR_OK);
+    assert_int_equal(tr_eval_by_label(ds, 5, 0, test, nt, S, 2, pick, 0, root, err, sizeof err), TR_OK);
     assert_null(cJSON_GetObjectItem(root, "by_label"));
     assert_null(cJSON_GetObjectItem(root, "label_oracle"));
     cJSON_Delete(root);

@@ -269,6 +269,41 @@ static void test_igraph_error_mapped(void **state)
     assert_true(fabs(nmi - 1) < 1e-12 && fabs(ari - 1) < 1e-12);
 }
 
+static int g_app_errors;
+static void app_error_handler(const char *reason, const char *file, int line, igraph_error_t e)
+{
+    (void)reason; (void)file; (void)line; (void)e;
+    g_app_errors++;
+    IGRAPH_FINALLY_FREE();
+}
+
+/* A program that uses igraph itself keeps its error handler and its
+ * default generator, stream included, across our igraph use. */
+static void test_igraph_state_restored(void **state)
+{
+    (void)state;
+    igraph_error_handler_t *before = igraph_set_error_handler(app_error_handler);
+    igraph_rng_seed(igraph_rng_default(), 7);
+    igraph_integer_t first = igraph_rng_get_integer(igraph_rng_default(), 0, 1000000000);
+    tr_community_params p;
+    tr_community_params_default(&p);
+    int32_t *m = malloc(g_n * sizeof(int32_t));
+    size_t T = 0;
+    char err[256];
+    assert_int_equal(tr_community_detect(&g_knn, &p, m, &T, NULL, err, sizeof err), TR_OK);
+    free(m);
+    /* the stream goes on where it was */
+    igraph_integer_t second = igraph_rng_get_integer(igraph_rng_default(), 0, 1000000000);
+    igraph_rng_seed(igraph_rng_default(), 7);
+    assert_int_equal(igraph_rng_get_integer(igraph_rng_default(), 0, 1000000000), first);
+    assert_int_equal(igraph_rng_get_integer(igraph_rng_default(), 0, 1000000000), second);
+    /* the handler is the program's again */
+    igraph_t g;
+    assert_int_not_equal(igraph_empty(&g, -1, IGRAPH_UNDIRECTED), IGRAPH_SUCCESS);
+    assert_int_equal(g_app_errors, 1);
+    assert_ptr_equal(igraph_set_error_handler(before), app_error_handler);
+}
+
 int main(void)
 {
     if (tu_slow_mode()) g_n = 800;
@@ -280,6 +315,7 @@ int main(void)
         cmocka_unit_test(test_identical_points),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_igraph_error_mapped),
+        cmocka_unit_test(test_igraph_state_restored),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

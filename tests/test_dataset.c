@@ -135,6 +135,8 @@ static const bad_case bad_cases[] = {
     {"score_range.jsonl", TR_ERANGE, "2: field 'scores.gpt-4': score 7 is outside [0, 1]"},
     {"score_negative.jsonl", TR_ERANGE, "2: field 'scores.m1': score -0.5 is outside [0, 1]"},
     {"score_dup_key.jsonl", TR_EFORMAT, "2: field 'scores.m1': the key appears twice"},
+    {"dup_prompt_key.jsonl", TR_EFORMAT, "2: field 'prompt': the key appears twice"},
+    {"dup_scores_key.jsonl", TR_EFORMAT, "2: field 'scores': the key appears twice"},
     {"costs_string.jsonl", TR_EFORMAT, "2: field 'costs': expected an object, got string \"cheap\""},
     {"cost_negative.jsonl", TR_ERANGE, "2: field 'costs.m2': cost -0.1 is negative"},
     {"cost_inf.jsonl", TR_ERANGE, "2: field 'costs.m2': cost inf is not finite"},
@@ -206,12 +208,44 @@ static void test_open_errors(void **state)
 
 typedef struct reports { int n; char last[512]; char first[512]; } reports;
 
+static tr_load_options load_options(int skip_bad, void (*report)(void *, const char *), void *ctx)
+{
+    tr_load_options o;
+    tr_load_options_default(&o);
+    o.skip_bad = skip_bad;
+    o.report = report;
+    o.report_ctx = ctx;
+    return o;
+}
+
 static void collect(void *ctx, const char *msg)
 {
     reports *r = ctx;
     if (!r->n) snprintf(r->first, sizeof r->first, "%s", msg);
     snprintf(r->last, sizeof r->last, "%s", msg);
     r->n++;
+}
+
+/* Records the reader keeps but that deserve a look are counted: no score
+ * at all (no "scores", {}, only null), a repeated key it ignores. */
+static void test_unscored_and_repeated(void **state)
+{
+    (void)state;
+    const char *p = tu_write("unscored.jsonl",
+        "{\"id\":\"a\",\"prompt\":\"x\",\"scores\":{\"m\":1},\"costs\":{\"m\":1}}\n"
+        "{\"id\":\"b\",\"prompt\":\"y\"}\n"
+        "{\"id\":\"c\",\"prompt\":\"z\",\"scores\":{}}\n"
+        "{\"id\":\"d\",\"prompt\":\"w\",\"scores\":{\"m\":null},\"costs\":{\"m\":1}}\n"
+        "{\"id\":\"e\",\"prompt\":\"v\",\"scores\":{\"m\":0},\"note\":1,\"note\":2}\n");
+    tr_dataset *ds;
+    char err[256];
+    assert_int_equal(tr_dataset_load(p, NULL, &ds, err, sizeof err), TR_OK);
+    tr_load_stats st;
+    tr_dataset_stats(ds, &st);
+    assert_int_equal(st.kept, 5);
+    assert_int_equal(st.unscored, 3);
+    assert_int_equal(st.repeated_keys, 1);
+    tr_dataset_free(ds);
 }
 
 static void test_skip_bad(void **state)
@@ -226,7 +260,7 @@ static void test_skip_bad(void **state)
         "{\"id\":\"70\",\"prompt\":\"z\",\"scores\":{\"m\":0},\"costs\":{\"m\":1}}\n"
         "{\"id\":\"c\",\"prompt\":\"cut");
     reports r = {0};
-    tr_load_options o = {.skip_bad = 1, .report = collect, .report_ctx = &r};
+    tr_load_options o = load_options(1, collect, &r);
     tr_dataset *ds;
     char err[256];
     assert_int_equal(tr_dataset_load(p, &o, &ds, err, sizeof err), TR_OK);
@@ -234,7 +268,8 @@ static void test_skip_bad(void **state)
     char want[1024];
     snprintf(want, sizeof want, "%s:2: field 'scores.new': score 2 is outside [0, 1]", p);
     assert_string_equal(r.first, want);
-    snprintf(want, sizeof want, "%s: 6 lines, 2 records kept, 4 skipped, 1 models", p);
+    snprintf(want, sizeof want, "%s: 6 lines, 2 records kept, 4 skipped, 1 models; 0 without a score, 0 repeating an "
+                                "ignored key", p);
     assert_string_equal(r.last, want);
     tr_load_stats st;
     tr_dataset_stats(ds, &st);
@@ -264,7 +299,7 @@ static void test_skip_bad_typo(void **state)
 {
     (void)state;
     reports r = {0};
-    tr_load_options o = {.skip_bad = 1, .report = collect, .report_ctx = &r};
+    tr_load_options o = load_options(1, collect, &r);
     tr_dataset *ds;
     char err[256];
     assert_int_equal(tr_dataset_load(BAD "typo_model.jsonl", &o, &ds, err, sizeof err), TR_OK);
@@ -340,7 +375,9 @@ static void test_mem_and_progress(void **state)
     tr_dataset *ds;
     char err[256];
     double last = 0;
-    tr_load_options o = {.progress = on_progress, .progress_ctx = &last};
+    tr_load_options o = load_options(0, NULL, NULL);
+    o.progress = on_progress;
+    o.progress_ctx = &last;
     /* only the first line's bytes are given: the garbage is never seen */
     assert_int_equal(tr_dataset_load_mem(text, strlen(text) - 7, NULL, &o, &ds, err, sizeof err), TR_OK);
     assert_float_equal(last, 1.0, 0);
@@ -361,7 +398,7 @@ static void test_alloc_failures(void **state)
         "{\"id\":\"a\",\"prompt\":\"x\",\"scores\":{\"m\":1,\"n\":0},\"costs\":{\"m\":1},\"embedding\":[1,2]}\n"
         "{\"id\":\"b\",\"prompt\":\"y\",\"task\":\"t\",\"scores\":{\"m\":1,\"o\":0.5},\"embedding\":[3,4]}\n"
         "{\"id\":\"c\",\"prompt\":\"z\",\"scores\":{\"bad\":5},\"embedding\":[3,4]}\n");
-    tr_load_options o = {.skip_bad = 1};
+    tr_load_options o = load_options(1, NULL, NULL);
     int ok_at = -1, enomem = 0;
     for (long k = 0; k < 200; k++) {
         tr_dataset *ds = (tr_dataset *)1;
@@ -394,6 +431,7 @@ int main(void)
         cmocka_unit_test(test_bad_inputs),
         cmocka_unit_test(test_bad_inputs_mem),
         cmocka_unit_test(test_open_errors),
+        cmocka_unit_test(test_unscored_and_repeated),
         cmocka_unit_test(test_skip_bad),
         cmocka_unit_test(test_skip_bad_typo),
         cmocka_unit_test(test_stdin),

@@ -8,6 +8,8 @@
 #include <math.h>
 #include <sys/stat.h>
 
+#include <cblas.h>
+
 #include "base/util.h"
 #include "data/dataset.h"
 #include "data/synth.h"
@@ -18,6 +20,16 @@
 static tr_dataset *ds;
 static tr_router *trained;
 static const char *path;
+
+static tr_route_options ropt(tr_select_mode mode, double value, const unsigned char *allowed)
+{
+    tr_route_options o;
+    tr_route_options_default(&o);
+    o.mode = mode;
+    o.value = value;
+    o.allowed = allowed;
+    return o;
+}
 
 static void fast_options(tr_train_options *o)
 {
@@ -91,9 +103,9 @@ static void test_roundtrip_identical(void **state)
     tr_scratch *s1, *s2;
     assert_int_equal(tr_scratch_new(trained, &s1), TR_OK);
     assert_int_equal(tr_scratch_new(r, &s2), TR_OK);
-    tr_route_options modes[] = {{TR_SELECT_LAMBDA, 0, NULL}, {TR_SELECT_LAMBDA, 300, NULL},
-                                {TR_SELECT_TOLERANCE, 0.05, NULL}, {TR_SELECT_BUDGET, 1e-4, NULL},
-                                {TR_SELECT_RISK, 0.1, NULL}, {TR_SELECT_QUALITY, 0, NULL}};
+    tr_route_options modes[] = {ropt(TR_SELECT_LAMBDA, 0, NULL), ropt(TR_SELECT_LAMBDA, 300, NULL),
+                                ropt(TR_SELECT_TOLERANCE, 0.05, NULL), ropt(TR_SELECT_BUDGET, 1e-4, NULL),
+                                ropt(TR_SELECT_RISK, 0.1, NULL), ropt(TR_SELECT_QUALITY, 0, NULL)};
     for (size_t k = 0; k < sizeof modes / sizeof modes[0]; k++)
         for (size_t i = 0; i < 60; i++) {
             tr_decision a, b;
@@ -135,14 +147,14 @@ static void test_selection_contract(void **state)
     for (size_t i = 0; i < 40; i++) {
         const tr_record *rec = &ds->rec[i];
         tr_decision d;
-        tr_route_options cheap = {TR_SELECT_LAMBDA, 1e12, NULL};
+        tr_route_options cheap = ropt(TR_SELECT_LAMBDA, 1e12, NULL);
         assert_int_equal(tr_route(trained, rec->prompt, rec->prompt_len, &cheap, s, &d), TR_OK);
         for (size_t m = 0; m < M; m++)
             if (!isnan(d.cost[m])) assert_true(d.cost[d.model] <= d.cost[m]);
-        tr_route_options only = {TR_SELECT_QUALITY, 0, mask};
+        tr_route_options only = ropt(TR_SELECT_QUALITY, 0, mask);
         assert_int_equal(tr_route(trained, rec->prompt, rec->prompt_len, &only, s, &d), TR_OK);
         assert_int_equal(d.model, 1);
-        tr_route_options best = {TR_SELECT_TOLERANCE, 0, NULL};
+        tr_route_options best = ropt(TR_SELECT_TOLERANCE, 0, NULL);
         assert_int_equal(tr_route(trained, rec->prompt, rec->prompt_len, &best, s, &d), TR_OK);
         for (size_t m = 0; m < M; m++)
             if (!isnan(d.quality[m])) assert_true(d.quality[d.model] >= d.quality[m]);
@@ -270,6 +282,56 @@ static void test_deterministic(void **state)
     free(b);
 }
 
+/* The most OpenBLAS threads seen at a progress report. */
+static void blas_seen(void *ctx, const char *stage, double frac)
+{
+    (void)stage; (void)frac;
+    int *most = ctx, n = openblas_get_num_threads();
+    if (n > *most) *most = n;
+}
+
+/* blas_threads = 1 runs OpenBLAS on one thread for the call and puts the
+ * caller's count back after; the router is then the same bits as one
+ * trained by a caller who set one OpenBLAS thread itself, whatever our
+ * thread count. */
+static void test_blas_threads(void **state)
+{
+    (void)state;
+    if (tu_slow_mode()) skip();
+    int blas = openblas_get_num_threads();
+    char err[512];
+    tr_train_options o;
+    fast_options(&o);
+    o.threads = 1;
+    o.blas_threads = 1;
+    int most = 0;
+    o.progress = blas_seen;
+    o.progress_ctx = &most;
+    openblas_set_num_threads(2);
+    int two = openblas_get_num_threads();   /* 2, or 1 on a one-core machine */
+    tr_router *r = NULL;
+    assert_int_equal(tr_train(ds, &o, &r, err, sizeof err), TR_OK);
+    assert_int_equal(most, 1);
+    assert_int_equal(openblas_get_num_threads(), two);
+    const char *p1 = tu_tmp("blas1.trm"), *p2 = tu_tmp("blas2.trm");
+    assert_int_equal(tr_router_save(r, p1, err, sizeof err), TR_OK);
+    tr_router_close(r);
+    openblas_set_num_threads(1);
+    o.threads = 2;
+    o.blas_threads = 0;
+    assert_int_equal(tr_train(ds, &o, &r, err, sizeof err), TR_OK);
+    assert_int_equal(openblas_get_num_threads(), 1);
+    assert_int_equal(tr_router_save(r, p2, err, sizeof err), TR_OK);
+    tr_router_close(r);
+    openblas_set_num_threads(blas);
+    size_t n1, n2;
+    unsigned char *a = read_file(p1, &n1), *b = read_file(p2, &n2);
+    assert_int_equal(n1, n2);
+    assert_memory_equal(a, b, n1);
+    free(a);
+    free(b);
+}
+
 /* A stage-1 router: tasks and probabilities, no model. */
 static void test_stage1(void **state)
 {
@@ -335,6 +397,39 @@ static void test_feature_options(void **state)
     assert_non_null(strstr(err, "max_features 0"));
 }
 
+/* A scratch serves another router only when it covers every size that
+ * router needs: one made for a router without a kNN head (same models,
+ * tasks and dimensions) is too small for one with it, and the refusal names
+ * the size; the other way round works. */
+static void test_scratch_mismatch(void **state)
+{
+    (void)state;
+    if (tu_slow_mode()) skip();
+    tr_train_options o;
+    fast_options(&o);
+    o.heads = "prior-soft,prior+ridge";
+    char err[512];
+    tr_router *small = NULL;
+    assert_int_equal(tr_train(ds, &o, &small, err, sizeof err), TR_OK);
+    assert_int_equal(tr_router_model_count(small), tr_router_model_count(trained));
+    assert_int_equal(tr_router_dim(small), tr_router_dim(trained));
+    tr_scratch *s_small, *s_big;
+    assert_int_equal(tr_scratch_new(small, &s_small), TR_OK);
+    assert_int_equal(tr_scratch_new(trained, &s_big), TR_OK);
+    tr_decision d;
+    const tr_record *rec = &ds->rec[0];
+    assert_int_equal(tr_scratch_check(trained, s_small, err, sizeof err), TR_EINVAL);
+    assert_non_null(strstr(err, "heads working bytes"));
+    assert_int_equal(tr_route(trained, rec->prompt, rec->prompt_len, NULL, s_small, &d), TR_EINVAL);
+    assert_int_equal(tr_scratch_check(small, s_big, err, sizeof err), TR_OK);
+    assert_int_equal(tr_route(small, rec->prompt, rec->prompt_len, NULL, s_big, &d), TR_OK);
+    assert_int_equal(tr_scratch_check(trained, s_big, err, sizeof err), TR_OK);
+    assert_int_equal(tr_scratch_check(NULL, s_big, err, sizeof err), TR_EINVAL);
+    tr_scratch_free(s_small);
+    tr_scratch_free(s_big);
+    tr_router_close(small);
+}
+
 /* --heads: CV chooses only among the listed heads; without a kNN head the
  * kNN store is neither trained nor saved; an unknown name or an
  * out-of-range knn_tasks fails before any work, naming the problem. */
@@ -376,7 +471,7 @@ static void test_heads_restricted(void **state)
     assert_non_null(strstr(err, "names no head variant"));
     o.heads = NULL;
     o.knn_tasks = 65;
-    assert_int_equal(tr_train(ds, &o, &r, err, sizeof err), TR_ERANGE);
+    assert_int_equal(tr_train(ds, &o, &r, err, sizeof err), TR_EINVAL);
     assert_non_null(strstr(err, "knn_tasks 65"));
 }
 
@@ -410,9 +505,11 @@ int main(void)
         cmocka_unit_test(test_corrupt_files),
         cmocka_unit_test(test_open_oom),
         cmocka_unit_test(test_deterministic),
+        cmocka_unit_test(test_blas_threads),
         cmocka_unit_test(test_stage1),
         cmocka_unit_test(test_heads_restricted),
         cmocka_unit_test(test_feature_options),
+        cmocka_unit_test(test_scratch_mismatch),
         cmocka_unit_test(test_too_few),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

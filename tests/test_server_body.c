@@ -188,6 +188,26 @@ static void test_chat_and_upstream_body(void **state)
     assert_string_equal(up, "{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],\"model\":\"m1\"}");
     tr_free(up);
     tr_route_req_free(&r);
+
+    /* "modeL" is not "model": the upstream still gets the one we chose */
+    assert_int_equal(parse("{\"modeL\": \"x\", \"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}]}", 1, &r, &e,
+                           msg), 0);
+    up = tr_route_req_upstream_body(&r, "m1");
+    assert_non_null(strstr(up, "\"model\":\"m1\""));
+    tr_free(up);
+    tr_route_req_free(&r);
+
+    /* a key read twice would route one request and forward another */
+    static const char *const twice[] = {
+        "{\"model\": \"a\", \"model\": \"b\", \"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}]}",
+        "{\"messages\": [], \"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}]}",
+        "{\"stream\": false, \"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}], \"stream\": true}",
+    };
+    for (size_t i = 0; i < sizeof twice / sizeof twice[0]; i++) {
+        assert_int_equal(parse(twice[i], 1, &r, &e, msg), 1);
+        assert_int_equal(e, TR_API_BAD_JSON);
+        assert_non_null(strstr(msg, "appears twice in the body"));
+    }
 }
 
 static void test_route_alloc_failures(void **state)
@@ -240,6 +260,8 @@ static void test_feedback_parse(void **state)
         {"{\"request_id\": \"r\", \"model\": \"m\", \"score\": 1.01}", "\"score\" must be a number in [0, 1]"},
         {"{\"request_id\": \"r\", \"model\": \"m\", \"score\": \"0.5\"}", "\"score\" must be a number in [0, 1]"},
         {"{\"request_id\": \"r\", \"model\": \"m\", \"score\": -0.1}", "\"score\" must be a number in [0, 1]"},
+        {"{\"request_id\": \"tr-\xff\xfe\", \"model\": \"m\", \"score\": 1}", "\"request_id\" must be UTF-8 (a bad byte at offset 3)"},
+        {"{\"request_id\": \"r\", \"model\": \"m\xc0\xaf\", \"score\": 1}", "\"model\" must be UTF-8"},
     };
     for (size_t i = 0; i < sizeof bad_cases / sizeof bad_cases[0]; i++) {
         msg[0] = 0;

@@ -7,6 +7,7 @@
  *   "...fail..."        HTTP 500 with an error body
  *   "...hang..."        answers nothing for 20 s (the proxy must time out)
  *   "...badreq..."      HTTP 400 (must pass through unchanged)
+ *   "...malformed..."   HTTP 200 with a cut-off JSON body (passed on, counted)
  *   anything else       a chat completion whose content echoes the model and
  *                       the Authorization header; with "stream": true, three
  *                       SSE chunks 100 ms apart, then "data: [DONE]".
@@ -82,6 +83,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     } else if (strstr(model, "hang")) {
         for (int i = 0; i < 200 && !stop_flag; i++) usleep(100000);
         ok = reply(c, 200, "application/json", "{\"late\":true}");
+    } else if (strstr(model, "malformed")) {
+        ok = reply(c, 200, "application/json", "{\"choices\":[{\"message\":{\"content\":\"cut");
     } else if (strstr(model, "badreq")) {
         ok = reply(c, 400, "application/json", "{\"error\":{\"message\":\"stub: bad request\"}}");
     } else if (streaming) {
@@ -104,6 +107,10 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         cJSON_AddStringToObject(msg, "role", "assistant");
         cJSON_AddStringToObject(msg, "content", content);
         cJSON_AddItemToArray(choices, ch);
+        cJSON *usage = cJSON_AddObjectToObject(o, "usage");
+        cJSON_AddNumberToObject(usage, "prompt_tokens", 7);
+        cJSON_AddNumberToObject(usage, "completion_tokens", 5);
+        cJSON_AddNumberToObject(usage, "total_tokens", 12);
         char *s = cJSON_PrintUnformatted(o);
         ok = reply(c, 200, "application/json", s);
         free(s);

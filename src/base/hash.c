@@ -13,5 +13,5 @@ uint64_t tr_fnv1a64_update(uint64_t h, const void *data, size_t len)
 /* Borrows data. */
 uint64_t tr_fnv1a64(const void *data, size_t len)
 {
-    return tr_fnv1a64_update(TR_FNV1A64_OFFSET, data, len);
+    return tr_fnv1a64_update(TR_FNV1A64_OFFSET, data, data ? len : 0);
 }

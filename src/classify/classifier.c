@@ -277,10 +277,7 @@ static int fit_fixed(const float *X, size_t n, size_t d, const int32_t *y, size_
         for (size_t i = 0; i < T * d; i++) theta[i] = init->W[i];
         for (size_t t = 0; t < T; t++) theta[T * d + t] = init->b[t];
     }
-    int blas_threads = openblas_get_num_threads();
-    openblas_set_num_threads(1);
     rc = lbfgs(&P, theta, max_iter, tol);
-    openblas_set_num_threads(blas_threads);
     if (rc != TR_OK) goto done;
     for (size_t i = 0; i < T * d; i++) m->W[i] = (float)theta[i];
     for (size_t t = 0; t < T; t++) m->b[t] = (float)theta[T * d + t];

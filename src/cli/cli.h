@@ -25,6 +25,9 @@ int cmd_drift(int argc, char **argv);
 extern int cli_quiet;                 /* -q given */
 /* Print "taskroute CMD: message" to stderr and return code. */
 int cli_fail(const char *cmd, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* s with control characters shown as \n, \r, \t, \xHH: names read from
+ * input files must not move the cursor or fake a line on a terminal. */
+void cli_fputs_escaped(const char *s, FILE *f);
 /* Parse numbers with an end-pointer check; 0 ok, -1 (message printed) not. */
 int cli_parse_int(const char *cmd, const char *opt, const char *s, long lo, long hi, long *out);
 int cli_parse_double(const char *cmd, const char *opt, const char *s, double lo, double hi, double *out);

@@ -1,5 +1,7 @@
-/* Options shared by `train` and `discover` (embedding, graph, clustering,
- * heads), so both commands spell and document them the same way. */
+/* Options shared by `train`, `discover` and `eval --folds` (embedding,
+ * graph, clustering, heads), so the commands spell and document them the
+ * same way.  The heads' own options (--heads, --knn-*, --fast) belong to
+ * the commands that train heads: `train` and `eval --folds`. */
 #ifndef TR_CLI_TRAIN_OPTS_H
 #define TR_CLI_TRAIN_OPTS_H
 
@@ -7,25 +9,23 @@
 #include <stdio.h>
 
 #include "taskroute.h"
+#include "train/train.h"
 
 /* Print the shared options with their defaults. */
 void cli_train_opts_help(FILE *f);
-/* Copy 'base' then the shared long options into out (cap entries, the last
- * zeroed); returns the count. */
-size_t cli_train_opts_merge(struct option *out, size_t cap, const struct option *base, size_t nbase);
-/* Handle one getopt code of a shared option: 0 handled, -1 bad value
- * (message printed), 1 not a shared option. */
-int cli_train_opts_parse(const char *cmd, int code, const char *arg, tr_train_options *o);
-/* `train`'s heads options (--heads, --knn-tasks, --knn-mass, --knn-cap,
- * --fast; help in cmd_train.c), shared with taskroute-mpi.  Append them
- * to out after its first n entries (cap entries, the last zeroed); returns
- * the new count. */
-size_t cli_heads_opts_add(struct option *out, size_t cap, size_t n);
-/* As cli_train_opts_parse, for the heads options; --fast sets *fast. */
-int cli_heads_opts_parse(const char *cmd, int code, const char *arg, tr_train_options *o, int *fast);
-/* After parsing (o->max_features set to 0 before it, meaning "not given"):
- * --fast's defaults, else the default feature count. */
-void cli_heads_opts_finish(tr_train_options *o, int fast);
+/* Print the heads' options with their defaults. */
+void cli_heads_opts_help(FILE *f);
+/* Copy 'base', the shared long options and (heads != 0) the heads' options
+ * into out (cap entries, the last zeroed); returns the count. */
+size_t cli_train_opts_merge(struct option *out, size_t cap, const struct option *base, size_t nbase, int heads);
+/* Defaults (the public options and the experiments' knobs, train/train.h),
+ * with max_features left unset so that --fast can tell whether it was
+ * given; cli_train_opts_finish fills it after parsing. */
+void cli_train_opts_init(tr_train_options_x *x);
+void cli_train_opts_finish(tr_train_options_x *x);
+/* Handle one getopt code of a shared or heads option: 0 handled, -1 bad
+ * value (message printed), 1 not one of them. */
+int cli_train_opts_parse(const char *cmd, int code, const char *arg, tr_train_options_x *x);
 /* Load a dataset with the CLI's reporting (counts, skipped records on
  * stderr).  0 ok; else the error was printed. */
 int cli_load_dataset(const char *cmd, const char *path, int skip_bad, tr_dataset **out);

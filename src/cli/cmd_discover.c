@@ -40,15 +40,16 @@ int cmd_discover(int argc, char **argv)
 {
     const char *out = NULL, *report = NULL, *json = NULL;
     int skip_bad = 0;
-    tr_train_options o;
-    tr_train_options_default(&o);
+    tr_train_options_x ox;   /* the public options and the experiments' knobs */
+    tr_train_options_x_default(&ox);
+    tr_train_options *o = &ox.pub;
     static const struct option base[] = {
         {"output", required_argument, 0, 'o'}, {"report", required_argument, 0, 'R'},
         {"json", required_argument, 0, 'J'}, {"all", no_argument, 0, 'A'},
         {"skip-bad", no_argument, 0, 'B'}, {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'},
     };
     struct option longopts[64];
-    cli_train_opts_merge(longopts, 64, base, sizeof base / sizeof base[0]);
+    cli_train_opts_merge(longopts, 64, base, sizeof base / sizeof base[0], 0);
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "o:qh", longopts, NULL)) != -1) {
@@ -56,12 +57,12 @@ int cmd_discover(int argc, char **argv)
         case 'o': out = optarg; break;
         case 'R': report = optarg; break;
         case 'J': json = optarg; break;
-        case 'A': o.use_all = 1; break;
+        case 'A': o->use_all = 1; break;
         case 'B': skip_bad = 1; break;
         case 'q': cli_quiet = 1; break;
         case 'h': help(stdout); return TR_EXIT_OK;
         default: {
-            int r = cli_train_opts_parse("discover", c, optarg, &o);
+            int r = cli_train_opts_parse("discover", c, optarg, &ox);
             if (r == 1) { help(stderr); return TR_EXIT_USAGE; }
             if (r < 0) return TR_EXIT_USAGE;
         }
@@ -74,10 +75,10 @@ int cmd_discover(int argc, char **argv)
     }
     tr_dataset *ds = NULL;
     if (cli_load_dataset("discover", argv[optind], skip_bad, &ds)) return TR_EXIT_ERR;
-    o.progress = cli_progress;
+    o->progress = cli_progress;
     char err[1024], *rep = NULL;
     tr_router *r = NULL;
-    int rc = tr_discover(ds, &o, &r, &rep, err, sizeof err);
+    int rc = tr_discover(ds, o, &r, &rep, err, sizeof err);
     cli_progress_done();
     tr_dataset_free(ds);
     if (rc) return cli_fail("discover", TR_EXIT_ERR, "%s", err);

@@ -8,7 +8,6 @@
 #include "cli/cli.h"
 #include "cli/cli_train_opts.h"
 #include "retrain/drift.h"
-#include "retrain/drift_report.h"
 #include "taskroute.h"
 
 static void help(FILE *f)

@@ -115,7 +115,10 @@ int cmd_embed(int argc, char **argv)
     int out_open = 0;
 
     double t0 = tr_now();
-    tr_load_options lo = {.skip_bad = 0, .report = report, .progress = load_progress};
+    tr_load_options lo;
+    tr_load_options_default(&lo);
+    lo.report = report;
+    lo.progress = load_progress;
     int rc = tr_dataset_load(in, &lo, &ds, err, sizeof err);
     if (rc) { cli_fail(CMD, TR_EXIT_ERR, "%s", err); goto done; }
     size_t n = ds->n;

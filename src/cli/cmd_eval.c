@@ -1,5 +1,7 @@
 /* `taskroute eval`: EVAL.md's figures for a router on a dataset's test split,
- * with its ablations and (--baselines) every baseline, side by side. */
+ * with its ablations and (--baselines) every baseline, side by side; with
+ * --folds K, EVAL.md's k-fold evaluation: a router trained and scored per
+ * fold, every figure as mean ± standard error, paired differences. */
 #include <cJSON.h>
 #include <cblas.h>
 #include <getopt.h>
@@ -18,9 +20,15 @@ static void help(FILE *f)
 {
     fprintf(f,
         "usage: taskroute eval router.trm DATA.jsonl [--baselines] [--by-label] [--plot curve.svg] [--json]\n"
+        "       taskroute eval --folds K DATA.jsonl [train options] [--baselines] [--jobs N] [--json]\n"
         "Score the router on DATA's EVAL.md test split (records with fnv1a64(id) %% 5 == 0\n"
         "that have a score and a cost for every model): a sweep of the cost/quality\n"
-        "knob over 121 settings, its upper convex hull, and the figures of EVAL.md.\n\n"
+        "knob over 121 settings, its upper convex hull, and the figures of EVAL.md.\n"
+        "With --folds K, the k-fold evaluation instead: for each fold f, train a router\n"
+        "with the train options on the records with fnv1a64(id) %% K != f and score it on\n"
+        "the complete records of fold f (K = 5: fold 0 is the test split); every figure\n"
+        "as mean +- standard error over the folds, and taskroute's paired differences\n"
+        "with every other router (mean +- SE of the per-fold difference, folds won).\n\n"
         "      --baselines      also score the baselines (random mix of single models,\n"
         "                       kNN router, linear head per model, hard and soft task prior)\n"
         "      --by-label       also a table per human label (the records' \"task\" field,\n"
@@ -31,7 +39,14 @@ static void help(FILE *f)
         "      --json           one JSON object on stdout instead of the table\n"
         "      --skip-bad       report and skip bad records instead of stopping\n"
         "  -q, --quiet          no progress or summary on stderr\n"
-        "  -h, --help           this help\n");
+        "  -h, --help           this help\n"
+        "k-fold evaluation (a progress line per fold on stderr):\n"
+        "      --folds K        folds, 2 to 100; 5 is the protocol's\n"
+        "      --jobs N         folds trained at once; 0 = as many as the cores allow\n"
+        "                       given --threads (the figures do not depend on it) [0]\n"
+        "Train options (each fold's router is trained with them, as `train` would):\n");
+    cli_train_opts_help(f);
+    cli_heads_opts_help(f);
 }
 
 static void fmt(char *b, size_t n, double v, int pct)
@@ -105,18 +120,126 @@ static void print_table(const cJSON *j)
         printf("  %-32s %.4f  %.3g\n", r->string, tr_json_get_num(r, "quality"), tr_json_get_num(r, "cost"));
 }
 
+/* "0.7261 ± 0.0031" of a {mean, se} object; pct: as percentages */
+static void fmt_stat(char *b, size_t n, const cJSON *st, int pct, int sign)
+{
+    double m = tr_json_get_num(st, "mean"), se = tr_json_get_num(st, "se"), k = pct ? 100 : 1;
+    if (isnan(m)) { snprintf(b, n, "-"); return; }
+    if (isnan(se)) snprintf(b, n, sign ? "%+.*f%s" : "%.*f%s", pct ? 1 : 4, k * m, pct ? "%" : "");
+    else snprintf(b, n, sign ? "%+.*f%s +- %.*f" : "%.*f%s +- %.*f", pct ? 1 : 4, k * m, pct ? "%" : "", pct ? 1 : 4, k * se);
+}
+
+static void print_kfold(const cJSON *j)
+{
+    const cJSON *ref = cJSON_GetObjectItem(j, "reference"), *v;
+    const cJSON *nt = cJSON_GetObjectItem(j, "n_test");
+    int K = (int)tr_json_get_num(j, "folds");
+    printf("dataset %s: %d folds, %.0f test prompts (per fold:", cJSON_GetStringValue(cJSON_GetObjectItem(j, "dataset")),
+           K, tr_json_get_num(nt, "total"));
+    cJSON_ArrayForEach(v, cJSON_GetObjectItem(nt, "folds")) printf(" %.0f", v->valuedouble);
+    char a[4][48];
+    fmt_stat(a[0], 48, cJSON_GetObjectItem(ref, "q_best"), 0, 0);
+    fmt_stat(a[1], 48, cJSON_GetObjectItem(ref, "q_oracle"), 0, 0);
+    printf(")\nbest single model Q_best %s (per fold:", a[0]);
+    cJSON_ArrayForEach(v, cJSON_GetObjectItem(ref, "best_model")) printf(" %s", v->valuestring);
+    printf("); oracle %s\nheads chosen per fold:", a[1]);
+    cJSON_ArrayForEach(v, cJSON_GetObjectItem(j, "heads"))
+        printf(" %s+%s", cJSON_GetStringValue(cJSON_GetObjectItem(v, "quality")),
+               cJSON_GetStringValue(cJSON_GetObjectItem(v, "cost")));
+    printf("\n\nmean +- standard error over the folds:\n");
+    static const struct { const char *key, *title; int pct; } F[] = {
+        {"q_at_c_best", "Q@C_best", 0}, {"gap_captured", "gap", 0}, {"cost_saving", "saving", 1},
+        {"q_max", "Q_max", 0}, {"aiq_lin", "AIQ_lin", 0}, {"aiq_log", "AIQ_log", 0}, {"ece", "ECE", 0}};
+    const size_t NF = sizeof F / sizeof F[0];
+    printf("%-36s", "router");
+    for (size_t k = 0; k < NF; k++) printf(" %17s", F[k].title);
+    printf("\n");
+    const cJSON *r;
+    cJSON_ArrayForEach(r, cJSON_GetObjectItem(j, "routers")) {
+        printf("%-36s", r->string);
+        for (size_t k = 0; k < NF; k++) {
+            char b[48];
+            fmt_stat(b, sizeof b, cJSON_GetObjectItem(r, F[k].key), F[k].pct, 0);
+            printf(" %17s", b);
+        }
+        printf("\n");
+    }
+    const cJSON *ours = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "routers"), "taskroute");
+    printf("\ntaskroute per fold: Q@C_best");
+    cJSON_ArrayForEach(v, cJSON_GetObjectItem(cJSON_GetObjectItem(ours, "q_at_c_best"), "folds")) printf(" %.4f", v->valuedouble);
+    printf("; AIQ_log");
+    cJSON_ArrayForEach(v, cJSON_GetObjectItem(cJSON_GetObjectItem(ours, "aiq_log"), "folds")) printf(" %.4f", v->valuedouble);
+    printf("\n\ntaskroute minus each router: mean +- SE of the per-fold difference (folds won/lost)\n");
+    static const struct { const char *key, *title; int pct; } D[] = {
+        {"q_at_c_best", "dQ@C_best", 0}, {"cost_saving", "dsaving", 1}, {"aiq_lin", "dAIQ_lin", 0}, {"aiq_log", "dAIQ_log", 0}};
+    printf("%-36s", "router");
+    for (size_t k = 0; k < sizeof D / sizeof D[0]; k++) printf(" %24s", D[k].title);
+    printf("\n");
+    cJSON_ArrayForEach(r, cJSON_GetObjectItem(j, "paired")) {
+        printf("%-36s", r->string);
+        for (size_t k = 0; k < sizeof D / sizeof D[0]; k++) {
+            const cJSON *p = cJSON_GetObjectItem(r, D[k].key);
+            char b[48], c[72];
+            if (!p) { printf(" %24s", ""); continue; }
+            fmt_stat(b, sizeof b, p, D[k].pct, 1);
+            snprintf(c, sizeof c, "%s (%.0f/%.0f)", b, tr_json_get_num(p, "won"), tr_json_get_num(p, "lost"));
+            printf(" %24s", c);
+        }
+        printf("\n");
+    }
+}
+
+static void fold_line(void *ctx, const char *line)
+{
+    (void)ctx;
+    fprintf(stderr, "taskroute eval: %s\n", line);
+}
+
+static int eval_kfold(const char *data, int K, int jobs, int baselines, int json, int skip_bad,
+                      const tr_train_options *o)
+{
+    tr_dataset *ds = NULL;
+    if (cli_load_dataset("eval", data, skip_bad, &ds)) return TR_EXIT_ERR;
+    tr_kfold_options ko;
+    tr_kfold_options_default(&ko);
+    ko.folds = K;
+    ko.jobs = jobs;
+    ko.baselines = baselines;
+    if (!cli_quiet) ko.fold_done = fold_line;
+    char err[1024], *out = NULL;
+    int rc = tr_evaluate_kfold(ds, o, &ko, &out, err, sizeof err);
+    tr_dataset_free(ds);
+    if (rc) return cli_fail("eval", TR_EXIT_ERR, "%s", err);
+    if (json) puts(out);
+    else {
+        cJSON *j = cJSON_Parse(out);
+        if (!j) { tr_free(out); return cli_fail("eval", TR_EXIT_ERR, "out of memory"); }
+        print_kfold(j);
+        cJSON_Delete(j);
+    }
+    tr_free(out);
+    return TR_EXIT_OK;
+}
+
+enum { O_FOLDS_K = 600, O_JOBS };
+
 int cmd_eval(int argc, char **argv)
 {
     /* one BLAS thread, as `serve` runs: a threaded SGEMV in the task
      * classifier sums in another order, and the decisions' last bits would
      * differ from the server's */
     openblas_set_num_threads(1);
-    int baselines = 0, json = 0, skip_bad = 0, by_label = 0, c;
+    int baselines = 0, json = 0, skip_bad = 0, by_label = 0, c, folds = 0, train_opts = 0;
+    long jobs = 0;
     const char *plot = NULL;
-    static const struct option longopts[] = {
+    static const struct option base[] = {
         {"baselines", no_argument, 0, 'b'}, {"by-label", no_argument, 0, 'L'}, {"plot", required_argument, 0, 'p'}, {"json", no_argument, 0, 'j'},
         {"skip-bad", no_argument, 0, 'B'}, {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+        {"folds", required_argument, 0, O_FOLDS_K}, {"jobs", required_argument, 0, O_JOBS}};
+    struct option longopts[64];
+    cli_train_opts_merge(longopts, 64, base, sizeof base / sizeof base[0], 1);
+    tr_train_options_x ox;   /* the public options and the experiments' knobs */
+    cli_train_opts_init(&ox);
     optind = 1;
     while ((c = getopt_long(argc, argv, "qh", longopts, NULL)) != -1) {
         switch (c) {
@@ -127,9 +250,32 @@ int cmd_eval(int argc, char **argv)
         case 'B': skip_bad = 1; break;
         case 'q': cli_quiet = 1; break;
         case 'h': help(stdout); return TR_EXIT_OK;
-        default: help(stderr); return TR_EXIT_USAGE;
+        case O_FOLDS_K: {
+            long k;
+            if (cli_parse_int("eval", "--folds", optarg, 2, 100, &k)) return TR_EXIT_USAGE;
+            folds = (int)k;
+            break;
+        }
+        case O_JOBS: if (cli_parse_int("eval", "--jobs", optarg, 0, 64, &jobs)) return TR_EXIT_USAGE; break;
+        default: {
+            int r = cli_train_opts_parse("eval", c, optarg, &ox);
+            if (r == 1) { help(stderr); return TR_EXIT_USAGE; }
+            if (r < 0) return TR_EXIT_USAGE;
+            train_opts = 1;
+        }
         }
     }
+    cli_train_opts_finish(&ox);
+    if (folds) {
+        if (optind != argc - 1) {
+            fprintf(stderr, "taskroute eval: --folds K takes DATA.jsonl alone (each fold trains its own router)\n");
+            help(stderr);
+            return TR_EXIT_USAGE;
+        }
+        if (plot || by_label) return cli_fail("eval", TR_EXIT_USAGE, "--plot and --by-label score one router: not with --folds");
+        return eval_kfold(argv[optind], folds, (int)jobs, baselines, json, skip_bad, &ox.pub);
+    }
+    if (train_opts || jobs) return cli_fail("eval", TR_EXIT_USAGE, "train options and --jobs need --folds K");
     if (optind != argc - 2) { help(stderr); return TR_EXIT_USAGE; }
     char err[1024];
     tr_router *r = NULL;

@@ -99,7 +99,8 @@ int cmd_route(int argc, char **argv)
      * classifier sums in another order, and the decisions' last bits would
      * differ from the server's */
     openblas_set_num_threads(1);
-    tr_route_options ro = {TR_SELECT_LAMBDA, 0, NULL};
+    tr_route_options ro;
+    tr_route_options_default(&ro);
     const char *models = NULL;
     int brief = 0, modes = 0;
     static const struct option longopts[] = {

@@ -1,17 +1,19 @@
 /* `taskroute serve`: the HTTP routing server and OpenAI-compatible proxy.
  * Parses options, sets up the pieces in src/server/ (router slot, upstream
  * table, feedback log, metrics, the libmicrohttpd daemon), then waits for
- * signals on the main thread: SIGHUP reloads the router, SIGTERM/SIGINT
+ * signals on the main thread: SIGHUP queues a router reload, SIGTERM/SIGINT
  * stop accepting, let in-flight requests finish and exit 0.  The signals are
- * blocked in every thread (the worker threads inherit the mask) and taken
- * with sigwait, so no handler runs inside a request. */
+ * blocked in every thread the server starts (they inherit the mask) and
+ * taken with sigwait, so no handler runs inside a request. */
 #include <cblas.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "base/defaults.h"
@@ -31,7 +33,7 @@ static void usage(FILE *f)
             "  POST /v1/route             {\"prompt\"|\"messages\", lambda|budget|tolerance|risk, models}\n"
             "  POST /v1/chat/completions  routed and forwarded to the model's upstream\n"
             "  POST /v1/feedback          {request_id, model, score in [0,1]}\n"
-            "  GET  /healthz, GET /metrics, POST /admin/reload (loopback clients only)\n"
+            "  GET  /healthz, GET /metrics, POST /admin/reload {\"path\"} (admin: see --admin-key-file)\n"
             "\n"
             "options:\n"
             "  --listen HOST:PORT     address to bind; port 0 = any free port [%s:%d]\n"
@@ -44,7 +46,14 @@ static void usage(FILE *f)
             "                         `train --feedback DIR/feedback.jsonl --decisions DIR/decisions.jsonl` [off]\n"
             "  --feedback-rotate B    rotate the feedback log past B bytes [%zu]\n"
             "  --max-body BYTES       largest request body [%zu]\n"
-            "  --conn-timeout S       close a connection idle or stalled for S seconds [%u]\n"
+            "  --conn-timeout S       close a connection on which nothing moves (the client\n"
+            "                         sends or reads nothing) for S seconds [%u]\n"
+            "  --request-timeout S    each request's headers and body must arrive within S seconds\n"
+            "                         of the connection opening or of its previous answer [%u]\n"
+            "  --max-conns N          open connections, all clients; past it a new connection\n"
+            "                         closes the oldest one that has no request in progress,\n"
+            "                         preferring one that never completed a request [%u]\n"
+            "  --max-conns-per-client N  open connections per client address, same rule [%u]\n"
             "  --grace S              on SIGTERM wait up to S seconds for in-flight requests [%g]\n"
             "  --port-file FILE       write the bound port to FILE once listening [none]\n"
             "  --online STATE.json    online mode: Thompson sampling on per task x model posteriors\n"
@@ -53,13 +62,23 @@ static void usage(FILE *f)
             "  --online-explore SHARE at most this share of decisions explore [%g]\n"
             "  --online-save-every N  save the state every N updates (and on reload, SIGTERM) [%lu]\n"
             "  --online-memory N      request ids remembered for feedback (fixed ring) [%zu]\n"
+            "  --reload-dir DIR       POST /admin/reload {\"path\"} may name files under DIR [none:\n"
+            "                         only the served router's file]\n"
+            "  --reload-wait S        POST /admin/reload answers within S seconds: 200 reloaded,\n"
+            "                         409 refused, or 202 still loading (GET /healthz shows it) [%g]\n"
+            "  --admin-key-file FILE  admin endpoints need 'Authorization: Bearer KEY' (the file's\n"
+            "                         first line, 16 characters at least) from every client; or\n"
+            "                         the environment's TASKROUTE_ADMIN_KEY [none: loopback clients only]\n"
             "  -q                     no per-request log lines on stderr\n"
             "\n"
-            "SIGHUP or POST /admin/reload re-reads ROUTER.trm; a bad file is refused and the\n"
-            "old router keeps serving.\n",
+            "SIGHUP or POST /admin/reload re-reads ROUTER.trm on a thread of its own; a bad\n"
+            "file is refused and the old router keeps serving.  GET /healthz answers 503 with\n"
+            "a reason when routing fails.  Request bodies need a Content-Length (chunked\n"
+            "bodies get 411).\n",
             TR_DEFAULT_LISTEN_HOST, TR_DEFAULT_LISTEN_PORT, TR_DEFAULT_FEEDBACK_ROTATE, TR_DEFAULT_MAX_BODY,
-            TR_DEFAULT_CONN_TIMEOUT_S, TR_DEFAULT_GRACE_S, op.max_explore_share, TR_DEFAULT_ONLINE_SAVE_EVERY,
-            TR_DEFAULT_ONLINE_MEMORY);
+            TR_DEFAULT_CONN_TIMEOUT_S, TR_DEFAULT_REQUEST_TIMEOUT_S, TR_DEFAULT_MAX_CONNS,
+            TR_DEFAULT_MAX_CONNS_PER_CLIENT, TR_DEFAULT_GRACE_S, op.max_explore_share, TR_DEFAULT_ONLINE_SAVE_EVERY,
+            TR_DEFAULT_ONLINE_MEMORY, TR_DEFAULT_RELOAD_WAIT_S);
 }
 
 /* HOST:PORT, HOST may be [v6]. 0 ok, -1 message printed. */
@@ -78,6 +97,46 @@ static int parse_listen(const char *s, char **host, int *port)
     return 0;
 }
 
+static pthread_t main_thread;
+
+static void forward_signal(int sig)
+{
+    pthread_kill(main_thread, sig);   /* async-signal-safe */
+}
+
+/* The admin key: the first line of path, or TASKROUTE_ADMIN_KEY when path
+ * is NULL; NULL when neither is set.  0 ok, -1 message printed. */
+static int read_admin_key(const char *path, char **key)
+{
+    *key = NULL;
+    char line[1024];
+    const char *k = NULL;
+    if (path) {
+        FILE *f = fopen(path, "r");
+        if (!f) {
+            fprintf(stderr, "taskroute serve: --admin-key-file %s: cannot open: %s\n", path, strerror(errno));
+            return -1;
+        }
+        k = fgets(line, sizeof line, f);
+        fclose(f);
+        if (!k) line[0] = 0;
+        line[strcspn(line, "\r\n")] = 0;
+        k = line;
+    } else {
+        k = getenv("TASKROUTE_ADMIN_KEY");
+        if (!k || !*k) return 0;
+    }
+    size_t n = strlen(k);
+    while (n && (k[n - 1] == ' ' || k[n - 1] == '\t')) n--;
+    if (n < 16) {
+        fprintf(stderr, "taskroute serve: the admin key (%s) must have 16 characters at least\n",
+                path ? path : "TASKROUTE_ADMIN_KEY");
+        return -1;
+    }
+    *key = strndup(k, n);
+    return *key ? 0 : -1;
+}
+
 static int write_port_file(const char *path, int port)
 {
     cli_out o;
@@ -88,8 +147,11 @@ static int write_port_file(const char *path, int port)
 
 int cmd_serve(int argc, char **argv)
 {
-    tr_server srv;
+    /* static: a reload thread abandoned at shutdown (stuck reading its
+     * file) may still reach it while the process exits */
+    static tr_server srv;
     memset(&srv, 0, sizeof srv);
+    pthread_mutex_init(&srv.fail_mu, NULL);
     tr_server_config *cfg = &srv.cfg;
     cfg->host = TR_DEFAULT_LISTEN_HOST;
     cfg->port = TR_DEFAULT_LISTEN_PORT;
@@ -101,6 +163,11 @@ int cmd_serve(int argc, char **argv)
     cfg->online_explore = -1;
     cfg->online_save_every = TR_DEFAULT_ONLINE_SAVE_EVERY;
     cfg->online_memory = TR_DEFAULT_ONLINE_MEMORY;
+    cfg->reload_wait_s = TR_DEFAULT_RELOAD_WAIT_S;
+    cfg->request_timeout_s = TR_DEFAULT_REQUEST_TIMEOUT_S;
+    cfg->max_conns = TR_DEFAULT_MAX_CONNS;
+    cfg->max_conns_per_client = TR_DEFAULT_MAX_CONNS_PER_CLIENT;
+    const char *reload_dir = NULL, *admin_key_file = NULL;
     char *host = NULL;
     int rc = TR_EXIT_USAGE;
     long v;
@@ -139,6 +206,22 @@ int cmd_serve(int argc, char **argv)
         } else if (!strcmp(a, "--conn-timeout")) {
             if (cli_parse_int("serve", a, next, 1, 3600, &v)) goto out;
             cfg->conn_timeout_s = (unsigned)v;
+        } else if (!strcmp(a, "--request-timeout")) {
+            if (cli_parse_int("serve", a, next, 1, 3600, &v)) goto out;
+            cfg->request_timeout_s = (unsigned)v;
+        } else if (!strcmp(a, "--max-conns")) {
+            if (cli_parse_int("serve", a, next, 2, 1000000, &v)) goto out;
+            cfg->max_conns = (unsigned)v;
+        } else if (!strcmp(a, "--max-conns-per-client")) {
+            if (cli_parse_int("serve", a, next, 1, 1000000, &v)) goto out;
+            cfg->max_conns_per_client = (unsigned)v;
+        } else if (!strcmp(a, "--reload-dir")) {
+            reload_dir = next;
+        } else if (!strcmp(a, "--reload-wait")) {
+            if (cli_parse_double("serve", a, next, 0, 3600, &d)) goto out;
+            cfg->reload_wait_s = d;
+        } else if (!strcmp(a, "--admin-key-file")) {
+            admin_key_file = next;
         } else if (!strcmp(a, "--grace")) {
             if (cli_parse_double("serve", a, next, 0, 3600, &d)) goto out;
             cfg->grace_s = d;
@@ -175,6 +258,18 @@ int cmd_serve(int argc, char **argv)
         fprintf(stderr, "taskroute serve: --fallback needs --upstreams\n");
         goto out;
     }
+    if (reload_dir) {
+        /* resolved once, so the requests' paths are compared with the
+         * directory the links lead to */
+        cfg->reload_dir = realpath(reload_dir, NULL);
+        struct stat st;
+        if (!cfg->reload_dir || stat(cfg->reload_dir, &st) || !S_ISDIR(st.st_mode)) {
+            fprintf(stderr, "taskroute serve: --reload-dir %s: not a directory\n", reload_dir);
+            goto out;
+        }
+    }
+    if (read_admin_key(admin_key_file, &cfg->admin_key)) goto out;
+    cfg->router_real = realpath(cfg->router_path, NULL);
 
     rc = TR_EXIT_ERR;
     /* Each worker routes on its own core: BLAS must not spawn threads of its
@@ -186,6 +281,18 @@ int cmd_serve(int argc, char **argv)
     sigaddset(&sigs, SIGTERM);
     sigaddset(&sigs, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    /* Threads started before this point (OpenBLAS starts its pool when the
+     * library loads) do not block them: one that takes a signal hands it to
+     * the main thread's sigwait instead of dying of it. */
+    main_thread = pthread_self();
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = forward_signal;
+    sa.sa_flags = SA_RESTART;
+    sigfillset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     if (curl_global_init(CURL_GLOBAL_DEFAULT)) {
         fprintf(stderr, "taskroute serve: libcurl failed to initialise\n");
@@ -218,6 +325,10 @@ int cmd_serve(int argc, char **argv)
         cli_fail("serve", 0, "--online: %s", err);
         goto cleanup;
     }
+    if (tr_reloader_start(&srv, &srv.reloader, err, sizeof err)) {
+        cli_fail("serve", 0, "%s", err);
+        goto cleanup;
+    }
     if (tr_server_start(&srv, err, sizeof err)) {
         cli_fail("serve", 0, "%s", err);
         goto cleanup;
@@ -235,22 +346,31 @@ int cmd_serve(int argc, char **argv)
         int sig = 0;
         if (sigwait(&sigs, &sig)) continue;
         if (sig == SIGHUP) {
-            unsigned long gen = 0;
-            if (tr_router_slot_reload(&srv.slot, NULL, &gen, err, sizeof err))
-                fprintf(stderr, "taskroute serve: SIGHUP reload refused, still serving the old router: %s\n", err);
-            else {
-                if (!cfg->quiet) fprintf(stderr, "taskroute serve: SIGHUP: reloaded router generation %lu\n", gen);
-                if (tr_online_serve_save(&srv, 1, err, sizeof err))
-                    fprintf(stderr, "taskroute serve: online state not saved after reload: %s\n", err);
-            }
+            /* the reload thread reports the outcome */
+            if (!tr_reloader_submit(srv.reloader, NULL, "SIGHUP", err, sizeof err))
+                fprintf(stderr, "taskroute serve: SIGHUP reload not queued: %s\n", err);
             continue;
         }
         if (!cfg->quiet) fprintf(stderr, "taskroute serve: %s: stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
         break;
     }
+    double deadline = tr_now() + cfg->grace_s;
+    tr_reloader_shutdown_begin(srv.reloader);
     tr_server_stop(&srv);
     rc = TR_EXIT_OK;
+    if (tr_reloader_stop(srv.reloader, deadline)) {
+        /* Blocked reading its file: left behind, with everything it may
+         * touch; only what must reach the disk is saved. */
+        fprintf(stderr, "taskroute serve: a reload is still blocked reading its file; exiting without it\n");
+        if (tr_online_serve_save(&srv, 1, err, sizeof err))
+            fprintf(stderr, "taskroute serve: online state not saved: %s\n", err);
+        tr_feedback_log_close(srv.feedback);
+        tr_feedback_log_close(srv.decisions);
+        goto out;
+    }
+    srv.reloader = NULL;
 cleanup:
+    tr_reloader_stop(srv.reloader, tr_now() + 5);   /* idle here: it ends at once */
     tr_online_serve_fini(&srv);   /* saves: after the stop, before the router goes */
     if (slot_ok) tr_router_slot_destroy(&srv.slot);
     tr_feedback_log_close(srv.feedback);
@@ -259,6 +379,9 @@ cleanup:
     tr_metrics_free(srv.metrics);
     curl_global_cleanup();
 out:
+    free(cfg->router_real);
+    free(cfg->reload_dir);
+    free(cfg->admin_key);
     free(host);
     return rc;
 }

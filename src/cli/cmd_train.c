@@ -1,22 +1,20 @@
 /* `taskroute train`: the whole router from a routing dataset; with
  * --warm-start, a scheduled retrain: stable task ids, a drift report, and a
- * regression guard that refuses a worse router (exit 3) before anything is
- * written. */
+ * regression guard that refuses a worse router (exit 3) before the router
+ * file is written (the drift report, with the guard's evidence, is). */
 #include <cJSON.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "base/defaults.h"
+#include "base/json.h"
 #include "cli/cli.h"
 #include "cli/cli_train_opts.h"
 #include "data/feedback_merge.h"
-#include "retrain/drift_report.h"
-#include "retrain/regress_guard.h"
-#include "retrain/warm_start.h"
-#include "train/train.h"
 #include "taskroute.h"
 
 /* When each training stage began, from the progress calls: the summary
@@ -59,14 +57,14 @@ static void print_stage_times(double end)
     fputc('\n', stderr);
 }
 
-/* The new router was refused by the regression guard; nothing written. */
+/* The new router was refused by the regression guard; no router written. */
 #define TR_EXIT_REGRESSION 3
 #define MAX_LOGS 64
 
 static void help(FILE *f)
 {
-    tr_warm_params wp;
-    tr_warm_params_default(&wp);
+    tr_warm_options wo;
+    tr_warm_options_default(&wo);
     fprintf(f,
         "usage: taskroute train DATA.jsonl -o router.trm [options]\n"
         "Train the router (embedder, tasks, classifier, expert heads, calibration,\n"
@@ -81,41 +79,27 @@ static void help(FILE *f)
         "      --match-min S       least match score for a task to keep its id [%g]\n"
         "      --drift-report MD   write the drift report as Markdown (--warm-start)\n"
         "      --drift-json FILE   write the drift report as JSON (--warm-start)\n"
-        "      --max-regression X  refuse the new router when its AIQ(log) or Q@C_best\n"
-        "                          on DATA's test split is below the current one's by\n"
-        "                          more than X (exit 3, nothing written) [%g]\n"
+        "      --max-regression X  refuse the new router (exit 3, router not written)\n"
+        "                          when, on DATA's test split, its AIQ(log) or Q@C_best\n"
+        "                          is below the current one's by more than X beyond\n"
+        "                          noise (the 95%% bootstrap interval of the paired\n"
+        "                          difference lies below -X), or when it no longer\n"
+        "                          beats the best single model where the current one\n"
+        "                          did beyond noise [%g]\n"
         "      --force             skip the regression guard\n"
         "Learning from feedback:\n"
         "      --feedback LOG      server feedback log (JSONL); repeatable\n"
         "      --decisions LOG     server decision log to join on request_id; repeatable\n",
-        wp.match.min_score, TR_DEFAULT_MAX_REGRESSION);
+        wo.match_min_score, TR_DEFAULT_MAX_REGRESSION);
     cli_train_opts_help(f);
-    tr_train_options d;
-    tr_train_options_default(&d);
-    fprintf(f, "      --heads LIST        quality heads CV may choose among, comma-separated:\n"
-               "                          prior-hard, prior-soft, prior+ridge, knn, ensemble,\n"
-               "                          knn-tau, prior+ridge-surface, knn-tau/ridge-surface,\n"
-               "                          knn-sup, knn-sup-ridge\n"
-               "                          [all but prior-hard]; without the kNN heads routing\n"
-               "                          is faster and the router file smaller\n"
-               "      --knn-tasks G       kNN heads search the prompts of the G most probable\n"
-               "                          tasks, 0 = all [%d]\n"
-               "      --knn-mass P        ...but stop at fewer once their probabilities sum to\n"
-               "                          P (a prompt the classifier is sure of searches one\n"
-               "                          task: faster routing); 0 = always G [%.2f]\n"
-               "      --knn-cap N         at most N prompts of a task in the kNN store (a fixed\n"
-               "                          sample of a larger task), 0 = all [%d]\n"
-               "      --fast              the latency profile: --max-features 8000 --heads\n"
-               "                          prior-soft,prior+ridge unless given (a smaller router,\n"
-               "                          about twice as fast, a little less quality)\n"
-               "      --cv-predictions F  also write every head's out-of-fold predictions, the\n"
+    cli_heads_opts_help(f);
+    fprintf(f, "      --cv-predictions F  also write every head's out-of-fold predictions, the\n"
                "                          ones cross-validation chose by, as JSONL: a line per\n"
                "                          training record {id, line, fold, task_index, chosen, q};\n"
-               "                          \"-\" = standard output\n",
-            d.knn_tasks, d.knn_mass, d.knn_cap);
+               "                          \"-\" = standard output\n");
     fprintf(f, "  -q, --quiet             no progress or summary on stderr\n"
                "  -h, --help              this help\n"
-               "Exit: 0 written; 1 error; 2 usage; 3 refused as a regression (nothing written).\n");
+               "Exit: 0 written; 1 error; 2 usage; 3 refused as a regression (router not written).\n");
 }
 
 /* Write text to path atomically. */
@@ -131,6 +115,33 @@ static int write_text(const char *path, const char *text)
     return TR_EXIT_OK;
 }
 
+/* figure k of the guard's evidence: before, after, difference, interval */
+static void guard_figure(const cJSON *g, const char *k, double v[5])
+{
+    const cJSON *f = cJSON_GetObjectItemCaseSensitive(g, k);
+    const cJSON *ci = cJSON_GetObjectItemCaseSensitive(f, "ci");
+    v[0] = tr_json_get_num(f, "before");
+    v[1] = tr_json_get_num(f, "after");
+    v[2] = tr_json_get_num(f, "diff");
+    v[3] = cJSON_IsNumber(cJSON_GetArrayItem(ci, 0)) ? cJSON_GetArrayItem(ci, 0)->valuedouble : NAN;
+    v[4] = cJSON_IsNumber(cJSON_GetArrayItem(ci, 1)) ? cJSON_GetArrayItem(ci, 1)->valuedouble : NAN;
+}
+
+/* The guard's figures from its evidence (tr_regression_guard's JSON). */
+static void print_guard_passed(const char *evidence)
+{
+    cJSON *j = cJSON_Parse(evidence);
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "current_usable"))) {
+        double a[5], q[5];
+        guard_figure(j, "aiq_log", a);
+        guard_figure(j, "q_at_c_best", q);
+        fprintf(stderr, "taskroute train: regression guard passed on %.0f test prompts: AIQ(log) %.4f -> %.4f "
+                "(%+.4f, 95%% interval %+.4f to %+.4f), Q@C_best %.4f -> %.4f (%+.4f, %+.4f to %+.4f)\n",
+                tr_json_get_num(j, "n_test"), a[0], a[1], a[2], a[3], a[4], q[0], q[1], q[2], q[3], q[4]);
+    }
+    cJSON_Delete(j);
+}
+
 /* The drift JSON with the guard's verdict added (owned by the caller). */
 static char *with_guard(const char *drift, const char *guard)
 {
@@ -144,20 +155,20 @@ static char *with_guard(const char *drift, const char *guard)
     return c;
 }
 
-enum { O_REFIT = 500, O_DRIFT_MD, O_DRIFT_JSON, O_MAXREG, O_FORCE, O_FEEDBACK, O_DECISIONS, O_MATCHMIN,
-       O_CVPRED };
+enum { O_REFIT = 500, O_DRIFT_MD, O_DRIFT_JSON, O_MAXREG, O_FORCE, O_FEEDBACK, O_DECISIONS, O_MATCHMIN, O_CVPRED };
 
 int cmd_train(int argc, char **argv)
 {
-    const char *out = NULL, *drift_md = NULL, *drift_json = NULL;
+    const char *out = NULL, *drift_md = NULL, *drift_json = NULL, *warm = NULL;
     const char *fb[MAX_LOGS], *dec[MAX_LOGS];
     size_t nfb = 0, ndec = 0;
-    int skip_bad = 0, force = 0, maxreg_given = 0, fast = 0;
+    int skip_bad = 0, force = 0, maxreg_given = 0;
     double max_reg = TR_DEFAULT_MAX_REGRESSION;
-    tr_train_options o;
-    tr_train_options_default(&o);
-    tr_warm_params wp;
-    tr_warm_params_default(&wp);
+    tr_train_options_x ox;   /* the public options and the experiments' knobs */
+    cli_train_opts_init(&ox);
+    tr_train_options *o = &ox.pub;
+    tr_warm_options wo;
+    tr_warm_options_default(&wo);
     static const struct option base[] = {
         {"output", required_argument, 0, 'o'}, {"all", no_argument, 0, 'A'},
         {"warm-start", required_argument, 0, 'W'}, {"skip-bad", no_argument, 0, 'B'},
@@ -168,18 +179,17 @@ int cmd_train(int argc, char **argv)
         {"cv-predictions", required_argument, 0, O_CVPRED}, {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'},
     };
     struct option longopts[64];
-    size_t nl = cli_train_opts_merge(longopts, 64, base, sizeof base / sizeof base[0]);
-    cli_heads_opts_add(longopts, 64, nl);
+    size_t nl = cli_train_opts_merge(longopts, 64, base, sizeof base / sizeof base[0], 1);
+    (void)nl;
     int c;
     optind = 1;
-    o.max_features = 0;   /* 0: not given (the option's least value is 1); cli_heads_opts_finish */
     while ((c = getopt_long(argc, argv, "o:qh", longopts, NULL)) != -1) {
         switch (c) {
         case 'o': out = optarg; break;
-        case 'A': o.use_all = 1; break;
-        case 'W': o.warm_start = optarg; break;
+        case 'A': o->use_all = 1; break;
+        case 'W': warm = optarg; break;
         case 'B': skip_bad = 1; break;
-        case O_REFIT: wp.refit_embedder = 1; break;
+        case O_REFIT: wo.refit_embedder = 1; break;
         case O_DRIFT_MD: drift_md = optarg; break;
         case O_DRIFT_JSON: drift_json = optarg; break;
         case O_MAXREG:
@@ -187,10 +197,10 @@ int cmd_train(int argc, char **argv)
             maxreg_given = 1;
             break;
         case O_MATCHMIN:
-            if (cli_parse_double("train", "--match-min", optarg, 0, 1, &wp.match.min_score)) return TR_EXIT_USAGE;
+            if (cli_parse_double("train", "--match-min", optarg, 0, 1, &wo.match_min_score)) return TR_EXIT_USAGE;
             break;
         case O_FORCE: force = 1; break;
-        case O_CVPRED: o.cv_predictions = optarg; break;
+        case O_CVPRED: ox.cv_predictions = optarg; break;
         case O_FEEDBACK:
         case O_DECISIONS:
             if ((c == O_FEEDBACK ? nfb : ndec) == MAX_LOGS)
@@ -201,20 +211,19 @@ int cmd_train(int argc, char **argv)
         case 'q': cli_quiet = 1; break;
         case 'h': help(stdout); return TR_EXIT_OK;
         default: {
-            int r = cli_train_opts_parse("train", c, optarg, &o);
-            if (r == 1) r = cli_heads_opts_parse("train", c, optarg, &o, &fast);
+            int r = cli_train_opts_parse("train", c, optarg, &ox);
             if (r == 1) { help(stderr); return TR_EXIT_USAGE; }
             if (r < 0) return TR_EXIT_USAGE;
         }
         }
     }
-    cli_heads_opts_finish(&o, fast);
+    cli_train_opts_finish(&ox);
     if (optind != argc - 1 || !out) {
         fprintf(stderr, "taskroute train: need DATA.jsonl and -o router.trm\n");
         help(stderr);
         return TR_EXIT_USAGE;
     }
-    if (!o.warm_start && (drift_md || drift_json || wp.refit_embedder || force || maxreg_given))
+    if (!warm && (drift_md || drift_json || wo.refit_embedder || force || maxreg_given))
         return cli_fail("train", TR_EXIT_USAGE, "--drift-report, --drift-json, --refit-embedder, --max-regression "
                         "and --force need --warm-start CURRENT.trm");
     if (ndec && !nfb) return cli_fail("train", TR_EXIT_USAGE, "--decisions needs --feedback");
@@ -236,27 +245,34 @@ int cmd_train(int argc, char **argv)
                     "%zu records added, %zu new models\n", st.feedback_lines, st.decision_lines, st.bad_lines,
                     st.unmatched, st.records_added, st.models_added);
     }
-    o.progress = timed_progress;
-    rc = tr_train_warm(ds, &o, &wp, &r, &drift, err, sizeof err);
+    o->progress = timed_progress;
+    if (warm) {
+        if ((rc = tr_router_open(warm, &cur, err, sizeof err))) {
+            cli_fail("train", TR_EXIT_ERR, "--warm-start: %s", err);
+            goto done;
+        }
+        wo.current_name = warm;
+        rc = tr_train_warm_start(ds, cur, o, &wo, &r, &drift, err, sizeof err);
+    } else {
+        rc = tr_train(ds, o, &r, err, sizeof err);
+    }
     double t_end = now_s();
     cli_progress_done();
     if (rc) { cli_fail("train", TR_EXIT_ERR, "%s", err); goto done; }
-    if (o.warm_start && !force) {
-        if ((rc = tr_router_open(o.warm_start, &cur, err, sizeof err))) { cli_fail("train", TR_EXIT_ERR, "%s", err); goto done; }
-        tr_guard_result g;
-        rc = tr_regression_check(cur, r, ds, max_reg, &g, err, sizeof err);
-        if (rc == TR_EREGRESS) {
-            cli_fail("train", TR_EXIT_REGRESSION, "%s; %s left as it was, nothing written", err, o.warm_start);
-            ex = TR_EXIT_REGRESSION;
-            goto done;
-        }
-        if (rc) { cli_fail("train", TR_EXIT_ERR, "%s", err); goto done; }
-        guard = tr_guard_json(&g, max_reg);
-        if (!cli_quiet && g.old_usable)
-            fprintf(stderr, "taskroute train: regression guard passed: AIQ(log) %.4f -> %.4f, Q@C_best %.4f -> %.4f\n",
-                    g.old_aiq_log, g.new_aiq_log, g.old_q_at_cbest, g.new_q_at_cbest);
+    int refused = 0;
+    char refusal[1024] = "";
+    if (warm && !force) {
+        tr_guard_options go;
+        tr_guard_options_default(&go);
+        go.max_regression = max_reg;
+        rc = tr_regression_guard(cur, r, ds, &go, &guard, err, sizeof err);
+        if (rc && rc != TR_EREGRESS) { cli_fail("train", TR_EXIT_ERR, "%s", err); goto done; }
+        refused = rc == TR_EREGRESS;
+        if (refused) snprintf(refusal, sizeof refusal, "%s", err);
+        else if (!cli_quiet) print_guard_passed(guard);
     }
-    if ((rc = tr_router_save(r, out, err, sizeof err))) { cli_fail("train", TR_EXIT_ERR, "%s", err); goto done; }
+    if (!refused && (rc = tr_router_save(r, out, err, sizeof err))) { cli_fail("train", TR_EXIT_ERR, "%s", err); goto done; }
+    /* the drift report, with the guard's evidence, is written whatever the verdict */
     if (drift) {
         full = with_guard(drift, guard);
         if (!full) { cli_fail("train", TR_EXIT_ERR, "out of memory"); goto done; }
@@ -265,6 +281,11 @@ int cmd_train(int argc, char **argv)
             if ((rc = tr_drift_markdown(full, &md, err, sizeof err))) { cli_fail("train", TR_EXIT_ERR, "%s", err); goto done; }
             if (write_text(drift_md, md)) goto done;
         }
+    }
+    if (refused) {
+        ex = cli_fail("train", TR_EXIT_REGRESSION, "%s; %s not written%s", refusal, out,
+                      drift_md || drift_json ? " (the drift report was, with the guard's evidence)" : "");
+        goto done;
     }
     if (!cli_quiet) {
         fprintf(stderr, "taskroute train: wrote %s: %zu tasks, %zu models, dim %zu\n", out,

@@ -14,14 +14,27 @@
 
 int cli_quiet = 0;
 
+void cli_fputs_escaped(const char *s, FILE *f)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p >= 0x20 && *p != 0x7f) { fputc(*p, f); continue; }
+        if (*p == '\n') fputs("\\n", f);
+        else if (*p == '\r') fputs("\\r", f);
+        else if (*p == '\t') fputs("\\t", f);
+        else fprintf(f, "\\x%02x", *p);
+    }
+}
+
 int cli_fail(const char *cmd, int code, const char *fmt, ...)
 {
     cli_progress_done();
-    fprintf(stderr, "taskroute %s: ", cmd);
+    char msg[2048];
     va_list ap;
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    fprintf(stderr, "taskroute %s: ", cmd);
+    cli_fputs_escaped(msg, stderr);
     fputc('\n', stderr);
     return code;
 }

@@ -1,5 +1,6 @@
 /* taskroute: the command-line front end.  Dispatches to one file per
  * subcommand; see `taskroute --help`. */
+#include <cblas.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -33,6 +34,11 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+    /* The process is the CLI's, and so is OpenBLAS's thread count, which
+     * the library leaves to its caller: one thread.  taskroute's own workers
+     * (--threads) carry the parallelism, so routers, evaluations and
+     * decisions are the same bits whatever the core or thread count. */
+    openblas_set_num_threads(1);
     if (argc < 2) { usage(stderr); return TR_EXIT_USAGE; }
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         usage(stdout);

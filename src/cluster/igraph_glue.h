@@ -1,23 +1,27 @@
-/* The one gate to igraph.  igraph 0.10.2 aborts the process on error by
+/* The one gate to igraph.  igraph 0.10 aborts the process on error by
  * default, keeps a global RNG and is built without thread safety, so every
  * call into igraph from taskroute goes through here: a global mutex
- * serialises igraph use, our error handler records igraph's message instead
- * of aborting, warnings are quieted, and tr_igraph_seed() reseeds the RNG
- * before each randomised call so results never depend on what ran before. */
+ * serialises igraph use, and while it is held our error handler records
+ * igraph's message instead of aborting, warnings are quieted and igraph's
+ * default RNG is our own generator, which tr_igraph_seed() reseeds before
+ * each randomised call so results never depend on what ran before.
+ * Unlocking puts back the handlers and the default RNG (state included)
+ * that the process had: a program using igraph itself keeps its settings. */
 #ifndef TR_IGRAPH_GLUE_H
 #define TR_IGRAPH_GLUE_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-/* Take the global igraph lock (installs the handlers on first use).
- * Every igraph call, including igraph_*_destroy, must run between
+/* Take the global igraph lock and install our handlers and RNG.  Every
+ * igraph call, including igraph_*_destroy, must run between
  * tr_igraph_lock() and tr_igraph_unlock() on the same thread. */
 void tr_igraph_lock(void);
+/* Put the process's handlers and default RNG back; release the lock. */
 void tr_igraph_unlock(void);
 
-/* Reseed igraph's default RNG.  Call with the lock held, right before
- * every randomised igraph call. */
+/* Reseed our RNG (igraph's default while the lock is held).  Call with
+ * the lock held, right before every randomised igraph call. */
 void tr_igraph_seed(uint64_t seed);
 
 /* Map an igraph status to ours: IGRAPH_SUCCESS -> TR_OK; IGRAPH_ENOMEM ->

@@ -147,12 +147,9 @@ int tr_knn_exact(const float *X, size_t n, size_t d, size_t k, int threads,
     exact_job J = {.X = X, .n = n, .d = d, .k = k, .nblocks = nblocks, .out = out};
     atomic_init(&J.next, 0);
     atomic_init(&J.failed, 0);
-    /* One BLAS thread per worker: our threads already fill the cores, and
-     * OpenBLAS threads inside them would oversubscribe. */
-    int blas_threads = openblas_get_num_threads();
-    openblas_set_num_threads(1);
+    /* our threads fill the cores: OpenBLAS threads inside them (the
+     * caller's setting, tr_train_options.blas_threads) would oversubscribe */
     tr_run_workers(threads, exact_worker, &J, 0);
-    openblas_set_num_threads(blas_threads);
     if (atomic_load(&J.failed)) {
         tr_knn_free(out);
         return tr_errorf(err, errlen, TR_ENOMEM, "knn: cannot allocate the similarity tile");

@@ -111,9 +111,7 @@ int tr_knn_approx(const float *X, size_t n, size_t d, size_t k,
     tr_hnsw *h = NULL;
     int rc = tr_hnsw_new(d, n, m, efc, p->seed, &h, err, errlen);
     if (rc != TR_OK) return rc;
-    /* A single BLAS thread: the rescoring sdot calls run inside our workers. */
-    int blas_threads = openblas_get_num_threads();
-    openblas_set_num_threads(1);
+    /* the rescoring sdot calls run inside our workers */
     approx_job J = {.X = X, .n = n, .d = d, .k = k, .kq = k + 1, .h = h, .out = out};
     atomic_init(&J.next, 0);
     atomic_init(&J.rc, TR_OK);
@@ -138,12 +136,10 @@ int tr_knn_approx(const float *X, size_t n, size_t d, size_t k,
         else tr_errorf(err, errlen, rc, "knn: out of memory in a query thread");
         goto fail;
     }
-    openblas_set_num_threads(blas_threads);
     pthread_mutex_destroy(&J.err_lock);
     tr_hnsw_free(h);
     return TR_OK;
 fail:
-    openblas_set_num_threads(blas_threads);
     pthread_mutex_destroy(&J.err_lock);
     tr_hnsw_free(h);
     tr_knn_free(out);

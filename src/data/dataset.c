@@ -19,6 +19,7 @@
 
 #include <errno.h>
 #include <float.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -30,6 +31,7 @@
 #include <cJSON.h>
 
 #include "base/hash.h"
+#include "base/opts.h"
 #include "base/util.h"
 
 /* A model labelled in only one record of a dataset this large is a typo. */
@@ -420,6 +422,26 @@ static int load_line(loader *L, const char *line, size_t len, uint32_t lineno, i
         goto fail;
     }
 
+    /* cJSON keeps every copy of a repeated key and hands out the first; a
+     * field the reader uses must appear once, or two readers of the file
+     * could see two different records */
+    static const char *const used[] = {"id", "prompt", "task", "scores", "costs", "embedding"};
+    unsigned seen = 0;
+    int repeated = 0, k = 0;
+    for (const cJSON *c = root->child; c; c = c->next, k++) {
+        size_t u = 0;
+        while (u < sizeof used / sizeof used[0] && strcmp(c->string, used[u])) u++;
+        if (u < sizeof used / sizeof used[0]) {
+            if (seen & (1u << u)) {
+                rc = rec_err(L, lineno, TR_EFORMAT, "field '%s': the key appears twice", used[u]);
+                goto fail;
+            }
+            seen |= 1u << u;
+        } else if (!repeated && k < 64) {   /* ignored keys: counted, among a record's first 64 */
+            for (const cJSON *d = root->child; d != c && !repeated; d = d->next) repeated = !strcmp(d->string, c->string);
+        }
+    }
+
     const cJSON *id, *prompt;
     if ((rc = need_string(L, root, "id", lineno, &id))) goto fail;
     long first = map_get(&L->ids, id->valuestring);
@@ -462,6 +484,7 @@ static int load_line(loader *L, const char *line, size_t len, uint32_t lineno, i
     r.line = lineno;
     r.is_test = tr_split_is_test(r.id, strlen(r.id));
     ds->rec[ds->n++] = r;
+    ds->stats.repeated_keys += repeated;
     cJSON_Delete(root);
     return TR_OK;
 
@@ -593,9 +616,11 @@ static int finish(loader *L, char *err, size_t errlen)
     tr_load_stats *st = &ds->stats;
     st->kept = ds->n;
     for (size_t i = 0; i < ds->n; i++) {
-        bool complete = keep > 0;
+        bool complete = keep > 0, scored = false;
         for (size_t m = 0; m < keep && complete; m++)
             complete = !isnan(tr_ds_score(ds, i, m)) && !isnan(tr_ds_cost(ds, i, m));
+        for (size_t m = 0; m < keep && !scored; m++) scored = !isnan(tr_ds_score(ds, i, m));
+        st->unscored += !scored;
         ds->rec[i].complete = complete;
         if (ds->rec[i].is_test) {
             st->test++;
@@ -607,6 +632,26 @@ done:
     tr_free(labelled);
     tr_free(first);
     tr_free(remap);
+    return rc;
+}
+
+void tr_load_options_default(tr_load_options *o)
+{
+    if (!o) return;
+    memset(o, 0, sizeof *o);
+    o->struct_size = sizeof *o;
+}
+
+/* tr_load_options as first published */
+#define LOAD_OPTIONS_MIN TR_SIZE_THROUGH(tr_load_options, progress_ctx)
+
+/* The caller's options (NULL: the defaults) into *o. */
+static int take_options(const tr_load_options *opt, tr_load_options *o, char *err, size_t errlen)
+{
+    tr_load_options_default(o);
+    int rc = opt ? tr_opts_take(o, sizeof *o, opt, LOAD_OPTIONS_MIN, "tr_load_options", err, errlen) : TR_OK;
+    if (!rc && o->skip_bad != 0 && o->skip_bad != 1)
+        rc = tr_errorf(err, errlen, TR_EINVAL, "tr_load_options: skip_bad %d is not 0 or 1", o->skip_bad);
     return rc;
 }
 
@@ -670,8 +715,9 @@ progress:
     if ((rc = finish(&L, err, errlen))) goto fail;
     if (skip) {
         char msg[512];
-        snprintf(msg, sizeof msg, "%s: %zu lines, %zu records kept, %zu skipped, %zu models",
-                 name, ds->stats.lines, ds->stats.kept, ds->stats.skipped, ds->n_models);
+        snprintf(msg, sizeof msg, "%s: %zu lines, %zu records kept, %zu skipped, %zu models; %zu without a score, "
+                 "%zu repeating an ignored key", name, ds->stats.lines, ds->stats.kept, ds->stats.skipped,
+                 ds->n_models, ds->stats.unscored, ds->stats.repeated_keys);
         report(&L, msg);
     }
     if (opt && opt->progress) opt->progress(opt->progress_ctx, 1.0);
@@ -699,6 +745,9 @@ int tr_dataset_load(const char *path, const tr_load_options *opt, tr_dataset **o
     if (!out) return tr_errorf(err, errlen, TR_EINVAL, "tr_dataset_load: out is NULL");
     *out = NULL;
     if (!path) return tr_errorf(err, errlen, TR_EINVAL, "tr_dataset_load: path is NULL");
+    tr_load_options o;
+    int rc = take_options(opt, &o, err, errlen);
+    if (rc) return rc;
     src s = {0};
     s.total = -1;
     s.limit = -1;
@@ -713,7 +762,7 @@ int tr_dataset_load(const char *path, const tr_load_options *opt, tr_dataset **o
         }
         if (S_ISREG(st.st_mode)) s.total = (long long)st.st_size;
     }
-    int rc = load_src(&s, path, is_stdin ? "<stdin>" : path, 1, 0, opt, out, err, errlen);
+    rc = load_src(&s, path, is_stdin ? "<stdin>" : path, 1, 0, &o, out, err, errlen);
     free(s.buf); /* getline's buffer: libc's malloc */
     if (!is_stdin) fclose(s.f);
     return rc;
@@ -725,13 +774,16 @@ int tr_dataset_load_mem(const char *buf, size_t len, const char *name,
     if (!out) return tr_errorf(err, errlen, TR_EINVAL, "tr_dataset_load_mem: out is NULL");
     *out = NULL;
     if (!buf && len) return tr_errorf(err, errlen, TR_EINVAL, "tr_dataset_load_mem: buf is NULL");
+    tr_load_options o;
+    int rc = take_options(opt, &o, err, errlen);
+    if (rc) return rc;
     src s = {0};
     s.mem = buf;
     s.len = len;
     s.total = (long long)len;
     s.limit = -1;
     if (!name) name = "<memory>";
-    return load_src(&s, name, name, 1, 0, opt, out, err, errlen);
+    return load_src(&s, name, name, 1, 0, &o, out, err, errlen);
 }
 
 int tr_dataset_load_range(const char *path, uint64_t begin, uint64_t end, uint32_t first_line,
@@ -741,6 +793,9 @@ int tr_dataset_load_range(const char *path, uint64_t begin, uint64_t end, uint32
     *out = NULL;
     if (!path || end < begin || first_line == 0)
         return tr_errorf(err, errlen, TR_EINVAL, "tr_dataset_load_range: bad arguments");
+    tr_load_options o;
+    int rc = take_options(opt, &o, err, errlen);
+    if (rc) return rc;
     src s = {0};
     s.f = fopen(path, "rb");
     if (!s.f) return tr_errorf(err, errlen, TR_EIO, "%s: cannot open: %s", path, strerror(errno));
@@ -751,7 +806,7 @@ int tr_dataset_load_range(const char *path, uint64_t begin, uint64_t end, uint32
                          (unsigned long long)begin, strerror(e));
     }
     s.total = s.limit = (long long)(end - begin);
-    int rc = load_src(&s, path, path, first_line, 1, opt, out, err, errlen);
+    rc = load_src(&s, path, path, first_line, 1, &o, out, err, errlen);
     free(s.buf); /* getline's buffer: libc's malloc */
     fclose(s.f);
     return rc;
@@ -798,7 +853,16 @@ int tr_dataset_find_model(const tr_dataset *ds, const char *name)
     return -1;
 }
 
-static int pick(const tr_dataset *ds, int which, size_t **idx, size_t *n)
+/* Fold f of K holds the records with fnv1a64(id) % K == f.  (5, 0) reads
+ * is_test, which the loader sets by the same rule and feedback_merge.c
+ * clears for records that are training data only. */
+static bool in_fold(const tr_record *r, unsigned K, unsigned f)
+{
+    return K == 5 && f == 0 ? r->is_test : (unsigned)tr_split_fold(r->id, strlen(r->id), (int)K) == f;
+}
+
+/* which: 0 every record, 1 those outside fold f, 2 the complete ones in it */
+static int pick(const tr_dataset *ds, int which, unsigned K, unsigned f, size_t **idx, size_t *n)
 {
     *idx = NULL;
     *n = 0;
@@ -807,7 +871,7 @@ static int pick(const tr_dataset *ds, int which, size_t **idx, size_t *n)
     size_t k = 0;
     for (size_t i = 0; i < ds->n; i++) {
         const tr_record *r = &ds->rec[i];
-        if (which == 0 ? 1 : which == 1 ? !r->is_test : (r->is_test && r->complete)) v[k++] = i;
+        if (which == 0 ? 1 : which == 1 ? !in_fold(r, K, f) : (r->complete && in_fold(r, K, f))) v[k++] = i;
     }
     *idx = v;
     *n = k;
@@ -817,11 +881,17 @@ static int pick(const tr_dataset *ds, int which, size_t **idx, size_t *n)
 int tr_dataset_train_indices(const tr_dataset *ds, int use_all, size_t **idx, size_t *n)
 {
     if (!ds || !idx || !n) return TR_EINVAL;
-    return pick(ds, use_all ? 0 : 1, idx, n);
+    return pick(ds, use_all ? 0 : 1, 5, 0, idx, n);
 }
 
 int tr_dataset_test_indices(const tr_dataset *ds, size_t **idx, size_t *n)
 {
     if (!ds || !idx || !n) return TR_EINVAL;
-    return pick(ds, 2, idx, n);
+    return pick(ds, 2, 5, 0, idx, n);
+}
+
+int tr_dataset_fold_indices(const tr_dataset *ds, unsigned K, unsigned f, int test, size_t **idx, size_t *n)
+{
+    if (!ds || !idx || !n || K < 2 || K > INT_MAX || f >= K) return TR_EINVAL;
+    return pick(ds, test ? 2 : 1, K, f, idx, n);
 }

@@ -42,6 +42,12 @@ static inline float tr_ds_cost(const tr_dataset *ds, size_t i, size_t m) { retur
 int tr_dataset_train_indices(const tr_dataset *ds, int use_all, size_t **idx, size_t *n);
 int tr_dataset_test_indices(const tr_dataset *ds, size_t **idx, size_t *n);
 
+/* EVAL.md's k-fold: fold f of K (2 <= K, f < K) is the records with
+ * fnv1a64(id) % K == f.  test 0: the fold's training part, every record
+ * outside it; test 1: its test set, the complete records in it.  (5, 0) is
+ * the split above.  *idx as above; TR_EINVAL for a bad K or f. */
+int tr_dataset_fold_indices(const tr_dataset *ds, unsigned K, unsigned f, int test, size_t **idx, size_t *n);
+
 /* Index of model 'name' or -1.  Borrows both. */
 int tr_dataset_find_model(const tr_dataset *ds, const char *name);
 

@@ -8,5 +8,14 @@
 /* Borrows id (len bytes, need not be NUL-terminated). */
 int tr_split_is_test(const char *id, size_t len)
 {
+    if (!id && len) return TR_EINVAL;
     return tr_fnv1a64(id, len) % 5 == 0;
+}
+
+/* Borrows id.  k < 2 is read as one fold (every record in fold 0), never a
+ * division by zero. */
+int tr_split_fold(const char *id, size_t len, int k)
+{
+    if (!id && len) return TR_EINVAL;
+    return k > 1 ? (int)(tr_fnv1a64(id, len) % (uint64_t)k) : 0;
 }

@@ -243,7 +243,7 @@ int tr_rsvd(const tr_csr *A, const tr_svd_params *p, float **V, float **S,
     size_t k = (size_t)p->k < mn ? (size_t)p->k : mn;
     size_t l = k + (size_t)p->oversample;
     if (l > mn) l = mn;
-    int rc = TR_ENOMEM, blas_threads = 0;
+    int rc = TR_ENOMEM;
     size_t *tp = NULL; int32_t *ti = NULL; float *tv = NULL;
     float *Om = tr_mallocarray(F, l * sizeof(float));   /* F x l: test matrix, then A^T Q */
     float *Y = tr_mallocarray(n, l * sizeof(float));    /* n x l */
@@ -258,10 +258,9 @@ int tr_rsvd(const tr_csr *A, const tr_svd_params *p, float **V, float **S,
     if (!Om || !Y || !Y2 || !G || !Gd || !lam || !M || !Vo || !So) goto oom;
     if (csr_transpose(A, &tp, &ti, &tv) != TR_OK) goto oom;
 
-    /* our workers carry the parallelism; OpenBLAS runs one thread in each,
-     * and in dsyevd */
-    blas_threads = openblas_get_num_threads();
-    openblas_set_num_threads(1);
+    /* our workers carry the parallelism; with OpenBLAS on one thread (the
+     * caller's setting: tr_train_options.blas_threads), the result does not
+     * depend on any thread count */
     tr_rng rng;
     tr_rng_seed(&rng, p->seed);
     for (size_t i = 0; i < F * l; i++) Om[i] = (float)tr_rng_normal(&rng);
@@ -303,7 +302,6 @@ oom:
     rc = tr_errorf(err, errlen, TR_ENOMEM, "randomised SVD: out of memory (%zu x %zu, l = %zu)", n, F, l);
 fail:
 done:
-    if (blas_threads > 0) openblas_set_num_threads(blas_threads);
     tr_free(tp); tr_free(ti); tr_free(tv);
     tr_free(Om); tr_free(Y); tr_free(Y2); tr_free(G); tr_free(Gd); tr_free(lam); tr_free(M);
     tr_free(Vo); tr_free(So);

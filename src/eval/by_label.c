@@ -45,10 +45,11 @@ static int cmp_lab(const void *a, const void *b)
  * records that have one (a missing label is skipped, never read as 0); ties
  * to the lower mean cost, then the lower index.  A label with no training
  * record falls back to the best single model. */
-static int label_best_models(const tr_dataset *ds, const char *const *names, lab *L, size_t nl, size_t best)
+static int label_best_models(const tr_dataset *ds, unsigned K, unsigned f, const char *const *names, lab *L,
+                             size_t nl, size_t best)
 {
     size_t M = ds->n_models, *tr = NULL, ntr = 0;
-    int rc = tr_dataset_train_indices(ds, 0, &tr, &ntr);
+    int rc = tr_dataset_fold_indices(ds, K, f, 0, &tr, &ntr);
     if (rc) return rc;
     double *sq = tr_calloc(nl * M * 3, sizeof *sq);
     if (!sq) { tr_free(tr); return TR_ENOMEM; }
@@ -81,7 +82,7 @@ static int label_best_models(const tr_dataset *ds, const char *const *names, lab
     return TR_OK;
 }
 
-int tr_eval_by_label(const tr_dataset *ds, const size_t *test, size_t nt, const double *S, size_t M,
+int tr_eval_by_label(const tr_dataset *ds, unsigned K, unsigned f, const size_t *test, size_t nt, const double *S, size_t M,
                      const int *pick, size_t best, cJSON *root, char *err, size_t errlen)
 {
     const char **names = tr_mallocarray(nt ? nt : 1, sizeof *names);
@@ -102,7 +103,7 @@ int tr_eval_by_label(const tr_dataset *ds, const size_t *test, size_t nt, const 
     pc = tr_calloc(nl * M, sizeof *pc);
     if (!L || !pc) goto done;
     for (size_t l = 0; l < nl; l++) L[l].name = names[l];
-    if ((rc = label_best_models(ds, names, L, nl, best))) {
+    if ((rc = label_best_models(ds, K, f, names, L, nl, best))) {
         if (rc != TR_ENOMEM) tr_errorf(err, errlen, rc, "%s: by-label breakdown: cannot read the training split", ds->path);
         goto done;
     }

@@ -13,11 +13,12 @@
 #include "data/dataset.h"
 
 /* Adds "by_label" (labels sorted by prompts lost to their training-best
- * model, most first) and "label_oracle" to root.  test: nt test record
- * indices of ds; S: nt x M true scores of them; pick: the router's model
+ * model, most first) and "label_oracle" to root.  K, f: the fold whose
+ * training part (tr_dataset_fold_indices) says each label's best model;
+ * test: nt test record indices of ds; S: nt x M true scores of them; pick: the router's model
  * per test prompt; best: the best single model's index.  Does nothing when
  * no test record has a label.  All borrowed; root gains new items. */
-int tr_eval_by_label(const tr_dataset *ds, const size_t *test, size_t nt, const double *S, size_t M,
+int tr_eval_by_label(const tr_dataset *ds, unsigned K, unsigned f, const size_t *test, size_t nt, const double *S, size_t M,
                      const int *pick, size_t best, cJSON *root, char *err, size_t errlen);
 
 #endif

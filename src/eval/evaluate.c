@@ -6,8 +6,10 @@
  * λ of a log-spaced grid, argmax q̂ − λĉ per prompt (our router through its
  * real selection code) and records the realised mean cost and quality; the
  * figures come from eval_metrics.c.  Baselines are trained here on the
- * dataset's training split with the router's own embedder, so they see
- * exactly what the router saw. */
+ * fold's training part with the router's own embedder, so they see exactly
+ * what the router saw (when it was trained on the same fold). */
+#include "eval/eval_fold.h"
+
 #include <cJSON.h>
 #include <cblas.h>
 #include <lapacke.h>
@@ -31,6 +33,7 @@
 typedef struct ev {
     const tr_router *r;
     const tr_dataset *ds;
+    unsigned K, f;          /* the fold */
     size_t nt, M, d, T;     /* test prompts, dataset models, dim, tasks */
     size_t *test;
     double *S, *C;          /* nt x M true scores and costs */
@@ -117,9 +120,10 @@ static int pick_at(const ev *e, const pred *p, int ours, const unsigned char *al
 /* Sweep λ; write the points, the chosen-model predictions at the point
  * closest in cost to C_best (for ECE) and the figures into the JSON.
  * qmax_pick (NULL: not wanted): each test prompt's model at the setting of
- * highest quality (the first such), whose λ goes in *qmax_lam. */
+ * highest quality (the first such), whose λ goes in *qmax_lam.  picks
+ * (NULL: not wanted): N_LAMBDA x nt, every choice of the sweep. */
 static int sweep_and_score(ev *e, const char *name, const pred *p, int ours, const unsigned char *allowed,
-                           int *qmax_pick, double *qmax_lam)
+                           int *qmax_pick, double *qmax_lam, int *picks)
 {
     double lam[N_LAMBDA];
     lambda_grid(p, e, lam);
@@ -133,6 +137,7 @@ static int sweep_and_score(ev *e, const char *name, const pred *p, int ours, con
         for (size_t i = 0; i < e->nt; i++) {
             const float *q = p->q + i * e->M;
             int m = pick_at(e, p, ours, allowed, lam[k], tab, i);
+            if (picks) picks[(size_t)k * e->nt + i] = m;
             sq += e->S[i * e->M + (size_t)m];
             sc += e->C[i * e->M + (size_t)m];
             pq[i] = p->qcal && !isnan(p->qcal[i * e->M + (size_t)m]) ? p->qcal[i * e->M + (size_t)m] : q[m];
@@ -428,23 +433,34 @@ static void ev_clear(ev *e)
     tr_free(e->X); tr_free(e->P); tr_free(e->Xtr);
 }
 
-int tr_evaluate(const tr_router *r, const tr_dataset *ds, int with_baselines, char **json, char *err, size_t errlen)
+void tr_eval_sweep_free(tr_eval_sweep *s)
 {
-    *json = NULL;
-    if (!r || !ds) return tr_errorf(err, errlen, TR_EINVAL, "tr_evaluate: NULL argument");
+    if (!s) return;
+    tr_free(s->S); tr_free(s->C); tr_free(s->pick);
+    memset(s, 0, sizeof *s);
+}
+
+int tr_evaluate_fold(const tr_router *r, const tr_dataset *ds, unsigned K, unsigned f, int flags, cJSON **out,
+                     tr_eval_sweep *sweep, char *err, size_t errlen)
+{
+    *out = NULL;
+    if (sweep) memset(sweep, 0, sizeof *sweep);
+    if (!r || !ds) return tr_errorf(err, errlen, TR_EINVAL, "tr_evaluate: %s is NULL", r ? "ds" : "r");
+    if (K < 2 || f >= K) return tr_errorf(err, errlen, TR_EINVAL, "evaluation: fold %u of %u does not exist", f, K);
     if (!r->heads) return tr_errorf(err, errlen, TR_EINVAL, "a stage-1 router (from discover) has no heads to evaluate: use train");
     ev e = {0};
-    e.r = r; e.ds = ds; e.err = err; e.errlen = errlen;
+    e.r = r; e.ds = ds; e.err = err; e.errlen = errlen; e.K = K; e.f = f;
     e.M = ds->n_models; e.d = r->dim; e.T = r->tasks.n_tasks;
     cJSON *root = NULL;
     pred ours = {0};
     double *qm = NULL, *cm = NULL, pick_lam = NAN;
-    int *pick = NULL;
-    int rc = tr_dataset_test_indices(ds, &e.test, &e.nt);
+    int *pick = NULL, *picks = NULL;
+    int rc = tr_dataset_fold_indices(ds, K, f, 1, &e.test, &e.nt);
     if (rc) goto fail;
     if (e.nt == 0) {
-        rc = tr_errorf(err, errlen, TR_ETOOFEW, "%s: no test record (fnv1a64(id) %% 5 == 0) has a score and a cost for every model",
-                       ds->path);
+        rc = tr_errorf(err, errlen, TR_ETOOFEW,
+                       "%s: no test record (fnv1a64(id) %% %u == %u) has a score and a cost for every model", ds->path,
+                       K, f);
         goto fail;
     }
     e.S = tr_mallocarray(e.nt * e.M, sizeof *e.S);
@@ -455,7 +471,8 @@ int tr_evaluate(const tr_router *r, const tr_dataset *ds, int with_baselines, ch
     qm = tr_mallocarray(e.M, sizeof *qm);
     cm = tr_mallocarray(e.M, sizeof *cm);
     pick = tr_mallocarray(e.nt, sizeof *pick);
-    if (!e.S || !e.C || !e.rm || !e.X || !e.P || !qm || !cm || !pick) { rc = TR_ENOMEM; goto fail; }
+    if (sweep) picks = tr_mallocarray((size_t)N_LAMBDA * e.nt, sizeof *picks);
+    if (!e.S || !e.C || !e.rm || !e.X || !e.P || !qm || !cm || !pick || (sweep && !picks)) { rc = TR_ENOMEM; goto fail; }
     for (size_t i = 0; i < e.nt; i++)
         for (size_t m = 0; m < e.M; m++) {
             e.S[i * e.M + m] = tr_ds_score(ds, e.test[i], m);
@@ -499,13 +516,15 @@ int tr_evaluate(const tr_router *r, const tr_dataset *ds, int with_baselines, ch
     cJSON_AddStringToObject(root, "heads_cost", tr_cvariant_name(tr_heads_cvariant(r->heads)));
 
     if ((rc = predict_heads(&e, -1, -1, &ours))) goto fail;
-    if ((rc = sweep_and_score(&e, "taskroute", &ours, 1, NULL, pick, &pick_lam))) goto fail;
+    if ((rc = sweep_and_score(&e, "taskroute", &ours, 1, NULL, pick, &pick_lam, picks))) goto fail;
     add_modes(&e, root, &ours);
-    if ((rc = tr_eval_by_label(ds, e.test, e.nt, e.S, e.M, pick, e.ref.best, root, err, errlen))) goto fail;
-    cJSON *lo = cJSON_GetObjectItem(root, "label_oracle");   /* the setting the labels were read at */
-    if (lo) cJSON_AddItemToObject(lo, "lambda", tr_json_num(pick_lam));
+    if (flags & TR_EVAL_BY_LABEL) {
+        if ((rc = tr_eval_by_label(ds, K, f, e.test, e.nt, e.S, e.M, pick, e.ref.best, root, err, errlen))) goto fail;
+        cJSON *lo = cJSON_GetObjectItem(root, "label_oracle");   /* the setting the labels were read at */
+        if (lo) cJSON_AddItemToObject(lo, "lambda", tr_json_num(pick_lam));
+    }
     /* ablations: every other trained variant pair of the heads */
-    for (int qv = 0; qv < TR_QV_COUNT; qv++)
+    for (int qv = 0; qv < TR_QV_COUNT && (flags & TR_EVAL_ABLATIONS); qv++)
         for (int cv = 0; cv < TR_CV_COUNT; cv++) {
             if (!tr_heads_has_qvariant(r->heads, qv) || !tr_heads_has_cvariant(r->heads, cv)) continue;
             if (qv == tr_heads_qvariant(r->heads) && cv == tr_heads_cvariant(r->heads)) continue;
@@ -513,12 +532,12 @@ int tr_evaluate(const tr_router *r, const tr_dataset *ds, int with_baselines, ch
             char name[96];
             snprintf(name, sizeof name, "heads:%s+%s", tr_qvariant_name(qv), tr_cvariant_name(cv));
             if ((rc = predict_heads(&e, qv, cv, &p))) goto fail;
-            rc = sweep_and_score(&e, name, &p, 1, NULL, NULL, NULL);
+            rc = sweep_and_score(&e, name, &p, 1, NULL, NULL, NULL, NULL);
             pred_free(&p);
             if (rc) goto fail;
         }
-    if (with_baselines) {
-        if ((rc = tr_dataset_train_indices(ds, 0, &e.train, &e.ntr))) goto fail;
+    if (flags & TR_EVAL_BASELINES) {
+        if ((rc = tr_dataset_fold_indices(ds, K, f, 0, &e.train, &e.ntr))) goto fail;
         if (e.ntr == 0) { rc = tr_errorf(err, errlen, TR_ETOOFEW, "%s: no training records for the baselines", ds->path); goto fail; }
         e.Xtr = tr_mallocarray(e.ntr * e.d, sizeof *e.Xtr);
         if (!e.Xtr) { rc = TR_ENOMEM; goto fail; }
@@ -533,17 +552,19 @@ int tr_evaluate(const tr_router *r, const tr_dataset *ds, int with_baselines, ch
             case 1: rc = predict_linear(&e, &p); break;
             default: rc = predict_task_prior(&e, bl[b].kind == 3, &p); break;
             }
-            if (!rc) rc = sweep_and_score(&e, bl[b].name, &p, 0, NULL, NULL, NULL);
+            if (!rc) rc = sweep_and_score(&e, bl[b].name, &p, 0, NULL, NULL, NULL, NULL);
             pred_free(&p);
             if (rc) goto fail;
         }
     }
-    char *s = cJSON_PrintUnformatted(root);
-    if (!s) { rc = TR_ENOMEM; goto fail; }
-    *json = tr_strdup(s);
-    cJSON_free(s);
-    if (!*json) { rc = TR_ENOMEM; goto fail; }
-    cJSON_Delete(root);
+    if (sweep) {
+        /* the test matrices move to the caller */
+        sweep->nt = e.nt; sweep->M = e.M; sweep->n_lambda = N_LAMBDA;
+        sweep->S = e.S; sweep->C = e.C; sweep->pick = picks;
+        e.S = e.C = NULL;
+        picks = NULL;
+    }
+    *out = root;
     pred_free(&ours);
     tr_free(qm); tr_free(cm); tr_free(pick);
     ev_clear(&e);
@@ -552,7 +573,25 @@ fail:
     if (rc == TR_ENOMEM) tr_errorf(err, errlen, rc, "evaluation: out of memory");
     cJSON_Delete(root);
     pred_free(&ours);
-    tr_free(qm); tr_free(cm); tr_free(pick);
+    tr_free(qm); tr_free(cm); tr_free(pick); tr_free(picks);
     ev_clear(&e);
     return rc;
+}
+
+int tr_evaluate(const tr_router *r, const tr_dataset *ds, int with_baselines, char **json, char *err, size_t errlen)
+{
+    if (!json) return tr_errorf(err, errlen, TR_EINVAL, "tr_evaluate: json is NULL");
+    *json = NULL;
+    if (!r || !ds) return tr_errorf(err, errlen, TR_EINVAL, "tr_evaluate: %s is NULL", r ? "ds" : "r");
+    if (with_baselines != 0 && with_baselines != 1)
+        return tr_errorf(err, errlen, TR_EINVAL, "tr_evaluate: with_baselines %d is not 0 or 1", with_baselines);
+    cJSON *root = NULL;
+    int rc = tr_evaluate_fold(r, ds, 5, 0, TR_EVAL_ABLATIONS | TR_EVAL_BY_LABEL | (with_baselines ? TR_EVAL_BASELINES : 0),
+                              &root, NULL, err, errlen);
+    if (rc) return rc;
+    char *s = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    *json = s ? tr_strdup(s) : NULL;
+    cJSON_free(s);
+    return *json ? TR_OK : tr_errorf(err, errlen, TR_ENOMEM, "evaluation: out of memory");
 }

@@ -64,6 +64,9 @@ typedef enum tr_cv_criterion {
 
 struct tr_heads_oof;
 
+/* The most tasks gate_top_k and knn_tasks may name. */
+#define TR_HEADS_MAX_TOPK 64
+
 typedef struct tr_heads_params {
     double k0;             /* prior shrinkage pseudo-count: n/(n+k0) weight on the task mean [30] */
     double cost_k0;        /* the same for per-task costs [10] */

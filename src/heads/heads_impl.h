@@ -5,8 +5,6 @@
 
 #include "heads/heads.h"
 
-#define TR_HEADS_MAX_TOPK 64
-
 struct tr_heads {
     uint32_t M, T, d, top_k;
     int32_t qv, cv;            /* variants predict uses */

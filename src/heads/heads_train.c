@@ -121,11 +121,10 @@ int tr_heads_train(const float *X, const float *P, const int32_t *y, size_t n,
               params->threads > 0 ? params->threads : tr_ncpu()};
     int rc = validate(&D, params, err, errlen);
     if (rc) return rc;
-    /* One BLAS thread for the whole fit: our workers carry the CV, and
-     * OpenBLAS's threaded SYRK and GEMV would make the heads depend on its
-     * thread count */
-    int blas_threads = openblas_get_num_threads();
-    openblas_set_num_threads(1);
+    /* Our workers carry the CV.  OpenBLAS's thread count is the caller's
+     * (tr_train_options.blas_threads): on one thread, as the CLI runs it,
+     * the heads do not depend on any thread count; threaded SYRK and GEMV
+     * would sum in another order. */
 
     tr_heads *h = NULL, *f = NULL;
     float *Pown = NULL, *Q[TR_CV_MAX_SLOTS] = {0}, *Cc[TR_CV_COUNT] = {0}, *Qcal = NULL;
@@ -383,7 +382,6 @@ fail:
     for (size_t k = 0; k < TR_HEADS_MAX_ALPHAS; k++) { tr_free(Wf[k]); tr_free(Wrs[k]); }
     tr_free(Xa);
     tr_free(sw.pc); tr_free(sw.pq);
-    openblas_set_num_threads(blas_threads);
     return rc;
 }
 

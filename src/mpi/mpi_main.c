@@ -1,5 +1,6 @@
 /* taskroute-mpi: `train`, `discover` and `embed` under Open MPI
  * (docs/distributed.md).  Run it with mpirun; one rank alone works too. */
+#include <cblas.h>
 #include <mpi.h>
 #include <stdio.h>
 #include <string.h>
@@ -24,6 +25,9 @@ int main(int argc, char **argv)
 {
     mpi_ctx c;
     mpi_start(&c, &argc, &argv);
+    /* as the CLI: OpenBLAS on one thread, our workers carry the parallelism,
+     * so the sums are the same bits whatever the thread count */
+    openblas_set_num_threads(1);
     int ex = TR_EXIT_USAGE;
     const char *cmd = argc > 1 ? argv[1] : "";
     c.cmd = cmd;

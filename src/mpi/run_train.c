@@ -30,9 +30,9 @@
 enum { O_SAMPLE = 2000, O_SAMPLE_ROUTER, O_UNSUPPORTED };
 
 typedef struct args {
-    tr_train_options o;
+    tr_train_options_x ox;   /* the public options and the experiments' knobs (train/train.h) */
     const char *data, *out, *report_md, *report_json, *sample_router;
-    int skip_bad, fast;
+    int skip_bad;
     size_t sample;
 } args;
 
@@ -72,7 +72,8 @@ static int parse(const mpi_ctx *c, int argc, char **argv, int heads, args *a)
 {
     const char *cmd = heads ? "train" : "discover";
     memset(a, 0, sizeof *a);
-    tr_train_options_default(&a->o);
+    cli_train_opts_init(&a->ox);
+    tr_train_options *o = &a->ox.pub;
     a->sample = MPI_SAMPLE_DEFAULT;
     static const struct option base[] = {
         {"output", required_argument, 0, 'o'}, {"all", no_argument, 0, 'A'}, {"skip-bad", no_argument, 0, 'B'},
@@ -86,17 +87,15 @@ static int parse(const mpi_ctx *c, int argc, char **argv, int heads, args *a)
         {"decisions", required_argument, 0, O_UNSUPPORTED}, {"cv-predictions", required_argument, 0, O_UNSUPPORTED},
     };
     struct option longopts[64];
-    size_t nl = cli_train_opts_merge(longopts, 64, base, sizeof base / sizeof base[0]);
-    if (heads) cli_heads_opts_add(longopts, 64, nl);
+    cli_train_opts_merge(longopts, 64, base, sizeof base / sizeof base[0], heads);
     FILE *msg = c->rank == 0 ? stderr : NULL;
     if (!msg) opterr = 0;
-    a->o.max_features = 0;   /* cli_heads_opts_finish: 0 = not given */
     int ch, li = 0;
     optind = 1;
     while ((ch = getopt_long(argc, argv, "o:qh", longopts, &li)) != -1) {
         switch (ch) {
         case 'o': a->out = optarg; break;
-        case 'A': a->o.use_all = 1; break;
+        case 'A': o->use_all = 1; break;
         case 'B': a->skip_bad = 1; break;
         case 'R': if (heads) goto unknown; a->report_md = optarg; break;
         case 'J': if (heads) goto unknown; a->report_json = optarg; break;
@@ -114,8 +113,7 @@ static int parse(const mpi_ctx *c, int argc, char **argv, int heads, args *a)
                              "use `taskroute %s`\n", cmd, longopts[li].name, cmd);
             return TR_EXIT_USAGE;
         default: {
-            int r = cli_train_opts_parse(cmd, ch, optarg, &a->o);
-            if (r == 1 && heads) r = cli_heads_opts_parse(cmd, ch, optarg, &a->o, &a->fast);
+            int r = cli_train_opts_parse(cmd, ch, optarg, &a->ox);
             if (r < 0) return TR_EXIT_USAGE;
             if (r == 0) break;
         unknown:
@@ -124,7 +122,7 @@ static int parse(const mpi_ctx *c, int argc, char **argv, int heads, args *a)
         }
         }
     }
-    cli_heads_opts_finish(&a->o, a->fast);
+    cli_train_opts_finish(&a->ox);
     if (optind != argc - 1 || !a->out) {
         if (msg) {
             fprintf(msg, "taskroute-mpi %s: need DATA.jsonl and -o FILE\n", cmd);
@@ -137,7 +135,7 @@ static int parse(const mpi_ctx *c, int argc, char **argv, int heads, args *a)
         if (msg) fprintf(msg, "taskroute-mpi %s: DATA must be a file: each rank reads a byte range of it\n", cmd);
         return TR_EXIT_USAGE;
     }
-    if (heads && a->o.knn_cap == 0) {
+    if (heads && o->knn_cap == 0) {
         if (msg) fprintf(msg, "taskroute-mpi %s: --knn-cap 0 (no cap) would let the kNN store grow with the data; "
                          "give a cap\n", cmd);
         return TR_EXIT_USAGE;
@@ -181,7 +179,7 @@ static char *report(const mpi_ctx *c, const args *a, const mpi_sample *s, const 
     char err[1024];
     const tr_dataset *ds = s->ds;
     size_t *idx = NULL, n = 0;
-    if (tr_dataset_train_indices(ds, a->o.use_all, &idx, &n)) mpi_fail(c, "out of memory");
+    if (tr_dataset_train_indices(ds, a->ox.pub.use_all, &idx, &n)) mpi_fail(c, "out of memory");
     size_t d = r->dim;
     float *X = tr_mallocarray(n * d + 1, sizeof *X);
     const char **texts = tr_mallocarray(n + 1, sizeof *texts);
@@ -189,7 +187,7 @@ static char *report(const mpi_ctx *c, const args *a, const mpi_sample *s, const 
     if (!X || !texts || !lens) mpi_fail(c, "out of memory");
     if (r->emb) {
         for (size_t i = 0; i < n; i++) { texts[i] = ds->rec[idx[i]].prompt; lens[i] = ds->rec[idx[i]].prompt_len; }
-        mpi_check(c, tr_embedder_embed_batch(r->emb, texts, lens, n, X, a->o.threads, err, sizeof err), err);
+        mpi_check(c, tr_embedder_embed_batch(r->emb, texts, lens, n, X, a->ox.pub.threads, err, sizeof err), err);
     } else {
         for (size_t i = 0; i < n; i++) tr_vec_unit(X + i * d, ds->emb + idx[i] * d, d);
     }
@@ -206,7 +204,7 @@ static char *report(const mpi_ctx *c, const args *a, const mpi_sample *s, const 
     in.models = (const char *const *)r->models;
     in.modularity = tr_json_get_num(sr, "modularity");
     in.resolution = tr_json_get_num(sr, "resolution");
-    in.algo = a->o.algo == TR_ALGO_LEIDEN ? "leiden" : "louvain";
+    in.algo = a->ox.pub.algo == TR_ALGO_LEIDEN ? "leiden" : "louvain";
     in.clf_accuracy = tr_json_get_num(clf, "heldout_accuracy");
     in.clf_ece = tr_json_get_num(clf, "heldout_ece");
     in.seconds_embed = tr_json_get_num(sec, "embed");
@@ -263,7 +261,7 @@ int mpi_run_train(mpi_ctx *c, int argc, char **argv, int heads)
     /* the sample, and rank 0's single-process run on it */
     double t0 = tr_now();
     mpi_sample smp;
-    mpi_sample_take(c, &sh, a.o.use_all, a.o.seed, a.sample, &smp);
+    mpi_sample_take(c, &sh, a.ox.pub.use_all, a.ox.pub.seed, a.sample, &smp);
     tr_router *r0 = NULL;
     int32_t *memb = NULL;
     size_t nm = 0;
@@ -272,10 +270,10 @@ int mpi_run_train(mpi_ctx *c, int argc, char **argv, int heads)
         if (!cli_quiet)
             fprintf(stderr, "taskroute-mpi %s: training on a sample of %llu of %llu prompts on rank 0\n", c->cmd,
                     (unsigned long long)smp.n_total, (unsigned long long)smp.n_train);
-        tr_train_options o = a.o;
-        o.progress = cli_progress;
+        tr_train_options_x o = a.ox;
+        o.pub.progress = cli_progress;
         int want_report = !heads && (a.report_md || a.report_json);
-        int rc = tr_train_tasks(smp.ds, &o, heads, &r0, want_report ? &sample_report : NULL, &memb, &nm, err, sizeof err);
+        int rc = tr_train_tasks(smp.ds, &o.pub, heads, &r0, want_report ? &sample_report : NULL, &memb, &nm, err, sizeof err);
         cli_progress_done();
         if (rc) mpi_fail(c, "training on the sample of %llu prompts: %s", (unsigned long long)smp.n_total, err);
         if (nm != smp.n_total) mpi_fail(c, "the sample's training used %zu of its %llu prompts", nm,
@@ -291,10 +289,10 @@ int mpi_run_train(mpi_ctx *c, int argc, char **argv, int heads)
     mpi_parts parts;
     mpi_parts_bcast(c, r0 ? r0->emb : NULL, r0 ? r0->clf : NULL, r0 ? &r0->tasks : NULL, r0 ? r0->heads : NULL, &parts);
     int32_t *labels = mpi_sample_scatter(c, &smp, memb);
-    int threads = a.o.threads > 0 ? a.o.threads : tr_ncpu() / c->node_ranks;
+    int threads = a.ox.pub.threads > 0 ? a.ox.pub.threads : tr_ncpu() / c->node_ranks;
     if (threads < 1) threads = 1;
     mpi_pass pass;
-    mpi_shard_pass(c, &sh, &smp, labels, &parts, a.o.seed, (size_t)a.o.knn_cap, threads, &pass);
+    mpi_shard_pass(c, &sh, &smp, labels, &parts, a.ox.pub.seed, (size_t)a.ox.pub.knn_cap, threads, &pass);
     char *rep = NULL;
     if (c->rank == 0) {
         if (tr_task_sums_apply(&pass.ts, &r0->tasks)) mpi_fail(c, "task table: shapes differ");

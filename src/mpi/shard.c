@@ -257,7 +257,8 @@ void mpi_shard_load(mpi_ctx *c, const char *path, int skip_bad, mpi_shard *out)
     mpi_set_input(c, path, b, e, line0, lines);
     print_ranges(c);
     if (line0 + lines > UINT32_MAX) mpi_fail(c, "%s: more than %u lines", path, UINT32_MAX);
-    tr_load_options lo = {0};
+    tr_load_options lo;
+    tr_load_options_default(&lo);
     lo.skip_bad = skip_bad;
     lo.report = report_line;
     lo.report_ctx = c;

@@ -1,7 +1,6 @@
 /* The pass of sums over this rank's records (shard_pass.h). */
 #include "mpi/shard_pass.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <mpi.h>
 #include <string.h>
@@ -152,8 +151,6 @@ void mpi_shard_pass(mpi_ctx *c, const mpi_shard *sh, const mpi_sample *s, const 
     if (!cosv) mpi_fail(c, "out of memory");
     chunk k;
     chunk_alloc(c, &k, d, T, M);
-    int blas = openblas_get_num_threads();
-    openblas_set_num_threads(1);   /* as training: the same sums whatever the thread count */
     size_t mine = 0;   /* next of this rank's sample labels */
     for (size_t r0 = 0; r0 < s->nrows; r0 += CHUNK) {
         size_t nb = s->nrows - r0 < CHUNK ? s->nrows - r0 : CHUNK;
@@ -189,7 +186,6 @@ void mpi_shard_pass(mpi_ctx *c, const mpi_shard *sh, const mpi_sample *s, const 
                 tr_knn_pick_offer(&pk, (size_t)k.y[j], tr_dist_key(id, strlen(id), seed, TR_KEY_STORE), r0 + j, k.pay);
             }
     }
-    openblas_set_num_threads(blas);
     chunk_free(&k);
     mpi_sum_doubles(c, out->ts.sum, out->ts.n_sum);
     if (h) {

@@ -91,8 +91,12 @@ static int embed_all(const tr_router *r, const tr_dataset *ds, float **Xout, cha
 int tr_drift_traffic(const tr_router *r, const tr_dataset *ds, double threshold, char **json, char *err,
                      size_t errlen)
 {
+    if (!json) return tr_errorf(err, errlen, TR_EINVAL, "tr_drift_traffic: json is NULL");
     *json = NULL;
-    if (!r || !ds) return tr_errorf(err, errlen, TR_EINVAL, "tr_drift_traffic: NULL argument");
+    if (!r || !ds) return tr_errorf(err, errlen, TR_EINVAL, "tr_drift_traffic: %s is NULL", r ? "ds" : "r");
+    if (isnan(threshold) || threshold > 1)
+        return tr_errorf(err, errlen, TR_EINVAL, "tr_drift_traffic: threshold %g is not a cosine (<= 1; <= 0: "
+                         "the router's)", threshold);
     if (ds->n == 0) return tr_errorf(err, errlen, TR_ETOOFEW, "%s: no prompts", ds->path);
     int stored = 0;
     if (!(threshold > 0)) threshold = tr_router_ood_threshold(r, &stored);

@@ -26,12 +26,10 @@ int tr_ood_threshold(const float *X, const int32_t *membership, size_t n, size_t
 /* The router's stored threshold, or TR_OOD_DEFAULT (and *stored = 0). */
 double tr_router_ood_threshold(const tr_router *r, int *stored);
 
-/* The drift of every record of ds (prompts only; scores ignored) against r.
- * threshold <= 0: the router's.  *json owned by the caller: tr_free.  Format:
- * {"kind":"traffic","router","traffic","n","ood_threshold","threshold_stored",
- *  "ood_share","ood_count","tv_distance","js_divergence",
- *  "tasks":[{"id","name","share_train","share_traffic","delta","ood_nearest"}]} */
-int tr_drift_traffic(const tr_router *r, const tr_dataset *ds, double threshold, char **json,
-                     char *err, size_t errlen);
+/* tr_drift_traffic, the drift of a batch of prompts against r, is public
+ * (taskroute.h).  Its JSON: {"kind":"traffic","router","traffic","n",
+ * "ood_threshold","threshold_stored","ood_share","ood_count","tv_distance",
+ * "js_divergence","tasks":[{"id","name","share_train","share_traffic",
+ * "delta","ood_nearest"}]} */
 
 #endif

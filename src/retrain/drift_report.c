@@ -61,16 +61,34 @@ static void retrain(sb *b, const cJSON *j)
         (int)tr_json_get_num(j, "matched"), tr_json_get_num(j, "min_score"), (int)tr_json_get_num(j, "added"), (int)tr_json_get_num(j, "vanished_count"));
     const cJSON *g = cJSON_GetObjectItemCaseSensitive(j, "guard");
     if (g) {
-        put(b, "## Regression guard\n\nVerdict: **%s** on %d test prompts (limit %.3f). AIQ(log) ", tr_json_get_str(g, "verdict", ""),
-            (int)tr_json_get_num(g, "n_test"), tr_json_get_num(g, "max_regression"));
-        signed_num(b, tr_json_get_num(g, "aiq_log_before"), "%.4f");
-        put(b, " → ");
-        signed_num(b, tr_json_get_num(g, "aiq_log_after"), "%.4f");
-        put(b, "; Q@C_best ");
-        signed_num(b, tr_json_get_num(g, "q_at_c_best_before"), "%.4f");
-        put(b, " → ");
-        signed_num(b, tr_json_get_num(g, "q_at_c_best_after"), "%.4f");
-        put(b, ".\n\n");
+        put(b, "## Regression guard\n\nVerdict: **%s** on %d test prompts", tr_json_get_str(g, "verdict", ""), (int)tr_json_get_num(g, "n_test"));
+        if (*tr_json_get_str(g, "reason", "")) put(b, ": %s", tr_json_get_str(g, "reason", ""));
+        put(b, ".\n\nA paired bootstrap over the test prompts (%d resamples, %.0f%% intervals); the new router is "
+               "refused when an interval of new − current lies below −%.3f, or when it no longer beats the best single "
+               "model (Q_best ", (int)tr_json_get_num(g, "resamples"), 100 * tr_json_get_num(g, "level"), tr_json_get_num(g, "max_regression"));
+        signed_num(b, tr_json_get_num(g, "q_best"), "%.4f");
+        put(b, ") where the current one did beyond noise.\n\n| figure | current | new | new − current | interval |\n"
+               "|---|---:|---:|---:|---|\n");
+        static const char *const F[][2] = {{"q_at_c_best", "Q@C_best"}, {"aiq_log", "AIQ (log cost)"}};
+        for (size_t k = 0; k < 2; k++) {
+            const cJSON *f = cJSON_GetObjectItemCaseSensitive(g, F[k][0]);
+            const cJSON *ci = cJSON_GetObjectItemCaseSensitive(f, "ci");
+            put(b, "| %s | ", F[k][1]);
+            signed_num(b, tr_json_get_num(f, "before"), "%.4f");
+            put(b, " | ");
+            signed_num(b, tr_json_get_num(f, "after"), "%.4f");
+            put(b, " | ");
+            signed_num(b, tr_json_get_num(f, "diff"), "%+.4f");
+            put(b, " | ");
+            signed_num(b, cJSON_IsNumber(cJSON_GetArrayItem(ci, 0)) ? cJSON_GetArrayItem(ci, 0)->valuedouble : NAN, "%+.4f");
+            put(b, " to ");
+            signed_num(b, cJSON_IsNumber(cJSON_GetArrayItem(ci, 1)) ? cJSON_GetArrayItem(ci, 1)->valuedouble : NAN, "%+.4f");
+            put(b, " |\n");
+        }
+        const cJSON *bb = cJSON_GetObjectItemCaseSensitive(g, "beats_best_single");
+        put(b, "\nBeats the best single model: current %s, new %s.\n\n",
+            cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(bb, "before")) ? "yes (beyond noise)" : "not beyond noise",
+            cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(bb, "after")) ? "yes" : "no");
     }
     put(b, "## Tasks\n\n| id | name | status | share before | share after | match score | cosine | overlap |\n"
            "|---:|---|---|---:|---:|---:|---:|---:|\n");
@@ -158,8 +176,9 @@ static void traffic(sb *b, const cJSON *j)
 
 int tr_drift_markdown(const char *json, char **md, char *err, size_t errlen)
 {
+    if (!md || !json) return tr_errorf(err, errlen, TR_EINVAL, "tr_drift_markdown: %s is NULL", md ? "json" : "md");
     *md = NULL;
-    cJSON *j = json ? cJSON_Parse(json) : NULL;
+    cJSON *j = cJSON_Parse(json);
     const char *kind = tr_json_get_str(j, "kind", "");
     sb b = {0};
     if (!strcmp(kind, "retrain")) retrain(&b, j);

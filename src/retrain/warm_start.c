@@ -13,8 +13,9 @@
 #include "router/router.h"
 
 struct tr_warm {
-    char *path;
-    tr_router *old;
+    char *path;               /* the current router's name in the reports */
+    const tr_router *old;
+    tr_router *owned;         /* old, when tr_warm_open opened it */
     tr_warm_params p;
     char *drift;
     char *summary;
@@ -26,30 +27,43 @@ void tr_warm_params_default(tr_warm_params *p)
     tr_match_params_default(&p->match);
 }
 
-int tr_warm_open(const char *path, const tr_warm_params *p, tr_warm **out, char *err, size_t errlen)
+int tr_warm_from(const tr_router *cur, const char *name, const tr_warm_params *p, tr_warm **out, char *err,
+                 size_t errlen)
 {
     *out = NULL;
+    if (!cur || !cur->clf || cur->tasks.n_tasks == 0)
+        return tr_errorf(err, errlen, TR_EINVAL, "warm start: the current router %s has no tasks to match",
+                         name ? name : "");
     tr_warm *w = tr_calloc(1, sizeof *w);
-    if (!w || !(w->path = tr_strdup(path))) {
+    if (!w || !(w->path = tr_strdup(name ? name : "current"))) {
         tr_free(w);
         return tr_errorf(err, errlen, TR_ENOMEM, "warm start: out of memory");
     }
     if (p) w->p = *p;
     else tr_warm_params_default(&w->p);
-    int rc = tr_router_open(path, &w->old, err, errlen);
-    if (rc) {
-        tr_error_prefix(err, errlen, rc, "--warm-start");
-        tr_warm_free(w);
+    w->old = cur;
+    *out = w;
+    return TR_OK;
+}
+
+int tr_warm_open(const char *path, const tr_warm_params *p, tr_warm **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    tr_router *cur = NULL;
+    int rc = tr_router_open(path, &cur, err, errlen);
+    if (rc) return tr_error_prefix(err, errlen, rc, "--warm-start");
+    if ((rc = tr_warm_from(cur, path, p, out, err, errlen))) {
+        tr_router_close(cur);
         return rc;
     }
-    *out = w;
+    (*out)->owned = cur;
     return TR_OK;
 }
 
 void tr_warm_free(tr_warm *w)
 {
     if (!w) return;
-    tr_router_close(w->old);
+    tr_router_close(w->owned);
     tr_free(w->path);
     tr_free(w->drift);
     tr_free(w->summary);
@@ -309,4 +323,15 @@ done:
     tr_free(C);
     tr_free(O);
     return rc;
+}
+
+void tr_warm_options_default(tr_warm_options *o)
+{
+    if (!o) return;
+    tr_warm_params p;
+    tr_warm_params_default(&p);
+    memset(o, 0, sizeof *o);
+    o->struct_size = sizeof *o;
+    o->refit_embedder = p.refit_embedder;
+    o->match_min_score = p.match.min_score;
 }

@@ -31,6 +31,13 @@ typedef struct tr_warm tr_warm;
  * owned by the caller: tr_warm_free.  The router must have a task
  * classifier (any router file has). */
 int tr_warm_open(const char *path, const tr_warm_params *p, tr_warm **out, char *err, size_t errlen);
+
+/* The same from a router the caller holds: cur is borrowed (only read; it
+ * may keep routing on other threads) and must outlive *out.  name (borrowed;
+ * NULL: "current") names it in the drift report and the new router's
+ * config. */
+int tr_warm_from(const tr_router *cur, const char *name, const tr_warm_params *p, tr_warm **out, char *err,
+                 size_t errlen);
 void tr_warm_free(tr_warm *w);   /* NULL: no-op */
 
 /* The old router (owned by w). */

@@ -7,6 +7,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "base/opts.h"
 #include "base/util.h"
 #include "base/vec.h"
 #include "heads/heads.h"
@@ -57,10 +58,16 @@ void tr_scratch_free(tr_scratch *s)
 
 int tr_scratch_new(const tr_router *r, tr_scratch **out)
 {
+    return tr_scratch_new_v2(r, out, NULL, 0);
+}
+
+int tr_scratch_new_v2(const tr_router *r, tr_scratch **out, char *err, size_t errlen)
+{
+    if (!out) return tr_errorf(err, errlen, TR_EINVAL, "tr_scratch_new: out is NULL");
     *out = NULL;
-    if (!r) return TR_EINVAL;
+    if (!r) return tr_errorf(err, errlen, TR_EINVAL, "tr_scratch_new: r is NULL");
     tr_scratch *s = tr_calloc(1, sizeof *s);
-    if (!s) return TR_ENOMEM;
+    if (!s) return tr_errorf(err, errlen, TR_ENOMEM, "tr_scratch_new: out of memory");
     s->cap_models = r->n_models;
     s->cap_tasks = r->tasks.n_tasks;
     s->cap_dim = r->dim;
@@ -77,17 +84,74 @@ int tr_scratch_new(const tr_router *r, tr_scratch **out)
     if ((s->emb_bytes && !s->emb_scratch) || (s->heads_bytes && !s->heads_scratch) || !s->x || !s->p ||
         !s->q || !s->qcal || !s->c || !s->surf) {
         tr_scratch_free(s);
-        return TR_ENOMEM;
+        return tr_errorf(err, errlen, TR_ENOMEM, "tr_scratch_new: out of memory for %zu models, %zu tasks, "
+                         "dimension %zu", r->n_models, r->tasks.n_tasks, r->dim);
     }
     *out = s;
     return TR_OK;
 }
 
+/* The first size of r that s was not made big enough for, or NULL; *need
+ * and *have are that size for r and for s.  Every size a route writes is
+ * here: a scratch made for one router may serve another only if it covers
+ * all of them (the heads' working memory grows with the kNN store, not only
+ * with models, tasks and dimensions). */
+static const char *scratch_short(const tr_router *r, const tr_scratch *s, size_t *need, size_t *have)
+{
+    size_t emb = r->emb ? tr_embedder_scratch_bytes(r->emb, TR_MAX_PROMPT_BYTES) : 0;
+    size_t heads = r->heads ? tr_heads_scratch_floats(r->heads) * sizeof(float) : 0;
+    const struct { const char *what; size_t need, have; } sizes[] = {
+        {"models", r->n_models, s->cap_models},
+        {"tasks", r->tasks.n_tasks, s->cap_tasks},
+        {"embedding dimensions", r->dim, s->cap_dim},
+        {"embedder working bytes", emb, s->emb_bytes},
+        {"heads working bytes", heads, s->heads_bytes},
+    };
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
+        if (sizes[i].need > sizes[i].have) {
+            *need = sizes[i].need;
+            *have = sizes[i].have;
+            return sizes[i].what;
+        }
+    return NULL;
+}
+
 static int scratch_fits(const tr_router *r, const tr_scratch *s)
 {
-    return s->cap_models >= r->n_models && s->cap_tasks >= r->tasks.n_tasks && s->cap_dim >= r->dim &&
-           (!r->emb || s->emb_bytes >= tr_embedder_scratch_bytes(r->emb, TR_MAX_PROMPT_BYTES)) &&
-           (!r->heads || s->heads_bytes >= tr_heads_scratch_floats(r->heads) * sizeof(float));
+    size_t need, have;
+    return !scratch_short(r, s, &need, &have);
+}
+
+int tr_scratch_check(const tr_router *r, const tr_scratch *s, char *err, size_t errlen)
+{
+    if (!r || !s) return tr_errorf(err, errlen, TR_EINVAL, "tr_scratch_check: no %s", r ? "scratch" : "router");
+    size_t need, have;
+    const char *what = scratch_short(r, s, &need, &have);
+    if (what)
+        return tr_errorf(err, errlen, TR_EINVAL,
+                         "routing scratch too small for this router: it needs %zu %s, the scratch has %zu "
+                         "(make one with tr_scratch_new for this router)", need, what, have);
+    return TR_OK;
+}
+
+void tr_route_options_default(tr_route_options *o)
+{
+    if (!o) return;
+    memset(o, 0, sizeof *o);
+    o->struct_size = sizeof *o;
+    o->mode = TR_SELECT_LAMBDA;
+}
+
+/* tr_route_options as first published */
+#define ROUTE_OPTIONS_MIN TR_SIZE_THROUGH(tr_route_options, allowed)
+
+/* Options a route can use: a known size and mode, a value that is a number.
+ * Fields added after the first layout are read only when struct_size
+ * covers them. */
+static int options_ok(const tr_route_options *o)
+{
+    return !o || (tr_opts_size_check(o->struct_size, ROUTE_OPTIONS_MIN, sizeof *o, "", NULL, 0) == TR_OK &&
+                  (unsigned)o->mode <= (unsigned)TR_SELECT_QUALITY && !isnan(o->value));
 }
 
 /* The part after the embedding; s->x holds the unit vector, surf the
@@ -95,8 +159,11 @@ static int scratch_fits(const tr_router *r, const tr_scratch *s)
 static int route_vector(const tr_router *r, size_t prompt_len, const float *surf, const tr_route_options *opt,
                         tr_scratch *s, tr_decision *out)
 {
-    static const tr_route_options defaults = {TR_SELECT_LAMBDA, 0, NULL};
-    if (!opt) opt = &defaults;
+    tr_route_options defaults;
+    if (!opt) {
+        tr_route_options_default(&defaults);
+        opt = &defaults;
+    }
     size_t T = r->tasks.n_tasks;
     tr_softmax_predict(r->clf, s->x, s->p);
     size_t best = 0;
@@ -141,7 +208,7 @@ size_t tr_prompt_cut(const char *p, size_t len)
 int tr_route(const tr_router *r, const char *prompt, size_t len, const tr_route_options *opt,
              tr_scratch *s, tr_decision *out)
 {
-    if (!r || !prompt || !s || !out) return TR_EINVAL;
+    if (!r || !prompt || !s || !out || !options_ok(opt)) return TR_EINVAL;
     if (!r->emb) return TR_EINVAL;   /* caller-embedded router: use tr_route_embedding */
     if (!scratch_fits(r, s)) return TR_EINVAL;
     len = tr_prompt_cut(prompt, len);
@@ -158,7 +225,7 @@ int tr_route(const tr_router *r, const char *prompt, size_t len, const tr_route_
 int tr_route_embedding(const tr_router *r, const float *x, size_t d, const tr_route_options *opt,
                        tr_scratch *s, tr_decision *out)
 {
-    if (!r || !x || !s || !out) return TR_EINVAL;
+    if (!r || !x || !s || !out || !options_ok(opt)) return TR_EINVAL;
     if (d != r->dim || !scratch_fits(r, s)) return TR_EINVAL;
     for (size_t j = 0; j < d; j++)
         if (!isfinite(x[j])) return TR_EINVAL;

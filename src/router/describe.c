@@ -9,8 +9,9 @@
 
 int tr_router_describe(const tr_router *r, char **json, char *err, size_t errlen)
 {
+    if (!json) return tr_errorf(err, errlen, TR_EINVAL, "tr_router_describe: json is NULL");
     *json = NULL;
-    if (!r) return tr_errorf(err, errlen, TR_EINVAL, "tr_router_describe: NULL router");
+    if (!r) return tr_errorf(err, errlen, TR_EINVAL, "tr_router_describe: r is NULL");
     cJSON *j = cJSON_CreateObject();
     cJSON *conf = cJSON_Parse(r->config_json ? r->config_json : "{}");
     cJSON_AddItemToObject(j, "config", conf ? conf : cJSON_CreateObject());

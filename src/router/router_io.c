@@ -67,7 +67,7 @@ static int load_models(tr_router *r, const void *data, size_t len, char *err, si
 
 int tr_router_save(const tr_router *r, const char *path, char *err, size_t errlen)
 {
-    if (!r || !path) return tr_errorf(err, errlen, TR_EINVAL, "tr_router_save: NULL argument");
+    if (!r || !path) return tr_errorf(err, errlen, TR_EINVAL, "tr_router_save: %s is NULL", r ? "path" : "r");
     tr_file_writer *w = NULL;
     tr_buf b;
     tr_buf_init(&b);
@@ -124,8 +124,9 @@ static int need(const tr_file *f, const char *path, uint32_t tag, const char *wh
 
 int tr_router_open(const char *path, tr_router **out, char *err, size_t errlen)
 {
+    if (!out) return tr_errorf(err, errlen, TR_EINVAL, "tr_router_open: out is NULL");
     *out = NULL;
-    if (!path) return tr_errorf(err, errlen, TR_EINVAL, "tr_router_open: NULL path");
+    if (!path) return tr_errorf(err, errlen, TR_EINVAL, "tr_router_open: path is NULL");
     tr_file *f = NULL;
     int rc = tr_file_open(path, &f, err, errlen);
     if (rc) return rc;

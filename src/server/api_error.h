@@ -13,10 +13,13 @@
     X(TR_API_EMPTY_PROMPT, 400, "invalid_request_error", "empty_prompt")        \
     X(TR_API_UNKNOWN_MODEL, 400, "invalid_request_error", "unknown_model")      \
     X(TR_API_NO_CANDIDATE, 400, "invalid_request_error", "no_candidate_model")  \
+    X(TR_API_BAD_FRAMING, 400, "invalid_request_error", "bad_framing")          \
+    X(TR_API_UNAUTHORIZED, 401, "invalid_request_error", "unauthorized")        \
     X(TR_API_FORBIDDEN, 403, "invalid_request_error", "forbidden")              \
     X(TR_API_NOT_FOUND, 404, "invalid_request_error", "not_found")              \
     X(TR_API_BAD_METHOD, 405, "invalid_request_error", "method_not_allowed")    \
     X(TR_API_RELOAD_REFUSED, 409, "server_error", "reload_refused")             \
+    X(TR_API_LENGTH_REQUIRED, 411, "invalid_request_error", "length_required")  \
     X(TR_API_TOO_LARGE, 413, "invalid_request_error", "body_too_large")         \
     X(TR_API_INTERNAL, 500, "server_error", "internal_error")                   \
     X(TR_API_UPSTREAM, 502, "upstream_error", "upstream_error")                 \

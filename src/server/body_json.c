@@ -51,6 +51,20 @@ static cJSON *parse_object(const char *body, size_t len, int *api_err, char *msg
         bad(api_err, msg, msglen, TR_API_BAD_JSON, "the body must be a JSON object");
         return NULL;
     }
+    /* cJSON keeps every copy of a repeated key and hands out the first, an
+     * upstream's parser may take the last: a key we read must appear once,
+     * or we would route one request and forward another */
+    static const char *const read_keys[] = {"prompt", "messages", "model", "stream", "taskroute", "lambda", "budget",
+                                            "tolerance", "risk", "models", "request_id", "score"};
+    enum { N_KEYS = sizeof read_keys / sizeof read_keys[0] };
+    int count[N_KEYS] = {0};
+    for (const cJSON *c = root->child; c; c = c->next)
+        for (int k = 0; k < N_KEYS; k++)
+            if (!strcmp(c->string, read_keys[k]) && ++count[k] > 1) {
+                cJSON_Delete(root);
+                bad(api_err, msg, msglen, TR_API_BAD_JSON, "\"%s\" appears twice in the body", read_keys[k]);
+                return NULL;
+            }
     return root;
 }
 
@@ -192,7 +206,7 @@ int tr_route_req_parse(const char *body, size_t len, int chat, size_t n_models,
                        int *api_err, char *msg, size_t msglen)
 {
     memset(out, 0, sizeof *out);
-    out->opt.mode = TR_SELECT_LAMBDA;
+    tr_route_options_default(&out->opt);
     out->root = parse_object(body, len, api_err, msg, msglen);
     if (!out->root) return 1;
     const cJSON *root = out->root;
@@ -278,7 +292,9 @@ char *tr_route_req_upstream_body(tr_route_req *r, const char *upstream_model)
 {
     cJSON *m = cJSON_CreateString(upstream_model);
     if (!m) return NULL;
-    if (cJSON_HasObjectItem(r->root, "model")) {
+    /* exact names: cJSON_HasObjectItem ignores case, and "Model" is not
+     * the field an upstream reads */
+    if (cJSON_GetObjectItemCaseSensitive(r->root, "model")) {
         cJSON_ReplaceItemInObjectCaseSensitive(r->root, "model", m);
     } else if (!cJSON_AddItemToObject(r->root, "model", m)) {
         cJSON_Delete(m);
@@ -302,6 +318,10 @@ static int name_field(const cJSON *root, const char *key, const char **out, int 
     size_t n = strlen(v->valuestring);
     if (n == 0 || n > MAX_NAME)
         return bad(api_err, msg, msglen, TR_API_BAD_FIELD, "\"%s\" must have 1 to %d bytes", key, MAX_NAME);
+    /* cJSON passes raw bytes through, and the logs these go to are JSONL */
+    size_t at = tr_utf8_invalid_at((const unsigned char *)v->valuestring, n);
+    if (at < n)
+        return bad(api_err, msg, msglen, TR_API_BAD_FIELD, "\"%s\" must be UTF-8 (a bad byte at offset %zu)", key, at);
     *out = v->valuestring;
     return 0;
 }

@@ -37,6 +37,18 @@ static const char *mode_name(tr_select_mode m)
 }
 
 
+/* Failed routes in a row (the server's fault, not the request's) that turn
+ * /healthz unhealthy. */
+#define FAIL_STREAK_UNHEALTHY 8
+
+static void route_failed(tr_server *srv, const char *msg)
+{
+    atomic_fetch_add_explicit(&srv->route_fail_streak, 1, memory_order_relaxed);
+    pthread_mutex_lock(&srv->fail_mu);
+    snprintf(srv->last_fail, sizeof srv->last_fail, "%s", msg);
+    pthread_mutex_unlock(&srv->fail_mu);
+}
+
 /* Route req on the pinned router L: restrict to req's models and to the
  * routable ones, run tr_route.  Returns -1 on success, else an api error
  * with msg set.  mask (n_models bytes) is the caller's scratch. */
@@ -56,13 +68,26 @@ static int decide(tr_server *srv, tr_request *q, tr_loaded_router *L, tr_scratch
     opt.allowed = mask;
     int rc = tr_route(L->r, req->prompt, req->prompt_len, &opt, sc, d);
     if (rc) {
+        char why[256];
+        if (tr_scratch_check(L->r, sc, why, sizeof why)) {
+            snprintf(msg, msglen, "routing failed: %s", why);
+            route_failed(srv, msg);
+            return TR_API_INTERNAL;
+        }
         snprintf(msg, msglen, "routing failed: %s", tr_strerror(rc));
-        return rc == TR_EINVAL || rc == TR_ERANGE ? TR_API_BAD_FIELD : TR_API_INTERNAL;
+        if (rc == TR_EINVAL || rc == TR_ERANGE) return TR_API_BAD_FIELD;
+        route_failed(srv, msg);
+        return TR_API_INTERNAL;
     }
     if (d->model < 0 || (size_t)d->model >= L->n_models) {
         snprintf(msg, msglen, "routing returned no model");
+        route_failed(srv, msg);
         return TR_API_INTERNAL;
     }
+    /* a read of a line every thread keeps in its cache; written only after
+     * a failure */
+    if (atomic_load_explicit(&srv->route_fail_streak, memory_order_relaxed))
+        atomic_store_explicit(&srv->route_fail_streak, 0, memory_order_relaxed);
     tr_online_serve_decide(srv, q, L, &opt, mask, d, oo);
     tr_metrics_decision(srv->metrics, L->model_slot[d->model],
                         d->task >= 0 && (size_t)d->task < L->n_tasks ? L->task_slot[d->task] : -1);
@@ -360,18 +385,52 @@ static cJSON *status_json(tr_server *srv, const char *status, int *api, char *ms
     return j;
 }
 
+/* Healthy: the current router routes a probe prompt with this thread's
+ * scratch, and routing has not failed FAIL_STREAK_UNHEALTHY times in a row.
+ * Unhealthy answers 503 with the reason. */
 enum MHD_Result tr_handle_healthz(struct MHD_Connection *c, tr_request *q)
 {
     tr_server *srv = q->srv;
-    char msg[256];
-    int api;
-    cJSON *j = status_json(srv, "ok", &api, msg, sizeof msg);
-    if (!j) return tr_http_error(c, q, api, "%s", msg);
+    char msg[256], why[512] = "";
+    int rc;
+    tr_scratch *sc;
+    tr_loaded_router *L = tr_router_slot_acquire(&srv->slot, &sc, &rc, msg, sizeof msg);
+    if (!L) return tr_http_error(c, q, TR_API_UNAVAILABLE, "unhealthy: %s", msg);
+    tr_route_options opt;
+    tr_route_options_default(&opt);
+    opt.allowed = L->routable;
+    tr_decision d;
+    static const char probe[] = TR_PROBE_PROMPT;
+    if ((rc = tr_route(L->r, probe, sizeof probe - 1, &opt, sc, &d))) {
+        if (!tr_scratch_check(L->r, sc, msg, sizeof msg)) snprintf(msg, sizeof msg, "%s", tr_strerror(rc));
+        snprintf(why, sizeof why, "the router fails to route a probe prompt: %s", msg);
+    }
+    cJSON *id = router_identity(L);
+    tr_router_slot_release(&srv->slot);
+    unsigned streak = atomic_load_explicit(&srv->route_fail_streak, memory_order_relaxed);
+    if (!why[0] && streak >= FAIL_STREAK_UNHEALTHY) {
+        pthread_mutex_lock(&srv->fail_mu);
+        snprintf(why, sizeof why, "the last %u routes failed; the last: %s", streak, srv->last_fail);
+        pthread_mutex_unlock(&srv->fail_mu);
+    }
+    cJSON *j = cJSON_CreateObject();
+    if (!j || !id) {
+        cJSON_Delete(j);
+        cJSON_Delete(id);
+        return tr_http_error(c, q, TR_API_INTERNAL, "out of memory");
+    }
+    cJSON_AddStringToObject(j, "status", why[0] ? "unhealthy" : "ok");
+    if (why[0]) cJSON_AddStringToObject(j, "reason", why);
+    cJSON_AddItemToObject(j, "router", id);
     cJSON_AddStringToObject(j, "version", tr_version());
     cJSON_AddNumberToObject(j, "upstreams", srv->ups ? (double)srv->ups->n : 0);
     cJSON_AddBoolToObject(j, "feedback", srv->feedback != NULL);
     cJSON_AddBoolToObject(j, "online", srv->online.on);
-    return send_cjson(c, q, 200, j);
+    if (srv->reloader) {
+        cJSON *rl = tr_reloader_json(srv->reloader);
+        if (rl) cJSON_AddItemToObject(j, "reload", rl);
+    }
+    return send_cjson(c, q, why[0] ? 503 : 200, j);
 }
 
 enum MHD_Result tr_handle_metrics(struct MHD_Connection *c, tr_request *q)
@@ -384,7 +443,22 @@ enum MHD_Result tr_handle_metrics(struct MHD_Connection *c, tr_request *q)
      * metrics: appended here. */
     static const char head[] = "# HELP taskroute_worker_connections Open connections per worker thread.\n"
                                "# TYPE taskroute_worker_connections gauge\n";
-    size_t cap = len + sizeof head + (size_t)srv->n_daemons * 64;
+    tr_conn_stats cs;
+    tr_conn_guard_stats(srv->guard, &cs);
+    char conn_txt[1024];
+    int cl = snprintf(conn_txt, sizeof conn_txt,
+                      "# HELP taskroute_connections Open client connections counted against --max-conns.\n"
+                      "# TYPE taskroute_connections gauge\n"
+                      "taskroute_connections %lu\n"
+                      "# HELP taskroute_connections_closed_total Connections the server closed or refused, by why.\n"
+                      "# TYPE taskroute_connections_closed_total counter\n"
+                      "taskroute_connections_closed_total{reason=\"request_timeout\"} %lu\n"
+                      "taskroute_connections_closed_total{reason=\"per_client_limit\"} %lu\n"
+                      "taskroute_connections_closed_total{reason=\"max_conns\"} %lu\n"
+                      "taskroute_connections_closed_total{reason=\"refused_all_busy\"} %lu\n",
+                      cs.open, cs.closed_deadline, cs.evicted_client, cs.evicted_total, cs.refused);
+    if (cl < 0 || (size_t)cl >= sizeof conn_txt) cl = 0;
+    size_t cap = len + sizeof head + (size_t)srv->n_daemons * 64 + (size_t)cl;
     char *all = tr_realloc(txt, cap);
     if (!all) {
         tr_free(txt);
@@ -396,6 +470,8 @@ enum MHD_Result tr_handle_metrics(struct MHD_Connection *c, tr_request *q)
     for (int i = 0; i < srv->n_daemons; i++)
         len += (size_t)snprintf(txt + len, cap - len, "taskroute_worker_connections{worker=\"%d\"} %d\n", i,
                                 atomic_load_explicit(&srv->open_conns[i], memory_order_relaxed));
+    memcpy(txt + len, conn_txt, (size_t)cl);
+    len += (size_t)cl;
     struct MHD_Response *r = MHD_create_response_from_buffer(len, txt, MHD_RESPMEM_MUST_COPY);
     tr_free(txt);
     if (!r) return MHD_NO;
@@ -406,11 +482,76 @@ enum MHD_Result tr_handle_metrics(struct MHD_Connection *c, tr_request *q)
     return res;
 }
 
+/* The file a reload may name: the served router's file as configured, or a
+ * file under --reload-dir.  Decided from the text of the path first, so a
+ * refusal says nothing about what exists elsewhere on disk.  Returns the
+ * path to load (tr_free), or NULL with *api and msg set. */
+static char *reload_target(const tr_server *srv, const char *want, int *api, char *msg, size_t msglen)
+{
+    const char *dir = srv->cfg.reload_dir;
+    *api = TR_API_FORBIDDEN;
+    if (!strcmp(want, srv->cfg.router_path)) return tr_strdup(want);
+    if (srv->cfg.router_real) {
+        /* the served file by another name; any other answer is the same
+         * refusal, whether the path exists or not */
+        char *real = realpath(want, NULL);
+        int same = real && !strcmp(real, srv->cfg.router_real);
+        free(real);
+        if (same) return tr_strdup(want);
+    }
+    const char *rel = NULL;
+    size_t dl = dir ? strlen(dir) : 0;
+    if (!dir) {
+        snprintf(msg, msglen, "\"path\" is not allowed: a reload takes the served router's file, or a file under "
+                              "--reload-dir (not set)");
+        return NULL;
+    }
+    if (want[0] != '/')
+        rel = want;
+    else if (!strncmp(want, dir, dl) && want[dl] == '/')
+        rel = want + dl + 1;
+    int bad = !rel || !*rel;
+    for (const char *p = rel; !bad && *p; p++) {
+        if ((unsigned char)*p < 0x20 || *p == 0x7f) bad = 1;
+        /* a ".." component could leave the directory */
+        if (p[0] == '.' && p[1] == '.' && (p == rel || p[-1] == '/') && (p[2] == '/' || !p[2])) bad = 1;
+    }
+    if (bad) {
+        snprintf(msg, msglen, "\"path\" is not allowed: a reload takes the served router's file, or a file under "
+                              "--reload-dir %s", dir);
+        return NULL;
+    }
+    size_t n = dl + strlen(rel) + 2;
+    char *joined = tr_malloc(n);
+    if (!joined) { *api = TR_API_INTERNAL; snprintf(msg, msglen, "out of memory"); return NULL; }
+    snprintf(joined, n, "%s/%s", dir, rel);
+    /* inside the directory now: saying what is missing there is fine */
+    char *real = realpath(joined, NULL);
+    if (!real) {
+        *api = TR_API_RELOAD_REFUSED;
+        snprintf(msg, msglen, "reload refused, the old router keeps serving: %.300s: cannot open", joined);
+        tr_free(joined);
+        return NULL;
+    }
+    tr_free(joined);
+    if (strncmp(real, dir, dl) || real[dl] != '/') {   /* a link that leads out */
+        free(real);
+        snprintf(msg, msglen, "\"path\" is not allowed: a reload takes the served router's file, or a file under "
+                              "--reload-dir %s", dir);
+        return NULL;
+    }
+    char *out = tr_strdup(real);
+    free(real);
+    if (!out) { *api = TR_API_INTERNAL; snprintf(msg, msglen, "out of memory"); }
+    return out;
+}
+
 enum MHD_Result tr_handle_reload(struct MHD_Connection *c, tr_request *q)
 {
     tr_server *srv = q->srv;
     char msg[512];
     char *path = NULL;
+    int api;
     if (q->len) {
         const char *end = NULL;
         cJSON *j = cJSON_ParseWithLengthOpts(q->body, q->len, &end, 0);
@@ -423,27 +564,40 @@ enum MHD_Result tr_handle_reload(struct MHD_Connection *c, tr_request *q)
             cJSON_Delete(j);
             return tr_http_error(c, q, TR_API_BAD_FIELD, "\"path\" must be a string");
         }
-        if (p && !(path = tr_strdup(p->valuestring))) {
+        if (p && !(path = reload_target(srv, p->valuestring, &api, msg, sizeof msg))) {
             cJSON_Delete(j);
-            return tr_http_error(c, q, TR_API_INTERNAL, "out of memory");
+            return tr_http_error(c, q, api, "%s", msg);
         }
         cJSON_Delete(j);
     }
-    unsigned long gen = 0;
-    double t0 = tr_now();
-    int rc = tr_router_slot_reload(&srv->slot, path, &gen, msg, sizeof msg);
+    unsigned long ticket = tr_reloader_submit(srv->reloader, path, "POST /admin/reload", msg, sizeof msg);
     tr_free(path);
-    if (rc) {
-        if (!srv->cfg.quiet) fprintf(stderr, "taskroute serve: reload refused, still serving the old router: %s\n", msg);
-        return tr_http_error(c, q, TR_API_RELOAD_REFUSED, "reload refused, the old router keeps serving: %s", msg);
+    if (!ticket) return tr_http_error(c, q, TR_API_UNAVAILABLE, "%s", msg);
+    tr_reload_result res;
+    int done = tr_reloader_wait(srv->reloader, ticket, srv->cfg.reload_wait_s, &res);
+    if (done < 0) return tr_http_error(c, q, TR_API_UNAVAILABLE, "the server is shutting down");
+    if (done == 0) {
+        cJSON *j = cJSON_CreateObject();
+        cJSON *st = tr_reloader_json(srv->reloader);
+        if (!j || !st) {
+            cJSON_Delete(j);
+            cJSON_Delete(st);
+            return tr_http_error(c, q, TR_API_INTERNAL, "out of memory");
+        }
+        cJSON_AddStringToObject(j, "status", "pending");
+        cJSON_AddNumberToObject(j, "ticket", (double)ticket);
+        cJSON_AddStringToObject(j, "check", "GET /healthz: \"reload\" shows the reload running and, once it is "
+                                            "done, its result (\"last\", with this ticket)");
+        cJSON_AddItemToObject(j, "reload", st);
+        return send_cjson(c, q, 202, j);
     }
+    if (res.rc)
+        return tr_http_error(c, q, TR_API_RELOAD_REFUSED, "reload refused, the old router keeps serving: %s",
+                             res.message);
     char m2[256];
-    int api;
     cJSON *j = status_json(srv, "reloaded", &api, m2, sizeof m2);
     if (!j) return tr_http_error(c, q, api, "%s", m2);
-    cJSON_AddNumberToObject(j, "seconds", tr_now() - t0);
-    if (!srv->cfg.quiet) fprintf(stderr, "taskroute serve: reloaded router generation %lu\n", gen);
-    if (srv->online.on && tr_online_serve_save(srv, 1, m2, sizeof m2))
-        fprintf(stderr, "taskroute serve: online state not saved after reload: %s\n", m2);
+    cJSON_AddNumberToObject(j, "seconds", res.seconds);
+    cJSON_AddNumberToObject(j, "ticket", (double)ticket);
     return send_cjson(c, q, 200, j);
 }

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -42,6 +43,7 @@ enum MHD_Result tr_http_json(struct MHD_Connection *c, tr_request *q, int status
     struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)json, MHD_RESPMEM_MUST_COPY);
     if (!r) return MHD_NO;
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    if (q->close) MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
     tr_http_route_headers(r, q);
     if (status == 405) {
         int i = route_index(q->path);
@@ -115,6 +117,93 @@ int tr_http_is_loopback(struct MHD_Connection *c)
     return 0;
 }
 
+/* Equal keys in time that depends on the lengths only. */
+static int key_equal(const char *got, const char *want)
+{
+    size_t gl = strlen(got), wl = strlen(want);
+    unsigned char d = gl != wl;
+    for (size_t i = 0; i < wl; i++) d |= (unsigned char)(got[i < gl ? i : 0] ^ want[i]);
+    return d == 0;
+}
+
+/* Admin endpoints: with an admin key configured, every client must send it
+ * (a reverse proxy on the same host makes every client look local); without
+ * one, loopback clients only.  -1 allowed, else the api error, msg set. */
+static int admin_refusal(struct MHD_Connection *c, const tr_server *srv, char *msg, size_t msglen)
+{
+    if (srv->cfg.admin_key) {
+        const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+        if (h && !strncasecmp(h, "Bearer ", 7) && key_equal(h + 7, srv->cfg.admin_key)) return -1;
+        snprintf(msg, msglen, "admin endpoints need the admin key: send 'Authorization: Bearer KEY'");
+        return TR_API_UNAUTHORIZED;
+    }
+    if (tr_http_is_loopback(c)) return -1;
+    snprintf(msg, msglen, "admin endpoints answer loopback clients only (serve --admin-key-file admits clients "
+                          "with the key)");
+    return TR_API_FORBIDDEN;
+}
+
+/* What the request's headers say about its body's length. */
+typedef struct framing {
+    int content_length, transfer_encoding, bad_name;
+    const char *te;
+} framing;
+
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    framing *f = cls;
+    if (!strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH)) f->content_length++;
+    if (!strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING)) {
+        f->transfer_encoding++;
+        f->te = value;
+    }
+    if (strpbrk(key, " \t")) f->bad_name = 1;
+    /* libmicrohttpd glues a folded line (obs-fold) to the header's name:
+     * "Transfer-Encoding:\r\n chunked" arrives as "Transfer-Encodingchunked",
+     * which a proxy in front may have read as chunked */
+    if ((!strncasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH, 14) && key[14]) ||
+        (!strncasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING, 17) && key[17]))
+        f->bad_name = 1;
+    return MHD_YES;
+}
+
+/* RFC 9112 framing rules that stop a request from meaning one thing here
+ * and another to a proxy in front (request smuggling), checked on the
+ * headers, before any of the body is read.  Request bodies must come with
+ * one Content-Length: libmicrohttpd decodes chunked bodies itself, so a
+ * chunk announced larger than any body we accept would hang until a
+ * time-out instead of being refused; chunked bodies are refused with 411
+ * (RFC 9112 section 6.3 allows it), other codings with 400.  -1 when the
+ * framing is sound, else the api error with msg set. */
+static int framing_refusal(struct MHD_Connection *c, char *msg, size_t msglen)
+{
+    framing f = {0, 0, 0, NULL};
+    MHD_get_connection_values(c, MHD_HEADER_KIND, count_framing, &f);
+    if (f.bad_name) {
+        snprintf(msg, msglen, "a malformed header name: white space before its colon, or a folded "
+                              "Content-Length or Transfer-Encoding line");
+        return TR_API_BAD_FRAMING;
+    }
+    if (f.content_length > 1) {
+        snprintf(msg, msglen, "more than one Content-Length header");
+        return TR_API_BAD_FRAMING;
+    }
+    if (f.transfer_encoding && f.content_length) {
+        snprintf(msg, msglen, "both Content-Length and Transfer-Encoding");
+        return TR_API_BAD_FRAMING;
+    }
+    if (f.transfer_encoding > 1 || (f.te && strcasecmp(f.te, "chunked"))) {
+        snprintf(msg, msglen, "Transfer-Encoding other than one \"chunked\"");
+        return TR_API_BAD_FRAMING;
+    }
+    if (f.transfer_encoding) {
+        snprintf(msg, msglen, "send the request body with a Content-Length; chunked request bodies are not accepted");
+        return TR_API_LENGTH_REQUIRED;
+    }
+    return -1;
+}
+
 static enum MHD_Result dispatch(struct MHD_Connection *c, tr_request *q)
 {
     int i = route_index(q->path);
@@ -132,10 +221,12 @@ static enum MHD_Result dispatch(struct MHD_Connection *c, tr_request *q)
     case TR_EP_FEEDBACK: return tr_handle_feedback(c, q);
     case TR_EP_HEALTHZ: return tr_handle_healthz(c, q);
     case TR_EP_METRICS: return tr_handle_metrics(c, q);
-    case TR_EP_RELOAD:
-        if (!tr_http_is_loopback(c))
-            return tr_http_error(c, q, TR_API_FORBIDDEN, "admin endpoints answer loopback clients only");
+    case TR_EP_RELOAD: {
+        char msg[256];
+        int e = admin_refusal(c, q->srv, msg, sizeof msg);
+        if (e >= 0) return tr_http_error(c, q, e, "%s", msg);
         return tr_handle_reload(c, q);
+    }
     }
     return tr_http_error(c, q, TR_API_NOT_FOUND, "no endpoint %.80s", q->path);
 }
@@ -160,6 +251,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         q->counted = 1;
         tr_metrics_inflight_add(srv->metrics, 1);
         *con_cls = q;
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        q->conn = ci ? ci->socket_context : NULL;
+        char msg[128];
+        int e = framing_refusal(c, msg, sizeof msg);
+        if (e >= 0) {
+            q->close = 1;   /* the body is left unread: the connection cannot carry another request */
+            tr_conn_busy(q->conn);
+            return tr_http_error(c, q, e, "%s", msg);
+        }
         /* Refuse an announced oversize body before reading a byte of it. */
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl) {
@@ -168,6 +268,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             unsigned long long n = strtoull(cl, &end, 10);
             if (errno || *end || n > srv->cfg.max_body) {
                 q->too_large = 1;
+                q->close = 1;
+                tr_conn_busy(q->conn);
                 return tr_http_error(c, q, TR_API_TOO_LARGE, "request body larger than %zu bytes", srv->cfg.max_body);
             }
         }
@@ -199,6 +301,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return MHD_YES;
     }
     if (q->status) return MHD_YES;
+    tr_conn_busy(q->conn);   /* arrived whole: its deadline no longer runs */
     return dispatch(c, q);
 }
 
@@ -224,19 +327,32 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
         if (*why) fprintf(stderr, "  ^ %s\n", why + 1);
     }
     if (q->job) tr_proxy_job_unref(q->job);
+    tr_conn_idle(q->conn);
     if (q->counted) tr_metrics_inflight_add(srv->metrics, -1);
     tr_free(q->body);
     tr_free(q);
 }
 
-/* A daemon's connection gauge goes down when one closes; listener.c puts
- * it up when it hands one over. */
+/* A connection's start and close: its record in the connection guard, and
+ * its daemon's gauge, which goes down here (listener.c puts it up when it
+ * hands the connection over). */
 static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
                           enum MHD_ConnectionNotificationCode toe)
 {
-    (void)c;
-    (void)socket_context;
-    if (toe == MHD_CONNECTION_NOTIFY_CLOSED) atomic_fetch_sub_explicit((atomic_int *)cls, 1, memory_order_relaxed);
+    tr_server *srv = cls;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        *socket_context = ci ? tr_conn_guard_started(srv->guard, ci->connect_fd) : NULL;
+        return;
+    }
+    tr_conn_guard_closed(srv->guard, *socket_context);
+    *socket_context = NULL;
+    const union MHD_ConnectionInfo *di = MHD_get_connection_info(c, MHD_CONNECTION_INFO_DAEMON);
+    for (int i = 0; di && i < srv->n_daemons; i++)
+        if (srv->daemons[i] == di->daemon) {
+            atomic_fetch_sub_explicit(&srv->open_conns[i], 1, memory_order_relaxed);
+            break;
+        }
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -291,9 +407,15 @@ int tr_server_start(tr_server *srv, char *err, size_t errlen)
         rc = tr_errorf(err, errlen, TR_ENOMEM, "out of memory");
         goto fail;
     }
+    if ((rc = tr_conn_guard_new(srv->cfg.max_conns, srv->cfg.max_conns_per_client, srv->cfg.request_timeout_s,
+                                &srv->guard, err, errlen)))
+        goto fail;
     /* Plain-valued options go in an array; the callbacks, whose pointers do
-     * not fit MHD_OptionItem portably, go through the varargs. */
-    unsigned per = 4000 / (unsigned)n < 64 ? 64 : 4000 / (unsigned)n;
+     * not fit MHD_OptionItem portably, go through the varargs.  The guard
+     * keeps the connection count; the daemons' own limit, with room for
+     * connections it closed that are still going, never refuses first (it
+     * would close a socket without a word to the guard). */
+    unsigned per = srv->cfg.max_conns + 512;
     struct MHD_OptionItem opts[] = {
         {MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)srv->cfg.conn_timeout_s, NULL},
         {MHD_OPTION_CONNECTION_LIMIT, (intptr_t)per, NULL},
@@ -306,14 +428,14 @@ int tr_server_start(tr_server *srv, char *err, size_t errlen)
         srv->daemons[i] = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv,
                                            MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
                                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-                                           MHD_OPTION_NOTIFY_CONNECTION, on_connection, &srv->open_conns[i],
+                                           MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
                                            MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
         if (!srv->daemons[i]) {
             rc = tr_errorf(err, errlen, TR_EIO, "cannot start HTTP worker %d of %d", i + 1, n);
             goto fail;
         }
     }
-    rc = tr_listener_start(&srv->listener, srv->daemons, srv->open_conns, n, err, errlen);
+    rc = tr_listener_start(&srv->listener, srv->daemons, srv->open_conns, n, srv->guard, err, errlen);
     if (rc) goto fail;
     return TR_OK;
 fail:
@@ -324,7 +446,11 @@ fail:
 void tr_server_stop(tr_server *srv)
 {
     tr_listener_stop(&srv->listener);
-    if (!srv->daemons) return;
+    if (!srv->daemons) {
+        tr_conn_guard_free(srv->guard);
+        srv->guard = NULL;
+        return;
+    }
     double t0 = tr_now();
     struct timespec ts = {0, 10 * 1000 * 1000};
     while ((tr_metrics_inflight(srv->metrics) > 0 || atomic_load(&srv->proxy_threads) > 0) &&
@@ -339,6 +465,8 @@ void tr_server_stop(tr_server *srv)
     for (int i = 0; i < srv->n_daemons; i++) MHD_stop_daemon(srv->daemons[i]);
     tr_free(srv->daemons);
     tr_free(srv->open_conns);
+    tr_conn_guard_free(srv->guard);   /* after the daemons: they report closes to it */
+    srv->guard = NULL;
     srv->daemons = NULL;
     srv->open_conns = NULL;
     srv->n_daemons = 0;

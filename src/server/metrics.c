@@ -33,6 +33,7 @@ struct tr_metrics {
     atomic_ulong hist_sum_us[TR_EP_COUNT];
     atomic_ulong errors[TR_API_ERROR_COUNT];
     atomic_ulong reloads_ok, reloads_failed, fallbacks;
+    atomic_ulong answers[TR_ANSWER_RESULTS], tokens_prompt, tokens_completion;
     atomic_ulong online_decisions, online_explored, online_updates;
     atomic_long inflight;
     atomic_ulong generation;
@@ -137,6 +138,16 @@ void tr_metrics_online_update(tr_metrics *m)
 void tr_metrics_fallback(tr_metrics *m)
 {
     atomic_fetch_add_explicit(&m->fallbacks, 1, memory_order_relaxed);
+}
+
+void tr_metrics_upstream_answer(tr_metrics *m, int result, long long prompt_tokens, long long completion_tokens)
+{
+    if (result >= 0 && result < TR_ANSWER_RESULTS)
+        atomic_fetch_add_explicit(&m->answers[result], 1, memory_order_relaxed);
+    if (prompt_tokens > 0)
+        atomic_fetch_add_explicit(&m->tokens_prompt, (unsigned long)prompt_tokens, memory_order_relaxed);
+    if (completion_tokens > 0)
+        atomic_fetch_add_explicit(&m->tokens_completion, (unsigned long)completion_tokens, memory_order_relaxed);
 }
 
 void tr_metrics_inflight_add(tr_metrics *m, int delta)
@@ -264,6 +275,18 @@ int tr_metrics_format(tr_metrics *m, char **out, size_t *len)
     put(&t, "# HELP taskroute_upstream_fallbacks_total Proxy requests retried on the fallback model.\n"
             "# TYPE taskroute_upstream_fallbacks_total counter\n"
             "taskroute_upstream_fallbacks_total %lu\n", atomic_load(&m->fallbacks));
+    put(&t, "# HELP taskroute_upstream_answers_total Upstream 2xx answers read by the proxy, by what they were.\n"
+            "# TYPE taskroute_upstream_answers_total counter\n"
+            "taskroute_upstream_answers_total{result=\"ok\"} %lu\n"
+            "taskroute_upstream_answers_total{result=\"error_object\"} %lu\n"
+            "taskroute_upstream_answers_total{result=\"malformed\"} %lu\n"
+            "# HELP taskroute_upstream_tokens_total Tokens upstream answers report in their usage.\n"
+            "# TYPE taskroute_upstream_tokens_total counter\n"
+            "taskroute_upstream_tokens_total{kind=\"prompt\"} %lu\n"
+            "taskroute_upstream_tokens_total{kind=\"completion\"} %lu\n",
+        atomic_load(&m->answers[TR_ANSWER_OK]), atomic_load(&m->answers[TR_ANSWER_ERROR]),
+        atomic_load(&m->answers[TR_ANSWER_MALFORMED]), atomic_load(&m->tokens_prompt),
+        atomic_load(&m->tokens_completion));
     put(&t, "# HELP taskroute_online_decisions_total Decisions made by online mode (serve --online) since start.\n"
             "# TYPE taskroute_online_decisions_total counter\n"
             "taskroute_online_decisions_total %lu\n"

@@ -40,6 +40,11 @@ int tr_metrics_intern(tr_metrics *m, int kind, const char *name);
 void tr_metrics_decision(tr_metrics *m, int model_slot, int task_slot);
 void tr_metrics_reload(tr_metrics *m, int ok);
 void tr_metrics_fallback(tr_metrics *m);
+/* One 2xx upstream answer as the proxy read it (upstream_answer.h): a
+ * regular answer, the provider's error object, or malformed; and the tokens
+ * its "usage" gives (< 0: not given). */
+enum tr_answer_result { TR_ANSWER_OK, TR_ANSWER_ERROR, TR_ANSWER_MALFORMED, TR_ANSWER_RESULTS };
+void tr_metrics_upstream_answer(tr_metrics *m, int result, long long prompt_tokens, long long completion_tokens);
 /* Online mode: one decision (explored = 1 when it differs from the exploit
  * choice); one feedback that updated the posteriors. */
 void tr_metrics_online_decision(tr_metrics *m, int explored);

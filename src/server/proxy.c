@@ -22,7 +22,11 @@
  * are about the client's request).  Time-outs: connect and total time for a
  * non-streaming request = timeout_ms; a stream is cut when no byte arrives
  * for timeout_ms (checked about once per second by curl's progress hook).
- * Connections to upstreams are not pooled (one handle per transfer). */
+ * Connections to upstreams are not pooled (one handle per transfer).
+ *
+ * Answers pass through unchanged; a 2xx answer is also read
+ * (upstream_answer.h: whole, or the stream as it passes) for the metrics:
+ * regular, an error object or malformed, and the tokens its usage gives. */
 #include <curl/curl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -31,6 +35,7 @@
 
 #include "server/api_error.h"
 #include "server/server.h"
+#include "server/upstream_answer.h"
 #include "base/util.h"
 
 #define MAX_RESPONSE (64u << 20)   /* a non-streaming answer beyond this is refused */
@@ -43,6 +48,7 @@ struct tr_proxy_job {
     int up, fb, stream;
     char *body, *fb_body;
     CURL *curl;                   /* the attempt running now (transfer thread only) */
+    tr_upstream_stream *sse;      /* the attempt's 2xx stream, read as it passes (transfer thread only) */
     /* under lock */
     int suspended, ready, committed, done, cancelled, ok, idle_timeout;
     int used, fell_back;
@@ -115,7 +121,9 @@ static size_t on_data(char *p, size_t sz, size_t nm, void *ud)
         job->committed = 1;
         job->ready = 1;
         job->status = status;
+        if (tr_upstream_stream_new(&job->sse)) job->sse = NULL;
     }
+    if (job->sse) (void)tr_upstream_stream_feed(job->sse, p, n, NULL, 0);   /* a failure shows at the end */
     if (job->len + n > MAX_RESPONSE) {
         snprintf(job->err_msg, sizeof job->err_msg, "upstream answer larger than %u bytes", MAX_RESPONSE);
         pthread_mutex_unlock(&job->lock);
@@ -158,6 +166,27 @@ static int on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, cu
 }
 
 enum outcome { DONE, RETRY };
+
+/* Caller holds the lock: read the attempt's 2xx answer for the metrics. */
+static void account(tr_proxy_job *job, const tr_upstream *u)
+{
+    tr_upstream_answer a;
+    char why[256];
+    int rc = job->sse ? tr_upstream_stream_finish(job->sse, &a, why, sizeof why)
+                      : tr_upstream_answer_parse(job->buf, job->len, &a, why, sizeof why);
+    tr_upstream_stream_free(job->sse);
+    job->sse = NULL;
+    if (rc) {
+        tr_metrics_upstream_answer(job->srv->metrics, TR_ANSWER_MALFORMED, -1, -1);
+        if (!job->srv->cfg.quiet)
+            fprintf(stderr, "taskroute serve: upstream for model '%s' answered HTTP %ld with a malformed answer "
+                            "(passed on as is): %s\n", u->name, job->status, why);
+        return;
+    }
+    tr_metrics_upstream_answer(job->srv->metrics, a.has_error ? TR_ANSWER_ERROR : TR_ANSWER_OK, a.prompt_tokens,
+                               a.completion_tokens);
+    tr_upstream_answer_free(&a);
+}
 
 /* One attempt on upstream up.  Fills the job's result fields. */
 static enum outcome attempt(tr_proxy_job *job, int up, const char *body)
@@ -237,6 +266,9 @@ static enum outcome attempt(tr_proxy_job *job, int up, const char *body)
         job->err_api = -1;  /* 2xx, or a 3xx/4xx passed through as is */
         job->ok = 1;
     }
+    if (job->ok && status >= 200 && status < 300 && !job->cancelled) account(job, u);
+    tr_upstream_stream_free(job->sse);
+    job->sse = NULL;
     pthread_mutex_unlock(&job->lock);
     return out;
 oom:

@@ -51,11 +51,7 @@ static int hash_file(const char *path, uint64_t *hash, size_t *size, char *err, 
     return TR_OK;
 }
 
-/* Open and validate one router file: it must load, have models, have at
- * least one model with an upstream (when proxying) and route a probe
- * prompt.  Returns an unpublished router owned by the caller: loaded_free. */
-static int load(tr_router_slot *s, const char *path, unsigned long gen, tr_loaded_router **out,
-                char *err, size_t errlen)
+int tr_router_slot_load(tr_router_slot *s, const char *path, tr_loaded_router **out, char *err, size_t errlen)
 {
     int rc = TR_ENOMEM;
     tr_scratch *sc = NULL;
@@ -64,7 +60,6 @@ static int load(tr_router_slot *s, const char *path, unsigned long gen, tr_loade
     if ((rc = tr_router_open(path, &L->r, err, errlen))) goto fail;
     if ((rc = hash_file(path, &L->file_hash, &L->file_size, err, errlen))) goto fail;
     L->path = tr_strdup(path);
-    L->generation = gen;
     L->n_models = tr_router_model_count(L->r);
     L->n_tasks = tr_router_task_count(L->r);
     L->dim = tr_router_dim(L->r);
@@ -123,9 +118,11 @@ static int load(tr_router_slot *s, const char *path, unsigned long gen, tr_loade
     }
     /* A probe route proves the file is usable, not only well-formed. */
     if ((rc = tr_scratch_new(L->r, &sc))) { tr_errorf(err, errlen, rc, "%s: cannot allocate routing scratch", path); goto fail; }
-    tr_route_options opt = {TR_SELECT_LAMBDA, 0, L->routable};
+    tr_route_options opt;
+    tr_route_options_default(&opt);
+    opt.allowed = L->routable;
     tr_decision d;
-    static const char probe[] = "Explain the difference between a list and a tuple in Python.";
+    static const char probe[] = TR_PROBE_PROMPT;
     if ((rc = tr_route(L->r, probe, sizeof probe - 1, &opt, sc, &d))) {
         tr_errorf(err, errlen, rc, "%s: the router fails to route a probe prompt: %s", path, tr_strerror(rc));
         goto fail;
@@ -147,9 +144,9 @@ int tr_router_slot_init(tr_router_slot *s, const char *path, tr_metrics *metrics
     s->ups = ups;
     if (pthread_mutex_init(&s->reload_lock, NULL)) return tr_errorf(err, errlen, TR_ENOMEM, "mutex");
     tr_loaded_router *L = NULL;
-    int rc = load(s, path, 1, &L, err, errlen);
+    int rc = tr_router_slot_load(s, path, &L, err, errlen);
     if (rc) { pthread_mutex_destroy(&s->reload_lock); return rc; }
-    s->generation = 1;
+    s->generation = L->generation = 1;
     atomic_store(&s->cur, L);
     tr_metrics_set_generation(metrics, 1);
     return TR_OK;
@@ -188,17 +185,20 @@ tr_loaded_router *tr_router_slot_acquire(tr_router_slot *s, tr_scratch **scratch
         L = atomic_load(&s->cur);
         atomic_store(&w->hazard, L);
     } while (L != atomic_load(&s->cur));
-    if (!w->scratch || L->n_models > w->s_models || L->n_tasks > w->s_tasks || L->dim > w->s_dim) {
-        tr_scratch_free(w->scratch);
-        w->scratch = NULL;
-        if ((*rc = tr_scratch_new(L->r, &w->scratch))) {
-            atomic_store(&w->hazard, NULL);
-            tr_errorf(err, errlen, *rc, "cannot allocate routing scratch");
-            return NULL;
+    if (w->s_gen != L->generation) {
+        /* First request of this thread on this generation: keep the scratch
+         * only if it covers every size of the new router. */
+        if (!w->scratch || tr_scratch_check(L->r, w->scratch, NULL, 0)) {
+            tr_scratch_free(w->scratch);
+            w->scratch = NULL;
+            w->s_gen = 0;
+            if ((*rc = tr_scratch_new(L->r, &w->scratch))) {
+                atomic_store(&w->hazard, NULL);
+                tr_errorf(err, errlen, *rc, "cannot allocate routing scratch");
+                return NULL;
+            }
         }
-        w->s_models = L->n_models;
-        w->s_tasks = L->n_tasks;
-        w->s_dim = L->dim;
+        w->s_gen = L->generation;
     }
     *scratch = w->scratch;
     *rc = TR_OK;
@@ -210,23 +210,29 @@ void tr_router_slot_release(tr_router_slot *s)
     if (tl_owner == s && tl_worker >= 0) atomic_store(&s->workers[tl_worker].hazard, NULL);
 }
 
-int tr_router_slot_reload(tr_router_slot *s, const char *path, unsigned long *gen,
-                          char *err, size_t errlen)
+void tr_router_slot_discard(tr_loaded_router *L)
+{
+    loaded_free(L);
+}
+
+char *tr_router_slot_path(tr_router_slot *s)
+{
+    /* the current router cannot be retired under us: publishes take the
+     * lock, and the path is copied before it is released */
+    pthread_mutex_lock(&s->reload_lock);
+    char *p = tr_strdup(atomic_load(&s->cur)->path);
+    pthread_mutex_unlock(&s->reload_lock);
+    return p;
+}
+
+int tr_router_slot_publish(tr_router_slot *s, tr_loaded_router *L, unsigned long *gen, char *err, size_t errlen)
 {
     pthread_mutex_lock(&s->reload_lock);
     tr_loaded_router *old = atomic_load(&s->cur);
-    tr_loaded_router *L = NULL;
-    char *p = tr_strdup(path ? path : old->path);
-    int rc = p ? load(s, p, s->generation + 1, &L, err, errlen) : tr_errorf(err, errlen, TR_ENOMEM, "out of memory");
-    tr_free(p);
-    if (rc) {
-        pthread_mutex_unlock(&s->reload_lock);
-        tr_metrics_reload(s->metrics, 0);
-        return rc;
-    }
+    L->generation = s->generation + 1;
     if (s->attach) {
         pthread_rwlock_wrlock(s->swap_lock);
-        rc = s->attach(s->attach_ctx, L, old, err, errlen);
+        int rc = s->attach(s->attach_ctx, L, old, err, errlen);
         if (rc) {
             pthread_rwlock_unlock(s->swap_lock);
             loaded_free(L);

@@ -5,14 +5,23 @@
  * about to use in its own slot (a hazard pointer), re-reads the current
  * pointer to make sure it did not change meanwhile, routes, and clears its
  * slot: two atomic stores per request, no lock, no shared counter.  A
- * reload (serialised by a mutex) opens and validates the new file first --
- * a bad file is refused and the old router keeps serving -- then swaps the
- * pointer and waits until no worker slot holds the old router before
+ * reload opens and validates the new file first -- a bad file is refused
+ * and the old router keeps serving -- then swaps the pointer (serialised by
+ * a mutex) and waits until no worker slot holds the old router before
  * closing it.  So in-flight requests finish on the router they started on.
  *
- * Each worker slot also owns that thread's tr_scratch; when a reload brings
- * a router with more models, tasks or dimensions the scratch is reallocated
- * on the thread's next request. */
+ * Each worker slot also owns that thread's tr_scratch and the generation it
+ * last checked it against: the first request of a thread on a new
+ * generation keeps the scratch when it covers every size of the new router
+ * (tr_scratch_check) and makes a new one otherwise, so a scratch never
+ * meets a router it was not checked for.  Per request this costs one
+ * integer compare.
+ *
+ * Loading (file I/O, validation, a probe route) and publishing are apart:
+ * tr_router_slot_load holds no lock, so a file that blocks on open or read
+ * blocks only the thread loading it (reload_worker.h runs reloads on a
+ * thread of their own); tr_router_slot_publish takes the slot's lock for
+ * the swap alone. */
 #ifndef TR_SERVER_RELOAD_H
 #define TR_SERVER_RELOAD_H
 
@@ -26,6 +35,10 @@
 #include "taskroute.h"
 
 #define TR_MAX_WORKERS 256
+
+/* The prompt a router must route before it is published, and that GET
+ * /healthz routes to prove routing works. */
+#define TR_PROBE_PROMPT "Explain the difference between a list and a tuple in Python."
 
 /* One loaded router and what the server precomputes for it.  Immutable
  * once published. */
@@ -51,7 +64,7 @@ typedef struct tr_loaded_router {
 typedef struct tr_worker_slot {
     _Atomic(tr_loaded_router *) hazard;
     tr_scratch *scratch;
-    size_t s_models, s_tasks, s_dim;  /* what scratch was sized for */
+    unsigned long s_gen;          /* the generation scratch was checked for; 0 = none */
     char pad[64];
 } tr_worker_slot;
 
@@ -59,7 +72,7 @@ typedef struct tr_router_slot {
     _Atomic(tr_loaded_router *) cur;
     tr_worker_slot workers[TR_MAX_WORKERS];
     atomic_int n_workers;
-    pthread_mutex_t reload_lock;
+    pthread_mutex_t reload_lock;  /* publishes, one at a time; never held across file I/O */
     unsigned long generation;
     tr_metrics *metrics;          /* borrowed */
     const tr_upstreams *ups;      /* borrowed; NULL = no proxy, every model routable */
@@ -87,11 +100,19 @@ tr_loaded_router *tr_router_slot_acquire(tr_router_slot *s, tr_scratch **scratch
                                          char *err, size_t errlen);
 void tr_router_slot_release(tr_router_slot *s);
 
-/* Open and validate path (NULL: the current router's path), then swap it in
- * and retire the old router once no request uses it.  On failure the old
- * router keeps serving and err says why.  Never call while holding an
- * acquired router.  *gen (may be NULL) gets the new generation. */
-int tr_router_slot_reload(tr_router_slot *s, const char *path, unsigned long *gen,
-                          char *err, size_t errlen);
+/* Open and validate path: it must load, have models, have a model with an
+ * upstream (when proxying) and route a probe prompt.  Takes no lock: may
+ * block as long as the file does.  *out is unpublished, owned by the caller
+ * until tr_router_slot_publish (or tr_router_slot_discard).  On failure the
+ * message names the file. */
+int tr_router_slot_load(tr_router_slot *s, const char *path, tr_loaded_router **out, char *err, size_t errlen);
+void tr_router_slot_discard(tr_loaded_router *L);
+/* Swap L in as the next generation (*gen, may be NULL) and retire the old
+ * router once no request uses it.  Takes L.  On failure (online mode could
+ * not carry its state over) L is freed, the old router keeps serving and
+ * err says why.  Never call while holding an acquired router. */
+int tr_router_slot_publish(tr_router_slot *s, tr_loaded_router *L, unsigned long *gen, char *err, size_t errlen);
+/* The current router's file (a copy, tr_free), or NULL when out of memory. */
+char *tr_router_slot_path(tr_router_slot *s);
 
 #endif

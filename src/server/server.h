@@ -16,6 +16,7 @@
 #include "server/metrics.h"
 #include "server/online_memory.h"
 #include "server/reload.h"
+#include "server/reload_worker.h"
 #include "server/upstreams.h"
 
 typedef struct tr_server_config {
@@ -36,6 +37,13 @@ typedef struct tr_server_config {
     double online_explore;     /* max share of exploring decisions; < 0: the library's default */
     unsigned long online_save_every; /* persist every N updates [100] */
     size_t online_memory;      /* request ids remembered for feedback [65536] */
+    char *router_real;         /* router_path resolved (owned), or NULL */
+    char *reload_dir;          /* --reload-dir, resolved (owned); NULL: only the served router's file */
+    char *admin_key;           /* --admin-key-file's key (owned); NULL: admin endpoints for loopback clients */
+    double reload_wait_s;      /* POST /admin/reload waits this long before answering 202 [2] */
+    unsigned request_timeout_s; /* a request's headers and body must arrive within this [10] */
+    unsigned max_conns;        /* open connections, all clients [4000] */
+    unsigned max_conns_per_client; /* open connections per client address [256] */
 } tr_server_config;
 
 /* Online mode's server-side state (online_serve.c). */
@@ -56,6 +64,7 @@ typedef struct tr_server {
     atomic_int *open_conns;     /* per daemon: its connections, for the listener's choice */
     int n_daemons;
     tr_listener listener;
+    tr_conn_guard *guard;       /* connection limits and request deadlines */
     tr_router_slot slot;
     tr_metrics *metrics;
     tr_upstreams *ups;          /* NULL: no proxy */
@@ -67,6 +76,12 @@ typedef struct tr_server {
     atomic_int stopping;        /* 1: shutting down, proxy transfers cancel */
     atomic_int proxy_threads;   /* running proxy transfers */
     tr_server_online online;
+    tr_reloader *reloader;
+    /* Routing failures that are the server's fault, in a row (a success
+     * resets it): /healthz turns unhealthy past a few. */
+    atomic_uint route_fail_streak;
+    pthread_mutex_t fail_mu;    /* guards last_fail: taken on failures only */
+    char last_fail[256];
 } tr_server;
 
 /* Everything one request carries between libmicrohttpd's calls. */
@@ -81,7 +96,9 @@ typedef struct tr_request {
     char *body;
     size_t len, cap;
     int too_large;
+    int close;                  /* answer with Connection: close (the body was not read) */
     int counted;                /* inflight gauge incremented */
+    tr_conn *conn;              /* its connection's record (conn_guard.h), or NULL */
     char request_id[40];
     char model[128];            /* chosen model, for the log and headers */
     char routed_model[128];     /* first choice when a fallback answered */

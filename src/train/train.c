@@ -9,10 +9,12 @@
 
 #include <cJSON.h>
 #include <cblas.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "base/opts.h"
 #include "base/util.h"
 #include "base/vec.h"
 #include "cluster/community.h"
@@ -31,6 +33,7 @@
  * resolution differs: 0 lets training choose it from the task count. */
 void tr_train_options_default(tr_train_options *o)
 {
+    if (!o) return;
     tr_embed_params e;
     tr_knn_params k;
     tr_community_params c;
@@ -40,6 +43,7 @@ void tr_train_options_default(tr_train_options *o)
     tr_community_params_default(&c);
     tr_heads_params_default(&h);
     memset(o, 0, sizeof *o);
+    o->struct_size = sizeof *o;
     o->seed = e.seed;
     o->threads = e.threads;
     o->dim = e.dim;
@@ -47,16 +51,116 @@ void tr_train_options_default(tr_train_options *o)
     o->min_df = e.min_df;
     o->max_features = e.max_features;
     o->bigrams = e.bigrams;
-    o->half_projection = e.projection == TR_PROJ_HALF;
+    o->projection = e.projection == TR_PROJ_HALF ? TR_PROJECTION_HALF : TR_PROJECTION_INT8;
     o->algo = c.algo;
     o->knn_k = (int)k.k;
     o->resolution = 0;
-    o->gate_top_k = h.gate_top_k;
     o->cv_folds = h.cv_folds;
     o->heads = NULL;
     o->knn_tasks = h.knn_tasks;
     o->knn_mass = h.knn_mass;
     o->knn_cap = h.knn_cap;
+}
+
+/* Our workers carry every training stage that needs threads (embedding,
+ * graph, classifier, heads' CV), in fixed chunks summed in order, so with
+ * OpenBLAS on one thread the router is the same whatever the thread count.
+ * OpenBLAS's thread count is process-wide and the caller's: blas_threads > 0
+ * sets it for the call and puts the caller's back after; 0 leaves it alone
+ * (threaded BLAS calls then sum in another order: a 63 x 256 SGEMV does on
+ * two threads). */
+static int blas_enter(int blas_threads)
+{
+    if (blas_threads <= 0) return 0;
+    int prev = openblas_get_num_threads();
+    openblas_set_num_threads(blas_threads);
+    return prev;
+}
+
+static void blas_leave(int blas_threads, int prev)
+{
+    if (blas_threads > 0) openblas_set_num_threads(prev);
+}
+
+void tr_train_options_x_default(tr_train_options_x *x)
+{
+    tr_community_params c;
+    tr_heads_params h;
+    tr_community_params_default(&c);
+    tr_heads_params_default(&h);
+    memset(x, 0, sizeof *x);
+    tr_train_options_default(&x->pub);
+    x->pub.struct_size = sizeof *x | TR_OPTS_INTERNAL;
+    x->mutual = c.mutual;
+    x->gate_top_k = h.gate_top_k;
+    x->cv_predictions = NULL;
+    x->holdout_folds = 5;   /* fold 0 of 5: the evaluation protocol's split */
+    x->holdout_fold = 0;
+}
+
+/* The knobs of options taken by tr_train_options_take, which are always the
+ * extension's public part. */
+static const tr_train_options_x *knobs(const tr_train_options *o)
+{
+    return (const tr_train_options_x *)o;
+}
+
+/* tr_train_options as first published */
+#define TRAIN_OPTIONS_MIN TR_SIZE_THROUGH(tr_train_options, progress_ctx)
+
+/* Every option in its range, checked before any work; the stages check
+ * their own parameters again (and callers that reach them directly). */
+static int check_options(const tr_train_options_x *x, char *err, size_t errlen)
+{
+    const tr_train_options *o = &x->pub;
+#define RANGE(v, name, lo, hi)                                                                           \
+    if ((v) < (lo) || (v) > (hi))                                                                        \
+        return tr_errorf(err, errlen, TR_EINVAL, "tr_train_options: %s %d not in [%d, %d]", name, (int)(v), \
+                         (int)(lo), (int)(hi));
+    RANGE(o->threads, "threads", 0, 256)
+    RANGE(o->blas_threads, "blas_threads", 0, 256)
+    RANGE(o->use_all, "use_all", 0, 1)
+    RANGE(o->dim, "dim", 1, 4096)
+    RANGE(o->vocab_size, "vocab_size", 8, 1000000)
+    RANGE(o->min_df, "min_df", 1, INT_MAX)
+    RANGE(o->max_features, "max_features", 1, INT_MAX)
+    RANGE(o->bigrams, "bigrams", 0, 1)
+    RANGE((int)o->projection, "projection", TR_PROJECTION_INT8, TR_PROJECTION_HALF)
+    RANGE((int)o->algo, "algo", TR_ALGO_LEIDEN, TR_ALGO_LOUVAIN)
+    RANGE(o->knn_k, "knn_k", 1, 1000)
+    RANGE(o->target_tasks, "target_tasks", 0, 100000)
+    RANGE(o->min_task_size, "min_task_size", 0, INT_MAX)
+    RANGE(o->cv_folds, "cv_folds", 0, 100)
+    RANGE(o->knn_tasks, "knn_tasks", 0, TR_HEADS_MAX_TOPK)
+    RANGE(o->knn_cap, "knn_cap", 0, INT_MAX)
+    RANGE(x->mutual, "mutual", 0, 1)
+    RANGE(x->gate_top_k, "gate_top_k", 1, TR_HEADS_MAX_TOPK)
+    RANGE(x->holdout_folds, "holdout_folds", 0, 100)
+#undef RANGE
+    if (!isfinite(o->resolution))
+        return tr_errorf(err, errlen, TR_EINVAL, "tr_train_options: resolution %g is not a number (<= 0: automatic)",
+                         o->resolution);
+    if (!(o->knn_mass >= 0 && o->knn_mass <= 1))
+        return tr_errorf(err, errlen, TR_EINVAL, "tr_train_options: knn_mass %g not in [0, 1]", o->knn_mass);
+    return TR_OK;
+}
+
+/* The caller's options (NULL: the defaults), public or the extension, into
+ * *x, checked. */
+int tr_train_options_take(const tr_train_options *opt, tr_train_options_x *x, char *err, size_t errlen)
+{
+    tr_train_options_x_default(x);
+    if (!opt) return TR_OK;
+    if (opt->struct_size & TR_OPTS_INTERNAL) {
+        if (opt->struct_size != (sizeof *x | TR_OPTS_INTERNAL))
+            return tr_errorf(err, errlen, TR_EINVAL, "tr_train_options: struct_size %#zx: not this library's "
+                             "extension (%#zx)", opt->struct_size, sizeof *x | TR_OPTS_INTERNAL);
+        memcpy(x, opt, sizeof *x);
+        return check_options(x, err, errlen);
+    }
+    int rc = tr_opts_take(&x->pub, sizeof x->pub, opt, TRAIN_OPTIONS_MIN, "tr_train_options", err, errlen);
+    x->pub.struct_size = sizeof *x | TR_OPTS_INTERNAL;
+    return rc ? rc : check_options(x, err, errlen);
 }
 
 /* Defaults for the number and size of tasks when the caller sets neither a
@@ -214,8 +318,14 @@ static int run_stage1(const tr_dataset *ds, const tr_train_options *o, tr_warm *
     int rc;
     memset(s, 0, sizeof *s);
     int threads = o->threads > 0 ? o->threads : tr_ncpu();
-    if ((rc = tr_dataset_train_indices(ds, o->use_all, &s->idx, &s->n)))
-        return tr_errorf(err, errlen, rc, "%s: selecting the training split failed", ds->path);
+    const tr_train_options_x *x = knobs(o);
+    int K = x->holdout_folds < 2 ? 5 : x->holdout_folds;
+    if (!o->use_all && (x->holdout_fold < 0 || x->holdout_fold >= K))
+        return tr_errorf(err, errlen, TR_EINVAL, "holdout_fold %d: want 0..%d (holdout_folds %d)", x->holdout_fold,
+                         K - 1, K);
+    rc = o->use_all ? tr_dataset_train_indices(ds, 1, &s->idx, &s->n)
+                    : tr_dataset_fold_indices(ds, (unsigned)K, (unsigned)x->holdout_fold, 0, &s->idx, &s->n);
+    if (rc) return tr_errorf(err, errlen, rc, "%s: selecting the training split failed", ds->path);
     size_t min_n = (size_t)(o->knn_k > 0 ? o->knn_k : 15) + 2;
     if (s->n < min_n)
         return tr_errorf(err, errlen, TR_ETOOFEW, "%s: %zu training prompts; discovery needs at least %zu (k=%d)",
@@ -239,7 +349,7 @@ static int run_stage1(const tr_dataset *ds, const tr_train_options *o, tr_warm *
         ep.min_df = o->min_df;
         ep.max_features = o->max_features;
         ep.bigrams = o->bigrams;
-        ep.projection = o->half_projection ? TR_PROJ_HALF : TR_PROJ_INT8;
+        ep.projection = o->projection == TR_PROJECTION_HALF ? TR_PROJ_HALF : TR_PROJ_INT8;
         ep.seed = o->seed;
         ep.threads = threads;
         /* warm start: the old embedder, so embeddings stay comparable */
@@ -277,7 +387,7 @@ static int run_stage1(const tr_dataset *ds, const tr_train_options *o, tr_warm *
     cp.resolution = o->resolution > 0 ? o->resolution : 1.0;
     cp.target_tasks = (size_t)(o->target_tasks > 0 ? o->target_tasks : 0);
     cp.min_size = (size_t)(o->min_task_size > 0 ? o->min_task_size : 0);
-    cp.mutual = o->mutual;
+    cp.mutual = knobs(o)->mutual;
     cp.seed = o->seed;
     if (!cp.min_size) cp.min_size = default_min_task_size(s->n);
     if (!cp.target_tasks && o->resolution <= 0)
@@ -374,6 +484,12 @@ static char *config_json(const tr_dataset *ds, const tr_train_options *o, const 
     cJSON_AddStringToObject(j, "kind", kind);
     cJSON_AddStringToObject(j, "trained_on", ds->path ? ds->path : "");
     cJSON_AddNumberToObject(j, "n_train", (double)s->n);
+    const tr_train_options_x *x = knobs(o);
+    if (!o->use_all && x->holdout_folds >= 2 && !(x->holdout_folds == 5 && x->holdout_fold == 0)) {
+        /* a k-fold run's router says which fold it never saw */
+        cJSON_AddNumberToObject(j, "holdout_folds", x->holdout_folds);
+        cJSON_AddNumberToObject(j, "holdout_fold", x->holdout_fold);
+    }
     char seed[32];
     snprintf(seed, sizeof seed, "%llu", (unsigned long long)o->seed);
     cJSON_AddStringToObject(j, "seed", seed);
@@ -387,7 +503,7 @@ static char *config_json(const tr_dataset *ds, const tr_train_options *o, const 
     cJSON_AddNumberToObject(j, "min_df", ep ? ep->min_df : o->min_df);
     cJSON_AddNumberToObject(j, "max_features", ep ? ep->max_features : o->max_features);
     cJSON_AddNumberToObject(j, "bigrams", ep ? ep->bigrams : o->bigrams);
-    int proj = ep ? ep->projection : o->half_projection ? TR_PROJ_HALF : TR_PROJ_INT8;
+    int proj = ep ? ep->projection : o->projection == TR_PROJECTION_HALF ? TR_PROJ_HALF : TR_PROJ_INT8;
     cJSON_AddStringToObject(j, "projection", proj == TR_PROJ_INT8 ? "int8" : proj == TR_PROJ_HALF ? "half" : "float");
     if (emb) {
         static const char *const rules[] = {"whole", "ascii-words", "utf8-words", "digit-runs", "script-runs"};
@@ -396,7 +512,7 @@ static char *config_json(const tr_dataset *ds, const tr_train_options *o, const 
     }
     cJSON_AddStringToObject(j, "algo", o->algo == TR_ALGO_LEIDEN ? "leiden" : "louvain");
     cJSON_AddNumberToObject(j, "knn_k", o->knn_k);
-    cJSON_AddBoolToObject(j, "mutual", o->mutual);
+    cJSON_AddBoolToObject(j, "mutual", knobs(o)->mutual);
     cJSON_AddNumberToObject(j, "resolution", s->resolution);
     cJSON_AddNumberToObject(j, "n_tasks", (double)s->T);
     cJSON_AddNumberToObject(j, "modularity", s->modularity);
@@ -485,16 +601,18 @@ static void take_membership(stage1 *s, int32_t **membership, size_t *n)
 static int discover(const tr_dataset *ds, const tr_train_options *opt, tr_router **out, char **report,
                     int32_t **membership, size_t *n_membership, char *err, size_t errlen)
 {
+    if (!out) return tr_errorf(err, errlen, TR_EINVAL, "tr_discover: out is NULL");
     *out = NULL;
     if (report) *report = NULL;
-    if (!ds) return tr_errorf(err, errlen, TR_EINVAL, "tr_discover: NULL dataset");
-    tr_train_options d;
-    if (!opt) { tr_train_options_default(&d); opt = &d; }
+    if (!ds) return tr_errorf(err, errlen, TR_EINVAL, "tr_discover: ds is NULL");
+    tr_train_options_x d;
+    int rc = tr_train_options_take(opt, &d, err, errlen);
+    if (rc) return rc;
+    opt = &d.pub;
     stage1 s;
-    int blas_threads = openblas_get_num_threads();   /* one BLAS thread, as in tr_train_warm */
-    openblas_set_num_threads(1);
-    int rc = run_stage1(ds, opt, NULL, 0, report != NULL, &s, err, errlen);
-    openblas_set_num_threads(blas_threads);
+    int blas = blas_enter(opt->blas_threads);
+    rc = run_stage1(ds, opt, NULL, 0, report != NULL, &s, err, errlen);
+    blas_leave(opt->blas_threads, blas);
     if (!rc) rc = assemble(ds, opt, &s, "discover", out, err, errlen);
     if (!rc && !((*out)->config_json = config_json(ds, opt, &s, (*out)->emb, "discover", NULL, NULL)))
         rc = tr_errorf(err, errlen, TR_ENOMEM, "out of memory");
@@ -516,34 +634,27 @@ int tr_discover(const tr_dataset *ds, const tr_train_options *opt, tr_router **o
     return discover(ds, opt, out, report, NULL, NULL, err, errlen);
 }
 
-int tr_train(const tr_dataset *ds, const tr_train_options *opt, tr_router **out, char *err, size_t errlen)
+/* cur: the current router the caller holds (named cur_name), or NULL:
+ * then opt->warm_start's file, or a cold run. */
+static int train_warm(const tr_dataset *ds, const tr_train_options *opt, const tr_router *cur, const char *cur_name,
+                      const tr_warm_params *wp, tr_router **out, char **drift, int32_t **membership,
+                      size_t *n_membership, char *err, size_t errlen)
 {
-    return tr_train_warm(ds, opt, NULL, out, NULL, err, errlen);
-}
-
-static int train_warm(const tr_dataset *ds, const tr_train_options *opt, const tr_warm_params *wp, tr_router **out,
-                      char **drift, int32_t **membership, size_t *n_membership, char *err, size_t errlen)
-{
-    *out = NULL;
-    if (drift) *drift = NULL;
-    if (!ds) return tr_errorf(err, errlen, TR_EINVAL, "tr_train: NULL dataset");
     if (ds->n_models == 0)
         return tr_errorf(err, errlen, TR_ETOOFEW, "%s: no record has scores: training needs per-model scores "
                          "(`taskroute discover` needs prompts only)", ds->path);
-    tr_train_options d;
-    if (!opt) { tr_train_options_default(&d); opt = &d; }
+    int rc = TR_OK;
     stage1 s;
     tr_router *r = NULL;
     float *S = NULL, *C = NULL, *L = NULL, *Z = NULL;
     char *hdesc = NULL;
     tr_warm *warm = NULL;
-    int rc = TR_OK;
     memset(&s, 0, sizeof s);
     /* the heads' options are checked before the long first stage */
     tr_heads_params hp;
     tr_heads_params_default(&hp);
     hp.seed = opt->seed;
-    hp.gate_top_k = opt->gate_top_k;
+    hp.gate_top_k = knobs(opt)->gate_top_k;
     hp.cv_folds = opt->cv_folds;
     hp.knn_tasks = opt->knn_tasks;
     hp.knn_mass = opt->knn_mass;
@@ -551,7 +662,8 @@ static int train_warm(const tr_dataset *ds, const tr_train_options *opt, const t
     hp.threads = opt->threads;
     if (opt->heads && (rc = tr_heads_params_restrict(&hp, opt->heads, err, errlen))) goto done;
     if ((rc = tr_heads_params_check(&hp, err, errlen))) goto done;
-    if (opt->warm_start && (rc = tr_warm_open(opt->warm_start, wp, &warm, err, errlen))) goto done;
+    if (cur && (rc = tr_warm_from(cur, cur_name, wp, &warm, err, errlen))) goto done;
+    if (!cur && opt->warm_start && (rc = tr_warm_open(opt->warm_start, wp, &warm, err, errlen))) goto done;
     if ((rc = run_stage1(ds, opt, warm, 1, 0, &s, err, errlen))) goto done;
     progress(opt, "heads", 0.8);
     S = gather(ds->scores, s.idx, s.n, ds->n_models);
@@ -570,8 +682,9 @@ static int train_warm(const tr_dataset *ds, const tr_train_options *opt, const t
                                 Z + i * TR_HEADS_SURF);
         }
     }
-    tr_cv_predictions cvp = {opt->cv_predictions, ds, s.idx, s.membership, err, errlen};
-    if (opt->cv_predictions) { hp.oof = tr_cv_predictions_write; hp.oof_ctx = &cvp; }
+    const char *cv_predictions = knobs(opt)->cv_predictions;
+    tr_cv_predictions cvp = {cv_predictions, ds, s.idx, s.membership, err, errlen};
+    if (cv_predictions) { hp.oof = tr_cv_predictions_write; hp.oof_ctx = &cvp; }
     hp.fold = s.fold;
     hp.surf = Z;   /* NULL on caller-supplied embeddings (routing never sees a prompt) or when no head reads them */
     struct tr_heads *h = NULL;
@@ -603,33 +716,85 @@ done:
     return rc;
 }
 
-/* Training runs OpenBLAS on one thread: our workers carry every stage that
- * needs more (embedding, graph, classifier, heads' CV), in fixed chunks
- * summed in order, so the router is the same whatever the thread count,
- * ours or OpenBLAS's.  Threaded BLAS calls left would not be: a 63 x 256
- * SGEMV, for one, sums in another order on two threads. */
+/* The entry of every training run: arguments and options checked, then
+ * OpenBLAS as the caller asked for the length of the run. */
+static int train_entry(const char *fn, const tr_dataset *ds, const tr_train_options *opt, const tr_router *cur,
+                       const char *cur_name, const tr_warm_params *wp, tr_router **out, char **drift, char *err,
+                       size_t errlen)
+{
+    if (!out) return tr_errorf(err, errlen, TR_EINVAL, "%s: out is NULL", fn);
+    *out = NULL;
+    if (drift) *drift = NULL;
+    if (!ds) return tr_errorf(err, errlen, TR_EINVAL, "%s: ds is NULL", fn);
+    tr_train_options_x o;
+    int rc = tr_train_options_take(opt, &o, err, errlen);
+    if (rc) return rc;
+    int blas = blas_enter(o.pub.blas_threads);
+    rc = train_warm(ds, &o.pub, cur, cur_name, wp, out, drift, NULL, NULL, err, errlen);
+    blas_leave(o.pub.blas_threads, blas);
+    return rc;
+}
+
+int tr_train(const tr_dataset *ds, const tr_train_options *opt, tr_router **out, char *err, size_t errlen)
+{
+    return train_entry("tr_train", ds, opt, NULL, NULL, NULL, out, NULL, err, errlen);
+}
+
 int tr_train_warm(const tr_dataset *ds, const tr_train_options *opt, const tr_warm_params *wp, tr_router **out,
                   char **drift, char *err, size_t errlen)
 {
-    int blas_threads = openblas_get_num_threads();
-    openblas_set_num_threads(1);
-    int rc = train_warm(ds, opt, wp, out, drift, NULL, NULL, err, errlen);
-    openblas_set_num_threads(blas_threads);
-    return rc;
+    return train_entry("tr_train", ds, opt, NULL, NULL, wp, out, drift, err, errlen);
+}
+
+/* tr_warm_options as first published */
+#define WARM_OPTIONS_MIN TR_SIZE_THROUGH(tr_warm_options, current_name)
+
+int tr_train_warm_start(const tr_dataset *ds, const tr_router *current, const tr_train_options *opt,
+                        const tr_warm_options *wopt, tr_router **out, char **drift, char *err, size_t errlen)
+{
+    if (out) *out = NULL;
+    if (drift) *drift = NULL;
+    if (!current) return tr_errorf(err, errlen, TR_EINVAL, "tr_train_warm_start: current is NULL");
+    tr_train_options_x x;
+    int rc = tr_train_options_take(opt, &x, err, errlen);
+    if (rc) return rc;
+    if (x.pub.warm_start)
+        return tr_errorf(err, errlen, TR_EINVAL, "tr_train_warm_start: opt->warm_start names a file, but the "
+                         "current router is given: leave warm_start NULL");
+    tr_warm_options w;
+    tr_warm_options_default(&w);
+    rc = wopt ? tr_opts_take(&w, sizeof w, wopt, WARM_OPTIONS_MIN, "tr_warm_options", err, errlen) : TR_OK;
+    if (rc) return rc;
+    if (w.refit_embedder != 0 && w.refit_embedder != 1)
+        return tr_errorf(err, errlen, TR_EINVAL, "tr_warm_options: refit_embedder %d is not 0 or 1", w.refit_embedder);
+    if (!(w.match_min_score >= 0 && w.match_min_score <= 1))
+        return tr_errorf(err, errlen, TR_EINVAL, "tr_warm_options: match_min_score %g not in [0, 1]",
+                         w.match_min_score);
+    tr_warm_params wp;
+    tr_warm_params_default(&wp);
+    wp.refit_embedder = w.refit_embedder;
+    wp.match.min_score = w.match_min_score;
+    return train_entry("tr_train_warm_start", ds, &x.pub, current, w.current_name, &wp, out, drift, err, errlen);
 }
 
 int tr_train_tasks(const tr_dataset *ds, const tr_train_options *opt, int heads, tr_router **out,
                    char **report, int32_t **membership, size_t *n, char *err, size_t errlen)
 {
+    if (!membership || !n) return tr_errorf(err, errlen, TR_EINVAL, "tr_train_tasks: membership is NULL");
     *membership = NULL;
     *n = 0;
     if (!heads) return discover(ds, opt, out, report, membership, n, err, errlen);
     if (report) *report = NULL;
-    if (opt && opt->warm_start)
+    if (!out) return tr_errorf(err, errlen, TR_EINVAL, "tr_train_tasks: out is NULL");
+    *out = NULL;
+    if (!ds) return tr_errorf(err, errlen, TR_EINVAL, "tr_train_tasks: ds is NULL");
+    tr_train_options_x o;
+    int rc = tr_train_options_take(opt, &o, err, errlen);
+    if (rc) return rc;
+    if (o.pub.warm_start)
         return tr_errorf(err, errlen, TR_EINVAL, "tr_train_tasks: no warm start here (tr_train_warm)");
-    int blas_threads = openblas_get_num_threads();
-    openblas_set_num_threads(1);
-    int rc = train_warm(ds, opt, NULL, out, NULL, membership, n, err, errlen);
-    openblas_set_num_threads(blas_threads);
+    int blas = blas_enter(o.pub.blas_threads);
+    rc = train_warm(ds, &o.pub, NULL, NULL, NULL, out, NULL, membership, n, err, errlen);
+    blas_leave(o.pub.blas_threads, blas);
     return rc;
 }

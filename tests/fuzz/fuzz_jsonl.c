@@ -20,7 +20,8 @@ static void drop(void *ctx, const char *msg)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    tr_load_options o = {0};
+    tr_load_options o;
+    tr_load_options_default(&o);
     o.report = drop;
     if (size > 0) o.skip_bad = data[0] & 1;
     tr_dataset *ds = NULL;
