@@ -1,7 +1,8 @@
 # taskroute: library, CLI and server.  `make help` lists the targets.
 #
-# Every .c and .cc under src/ goes into the library except src/cli/ and
-# src/server/, which make the binary, and src/mpi/, which `make mpi` builds
+# Every .c and .cc under src/ goes into the library except src/cli/,
+# src/server/ and src/upstream/ (the client of upstream providers, on
+# libcurl), which make the binary, and src/mpi/, which `make mpi` builds
 # into build/taskroute-mpi with mpicc (docs/distributed.md).  Includes name their folder
 # ("base/util.h"), so -Isrc is the one internal include root.  Objects live in $(BUILD) so a sanitizer
 # build (make asan) never mixes with the normal one.
@@ -40,10 +41,10 @@ ALL_CFLAGS   = -std=c11 $(WARN) -fPIC -pthread $(CFLAGS) $(SAN) $(PKG_CFLAGS)
 ALL_CXXFLAGS = -std=c++17 $(WARN) -fPIC -pthread $(CXXFLAGS) $(SAN) $(PKG_CFLAGS)
 LDLIBS_LIB   = $(PKG_LIBS) -lstdc++ -lm -pthread
 
-LIB_SRC := $(shell find src \( -path src/cli -o -path src/server -o -path src/mpi \) -prune -o -type f \( -name '*.c' -o -name '*.cc' \) -print)
+LIB_SRC := $(shell find src \( -path src/cli -o -path src/server -o -path src/upstream -o -path src/mpi \) -prune -o -type f \( -name '*.c' -o -name '*.cc' \) -print)
 LIB_C   := $(sort $(filter %.c,$(LIB_SRC)))
 LIB_CXX := $(sort $(filter %.cc,$(LIB_SRC)))
-BIN_C   := $(sort $(wildcard src/cli/*.c src/server/*.c))
+BIN_C   := $(sort $(wildcard src/cli/*.c src/server/*.c src/upstream/*.c))
 TEST_C  := $(sort $(wildcard tests/test_*.c))
 BENCH_C := $(sort $(wildcard bench/bench_*.c))
 

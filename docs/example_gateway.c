@@ -42,8 +42,10 @@ int main(int argc, char **argv)
             rc = 1;
             continue;
         }
-        printf("%s\t(task %s, p=%.2f; predicted quality %.3f at $%.6f)\n", d.model_name, d.task_name,
-               d.task_prob, d.quality[d.model], d.cost[d.model]);
+        /* the task's id stays the same across warm-started retrains; its slug suits a metric label */
+        printf("%s\t(task %d %s \"%s\", p=%.2f%s; predicted quality %.3f at $%.6f)\n", d.model_name, d.task_id,
+               tr_router_task_slug(r, (size_t)d.task), d.task_name, d.task_prob,
+               d.ood ? ", out of distribution" : "", d.quality[d.model], d.cost[d.model]);
     }
     tr_scratch_free(s);
     tr_router_close(r);

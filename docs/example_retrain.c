@@ -44,7 +44,7 @@ int main(int argc, char **argv)
     }
 
     /* 1. the new traffic against the router in service */
-    if (tr_drift_traffic(current, ds, 0, &traffic, err, sizeof err) != TR_OK) {
+    if (tr_drift_traffic(current, ds, NULL, &traffic, err, sizeof err) != TR_OK) {
         fprintf(stderr, "%s\n", err);
         goto done;
     }

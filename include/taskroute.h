@@ -258,6 +258,18 @@ TR_API int tr_train(const tr_dataset *ds, const tr_train_options *opt,
 /* Write the router file atomically (temporary file, fsync, rename).  Borrows r. */
 TR_API int tr_router_save(const tr_router *r, const char *path, char *err, size_t errlen);
 
+/* Name the task whose stable id is id (UTF-8, 1 to 200 bytes, no control
+ * characters, unique among the router's tasks): read the router file at
+ * path_in and write it to path_out (which may be path_in) atomically, every
+ * section but the task table unchanged.  The name survives warm-started
+ * retraining (a matched task keeps it) and the task's slug follows it.
+ * A router already open is not changed: open the file again to see the
+ * name.  Borrows everything.  TR_ENOTFOUND (no such id, the ids in the
+ * message), TR_EINVAL (a bad or repeated name), the errors of
+ * tr_router_open and tr_router_save. */
+TR_API int tr_router_rename_task(const char *path_in, int id, const char *name, const char *path_out,
+                                 char *err, size_t errlen);
+
 /* Load and validate a router file (magic, version, checksums, counts).
  * *out owned by the caller: tr_router_close. */
 TR_API int tr_router_open(const char *path, tr_router **out, char *err, size_t errlen);
@@ -269,10 +281,18 @@ TR_API size_t tr_router_model_count(const tr_router *r);
 TR_API const char *tr_router_model_name(const tr_router *r, size_t m); /* owned by r, or NULL */
 TR_API size_t tr_router_task_count(const tr_router *r);
 TR_API const char *tr_router_task_name(const tr_router *r, size_t t);  /* owned by r, or NULL */
+/* Task t's slug: its name as a short unique ASCII identifier ([a-z0-9-],
+ * at most 40 bytes, e.g. "contract-lease-tenant"), for metric labels, URLs
+ * and file names; it follows the name (a rename changes it).  Owned by r;
+ * NULL when t is out of range. */
+TR_API const char *tr_router_task_slug(const tr_router *r, size_t t);
 TR_API size_t tr_router_dim(const tr_router *r);  /* embedding dimension */
 /* Task t's stable id (kept across warm-started retrains), or -1. */
 TR_API int tr_router_task_id(const tr_router *r, size_t t);
 TR_API int tr_router_has_heads(const tr_router *r); /* 0 for a stage-1 (discover) file */
+/* The out-of-distribution threshold decisions' ood_score is compared with
+ * (tr_decision), or NaN for a router file that has none. */
+TR_API double tr_router_ood_threshold(const tr_router *r);
 /* Index of the model called 'name', or -1.  Borrows name. */
 TR_API int tr_router_find_model(const tr_router *r, const char *name);
 
@@ -330,6 +350,17 @@ typedef struct tr_decision {
     const float *cost;
     const float *task_probs;
     int task_id;              /* that task's id, stable across warm-started retrains */
+    /* Out of distribution: the prompt looks like none of the router's tasks.
+     * ood_score: LARGER means MORE out of distribution.  It is the larger of
+     * the task classifier's energy (-log sum_t exp(logit_t)) and the share
+     * of the prompt the embedder's projection loses, each on the scale of
+     * held-out training prompts (tr_route_embedding: the energy alone).
+     * ood = 1 when ood_score is above the router's threshold
+     * (tr_router_ood_threshold), calibrated at training so that about 5% of
+     * held-out training prompts lie above it.  A router file without a
+     * threshold (written before it existed) never sets ood. */
+    int ood;
+    float ood_score;
 } tr_decision;
 
 /* Route one prompt (UTF-8, len bytes).  Borrows r, prompt, opt (NULL =
@@ -350,6 +381,67 @@ TR_API int tr_route(const tr_router *r, const char *prompt, size_t len,
 TR_API int tr_route_embedding(const tr_router *r, const float *x, size_t d,
                        const tr_route_options *opt, tr_scratch *s,
                        tr_decision *out);
+
+/* ------------------------------------------------------------- policies */
+
+/* What training estimated for the router's default policy, "the best
+ * single model's quality at the least cost": out-of-fold predictions on the
+ * training rows, selection at each λ of a grid, and the λ whose mean cost
+ * is least while its mean quality reaches the best single model's (when
+ * none reaches it, the λ of highest quality). */
+typedef struct tr_policy_estimate {
+    double lambda;          /* the default λ: quality points (scores in [0, 1]) the
+                               policy gives up to save one USD per request */
+    double quality, cost;   /* its mean quality and USD per request on the training rows */
+    int best_model;         /* the best single model (router index) on the same rows */
+    double best_quality, best_cost;
+} tr_policy_estimate;
+
+/* The router's default policy: sets opt->mode and opt->value (other fields
+ * of opt are left as they are) and, when est is not NULL, what training
+ * estimated for it.  TR_OK; or TR_ENOTFOUND for a router file trained
+ * before defaults were stored (or a stage-1 router), with opt set to the
+ * fallback, TR_SELECT_QUALITY, and *est NaN with best_model -1.  Borrows r;
+ * opt and est are the caller's. */
+TR_API int tr_router_default_policy(const tr_router *r, tr_route_options *opt, tr_policy_estimate *est);
+
+/* The λ that selection under opt trades quality against cost with:
+ * LAMBDA its value (negative: 0; +inf: the cheapest model), BUDGET the λ
+ * the router's budget table gives for the budget, QUALITY 0; NaN for
+ * TOLERANCE and RISK, which do not select by one λ.  Borrows both; opt
+ * NULL: the defaults (λ = 0). */
+TR_API double tr_route_lambda(const tr_router *r, const tr_route_options *opt);
+
+/* Rank the models for the prompt d was routed on, the way the policy opt
+ * prefers them: d->model first, then every other model that opt->allowed
+ * permits (NULL: all) and that has a prediction.  LAMBDA and BUDGET order
+ * by q - λ c (ties: cheaper), QUALITY and RISK by predicted quality (ties:
+ * cheaper), TOLERANCE the models within the tolerance by cost, then the
+ * rest by quality.  Writes at most cap model indices to order and returns
+ * how many it wrote.  d must be the last decision of its scratch (its
+ * arrays are read); when d->model is -1 the ranking starts with the
+ * policy's own first choice.  Allocates nothing; borrows everything. */
+TR_API size_t tr_decision_rank(const tr_router *r, const tr_decision *d, const tr_route_options *opt,
+                        int *order, size_t cap);
+
+/* --------------------------------------------------------------- prices */
+
+/* Record the price model m was trained at (USD per million input and
+ * output tokens; finite, >= 0, not both 0), kept in the router's config
+ * when it is saved: a server scales the router's cost estimates by a later
+ * price against this one.  Call before the router is shared.  TR_OK or
+ * TR_EINVAL / TR_ENOMEM with err set.  r is the caller's. */
+TR_API int tr_router_set_reference_price(tr_router *r, size_t m, double input_per_mtok, double output_per_mtok,
+                                  char *err, size_t errlen);
+/* Model m's reference price: TR_OK and both written, or TR_ENOTFOUND (none
+ * recorded).  Borrows r. */
+TR_API int tr_router_reference_price(const tr_router *r, size_t m, double *input_per_mtok, double *output_per_mtok);
+/* Multiply model m's predicted cost by scale (finite, > 0; 1 undoes it) in
+ * every later tr_route and tr_route_embedding on r: a price change without
+ * retraining.  Not saved with the router.  Call before the router is
+ * shared: routing reads the scale without a lock.  TR_OK or TR_EINVAL /
+ * TR_ENOMEM. */
+TR_API int tr_router_set_cost_scale(tr_router *r, size_t m, double scale);
 
 /* ------------------------------------------------------------- evaluation */
 
@@ -480,15 +572,19 @@ TR_API int tr_regression_guard(const tr_router *current, const tr_router *candid
                                const tr_guard_options *opt, char **evidence, char *err, size_t errlen);
 
 /* Traffic drift without retraining: how the prompts of ds (scores ignored)
- * spread over r's tasks against the training shares, and which of them look
- * like no task (out of distribution: cosine to every task centroid below
- * threshold; <= 0: the one stored in r at training).  *json owned by the
- * caller: tr_free: {"kind":"traffic", "n", "ood_threshold", "ood_share",
- * "ood_count", "tv_distance", "js_divergence", "tasks": [{"id", "name",
- * "share_train", "share_traffic", "delta", "ood_nearest"}], ...}.  Borrows
- * r and ds. */
-TR_API int tr_drift_traffic(const tr_router *r, const tr_dataset *ds, double threshold, char **json, char *err,
-                            size_t errlen);
+ * spread over r's tasks against the training shares, and which of them are
+ * out of distribution (a decision's ood_score above the threshold).
+ * threshold: NULL for the one calibrated at training
+ * (tr_router_ood_threshold), else a threshold on the same score (borrowed).
+ * A router file without an OOD calibration counts no OOD prompts
+ * ("ood_count", "ood_share" and "ood_threshold" null, "threshold_source"
+ * "none").  *json owned by the caller: tr_free:
+ * {"kind":"traffic", "n", "ood_threshold", "threshold_source", "ood_share",
+ * "ood_count", "tv_distance", "js_divergence", "tasks": [{"id", "slug",
+ * "name", "share_train", "share_traffic", "delta", "ood_nearest"}], ...}.
+ * Borrows r and ds.  TR_EINVAL for a NaN or infinite threshold. */
+TR_API int tr_drift_traffic(const tr_router *r, const tr_dataset *ds, const double *threshold, char **json,
+                            char *err, size_t errlen);
 
 /* Render a drift report (the JSON of tr_train_warm_start or
  * tr_drift_traffic, borrowed) as Markdown.  *md owned by the caller:

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # The library's folders depend one way, in the data flow's order: a file in
 # src/F may include headers of F and of the folders before F, never after.
-# The CLI, the server and the MPI trainer are clients and may include any
-# library folder (the server never the CLI; the MPI trainer the CLI's helpers
-# but not the server).  Also: no two source files share a name.  Prints the
-# offending lines; exit 1 when there is one.
+# upstream (the binary's client of model providers) comes last: no library
+# folder may call it.  The CLI, the server and the MPI trainer are clients
+# and may include any of these folders (the server never the CLI; the MPI
+# trainer the CLI's helpers but not the server).  Also: no two source files
+# share a name.  Prints the offending lines; exit 1 when there is one.
 set -u
 cd "$(dirname "$0")/.."
-order=(base kernels data embed cluster classify heads router route eval retrain train dist)
+order=(base kernels data embed cluster classify heads router route eval retrain train dist upstream)
 rank() { local i; for i in "${!order[@]}"; do [ "${order[$i]}" = "$1" ] && { echo "$i"; return; }; done; echo -1; }
 bad=0
 for dir in src/*/; do

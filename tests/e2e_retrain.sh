@@ -126,14 +126,16 @@ with open(sys.argv[2], 'w') as f:
     for r in rows: f.write(json.dumps({'id': r['id'], 'prompt': r['prompt']}) + '\n')
 PY
 "$bin" drift "$tmp/cur.trm" "$tmp/ood.jsonl" --json -q > "$tmp/o.json"
-check "drift: OOD share low on normal traffic, high with planted OOD prompts" $py -c "
+check "drift: OOD share near the calibrated 5% on normal traffic, every planted OOD prompt flagged" $py -c "
 import json; a=json.load(open('$tmp/t.json')); b=json.load(open('$tmp/o.json'))
-assert a['ood_share'] < 0.05, a['ood_share']
-assert b['ood_share'] > a['ood_share'], (a['ood_share'], b['ood_share'])
+assert a['threshold_source'] == 'router' and a['ood_share'] <= 0.10, a['ood_share']
+# 200 of the normal prompts (flagged as in t.json at most) and 100 planted ones
+assert b['ood_count'] >= 100 and b['ood_count'] <= 100 + a['ood_count'], (a['ood_count'], b['ood_count'])
 assert abs(sum(t['share_traffic'] for t in a['tasks']) - 1) < 1e-6"
-"$bin" drift "$tmp/cur.trm" "$tmp/traffic.jsonl" --json --threshold 0.999 -q > "$tmp/h.json"
-check "drift --threshold overrides the stored one" $py -c "
-import json; d=json.load(open('$tmp/h.json')); assert d['ood_share'] > 0.9 and d['ood_threshold'] == 0.999, d"
+"$bin" drift "$tmp/cur.trm" "$tmp/traffic.jsonl" --json --threshold -1e9 -q > "$tmp/h.json"
+check "drift --threshold overrides the router's" $py -c "
+import json; d=json.load(open('$tmp/h.json')); assert d['ood_share'] == 1 and d['ood_threshold'] == -1e9, d
+assert d['threshold_source'] == 'option', d"
 "$bin" drift "$tmp/cur.trm" >/dev/null 2>&1; check "drift without traffic exits 2" [ $? -eq 2 ]
 
 # feedback from the server's logs, joined on request_id

@@ -3,7 +3,8 @@
 # tests/upstream_stub as the upstream chat API) on free loopback ports,
 # drives every endpoint with curl, checks status codes AND error messages,
 # reloads under concurrent load, refuses a bad router file, proxies
-# (plain, streaming, upstream 500 -> 502, hang -> 504, fallback), and stops
+# (plain, streaming, upstream 500 -> 502 and hang -> 504 when the request
+# forbids fallback, fallback otherwise), and stops
 # everything cleanly.  Exit 0 pass, 1 fail, 77 skip (no trainer yet).
 # TR_E2E_ROUTER=path uses that router file instead of training one.
 TR_E2E_NAME=tr_e2e_server
@@ -202,18 +203,18 @@ grep -q "ok-$M0" "$tmp/sse" || fail "stream model not rewritten"
 "$PY" - "$tmp/sse" <<'PYEOF' || fail "stream arrived in one piece: $(cat "$tmp/sse")"
 import sys
 t = [float(l.split(" ", 1)[0]) for l in open(sys.argv[1])]
-assert len(t) == 4 and t[-1] - t[0] >= 0.2, t
+assert len(t) == 5 and t[-1] - t[0] >= 0.2, t
 PYEOF
 header Content-Type | grep -q text/event-stream || fail "stream content type"
 [ "$(header X-Taskroute-Model)" = "$M0" ] || fail "stream X-Taskroute-Model"
 ok "proxy: SSE stream passed through chunk by chunk"
 
-req POST "$U/v1/chat/completions" "{\"model\": \"$M1\", \"messages\": [{\"role\": \"user\", \"content\": \"Say hi\"}]}"
+req POST "$U/v1/chat/completions" "{\"model\": \"$M1\", \"fallback\": false, \"messages\": [{\"role\": \"user\", \"content\": \"Say hi\"}]}"
 expect_error 502 upstream_error "answered HTTP 500"
-ok "proxy: upstream 500 -> 502"
+ok "proxy: upstream 500 -> 502 (the request forbids fallback)"
 if [ -n "$M2" ]; then
   t0=$(date +%s.%N)
-  req POST "$U/v1/chat/completions" "{\"model\": \"$M2\", \"messages\": [{\"role\": \"user\", \"content\": \"Say hi\"}]}"
+  req POST "$U/v1/chat/completions" "{\"model\": \"$M2\", \"fallback\": false, \"messages\": [{\"role\": \"user\", \"content\": \"Say hi\"}]}"
   t1=$(date +%s.%N)
   expect_error 504 upstream_timeout "timed out after 1000 ms"
   "$PY" -c "import sys; d=float(sys.argv[2])-float(sys.argv[1]); assert 0.9 <= d <= 4, d" "$t0" "$t1" || fail "504 took $t0..$t1"
@@ -222,11 +223,11 @@ else
   echo "note: 2-model router, hang test skipped"
 fi
 req GET "$U/metrics"
-for want in 'taskroute_upstream_answers_total{result="ok"} 2' 'taskroute_upstream_tokens_total{kind="prompt"} 7' \
-    'taskroute_upstream_tokens_total{kind="completion"} 5'; do
+for want in 'taskroute_upstream_answers_total{result="ok"} 2' 'taskroute_upstream_tokens_total{kind="prompt"} 18' \
+    'taskroute_upstream_tokens_total{kind="completion"} 8'; do
   grep -qF "$want" "$tmp/body" || fail "metrics lack $want: $(grep upstream_ "$tmp/body")"
 done
-ok "proxy: answers read for the metrics (2 ok, usage tokens counted)"
+ok "proxy: answers read for the metrics (2 ok, usage tokens counted, the stream's from its last chunk)"
 req POST "$U/v1/chat/completions" '{"messages": "hi"}'; expect_error 400 invalid_field '"messages" must be an array'
 req POST "$U/v1/chat/completions" '{"messages": [{"role": "user", "content": "x"}], "taskroute": {"models": ["nope"]}}'
 expect_error 400 unknown_model "unknown model 'nope'"

@@ -58,7 +58,7 @@ start_server() {
 # start_upstream_stub -> $SP: tests/upstream_stub (an OpenAI-style chat API
 # stand-in) built and listening on a free loopback port
 start_upstream_stub() {
-  cc -O1 -o "$tmp/upstream_stub" tests/upstream_stub.c $(pkg-config --cflags --libs libmicrohttpd libcjson) \
+  cc -O1 -pthread -o "$tmp/upstream_stub" tests/upstream_stub.c $(pkg-config --cflags --libs libmicrohttpd libcjson) \
     || fail "cannot build tests/upstream_stub.c"
   "$tmp/upstream_stub" "$tmp/stub.port" 2> "$tmp/stub.log" &
   pids+=($!)

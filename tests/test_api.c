@@ -104,9 +104,9 @@ static void test_null_arguments(void **state)
     EINVAL_MSG(tr_regression_guard(NULL, router, ds, NULL, &json, err, sizeof err));
     EINVAL_MSG(tr_regression_guard(router, NULL, ds, NULL, &json, err, sizeof err));
     EINVAL_MSG(tr_regression_guard(router, router, NULL, NULL, &json, err, sizeof err));
-    EINVAL_MSG(tr_drift_traffic(NULL, ds, 0, &json, err, sizeof err));
-    EINVAL_MSG(tr_drift_traffic(router, NULL, 0, &json, err, sizeof err));
-    EINVAL_MSG(tr_drift_traffic(router, ds, 0, NULL, err, sizeof err));
+    EINVAL_MSG(tr_drift_traffic(NULL, ds, NULL, &json, err, sizeof err));
+    EINVAL_MSG(tr_drift_traffic(router, NULL, NULL, &json, err, sizeof err));
+    EINVAL_MSG(tr_drift_traffic(router, ds, NULL, NULL, err, sizeof err));
     EINVAL_MSG(tr_drift_markdown(NULL, &json, err, sizeof err));
     EINVAL_MSG(tr_drift_markdown("{\"kind\":\"traffic\"}", NULL, err, sizeof err));
     assert_null(json);
@@ -164,6 +164,25 @@ static void test_answers_without_status(void **state)
     assert_int_equal(tr_router_task_id(NULL, 0), -1);
     assert_int_equal(tr_router_task_id(router, tr_router_task_count(router)), -1);
     assert_int_equal(tr_router_has_heads(NULL), 0);
+    assert_null(tr_router_task_slug(NULL, 0));
+    assert_null(tr_router_task_slug(router, tr_router_task_count(router)));
+    assert_true(isnan(tr_router_ood_threshold(NULL)));
+    tr_route_options po;
+    tr_route_options_default(&po);
+    assert_int_equal(tr_router_default_policy(NULL, &po, NULL), TR_EINVAL);
+    assert_int_equal(tr_router_default_policy(router, NULL, NULL), TR_EINVAL);
+    assert_true(tr_route_lambda(router, NULL) == 0);
+    int order[4];
+    assert_int_equal(tr_decision_rank(router, NULL, NULL, order, 4), 0);
+    EINVAL_MSG(tr_router_set_reference_price(NULL, 0, 1, 1, err, sizeof err));
+    EINVAL_MSG(tr_router_set_reference_price(router, tr_router_model_count(router), 1, 1, err, sizeof err));
+    assert_int_equal(tr_router_reference_price(NULL, 0, NULL, NULL), TR_ENOTFOUND);
+    assert_int_equal(tr_router_set_cost_scale(NULL, 0, 1), TR_EINVAL);
+    assert_int_equal(tr_router_set_cost_scale(router, 0, NAN), TR_EINVAL);
+    assert_int_equal(tr_router_set_cost_scale(router, 0, -1), TR_EINVAL);
+    EINVAL_MSG(tr_router_rename_task(NULL, 0, "x", "out.trm", err, sizeof err));
+    EINVAL_MSG(tr_router_rename_task("in.trm", 0, NULL, "out.trm", err, sizeof err));
+    EINVAL_MSG(tr_router_rename_task("in.trm", 0, "x", NULL, err, sizeof err));
     assert_int_equal(tr_router_find_model(NULL, "a"), -1);
     assert_int_equal(tr_router_find_model(router, NULL), -1);
     assert_int_equal(tr_router_find_model(router, "zzz"), -1);
@@ -356,8 +375,9 @@ static void test_out_of_range(void **state)
     EINVAL_MSG(tr_evaluate_kfold(ds, &o, NULL, &json, err, sizeof err));
     assert_non_null(strstr(err, "dim"));
     assert_null(json);
-    EINVAL_MSG(tr_drift_traffic(router, ds, NAN, &json, err, sizeof err));
-    EINVAL_MSG(tr_drift_traffic(router, ds, 1.5, &json, err, sizeof err));
+    double bad = NAN, inf = INFINITY;
+    EINVAL_MSG(tr_drift_traffic(router, ds, &bad, &json, err, sizeof err));
+    EINVAL_MSG(tr_drift_traffic(router, ds, &inf, &json, err, sizeof err));
     assert_null(json);
 
     tr_scratch *s = NULL;
@@ -387,7 +407,9 @@ static const char *const covered[] = {
     "tr_scratch_new_v2", "tr_scratch_new", "tr_scratch_free", "tr_scratch_check", "tr_route_options_default", "tr_route",
     "tr_route_embedding", "tr_evaluate", "tr_warm_options_default", "tr_train_warm_start",
     "tr_guard_options_default", "tr_regression_guard", "tr_drift_traffic", "tr_drift_markdown",
-    "tr_split_fold", "tr_kfold_options_default", "tr_evaluate_kfold",
+    "tr_split_fold", "tr_kfold_options_default", "tr_evaluate_kfold", "tr_router_task_slug",
+    "tr_router_ood_threshold", "tr_router_rename_task", "tr_router_default_policy", "tr_route_lambda",
+    "tr_decision_rank", "tr_router_set_reference_price", "tr_router_reference_price", "tr_router_set_cost_scale",
 };
 
 static void test_header_covered(void **state)

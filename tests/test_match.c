@@ -194,6 +194,24 @@ static double kept_share(const char *drift_json, const tr_router *r, size_t *add
     return kept / tot;
 }
 
+/* Share of ds's prompts whose most probable task has the same id under a and b. */
+static double routed_same(const tr_router *a, const tr_router *b, const tr_dataset *ds)
+{
+    tr_scratch *sa = NULL, *sb = NULL;
+    assert_int_equal(tr_scratch_new(a, &sa), TR_OK);
+    assert_int_equal(tr_scratch_new(b, &sb), TR_OK);
+    size_t same = 0;
+    for (size_t i = 0; i < ds->n; i++) {
+        tr_decision da, db;
+        assert_int_equal(tr_route(a, ds->rec[i].prompt, ds->rec[i].prompt_len, NULL, sa, &da), TR_OK);
+        assert_int_equal(tr_route(b, ds->rec[i].prompt, ds->rec[i].prompt_len, NULL, sb, &db), TR_OK);
+        same += da.task_id == db.task_id;
+    }
+    tr_scratch_free(sa);
+    tr_scratch_free(sb);
+    return (double)same / (double)ds->n;
+}
+
 static void test_ids_stable_and_new_task(void **state)
 {
     (void)state;
@@ -207,8 +225,12 @@ static void test_ids_stable_and_new_task(void **state)
     tr_dataset *ds = load(base, len);
     tr_router *cur = NULL;
     assert_int_equal(tr_train(ds, &o, &cur, err, sizeof err), TR_OK);
-    const char *cur_path = tu_tmp("cur.trm");
+    char cur_path[512];
+    snprintf(cur_path, sizeof cur_path, "%s", tu_tmp("cur.trm"));
     assert_int_equal(tr_router_save(cur, cur_path, err, sizeof err), TR_OK);
+    /* a person names task 1: warm starts keep that name (and its slug) */
+    int named = tr_router_task_id(cur, 1);
+    assert_int_equal(tr_router_rename_task(cur_path, named, "Named by hand", cur_path, err, sizeof err), TR_OK);
 
     /* 1. same data, another seed */
     tr_train_options o2;
@@ -223,10 +245,19 @@ static void test_ids_stable_and_new_task(void **state)
     print_message("same data, seed 2: %zu -> %zu tasks, %.0f%% of prompts keep their task id\n",
                   cur->tasks.n_tasks, r->tasks.n_tasks, 100 * k);
     assert_true(k >= 0.9);
-    /* ids are the old ones for matched tasks, names follow ids */
+    /* ids are the old ones for matched tasks, names follow ids; the named one kept its name */
     for (size_t t = 0; t < r->tasks.n_tasks; t++)
         for (size_t a = 0; a < cur->tasks.n_tasks; a++)
-            if (r->tasks.ids[t] == cur->tasks.ids[a]) assert_string_equal(r->tasks.names[t], cur->tasks.names[a]);
+            if (r->tasks.ids[t] == cur->tasks.ids[a] && cur->tasks.ids[a] != named)
+                assert_string_equal(r->tasks.names[t], cur->tasks.names[a]);
+    int kn = tr_tasks_find_id(&r->tasks, named);
+    assert_true(kn >= 0);
+    assert_string_equal(r->tasks.names[kn], "Named by hand");
+    assert_string_equal(r->tasks.slugs[kn], "named-by-hand");
+    assert_true(r->tasks.flags[kn] & TR_TASK_NAMED);
+    double same = routed_same(cur, r, ds);
+    print_message("same data, seed 2: %.1f%% of prompts keep their task id when routed\n", 100 * same);
+    assert_true(same >= 0.95);
     tr_free(drift);
     tr_router_close(r);
     tr_dataset_free(ds);
@@ -240,6 +271,14 @@ static void test_ids_stable_and_new_task(void **state)
     print_message("90%% subsample: %.0f%% of prompts keep their task id\n", 100 * k);
     assert_true(k >= 0.8);
     tr_free(drift);
+    tr_dataset_free(ds);
+    /* routed: every prompt of the slice, subsample or not */
+    ds = load(base, len);
+    same = routed_same(cur, r, ds);
+    print_message("90%% subsample, seed 2: %.1f%% of prompts keep their task id when routed\n", 100 * same);
+    assert_true(same >= 0.95);
+    kn = tr_tasks_find_id(&r->tasks, named);
+    assert_true(kn >= 0 && !strcmp(r->tasks.names[kn], "Named by hand"));
     tr_router_close(r);
     tr_dataset_free(ds);
     free(sub);

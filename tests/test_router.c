@@ -208,6 +208,68 @@ static void test_route_errors(void **state)
     tr_scratch_free(NULL);
 }
 
+/* A decision names its task by stable id and slug and says whether it is out
+ * of distribution: the empty prompt (no known feature) is, a training prompt
+ * is not, and tr_route_embedding scores the energy alone. */
+static void test_decision_ids_and_ood(void **state)
+{
+    (void)state;
+    tr_scratch *s;
+    assert_int_equal(tr_scratch_new(trained, &s), TR_OK);
+    tr_decision d;
+    double thr = tr_router_ood_threshold(trained);
+    assert_false(isnan(thr));
+    assert_int_equal(tr_route(trained, ds->rec[3].prompt, ds->rec[3].prompt_len, NULL, s, &d), TR_OK);
+    assert_int_equal(d.task_id, tr_router_task_id(trained, (size_t)d.task));
+    const char *slug = tr_router_task_slug(trained, (size_t)d.task);
+    assert_non_null(slug);
+    assert_true(strlen(slug) >= 1 && strlen(slug) <= 40);
+    assert_true(strspn(slug, "abcdefghijklmnopqrstuvwxyz0123456789-") == strlen(slug));
+    assert_null(tr_router_task_slug(trained, tr_router_task_count(trained)));
+    assert_true(isfinite(d.ood_score));
+    assert_int_equal(d.ood, d.ood_score > thr);
+    assert_int_equal(tr_route(trained, "", 0, NULL, s, &d), TR_OK);
+    assert_true(d.ood);
+    float x[64] = {1};
+    assert_int_equal(tr_route_embedding(trained, x, tr_router_dim(trained), NULL, s, &d), TR_OK);
+    assert_true(isfinite(d.ood_score));
+    assert_int_equal(d.ood, d.ood_score > thr);
+    tr_scratch_free(s);
+}
+
+/* A router file written by an older taskroute (task section format 1, no
+ * OOD calibration in its CONF; tests/data/router-v1.trm: 240 caller-embedded
+ * 8-dimensional records in 3 clusters, 2 models, written by taskroute 0.1.0)
+ * opens and routes; its decisions are never out of distribution. */
+static void test_older_file_loads(void **state)
+{
+    (void)state;
+    tr_router *r = NULL;
+    char err[512];
+    assert_int_equal(tr_router_open("tests/data/router-v1.trm", &r, err, sizeof err), TR_OK);
+    assert_int_equal(tr_router_task_count(r), 3);
+    assert_int_equal(tr_router_model_count(r), 2);
+    assert_true(isnan(tr_router_ood_threshold(r)));
+    assert_string_equal(tr_router_task_name(r, 0), "task-0");
+    assert_string_equal(tr_router_task_slug(r, 0), "task-0");
+    tr_scratch *s;
+    assert_int_equal(tr_scratch_new(r, &s), TR_OK);
+    float x[8] = {0, 3, 0.1f, 0, 0, 0, 0, 0};
+    tr_decision d;
+    assert_int_equal(tr_route_embedding(r, x, 8, NULL, s, &d), TR_OK);
+    assert_true(d.model >= 0);
+    assert_false(d.ood);
+    float far[8] = {-1, -1, -1, -1, -1, -1, -1, -1};
+    assert_int_equal(tr_route_embedding(r, far, 8, NULL, s, &d), TR_OK);
+    assert_false(d.ood);
+    char *json = NULL;
+    assert_int_equal(tr_router_describe(r, &json, err, sizeof err), TR_OK);
+    assert_non_null(strstr(json, "\"ood_threshold\":null"));
+    tr_free(json);
+    tr_scratch_free(s);
+    tr_router_close(r);
+}
+
 /* Every byte region of the file corrupted or cut: refused, never a crash. */
 static void test_corrupt_files(void **state)
 {
@@ -502,6 +564,8 @@ int main(void)
         cmocka_unit_test(test_selection_contract),
         cmocka_unit_test(test_route_allocates_nothing),
         cmocka_unit_test(test_route_errors),
+        cmocka_unit_test(test_decision_ids_and_ood),
+        cmocka_unit_test(test_older_file_loads),
         cmocka_unit_test(test_corrupt_files),
         cmocka_unit_test(test_open_oom),
         cmocka_unit_test(test_deterministic),

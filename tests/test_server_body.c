@@ -430,9 +430,9 @@ static void test_metrics_format(void **state)
     assert_int_equal(tr_metrics_intern(m, TR_METRICS_MODEL, "gpt-small"), a);
     assert_int_not_equal(a, b);
     int t = tr_metrics_intern(m, TR_METRICS_TASK, "math");
-    tr_metrics_decision(m, a, t);
-    tr_metrics_decision(m, a, t);
-    tr_metrics_decision(m, b, t);
+    tr_metrics_decision(m, a, t, 0);
+    tr_metrics_decision(m, a, t, 1);
+    tr_metrics_decision(m, b, t, 0);
     tr_metrics_request(m, TR_EP_ROUTE, 200, 0.00004);
     tr_metrics_request(m, TR_EP_ROUTE, 200, 0.0003);
     tr_metrics_request(m, TR_EP_ROUTE, 400, 2.0);
@@ -462,6 +462,7 @@ static void test_metrics_format(void **state)
         "taskroute_decisions_total{model=\"gpt-small\"} 2\n",
         "taskroute_decisions_total{model=\"we\\\"ird\\\\name\\n\"} 1\n",
         "taskroute_task_decisions_total{task=\"math\"} 3\n",
+        "taskroute_ood_decisions_total 1\n",
         "taskroute_errors_total{code=\"invalid_json\"} 1\n",
         "taskroute_reloads_total{result=\"ok\"} 1\n",
         "taskroute_reloads_total{result=\"failed\"} 2\n",
@@ -487,7 +488,7 @@ static void test_metrics_name_overflow(void **state)
         last = tr_metrics_intern(m, TR_METRICS_TASK, name);
     }
     assert_int_equal(last, TR_METRICS_MAX_NAMES);
-    tr_metrics_decision(m, -1, last);
+    tr_metrics_decision(m, -1, last, 0);
     char *txt;
     size_t len;
     assert_int_equal(tr_metrics_format(m, &txt, &len), TR_OK);
@@ -503,7 +504,7 @@ static void *metrics_worker(void *p)
     mt_arg *a = p;
     for (int i = 0; i < a->n; i++) {
         tr_metrics_request(a->m, TR_EP_ROUTE, 200, 0.001);
-        tr_metrics_decision(a->m, a->slot, a->slot);
+        tr_metrics_decision(a->m, a->slot, a->slot, 0);
     }
     return NULL;
 }

@@ -126,23 +126,44 @@ static void test_structure(void **state)
     assert_true((double)binary / (double)labels < 0.95);  /* some fractional */
     assert_true(cost[5] / ccnt[5] > 50 * cost[0] / ccnt[0]); /* ~100x price range */
 
-    int best_models = 0, cheap_close = 0;
+    /* real per-task structure: each task's best model, the best single model overall, and what picking
+     * each task's best model gives against it */
+    int best_models = 0;
     unsigned seen = 0;
+    double q[T][M], mean_q[M] = {0}, n_all = 0, n_t[T] = {0};
+    for (int t = 0; t < T; t++) {
+        n_t[t] = cnt[t][0];
+        n_all += n_t[t];
+        for (int m = 0; m < M; m++) {
+            q[t][m] = sum[t][m] / cnt[t][m];
+            mean_q[m] += sum[t][m];
+        }
+    }
+    int top = 0;
+    for (int m = 0; m < M; m++) {
+        mean_q[m] /= n_all;
+        if (mean_q[m] > mean_q[top]) top = m;
+    }
+    double routed_q = 0, routed_c = 0;
+    int beaten = 0;
     for (int t = 0; t < T; t++) {
         assert_true(cnt[t][0] > 50); /* every task has real traffic */
         int best = 0;
-        double q[M];
-        for (int m = 0; m < M; m++) q[m] = sum[t][m] / cnt[t][m];
-        for (int m = 1; m < M; m++) if (q[m] > q[best]) best = m;
+        for (int m = 1; m < M; m++) if (q[t][m] > q[t][best]) best = m;
         if (!(seen & (1u << best))) { seen |= 1u << best; best_models++; }
-        /* a model costing <= 1/20 of the frontier within 0.05 of the best */
-        for (int m = 0; m < M; m++)
-            if (tr_synth_model_price(m) * 20 <= tr_synth_model_price(5) && q[best] - q[m] < 0.05) { cheap_close++; break; }
+        /* the best single model beaten by 0.05 by a model at half its price or less */
+        if (q[t][best] - q[t][top] >= 0.05 && 2 * tr_synth_model_price(best) <= tr_synth_model_price(top)) beaten++;
+        routed_q += q[t][best] * n_t[t] / n_all;
+        routed_c += tr_synth_model_price(best) * n_t[t] / n_all;
         if (!strcmp(tr_synth_task_name(t), "math") || !strcmp(tr_synth_task_name(t), "logic"))
-            assert_true(q[best] - q[0] > 0.4); /* the tiny model is far behind */
+            assert_true(q[t][best] - q[t][0] > 0.4); /* the tiny model is far behind */
     }
-    assert_true(best_models >= 2);
-    assert_true(cheap_close >= 2);
+    assert_int_equal(top, 5);        /* the frontier model is the best single model... */
+    assert_true(best_models >= 5);   /* ...but five models each lead on some task */
+    assert_true(beaten >= 4);
+    /* each task's best model: better than the best single model, at well under its price */
+    assert_true(routed_q - mean_q[top] >= 0.05);
+    assert_true(routed_c <= 0.5 * tr_synth_model_price(top));
     tr_dataset_free(ds);
 }
 

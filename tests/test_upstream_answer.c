@@ -1,10 +1,10 @@
-/* The reader of upstream chat answers (src/server/upstream_answer.c): whole
+/* The reader of upstream chat answers (src/upstream/answer.c): whole
  * answers of every shape providers send, streams split at every byte, and
  * tricky or broken input refused with the field named.  The server objects
  * live in the binary, so the source is compiled in. */
 #include "testutil.h"
 
-#include "server/upstream_answer.c"
+#include "upstream/answer.c"
 
 static int parse(const char *body, tr_upstream_answer *a, char *err)
 {

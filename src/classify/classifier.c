@@ -74,18 +74,32 @@ static double softmax_inplace(float *z, size_t T)
 
 void tr_softmax_predict(const tr_softmax *m, const float *x, float *probs)
 {
+    tr_softmax_predict_energy(m, x, probs, NULL);
+}
+
+void tr_softmax_predict_energy(const tr_softmax *m, const float *x, float *probs, float *energy)
+{
     tr_gemv(m->T, m->d, m->W, m->d, x, probs);   /* gemv.h: no OpenBLAS threads on the routing path */
     for (size_t t = 0; t < m->T; t++) probs[t] = m->b[t] + probs[t];
-    softmax_inplace(probs, m->T);
+    double lse = softmax_inplace(probs, m->T);
+    if (energy) *energy = (float)-lse;
 }
 
 void tr_softmax_predict_batch(const tr_softmax *m, const float *X, size_t n, float *probs)
+{
+    tr_softmax_predict_batch_energy(m, X, n, probs, NULL);
+}
+
+void tr_softmax_predict_batch_energy(const tr_softmax *m, const float *X, size_t n, float *probs, float *energy)
 {
     if (n == 0) return;
     for (size_t i = 0; i < n; i++) memcpy(probs + i * m->T, m->b, m->T * sizeof(float));
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)m->T, (int)m->d, 1.0f, X,
                 (int)m->d, m->W, (int)m->d, 1.0f, probs, (int)m->T);
-    for (size_t i = 0; i < n; i++) softmax_inplace(probs + i * m->T, m->T);
+    for (size_t i = 0; i < n; i++) {
+        double lse = softmax_inplace(probs + i * m->T, m->T);
+        if (energy) energy[i] = (float)-lse;
+    }
 }
 
 /* ---- objective ---- */

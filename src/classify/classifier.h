@@ -45,6 +45,12 @@ void tr_softmax_predict(const tr_softmax *m, const float *x, float *probs);
 /* probs (n x T, caller's) for n rows of X (borrowed), one SGEMM. */
 void tr_softmax_predict_batch(const tr_softmax *m, const float *X, size_t n, float *probs);
 
+/* The same, and *energy (energy[i] for the batch; NULL: not wanted) gets
+ * -log sum_t exp(logit_t), the out-of-distribution score of classify/ood.h:
+ * the softmax computes the log-sum-exp anyway, so it costs nothing. */
+void tr_softmax_predict_energy(const tr_softmax *m, const float *x, float *probs, float *energy);
+void tr_softmax_predict_batch_energy(const tr_softmax *m, const float *X, size_t n, float *probs, float *energy);
+
 /* Append the model to b (version, T, d, l2, W, b).  Borrows m. */
 void tr_softmax_save(const tr_softmax *m, tr_buf *b);
 

@@ -20,6 +20,7 @@ int cmd_eval(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_drift(int argc, char **argv);
+int cmd_rename(int argc, char **argv);
 
 /* Shared helpers (src/cli/common.c). */
 extern int cli_quiet;                 /* -q given */

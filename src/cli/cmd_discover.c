@@ -18,7 +18,11 @@ static void help(FILE *f)
         "write a stage-1 router: `taskroute route tasks.trm` then gives each\n"
         "prompt's task and probabilities.\n\n"
         "  -o, --output FILE       stage-1 router file [required]\n"
-        "      --report FILE       taxonomy report as Markdown (\"-\" = stdout) [stdout when a terminal]\n"
+        "      --report FILE       taxonomy report as Markdown (\"-\" = stdout): per task its id, slug,\n"
+        "                          name, keywords, size, 3 representative prompts, best and best\n"
+        "                          value model, every model's quality and cost\n"
+        "      --heatmap FILE      task x model quality heatmap as SVG, linked from the report\n"
+        "                          [beside --report FILE: FILE without .md + -heatmap.svg]\n"
         "      --json FILE         taxonomy report as JSON\n"
         "      --all               use every record, not only the EVAL.md train split\n"
         "      --skip-bad          report and skip bad records instead of stopping\n");
@@ -27,25 +31,27 @@ static void help(FILE *f)
                "  -h, --help              this help\n");
 }
 
-static int write_text(const char *path, const char *json, int markdown)
+/* markdown: write the report as Markdown linking heatmap (NULL: no link). */
+static int write_text(const char *path, const char *json, int markdown, const char *heatmap)
 {
     cli_out o;
     if (cli_out_open(&o, path)) return -1;
-    int rc = markdown ? report_md_write(o.f, json) : (fputs(json, o.f) < 0 || fputc('\n', o.f) < 0 ? -1 : 0);
+    int rc = markdown ? report_md_write(o.f, json, heatmap) : (fputs(json, o.f) < 0 || fputc('\n', o.f) < 0 ? -1 : 0);
     if (rc) { cli_out_abort(&o); return -1; }
     return cli_out_commit(&o);
 }
 
 int cmd_discover(int argc, char **argv)
 {
-    const char *out = NULL, *report = NULL, *json = NULL;
+    const char *out = NULL, *report = NULL, *json = NULL, *heatmap = NULL;
+    char heatmap_buf[4096];
     int skip_bad = 0;
     tr_train_options_x ox;   /* the public options and the experiments' knobs */
     tr_train_options_x_default(&ox);
     tr_train_options *o = &ox.pub;
     static const struct option base[] = {
         {"output", required_argument, 0, 'o'}, {"report", required_argument, 0, 'R'},
-        {"json", required_argument, 0, 'J'}, {"all", no_argument, 0, 'A'},
+        {"json", required_argument, 0, 'J'}, {"heatmap", required_argument, 0, 'H'}, {"all", no_argument, 0, 'A'},
         {"skip-bad", no_argument, 0, 'B'}, {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'},
     };
     struct option longopts[64];
@@ -57,6 +63,7 @@ int cmd_discover(int argc, char **argv)
         case 'o': out = optarg; break;
         case 'R': report = optarg; break;
         case 'J': json = optarg; break;
+        case 'H': heatmap = optarg; break;
         case 'A': o->use_all = 1; break;
         case 'B': skip_bad = 1; break;
         case 'q': cli_quiet = 1; break;
@@ -84,11 +91,35 @@ int cmd_discover(int argc, char **argv)
     if (rc) return cli_fail("discover", TR_EXIT_ERR, "%s", err);
     int exit = TR_EXIT_OK;
     if (tr_router_save(r, out, err, sizeof err)) exit = cli_fail("discover", TR_EXIT_ERR, "%s", err);
-    if (!exit && json && write_text(json, rep, 0)) exit = cli_fail("discover", TR_EXIT_ERR, "%s: cannot write", json);
-    if (!exit && report && write_text(report, rep, 1)) exit = cli_fail("discover", TR_EXIT_ERR, "%s: cannot write", report);
+    if (!heatmap && report && strcmp(report, "-")) {
+        /* beside the report: tasks.md -> tasks-heatmap.svg */
+        size_t n = strlen(report);
+        if (n > 3 && !strcmp(report + n - 3, ".md")) n -= 3;
+        if (n + 16 < sizeof heatmap_buf) {
+            snprintf(heatmap_buf, sizeof heatmap_buf, "%.*s-heatmap.svg", (int)n, report);
+            heatmap = heatmap_buf;
+        }
+    }
+    int have_heatmap = 0;
+    if (!exit && heatmap) {
+        char herr[1024];
+        if (!report_heatmap_write(rep, heatmap, herr, sizeof herr)) have_heatmap = 1;
+        else if (!cli_quiet) fprintf(stderr, "taskroute discover: no heatmap: %s\n", herr);
+    }
+    /* the report links the heatmap by its name when both sit in one directory */
+    const char *link = NULL;
+    if (have_heatmap) {
+        const char *hs = strrchr(heatmap, '/'), *rs = report ? strrchr(report, '/') : NULL;
+        size_t hd = hs ? (size_t)(hs - heatmap) : 0, rd = rs ? (size_t)(rs - report) : 0;
+        link = hd == rd && !strncmp(heatmap, report ? report : "", hd) ? (hs ? hs + 1 : heatmap) : heatmap;
+    }
+    if (!exit && json && write_text(json, rep, 0, NULL)) exit = cli_fail("discover", TR_EXIT_ERR, "%s: cannot write", json);
+    if (!exit && report && write_text(report, rep, 1, link))
+        exit = cli_fail("discover", TR_EXIT_ERR, "%s: cannot write", report);
     if (!exit && !cli_quiet)
-        fprintf(stderr, "taskroute discover: wrote %s: %zu tasks (dim %zu)%s%s\n", out, tr_router_task_count(r),
-                tr_router_dim(r), report ? ", report " : "", report ? report : "");
+        fprintf(stderr, "taskroute discover: wrote %s: %zu tasks (dim %zu)%s%s%s%s\n", out, tr_router_task_count(r),
+                tr_router_dim(r), report ? ", report " : "", report ? report : "", have_heatmap ? ", heatmap " : "",
+                have_heatmap ? heatmap : "");
     tr_free(rep);
     tr_router_close(r);
     return exit;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "classify/ood.h"
 #include "cli/cli.h"
 #include "cli/cli_train_opts.h"
 #include "retrain/drift.h"
@@ -15,22 +16,23 @@ static void help(FILE *f)
     fprintf(f,
         "usage: taskroute drift ROUTER.trm TRAFFIC.jsonl [--json]\n"
         "Task shares of TRAFFIC (every record; prompts only, scores ignored) against\n"
-        "the router's training shares, and the share of out-of-distribution prompts\n"
-        "(cosine to every task centroid below the threshold stored at training: the\n"
-        "%g quantile of training prompts' cosine to their own task; %g for a router\n"
-        "file that predates it).\n\n"
+        "the router's training shares, and the share of out-of-distribution prompts,\n"
+        "by the rule every decision applies: the OOD score (a decision's ood_score)\n"
+        "above the threshold calibrated at training to flag %g%% of held-out training\n"
+        "prompts (a router file that predates it: not counted).\n\n"
         "      --json              JSON instead of Markdown on stdout\n"
-        "      --threshold T       OOD cosine threshold instead of the stored one\n"
+        "      --threshold T       OOD score threshold instead of the router's\n"
         "      --skip-bad          report and skip bad records instead of stopping\n"
         "  -q, --quiet             no summary on stderr\n"
         "  -h, --help              this help\n",
-        TR_OOD_QUANTILE, TR_OOD_DEFAULT);
+        100 * TR_OOD_FPR);
 }
 
 int cmd_drift(int argc, char **argv)
 {
     int as_json = 0, skip_bad = 0;
     double thr = 0;
+    int have_thr = 0;
     static const struct option lo[] = {
         {"json", no_argument, 0, 'j'}, {"threshold", required_argument, 0, 't'},
         {"skip-bad", no_argument, 0, 'B'}, {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
@@ -39,7 +41,10 @@ int cmd_drift(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "qh", lo, NULL)) != -1) {
         switch (c) {
         case 'j': as_json = 1; break;
-        case 't': if (cli_parse_double("drift", "--threshold", optarg, -1, 1, &thr)) return TR_EXIT_USAGE; break;
+        case 't':
+            if (cli_parse_double("drift", "--threshold", optarg, -1e30, 1e30, &thr)) return TR_EXIT_USAGE;
+            have_thr = 1;
+            break;
         case 'B': skip_bad = 1; break;
         case 'q': cli_quiet = 1; break;
         case 'h': help(stdout); return TR_EXIT_OK;
@@ -58,7 +63,7 @@ int cmd_drift(int argc, char **argv)
     int ex = TR_EXIT_ERR, rc;
     if ((rc = tr_router_open(argv[optind], &r, err, sizeof err))) { cli_fail("drift", TR_EXIT_ERR, "%s", err); goto done; }
     if (cli_load_dataset("drift", argv[optind + 1], skip_bad, &ds)) goto done;
-    if ((rc = tr_drift_traffic(r, ds, thr, &json, err, sizeof err))) { cli_fail("drift", TR_EXIT_ERR, "%s", err); goto done; }
+    if ((rc = tr_drift_traffic(r, ds, have_thr ? &thr : NULL, &json, err, sizeof err))) { cli_fail("drift", TR_EXIT_ERR, "%s", err); goto done; }
     if (as_json) {
         puts(json);
     } else {

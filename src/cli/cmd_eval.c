@@ -115,6 +115,15 @@ static void print_table(const cJSON *j)
             printf("  budget %.3g: realised cost %.3g, quality %.4f\n", tr_json_get_num(e, "budget"), tr_json_get_num(e, "realised_cost"),
                    tr_json_get_num(e, "mean_quality"));
     }
+    const cJSON *dp = cJSON_GetObjectItem(j, "default_policy");
+    if (dp)
+        printf("\ndefault policy (serve with no --policy): %s, lambda %.4g: quality %.4f (%+.4f +- %.4f against the "
+               "best single model, paired per prompt), cost %.3g (%.1f%% of its cost)%s\n",
+               cJSON_GetStringValue(cJSON_GetObjectItem(dp, "mode")), tr_json_get_num(dp, "lambda"),
+               tr_json_get_num(dp, "mean_quality"), tr_json_get_num(dp, "quality_vs_best"),
+               tr_json_get_num(dp, "quality_vs_best_se"), tr_json_get_num(dp, "mean_cost"),
+               100 * tr_json_get_num(dp, "cost_share_of_best"),
+               cJSON_IsTrue(cJSON_GetObjectItem(dp, "stored")) ? "" : " [the router file stores no default: quality mode]");
     printf("\nsingle models (test mean quality, cost):\n");
     cJSON_ArrayForEach(r, cJSON_GetObjectItem(j, "models"))
         printf("  %-32s %.4f  %.3g\n", r->string, tr_json_get_num(r, "quality"), tr_json_get_num(r, "cost"));
@@ -169,6 +178,17 @@ static void print_kfold(const cJSON *j)
     cJSON_ArrayForEach(v, cJSON_GetObjectItem(cJSON_GetObjectItem(ours, "q_at_c_best"), "folds")) printf(" %.4f", v->valuedouble);
     printf("; AIQ_log");
     cJSON_ArrayForEach(v, cJSON_GetObjectItem(cJSON_GetObjectItem(ours, "aiq_log"), "folds")) printf(" %.4f", v->valuedouble);
+    const cJSON *dp = cJSON_GetObjectItem(j, "default_policy");
+    if (dp) {
+        char q[48], d[48], c[48], l[48];
+        fmt_stat(q, sizeof q, cJSON_GetObjectItem(dp, "mean_quality"), 0, 0);
+        fmt_stat(d, sizeof d, cJSON_GetObjectItem(dp, "quality_vs_best"), 0, 1);
+        fmt_stat(c, sizeof c, cJSON_GetObjectItem(dp, "cost_share_of_best"), 1, 0);
+        fmt_stat(l, sizeof l, cJSON_GetObjectItem(dp, "lambda"), 0, 0);
+        printf("\n\ndefault policy (serve with no --policy; each fold's router's own lambda, %s): quality %s, "
+               "against the best single model %s (per-fold difference), cost %s of its cost",
+               l, q, d, c);
+    }
     printf("\n\ntaskroute minus each router: mean +- SE of the per-fold difference (folds won/lost)\n");
     static const struct { const char *key, *title; int pct; } D[] = {
         {"q_at_c_best", "dQ@C_best", 0}, {"cost_saving", "dsaving", 1}, {"aiq_lin", "dAIQ_lin", 0}, {"aiq_log", "dAIQ_log", 0}};

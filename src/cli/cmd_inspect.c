@@ -1,6 +1,7 @@
 /* `taskroute inspect`: what is inside a router file, as JSON (or a summary). */
 #include <cJSON.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -11,7 +12,8 @@ static void help(FILE *f)
 {
     fprintf(f, "usage: taskroute inspect router.trm [--json]\n"
                "Validate a router file and describe it: configuration, models, tasks\n"
-               "(name, size, best model), sections with their sizes.\n\n"
+               "(id, name, slug, size, best model), the out-of-distribution threshold,\n"
+               "sections with their sizes.\n\n"
                "      --json      the full description as JSON [summary]\n"
                "  -h, --help      this help\n");
 }
@@ -48,14 +50,36 @@ int cmd_inspect(int argc, char **argv)
         cJSON_ArrayForEach(s, secs)
             printf(" %s(%.0f B)", cJSON_GetStringValue(cJSON_GetObjectItem(s, "tag")),
                    cJSON_GetNumberValue(cJSON_GetObjectItem(s, "bytes")));
-        printf("\ntasks:\n");
+        printf("\n");
+        tr_route_options opt;
+        tr_route_options_default(&opt);
+        opt.mode = TR_SELECT_QUALITY;
+        tr_policy_estimate e;
+        if (tr_router_default_policy(r, &opt, &e) == TR_OK) {
+            const char *b = e.best_model >= 0 ? tr_router_model_name(r, (size_t)e.best_model) : NULL;
+            printf("default policy: lambda %.4g; on its training prompts quality %.4f against %.4f for the best "
+                   "single model (%s), at %.0f%% of its cost\n", e.lambda, e.quality, e.best_quality, b ? b : "?",
+                   e.best_cost > 0 ? 100 * e.cost / e.best_cost : 0.0);
+        } else if (tr_router_has_heads(r)) {
+            printf("default policy: none stored (an older router file): serve routes for quality unless --policy\n");
+        }
+        size_t priced = 0;
+        for (size_t m = 0; m < tr_router_model_count(r); m++) priced += tr_router_reference_price(r, m, NULL, NULL) == TR_OK;
+        printf("reference prices: %zu of %zu models%s\n", priced, tr_router_model_count(r),
+               priced ? "" : " (train --prices FILE records them)");
+        double thr = tr_router_ood_threshold(r);
+        if (!isnan(thr)) printf("\nout of distribution: energy above %.4f\n", thr);
+        else printf("\nout of distribution: no calibrated threshold (a router file that predates it)\n");
+        printf("tasks (id, name, slug):\n");
         cJSON *tasks = cJSON_GetObjectItem(j, "tasks"), *t;
         cJSON_ArrayForEach(t, tasks) {
             cJSON *best = cJSON_GetObjectItem(t, "best_model");
-            printf("  %4.0f  %-40s %6.0f prompts%s%s\n", cJSON_GetNumberValue(cJSON_GetObjectItem(t, "id")),
+            printf("  %4.0f  %-40s %-34s %6.0f prompts%s%s%s\n", cJSON_GetNumberValue(cJSON_GetObjectItem(t, "id")),
                    cJSON_GetStringValue(cJSON_GetObjectItem(t, "name")),
+                   cJSON_GetStringValue(cJSON_GetObjectItem(t, "slug")),
                    cJSON_GetNumberValue(cJSON_GetObjectItem(t, "size")),
-                   cJSON_IsString(best) ? "  best: " : "", cJSON_IsString(best) ? best->valuestring : "");
+                   cJSON_IsString(best) ? "  best: " : "", cJSON_IsString(best) ? best->valuestring : "",
+                   cJSON_IsTrue(cJSON_GetObjectItem(t, "renamed")) ? "  (renamed)" : "");
         }
         cJSON_Delete(j);
     }

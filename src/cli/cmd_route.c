@@ -16,7 +16,13 @@ static void help(FILE *f)
     fprintf(f,
         "usage: taskroute route router.trm [options] < prompts.jsonl > decisions.jsonl\n"
         "Each input line is a JSON object with \"prompt\" (and optionally \"id\", or\n"
-        "\"embedding\" for a router trained on caller-supplied embeddings).\n\n"
+        "\"embedding\" for a router trained on caller-supplied embeddings).  Each output\n"
+        "line: \"model\", the most probable task's \"task\" (name), \"task_id\" (stable\n"
+        "across warm-started retrains), \"task_slug\" and \"task_prob\", and \"ood\": true\n"
+        "when the prompt looks like none of the router's tasks; without --brief also\n"
+        "\"ood_score\" (larger = more out of distribution), \"task_index\" (the task's\n"
+        "place in this router's table), per-model \"quality\" and \"cost\", the top 3\n"
+        "\"tasks\".\n\n"
         "selection (one of):\n"
         "      --lambda L      maximise quality - L x cost (USD) [default, L=0]\n"
         "      --tolerance T   cheapest model within T of the best predicted quality\n"
@@ -60,8 +66,16 @@ static void print_decision(const tr_router *r, const char *id, const tr_decision
     if (id) cJSON_AddStringToObject(o, "id", id);
     if (d->model >= 0) cJSON_AddStringToObject(o, "model", d->model_name);
     cJSON_AddStringToObject(o, "task", d->task_name);
-    cJSON_AddNumberToObject(o, "task_id", d->task);
+    /* the id that survives a warm-started retrain; the index is this file's */
+    cJSON_AddNumberToObject(o, "task_id", d->task_id);
+    cJSON_AddNumberToObject(o, "task_index", d->task);
+    cJSON_AddStringToObject(o, "task_slug", tr_router_task_slug(r, (size_t)d->task));
     cJSON_AddNumberToObject(o, "task_prob", round(d->task_prob * 1e4) / 1e4);
+    cJSON_AddBoolToObject(o, "ood", d->ood);
+    if (!brief) {
+        cJSON_AddNumberToObject(o, "ood_score", round(d->ood_score * 1e4) / 1e4);
+        cJSON_AddNumberToObject(o, "task_index", d->task);
+    }
     if (!brief && d->model >= 0) {
         cJSON *q = cJSON_AddObjectToObject(o, "quality"), *c = cJSON_AddObjectToObject(o, "cost");
         for (size_t m = 0; m < d->n_models; m++) {
@@ -83,6 +97,7 @@ static void print_decision(const tr_router *r, const char *id, const tr_decision
             used[k] = best;
             cJSON *e = cJSON_CreateObject();
             cJSON_AddStringToObject(e, "task", tr_router_task_name(r, (size_t)best));
+            cJSON_AddNumberToObject(e, "task_id", tr_router_task_id(r, (size_t)best));
             cJSON_AddNumberToObject(e, "prob", round(d->task_probs[best] * 1e4) / 1e4);
             cJSON_AddItemToArray(tp, e);
         }

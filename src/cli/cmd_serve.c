@@ -31,7 +31,11 @@ static void usage(FILE *f)
             "\n"
             "HTTP routing server and OpenAI-compatible proxy.\n"
             "  POST /v1/route             {\"prompt\"|\"messages\", lambda|budget|tolerance|risk, models}\n"
-            "  POST /v1/chat/completions  routed and forwarded to the model's upstream\n"
+            "  POST /v1/chat/completions  routed and forwarded to the model's upstream; \"model\":\n"
+            "                             \"taskroute\" (the default policy), \"taskroute:quality\",\n"
+            "                             \"taskroute:cheap\", \"taskroute:lambda=L\", \"taskroute:budget=USD\",\n"
+            "                             or a model's own name (pinned; \"fallback\": false: no other)\n"
+            "  GET  /v1/models            the policies and models a request may name (OpenAI's list)\n"
             "  POST /v1/feedback          {request_id, model, score in [0,1]}\n"
             "  GET  /healthz, GET /metrics, POST /admin/reload {\"path\"} (admin: see --admin-key-file)\n"
             "\n"
@@ -39,8 +43,18 @@ static void usage(FILE *f)
             "  --listen HOST:PORT     address to bind; port 0 = any free port [%s:%d]\n"
             "  --threads N            worker threads; each new connection goes to the one\n"
             "                         holding the fewest [number of cores]\n"
-            "  --upstreams FILE       JSON model -> upstream table; enables /v1/chat/completions [none]\n"
-            "  --fallback MODEL       model tried once when an upstream fails [the file's \"fallback\"]\n"
+            "  --policy SPEC          the policy of requests that name none: default (the router's\n"
+            "                         own: the best single model's quality at the least cost),\n"
+            "                         quality, cheap, lambda=L (quality points per USD), budget=USD,\n"
+            "                         tolerance=T or risk=A [default]\n"
+            "  --upstreams FILE       the upstream table (docs/upstreams.md): per model base_url,\n"
+            "                         key, price, time-outs, concurrency, fallbacks; enables\n"
+            "                         /v1/chat/completions; reloaded with the router [none]\n"
+            "  --fallback MODEL       a fallback for every model, after the router's ranking\n"
+            "                         [the file's \"fallback\"]\n"
+            "  --api-keys FILE        inbound keys, one a line ('#' comments): every endpoint but\n"
+            "                         /healthz needs 'Authorization: Bearer KEY'; reloaded with the\n"
+            "                         router [none: open to anyone who reaches the port]\n"
             "  --feedback-log DIR     where POST /v1/feedback appends feedback.jsonl, and every\n"
             "                         decision decisions.jsonl (prompt, model, task id) for\n"
             "                         `train --feedback DIR/feedback.jsonl --decisions DIR/decisions.jsonl` [off]\n"
@@ -71,8 +85,8 @@ static void usage(FILE *f)
             "                         the environment's TASKROUTE_ADMIN_KEY [none: loopback clients only]\n"
             "  -q                     no per-request log lines on stderr\n"
             "\n"
-            "SIGHUP or POST /admin/reload re-reads ROUTER.trm on a thread of its own; a bad\n"
-            "file is refused and the old router keeps serving.  GET /healthz answers 503 with\n"
+            "SIGHUP or POST /admin/reload re-reads ROUTER.trm, the upstream table and the keys\n"
+            "on a thread of its own; a bad file is refused and the old ones keep serving.  GET /healthz answers 503 with\n"
             "a reason when routing fails.  Request bodies need a Content-Length (chunked\n"
             "bodies get 411).\n",
             TR_DEFAULT_LISTEN_HOST, TR_DEFAULT_LISTEN_PORT, TR_DEFAULT_FEEDBACK_ROTATE, TR_DEFAULT_MAX_BODY,
@@ -137,6 +151,23 @@ static int read_admin_key(const char *path, char **key)
     return *key ? 0 : -1;
 }
 
+/* One line at start: the policy of requests that name none, and what the
+ * router expects of it. */
+static void describe_policy(const tr_server *srv, const tr_loaded_router *L)
+{
+    const tr_policy *p = &srv->cfg.policy;
+    if (p->kind == TR_POLICY_FIXED) {
+        fprintf(stderr, "taskroute serve: default policy: %s (--policy)\n", p->name);
+        return;
+    }
+    if (!L->has_default) return;   /* the load said why */
+    const char *best = tr_router_model_name(L->r, L->est.best_model >= 0 ? (size_t)L->est.best_model : L->n_models);
+    fprintf(stderr, "taskroute serve: default policy: the router's, lambda=%.4g; on its training prompts it scored "
+                    "%.4f against %.4f for the best single model (%s) at %.0f%% of its cost\n",
+            L->est.lambda, L->est.quality, L->est.best_quality, best ? best : "?",
+            L->est.best_cost > 0 ? 100 * L->est.cost / L->est.best_cost : 0.0);
+}
+
 static int write_port_file(const char *path, int port)
 {
     cli_out o;
@@ -152,7 +183,12 @@ int cmd_serve(int argc, char **argv)
     static tr_server srv;
     memset(&srv, 0, sizeof srv);
     pthread_mutex_init(&srv.fail_mu, NULL);
+    pthread_rwlock_init(&srv.keys_lock, NULL);
     tr_server_config *cfg = &srv.cfg;
+    {
+        char why[64];
+        tr_policy_parse("default", &cfg->policy, why, sizeof why);
+    }
     cfg->host = TR_DEFAULT_LISTEN_HOST;
     cfg->port = TR_DEFAULT_LISTEN_PORT;
     cfg->threads = tr_ncpu();
@@ -193,6 +229,14 @@ int cmd_serve(int argc, char **argv)
             cfg->threads = (int)v;
         } else if (!strcmp(a, "--upstreams")) {
             cfg->upstreams_path = next;
+        } else if (!strcmp(a, "--api-keys")) {
+            cfg->api_keys_path = next;
+        } else if (!strcmp(a, "--policy")) {
+            char why[256];
+            if (tr_policy_parse(next, &cfg->policy, why, sizeof why)) {
+                fprintf(stderr, "taskroute serve: --policy %s\n", why);
+                goto out;
+            }
         } else if (!strcmp(a, "--fallback")) {
             cfg->fallback = next;
         } else if (!strcmp(a, "--feedback-log")) {
@@ -304,10 +348,17 @@ int cmd_serve(int argc, char **argv)
     char err[1024];
     int slot_ok = 0;
     if (tr_metrics_new(&srv.metrics)) { fprintf(stderr, "taskroute serve: out of memory\n"); goto cleanup; }
-    if (cfg->upstreams_path &&
-        tr_upstreams_load(cfg->upstreams_path, cfg->fallback, &srv.ups, err, sizeof err)) {
+    if (cfg->upstreams_path && tr_upstream_client_new((uint64_t)srv.start_ms, &srv.client, err, sizeof err)) {
         cli_fail("serve", 0, "%s", err);
         goto cleanup;
+    }
+    if (cfg->api_keys_path) {
+        tr_keyset *keys = NULL;
+        if (tr_server_keys_load(&srv, &keys, err, sizeof err)) {
+            cli_fail("serve", 0, "--api-keys %s", err);
+            goto cleanup;
+        }
+        tr_server_keys_swap(&srv, keys);
     }
     if (cfg->feedback_dir &&
         (tr_feedback_log_open(cfg->feedback_dir, cfg->feedback_rotate, &srv.feedback, err, sizeof err) ||
@@ -316,11 +367,19 @@ int cmd_serve(int argc, char **argv)
         cli_fail("serve", 0, "%s", err);
         goto cleanup;
     }
-    if (tr_router_slot_init(&srv.slot, cfg->router_path, srv.metrics, srv.ups, err, sizeof err)) {
+    srv.slot.policy_fixed = cfg->policy.kind == TR_POLICY_FIXED;
+    if (tr_router_slot_init(&srv.slot, cfg->router_path, srv.metrics, cfg->upstreams_path, cfg->fallback, err,
+                            sizeof err)) {
         cli_fail("serve", 0, "%s", err);
         goto cleanup;
     }
     slot_ok = 1;
+    tr_loaded_router *L0 = atomic_load(&srv.slot.cur);
+    if (srv.client && tr_upstream_client_set_table(srv.client, L0->table)) {
+        fprintf(stderr, "taskroute serve: out of memory\n");
+        goto cleanup;
+    }
+    if (!cfg->quiet) describe_policy(&srv, L0);
     if (tr_online_serve_init(&srv, err, sizeof err)) {
         cli_fail("serve", 0, "--online: %s", err);
         goto cleanup;
@@ -336,7 +395,7 @@ int cmd_serve(int argc, char **argv)
     if (!cfg->quiet)
         fprintf(stderr, "taskroute serve: listening on http://%s:%d (%d threads, router %s, %zu models%s)\n",
                 cfg->host, srv.port, cfg->threads, cfg->router_path, atomic_load(&srv.slot.cur)->n_models,
-                srv.ups ? ", proxy on" : "");
+                srv.client ? ", proxy on" : "");
     if (cfg->port_file && write_port_file(cfg->port_file, srv.port)) {
         cli_fail("serve", 0, "%s: cannot write the port file", cfg->port_file);
         tr_server_stop(&srv);
@@ -375,7 +434,8 @@ cleanup:
     if (slot_ok) tr_router_slot_destroy(&srv.slot);
     tr_feedback_log_close(srv.feedback);
     tr_feedback_log_close(srv.decisions);
-    tr_upstreams_free(srv.ups);
+    tr_upstream_client_free(srv.client);
+    tr_keyset_free(srv.keys);
     tr_metrics_free(srv.metrics);
     curl_global_cleanup();
 out:

@@ -16,6 +16,7 @@
 #include "cli/cli_train_opts.h"
 #include "data/feedback_merge.h"
 #include "taskroute.h"
+#include "upstream/table.h"
 
 /* When each training stage began, from the progress calls: the summary
  * says where the time went, so a scheduled retrain that slows down shows
@@ -72,6 +73,10 @@ static void help(FILE *f)
         "  -o, --output FILE       router file to write (atomically) [required]\n"
         "      --all               train on every record, not only the train split\n"
         "      --skip-bad          report and skip bad records instead of stopping\n"
+        "      --prices FILE       an upstream table (docs/upstreams.md): each model's\n"
+        "                          \"price\" is kept as the price the router was trained\n"
+        "                          at; serve then rescales the router's cost estimates\n"
+        "                          by its own table's prices, without retraining\n"
         "Scheduled retraining:\n"
         "      --warm-start FILE   current router: reuse its embedder, keep task ids\n"
         "                          and names stable, guard against regressions\n"
@@ -155,7 +160,36 @@ static char *with_guard(const char *drift, const char *guard)
     return c;
 }
 
-enum { O_REFIT = 500, O_DRIFT_MD, O_DRIFT_JSON, O_MAXREG, O_FORCE, O_FEEDBACK, O_DECISIONS, O_MATCHMIN, O_CVPRED };
+enum { O_REFIT = 500, O_DRIFT_MD, O_DRIFT_JSON, O_MAXREG, O_FORCE, O_FEEDBACK, O_DECISIONS, O_MATCHMIN, O_CVPRED,
+       O_PRICES };
+
+/* --prices: the table's price of each model becomes the router's reference
+ * price, so a server rescales costs by later prices against these.  0 ok,
+ * -1 message printed. */
+static int record_prices(tr_router *r, const tr_upstream_table *t, const char *path)
+{
+    size_t set = 0, missing = 0;
+    char err[512];
+    for (size_t m = 0; m < tr_router_model_count(r); m++) {
+        int u = tr_upstream_table_find(t, tr_router_model_name(r, m));
+        if (u < 0 || !t->u[u].has_price) {
+            missing++;
+            if (!cli_quiet)
+                fprintf(stderr, "taskroute train: --prices %s: no price for model '%s': its costs will not be "
+                                "rescaled by a server's prices\n", path, tr_router_model_name(r, m));
+            continue;
+        }
+        if (tr_router_set_reference_price(r, m, t->u[u].price_in, t->u[u].price_out, err, sizeof err)) {
+            cli_fail("train", TR_EXIT_ERR, "--prices %s: %s", path, err);
+            return -1;
+        }
+        set++;
+    }
+    if (!cli_quiet)
+        fprintf(stderr, "taskroute train: reference prices of %zu model(s) recorded from %s%s\n", set, path,
+                missing ? "" : " (every model)");
+    return 0;
+}
 
 int cmd_train(int argc, char **argv)
 {
@@ -164,6 +198,8 @@ int cmd_train(int argc, char **argv)
     size_t nfb = 0, ndec = 0;
     int skip_bad = 0, force = 0, maxreg_given = 0;
     double max_reg = TR_DEFAULT_MAX_REGRESSION;
+    const char *prices = NULL;
+    tr_upstream_table *price_table = NULL;
     tr_train_options_x ox;   /* the public options and the experiments' knobs */
     cli_train_opts_init(&ox);
     tr_train_options *o = &ox.pub;
@@ -176,7 +212,8 @@ int cmd_train(int argc, char **argv)
         {"drift-json", required_argument, 0, O_DRIFT_JSON}, {"max-regression", required_argument, 0, O_MAXREG},
         {"force", no_argument, 0, O_FORCE}, {"feedback", required_argument, 0, O_FEEDBACK},
         {"decisions", required_argument, 0, O_DECISIONS}, {"match-min", required_argument, 0, O_MATCHMIN},
-        {"cv-predictions", required_argument, 0, O_CVPRED}, {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'},
+        {"cv-predictions", required_argument, 0, O_CVPRED}, {"prices", required_argument, 0, O_PRICES},
+        {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'},
     };
     struct option longopts[64];
     size_t nl = cli_train_opts_merge(longopts, 64, base, sizeof base / sizeof base[0], 1);
@@ -201,6 +238,7 @@ int cmd_train(int argc, char **argv)
             break;
         case O_FORCE: force = 1; break;
         case O_CVPRED: ox.cv_predictions = optarg; break;
+        case O_PRICES: prices = optarg; break;
         case O_FEEDBACK:
         case O_DECISIONS:
             if ((c == O_FEEDBACK ? nfb : ndec) == MAX_LOGS)
@@ -233,7 +271,10 @@ int cmd_train(int argc, char **argv)
     tr_router *r = NULL, *cur = NULL;
     char *drift = NULL, *guard = NULL, *full = NULL, *md = NULL;
     int ex = TR_EXIT_ERR, rc;
-    if (cli_load_dataset("train", data, skip_bad, &ds)) return TR_EXIT_ERR;
+    /* read before the long training, so a bad file costs nothing */
+    if (prices && (rc = tr_upstream_table_load(prices, NULL, &price_table, err, sizeof err)))
+        return cli_fail("train", TR_EXIT_ERR, "--prices %s", err);
+    if (cli_load_dataset("train", data, skip_bad, &ds)) { tr_upstream_table_unref(price_table); return TR_EXIT_ERR; }
     if (nfb) {
         tr_feedback_stats st;
         if ((rc = tr_feedback_merge(ds, dec, ndec, fb, nfb, &st, err, sizeof err))) {
@@ -271,6 +312,7 @@ int cmd_train(int argc, char **argv)
         if (refused) snprintf(refusal, sizeof refusal, "%s", err);
         else if (!cli_quiet) print_guard_passed(guard);
     }
+    if (!refused && price_table && record_prices(r, price_table, prices)) goto done;
     if (!refused && (rc = tr_router_save(r, out, err, sizeof err))) { cli_fail("train", TR_EXIT_ERR, "%s", err); goto done; }
     /* the drift report, with the guard's evidence, is written whatever the verdict */
     if (drift) {
@@ -294,6 +336,7 @@ int cmd_train(int argc, char **argv)
     }
     ex = TR_EXIT_OK;
 done:
+    tr_upstream_table_unref(price_table);
     tr_free(drift);
     tr_free(guard);
     free(full);

@@ -21,6 +21,7 @@ static const struct {
     {"inspect", cmd_inspect, "describe a router file"},
     {"serve", cmd_serve, "HTTP routing server and OpenAI-compatible proxy"},
     {"drift", cmd_drift, "how new traffic moved against a router's tasks"},
+    {"rename", cmd_rename, "give a task a name of your own (kept by retraining)"},
 };
 
 static void usage(FILE *f)

@@ -57,12 +57,14 @@ static int run_algo(gctx *G, const tr_community_params *p, double gamma,
     double res = G->total_strength > 0 ? gamma / G->total_strength : gamma;
     double prev = 0;
     int maxit = p->iterations > 0 ? p->iterations : 20;
+    if (p->initial)
+        for (size_t i = 0; i < G->n; i++) VECTOR(*memb)[i] = p->initial[i];
     for (int it = 0; it < maxit; it++) {
         igraph_integer_t nb = 0;
         igraph_real_t quality = 0;
         tr_igraph_seed(p->seed + (uint64_t)it);
         rc = tr_igraph_check(igraph_community_leiden(&G->graph, &G->weights, &G->strength, res,
-                                                     0.01, it > 0, 2, memb, &nb, &quality),
+                                                     0.01, it > 0 || p->initial, 2, memb, &nb, &quality),
                              "leiden", err, errlen);
         if (rc != TR_OK) return rc;
         (*passes)++;
@@ -406,6 +408,11 @@ int tr_community_detect(const tr_knn *g, const tr_community_params *p,
                          p->resolution);
     if (p->X && p->d == 0)
         return tr_errorf(err, errlen, TR_EINVAL, "community: X given with d=0");
+    if (p->initial)
+        for (size_t i = 0; i < g->n; i++)
+            if (p->initial[i] < 0 || (size_t)p->initial[i] >= g->n)
+                return tr_errorf(err, errlen, TR_EINVAL, "community: initial label %d of point %zu outside [0, %zu)",
+                                 p->initial[i], i, g->n);
     size_t n = g->n;
     info->resolution = p->resolution;
     if (modularity) *modularity = 0;
@@ -459,7 +466,7 @@ int tr_community_detect(const tr_knn *g, const tr_community_params *p,
 
     size_t T = 0, raw = 0, merged = 0;
     int passes = 0;
-    if (p->target_tasks == 0) {
+    if (p->target_tasks == 0 || (p->initial && p->algo == TR_ALGO_LEIDEN)) {
         rc = cluster_at(&G, g, p, p->resolution, &memb, membership, &T, &raw, &merged, &passes,
                         err, errlen);
         if (rc != TR_OK) goto fail;

@@ -39,6 +39,12 @@ typedef struct tr_community_params {
      * centroid; without them it goes to the largest task. */
     const float *X;
     size_t d;
+    /* Optional (NULL: unused): a membership to start from (n labels >= 0,
+     * borrowed), e.g. the current router's tasks when retraining.  Leiden
+     * then improves that partition at 'resolution' instead of building one
+     * from scratch (no target_tasks search), so the tasks stay what they
+     * were where the data did not change; Louvain ignores it. */
+    const int32_t *initial;
     tr_community_info *info; /* optional output (caller's), NULL = none */
 } tr_community_params;
 

@@ -1,7 +1,4 @@
-/* Taxonomy report: per task its name, size, exemplars (nearest the
- * centroid), per-model quality and cost, best and best-value model; overall
- * the number of tasks, modularity, a size histogram and, where the data
- * carries human `task` labels, NMI, adjusted Rand index and purity. */
+/* The taxonomy report as JSON; see taxonomy.h. */
 #include "cluster/taxonomy.h"
 
 #include <cJSON.h>
@@ -11,10 +8,6 @@
 #include "base/json.h"
 #include "base/util.h"
 #include "cluster/community.h"
-
-/* Best value: the cheapest model whose mean quality is within this of the
- * task's best model (2 points of accuracy buys a lot of cost). */
-#define VALUE_TOLERANCE 0.02
 
 /* Exemplar text: the first 160 bytes of a prompt, cut at a UTF-8 boundary,
  * newlines folded, "…" when cut. */
@@ -152,6 +145,15 @@ int tr_taxonomy_json(const tr_taxonomy_input *in, char **json, char *err, size_t
         cJSON_AddItemToArray(h, e);
     }
     add_label_agreement(root, in);
+    cJSON *ood = cJSON_AddObjectToObject(root, "ood");
+    cJSON_AddItemToObject(ood, "threshold", tr_json_num(in->ood_threshold));
+    cJSON_AddItemToObject(ood, "fpr", tr_json_num(in->ood_fpr));
+    cJSON_AddNumberToObject(ood, "calibration_prompts", (double)in->ood_calibration);
+    cJSON_AddNumberToObject(ood, "outside_prompts", (double)in->ood_outside);
+    cJSON_AddNumberToObject(ood, "outside_flagged", (double)in->ood_flagged);
+    cJSON_AddItemToObject(ood, "outside_share",
+                          in->ood_outside ? cJSON_CreateNumber((double)in->ood_flagged / (double)in->ood_outside)
+                                          : cJSON_CreateNull());
 
     /* exemplars: the 3 prompts nearest each centroid */
     enum { NE = 3 };
@@ -178,7 +180,15 @@ int tr_taxonomy_json(const tr_taxonomy_input *in, char **json, char *err, size_t
     for (size_t t = 0; t < T; t++) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "id", tk->ids[t]);
+        cJSON_AddNumberToObject(o, "index", (double)t);
+        cJSON_AddStringToObject(o, "slug", tk->slugs[t]);
         cJSON_AddStringToObject(o, "name", tk->names[t]);
+        cJSON *kws = cJSON_AddArrayToObject(o, "keywords");
+        if (in->keywords && t < in->keywords->T)
+            for (size_t k = 0; k < in->keywords->K; k++) {
+                const char *w = in->keywords->words[t * in->keywords->K + k];
+                if (w) cJSON_AddItemToArray(kws, cJSON_CreateString(w));
+            }
         cJSON_AddNumberToObject(o, "size", tk->sizes[t]);
         cJSON_AddNumberToObject(o, "share", n_all ? (double)tk->sizes[t] / (double)n_all : 0);
         cJSON *exa = cJSON_AddArrayToObject(o, "exemplars");
@@ -202,12 +212,20 @@ int tr_taxonomy_json(const tr_taxonomy_input *in, char **json, char *err, size_t
                 cJSON_AddItemToObject(e, "cost", tr_json_num(c));
                 cJSON_AddNumberToObject(e, "labels", tk->n_labels[t * M + m]);
                 cJSON_AddItemToArray(mods, e);
-                if (best >= 0 && !isnan(q) && !isnan(c) && q >= tk->quality[t * M + (size_t)best] - VALUE_TOLERANCE &&
+                if (best >= 0 && !isnan(q) && !isnan(c) && q >= tk->quality[t * M + (size_t)best] - TR_VALUE_TOLERANCE &&
                     (value < 0 || c < tk->cost[t * M + (size_t)value]))
                     value = (int)m;
             }
-            if (best >= 0) cJSON_AddStringToObject(o, "best_model", in->models[best]);
-            if (value >= 0) cJSON_AddStringToObject(o, "best_value_model", in->models[value]);
+            if (best >= 0) {
+                cJSON_AddStringToObject(o, "best_model", in->models[best]);
+                cJSON_AddItemToObject(o, "best_quality", tr_json_num(tk->quality[t * M + (size_t)best]));
+                cJSON_AddItemToObject(o, "best_cost", tr_json_num(tk->cost[t * M + (size_t)best]));
+            }
+            if (value >= 0) {
+                cJSON_AddStringToObject(o, "best_value_model", in->models[value]);
+                cJSON_AddItemToObject(o, "best_value_quality", tr_json_num(tk->quality[t * M + (size_t)value]));
+                cJSON_AddItemToObject(o, "best_value_cost", tr_json_num(tk->cost[t * M + (size_t)value]));
+            }
         }
         cJSON_AddItemToArray(tasks, o);
     }

@@ -4,10 +4,12 @@
  *  - latent task types (code, math, legal, ...), each with its own vocabulary
  *    and several slot-filled templates of varied length; generic openers,
  *    closers and shared words keep tasks from being trivially separable;
- *  - models from a tiny cheap one to a frontier one (prices span 100x), whose
- *    quality depends on the task: the cheap ones match the frontier on easy
- *    tasks (translation, summaries, trivia), a code model matches it on code
- *    and SQL, and they fall far behind on math and logic;
+ *  - models from a tiny cheap one to a frontier one (prices span 100x), each
+ *    leading on some tasks as real models do: a code model on code and SQL,
+ *    a small instruct model on summaries, a mid-size one on legal, finance
+ *    and trivia, a large one on medical and creative writing, the frontier
+ *    one on math, logic and chemistry; the most expensive model is only the
+ *    best on average, so routing by task beats it at a fraction of its cost;
  *  - per-prompt difficulty shared by all models (P(correct) is a logistic in
  *    ability + task skill - difficulty), mostly 0/1 scores, fractional ones
  *    for graded tasks (translation, summaries, creative writing);
@@ -73,7 +75,7 @@ static const synth_task TASKS[TR_SYNTH_MAX_TASKS] = {
       "ConcurrentModificationException", NULL},
      {"I am using the latest compiler.", "Performance matters here.", "Please include comments in the code.",
       "The code runs inside a web server.", "I am a beginner.", NULL},
-     0.2, 350, 0, {-0.5, -0.4, 2.0, 0.0, 0.1, 0.0, -0.3, 0.2}, 1.6},
+     0.2, 350, 0, {-0.5, -0.4, 3.0, 0.0, 0.1, -0.6, -0.3, 0.2}, 1.6},
     {"math",
      {"A train leaves at {n} km/h and another at {m} m/min. When do they meet if they start {n} km apart?",
       "Solve for x: {n}x + {m} = {a}.", "What is the probability of {b} when rolling {n} dice?",
@@ -85,7 +87,7 @@ static const synth_task TASKS[TR_SYNTH_MAX_TASKS] = {
      {"x^3 sin(x)", "e^(2x) / x", "ln(x^2 + 1)", "sqrt(x) cos(x)", "x^x", "tan(x)^2", "1/(1+x^2)", NULL},
      {"Show your work step by step.", "Give the final answer as a fraction.", "This is for my homework.",
       "Round to two decimals.", NULL},
-     0.9, 250, 0, {-1.6, -1.3, -0.4, 0.0, 0.2, 0.3, 1.6, -0.5}, 1.3},
+     0.9, 250, 0, {-1.6, -1.3, -0.4, 0.0, 0.2, 0.6, 1.6, -0.5}, 1.3},
     {"legal",
      {"Is a {a} enforceable if {b}?", "Draft a clause for a {a} that covers {c}.",
       "What are my rights as a {c} when {b}?", "Summarise the legal risks of {b} under {a} law.",
@@ -99,7 +101,7 @@ static const synth_task TASKS[TR_SYNTH_MAX_TASKS] = {
       "liability and indemnity", "termination for convenience", NULL},
      {"I am in California.", "This concerns the jurisdiction of England and Wales.",
       "The contract is {m} words long.", "I cannot afford a lawyer right now.", NULL},
-     0.5, 300, 0, {-0.6, -0.3, -1.0, 0.3, 0.5, 0.3, -0.8, 0.0}, 0.8},
+     0.5, 300, 0, {-0.6, -0.3, -1.0, 1.6, 0.5, -0.2, -0.8, 0.0}, 0.8},
     {"medical",
      {"What are the common side effects of {a}?", "Is it safe to take {a} together with {b}?",
       "My {c} has had {b} for {n} days. Should we see a doctor?", "Explain the difference between {a} and {b}.",
@@ -111,7 +113,7 @@ static const synth_task TASKS[TR_SYNTH_MAX_TASKS] = {
      {"child", "elderly patient", "pregnant woman", "teenager", "adult", "infant", NULL},
      {"I am not a doctor.", "The symptoms started after a long flight.", "There is a family history of diabetes.",
       "Please answer in plain language.", NULL},
-     0.4, 250, 0, {-0.9, -0.5, -1.0, 0.1, 0.4, 0.3, -0.6, 0.0}, 0.9},
+     0.4, 250, 0, {-0.9, -0.5, -1.0, 0.1, 1.4, 0.0, -0.6, 0.0}, 0.9},
     {"translation",
      {"Translate into {a}: \"{b}\"", "How do you say \"{b}\" in {a}?",
       "Translate this sentence from {a} to English: \"{c}\"", "Give a natural {a} translation of: {b}", NULL},
@@ -125,7 +127,7 @@ static const synth_task TASKS[TR_SYNTH_MAX_TASKS] = {
       "\xc2\xbf" "D\xc3\xb3nde est\xc3\xa1 la biblioteca?", "\xe4\xbb\x8a\xe6\x97\xa5\xe3\x81\xaf\xe3\x81\x84\xe3\x81\x84\xe5\xa4\xa9\xe6\xb0\x97\xe3\x81\xa7\xe3\x81\x99\xe3\x81\xad\xe3\x80\x82",
       "Il treno \xc3\xa8 in ritardo.", NULL},
      {"Keep it formal.", "This is for a menu.", "Use informal speech.", NULL},
-     -2.0, 60, 1, {1.0, 1.7, -0.5, 0.8, 0.3, 0.0, -0.6, 0.5}, 1.2},
+     -2.0, 60, 1, {1.0, 2.6, -0.5, 0.8, 0.3, -0.6, -0.6, 0.5}, 1.2},
     {"summarization",
      {"Summarise the following article in {n} sentences: {a} {b} {c}", "Give me a TL;DR of this email: {a} {b}",
       "Condense these meeting notes into bullet points: {c} {a}", "Write a one-paragraph abstract for: {b} {c}", NULL},
@@ -141,7 +143,7 @@ static const synth_task TASKS[TR_SYNTH_MAX_TASKS] = {
       "Attendees: product, design, engineering, legal.", "The vendor offered a {n}% discount.",
       "Open question: who owns the data pipeline?", NULL},
      {"Keep it under {m} characters.", "The audience is executives.", NULL},
-     -1.6, 120, 1, {0.8, 1.3, -0.2, 0.6, 0.2, 0.0, -0.3, 0.4}, 1.1},
+     -1.6, 120, 1, {0.8, 2.2, -0.2, 0.6, 0.2, -0.5, -0.3, 0.4}, 1.1},
     {"trivia",
      {"Who {a}?", "What is the capital of {b}?", "In which year did {c}?", "Which planet {a}?",
       "Quick question: who {a}?", NULL},
@@ -153,7 +155,7 @@ static const synth_task TASKS[TR_SYNTH_MAX_TASKS] = {
      {"the Berlin Wall fall", "the Titanic sink", "World War I end", "the first iPhone launch", "Apollo 11 land",
       "the printing press appear in Europe", NULL},
      {"I need this for a pub quiz.", "Just the answer please.", NULL},
-     -1.0, 30, 0, {0.5, 0.9, -0.4, 0.3, 0.1, 0.0, -0.5, 0.3}, 1.4},
+     -1.0, 30, 0, {0.5, 0.9, -0.4, 1.4, 0.1, 0.0, -0.5, 0.3}, 1.4},
     {"creative",
      {"Write a short poem about {a} in the style of {b}.", "Write a {n}-word story where {c}.",
       "Give me {n} creative names for a {a} startup.", "Write song lyrics about {a} and {c}.",
@@ -165,7 +167,7 @@ static const synth_task TASKS[TR_SYNTH_MAX_TASKS] = {
      {"a cat becomes mayor", "the moon disappears", "two strangers swap phones", "it never stops snowing",
       "a dragon opens a bakery", NULL},
      {"Make it funny.", "Make it melancholic.", "It is for my friend's birthday.", "Avoid clich\xc3\xa9s.", NULL},
-     0.0, 400, 1, {-0.6, -0.2, -0.8, 0.0, 0.4, 0.3, -0.6, 0.0}, 1.0},
+     0.0, 400, 1, {-0.6, -0.2, -0.8, 0.0, 1.3, -0.4, -0.6, 0.0}, 1.0},
     {"sql",
      {"Write a SQL query that returns {a} from the {b} table.", "Why is my query on {b} slow? It joins {c} rows.",
       "Convert this to a window function: SELECT {a} FROM {b} GROUP BY id;",
@@ -175,7 +177,7 @@ static const synth_task TASKS[TR_SYNTH_MAX_TASKS] = {
      {"orders", "customers", "employees", "events", "invoices", "products", "sessions", "payments", NULL},
      {"{m}", "50 million", "{m} thousand", NULL},
      {"We use PostgreSQL 15.", "The table has an index on created_at.", "Please explain the query plan.", NULL},
-     0.2, 120, 0, {-0.5, 0.0, 1.9, 0.2, 0.1, 0.0, -0.3, 0.3}, 0.9},
+     0.2, 120, 0, {-0.5, 0.0, 2.9, 0.2, 0.1, -0.5, -0.3, 0.3}, 0.9},
     {"chemistry",
      {"Balance the equation: {a}.", "What is the molar mass of {b}?",
       "Explain why {c}.", "How many grams of {b} are in {n} moles?", "Predict the product of {a}.", NULL},
@@ -185,7 +187,7 @@ static const synth_task TASKS[TR_SYNTH_MAX_TASKS] = {
      {"noble gases are unreactive", "ice floats on water", "catalysts speed up reactions",
       "salt lowers the freezing point of water", "carbon forms four bonds", NULL},
      {"Use standard conditions.", "Show the stoichiometry.", NULL},
-     0.7, 200, 0, {-1.0, -0.7, -0.6, 0.0, 0.3, 0.4, 0.6, -0.2}, 0.7},
+     0.7, 200, 0, {-1.0, -0.7, -0.6, 0.0, 0.3, 0.6, 0.6, -0.2}, 0.7},
     {"finance",
      {"Should I pay off my {a} or invest in {b}?", "How is {c} calculated?",
       "Explain {c} to someone new to investing.", "I earn ${m} a month. How much should go to {b}?",
@@ -195,7 +197,7 @@ static const synth_task TASKS[TR_SYNTH_MAX_TASKS] = {
      {"compound interest", "the price-to-earnings ratio", "capital gains tax", "inflation-adjusted return",
       "net present value", "a bond's yield to maturity", NULL},
      {"I am {n} years old.", "I live in Germany.", "I have a low risk tolerance.", NULL},
-     0.3, 200, 0, {-0.7, -0.4, -0.8, 0.6, 0.3, 0.2, 0.0, 0.0}, 0.8},
+     0.3, 200, 0, {-0.7, -0.4, -0.8, 1.5, 0.3, -0.1, 0.0, 0.0}, 0.8},
     {"logic",
      {"{a} If {b}, who {c}?", "Three boxes are labelled wrongly. {b}. Which box {c}?",
       "{a} Each person tells the truth or always lies. {b}. Who {c}?",
@@ -206,7 +208,7 @@ static const synth_task TASKS[TR_SYNTH_MAX_TASKS] = {
       "Carol never sits at the end", "the liar points to the left road", "you may open only one box", NULL},
      {"owns the fish", "sits in the middle", "lives in the red house", "is the knave", "contains the apples", NULL},
      {"Explain your reasoning.", "There is exactly one solution.", NULL},
-     1.6, 300, 0, {-1.5, -1.5, -0.5, -0.2, 0.2, 0.6, 0.9, -0.4}, 0.8},
+     1.6, 300, 0, {-1.5, -1.5, -0.5, -0.2, 0.2, 0.8, 0.9, -0.4}, 0.8},
 };
 
 static const char *OPENERS[] = {"Hi!", "Quick question:", "Can you help me with this?", "Hello, I need some help.",

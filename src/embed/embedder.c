@@ -348,6 +348,19 @@ size_t tr_embedder_dim(const tr_embedder *e) { return e ? e->dim : 0; }
 int tr_embedder_vocab_size(const tr_embedder *e) { return e ? tr_spm_vocab_size(e->spm) : 0; }
 int tr_embedder_rule(const tr_embedder *e) { return e ? e->rule : TR_TOK_WHOLE; }
 const float *tr_embedder_singular_values(const tr_embedder *e) { return e ? e->S : NULL; }
+
+float tr_embedder_kept_loo(const tr_embedder *e, const float *x, float kept)
+{
+    /* leverage h = sum_k c_k^2 / s_k^2 with c = sqrt(kept) x the projection;
+     * the residual 1 - kept of a prompt left out grows by 1 / (1 - h)^2 */
+    double h = 0;
+    for (size_t k = 0; k < e->dim; k++)
+        if (e->S[k] > 0) h += (double)x[k] * x[k] / ((double)e->S[k] * e->S[k]);
+    h *= kept;
+    if (!(h < 0.99)) h = 0.99;
+    double loo = 1 - (1 - (double)kept) / ((1 - h) * (1 - h));
+    return (float)(loo > 0 ? loo : 0);
+}
 const tr_embed_params *tr_embedder_params(const tr_embedder *e) { return e ? &e->p : NULL; }
 size_t tr_embedder_feature_count(const tr_embedder *e) { return e ? e->feat->n_feat : 0; }
 
@@ -392,6 +405,12 @@ static int sparse_in_scratch(const tr_embedder *e, const char *text, size_t len,
 int tr_embedder_embed(const tr_embedder *e, const char *text, size_t len,
                       float *out, void *scratch, size_t scratch_bytes)
 {
+    return tr_embedder_embed_kept(e, text, len, out, NULL, scratch, scratch_bytes);
+}
+
+int tr_embedder_embed_kept(const tr_embedder *e, const char *text, size_t len,
+                           float *out, float *kept, void *scratch, size_t scratch_bytes)
+{
     int32_t *idx; float *val; size_t nnz;
     if (!out) return TR_EINVAL;
     int rc = sparse_in_scratch(e, text, len, scratch, scratch_bytes, &idx, &val, &nnz);
@@ -430,7 +449,11 @@ int tr_embedder_embed(const tr_embedder *e, const char *text, size_t len,
             cblas_saxpy((blasint)d, val[z], e->V + (size_t)idx[z] * d, 1, out, 1);
         }
     }
-    tr_vec_unit_fast(out, out, d);
+    /* the TF-IDF vector has unit norm and the projection's columns are
+     * orthonormal, so the projection's squared norm is the share of the
+     * prompt the training corpus's top directions explain */
+    double n2 = tr_vec_unit_fast(out, out, d);
+    if (kept) *kept = (float)n2;
     return TR_OK;
 }
 
@@ -473,7 +496,7 @@ int tr_embedder_sparse(const tr_embedder *e, const char *text, size_t len,
 typedef struct batch_job {
     const tr_embedder *e;
     const char *const *texts; const size_t *lens;
-    float *out; size_t i0, i1;
+    float *out, *kept; size_t i0, i1;
     int rc; size_t bad;
 } batch_job;
 
@@ -486,7 +509,8 @@ static void *batch_run(void *arg)
     void *scratch = tr_malloc(sb);
     if (!scratch) { j->rc = TR_ENOMEM; j->bad = j->i0; return NULL; }
     for (size_t i = j->i0; i < j->i1; i++) {
-        int rc = tr_embedder_embed(j->e, j->texts[i], j->lens[i], j->out + i * j->e->dim, scratch, sb);
+        int rc = tr_embedder_embed_kept(j->e, j->texts[i], j->lens[i], j->out + i * j->e->dim,
+                                        j->kept ? j->kept + i : NULL, scratch, sb);
         if (rc) { j->rc = rc; j->bad = i; break; }
     }
     tr_free(scratch);
@@ -497,13 +521,19 @@ int tr_embedder_embed_batch(const tr_embedder *e, const char *const *texts,
                             const size_t *lens, size_t n, float *out,
                             int threads, char *err, size_t errlen)
 {
+    return tr_embedder_embed_batch_kept(e, texts, lens, n, out, NULL, threads, err, errlen);
+}
+
+int tr_embedder_embed_batch_kept(const tr_embedder *e, const char *const *texts, const size_t *lens, size_t n,
+                                 float *out, float *kept, int threads, char *err, size_t errlen)
+{
     if (!e || (n && (!texts || !lens || !out)) || threads < 0)
         return tr_errorf(err, errlen, TR_EINVAL, "embed batch: bad arguments");
     if (n == 0) return TR_OK;
     threads = tr_workers(threads, n);
     batch_job jobs[TR_RUN_MAX_THREADS];
     for (int t = 0; t < threads; t++)
-        jobs[t] = (batch_job){e, texts, lens, out, n * t / threads, n * (t + 1) / threads, TR_OK, 0};
+        jobs[t] = (batch_job){e, texts, lens, out, kept, n * t / threads, n * (t + 1) / threads, TR_OK, 0};
     tr_run_workers(threads, batch_run, jobs, sizeof jobs[0]);
     for (int t = 0; t < threads; t++)
         if (jobs[t].rc != TR_OK)

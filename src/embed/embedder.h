@@ -73,11 +73,32 @@ size_t tr_embedder_scratch_bytes(const tr_embedder *e, size_t len);
 int tr_embedder_embed(const tr_embedder *e, const char *text, size_t len,
                       float *out, void *scratch, size_t scratch_bytes);
 
+/* tr_embedder_embed, and *kept (when not NULL) gets the squared norm of the
+ * projection before normalising: the share of the prompt's TF-IDF energy in
+ * the training corpus's top dim directions, in [0, ~1] (0 for a prompt with
+ * no known feature).  Text unlike the training prompts keeps less of it. */
+int tr_embedder_embed_kept(const tr_embedder *e, const char *text, size_t len,
+                           float *out, float *kept, void *scratch, size_t scratch_bytes);
+
+/* For a training prompt (one the projection was fitted on) with unit
+ * embedding x and kept share 'kept': about what kept would be had it been
+ * left out of the fit, for calibrating thresholds on it like new prompts.
+ * In-sample prompts keep more than new ones (the fit bends toward them);
+ * the leave-one-out residual of a least-squares fit is the in-sample one
+ * over (1 - h)^2, h the prompt's leverage sum_k c_k^2 / s_k^2 (c its
+ * projection, s the singular values), as in the PRESS statistic.  On the
+ * shared datasets the 5% quantile of these is within a point or two of the
+ * held-out prompts' own (bench/RESULTS.md, "Out-of-distribution"). */
+float tr_embedder_kept_loo(const tr_embedder *e, const float *x, float kept);
+
 /* Embed n prompts into out[n x dim] using 'threads' threads (0 = all cores);
  * the result does not depend on the thread count.  Borrows everything. */
 int tr_embedder_embed_batch(const tr_embedder *e, const char *const *texts,
                             const size_t *lens, size_t n, float *out,
                             int threads, char *err, size_t errlen);
+/* The same, and kept[n] (NULL: not wanted) as tr_embedder_embed_kept's. */
+int tr_embedder_embed_batch_kept(const tr_embedder *e, const char *const *texts, const size_t *lens, size_t n,
+                                 float *out, float *kept, int threads, char *err, size_t errlen);
 
 /* The sparse TF-IDF vector of a prompt (before projection): feature ids
  * ascending and their L2-normalised weights, at most cap of them (*nnz gets

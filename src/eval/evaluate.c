@@ -402,6 +402,47 @@ static void add_modes(ev *e, cJSON *root, const pred *p)
     }
 }
 
+/* The router's default policy (tr_router_default_policy) on the test
+ * split, against the best single model: what `serve` does with no knob. */
+static void add_default_policy(ev *e, cJSON *root, const pred *p)
+{
+    tr_route_options opt;
+    tr_route_options_default(&opt);
+    opt.mode = TR_SELECT_QUALITY;
+    tr_policy_estimate est;
+    int stored = tr_router_default_policy(e->r, &opt, &est) == TR_OK;
+    const tr_select_tables *tab = tr_heads_tables(e->r->heads);
+    double sq = 0, sc = 0, sd = 0, sd2 = 0;
+    for (size_t i = 0; i < e->nt; i++) {
+        const float *q = p->q + i * e->M, *qc = p->qcal + i * e->M, *c = p->c + i * e->M;
+        int m = tr_select(q, qc, c, e->M, NULL, opt.mode, opt.value, tab);
+        if (m < 0) m = (int)e->ref.best;
+        sq += e->S[i * e->M + (size_t)m];
+        sc += e->C[i * e->M + (size_t)m];
+        /* paired with the best single model on the same prompt */
+        double d = (double)e->S[i * e->M + (size_t)m] - (double)e->S[i * e->M + e->ref.best];
+        sd += d;
+        sd2 += d * d;
+    }
+    double n = (double)e->nt, md = sd / n;
+    double se = e->nt > 1 ? sqrt((sd2 - n * md * md) / (n - 1) / n) : NAN;
+    cJSON *o = cJSON_AddObjectToObject(root, "default_policy");
+    if (!o) return;
+    cJSON_AddBoolToObject(o, "stored", stored);
+    cJSON_AddStringToObject(o, "mode", opt.mode == TR_SELECT_LAMBDA ? "lambda" : "quality");
+    cJSON_AddItemToObject(o, "lambda", tr_json_num(tr_route_lambda(e->r, &opt)));
+    cJSON_AddNumberToObject(o, "mean_quality", sq / (double)e->nt);
+    cJSON_AddNumberToObject(o, "mean_cost", sc / (double)e->nt);
+    cJSON_AddNumberToObject(o, "quality_vs_best", sq / (double)e->nt - e->ref.q_best);
+    cJSON_AddItemToObject(o, "quality_vs_best_se", tr_json_num(se));
+    cJSON_AddItemToObject(o, "cost_share_of_best", tr_json_num(e->ref.c_best > 0 ? sc / (double)e->nt / e->ref.c_best : NAN));
+    if (stored) {
+        cJSON_AddItemToObject(o, "training_quality", tr_json_num(est.quality));
+        cJSON_AddItemToObject(o, "training_cost", tr_json_num(est.cost));
+        cJSON_AddItemToObject(o, "training_best_quality", tr_json_num(est.best_quality));
+    }
+}
+
 /* Embed records idx[0..n) with the router's embedder (or the dataset's own
  * embeddings) into X (n x d). */
 static int embed_records(const ev *e, const size_t *idx, size_t n, float *X)
@@ -518,6 +559,7 @@ int tr_evaluate_fold(const tr_router *r, const tr_dataset *ds, unsigned K, unsig
     if ((rc = predict_heads(&e, -1, -1, &ours))) goto fail;
     if ((rc = sweep_and_score(&e, "taskroute", &ours, 1, NULL, pick, &pick_lam, picks))) goto fail;
     add_modes(&e, root, &ours);
+    add_default_policy(&e, root, &ours);
     if (flags & TR_EVAL_BY_LABEL) {
         if ((rc = tr_eval_by_label(ds, K, f, e.test, e.nt, e.S, e.M, pick, e.ref.best, root, err, errlen))) goto fail;
         cJSON *lo = cJSON_GetObjectItem(root, "label_oracle");   /* the setting the labels were read at */

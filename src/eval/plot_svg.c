@@ -1,18 +1,15 @@
 /* The cost-quality plot as SVG (see plot_svg.h).  SVG, not PNG: it needs no
- * library, opens in any browser and diffs as text.  Numbers are written by
- * hand, never with printf's %f/%g, because a host program's LC_NUMERIC
- * could turn "1.5" into "1,5" and break the document. */
+ * library, opens in any browser and diffs as text; numbers are written by
+ * hand (svg_text.h). */
 #include "eval/plot_svg.h"
 
-#include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "base/buf.h"
 #include "base/util.h"
+#include "eval/svg_text.h"
 
 enum { W = 860, H = 540, PL = 80, PR = 630, PT = 60, PB = 470, LEGEND_X = 650 };
 
@@ -26,69 +23,25 @@ typedef struct axes {
     double ystep;
 } axes;
 
-/* printf for text without floating-point conversions (integers and %s only). */
-static void put(tr_buf *b, const char *fmt, ...) TR_PRINTF(2, 3);
-static void put(tr_buf *b, const char *fmt, ...)
-{
-    char tmp[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n < 0) return;
-    tr_buf_put(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
-}
-
-/* v with 'dec' decimals, locale-free; "-0.00" is written "0.00". */
-static void put_num(tr_buf *b, double v, int dec)
-{
-    long long scale = 1;
-    for (int i = 0; i < dec; i++) scale *= 10;
-    long long r = llround(v * (double)scale);
-    const char *sign = r < 0 ? "-" : "";
-    if (r < 0) r = -r;
-    if (dec == 0)
-        put(b, "%s%lld", sign, r);
-    else
-        put(b, "%s%lld.%0*lld", sign, r / scale, dec, r % scale);
-}
-
 static void put_xy(tr_buf *b, double x, double y)
 {
-    put_num(b, x, 2);
+    tr_svg_num(b, x, 2);
     tr_buf_put(b, ",", 1);
-    put_num(b, y, 2);
-}
-
-/* Text for XML: & < > " ' escaped; control characters (not allowed in XML
- * 1.0) become '?'.  Other bytes pass through (UTF-8). */
-static void put_esc(tr_buf *b, const char *s)
-{
-    for (; s && *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        switch (c) {
-        case '&': tr_buf_put(b, "&amp;", 5); break;
-        case '<': tr_buf_put(b, "&lt;", 4); break;
-        case '>': tr_buf_put(b, "&gt;", 4); break;
-        case '"': tr_buf_put(b, "&quot;", 6); break;
-        case '\'': tr_buf_put(b, "&apos;", 6); break;
-        default: tr_buf_u8(b, c < 0x20 ? '?' : c);
-        }
-    }
+    tr_svg_num(b, y, 2);
 }
 
 /* A tick value m * 10^k (m in 1, 2, 5) as text, e.g. 0.002, 20, 1e-6. */
 static void put_tick_cost(tr_buf *b, int m, int k)
 {
     if (k <= -6 || k >= 6)
-        put(b, "%de%d", m, k);
+        tr_svg_put(b, "%de%d", m, k);
     else if (k >= 0) {
-        put(b, "%d", m);
+        tr_svg_put(b, "%d", m);
         for (int i = 0; i < k; i++) tr_buf_put(b, "0", 1);
     } else {
         tr_buf_put(b, "0.", 2);
         for (int i = 0; i < -k - 1; i++) tr_buf_put(b, "0", 1);
-        put(b, "%d", m);
+        tr_svg_put(b, "%d", m);
     }
 }
 
@@ -159,23 +112,23 @@ static void draw_axes(tr_buf *b, const axes *a)
     int dense = a->lx1 - a->lx0 < 2.5;
     tr_buf labels; /* drawn after the grid, collected meanwhile */
     tr_buf_init(&labels);
-    put(b, "<g class=\"grid\" stroke=\"#e6e6e6\" stroke-width=\"1\">\n");
+    tr_svg_put(b, "<g class=\"grid\" stroke=\"#e6e6e6\" stroke-width=\"1\">\n");
     for (int k = (int)floor(a->lx0); k <= (int)ceil(a->lx1); k++) {
         static const int ms[] = {1, 2, 5};
         for (int mi = 0; mi < (dense ? 3 : 1); mi++) {
             double l = k + log10((double)ms[mi]);
             if (l < a->lx0 || l > a->lx1) continue;
             double x = PL + (l - a->lx0) / (a->lx1 - a->lx0) * (PR - PL);
-            put(b, "<line x1=\"");
-            put_num(b, x, 2);
-            put(b, "\" y1=\"%d\" x2=\"", PT);
-            put_num(b, x, 2);
-            put(b, "\" y2=\"%d\"/>\n", PB);
-            put(&labels, "<text class=\"xtick\" x=\"");
-            put_num(&labels, x, 2);
-            put(&labels, "\" y=\"%d\" text-anchor=\"middle\">", PB + 18);
+            tr_svg_put(b, "<line x1=\"");
+            tr_svg_num(b, x, 2);
+            tr_svg_put(b, "\" y1=\"%d\" x2=\"", PT);
+            tr_svg_num(b, x, 2);
+            tr_svg_put(b, "\" y2=\"%d\"/>\n", PB);
+            tr_svg_put(&labels, "<text class=\"xtick\" x=\"");
+            tr_svg_num(&labels, x, 2);
+            tr_svg_put(&labels, "\" y=\"%d\" text-anchor=\"middle\">", PB + 18);
             put_tick_cost(&labels, ms[mi], k);
-            put(&labels, "</text>\n");
+            tr_svg_put(&labels, "</text>\n");
         }
     }
     long n0 = lround(a->y0 / a->ystep), n1 = lround(a->y1 / a->ystep);
@@ -183,48 +136,48 @@ static void draw_axes(tr_buf *b, const axes *a)
     if (a->ystep == 0.25 || a->ystep == 0.025) dec++;
     for (long i = n0; i <= n1; i++) {
         double q = (double)i * a->ystep, y = ypos(a, q);
-        put(b, "<line x1=\"%d\" y1=\"", PL);
-        put_num(b, y, 2);
-        put(b, "\" x2=\"%d\" y2=\"", PR);
-        put_num(b, y, 2);
-        put(b, "\"/>\n");
-        put(&labels, "<text class=\"ytick\" x=\"%d\" y=\"", PL - 8);
-        put_num(&labels, y + 4, 2);
-        put(&labels, "\" text-anchor=\"end\">");
-        put_num(&labels, q, dec);
-        put(&labels, "</text>\n");
+        tr_svg_put(b, "<line x1=\"%d\" y1=\"", PL);
+        tr_svg_num(b, y, 2);
+        tr_svg_put(b, "\" x2=\"%d\" y2=\"", PR);
+        tr_svg_num(b, y, 2);
+        tr_svg_put(b, "\"/>\n");
+        tr_svg_put(&labels, "<text class=\"ytick\" x=\"%d\" y=\"", PL - 8);
+        tr_svg_num(&labels, y + 4, 2);
+        tr_svg_put(&labels, "\" text-anchor=\"end\">");
+        tr_svg_num(&labels, q, dec);
+        tr_svg_put(&labels, "</text>\n");
     }
-    put(b, "</g>\n<g class=\"axes\">\n");
-    put(b, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" stroke=\"#333\"/>\n", PL, PT, PR - PL,
+    tr_svg_put(b, "</g>\n<g class=\"axes\">\n");
+    tr_svg_put(b, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" stroke=\"#333\"/>\n", PL, PT, PR - PL,
         PB - PT);
     if (labels.oom) b->oom = 1;
     else tr_buf_put(b, labels.data, labels.len);
-    put(b, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">mean cost per query (USD, log scale)</text>\n",
+    tr_svg_put(b, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">mean cost per query (USD, log scale)</text>\n",
         (PL + PR) / 2, PB + 44);
-    put(b, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" transform=\"rotate(-90 %d %d)\">mean quality</text>\n",
+    tr_svg_put(b, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" transform=\"rotate(-90 %d %d)\">mean quality</text>\n",
         PL - 52, (PT + PB) / 2, PL - 52, (PT + PB) / 2);
-    put(b, "</g>\n");
+    tr_svg_put(b, "</g>\n");
     tr_buf_free(&labels);
 }
 
 static void draw_series(tr_buf *b, const axes *a, const tr_plot_series *s, const char *color)
 {
-    put(b, "<g class=\"router\" data-name=\"");
-    put_esc(b, s->name);
-    put(b, "\">\n");
+    tr_svg_put(b, "<g class=\"router\" data-name=\"");
+    tr_svg_esc(b, s->name);
+    tr_svg_put(b, "\">\n");
     if (s->n_sweep) {
-        put(b, "<g class=\"sweep\" fill=\"%s\" fill-opacity=\"0.25\">\n", color);
+        tr_svg_put(b, "<g class=\"sweep\" fill=\"%s\" fill-opacity=\"0.25\">\n", color);
         for (size_t j = 0; j < s->n_sweep; j++) {
             if (!usable(s->sweep[j].cost, s->sweep[j].quality)) continue;
-            put(b, "<circle cx=\"");
-            put_num(b, xpos(a, s->sweep[j].cost), 2);
-            put(b, "\" cy=\"");
-            put_num(b, ypos(a, s->sweep[j].quality), 2);
-            put(b, "\" r=\"2.5\"/>\n");
+            tr_svg_put(b, "<circle cx=\"");
+            tr_svg_num(b, xpos(a, s->sweep[j].cost), 2);
+            tr_svg_put(b, "\" cy=\"");
+            tr_svg_num(b, ypos(a, s->sweep[j].quality), 2);
+            tr_svg_put(b, "\" r=\"2.5\"/>\n");
         }
-        put(b, "</g>\n");
+        tr_svg_put(b, "</g>\n");
     }
-    put(b, "<polyline class=\"hull\" fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"", color);
+    tr_svg_put(b, "<polyline class=\"hull\" fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"", color);
     int first = 1;
     for (size_t j = 0; j < s->n_hull; j++) {
         if (!usable(s->hull[j].cost, s->hull[j].quality)) continue;
@@ -232,16 +185,16 @@ static void draw_series(tr_buf *b, const axes *a, const tr_plot_series *s, const
         put_xy(b, xpos(a, s->hull[j].cost), ypos(a, s->hull[j].quality));
         first = 0;
     }
-    put(b, "\"/>\n<g class=\"vertices\" fill=\"%s\">\n", color);
+    tr_svg_put(b, "\"/>\n<g class=\"vertices\" fill=\"%s\">\n", color);
     for (size_t j = 0; j < s->n_hull; j++) {
         if (!usable(s->hull[j].cost, s->hull[j].quality)) continue;
-        put(b, "<circle cx=\"");
-        put_num(b, xpos(a, s->hull[j].cost), 2);
-        put(b, "\" cy=\"");
-        put_num(b, ypos(a, s->hull[j].quality), 2);
-        put(b, "\" r=\"3\"/>\n");
+        tr_svg_put(b, "<circle cx=\"");
+        tr_svg_num(b, xpos(a, s->hull[j].cost), 2);
+        tr_svg_put(b, "\" cy=\"");
+        tr_svg_num(b, ypos(a, s->hull[j].quality), 2);
+        tr_svg_put(b, "\" r=\"3\"/>\n");
     }
-    put(b, "</g>\n</g>\n");
+    tr_svg_put(b, "</g>\n</g>\n");
 }
 
 int tr_plot_svg(const tr_plot *p, char **out, size_t *len, char *err, size_t errlen)
@@ -254,18 +207,18 @@ int tr_plot_svg(const tr_plot *p, char **out, size_t *len, char *err, size_t err
     tr_buf b;
     tr_buf_init(&b);
     const char *title = p->title ? p->title : "Cost vs quality";
-    put(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    put(&b,
+    tr_svg_put(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    tr_svg_put(&b,
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
         "font-family=\"Helvetica, Arial, sans-serif\" font-size=\"12\">\n",
         W, H, W, H);
-    put(&b, "<title>");
-    put_esc(&b, title);
-    put(&b, "</title>\n<rect width=\"%d\" height=\"%d\" fill=\"white\"/>\n", W, H);
-    put(&b, "<text class=\"title\" x=\"%d\" y=\"34\" text-anchor=\"middle\" font-size=\"17\" font-weight=\"bold\">",
+    tr_svg_put(&b, "<title>");
+    tr_svg_esc(&b, title);
+    tr_svg_put(&b, "</title>\n<rect width=\"%d\" height=\"%d\" fill=\"white\"/>\n", W, H);
+    tr_svg_put(&b, "<text class=\"title\" x=\"%d\" y=\"34\" text-anchor=\"middle\" font-size=\"17\" font-weight=\"bold\">",
         (PL + PR) / 2);
-    put_esc(&b, title);
-    put(&b, "</text>\n");
+    tr_svg_esc(&b, title);
+    tr_svg_put(&b, "</text>\n");
     draw_axes(&b, &a);
     for (size_t i = 0; i < p->n_series; i++)
         draw_series(&b, &a, &p->series[i], palette[i % (sizeof palette / sizeof *palette)]);
@@ -273,33 +226,33 @@ int tr_plot_svg(const tr_plot *p, char **out, size_t *len, char *err, size_t err
         const tr_plot_model *m = &p->models[i];
         if (!usable(m->cost, m->quality)) continue;
         double x = xpos(&a, m->cost), y = ypos(&a, m->quality);
-        put(&b, "<g class=\"model\"><circle cx=\"");
-        put_num(&b, x, 2);
-        put(&b, "\" cy=\"");
-        put_num(&b, y, 2);
-        put(&b, "\" r=\"5\" fill=\"#222\"/><text x=\"");
-        put_num(&b, x + 7, 2);
-        put(&b, "\" y=\"");
-        put_num(&b, y - 7, 2);
-        put(&b, "\" font-size=\"11\" fill=\"#222\">");
-        put_esc(&b, m->name);
-        put(&b, "</text></g>\n");
+        tr_svg_put(&b, "<g class=\"model\"><circle cx=\"");
+        tr_svg_num(&b, x, 2);
+        tr_svg_put(&b, "\" cy=\"");
+        tr_svg_num(&b, y, 2);
+        tr_svg_put(&b, "\" r=\"5\" fill=\"#222\"/><text x=\"");
+        tr_svg_num(&b, x + 7, 2);
+        tr_svg_put(&b, "\" y=\"");
+        tr_svg_num(&b, y - 7, 2);
+        tr_svg_put(&b, "\" font-size=\"11\" fill=\"#222\">");
+        tr_svg_esc(&b, m->name);
+        tr_svg_put(&b, "</text></g>\n");
     }
-    put(&b, "<g class=\"legend\">\n");
+    tr_svg_put(&b, "<g class=\"legend\">\n");
     int ly = PT + 10;
     for (size_t i = 0; i < p->n_series; i++, ly += 22) {
         const char *color = palette[i % (sizeof palette / sizeof *palette)];
-        put(&b, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"%s\" stroke-width=\"3\"/>", LEGEND_X, ly,
+        tr_svg_put(&b, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"%s\" stroke-width=\"3\"/>", LEGEND_X, ly,
             LEGEND_X + 24, ly, color);
-        put(&b, "<text x=\"%d\" y=\"%d\">", LEGEND_X + 32, ly + 4);
-        put_esc(&b, p->series[i].name);
-        put(&b, "</text>\n");
+        tr_svg_put(&b, "<text x=\"%d\" y=\"%d\">", LEGEND_X + 32, ly + 4);
+        tr_svg_esc(&b, p->series[i].name);
+        tr_svg_put(&b, "</text>\n");
     }
     if (p->n_models) {
-        put(&b, "<circle cx=\"%d\" cy=\"%d\" r=\"5\" fill=\"#222\"/>", LEGEND_X + 12, ly);
-        put(&b, "<text x=\"%d\" y=\"%d\">single model</text>\n", LEGEND_X + 32, ly + 4);
+        tr_svg_put(&b, "<circle cx=\"%d\" cy=\"%d\" r=\"5\" fill=\"#222\"/>", LEGEND_X + 12, ly);
+        tr_svg_put(&b, "<text x=\"%d\" y=\"%d\">single model</text>\n", LEGEND_X + 32, ly + 4);
     }
-    put(&b, "</g>\n</svg>\n");
+    tr_svg_put(&b, "</g>\n</svg>\n");
     tr_buf_u8(&b, 0);
     if (tr_buf_ok(&b)) {
         tr_buf_free(&b);
@@ -312,36 +265,10 @@ int tr_plot_svg(const tr_plot *p, char **out, size_t *len, char *err, size_t err
 
 int tr_plot_svg_write(const tr_plot *p, const char *path, char *err, size_t errlen)
 {
-    char *svg = NULL, *tmp = NULL;
+    char *svg = NULL;
     size_t n;
-    FILE *f = NULL;
     int rc = tr_plot_svg(p, &svg, &n, err, errlen);
-    if (rc) return rc;
-    size_t tl = strlen(path) + 32;
-    tmp = tr_malloc(tl);
-    if (!tmp) {
-        rc = tr_errorf(err, errlen, TR_ENOMEM, "%s: out of memory", path);
-        goto fail;
-    }
-    snprintf(tmp, tl, "%s.tmp.%ld", path, (long)getpid());
-    f = fopen(tmp, "wb");
-    if (!f) {
-        rc = tr_errorf(err, errlen, TR_EIO, "%s: cannot create %s: %s", path, tmp, strerror(errno));
-        goto fail;
-    }
-    int bad = fwrite(svg, 1, n, f) != n;
-    bad |= fclose(f) != 0;
-    f = NULL;
-    if (bad || rename(tmp, path) != 0) {
-        rc = tr_errorf(err, errlen, TR_EIO, "%s: writing the plot failed: %s", path, strerror(errno));
-        unlink(tmp);
-        goto fail;
-    }
-    tr_free(tmp);
-    tr_free(svg);
-    return TR_OK;
-fail:
-    tr_free(tmp);
+    if (!rc) rc = tr_svg_write_file(svg, n, path, err, errlen);
     tr_free(svg);
     return rc;
 }

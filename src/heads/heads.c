@@ -164,6 +164,13 @@ int tr_heads_uses_surface(const tr_heads *h) { return h && (h->qv == TR_QV_RIDGE
 int tr_heads_has_qvariant(const tr_heads *h, int qv) { return qv >= 0 && qv < TR_QV_COUNT && (h->qmask >> qv & 1u); }
 int tr_heads_has_cvariant(const tr_heads *h, int cv) { return cv >= 0 && cv < TR_CV_COUNT && (h->cmask >> cv & 1u); }
 const tr_select_tables *tr_heads_tables(const tr_heads *h) { return &h->tabs; }
+
+int tr_heads_default_policy(const tr_heads *h, tr_policy_estimate *out)
+{
+    if (!h || !h->dp_ok) return 0;
+    *out = h->dp;
+    return 1;
+}
 void tr_heads_ece(const tr_heads *h, double *raw, double *calibrated) { *raw = h->ece_raw; *calibrated = h->ece_cal; }
 int tr_heads_calibration_kind(const tr_heads *h, size_t m) { return m < h->M ? h->cal_kind[m] : -1; }
 

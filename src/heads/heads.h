@@ -214,6 +214,10 @@ void tr_heads_ece(const tr_heads *h, double *raw, double *calibrated);
 int tr_heads_calibration_kind(const tr_heads *h, size_t m);
 /* Selection tables (budget, risk) owned by h. */
 const tr_select_tables *tr_heads_tables(const tr_heads *h);
+/* The default policy training fitted (select_tables.c): 1 and *out filled
+ * for heads trained in this process, 0 for heads loaded from a file (the
+ * router's config keeps it). */
+int tr_heads_default_policy(const tr_heads *h, tr_policy_estimate *out);
 const char *tr_qvariant_name(int qv);   /* static strings */
 const char *tr_cvariant_name(int cv);
 

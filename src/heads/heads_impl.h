@@ -56,6 +56,10 @@ struct tr_heads {
     float risk_delta;
     float *r_t, *r_ucb;
     tr_select_tables tabs;     /* views of the arrays above */
+    /* the default policy fitted at training (select_tables.c); not in the
+     * heads' sections: training writes it to the router's config */
+    int dp_ok;
+    tr_policy_estimate dp;
     /* cross-validation figures */
     uint32_t n_cv;
     tr_heads_cvrow *cvrows;

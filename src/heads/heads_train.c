@@ -364,6 +364,7 @@ int tr_heads_train(const float *X, const float *P, const int32_t *y, size_t n,
         tr_free(a); tr_free(b); tr_free(s);
     }
     if (tr_heads_build_budget(h, &D, Qb, Cc[h->cv], lam, nl)) goto oom;
+    if (tr_heads_fit_default(h, &D, Qb, Cc[h->cv], lam, nl)) goto oom;
     if (tr_heads_build_risk(h, &D, Qcal, Cc[h->cv], params->risk_delta)) goto oom;
     tr_heads_bind_tables(h);
     *out = h;

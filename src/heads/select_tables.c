@@ -44,6 +44,71 @@ int tr_heads_build_budget(tr_heads *h, const tr_cv_data *D, const float *Q, cons
     return TR_OK;
 }
 
+int tr_heads_fit_default(tr_heads *h, const tr_cv_data *D, const float *Q, const float *Cc,
+                         const double *lam, size_t nl)
+{
+    size_t n = D->n, M = D->M;
+    double *qm = tr_calloc(M ? M : 1, sizeof *qm), *cm = tr_calloc(M ? M : 1, sizeof *cm);
+    if (!qm || !cm) { tr_free(qm); tr_free(cm); return TR_ENOMEM; }
+    /* the best single model on these rows */
+    size_t rows = 0;
+    for (size_t i = 0; i < n; i++) {
+        int whole = 1;
+        for (size_t m = 0; m < M && whole; m++) {
+            float s = D->S[i * M + m], c = D->C[i * M + m];
+            whole = !(isnan(s) && isnan(Q[i * M + m])) && !(isnan(c) && isnan(Cc[i * M + m]));
+        }
+        if (!whole) continue;
+        for (size_t m = 0; m < M; m++) {
+            float s = D->S[i * M + m], c = D->C[i * M + m];
+            qm[m] += isnan(s) ? Q[i * M + m] : s;
+            cm[m] += isnan(c) ? Cc[i * M + m] : c;
+        }
+        rows++;
+    }
+    h->dp_ok = 0;
+    if (!rows || !M || nl < 2) { tr_free(qm); tr_free(cm); return TR_OK; }
+    int best = 0;
+    for (size_t m = 0; m < M; m++) {
+        qm[m] /= (double)rows;
+        cm[m] /= (double)rows;
+        if (qm[m] > qm[best] || (qm[m] == qm[best] && cm[m] < cm[best])) best = (int)m;
+    }
+    /* selection over the finite λ of the grid on every row */
+    int pick = -1, top = -1;
+    double pq = 0, pc = 0, tq = -INFINITY, tc = 0;
+    for (size_t j = 0; j + 1 < nl; j++) {
+        double sq = 0, sc = 0;
+        size_t cnt = 0;
+        for (size_t i = 0; i < n; i++) {
+            int m = tr_select_lambda(Q + i * M, Cc + i * M, M, NULL, lam[j]);
+            if (m < 0) continue;
+            float c = D->C[i * M + m], s = D->S[i * M + m];
+            sc += isnan(c) ? Cc[i * M + m] : c;
+            sq += isnan(s) ? Q[i * M + m] : s;
+            cnt++;
+        }
+        if (!cnt) continue;
+        sq /= (double)cnt;
+        sc /= (double)cnt;
+        if (sq >= qm[best] && (pick < 0 || sc <= pc)) { pick = (int)j; pq = sq; pc = sc; }
+        if (sq > tq || (sq == tq && sc < tc)) { top = (int)j; tq = sq; tc = sc; }
+    }
+    if (pick < 0) { pick = top; pq = tq; pc = tc; }
+    if (pick >= 0) {
+        h->dp.lambda = lam[pick];
+        h->dp.quality = pq;
+        h->dp.cost = pc;
+        h->dp.best_model = best;
+        h->dp.best_quality = qm[best];
+        h->dp.best_cost = cm[best];
+        h->dp_ok = 1;
+    }
+    tr_free(qm);
+    tr_free(cm);
+    return TR_OK;
+}
+
 /* Risk table: thresholds t_j = j/200, j = 0..200; at each, the misrouting
  * count on the rows where the chosen and the strongest model are both
  * labelled, its Clopper-Pearson bound, and the running maximum

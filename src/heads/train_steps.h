@@ -44,5 +44,13 @@ int tr_heads_build_budget(tr_heads *h, const tr_cv_data *D, const float *Q, cons
                           const double *lam, size_t nl);
 int tr_heads_build_risk(tr_heads *h, const tr_cv_data *D, const float *Qcal, const float *Cc,
                         double delta);
+/* The default policy, "the best single model's quality at the least cost",
+ * on the same rows and predictions as the budget table: the λ of the grid
+ * whose selection costs least while its mean quality reaches the best
+ * single model's (observed scores and costs, predictions where a row lacks
+ * one); when no λ reaches it, the λ of highest quality.  Sets h->dp.
+ * TR_ENOMEM possible. */
+int tr_heads_fit_default(tr_heads *h, const tr_cv_data *D, const float *Q, const float *Cc,
+                         const double *lam, size_t nl);
 
 #endif

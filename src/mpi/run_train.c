@@ -157,7 +157,6 @@ static void patch_config(const mpi_ctx *c, tr_router *r, const mpi_sample *s, co
     cJSON *j = cJSON_Parse(r->config_json ? r->config_json : "{}");
     if (!j) mpi_fail(c, "the sample router's config is not JSON");
     cJSON_ReplaceItemInObject(j, "n_train", cJSON_CreateNumber((double)s->n_train));
-    cJSON_ReplaceItemInObject(j, "ood_threshold", cJSON_CreateNumber(p->ood));
     cJSON *d = cJSON_AddObjectToObject(j, "distributed");
     cJSON_AddNumberToObject(d, "ranks", c->size);
     cJSON_AddNumberToObject(d, "sample", (double)s->n_total);
@@ -212,6 +211,10 @@ static char *report(const mpi_ctx *c, const args *a, const mpi_sample *s, const 
     in.seconds_cluster = tr_json_get_num(sec, "cluster");
     in.seconds_classifier = tr_json_get_num(sec, "classifier");
     in.n_total = (size_t)s->n_train;
+    /* out of distribution: calibrated on the sample's held-out prompts */
+    in.ood_threshold = r->ood.calibrated ? r->ood.threshold : NAN;
+    in.ood_fpr = r->ood.fpr;
+    in.ood_calibration = r->ood.n_calibration;
     char *json = NULL;
     mpi_check(c, tr_taxonomy_json(&in, &json, err, sizeof err), err);
     cJSON_Delete(sr);
@@ -223,7 +226,7 @@ static int write_report(const char *path, const char *json, int markdown)
 {
     cli_out o;
     if (cli_out_open(&o, path)) return -1;
-    int rc = markdown ? report_md_write(o.f, json) : (fputs(json, o.f) < 0 || fputc('\n', o.f) < 0 ? -1 : 0);
+    int rc = markdown ? report_md_write(o.f, json, NULL) : (fputs(json, o.f) < 0 || fputc('\n', o.f) < 0 ? -1 : 0);
     if (rc) { cli_out_abort(&o); return -1; }
     return cli_out_commit(&o);
 }

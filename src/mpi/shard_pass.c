@@ -64,16 +64,6 @@ static void embed_chunk(const mpi_ctx *c, const tr_dataset *ds, const tr_embedde
     }
 }
 
-typedef struct count_ctx { const mpi_ctx *c; const double *v; size_t n; } count_ctx;
-
-static uint64_t count_le(void *ctx, uint64_t o)
-{
-    count_ctx *k = ctx;
-    uint64_t x = tr_count_le_sorted(k->v, k->n, o);
-    MPI_Allreduce(MPI_IN_PLACE, &x, 1, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD);
-    return x;
-}
-
 /* The kNN store: every rank's candidate keys to rank 0, each task's cut
  * back, and the rows at or below it to rank 0 in file order. */
 static void gather_store(mpi_ctx *c, const tr_knn_pick *pk, size_t d, size_t M, size_t T, mpi_pass *out)
@@ -147,8 +137,6 @@ void mpi_shard_pass(mpi_ctx *c, const mpi_shard *sh, const mpi_sample *s, const 
     int want_store = h && tr_heads_has_knn_store(h);
     tr_knn_pick pk = {0};
     if (want_store && tr_knn_pick_init(&pk, T, knn_cap, d + M + T)) mpi_fail(c, "out of memory for the kNN store's candidates");
-    double *cosv = tr_mallocarray(s->nrows ? s->nrows : 1, sizeof *cosv);
-    if (!cosv) mpi_fail(c, "out of memory");
     chunk k;
     chunk_alloc(c, &k, d, T, M);
     size_t mine = 0;   /* next of this rank's sample labels */
@@ -167,11 +155,6 @@ void mpi_shard_pass(mpi_ctx *c, const mpi_shard *sh, const mpi_sample *s, const 
                 const tr_record *rec = &ds->rec[i];
                 tr_surface_features(rec->prompt, tr_prompt_cut(rec->prompt, rec->prompt_len), k.Z + j * TR_HEADS_SURF);
             }
-            /* the cosine to the task's centroid on the sample, for the OOD quantile */
-            const float *cen = tk->centroids + (size_t)k.y[j] * d, *x = k.X + j * d;
-            double cs = 0;
-            for (size_t a = 0; a < d; a++) cs += (double)cen[a] * x[a];
-            cosv[r0 + j] = cs;
         }
         if (tr_task_sums_add(&out->ts, k.X, k.S, k.C, k.y, nb)) mpi_fail(c, "task out of range");
         if (h)
@@ -192,12 +175,6 @@ void mpi_shard_pass(mpi_ctx *c, const mpi_shard *sh, const mpi_sample *s, const 
         mpi_sum_doubles(c, out->hs.sum, out->hs.n_sum);
         mpi_min_doubles(c, out->hs.cmin, out->hs.M);
     }
-    /* drift.c's threshold: the TR_OOD_QUANTILE quantile of every prompt's cosine */
-    tr_sort_doubles(cosv, s->nrows);
-    count_ctx cc = {c, cosv, s->nrows};
-    uint64_t n_all = s->n_train, kth = (uint64_t)floor(TR_OOD_QUANTILE * (double)(n_all - 1));
-    if (tr_kth_bisect(kth, count_le, &cc, &out->ood)) out->ood = TR_OOD_DEFAULT;
-    tr_free(cosv);
     if (want_store) {
         gather_store(c, &pk, d, M, T, out);
         tr_knn_pick_free(&pk);

@@ -1,9 +1,8 @@
 /* One pass over this rank's training records (docs/distributed.md, steps
  * 8-9): embed each chunk, assign its tasks (the sample's own records keep
  * the task rank 0 found), and accumulate the task table's and the heads'
- * sums, the cosines for the out-of-distribution quantile and the kNN
- * store's candidates; then reduce them over every rank.  No embedding
- * outlives its chunk. */
+ * sums and the kNN store's candidates; then reduce them over every rank.
+ * No embedding outlives its chunk. */
 #ifndef TR_MPI_SHARD_PASS_H
 #define TR_MPI_SHARD_PASS_H
 
@@ -21,7 +20,6 @@
 typedef struct mpi_pass {
     tr_task_sums ts;         /* reduced: every rank holds the totals */
     tr_heads_sums hs;        /* reduced (n_sum 0 without heads) */
-    double ood;              /* the out-of-distribution threshold over every prompt */
     /* rank 0: the kNN store's rows, in file order */
     size_t kn;
     float *kX, *kS, *kP;     /* kn x d, kn x M, kn x T */

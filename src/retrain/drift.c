@@ -1,68 +1,23 @@
-/* Traffic drift against a router's training distribution; the OOD
- * threshold.  See drift.h. */
+/* Traffic drift against a router's training distribution.  See drift.h. */
 #include "retrain/drift.h"
 
 #include <cJSON.h>
-#include <cblas.h>
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
+#include "base/json.h"
 #include "base/util.h"
 #include "base/vec.h"
 #include "data/dataset.h"
 #include "router/router.h"
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-int tr_ood_threshold(const float *X, const int32_t *membership, size_t n, size_t dim, size_t T, double q,
-                     double *out, char *err, size_t errlen)
-{
-    *out = TR_OOD_DEFAULT;
-    if (n == 0 || T == 0) return TR_OK;
-    double *C = tr_calloc(T * dim, sizeof *C), *cs = tr_mallocarray(n, sizeof *cs);
-    if (!C || !cs) { tr_free(C); tr_free(cs); return tr_errorf(err, errlen, TR_ENOMEM, "OOD threshold: out of memory"); }
-    for (size_t i = 0; i < n; i++)
-        for (size_t j = 0; j < dim; j++) C[(size_t)membership[i] * dim + j] += X[i * dim + j];
-    for (size_t t = 0; t < T; t++) tr_vec_unit_f64(C + t * dim, dim);
-    for (size_t i = 0; i < n; i++) {
-        double s = 0;
-        const double *c = C + (size_t)membership[i] * dim;
-        for (size_t j = 0; j < dim; j++) s += c[j] * X[i * dim + j];
-        cs[i] = s;
-    }
-    qsort(cs, n, sizeof *cs, cmp_double);
-    size_t k = (size_t)floor(q * (double)(n - 1));
-    *out = cs[k];
-    tr_free(C);
-    tr_free(cs);
-    return TR_OK;
-}
-
-double tr_router_ood_threshold(const tr_router *r, int *stored)
-{
-    if (stored) *stored = 0;
-    double v = TR_OOD_DEFAULT;
-    cJSON *j = r && r->config_json ? cJSON_Parse(r->config_json) : NULL;
-    const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "ood_threshold");
-    if (cJSON_IsNumber(t) && isfinite(t->valuedouble)) {
-        v = t->valuedouble;
-        if (stored) *stored = 1;
-    }
-    cJSON_Delete(j);
-    return v;
-}
-
-/* Embed every record of ds in r's space (n x dim, owned by the caller). */
-static int embed_all(const tr_router *r, const tr_dataset *ds, float **Xout, char *err, size_t errlen)
+/* Embed every record of ds in r's space (n x dim) with their kept shares
+ * (NaN for caller-supplied embeddings), both owned by the caller. */
+static int embed_all(const tr_router *r, const tr_dataset *ds, float **Xout, float **Kout, char *err, size_t errlen)
 {
     size_t n = ds->n, d = r->dim;
-    float *X = tr_mallocarray(n * d, sizeof *X);
-    if (!X) return tr_errorf(err, errlen, TR_ENOMEM, "drift: out of memory");
+    float *X = tr_mallocarray(n * d, sizeof *X), *K = tr_mallocarray(n, sizeof *K);
+    if (!X || !K) { tr_free(X); tr_free(K); return tr_errorf(err, errlen, TR_ENOMEM, "drift: out of memory"); }
     int rc = TR_OK;
     if (!r->emb) {
         if (!ds->emb || ds->emb_dim != d) {
@@ -70,7 +25,10 @@ static int embed_all(const tr_router *r, const tr_dataset *ds, float **Xout, cha
             return tr_errorf(err, errlen, TR_EINVAL, "%s: the router wants %zu-dimensional \"embedding\" arrays",
                              ds->path, d);
         }
-        for (size_t i = 0; i < n; i++) tr_vec_unit(X + i * d, ds->emb + i * d, d);
+        for (size_t i = 0; i < n; i++) {
+            tr_vec_unit(X + i * d, ds->emb + i * d, d);
+            K[i] = NAN;
+        }
     } else {
         const char **texts = tr_mallocarray(n, sizeof *texts);
         size_t *lens = tr_mallocarray(n, sizeof *lens);
@@ -79,49 +37,48 @@ static int embed_all(const tr_router *r, const tr_dataset *ds, float **Xout, cha
             texts[i] = ds->rec[i].prompt;
             lens[i] = ds->rec[i].prompt_len < TR_MAX_PROMPT_BYTES ? ds->rec[i].prompt_len : TR_MAX_PROMPT_BYTES;
         }
-        if (!rc) rc = tr_embedder_embed_batch(r->emb, texts, lens, n, X, 0, err, errlen);
+        if (!rc) rc = tr_embedder_embed_batch_kept(r->emb, texts, lens, n, X, K, 0, err, errlen);
         tr_free(texts);
         tr_free(lens);
     }
-    if (rc) { tr_free(X); return rc; }
+    if (rc) { tr_free(X); tr_free(K); return rc; }
     *Xout = X;
+    *Kout = K;
     return TR_OK;
 }
 
-int tr_drift_traffic(const tr_router *r, const tr_dataset *ds, double threshold, char **json, char *err,
+int tr_drift_traffic(const tr_router *r, const tr_dataset *ds, const double *threshold, char **json, char *err,
                      size_t errlen)
 {
     if (!json) return tr_errorf(err, errlen, TR_EINVAL, "tr_drift_traffic: json is NULL");
     *json = NULL;
     if (!r || !ds) return tr_errorf(err, errlen, TR_EINVAL, "tr_drift_traffic: %s is NULL", r ? "ds" : "r");
-    if (isnan(threshold) || threshold > 1)
-        return tr_errorf(err, errlen, TR_EINVAL, "tr_drift_traffic: threshold %g is not a cosine (<= 1; <= 0: "
-                         "the router's)", threshold);
+    if (threshold && !isfinite(*threshold))
+        return tr_errorf(err, errlen, TR_EINVAL, "tr_drift_traffic: threshold %g is not a number (NULL: the "
+                         "router's)", *threshold);
     if (ds->n == 0) return tr_errorf(err, errlen, TR_ETOOFEW, "%s: no prompts", ds->path);
-    int stored = 0;
-    if (!(threshold > 0)) threshold = tr_router_ood_threshold(r, &stored);
-    size_t n = ds->n, d = r->dim, T = r->tasks.n_tasks;
-    float *X = NULL, *P = NULL, *G = NULL;
+    /* a given threshold needs the router's scale for the score */
+    const char *source = !r->ood.calibrated ? "none" : threshold ? "option" : "router";
+    int counting = r->ood.calibrated;
+    double thr = !counting ? NAN : threshold ? *threshold : r->ood.threshold;
+    size_t n = ds->n, T = r->tasks.n_tasks;
+    float *X = NULL, *K = NULL, *P = NULL, *E = NULL;
     double *cnt = tr_calloc(T, sizeof *cnt), *ood_near = tr_calloc(T, sizeof *ood_near);
-    int rc = embed_all(r, ds, &X, err, errlen);
+    int rc = embed_all(r, ds, &X, &K, err, errlen);
     if (rc) goto done;
     P = tr_mallocarray(n * T, sizeof *P);
-    G = tr_mallocarray(n * T, sizeof *G);
-    if (!P || !G || !cnt || !ood_near) { rc = tr_errorf(err, errlen, TR_ENOMEM, "drift: out of memory"); goto done; }
-    tr_softmax_predict_batch(r->clf, X, n, P);
-    /* cosine of every prompt to every centroid */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)T, (int)d, 1.0f, X, (int)d,
-                r->tasks.centroids, (int)d, 0.0f, G, (int)T);
+    E = tr_mallocarray(n, sizeof *E);
+    if (!P || !E || !cnt || !ood_near) { rc = tr_errorf(err, errlen, TR_ENOMEM, "drift: out of memory"); goto done; }
+    tr_softmax_predict_batch_energy(r->clf, X, n, P, E);
     size_t n_ood = 0;
     for (size_t i = 0; i < n; i++) {
-        size_t best = 0, near = 0;
-        for (size_t t = 1; t < T; t++) {
+        size_t best = 0;
+        for (size_t t = 1; t < T; t++)
             if (P[i * T + t] > P[i * T + best]) best = t;
-            if (G[i * T + t] > G[i * T + near]) near = t;
-        }
-        if (G[i * T + near] < threshold) {
+        /* the decisions' rule (route.c) */
+        if (counting && tr_ood_score(&r->ood, E[i], K[i]) > thr) {
             n_ood++;
-            ood_near[near]++;
+            ood_near[best]++;
         } else {
             cnt[best]++;
         }
@@ -132,10 +89,10 @@ int tr_drift_traffic(const tr_router *r, const tr_dataset *ds, double threshold,
     cJSON_AddStringToObject(j, "kind", "traffic");
     cJSON_AddStringToObject(j, "traffic", ds->path ? ds->path : "");
     cJSON_AddNumberToObject(j, "n", (double)n);
-    cJSON_AddNumberToObject(j, "ood_threshold", threshold);
-    cJSON_AddBoolToObject(j, "threshold_stored", stored);
-    cJSON_AddNumberToObject(j, "ood_count", (double)n_ood);
-    cJSON_AddNumberToObject(j, "ood_share", (double)n_ood / (double)n);
+    cJSON_AddItemToObject(j, "ood_threshold", tr_json_num(thr));
+    cJSON_AddStringToObject(j, "threshold_source", source);
+    cJSON_AddItemToObject(j, "ood_count", counting ? cJSON_CreateNumber((double)n_ood) : cJSON_CreateNull());
+    cJSON_AddItemToObject(j, "ood_share", counting ? cJSON_CreateNumber((double)n_ood / (double)n) : cJSON_CreateNull());
     double tv = 0, js = 0;
     cJSON *tasks = cJSON_AddArrayToObject(j, "tasks");
     for (size_t t = 0; t < T; t++) {
@@ -145,6 +102,7 @@ int tr_drift_traffic(const tr_router *r, const tr_dataset *ds, double threshold,
         if (b > 0) js += 0.5 * b * log2(b / m);
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "id", r->tasks.ids[t]);
+        cJSON_AddStringToObject(o, "slug", tr_router_task_slug(r, t));
         cJSON_AddStringToObject(o, "name", r->tasks.names[t]);
         cJSON_AddNumberToObject(o, "share_train", a);
         cJSON_AddNumberToObject(o, "share_traffic", b);
@@ -160,6 +118,6 @@ int tr_drift_traffic(const tr_router *r, const tr_dataset *ds, double threshold,
     cJSON_free(s);
     if (!*json) rc = tr_errorf(err, errlen, TR_ENOMEM, "drift: out of memory");
 done:
-    tr_free(X); tr_free(P); tr_free(G); tr_free(cnt); tr_free(ood_near);
+    tr_free(X); tr_free(K); tr_free(P); tr_free(E); tr_free(cnt); tr_free(ood_near);
     return rc;
 }

@@ -154,15 +154,20 @@ static void retrain(sb *b, const cJSON *j)
 
 static void traffic(sb *b, const cJSON *j)
 {
-    put(b, "# Drift report: traffic\n\nTraffic: `%s`, %d prompts. Out of distribution (cosine to every task centroid "
-           "below %.4f%s): %d = ",
-        tr_json_get_str(j, "traffic", ""), (int)tr_json_get_num(j, "n"), tr_json_get_num(j, "ood_threshold"),
-        cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "threshold_stored")) ? ", stored at training"
-                                                                               : ", the default: this router file predates it",
-        (int)tr_json_get_num(j, "ood_count"));
-    pct(b, tr_json_get_num(j, "ood_share"));
-    put(b, ". Task-share shift: total variation %.4f, Jensen-Shannon %.4f bits.\n\n"
-           "| id | name | share at training | share in traffic | Δ | OOD prompts nearest |\n|---:|---|---:|---:|---:|---:|\n",
+    put(b, "# Drift report: traffic\n\nTraffic: `%s`, %d prompts. ", tr_json_get_str(j, "traffic", ""),
+        (int)tr_json_get_num(j, "n"));
+    const char *src = tr_json_get_str(j, "threshold_source", "none");
+    if (!strcmp(src, "none")) {
+        put(b, "Out of distribution: not counted (this router file predates the calibration: retrain it).");
+    } else {
+        put(b, "Out of distribution (score above %.4f, %s): %d = ", tr_json_get_num(j, "ood_threshold"),
+            !strcmp(src, "router") ? "calibrated at training to flag 5% of held-out training prompts" : "given",
+            (int)tr_json_get_num(j, "ood_count"));
+        pct(b, tr_json_get_num(j, "ood_share"));
+        put(b, ".");
+    }
+    put(b, " Task-share shift: total variation %.4f, Jensen-Shannon %.4f bits.\n\n"
+           "| id | task | share at training | share in traffic | Δ | OOD prompts nearest |\n|---:|---|---:|---:|---:|---:|\n",
         tr_json_get_num(j, "tv_distance"), tr_json_get_num(j, "js_divergence"));
     const cJSON *t;
     cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(j, "tasks")) {

@@ -10,6 +10,7 @@
 #include "base/json.h"
 #include "base/util.h"
 #include "base/vec.h"
+#include "classify/ood.h"
 #include "router/router.h"
 
 struct tr_warm {
@@ -19,6 +20,12 @@ struct tr_warm {
     tr_warm_params p;
     char *drift;
     char *summary;
+    /* tr_warm_prepare: per new training prompt, the old router's task, its
+     * probabilities (n x old T) and whether it is out of distribution */
+    size_t n;
+    int32_t *old_task;
+    float *old_p;
+    unsigned char *old_ood;
 };
 
 void tr_warm_params_default(tr_warm_params *p)
@@ -64,6 +71,9 @@ void tr_warm_free(tr_warm *w)
 {
     if (!w) return;
     tr_router_close(w->owned);
+    tr_free(w->old_task);
+    tr_free(w->old_p);
+    tr_free(w->old_ood);
     tr_free(w->path);
     tr_free(w->drift);
     tr_free(w->summary);
@@ -103,7 +113,7 @@ int tr_warm_embedder(const tr_warm *w, tr_embedder **out, char *err, size_t errl
 /* The new training prompts in the old router's space (X itself when the
  * embedder was reused or both routers use caller-supplied embeddings). */
 static int old_space(const tr_warm *w, const tr_dataset *ds, const size_t *idx, size_t n, const float *X,
-                     size_t dim, int same_space, float **Xo, int *owned, char *err, size_t errlen)
+                     size_t dim, int same_space, float **Xo, int *owned, float *kept, char *err, size_t errlen)
 {
     const tr_router *o = w->old;
     *owned = 0;
@@ -124,7 +134,7 @@ static int old_space(const tr_warm *w, const tr_dataset *ds, const size_t *idx, 
         texts[i] = ds->rec[idx[i]].prompt;
         lens[i] = ds->rec[idx[i]].prompt_len;
     }
-    if (!rc && (rc = tr_embedder_embed_batch(o->emb, texts, lens, n, Y, 0, err, errlen)))
+    if (!rc && (rc = tr_embedder_embed_batch_kept(o->emb, texts, lens, n, Y, kept, 0, err, errlen)))
         tr_error_prefix(err, errlen, rc, "warm start: embedding with the old embedder");
     tr_free(texts);
     tr_free(lens);
@@ -132,6 +142,108 @@ static int old_space(const tr_warm *w, const tr_dataset *ds, const size_t *idx, 
     *Xo = Y;
     *owned = 1;
     return TR_OK;
+}
+
+int tr_warm_prepare(tr_warm *w, const tr_dataset *ds, const size_t *idx, size_t n, const float *X,
+                    const float *kept, size_t dim, int same_space, char *err, size_t errlen)
+{
+    const tr_router *o = w->old;
+    size_t A = o->tasks.n_tasks;
+    float *Xo = NULL, *K = tr_mallocarray(n + 1, sizeof *K), *E = tr_mallocarray(n + 1, sizeof *E);
+    int owned = 0;
+    tr_free(w->old_task); tr_free(w->old_p); tr_free(w->old_ood);
+    w->old_task = tr_mallocarray(n + 1, sizeof *w->old_task);
+    w->old_p = tr_mallocarray(n * A + 1, sizeof *w->old_p);
+    w->old_ood = tr_calloc(n + 1, 1);
+    w->n = n;
+    int rc = TR_OK;
+    if (!K || !E || !w->old_task || !w->old_p || !w->old_ood) {
+        rc = tr_errorf(err, errlen, TR_ENOMEM, "warm start: out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) K[i] = same_space && kept ? kept[i] : NAN;
+    if ((rc = old_space(w, ds, idx, n, X, dim, same_space, &Xo, &owned, K, err, errlen))) goto done;
+    tr_softmax_predict_batch_energy(o->clf, Xo, n, w->old_p, E);
+    for (size_t i = 0; i < n; i++) {
+        w->old_task[i] = (int32_t)tr_argmax(w->old_p + i * A, A, NULL);
+        w->old_ood[i] = (unsigned char)tr_ood_flag(&o->ood, tr_ood_score(&o->ood, E[i], K[i]));
+    }
+done:
+    if (owned) tr_free(Xo);
+    tr_free(K);
+    tr_free(E);
+    if (rc) w->n = 0;
+    return rc;
+}
+
+const int32_t *tr_warm_old_tasks(const tr_warm *w) { return w && w->n ? w->old_task : NULL; }
+
+double tr_warm_resolution(const tr_warm *w)
+{
+    cJSON *j = w && w->old->config_json ? cJSON_Parse(w->old->config_json) : NULL;
+    double g = tr_json_get_num(j, "resolution");
+    cJSON_Delete(j);
+    return g > 0 && isfinite(g) ? g : 0;
+}
+
+int tr_warm_can_reconcile(const tr_warm *w) { return w && w->n && w->old->ood.calibrated; }
+
+int tr_warm_reconcile(const tr_warm *w, const int32_t *clusters, size_t n, size_t min_size, int32_t *membership,
+                      size_t *T, char *err, size_t errlen)
+{
+    if (!tr_warm_can_reconcile(w) || n != w->n)
+        return tr_errorf(err, errlen, TR_EINVAL, "warm start: reconcile before prepare (%zu prompts, %zu prepared)", n,
+                         w ? w->n : 0);
+    size_t A = w->old->tasks.n_tasks, nc = 0;
+    for (size_t i = 0; i < n; i++)
+        if ((size_t)clusters[i] + 1 > nc) nc = (size_t)clusters[i] + 1;
+    size_t *size = tr_calloc(nc + 1, sizeof *size), *ood = tr_calloc(nc + 1, sizeof *ood);
+    int32_t *label = tr_mallocarray(nc + 1, sizeof *label), *map = tr_mallocarray(A + nc + 1, sizeof *map);
+    size_t *count = tr_calloc(A + nc + 1, sizeof *count);
+    unsigned char *gone = tr_calloc(A + 1, 1);
+    int rc = TR_OK;
+    if (!size || !ood || !label || !map || !count || !gone) {
+        rc = tr_errorf(err, errlen, TR_ENOMEM, "warm start: out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        size[clusters[i]]++;
+        ood[clusters[i]] += w->old_ood[i];
+    }
+    /* a community the old router mostly calls out of distribution is a new task */
+    int32_t next = (int32_t)A;
+    for (size_t c = 0; c < nc; c++)
+        label[c] = size[c] >= min_size && (double)ood[c] >= TR_WARM_NEW_SHARE * (double)size[c] ? next++ : -1;
+    for (size_t i = 0; i < n; i++) {
+        membership[i] = label[clusters[i]] >= 0 ? label[clusters[i]] : w->old_task[i];
+        count[membership[i]]++;
+    }
+    /* an old task left with too few prompts vanishes: they go to their next
+     * most probable old task.  Too few is half what a new task needs, so a
+     * task near the bar does not come and go with sampling noise. */
+    size_t alive = 0;
+    for (size_t a = 0; a < A; a++) {
+        gone[a] = 2 * count[a] < min_size;
+        alive += !gone[a];
+    }
+    for (size_t i = 0; i < n && alive; i++) {
+        if (membership[i] >= (int32_t)A || !gone[membership[i]]) continue;
+        const float *p = w->old_p + i * A;
+        int32_t best = -1;
+        for (size_t a = 0; a < A; a++)
+            if (!gone[a] && (best < 0 || p[a] > p[best])) best = (int32_t)a;
+        membership[i] = best;
+    }
+    /* labels 0..T-1: the old tasks that stayed in their order, then the new ones */
+    memset(count, 0, (A + nc + 1) * sizeof *count);
+    for (size_t i = 0; i < n; i++) count[membership[i]]++;
+    size_t t = 0;
+    for (size_t k = 0; k < (size_t)next; k++) map[k] = count[k] ? (int32_t)t++ : -1;
+    for (size_t i = 0; i < n; i++) membership[i] = map[membership[i]];
+    *T = t;
+done:
+    tr_free(size); tr_free(ood); tr_free(label); tr_free(map); tr_free(count); tr_free(gone);
+    return rc;
 }
 
 static double share(const uint32_t *sizes, size_t T, size_t t)
@@ -192,6 +304,7 @@ static int build_report(tr_warm *w, const tr_router *r, const tr_match_result *m
         int32_t a = mr->new_to_old[b];
         cJSON *t = cJSON_CreateObject();
         cJSON_AddNumberToObject(t, "id", r->tasks.ids[b]);
+        cJSON_AddStringToObject(t, "slug", r->tasks.slugs[b]);
         cJSON_AddStringToObject(t, "name", r->tasks.names[b]);
         cJSON_AddStringToObject(t, "status", a >= 0 ? "matched" : "added");
         added += a < 0;
@@ -221,6 +334,7 @@ static int build_report(tr_warm *w, const tr_router *r, const tr_match_result *m
         vanished++;
         cJSON *t = cJSON_CreateObject();
         cJSON_AddNumberToObject(t, "id", o->tasks.ids[a]);
+        cJSON_AddStringToObject(t, "slug", o->tasks.slugs[a]);
         cJSON_AddStringToObject(t, "name", o->tasks.names[a]);
         cJSON_AddNumberToObject(t, "share_before", share(o->tasks.sizes, A, a));
         cJSON_AddItemToArray(van, t);
@@ -273,6 +387,36 @@ static int build_report(tr_warm *w, const tr_router *r, const tr_match_result *m
     return w->drift && w->summary ? TR_OK : TR_ENOMEM;
 }
 
+/* Names after the ids: a matched task keeps the old task's name (a person's
+ * always; one of subword pieces, from an older router, gives way to the
+ * new one of words), the others keep their fresh names, made unique
+ * against the kept ones by their id; then the slugs. */
+static int keep_names(const tr_tasks *old, const tr_match_result *mr, tr_tasks *nt)
+{
+    size_t B = nt->n_tasks;
+    unsigned char *kept = tr_calloc(B ? B : 1, 1);
+    if (!kept) return TR_ENOMEM;
+    int rc = TR_OK;
+    for (size_t b = 0; b < B && !rc; b++) {
+        int32_t a = mr->new_to_old[b];
+        if (a < 0 || ((old->flags[a] & TR_TASK_LEGACY_NAME) && !(old->flags[a] & TR_TASK_NAMED))) continue;
+        nt->flags[b] = old->flags[a] & TR_TASK_NAMED;
+        kept[b] = 1;
+        rc = tr_tasks_set_name(nt, b, old->names[a]);
+    }
+    for (size_t b = 0; b < B && !rc; b++) {
+        if (kept[b]) continue;
+        int clash = 0;
+        for (size_t k = 0; k < B && !clash; k++) clash = k != b && kept[k] && !strcmp(nt->names[k], nt->names[b]);
+        if (!clash) continue;
+        char name[512];
+        snprintf(name, sizeof name, "%s #%ld", nt->names[b], (long)nt->ids[b]);
+        rc = tr_tasks_set_name(nt, b, name);
+    }
+    tr_free(kept);
+    return rc ? rc : tr_tasks_make_slugs(nt);
+}
+
 int tr_warm_apply(tr_warm *w, const tr_dataset *ds, const size_t *idx, size_t n, const float *X,
                   const int32_t *membership, int same_space, tr_router *r, char *err, size_t errlen)
 {
@@ -282,7 +426,7 @@ int tr_warm_apply(tr_warm *w, const tr_dataset *ds, const size_t *idx, size_t n,
     uint32_t *O = NULL;
     int owned = 0;
     tr_match_result mr = {0};
-    int rc = old_space(w, ds, idx, n, X, r->dim, same_space, &Xo, &owned, err, errlen);
+    int rc = old_space(w, ds, idx, n, X, r->dim, same_space, &Xo, &owned, NULL, err, errlen);
     if (rc) return rc;
     P = tr_mallocarray(n * A, sizeof *P);
     C = tr_calloc(B * d, sizeof *C);
@@ -305,15 +449,11 @@ int tr_warm_apply(tr_warm *w, const tr_dataset *ds, const size_t *idx, size_t n,
     int32_t next = 0;
     for (size_t a = 0; a < A; a++)
         if (o->tasks.ids[a] + 1 > next) next = o->tasks.ids[a] + 1;
-    for (size_t b = 0; b < B && !rc; b++) {
+    for (size_t b = 0; b < B; b++) {
         int32_t a = mr.new_to_old[b];
-        if (a >= 0) {
-            r->tasks.ids[b] = o->tasks.ids[a];
-            rc = tr_tasks_set_name(&r->tasks, b, o->tasks.names[a]);
-        } else {
-            r->tasks.ids[b] = next++;
-        }
+        r->tasks.ids[b] = a >= 0 ? o->tasks.ids[a] : next++;
     }
+    rc = keep_names(&o->tasks, &mr, &r->tasks);
     if (rc || (rc = build_report(w, r, &mr, same_space)))
         rc = tr_errorf(err, errlen, TR_ENOMEM, "warm start: out of memory");
 done:

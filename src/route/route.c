@@ -29,9 +29,19 @@ const char *tr_router_task_name(const tr_router *r, size_t t)
     return r && t < r->tasks.n_tasks ? r->tasks.names[t] : NULL;
 }
 
+const char *tr_router_task_slug(const tr_router *r, size_t t)
+{
+    return r && t < r->tasks.n_tasks ? r->tasks.slugs[t] : NULL;
+}
+
 int tr_router_task_id(const tr_router *r, size_t t)
 {
     return r && t < r->tasks.n_tasks ? r->tasks.ids[t] : -1;
+}
+
+double tr_router_ood_threshold(const tr_router *r)
+{
+    return r && r->ood.calibrated ? (double)r->ood.threshold : NAN;
 }
 
 int tr_router_find_model(const tr_router *r, const char *name)
@@ -154,10 +164,12 @@ static int options_ok(const tr_route_options *o)
                   (unsigned)o->mode <= (unsigned)TR_SELECT_QUALITY && !isnan(o->value));
 }
 
-/* The part after the embedding; s->x holds the unit vector, surf the
- * prompt's surface features (NULL: none, no prompt). */
-static int route_vector(const tr_router *r, size_t prompt_len, const float *surf, const tr_route_options *opt,
-                        tr_scratch *s, tr_decision *out)
+/* The part after the embedding; s->x holds the unit vector (all zero: the
+ * prompt has no feature the embedder knows), surf the prompt's surface
+ * features (NULL: none, no prompt), kept the share of the prompt the
+ * embedder knew (for the OOD score). */
+static int route_vector(const tr_router *r, size_t prompt_len, const float *surf, float kept,
+                        const tr_route_options *opt, tr_scratch *s, tr_decision *out)
 {
     tr_route_options defaults;
     if (!opt) {
@@ -165,7 +177,8 @@ static int route_vector(const tr_router *r, size_t prompt_len, const float *surf
         opt = &defaults;
     }
     size_t T = r->tasks.n_tasks;
-    tr_softmax_predict(r->clf, s->x, s->p);
+    float energy;
+    tr_softmax_predict_energy(r->clf, s->x, s->p, &energy);
     size_t best = 0;
     for (size_t t = 1; t < T; t++)
         if (s->p[t] > s->p[best]) best = t;
@@ -173,6 +186,8 @@ static int route_vector(const tr_router *r, size_t prompt_len, const float *surf
     out->task = (int)best;
     out->task_name = r->tasks.names[best];
     out->task_id = r->tasks.ids[best];
+    out->ood_score = tr_ood_score(&r->ood, energy, kept);
+    out->ood = tr_ood_flag(&r->ood, out->ood_score);
     out->task_prob = s->p[best];
     out->n_tasks = T;
     out->task_probs = s->p;
@@ -186,6 +201,8 @@ static int route_vector(const tr_router *r, size_t prompt_len, const float *surf
     }
     int rc = tr_heads_predict(r->heads, s->x, s->p, prompt_len, surf, s->q, s->qcal, s->c, s->heads_scratch);
     if (rc) return rc;
+    if (r->cost_scale)   /* a server's own prices (tr_router_set_cost_scale) */
+        for (size_t m = 0; m < r->n_models; m++) s->c[m] *= r->cost_scale[m];
     int m = tr_select(s->q, s->qcal, s->c, r->n_models, opt->allowed, opt->mode, opt->value,
                       tr_heads_tables(r->heads));
     if (m < 0) return TR_ENOTFOUND;   /* no allowed model has a prediction */
@@ -212,14 +229,15 @@ int tr_route(const tr_router *r, const char *prompt, size_t len, const tr_route_
     if (!r->emb) return TR_EINVAL;   /* caller-embedded router: use tr_route_embedding */
     if (!scratch_fits(r, s)) return TR_EINVAL;
     len = tr_prompt_cut(prompt, len);
-    int rc = tr_embedder_embed(r->emb, prompt, len, s->x, s->emb_scratch, s->emb_bytes);
+    float kept;
+    int rc = tr_embedder_embed_kept(r->emb, prompt, len, s->x, &kept, s->emb_scratch, s->emb_bytes);
     if (rc) return rc;
     const float *surf = NULL;
     if (r->heads && tr_heads_uses_surface(r->heads)) {   /* O(len); skipped when unused */
         tr_surface_features(prompt, len, s->surf);
         surf = s->surf;
     }
-    return route_vector(r, len, surf, opt, s, out);
+    return route_vector(r, len, surf, kept, opt, s, out);
 }
 
 int tr_route_embedding(const tr_router *r, const float *x, size_t d, const tr_route_options *opt,
@@ -230,5 +248,5 @@ int tr_route_embedding(const tr_router *r, const float *x, size_t d, const tr_ro
     for (size_t j = 0; j < d; j++)
         if (!isfinite(x[j])) return TR_EINVAL;
     if (!(tr_vec_unit_fast(s->x, x, d) > 0)) return TR_EINVAL;
-    return route_vector(r, 0, NULL, opt, s, out);
+    return route_vector(r, 0, NULL, NAN, opt, s, out);
 }

@@ -17,6 +17,7 @@ int tr_router_describe(const tr_router *r, char **json, char *err, size_t errlen
     cJSON_AddItemToObject(j, "config", conf ? conf : cJSON_CreateObject());
     cJSON_AddBoolToObject(j, "has_heads", r->heads != NULL);
     cJSON_AddNumberToObject(j, "dim", (double)r->dim);
+    cJSON_AddItemToObject(j, "ood_threshold", r->ood.calibrated ? cJSON_CreateNumber(r->ood.threshold) : cJSON_CreateNull());
     cJSON *models = cJSON_AddArrayToObject(j, "models");
     for (size_t m = 0; m < r->n_models; m++) cJSON_AddItemToArray(models, cJSON_CreateString(r->models[m]));
     cJSON *tasks = cJSON_AddArrayToObject(j, "tasks");
@@ -25,6 +26,8 @@ int tr_router_describe(const tr_router *r, char **json, char *err, size_t errlen
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "id", t->ids[k]);
         cJSON_AddStringToObject(o, "name", t->names[k]);
+        cJSON_AddStringToObject(o, "slug", t->slugs[k]);
+        cJSON_AddBoolToObject(o, "renamed", (t->flags[k] & TR_TASK_NAMED) != 0);
         cJSON_AddNumberToObject(o, "size", t->sizes[k]);
         if (t->n_models) {
             cJSON *q = cJSON_AddObjectToObject(o, "quality"), *c = cJSON_AddObjectToObject(o, "cost");

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "classify/classifier.h"
+#include "classify/ood.h"
 #include "cluster/tasks.h"
 #include "embed/embedder.h"
 #include "taskroute.h"
@@ -35,6 +36,12 @@ struct tr_router {
     tr_tasks tasks;
     tr_softmax *clf;
     struct tr_heads *heads;     /* NULL for a stage-1 (discover) router */
+    /* read from the config (router_policy.c) */
+    int has_default;            /* default_policy holds training's estimate */
+    tr_policy_estimate default_policy;
+    double *ref_price;          /* n_models x 2 (input, output USD per Mtok), NaN = none; or NULL */
+    float *cost_scale;          /* n_models factors on predicted costs (serve's prices), or NULL */
+    tr_ood ood;                 /* out of distribution (classify/ood.h); from CONF */
     /* the sections of the file it was opened from, for `inspect` */
     size_t n_sections;
     uint32_t sec_tag[32];
@@ -55,5 +62,14 @@ struct tr_scratch {
 
 /* Assemble a router from parts (all transferred to the router). */
 void tr_router_free_parts(tr_router *r);
+
+/* Read the config's "default_policy" and "reference_prices" into r (after
+ * config_json and the models are set).  Malformed entries are ignored, as
+ * if absent: they only inform.  TR_OK or TR_ENOMEM. */
+int tr_router_config_extras(tr_router *r);
+
+/* Write training's default policy estimate into r->config_json and r.
+ * TR_OK or TR_ENOMEM. */
+int tr_router_store_default(tr_router *r, const tr_policy_estimate *est);
 
 #endif

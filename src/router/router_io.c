@@ -23,6 +23,8 @@ void tr_router_free_parts(tr_router *r)
     tr_tasks_clear(&r->tasks);
     tr_softmax_free(r->clf);
     tr_heads_free(r->heads);
+    tr_free(r->ref_price);
+    tr_free(r->cost_scale);
     memset(r, 0, sizeof *r);
 }
 
@@ -136,6 +138,7 @@ int tr_router_open(const char *path, tr_router **out, char *err, size_t errlen)
     size_t n;
     if ((rc = need(f, path, TR_SEC_CONFIG, "config", &p, &n, err, errlen))) goto fail;
     if (!(r->config_json = tr_strndup(p, n))) { rc = tr_errorf(err, errlen, TR_ENOMEM, "%s: out of memory", path); goto fail; }
+    tr_ood_from_config(r->config_json, &r->ood);
     if ((rc = need(f, path, TR_SEC_MODELS, "model", &p, &n, err, errlen))) goto fail;
     if ((rc = load_models(r, p, n, err, errlen))) goto prefix;
     if (tr_file_section(f, TR_SEC_EMBED, &p, &n) == TR_OK) {
@@ -177,6 +180,7 @@ int tr_router_open(const char *path, tr_router **out, char *err, size_t errlen)
             goto fail;
         }
     }
+    if ((rc = tr_router_config_extras(r))) { tr_errorf(err, errlen, rc, "%s: out of memory", path); goto fail; }
     for (size_t i = 0; i < tr_file_section_count(f) && i < 32; i++) {
         tr_file_section_info(f, i, &r->sec_tag[i], &r->sec_len[i]);
         r->n_sections = i + 1;

@@ -15,6 +15,7 @@
     X(TR_API_NO_CANDIDATE, 400, "invalid_request_error", "no_candidate_model")  \
     X(TR_API_BAD_FRAMING, 400, "invalid_request_error", "bad_framing")          \
     X(TR_API_UNAUTHORIZED, 401, "invalid_request_error", "unauthorized")        \
+    X(TR_API_BAD_KEY, 401, "invalid_request_error", "invalid_api_key")          \
     X(TR_API_FORBIDDEN, 403, "invalid_request_error", "forbidden")              \
     X(TR_API_NOT_FOUND, 404, "invalid_request_error", "not_found")              \
     X(TR_API_BAD_METHOD, 405, "invalid_request_error", "method_not_allowed")    \

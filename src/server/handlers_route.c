@@ -14,8 +14,9 @@
 #include "server/api_error.h"
 #include "server/body_json.h"
 #include "server/json_out.h"
-#include "server/server.h"
+#include "base/json.h"
 #include "base/util.h"
+#include "server/server.h"
 
 static enum MHD_Result send_cjson(struct MHD_Connection *c, tr_request *q, int status, cJSON *j);
 
@@ -23,19 +24,6 @@ static int find_model(void *ctx, const char *name)
 {
     return tr_router_find_model(((tr_loaded_router *)ctx)->r, name);
 }
-
-static const char *mode_name(tr_select_mode m)
-{
-    switch (m) {
-    case TR_SELECT_LAMBDA: return "lambda";
-    case TR_SELECT_TOLERANCE: return "tolerance";
-    case TR_SELECT_BUDGET: return "budget";
-    case TR_SELECT_RISK: return "risk";
-    case TR_SELECT_QUALITY: return "quality";
-    }
-    return "lambda";
-}
-
 
 /* Failed routes in a row (the server's fault, not the request's) that turn
  * /healthz unhealthy. */
@@ -49,23 +37,57 @@ static void route_failed(tr_server *srv, const char *msg)
     pthread_mutex_unlock(&srv->fail_mu);
 }
 
+/* The policy req is routed under: the body's knob (lambda, budget,
+ * tolerance, risk), else the policy its "model" names, else the server's
+ * (--policy, by default the router's own).  Sets req->opt's mode and value
+ * and q's policy name, effective λ and note.  *named: 1 when the model
+ * field named a policy (so it is no model name).  -1, or an api error with
+ * msg set. */
+static int request_policy(tr_server *srv, tr_request *q, const tr_loaded_router *L, tr_route_req *req,
+                          const char *model_field, int *named, char *msg, size_t msglen)
+{
+    tr_policy p = srv->cfg.policy;
+    int v = tr_policy_from_model(model_field, &srv->cfg.policy, &p, msg, msglen);
+    if (v < 0) return TR_API_UNKNOWN_MODEL;
+    *named = v;
+    if (req->knob_set) {
+        snprintf(q->policy, sizeof q->policy, "%s=%g", tr_policy_mode_name(req->opt.mode), req->opt.value);
+    } else {
+        if (!v) snprintf(p.name, sizeof p.name, "taskroute");
+        if (tr_policy_options(&p, L->r, &req->opt))
+            q->note = "the router file stores no default policy: routed for the best predicted quality";
+        if (p.cascade) q->note = "taskroute:cascade is not available yet: routed with the default policy";
+        snprintf(q->policy, sizeof q->policy, "%s", p.name);
+    }
+    q->lambda = tr_route_lambda(L->r, &req->opt);
+    return -1;
+}
+
 /* Route req on the pinned router L: restrict to req's models and to the
- * routable ones, run tr_route.  Returns -1 on success, else an api error
- * with msg set.  mask (n_models bytes) is the caller's scratch. */
+ * routable ones, run tr_route.  pinned >= 0: the client named that router
+ * model, which answers whatever the policy prefers (the route still ranks
+ * the others, for fallback; online mode stays out).  PIN_OTHER: the client
+ * named a model the router does not know; the route only ranks (no online
+ * mode, no decision counted).  Returns -1 on success,
+ * else an api error with msg set.  mask (n_models bytes) is the caller's
+ * scratch, left holding the candidates. */
+#define PIN_OTHER (-2)
+
 static int decide(tr_server *srv, tr_request *q, tr_loaded_router *L, tr_scratch *sc, tr_route_req *req,
-                  unsigned char *mask, tr_decision *d, tr_online_outcome *oo, char *msg, size_t msglen)
+                  int pinned, unsigned char *mask, tr_decision *d, tr_online_outcome *oo, char *msg, size_t msglen)
 {
     size_t n = 0;
     for (size_t m = 0; m < L->n_models; m++) {
         mask[m] = L->routable[m] && (!req->allowed || req->allowed[m]);
         n += mask[m];
     }
-    if (n == 0) {
+    memset(oo, 0, sizeof *oo);
+    if (n == 0 && pinned == -1) {
         snprintf(msg, msglen, "none of the requested models has an upstream configured");
         return TR_API_NO_CANDIDATE;
     }
     tr_route_options opt = req->opt;
-    opt.allowed = mask;
+    opt.allowed = n ? mask : L->routable;
     int rc = tr_route(L->r, req->prompt, req->prompt_len, &opt, sc, d);
     if (rc) {
         char why[256];
@@ -88,9 +110,15 @@ static int decide(tr_server *srv, tr_request *q, tr_loaded_router *L, tr_scratch
      * a failure */
     if (atomic_load_explicit(&srv->route_fail_streak, memory_order_relaxed))
         atomic_store_explicit(&srv->route_fail_streak, 0, memory_order_relaxed);
-    tr_online_serve_decide(srv, q, L, &opt, mask, d, oo);
+    if (pinned == PIN_OTHER) return -1;
+    if (pinned >= 0) {
+        d->model = pinned;
+        d->model_name = tr_router_model_name(L->r, (size_t)pinned);
+    } else {
+        tr_online_serve_decide(srv, q, L, &opt, mask, d, oo);
+    }
     tr_metrics_decision(srv->metrics, L->model_slot[d->model],
-                        d->task >= 0 && (size_t)d->task < L->n_tasks ? L->task_slot[d->task] : -1);
+                        d->task >= 0 && (size_t)d->task < L->n_tasks ? L->task_slot[d->task] : -1, d->ood);
     return -1;
 }
 
@@ -99,6 +127,10 @@ static void note_decision(tr_request *q, const tr_loaded_router *L, const tr_dec
     snprintf(q->model, sizeof q->model, "%s", tr_router_model_name(L->r, (size_t)d->model));
     const char *t = d->task >= 0 && (size_t)d->task < L->n_tasks ? tr_router_task_name(L->r, (size_t)d->task) : NULL;
     snprintf(q->task, sizeof q->task, "%s", t ? t : "");
+    q->task_id = t ? d->task_id : -1;
+    const char *slug = t ? tr_router_task_slug(L->r, (size_t)d->task) : NULL;
+    snprintf(q->task_slug, sizeof q->task_slug, "%s", slug ? slug : "");
+    q->ood = d->ood;
 }
 
 /* One line of the decision log: what `train --feedback F --decisions D`
@@ -114,8 +146,12 @@ static void log_decision(tr_server *srv, tr_request *q, const tr_loaded_router *
     cJSON_AddNumberToObject(o, "unix_ms", (double)ts.tv_sec * 1e3 + (double)(ts.tv_nsec / 1000000));
     cJSON_AddStringToObject(o, "request_id", q->request_id);
     cJSON_AddItemToObject(o, "prompt", cJSON_CreateString(req->prompt ? req->prompt : ""));
-    cJSON_AddStringToObject(o, "model", tr_router_model_name(L->r, (size_t)d->model));
+    cJSON_AddStringToObject(o, "model", q->model[0] ? q->model : tr_router_model_name(L->r, (size_t)d->model));
     cJSON_AddNumberToObject(o, "task", d->task_id);
+    cJSON_AddStringToObject(o, "task_name", q->task);
+    cJSON_AddBoolToObject(o, "ood", d->ood);
+    cJSON_AddStringToObject(o, "policy", q->policy);
+    cJSON_AddItemToObject(o, "lambda", tr_json_num(q->lambda));
     char *line = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     if (!line) return;
@@ -143,23 +179,26 @@ enum MHD_Result tr_handle_route(struct MHD_Connection *c, tr_request *q)
     if (!L) return tr_http_error(c, q, TR_API_UNAVAILABLE, "%s", msg);
     tr_route_req req;
     enum MHD_Result res;
-    char *out = NULL;
+    char *out = NULL, *slug_json = NULL, *policy_json = NULL;
     unsigned char *mask = NULL;
     if (tr_route_req_parse(q->body, q->len, 0, L->n_models, find_model, L, &req, &e, msg, sizeof msg)) {
         tr_router_slot_release(&srv->slot);
         return tr_http_error(c, q, e, "%s", msg);
     }
+    int named;
+    if ((e = request_policy(srv, q, L, &req, NULL, &named, msg, sizeof msg)) >= 0) goto fail;
     mask = tr_malloc(L->n_models);
     if (!mask) { e = TR_API_INTERNAL; snprintf(msg, sizeof msg, "out of memory"); goto fail; }
     tr_decision d;
     tr_online_outcome oo;
-    if ((e = decide(srv, q, L, sc, &req, mask, &d, &oo, msg, sizeof msg)) >= 0) goto fail;
+    if ((e = decide(srv, q, L, sc, &req, -1, mask, &d, &oo, msg, sizeof msg)) >= 0) goto fail;
     note_decision(q, L, &d);
     log_decision(srv, q, L, &req, &d);
-
-    size_t cap = L->answer_cap + sizeof q->request_id;
+    slug_json = tr_json_quote(q->task_slug);
+    policy_json = tr_json_quote(q->policy);
+    size_t cap = L->answer_cap + sizeof q->request_id + 256 + sizeof q->task_slug * 2 + sizeof q->policy * 2;
     out = tr_malloc(cap);
-    if (!out) { e = TR_API_INTERNAL; snprintf(msg, sizeof msg, "out of memory"); goto fail; }
+    if (!out || !slug_json || !policy_json) { e = TR_API_INTERNAL; snprintf(msg, sizeof msg, "out of memory"); goto fail; }
     /* no printf here: see json_out.h */
     tr_jout o = {out, cap, 0, 1};
     TR_JOUT_LIT(&o, "{\"request_id\":\"");
@@ -167,21 +206,32 @@ enum MHD_Result tr_handle_route(struct MHD_Connection *c, tr_request *q)
     TR_JOUT_LIT(&o, "\",\"model\":");
     tr_jout_put(&o, L->model_json[d.model], L->model_json_len[d.model]);
     TR_JOUT_LIT(&o, ",\"task\":{\"id\":");
+    tr_jout_int(&o, q->task_id);
+    TR_JOUT_LIT(&o, ",\"index\":");
     tr_jout_int(&o, d.task);
     TR_JOUT_LIT(&o, ",\"name\":");
-    if (d.task >= 0 && (size_t)d.task < L->n_tasks)
+    if (d.task >= 0 && (size_t)d.task < L->n_tasks) {
         tr_jout_put(&o, L->task_json[d.task], L->task_json_len[d.task]);
-    else
+        TR_JOUT_LIT(&o, ",\"slug\":");
+        tr_jout_raw(&o, slug_json);
+    } else {
         TR_JOUT_LIT(&o, "null");
+    }
     TR_JOUT_LIT(&o, ",\"probability\":");
     tr_jout_num(&o, d.task_prob);
+    if (d.ood) TR_JOUT_LIT(&o, "},\"ood\":true");
+    else TR_JOUT_LIT(&o, "},\"ood\":false");
     if (req.from_messages)
-        TR_JOUT_LIT(&o, "},\"routed_on\":\"messages\",\"selection\":{\"mode\":\"");
+        TR_JOUT_LIT(&o, ",\"routed_on\":\"messages\",\"selection\":{\"mode\":\"");
     else
-        TR_JOUT_LIT(&o, "},\"routed_on\":\"prompt\",\"selection\":{\"mode\":\"");
-    tr_jout_raw(&o, mode_name(req.opt.mode));
+        TR_JOUT_LIT(&o, ",\"routed_on\":\"prompt\",\"selection\":{\"mode\":\"");
+    tr_jout_raw(&o, tr_policy_mode_name(req.opt.mode));
     TR_JOUT_LIT(&o, "\",\"value\":");
     tr_jout_num(&o, req.opt.value);
+    TR_JOUT_LIT(&o, ",\"lambda\":");
+    tr_jout_num(&o, q->lambda);
+    TR_JOUT_LIT(&o, ",\"policy\":");
+    tr_jout_raw(&o, policy_json);
     TR_JOUT_LIT(&o, "},\"models\":[");
     for (size_t m = 0; m < L->n_models; m++) {
         if (m) TR_JOUT_LIT(&o, ",");
@@ -220,6 +270,8 @@ enum MHD_Result tr_handle_route(struct MHD_Connection *c, tr_request *q)
     tr_router_slot_release(&srv->slot);
     tr_route_req_free(&req);
     tr_free(mask);
+    tr_free(slug_json);
+    tr_free(policy_json);
     res = tr_http_json(c, q, 200, out, len);
     tr_free(out);
     return res;
@@ -228,7 +280,79 @@ fail:
     tr_route_req_free(&req);
     tr_free(mask);
     tr_free(out);
+    tr_free(slug_json);
+    tr_free(policy_json);
     return tr_http_error(c, q, e, "%s", msg);
+}
+
+/* ---- forwarding the client's headers */
+
+/* Headers that describe this hop, not the request (RFC 9110 7.6.1), and
+ * those we set ourselves or must never pass on (the client's key is ours). */
+static int hop_header(const char *k)
+{
+    static const char *const skip[] = {"host", "connection", "keep-alive", "proxy-authenticate",
+                                       "proxy-authorization", "proxy-connection", "te", "trailer", "trailers",
+                                       "transfer-encoding", "upgrade", "content-length", "content-type", "accept",
+                                       "accept-encoding", "expect", "authorization", NULL};
+    for (const char *const *s = skip; *s; s++)
+        if (!strcasecmp(k, *s)) return 1;
+    return 0;
+}
+
+typedef struct fwd {
+    char **h;
+    size_t n, cap;
+    const char *connection;     /* the Connection header's value: names more hop headers */
+    int oom;
+} fwd;
+
+/* 1 when k is one of the comma-separated tokens of list. */
+static int in_token_list(const char *list, const char *k)
+{
+    size_t kl = strlen(k);
+    for (const char *p = list; p && *p;) {
+        while (*p == ' ' || *p == '\t' || *p == ',') p++;
+        const char *e = p;
+        while (*e && *e != ',') e++;
+        const char *t = e;
+        while (t > p && (t[-1] == ' ' || t[-1] == '\t')) t--;
+        if ((size_t)(t - p) == kl && !strncasecmp(p, k, kl)) return 1;
+        p = e;
+    }
+    return 0;
+}
+
+static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    fwd *f = cls;
+    if (!key || !value || hop_header(key) || in_token_list(f->connection, key)) return MHD_YES;
+    if (f->n >= 64 || strlen(key) + strlen(value) > 8192) return MHD_YES;
+    if (f->n == f->cap) {
+        size_t cap = f->cap ? 2 * f->cap : 8;
+        char **p = tr_realloc(f->h, cap * sizeof *p);
+        if (!p) { f->oom = 1; return MHD_NO; }
+        f->h = p;
+        f->cap = cap;
+    }
+    size_t l = strlen(key) + strlen(value) + 3;
+    char *line = tr_malloc(l);
+    if (!line) { f->oom = 1; return MHD_NO; }
+    snprintf(line, l, "%s: %s", key, value);
+    f->h[f->n++] = line;
+    return MHD_YES;
+}
+
+/* ---- candidates: the first model, the router's ranking, the table's lists */
+
+static void add_candidate(tr_proxy_request *pr, int e)
+{
+    if (e < 0) return;
+    size_t cap = sizeof pr->candidates / sizeof pr->candidates[0];
+    for (size_t i = 0; i < pr->n_candidates; i++)
+        if (pr->candidates[i] == e) return;
+    if (pr->n_candidates < cap) pr->candidates[pr->n_candidates++] = e;
 }
 
 enum MHD_Result tr_handle_chat(struct MHD_Connection *c, tr_request *q)
@@ -237,63 +361,126 @@ enum MHD_Result tr_handle_chat(struct MHD_Connection *c, tr_request *q)
     char msg[512];
     int rc, e;
     tr_scratch *sc;
-    if (!srv->ups)
+    if (!srv->client)
         return tr_http_error(c, q, TR_API_UNAVAILABLE, "no upstreams configured: start serve with --upstreams FILE");
     tr_http_new_request_id(srv, q);
     tr_loaded_router *L = tr_router_slot_acquire(&srv->slot, &sc, &rc, msg, sizeof msg);
     if (!L) return tr_http_error(c, q, TR_API_UNAVAILABLE, "%s", msg);
-    tr_route_req req;
-    char *body = NULL, *fb_body = NULL;
+    tr_proxy_request pr;
+    memset(&pr, 0, sizeof pr);
     unsigned char *mask = NULL;
-    if (tr_route_req_parse(q->body, q->len, 1, L->n_models, find_model, L, &req, &e, msg, sizeof msg)) {
+    int *order = NULL;
+    if (tr_route_req_parse(q->body, q->len, 1, L->n_models, find_model, L, &pr.req, &e, msg, sizeof msg)) {
         tr_router_slot_release(&srv->slot);
         return tr_http_error(c, q, e, "%s", msg);
     }
-    /* A client naming one of our models pins the choice to it (the task is
-     * still reported); any other name ("auto", "gpt-4", ...) lets us route. */
-    if (req.model_field) {
-        int m = tr_router_find_model(L->r, req.model_field);
+    tr_route_req *req = &pr.req;
+    int named;
+    if ((e = request_policy(srv, q, L, req, req->model_field, &named, msg, sizeof msg)) >= 0) goto fail;
+    /* A client naming one of our models pins it (no routing; the ranking
+     * still gives its fallbacks); a name that is neither a model nor a
+     * policy ("gpt-4", an SDK's default) lets us route. */
+    int pin_router = -1, pin_up = -1;
+    if (!named && req->model_field) {
+        int m = tr_router_find_model(L->r, req->model_field);
+        int u = tr_upstream_table_find(L->table, req->model_field);
         if (m >= 0 && L->routable[m]) {
-            if (!req.allowed && !(req.allowed = tr_calloc(L->n_models, 1))) {
-                e = TR_API_INTERNAL;
-                snprintf(msg, sizeof msg, "out of memory");
-                goto fail;
-            }
-            unsigned char keep = req.opt.allowed ? req.allowed[m] : 1;
-            memset(req.allowed, 0, L->n_models);
-            req.allowed[m] = keep;
-            req.opt.allowed = req.allowed;
+            pin_router = m;
+            pin_up = L->upstream[m];
+        } else if (u >= 0) {
+            pin_up = u;
+        } else if (m >= 0) {
+            e = TR_API_NO_CANDIDATE;
+            snprintf(msg, sizeof msg, "model '%.200s' has no entry in the upstream table", req->model_field);
+            goto fail;
+        } else {
+            q->note = "the model named is neither a policy nor a model of this server: routed with the default policy";
         }
     }
     mask = tr_malloc(L->n_models);
-    if (!mask) { e = TR_API_INTERNAL; snprintf(msg, sizeof msg, "out of memory"); goto fail; }
+    order = tr_mallocarray(L->n_models, sizeof *order);
+    if (!mask || !order) { e = TR_API_INTERNAL; snprintf(msg, sizeof msg, "out of memory"); goto fail; }
     tr_decision d;
     tr_online_outcome oo;
-    if ((e = decide(srv, q, L, sc, &req, mask, &d, &oo, msg, sizeof msg)) >= 0) goto fail;
+    int pin = pin_router >= 0 ? pin_router : pin_up >= 0 ? PIN_OTHER : -1;
+    if ((e = decide(srv, q, L, sc, req, pin, mask, &d, &oo, msg, sizeof msg)) >= 0) goto fail;
     note_decision(q, L, &d);
-    log_decision(srv, q, L, &req, &d);
-    int up = L->upstream[d.model];
+    if (pin_up >= 0 && pin_router < 0) snprintf(q->model, sizeof q->model, "%s", L->table->u[pin_up].name);
+    log_decision(srv, q, L, req, &d);
+    int first = pin_up >= 0 ? pin_up : L->upstream[d.model];
+    add_candidate(&pr, first);
+    if (req->fallback) {
+        tr_route_options opt = req->opt;
+        opt.allowed = mask;
+        size_t n = tr_decision_rank(L->r, &d, &opt, order, L->n_models);
+        for (size_t i = 0; i < n; i++) add_candidate(&pr, L->upstream[order[i]]);
+        const tr_upstream *u = &L->table->u[first];
+        for (size_t i = 0; i < u->n_fallbacks; i++) add_candidate(&pr, u->fallbacks[i]);
+        add_candidate(&pr, L->table->fallback);
+    }
+    pr.table = L->table;
+    tr_upstream_table_ref(pr.table);
+    pr.best_up = L->best_up;
     tr_router_slot_release(&srv->slot);
     L = NULL;
-    int fb = srv->ups->fallback != up ? srv->ups->fallback : -1;
-    body = tr_route_req_upstream_body(&req, srv->ups->u[up].model);
-    if (fb >= 0) fb_body = tr_route_req_upstream_body(&req, srv->ups->u[fb].model);
-    int stream = req.stream;
-    tr_route_req_free(&req);
     tr_free(mask);
-    if (!body || (fb >= 0 && !fb_body)) {
-        tr_free(body);
-        tr_free(fb_body);
+    tr_free(order);
+    fwd f = {0};
+    f.connection = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONNECTION);
+    MHD_get_connection_values(c, MHD_HEADER_KIND, collect_header, &f);
+    pr.headers = f.h;
+    pr.n_headers = f.n;
+    if (f.oom) {
+        tr_proxy_request_free(&pr);
         return tr_http_error(c, q, TR_API_INTERNAL, "out of memory");
     }
-    if (tr_proxy_start(c, q, up, body, fb, fb_body, stream))
+    if (tr_proxy_start(c, q, &pr))
         return tr_http_error(c, q, TR_API_UNAVAILABLE, "cannot start the upstream transfer");
     return MHD_YES;
 fail:
     if (L) tr_router_slot_release(&srv->slot);
-    tr_route_req_free(&req);
+    tr_proxy_request_free(&pr);
     tr_free(mask);
+    tr_free(order);
     return tr_http_error(c, q, e, "%s", msg);
+}
+
+/* GET /v1/models: OpenAI's list, the policies by their names first, then
+ * every model a request may name (router models with an upstream, and the
+ * table's other entries, which answer when pinned). */
+enum MHD_Result tr_handle_models(struct MHD_Connection *c, tr_request *q)
+{
+    tr_server *srv = q->srv;
+    char msg[256];
+    int rc;
+    tr_scratch *sc;
+    tr_loaded_router *L = tr_router_slot_acquire(&srv->slot, &sc, &rc, msg, sizeof msg);
+    if (!L) return tr_http_error(c, q, TR_API_UNAVAILABLE, "%s", msg);
+    cJSON *j = cJSON_CreateObject();
+    cJSON *data = j ? cJSON_AddArrayToObject(j, "data") : NULL;
+    double created = (double)(srv->start_ms / 1000);
+    int oom = !data || !cJSON_AddStringToObject(j, "object", "list");
+#define ENTRY(id, owner, extra)                                                  \
+    do {                                                                         \
+        cJSON *e_ = cJSON_CreateObject();                                        \
+        if (!e_ || !cJSON_AddItemToArray(data, e_)) { cJSON_Delete(e_); oom = 1; break; } \
+        cJSON_AddStringToObject(e_, "id", (id));                                 \
+        cJSON_AddStringToObject(e_, "object", "model");                          \
+        cJSON_AddNumberToObject(e_, "created", created);                         \
+        cJSON_AddStringToObject(e_, "owned_by", (owner));                        \
+        extra;                                                                   \
+    } while (0)
+    for (const char *const *p = tr_policy_model_names; !oom && *p; p++)
+        ENTRY(*p, "taskroute", cJSON_AddStringToObject(e_, "taskroute", "policy"));
+    for (size_t m = 0; !oom && m < L->n_models; m++)
+        if (L->routable[m]) ENTRY(tr_router_model_name(L->r, m), "upstream", cJSON_AddStringToObject(e_, "taskroute", "routed"));
+    for (size_t u = 0; !oom && L->table && u < L->table->n; u++)
+        if (tr_router_find_model(L->r, L->table->u[u].name) < 0)
+            ENTRY(L->table->u[u].name, "upstream", cJSON_AddStringToObject(e_, "taskroute", "fallback-only"));
+#undef ENTRY
+    tr_router_slot_release(&srv->slot);
+    if (oom) { cJSON_Delete(j); return tr_http_error(c, q, TR_API_INTERNAL, "out of memory"); }
+    return send_cjson(c, q, 200, j);
 }
 
 enum MHD_Result tr_handle_feedback(struct MHD_Connection *c, tr_request *q)
@@ -385,6 +572,38 @@ static cJSON *status_json(tr_server *srv, const char *status, int *api, char *ms
     return j;
 }
 
+/* The policy requests without one are routed under: {"name", "mode",
+ * "value", "lambda", "source": "router" | "--policy" | "fallback", and the
+ * router's training estimate when it has one}. */
+static cJSON *policy_json(const tr_server *srv, const tr_loaded_router *L)
+{
+    cJSON *p = cJSON_CreateObject();
+    if (!p) return NULL;
+    tr_route_options opt;
+    tr_route_options_default(&opt);
+    opt.mode = TR_SELECT_QUALITY;
+    int missing = tr_policy_options(&srv->cfg.policy, L->r, &opt);
+    cJSON_AddStringToObject(p, "name", srv->cfg.policy.name);
+    cJSON_AddStringToObject(p, "mode", tr_policy_mode_name(opt.mode));
+    cJSON_AddItemToObject(p, "value", tr_json_num(opt.value));
+    cJSON_AddItemToObject(p, "lambda", tr_json_num(tr_route_lambda(L->r, &opt)));
+    cJSON_AddStringToObject(p, "source", srv->cfg.policy.kind == TR_POLICY_FIXED ? "--policy"
+                                         : missing ? "fallback (the router file stores no default)" : "router");
+    if (L->has_default) {
+        cJSON *e = cJSON_AddObjectToObject(p, "router_estimate");
+        if (e) {
+            cJSON_AddItemToObject(e, "lambda", tr_json_num(L->est.lambda));
+            cJSON_AddItemToObject(e, "quality", tr_json_num(L->est.quality));
+            cJSON_AddItemToObject(e, "cost", tr_json_num(L->est.cost));
+            const char *b = L->est.best_model >= 0 ? tr_router_model_name(L->r, (size_t)L->est.best_model) : NULL;
+            cJSON_AddStringToObject(e, "best_model", b ? b : "");
+            cJSON_AddItemToObject(e, "best_quality", tr_json_num(L->est.best_quality));
+            cJSON_AddItemToObject(e, "best_cost", tr_json_num(L->est.best_cost));
+        }
+    }
+    return p;
+}
+
 /* Healthy: the current router routes a probe prompt with this thread's
  * scratch, and routing has not failed FAIL_STREAK_UNHEALTHY times in a row.
  * Unhealthy answers 503 with the reason. */
@@ -406,6 +625,8 @@ enum MHD_Result tr_handle_healthz(struct MHD_Connection *c, tr_request *q)
         snprintf(why, sizeof why, "the router fails to route a probe prompt: %s", msg);
     }
     cJSON *id = router_identity(L);
+    cJSON *pol = policy_json(srv, L);
+    double n_up = L->table ? (double)L->table->n : 0;
     tr_router_slot_release(&srv->slot);
     unsigned streak = atomic_load_explicit(&srv->route_fail_streak, memory_order_relaxed);
     if (!why[0] && streak >= FAIL_STREAK_UNHEALTHY) {
@@ -414,16 +635,18 @@ enum MHD_Result tr_handle_healthz(struct MHD_Connection *c, tr_request *q)
         pthread_mutex_unlock(&srv->fail_mu);
     }
     cJSON *j = cJSON_CreateObject();
-    if (!j || !id) {
+    if (!j || !id || !pol) {
         cJSON_Delete(j);
         cJSON_Delete(id);
+        cJSON_Delete(pol);
         return tr_http_error(c, q, TR_API_INTERNAL, "out of memory");
     }
     cJSON_AddStringToObject(j, "status", why[0] ? "unhealthy" : "ok");
     if (why[0]) cJSON_AddStringToObject(j, "reason", why);
     cJSON_AddItemToObject(j, "router", id);
     cJSON_AddStringToObject(j, "version", tr_version());
-    cJSON_AddNumberToObject(j, "upstreams", srv->ups ? (double)srv->ups->n : 0);
+    cJSON_AddNumberToObject(j, "upstreams", n_up);
+    cJSON_AddItemToObject(j, "policy", pol);
     cJSON_AddBoolToObject(j, "feedback", srv->feedback != NULL);
     cJSON_AddBoolToObject(j, "online", srv->online.on);
     if (srv->reloader) {
@@ -472,6 +695,10 @@ enum MHD_Result tr_handle_metrics(struct MHD_Connection *c, tr_request *q)
                                 atomic_load_explicit(&srv->open_conns[i], memory_order_relaxed));
     memcpy(txt + len, conn_txt, (size_t)cl);
     len += (size_t)cl;
+    if (srv->client && tr_upstream_client_metrics(srv->client, &txt, &len, &cap)) {
+        tr_free(txt);
+        return tr_http_error(c, q, TR_API_INTERNAL, "out of memory");
+    }
     struct MHD_Response *r = MHD_create_response_from_buffer(len, txt, MHD_RESPMEM_MUST_COPY);
     tr_free(txt);
     if (!r) return MHD_NO;

@@ -8,6 +8,7 @@
  * worker) and connection time-outs built in. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -29,6 +30,7 @@ static const struct { const char *path; int ep; const char *allow; } routes[] = 
     {"/healthz", TR_EP_HEALTHZ, "GET, HEAD"},
     {"/metrics", TR_EP_METRICS, "GET, HEAD"},
     {"/admin/reload", TR_EP_RELOAD, "POST"},
+    {"/v1/models", TR_EP_MODELS, "GET, HEAD"},
 };
 
 static int route_index(const char *url)
@@ -89,7 +91,22 @@ void tr_http_route_headers(struct MHD_Response *r, const tr_request *q)
 {
     if (q->request_id[0]) MHD_add_response_header(r, "X-Taskroute-Request-Id", q->request_id);
     if (q->model[0]) add_clean_header(r, "X-Taskroute-Model", q->model);
-    if (q->task[0]) add_clean_header(r, "X-Taskroute-Task", q->task);
+    if (q->task_slug[0]) MHD_add_response_header(r, "X-Taskroute-Task", q->task_slug);
+    if (q->task_id >= 0) MHD_add_response_header(r, "X-Taskroute-OOD", q->ood ? "true" : "false");
+    if (q->task_id >= 0) {
+        char id[24];
+        snprintf(id, sizeof id, "%d", q->task_id);
+        MHD_add_response_header(r, "X-Taskroute-Task-Id", id);
+    }
+    if (q->policy[0]) {
+        char lam[32];
+        if (isnan(q->lambda)) snprintf(lam, sizeof lam, "none");
+        else if (isinf(q->lambda)) snprintf(lam, sizeof lam, "inf");
+        else snprintf(lam, sizeof lam, "%.6g", q->lambda);
+        add_clean_header(r, "X-Taskroute-Policy", q->policy);
+        MHD_add_response_header(r, "X-Taskroute-Lambda", lam);
+    }
+    if (q->note) MHD_add_response_header(r, "X-Taskroute-Note", q->note);
     if (q->routed_model[0]) add_clean_header(r, "X-Taskroute-Fallback-From", q->routed_model);
     if (q->online) MHD_add_response_header(r, "X-Taskroute-Online", q->online == 2 ? "explored" : "exploit");
 }
@@ -141,6 +158,34 @@ static int admin_refusal(struct MHD_Connection *c, const tr_server *srv, char *m
     snprintf(msg, msglen, "admin endpoints answer loopback clients only (serve --admin-key-file admits clients "
                           "with the key)");
     return TR_API_FORBIDDEN;
+}
+
+/* Inbound keys (--api-keys): every endpoint but /healthz needs one.  -1
+ * admitted (q->key_slot set, or no keys configured), else the api error
+ * with msg set.  The key is never echoed. */
+static int key_refusal(struct MHD_Connection *c, tr_request *q, char *msg, size_t msglen)
+{
+    tr_server *srv = q->srv;
+    if (!srv->cfg.api_keys_path) return -1;
+    const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (!h || strncasecmp(h, "Bearer ", 7)) {
+        snprintf(msg, msglen, "You didn't provide an API key. Send it in an Authorization header using Bearer "
+                              "auth (Authorization: Bearer YOUR_KEY).");
+        return TR_API_BAD_KEY;
+    }
+    const char *k = h + 7;
+    while (*k == ' ') k++;
+    pthread_rwlock_rdlock(&srv->keys_lock);
+    int i = tr_keyset_find(srv->keys, k, strlen(k));
+    int slot = i >= 0 ? tr_keyset_slot(srv->keys, (size_t)i) : -1;
+    pthread_rwlock_unlock(&srv->keys_lock);
+    if (i < 0) {
+        snprintf(msg, msglen, "Incorrect API key provided. Ask the server's operator for a key.");
+        return TR_API_BAD_KEY;
+    }
+    q->key_slot = slot;
+    tr_metrics_key_request(srv->metrics, slot);
+    return -1;
 }
 
 /* What the request's headers say about its body's length. */
@@ -213,6 +258,12 @@ static enum MHD_Result dispatch(struct MHD_Connection *c, tr_request *q)
     int is_post = !strcmp(m, "POST");
     if (strstr(routes[i].allow, "POST") ? !is_post : !is_get)
         return tr_http_error(c, q, TR_API_BAD_METHOD, "%s %s is not allowed; use %s", m, q->path, routes[i].allow);
+    /* the admin key, when set, stands in for an inbound key on admin paths */
+    if (q->ep != TR_EP_HEALTHZ && !(q->ep == TR_EP_RELOAD && q->srv->cfg.admin_key)) {
+        char kmsg[256];
+        int ke = key_refusal(c, q, kmsg, sizeof kmsg);
+        if (ke >= 0) return tr_http_error(c, q, ke, "%s", kmsg);
+    }
     if (q->too_large)
         return tr_http_error(c, q, TR_API_TOO_LARGE, "request body larger than %zu bytes", q->srv->cfg.max_body);
     switch (q->ep) {
@@ -221,6 +272,7 @@ static enum MHD_Result dispatch(struct MHD_Connection *c, tr_request *q)
     case TR_EP_FEEDBACK: return tr_handle_feedback(c, q);
     case TR_EP_HEALTHZ: return tr_handle_healthz(c, q);
     case TR_EP_METRICS: return tr_handle_metrics(c, q);
+    case TR_EP_MODELS: return tr_handle_models(c, q);
     case TR_EP_RELOAD: {
         char msg[256];
         int e = admin_refusal(c, q->srv, msg, sizeof msg);
@@ -244,6 +296,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         q->srv = srv;
         q->t0 = tr_now();
         q->api_err = -1;
+        q->key_slot = -1;
+        q->task_id = -1;
+        q->lambda = NAN;
         snprintf(q->method, sizeof q->method, "%s", method);
         snprintf(q->path, sizeof q->path, "%s", url);
         int i = route_index(url);
@@ -322,7 +377,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
                           toe == MHD_REQUEST_TERMINATED_CLIENT_ABORT ? " (client gone)" : " (aborted)";
         fprintf(stderr, "%s %s %d %.3fms%s%s%s%s%s%s%s%s\n", q->method, q->path, q->status, dt * 1e3,
                 q->request_id[0] ? " id=" : "", q->request_id, q->model[0] ? " model=" : "", q->model,
-                q->task[0] ? " task=" : "", q->task, q->api_err >= 0 ? " error=" : "",
+                q->task_slug[0] ? " task=" : "", q->task_slug, q->api_err >= 0 ? " error=" : "",
                 q->api_err >= 0 ? tr_api_error_code(q->api_err) : "");
         if (*why) fprintf(stderr, "  ^ %s\n", why + 1);
     }

@@ -12,13 +12,13 @@
 
 enum tr_endpoint {
     TR_EP_ROUTE, TR_EP_CHAT, TR_EP_FEEDBACK, TR_EP_HEALTHZ, TR_EP_METRICS,
-    TR_EP_RELOAD, TR_EP_OTHER, TR_EP_COUNT
+    TR_EP_RELOAD, TR_EP_MODELS, TR_EP_OTHER, TR_EP_COUNT
 };
 
 /* Label of an endpoint, e.g. "/v1/route".  Static string. */
 const char *tr_endpoint_label(int ep);
 
-enum tr_metrics_kind { TR_METRICS_MODEL = 0, TR_METRICS_TASK = 1 };
+enum tr_metrics_kind { TR_METRICS_MODEL = 0, TR_METRICS_TASK = 1, TR_METRICS_KEY = 2, TR_METRICS_KINDS = 3 };
 
 #define TR_METRICS_MAX_NAMES 1024  /* per kind; further names share "_other" */
 
@@ -37,10 +37,17 @@ void tr_metrics_error(tr_metrics *m, int api_error);
  * is full or memory runs out, the shared "_other" slot is returned. */
 int tr_metrics_intern(tr_metrics *m, int kind, const char *name);
 /* One routing decision, by slots from tr_metrics_intern. */
-void tr_metrics_decision(tr_metrics *m, int model_slot, int task_slot);
+void tr_metrics_decision(tr_metrics *m, int model_slot, int task_slot, int ood);
+/* One request admitted with an inbound key (its TR_METRICS_KEY slot). */
+void tr_metrics_key_request(tr_metrics *m, int key_slot);
+/* One answer's usage: tokens (< 0: not given), its USD and what the same
+ * tokens would have cost on the best single model (NaN: unknown, then no
+ * saving is counted); key_slot -1 when no key was asked for. */
+void tr_metrics_usage(tr_metrics *m, int key_slot, long long prompt_tokens, long long completion_tokens, double usd,
+                      double baseline_usd);
 void tr_metrics_reload(tr_metrics *m, int ok);
 void tr_metrics_fallback(tr_metrics *m);
-/* One 2xx upstream answer as the proxy read it (upstream_answer.h): a
+/* One 2xx upstream answer as the proxy read it (upstream/answer.h): a
  * regular answer, the provider's error object, or malformed; and the tokens
  * its "usage" gives (< 0: not given). */
 enum tr_answer_result { TR_ANSWER_OK, TR_ANSWER_ERROR, TR_ANSWER_MALFORMED, TR_ANSWER_RESULTS };

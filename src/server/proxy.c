@@ -1,65 +1,69 @@
-/* Forwarding /v1/chat/completions to the chosen model's upstream.
+/* Forwarding /v1/chat/completions through the upstream client
+ * (upstream/client.h: candidates in order, retries, backoff, breakers,
+ * usage), without ever blocking a libmicrohttpd worker.
  *
- * One transfer thread per proxied request runs a blocking libcurl easy
- * transfer, so no libmicrohttpd worker ever waits on an upstream.  The
- * worker suspends the client connection; the transfer thread resumes it
- * when there is something to send: the whole answer (non-streaming), or the
- * first bytes of a 2xx answer (streaming, "stream": true).  A streaming
- * answer is a chunked response whose content-reader callback hands over the
- * bytes curl has buffered so far and, when the buffer is empty, suspends the
- * connection again until the next chunk (libmicrohttpd allows suspending
- * from a content reader).  SSE events thus pass through chunk by chunk.
+ * One transfer thread per proxied request runs the client's blocking
+ * call.  The worker suspends the client connection; the transfer thread
+ * resumes it when there is something to send: the whole answer
+ * (non-streaming), or the first bytes of a 2xx answer (streaming, "stream":
+ * true).  A streaming answer is a chunked response whose content-reader
+ * callback hands over the bytes buffered so far and, when the buffer is
+ * empty, suspends the connection again until the next chunk (libmicrohttpd
+ * allows suspending from a content reader).  SSE events thus pass through
+ * chunk by chunk; fallback to another model happens only before the first
+ * byte (the client decides that).
  *
  * Suspend and resume are paired under the job's mutex: the worker sets
  * 'suspended' and suspends while holding it; the transfer thread clears it
  * and resumes only after seeing it set -- so a resume never precedes its
  * suspend and no wake-up is lost.
  *
- * Errors: a transport failure, a time-out or an upstream 5xx before any byte
- * reached the client is retried once on the fallback model (if configured
- * and different); what fails for good becomes 502 (or 504 for a time-out)
- * with a JSON error body.  Upstream 4xx answers pass through unchanged (they
- * are about the client's request).  Time-outs: connect and total time for a
- * non-streaming request = timeout_ms; a stream is cut when no byte arrives
- * for timeout_ms (checked about once per second by curl's progress hook).
- * Connections to upstreams are not pooled (one handle per transfer).
- *
- * Answers pass through unchanged; a 2xx answer is also read
- * (upstream_answer.h: whole, or the stream as it passes) for the metrics:
- * regular, an error object or malformed, and the tokens its usage gives. */
-#include <curl/curl.h>
+ * What a client sees: the answer as the provider gave it (a 2xx, or a
+ * 3xx/4xx about its request), with the provider's rate-limit headers; when
+ * every candidate failed, a 429 passed on as the provider sent it (its
+ * Retry-After with it) if rate limits were the last word, else 504 (the
+ * last attempt timed out), 503 (every candidate skipped: open circuits,
+ * full concurrency) or 502, each with a JSON error naming the model. */
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
+#include "base/util.h"
 #include "server/api_error.h"
 #include "server/server.h"
-#include "server/upstream_answer.h"
-#include "base/util.h"
 
-#define MAX_RESPONSE (64u << 20)   /* a non-streaming answer beyond this is refused */
+#define MAX_RESPONSE (64u << 20)   /* bytes a stream may buffer while the client is slow */
 
 struct tr_proxy_job {
     pthread_mutex_t lock;
     atomic_int refs;
     tr_server *srv;
     struct MHD_Connection *conn;
-    int up, fb, stream;
-    char *body, *fb_body;
-    CURL *curl;                   /* the attempt running now (transfer thread only) */
-    tr_upstream_stream *sse;      /* the attempt's 2xx stream, read as it passes (transfer thread only) */
+    tr_proxy_request pr;          /* owned; the transfer thread rewrites pr.req's body */
+    int stream, key_slot;
     /* under lock */
-    int suspended, ready, committed, done, cancelled, ok, idle_timeout;
-    int used, fell_back;
+    int suspended, ready, committed, done, cancelled, ok;
+    int used;                     /* table entry that answered, -1 none */
     long status;
     char content_type[128];
+    char *rate_headers;           /* "name: value\n" lines, or NULL */
     char *buf;
     size_t len, cap, rpos;
     int err_api;
     char err_msg[512];
-    double last_activity;
 };
+
+void tr_proxy_request_free(tr_proxy_request *pr)
+{
+    if (!pr) return;
+    tr_route_req_free(&pr->req);
+    tr_upstream_table_unref(pr->table);
+    for (size_t i = 0; i < pr->n_headers; i++) tr_free(pr->headers[i]);
+    tr_free(pr->headers);
+    memset(pr, 0, sizeof *pr);
+}
 
 int tr_proxy_job_ready(tr_proxy_job *job)
 {
@@ -73,8 +77,8 @@ void tr_proxy_job_unref(tr_proxy_job *job)
 {
     if (!job || atomic_fetch_sub(&job->refs, 1) != 1) return;
     pthread_mutex_destroy(&job->lock);
-    tr_free(job->body);
-    tr_free(job->fb_body);
+    tr_proxy_request_free(&job->pr);
+    tr_free(job->rate_headers);
     tr_free(job->buf);
     tr_free(job);
 }
@@ -90,52 +94,54 @@ static int take_resume(tr_proxy_job *job)
     return 0;
 }
 
-static size_t on_header(char *p, size_t sz, size_t nm, void *ud)
+/* ------------------------------------------------ the client's callbacks */
+
+static char *make_body(void *ctx, const char *upstream_model)
 {
-    tr_proxy_job *job = ud;
-    size_t n = sz * nm;
-    if (n >= 13 && !strncasecmp(p, "content-type:", 13)) {
-        size_t i = 13;
-        while (i < n && (p[i] == ' ' || p[i] == '\t')) i++;
-        size_t e = n;
-        while (e > i && (p[e - 1] == '\r' || p[e - 1] == '\n' || p[e - 1] == ' ')) e--;
-        size_t l = e - i < sizeof job->content_type - 1 ? e - i : sizeof job->content_type - 1;
-        pthread_mutex_lock(&job->lock);
-        memcpy(job->content_type, p + i, l);
-        job->content_type[l] = 0;
-        pthread_mutex_unlock(&job->lock);
-    }
-    return n;
+    tr_proxy_job *job = ctx;
+    return tr_route_req_upstream_body(&job->pr.req, upstream_model);
 }
 
-static size_t on_data(char *p, size_t sz, size_t nm, void *ud)
+static int sink_cancelled(void *ctx)
 {
-    tr_proxy_job *job = ud;
-    size_t n = sz * nm;
-    long status = 0;
-    curl_easy_getinfo(job->curl, CURLINFO_RESPONSE_CODE, &status);
+    tr_proxy_job *job = ctx;
+    if (atomic_load(&job->srv->stopping)) return 1;
+    pthread_mutex_lock(&job->lock);
+    int c = job->cancelled;
+    pthread_mutex_unlock(&job->lock);
+    return c;
+}
+
+static int sink_start(void *ctx, int model, long status, const char *content_type, const char *rate_headers)
+{
+    tr_proxy_job *job = ctx;
+    pthread_mutex_lock(&job->lock);
+    if (job->cancelled) { pthread_mutex_unlock(&job->lock); return 0; }
+    job->committed = 1;
+    job->ready = 1;
+    job->status = status;
+    job->used = model;
+    snprintf(job->content_type, sizeof job->content_type, "%s", content_type);
+    job->rate_headers = rate_headers && *rate_headers ? tr_strdup(rate_headers) : NULL;
+    int resume = take_resume(job);
+    pthread_mutex_unlock(&job->lock);
+    if (resume) MHD_resume_connection(job->conn);
+    return 1;
+}
+
+static int sink_data(void *ctx, const char *p, size_t n)
+{
+    tr_proxy_job *job = ctx;
     pthread_mutex_lock(&job->lock);
     if (job->cancelled || atomic_load(&job->srv->stopping)) { pthread_mutex_unlock(&job->lock); return 0; }
-    job->last_activity = tr_now();
-    if (job->stream && status >= 200 && status < 300 && !job->committed) {
-        job->committed = 1;
-        job->ready = 1;
-        job->status = status;
-        if (tr_upstream_stream_new(&job->sse)) job->sse = NULL;
-    }
-    if (job->sse) (void)tr_upstream_stream_feed(job->sse, p, n, NULL, 0);   /* a failure shows at the end */
-    if (job->len + n > MAX_RESPONSE) {
-        snprintf(job->err_msg, sizeof job->err_msg, "upstream answer larger than %u bytes", MAX_RESPONSE);
-        pthread_mutex_unlock(&job->lock);
-        return 0;
-    }
     if (job->len + n > job->cap) {
-        /* Compact what the reader already took before growing. */
+        /* compact what the reader already took before growing */
         if (job->rpos) {
             memmove(job->buf, job->buf + job->rpos, job->len - job->rpos);
             job->len -= job->rpos;
             job->rpos = 0;
         }
+        if (job->len + n > MAX_RESPONSE) { pthread_mutex_unlock(&job->lock); return 0; }
         if (job->len + n > job->cap) {
             size_t cap = job->cap ? job->cap : 16384;
             while (cap < job->len + n) cap *= 2;
@@ -147,184 +153,126 @@ static size_t on_data(char *p, size_t sz, size_t nm, void *ud)
     }
     memcpy(job->buf + job->len, p, n);
     job->len += n;
-    int resume = job->committed && take_resume(job);
+    int resume = take_resume(job);
     pthread_mutex_unlock(&job->lock);
     if (resume) MHD_resume_connection(job->conn);
-    return n;
+    return 1;
 }
 
-static int on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+/* ------------------------------------------------------ the transfer thread */
+
+static const char *entry_name(const tr_proxy_job *job, int e)
 {
-    (void)dt; (void)dn; (void)ut; (void)un;
-    tr_proxy_job *job = ud;
-    if (atomic_load(&job->srv->stopping)) return 1;
-    pthread_mutex_lock(&job->lock);
-    int stop = job->cancelled;
-    if (!stop && tr_now() - job->last_activity > job->srv->ups->timeout_ms / 1000.0) stop = job->idle_timeout = 1;
-    pthread_mutex_unlock(&job->lock);
-    return stop;
+    return e >= 0 && (size_t)e < job->pr.table->n ? job->pr.table->u[e].name : "?";
 }
 
-enum outcome { DONE, RETRY };
-
-/* Caller holds the lock: read the attempt's 2xx answer for the metrics. */
-static void account(tr_proxy_job *job, const tr_upstream *u)
+/* Metrics of one finished call: how the answer read, tokens and USD per
+ * key, the saving against the best single model. */
+static void account(tr_proxy_job *job, const tr_upstream_result *res)
 {
-    tr_upstream_answer a;
-    char why[256];
-    int rc = job->sse ? tr_upstream_stream_finish(job->sse, &a, why, sizeof why)
-                      : tr_upstream_answer_parse(job->buf, job->len, &a, why, sizeof why);
-    tr_upstream_stream_free(job->sse);
-    job->sse = NULL;
-    if (rc) {
-        tr_metrics_upstream_answer(job->srv->metrics, TR_ANSWER_MALFORMED, -1, -1);
-        if (!job->srv->cfg.quiet)
-            fprintf(stderr, "taskroute serve: upstream for model '%s' answered HTTP %ld with a malformed answer "
-                            "(passed on as is): %s\n", u->name, job->status, why);
-        return;
+    tr_server *srv = job->srv;
+    if (res->read_kind == TR_READ_NONE) return;
+    int kind = res->read_kind == TR_READ_OK ? TR_ANSWER_OK
+             : res->read_kind == TR_READ_ERROR_OBJECT ? TR_ANSWER_ERROR : TR_ANSWER_MALFORMED;
+    tr_metrics_upstream_answer(srv->metrics, kind, res->prompt_tokens, res->completion_tokens);
+    if (kind == TR_ANSWER_MALFORMED && !srv->cfg.quiet)
+        fprintf(stderr, "taskroute serve: upstream for model '%s' answered HTTP %ld with a malformed answer "
+                        "(passed on as is): %s\n", entry_name(job, res->model), res->status, res->read_error);
+    double baseline = NAN;
+    const tr_upstream_table *t = job->pr.table;
+    if (job->pr.best_up >= 0 && t->u[job->pr.best_up].has_price && !isnan(res->usd)) {
+        const tr_upstream *b = &t->u[job->pr.best_up];
+        double pt = res->prompt_tokens > 0 ? (double)res->prompt_tokens : 0;
+        double ct = res->completion_tokens > 0 ? (double)res->completion_tokens : 0;
+        baseline = (pt * b->price_in + ct * b->price_out) / 1e6;
     }
-    tr_metrics_upstream_answer(job->srv->metrics, a.has_error ? TR_ANSWER_ERROR : TR_ANSWER_OK, a.prompt_tokens,
-                               a.completion_tokens);
-    tr_upstream_answer_free(&a);
-}
-
-/* One attempt on upstream up.  Fills the job's result fields. */
-static enum outcome attempt(tr_proxy_job *job, int up, const char *body)
-{
-    const tr_upstream *u = &job->srv->ups->u[up];
-    long timeout = job->srv->ups->timeout_ms;
-    struct curl_slist *h = NULL, *t;
-    CURL *c = curl_easy_init();
-    pthread_mutex_lock(&job->lock);
-    job->used = up;
-    job->len = job->rpos = 0;
-    job->content_type[0] = 0;
-    job->err_msg[0] = 0;
-    job->idle_timeout = 0;
-    job->status = 0;
-    job->last_activity = tr_now();
-    pthread_mutex_unlock(&job->lock);
-    if (!c) goto oom;
-    job->curl = c;
-    if (!(t = curl_slist_append(h, "Content-Type: application/json"))) goto oom;
-    h = t;
-    if (!(t = curl_slist_append(h, job->stream ? "Accept: text/event-stream" : "Accept: application/json"))) goto oom;
-    h = t;
-    if (!(t = curl_slist_append(h, "Expect:"))) goto oom;
-    h = t;
-    if (u->auth_header) {
-        if (!(t = curl_slist_append(h, u->auth_header))) goto oom;
-        h = t;
-    }
-    curl_easy_setopt(c, CURLOPT_URL, u->url);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_POST, 1L);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, job);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, job);
-    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-    curl_easy_setopt(c, CURLOPT_XFERINFODATA, job);
-    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout);
-    if (!job->stream) curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout);
-    CURLcode res = curl_easy_perform(c);
-    long status = 0;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(c);
-    curl_slist_free_all(h);
-    job->curl = NULL;
-
-    enum outcome out = DONE;
-    pthread_mutex_lock(&job->lock);
-    job->status = status;
-    if (job->committed) {
-        job->ok = res == CURLE_OK;   /* mid-stream failure: the client sees a cut stream */
-    } else if (res != CURLE_OK) {
-        int to = res == CURLE_OPERATION_TIMEDOUT || job->idle_timeout;
-        job->err_api = to ? TR_API_UPSTREAM_TIMEOUT : TR_API_UPSTREAM;
-        if (to)
-            snprintf(job->err_msg, sizeof job->err_msg, "upstream for model '%s' timed out after %ld ms",
-                     u->name, timeout);
-        else if (!job->err_msg[0])
-            snprintf(job->err_msg, sizeof job->err_msg, "upstream for model '%s' failed: %s", u->name,
-                     curl_easy_strerror(res));
-        out = job->cancelled ? DONE : RETRY;
-    } else if (status >= 500 || status < 200) {
-        job->err_api = TR_API_UPSTREAM;
-        int l = job->len < 200 ? (int)job->len : 200;
-        snprintf(job->err_msg, sizeof job->err_msg, "upstream for model '%s' answered HTTP %ld: %.*s", u->name,
-                 status, l, job->buf ? job->buf : "");
-        for (char *p = job->err_msg; *p; p++)
-            if ((unsigned char)*p < 0x20) *p = ' ';
-        out = RETRY;
-    } else {
-        job->err_api = -1;  /* 2xx, or a 3xx/4xx passed through as is */
-        job->ok = 1;
-    }
-    if (job->ok && status >= 200 && status < 300 && !job->cancelled) account(job, u);
-    tr_upstream_stream_free(job->sse);
-    job->sse = NULL;
-    pthread_mutex_unlock(&job->lock);
-    return out;
-oom:
-    if (c) curl_easy_cleanup(c);
-    curl_slist_free_all(h);
-    job->curl = NULL;
-    pthread_mutex_lock(&job->lock);
-    job->err_api = TR_API_INTERNAL;
-    snprintf(job->err_msg, sizeof job->err_msg, "out of memory starting the upstream transfer");
-    pthread_mutex_unlock(&job->lock);
-    return DONE;
+    tr_metrics_usage(srv->metrics, job->key_slot, res->prompt_tokens, res->completion_tokens, res->usd, baseline);
 }
 
 static void *transfer(void *arg)
 {
     tr_proxy_job *job = arg;
     tr_server *srv = job->srv;
-    enum outcome o = attempt(job, job->up, job->body);
-    if (o == RETRY && job->fb >= 0 && !atomic_load(&srv->stopping)) {
+    tr_upstream_call call = {
+        .table = job->pr.table,
+        .candidates = job->pr.candidates,
+        .n_candidates = job->pr.n_candidates,
+        .make_body = make_body,
+        .body_ctx = job,
+        .headers = (const char *const *)job->pr.headers,
+        .n_headers = job->pr.n_headers,
+        .stream = job->stream,
+        .on_start = sink_start,
+        .on_data = sink_data,
+        .cancelled = sink_cancelled,
+        .sink_ctx = job,
+    };
+    tr_upstream_result res;
+    int rc = tr_upstream_client_call(srv->client, &call, &res);
+    if (res.fallbacks) {
         tr_metrics_fallback(srv->metrics);
-        if (!srv->cfg.quiet)
-            fprintf(stderr, "taskroute serve: %s; trying fallback model '%s'\n", job->err_msg,
-                    srv->ups->u[job->fb].name);
-        pthread_mutex_lock(&job->lock);
-        job->fell_back = 1;
-        pthread_mutex_unlock(&job->lock);
-        attempt(job, job->fb, job->fb_body);
+        if (!srv->cfg.quiet && res.model >= 0)
+            fprintf(stderr, "taskroute serve: model '%s' failed; '%s' answered (%d models tried)\n",
+                    entry_name(job, job->pr.candidates[0]), entry_name(job, res.model), res.fallbacks + 1);
     }
+    account(job, &res);
     pthread_mutex_lock(&job->lock);
+    if (rc) {
+        job->err_api = TR_API_INTERNAL;
+        snprintf(job->err_msg, sizeof job->err_msg, "%s", res.message[0] ? res.message : "the upstream call failed");
+    } else if (res.outcome == TR_UPSTREAM_CANCELLED) {
+        job->err_api = TR_API_UNAVAILABLE;
+        snprintf(job->err_msg, sizeof job->err_msg, "the request was cancelled (the server is stopping)");
+    } else if (res.streamed) {
+        job->ok = res.stream_ok;   /* a failure mid-stream: the client sees a cut stream */
+        if (!res.stream_ok && !srv->cfg.quiet)
+            fprintf(stderr, "taskroute serve: %s\n", res.message);
+    } else if (res.outcome == TR_UPSTREAM_ANSWERED ||
+               (res.fail_kind == TR_FAIL_HTTP_429 && res.body)) {
+        /* an answer to pass on; a 429 that outlasted every retry and
+         * fallback too, so the client learns when to come back */
+        job->ok = 1;
+        job->status = res.status;
+        job->used = res.model;
+        snprintf(job->content_type, sizeof job->content_type, "%s", res.content_type);
+        tr_free(job->buf);
+        job->buf = res.body;
+        job->len = res.len;
+        res.body = NULL;
+        tr_free(job->rate_headers);
+        job->rate_headers = res.rate_headers;
+        res.rate_headers = NULL;
+    } else {
+        job->err_api = res.fail_kind == TR_FAIL_TIMEOUT ? TR_API_UPSTREAM_TIMEOUT
+                     : res.fail_kind == TR_FAIL_SKIPPED ? TR_API_UNAVAILABLE : TR_API_UPSTREAM;
+        snprintf(job->err_msg, sizeof job->err_msg, "%s", res.message);
+    }
     job->done = 1;
     job->ready = 1;
     int resume = take_resume(job);
     pthread_mutex_unlock(&job->lock);
+    tr_upstream_result_free(&res);
     if (resume) MHD_resume_connection(job->conn);
     tr_proxy_job_unref(job);
     atomic_fetch_sub(&srv->proxy_threads, 1);
     return NULL;
 }
 
-int tr_proxy_start(struct MHD_Connection *c, tr_request *q, int up, char *body, int fb,
-                   char *fallback_body, int stream)
+int tr_proxy_start(struct MHD_Connection *c, tr_request *q, tr_proxy_request *pr)
 {
     tr_proxy_job *job = tr_calloc(1, sizeof *job);
     if (!job || pthread_mutex_init(&job->lock, NULL)) {
         tr_free(job);
-        tr_free(body);
-        tr_free(fallback_body);
+        tr_proxy_request_free(pr);
         return -1;
     }
     job->srv = q->srv;
     job->conn = c;
-    job->up = up;
-    job->fb = fb;
-    job->stream = stream;
-    job->body = body;
-    job->fb_body = fallback_body;
+    job->pr = *pr;
+    memset(pr, 0, sizeof *pr);
+    job->stream = job->pr.req.stream;
+    job->key_slot = q->key_slot;
+    job->used = -1;
     job->err_api = -1;
     atomic_store(&job->refs, 2);  /* the request and the transfer thread */
     q->job = job;
@@ -347,6 +295,8 @@ int tr_proxy_start(struct MHD_Connection *c, tr_request *q, int up, char *body, 
     }
     return 0;
 }
+
+/* ------------------------------------------------------- the worker's side */
 
 static ssize_t stream_reader(void *cls, uint64_t pos, char *out, size_t max)
 {
@@ -381,10 +331,32 @@ static void stream_free(void *cls)
     tr_proxy_job_unref(job);
 }
 
+/* The provider's rate-limit lines ("name: value\n"...) as headers of r. */
+static void add_rate_headers(struct MHD_Response *r, const char *lines)
+{
+    while (lines && *lines) {
+        const char *nl = strchr(lines, '\n');
+        size_t n = nl ? (size_t)(nl - lines) : strlen(lines);
+        const char *colon = memchr(lines, ':', n);
+        if (colon && colon > lines) {
+            char k[128], v[512];
+            size_t kl = (size_t)(colon - lines), vl = n - kl - 1;
+            while (vl && colon[1] == ' ') { colon++; vl--; }
+            if (kl < sizeof k && vl < sizeof v) {
+                memcpy(k, lines, kl);
+                k[kl] = 0;
+                memcpy(v, colon + 1, vl);
+                v[vl] = 0;
+                MHD_add_response_header(r, k, v);
+            }
+        }
+        lines = nl ? nl + 1 : lines + n;
+    }
+}
+
 enum MHD_Result tr_proxy_respond(struct MHD_Connection *c, tr_request *q)
 {
     tr_proxy_job *job = q->job;
-    tr_server *srv = q->srv;
     pthread_mutex_lock(&job->lock);
     if (!job->ready) {
         job->suspended = 1;
@@ -392,9 +364,9 @@ enum MHD_Result tr_proxy_respond(struct MHD_Connection *c, tr_request *q)
         pthread_mutex_unlock(&job->lock);
         return MHD_YES;
     }
-    if (job->fell_back) {
+    if (job->used >= 0 && job->pr.n_candidates && job->used != job->pr.candidates[0]) {
         snprintf(q->routed_model, sizeof q->routed_model, "%s", q->model);
-        snprintf(q->model, sizeof q->model, "%s", srv->ups->u[job->used].name);
+        snprintf(q->model, sizeof q->model, "%s", entry_name(job, job->used));
     }
     if (job->committed) {
         long status = job->status;
@@ -407,6 +379,7 @@ enum MHD_Result tr_proxy_respond(struct MHD_Connection *c, tr_request *q)
         if (!r) { tr_proxy_job_unref(job); return MHD_NO; }
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ct);
         MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+        add_rate_headers(r, job->rate_headers);   /* written before ready: stable now */
         tr_http_route_headers(r, q);
         q->status = (int)status;
         enum MHD_Result res = MHD_queue_response(c, (unsigned)status, r);
@@ -423,8 +396,11 @@ enum MHD_Result tr_proxy_respond(struct MHD_Connection *c, tr_request *q)
     struct MHD_Response *r = MHD_create_response_from_buffer(job->len, job->buf ? job->buf : "",
                                                              MHD_RESPMEM_MUST_COPY);
     long status = job->status;
-    if (r) MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
-                                   job->content_type[0] ? job->content_type : "application/json");
+    if (r) {
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+                                job->content_type[0] ? job->content_type : "application/json");
+        add_rate_headers(r, job->rate_headers);
+    }
     pthread_mutex_unlock(&job->lock);
     if (!r) return MHD_NO;
     tr_http_route_headers(r, q);

@@ -26,6 +26,7 @@ static void loaded_free(tr_loaded_router *L)
     tr_free(L->task_slot);
     tr_free(L->upstream);
     tr_free(L->routable);
+    tr_upstream_table_unref(L->table);
     tr_free(L->path);
     tr_online_free(L->online);
     tr_router_close(L->r);
@@ -51,13 +52,50 @@ static int hash_file(const char *path, uint64_t *hash, size_t *size, char *err, 
     return TR_OK;
 }
 
+static void warn_stderr(void *ctx, const char *msg)
+{
+    (void)ctx;
+    fprintf(stderr, "taskroute serve: warning: %s\n", msg);
+}
+
+/* Scale each model's predicted cost by its table price against the price it
+ * was trained at, both as the sum of the input and output prices per
+ * million tokens (the blend is exact when both prices move together).
+ * Says at each load what it did, or why it did nothing. */
+static int scale_prices(tr_loaded_router *L, const char *path)
+{
+    size_t with_ref = 0, scaled = 0, priced = 0;
+    for (size_t m = 0; m < L->n_models; m++) {
+        double ri, ro;
+        int has_ref = tr_router_reference_price(L->r, m, &ri, &ro) == TR_OK;
+        with_ref += has_ref;
+        int u = L->upstream[m];
+        if (u < 0 || !L->table->u[u].has_price) continue;
+        priced++;
+        if (!has_ref) continue;
+        double f = (L->table->u[u].price_in + L->table->u[u].price_out) / (ri + ro);
+        if (f != 1 && tr_router_set_cost_scale(L->r, m, f) == TR_OK) scaled++;
+    }
+    if (priced && !with_ref)
+        fprintf(stderr, "taskroute serve: note: %s holds no reference prices (train --prices FILE): the upstream "
+                        "table's prices count spending but do not rescale the router's cost estimates\n", path);
+    else if (scaled)
+        fprintf(stderr, "taskroute serve: note: the upstream table's prices rescale %zu model(s)' cost estimates "
+                        "against the prices %s was trained at\n", scaled, path);
+    return (int)scaled;
+}
+
 int tr_router_slot_load(tr_router_slot *s, const char *path, tr_loaded_router **out, char *err, size_t errlen)
 {
     int rc = TR_ENOMEM;
     tr_scratch *sc = NULL;
     tr_loaded_router *L = tr_calloc(1, sizeof *L);
     if (!L) return tr_errorf(err, errlen, rc, "out of memory");
+    L->best_up = -1;
     if ((rc = tr_router_open(path, &L->r, err, errlen))) goto fail;
+    if (s->upstreams_path &&
+        (rc = tr_upstream_table_load(s->upstreams_path, s->fallback, &L->table, err, errlen)))
+        goto fail;
     if ((rc = hash_file(path, &L->file_hash, &L->file_size, err, errlen))) goto fail;
     L->path = tr_strdup(path);
     L->n_models = tr_router_model_count(L->r);
@@ -88,15 +126,33 @@ int tr_router_slot_load(tr_router_slot *s, const char *path, tr_loaded_router **
         if (!(L->model_json[m] = tr_json_quote(name))) { tr_errorf(err, errlen, rc, "out of memory"); goto fail; }
         L->model_json_len[m] = strlen(L->model_json[m]);
         L->model_slot[m] = tr_metrics_intern(s->metrics, TR_METRICS_MODEL, name);
-        L->upstream[m] = s->ups ? tr_upstreams_find(s->ups, name) : -1;
-        L->routable[m] = !s->ups || L->upstream[m] >= 0;
+        L->upstream[m] = L->table ? tr_upstream_table_find(L->table, name) : -1;
+        L->routable[m] = !L->table || L->upstream[m] >= 0;
         L->n_routable += L->routable[m];
     }
+    if (L->table) {
+        const char **names = tr_mallocarray(nm, sizeof *names);
+        if (!names) { rc = tr_errorf(err, errlen, TR_ENOMEM, "out of memory"); goto fail; }
+        for (size_t m = 0; m < nm; m++) names[m] = tr_router_model_name(L->r, m);
+        tr_upstream_table_check(L->table, names, nm, warn_stderr, NULL);
+        tr_free(names);
+        L->prices_scaled = scale_prices(L, path);
+    }
+    tr_route_options dopt;
+    tr_route_options_default(&dopt);
+    dopt.mode = TR_SELECT_QUALITY;
+    L->has_default = tr_router_default_policy(L->r, &dopt, &L->est) == TR_OK;
+    if (!L->has_default && !s->policy_fixed && tr_router_has_heads(L->r))
+        fprintf(stderr, "taskroute serve: note: %s stores no default policy (trained by an older taskroute): "
+                        "requests without a policy route for the best predicted quality; retrain it, or set "
+                        "serve --policy\n", path);
+    if (L->has_default && L->est.best_model >= 0 && (size_t)L->est.best_model < nm)
+        L->best_up = L->upstream[L->est.best_model];
     for (size_t t = 0; t < L->n_tasks; t++) {
-        const char *name = tr_router_task_name(L->r, t);
+        const char *name = tr_router_task_name(L->r, t), *slug = tr_router_task_slug(L->r, t);
         if (!(L->task_json[t] = tr_json_quote(name))) { tr_errorf(err, errlen, rc, "out of memory"); goto fail; }
         L->task_json_len[t] = strlen(L->task_json[t]);
-        L->task_slot[t] = tr_metrics_intern(s->metrics, TR_METRICS_TASK, name ? name : "");
+        L->task_slot[t] = tr_metrics_intern(s->metrics, TR_METRICS_TASK, slug ? slug : "");
     }
     /* the answer's fixed text, its longest model and task names (the
      * chosen and the offline model, the task), and per model its name, two
@@ -136,12 +192,13 @@ fail:
     return rc;
 }
 
-int tr_router_slot_init(tr_router_slot *s, const char *path, tr_metrics *metrics,
-                        const tr_upstreams *ups, char *err, size_t errlen)
+int tr_router_slot_init(tr_router_slot *s, const char *path, tr_metrics *metrics, const char *upstreams_path,
+                        const char *fallback, char *err, size_t errlen)
 {
     memset(s, 0, sizeof *s);
     s->metrics = metrics;
-    s->ups = ups;
+    s->upstreams_path = upstreams_path;
+    s->fallback = fallback;
     if (pthread_mutex_init(&s->reload_lock, NULL)) return tr_errorf(err, errlen, TR_ENOMEM, "mutex");
     tr_loaded_router *L = NULL;
     int rc = tr_router_slot_load(s, path, &L, err, errlen);

@@ -31,8 +31,8 @@
 #include <stdint.h>
 
 #include "server/metrics.h"
-#include "server/upstreams.h"
 #include "taskroute.h"
+#include "upstream/table.h"
 
 #define TR_MAX_WORKERS 256
 
@@ -55,9 +55,14 @@ typedef struct tr_loaded_router {
     size_t *model_json_len, *task_json_len;  /* their lengths */
     size_t answer_cap;         /* bytes a /v1/route answer can take, but its request id */
     int *model_slot, *task_slot; /* metrics slots */
+    tr_upstream_table *table;  /* the upstream table loaded with it (one reference), or NULL: no proxy */
     int *upstream;             /* per model: index in the upstream table or -1 */
     unsigned char *routable;   /* per model: 1 if it may be chosen */
     size_t n_routable;
+    int has_default;           /* the router file stores a default policy (est) */
+    tr_policy_estimate est;
+    int best_up;               /* the upstream of the best single model (est.best_model), or -1 */
+    int prices_scaled;         /* models whose costs the table's prices rescaled */
     struct tr_online *online;  /* serve --online: this router's online state (owned), else NULL */
 } tr_loaded_router;
 
@@ -75,7 +80,9 @@ typedef struct tr_router_slot {
     pthread_mutex_t reload_lock;  /* publishes, one at a time; never held across file I/O */
     unsigned long generation;
     tr_metrics *metrics;          /* borrowed */
-    const tr_upstreams *ups;      /* borrowed; NULL = no proxy, every model routable */
+    const char *upstreams_path;   /* borrowed; NULL = no proxy, every model routable */
+    const char *fallback;         /* --fallback, borrowed, or NULL */
+    int policy_fixed;             /* serve --policy names one: a router's missing default needs no note */
     /* Online mode: before a reloaded router is published, attach(ctx, new,
      * old) gives it its state (carried over from old's), with swap_lock held
      * for writing across attach and swap so no feedback update lands on the
@@ -85,10 +92,11 @@ typedef struct tr_router_slot {
     pthread_rwlock_t *swap_lock;
 } tr_router_slot;
 
-/* Open path and publish it as generation 1.  metrics and ups are borrowed
- * for the slot's life.  Release with tr_router_slot_destroy. */
-int tr_router_slot_init(tr_router_slot *s, const char *path, tr_metrics *metrics,
-                        const tr_upstreams *ups, char *err, size_t errlen);
+/* Open path (and the upstream table at upstreams_path, when not NULL) and
+ * publish it as generation 1.  metrics, upstreams_path and fallback are
+ * borrowed for the slot's life.  Release with tr_router_slot_destroy. */
+int tr_router_slot_init(tr_router_slot *s, const char *path, tr_metrics *metrics, const char *upstreams_path,
+                        const char *fallback, char *err, size_t errlen);
 /* Close the router and free every scratch.  No worker may be running. */
 void tr_router_slot_destroy(tr_router_slot *s);
 
@@ -100,9 +108,14 @@ tr_loaded_router *tr_router_slot_acquire(tr_router_slot *s, tr_scratch **scratch
                                          char *err, size_t errlen);
 void tr_router_slot_release(tr_router_slot *s);
 
-/* Open and validate path: it must load, have models, have a model with an
- * upstream (when proxying) and route a probe prompt.  Takes no lock: may
- * block as long as the file does.  *out is unpublished, owned by the caller
+/* Open and validate path and, when proxying, read the upstream table again
+ * (a malformed table refuses the load, naming file and field): the router
+ * must load, have models, have a model with an upstream (when proxying)
+ * and route a probe prompt.  The table's prices rescale the router's cost
+ * estimates where the router file holds reference prices.  Warnings (router
+ * models without an upstream, table models the router does not know, unset
+ * key variables, no default policy, no reference prices) go to stderr.
+ * Takes no lock: may block as long as the file does.  *out is unpublished, owned by the caller
  * until tr_router_slot_publish (or tr_router_slot_discard).  On failure the
  * message names the file. */
 int tr_router_slot_load(tr_router_slot *s, const char *path, tr_loaded_router **out, char *err, size_t errlen);

@@ -55,7 +55,12 @@ static void run_one(tr_reloader *r, const char *path, const char *origin, tr_rel
     tr_server *srv = r->srv;
     double t0 = tr_now();
     tr_loaded_router *L = NULL;
-    int rc = tr_router_slot_load(&srv->slot, path, &L, res->message, sizeof res->message);
+    tr_keyset *keys = NULL;
+    tr_upstream_table *table = NULL;
+    /* the keys, the router and its upstream table reload together: one bad
+     * file refuses the reload and the old ones keep serving */
+    int rc = srv->cfg.api_keys_path ? tr_server_keys_load(srv, &keys, res->message, sizeof res->message) : TR_OK;
+    if (!rc) rc = tr_router_slot_load(&srv->slot, path, &L, res->message, sizeof res->message);
     if (!rc) {
         pthread_mutex_lock(&r->mu);
         int stop = r->stopping;
@@ -66,11 +71,21 @@ static void run_one(tr_reloader *r, const char *path, const char *origin, tr_rel
             rc = TR_EBUSY;
             snprintf(res->message, sizeof res->message, "%s: the server stopped before the reload was published", path);
         } else {
+            table = L->table;
+            tr_upstream_table_ref(table);
             rc = tr_router_slot_publish(&srv->slot, L, &res->generation, res->message, sizeof res->message);
         }
     } else {
         tr_metrics_reload(srv->metrics, 0);
     }
+    if (!rc) {
+        if (keys) tr_server_keys_swap(srv, keys);
+        keys = NULL;
+        if (table && srv->client && tr_upstream_client_set_table(srv->client, table))
+            fprintf(stderr, "taskroute serve: out of memory installing the reloaded upstream table's counters\n");
+    }
+    tr_keyset_free(keys);
+    tr_upstream_table_unref(table);
     res->rc = rc;
     res->seconds = tr_now() - t0;
     if (rc) {
@@ -82,6 +97,24 @@ static void run_one(tr_reloader *r, const char *path, const char *origin, tr_rel
     char err[512];
     if (srv->online.on && tr_online_serve_save(srv, 1, err, sizeof err))
         fprintf(stderr, "taskroute serve: online state not saved after reload: %s\n", err);
+}
+
+int tr_server_keys_load(tr_server *srv, tr_keyset **out, char *err, size_t errlen)
+{
+    int rc = tr_keyset_load(srv->cfg.api_keys_path, out, err, errlen);
+    if (rc) return rc;
+    for (size_t i = 0; i < tr_keyset_count(*out); i++)
+        tr_keyset_set_slot(*out, i, tr_metrics_intern(srv->metrics, TR_METRICS_KEY, tr_keyset_label(*out, i)));
+    return TR_OK;
+}
+
+void tr_server_keys_swap(tr_server *srv, tr_keyset *keys)
+{
+    pthread_rwlock_wrlock(&srv->keys_lock);
+    tr_keyset *old = srv->keys;
+    srv->keys = keys;
+    pthread_rwlock_unlock(&srv->keys_lock);
+    tr_keyset_free(old);
 }
 
 static void *reload_thread(void *arg)

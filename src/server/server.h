@@ -11,13 +11,16 @@
 #include <stddef.h>
 
 #include "route/online.h"
+#include "server/api_keys.h"
+#include "server/body_json.h"
 #include "server/feedback_log.h"
 #include "server/listener.h"
 #include "server/metrics.h"
 #include "server/online_memory.h"
+#include "server/policy.h"
 #include "server/reload.h"
 #include "server/reload_worker.h"
-#include "server/upstreams.h"
+#include "upstream/client.h"
 
 typedef struct tr_server_config {
     const char *router_path;
@@ -44,6 +47,8 @@ typedef struct tr_server_config {
     unsigned request_timeout_s; /* a request's headers and body must arrive within this [10] */
     unsigned max_conns;        /* open connections, all clients [4000] */
     unsigned max_conns_per_client; /* open connections per client address [256] */
+    const char *api_keys_path; /* --api-keys FILE: inbound keys (reloaded with the router); NULL: open */
+    tr_policy policy;          /* --policy: the default for requests that name none [the router's default] */
 } tr_server_config;
 
 /* Online mode's server-side state (online_serve.c). */
@@ -67,7 +72,10 @@ typedef struct tr_server {
     tr_conn_guard *guard;       /* connection limits and request deadlines */
     tr_router_slot slot;
     tr_metrics *metrics;
-    tr_upstreams *ups;          /* NULL: no proxy */
+    tr_upstream_client *client; /* NULL: no proxy (no --upstreams) */
+    /* inbound keys (--api-keys): swapped by reloads under the lock */
+    pthread_rwlock_t keys_lock;
+    tr_keyset *keys;            /* NULL: no key needed */
     tr_feedback_log *feedback;  /* NULL: feedback refused */
     tr_feedback_log *decisions; /* with --feedback-log: DIR/decisions.jsonl, the prompts feedback joins on */
     int port;                   /* bound port */
@@ -102,7 +110,14 @@ typedef struct tr_request {
     char request_id[40];
     char model[128];            /* chosen model, for the log and headers */
     char routed_model[128];     /* first choice when a fallback answered */
-    char task[128];
+    char task[128];             /* the task's full name (UTF-8), for the log */
+    char task_slug[64];         /* its ASCII slug, for headers */
+    int task_id;                /* its stable id (-1: none) */
+    int ood;                    /* the prompt is out of distribution */
+    char policy[80];            /* the policy's name, e.g. "taskroute" or "lambda=200" */
+    double lambda;              /* the effective λ (NaN: the mode has none) */
+    const char *note;           /* a static remark for the X-Taskroute-Note header, or NULL */
+    int key_slot;               /* the inbound key's metrics slot, or -1 */
     int online;                 /* 0: online mode off, 1: exploit choice, 2: explored */
     tr_proxy_job *job;          /* one reference, or NULL */
 } tr_request;
@@ -129,6 +144,13 @@ enum MHD_Result tr_handle_feedback(struct MHD_Connection *c, tr_request *q);
 enum MHD_Result tr_handle_healthz(struct MHD_Connection *c, tr_request *q);
 enum MHD_Result tr_handle_metrics(struct MHD_Connection *c, tr_request *q);
 enum MHD_Result tr_handle_reload(struct MHD_Connection *c, tr_request *q);
+enum MHD_Result tr_handle_models(struct MHD_Connection *c, tr_request *q);
+
+
+/* ---- reload_worker.c: inbound keys.  Load --api-keys (metrics slots
+ * interned); swap them in (the old set freed once no request reads it). */
+int tr_server_keys_load(tr_server *srv, tr_keyset **out, char *err, size_t errlen);
+void tr_server_keys_swap(tr_server *srv, tr_keyset *keys);
 
 /* ---- online_serve.c: online mode (serve --online).  All no-ops when off. */
 /* Give the current router (slot initialised, server not started) its state:
@@ -162,14 +184,27 @@ int tr_online_serve_feedback(tr_server *srv, const char *request_id, const char 
 const char *tr_online_serve_policy(const tr_server *srv);
 
 /* ---- proxy.c
- * Forward body (then fallback_body to upstream fb, if the first attempt fails
- * before anything reached the client) on a transfer thread.  The connection
- * is suspended until the answer (or, when streaming, its first bytes) is
- * ready; libmicrohttpd then calls the access handler again, which calls
- * tr_proxy_respond.  Takes ownership of body and fallback_body (tr_free). */
-int tr_proxy_start(struct MHD_Connection *c, tr_request *q, int up, char *body, int fb,
-                   char *fallback_body, int stream);
-/* 1 when q's job is ready to answer. */
+ * Forward a chat request to the candidates (upstream table entries of
+ * table, in order) through the upstream client, on a transfer thread.  The
+ * connection is suspended until the answer (or, when streaming, its first
+ * bytes) is ready; libmicrohttpd then calls the access handler again, which
+ * calls tr_proxy_respond.  Takes ownership of req (its body is rewritten
+ * per candidate), headers (n lines "Name: value", each and the array
+ * tr_free) and a reference to table.  best_up: the table entry of the best
+ * single model (the savings baseline), or -1. */
+typedef struct tr_proxy_request {
+    tr_route_req req;
+    tr_upstream_table *table;
+    int candidates[16];
+    size_t n_candidates;
+    char **headers;
+    size_t n_headers;
+    int best_up;
+} tr_proxy_request;
+int tr_proxy_start(struct MHD_Connection *c, tr_request *q, tr_proxy_request *pr);
+/* Free what a proxy request owns (when it never started). */
+void tr_proxy_request_free(tr_proxy_request *pr);
+/* Answer q from its job (or suspend again until it is ready). */
 enum MHD_Result tr_proxy_respond(struct MHD_Connection *c, tr_request *q);
 /* Drop q's reference (request completed or failed). */
 void tr_proxy_job_unref(tr_proxy_job *job);

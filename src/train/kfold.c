@@ -115,6 +115,17 @@ cJSON *tr_kfold_summary(const char *dataset, cJSON *const *folds, size_t K)
             if (p && FIG[g].better) cJSON_AddItemToObject(p, FIG[g].name, paired_json(y, x, K, FIG[g].better));
         }
     }
+    /* the default policy (what `serve` does with no knob) against the best
+     * single model of each fold: the per-fold differences are paired */
+    if (cJSON_GetObjectItemCaseSensitive(folds[0], "default_policy")) {
+        cJSON *dp = cJSON_AddObjectToObject(j, "default_policy");
+        static const char *const dk[] = {"lambda", "mean_quality", "mean_cost", "quality_vs_best", "cost_share_of_best"};
+        for (size_t k = 0; dp && k < sizeof dk / sizeof dk[0]; k++) {
+            for (size_t f = 0; f < K; f++)
+                x[f] = tr_json_get_num(cJSON_GetObjectItemCaseSensitive(folds[f], "default_policy"), dk[k]);
+            cJSON_AddItemToObject(dp, dk[k], stat_json(x, K));
+        }
+    }
     if (ours) {
         /* the best single model as a router that always picks it: its
          * quality at its own cost is Q_best */

@@ -17,6 +17,7 @@
 #include "base/opts.h"
 #include "base/util.h"
 #include "base/vec.h"
+#include "classify/ood.h"
 #include "cluster/community.h"
 #include "cluster/knn_build.h"
 #include "cluster/task_names.h"
@@ -24,7 +25,6 @@
 #include "data/dataset.h"
 #include "embed/word_cache.h"
 #include "heads/heads.h"
-#include "retrain/drift.h"
 #include "retrain/warm_start.h"
 #include "router/router.h"
 #include "train/oof_export.h"
@@ -172,9 +172,14 @@ static size_t default_task_count(size_t n)
     return t < 4 ? 4 : t > 64 ? 64 : t;
 }
 
-static size_t default_min_task_size(size_t n)
+/* A quarter of the mean task size the search aims for (n / 500 without a
+ * target): groups of near-duplicate prompts (one template, a question asked
+ * again and again) form small communities with no edge out, and left alone
+ * they take the places of real tasks in the count, so the search lowers the
+ * resolution until real tasks merge. */
+static size_t default_min_task_size(size_t n, size_t target)
 {
-    size_t m = n / 500;
+    size_t m = target ? n / (4 * target) : n / 500;
     return m < 10 ? 10 : m;
 }
 
@@ -198,7 +203,13 @@ typedef struct stage1 {
     int n_folds;
     double clf_accuracy, clf_ece;              /* on a held-out fifth */
     double t_embed, t_graph, t_cluster, t_clf; /* seconds */
-    double ood_threshold;      /* drift.h: low quantile of own-centroid cosine */
+    tr_task_keywords keywords; /* per task, for the names and the taxonomy report */
+    /* out of distribution (classify/ood.h): per training prompt its energy
+     * from a classifier that did not see it (NaN: none did), and its kept
+     * share (NULL on caller-supplied embeddings), corrected at calibration
+     * as if the projection had not seen it */
+    float *energy, *kept;
+    tr_ood ood;
     int reused_embedder;       /* warm start: the old router's embedder */
     int embedded;              /* 1: prompts embedded by our embedder (emb may since
                                 * have moved into the router) */
@@ -213,6 +224,9 @@ static void stage1_clear(stage1 *s)
     tr_softmax_free(s->clf);
     tr_free(s->P);
     tr_free(s->fold);
+    tr_free(s->energy);
+    tr_free(s->kept);
+    tr_task_keywords_clear(&s->keywords);
     memset(s, 0, sizeof *s);
 }
 
@@ -232,7 +246,9 @@ static int use_given_embeddings(const tr_dataset *ds, stage1 *s, char *err, size
 }
 
 /* The classifier's held-out accuracy and calibration against the discovered
- * tasks: fit on four fifths (every fifth prompt held out), score the rest. */
+ * tasks: fit on four fifths (every fifth prompt held out), score the rest.
+ * The held-out prompts' energies go to s->energy (discovery has no
+ * out-of-fold pass). */
 static int classifier_holdout(stage1 *s, const tr_softmax_params *sp, char *err, size_t errlen)
 {
     s->clf_accuracy = s->clf_ece = NAN;
@@ -258,7 +274,7 @@ static int classifier_holdout(stage1 *s, const tr_softmax_params *sp, char *err,
     size_t right = 0;
     for (size_t h = 0; h < nh; h++) {
         size_t i = h * 5 + 4, best = 0;
-        tr_softmax_predict(m, s->X + i * s->dim, p);
+        tr_softmax_predict_energy(m, s->X + i * s->dim, p, &s->energy[i]);
         for (size_t t = 1; t < s->T; t++)
             if (p[t] > p[best]) best = t;
         conf[h] = p[best];
@@ -301,13 +317,35 @@ static int out_of_fold_probs(stage1 *s, const tr_softmax_params *sp, char *err, 
             break;
         }
         for (size_t i = 0; i < s->n; i++)
-            if (s->fold[i] == k) tr_softmax_predict(m, s->X + i * s->dim, s->P + i * s->T);
+            if (s->fold[i] == k) tr_softmax_predict_energy(m, s->X + i * s->dim, s->P + i * s->T, &s->energy[i]);
         tr_softmax_free(m);
     }
 done:
     tr_free(Xf);
     tr_free(yf);
     return rc;
+}
+
+/* The OOD calibration on the held-out prompts; on data too small to hold
+ * any out, on the final classifier's own energies (which flags too few). */
+static int calibrate_ood(stage1 *s, char *err, size_t errlen)
+{
+    size_t held = 0;
+    for (size_t i = 0; i < s->n; i++) held += !isnan(s->energy[i]);
+    if (held < 20) {
+        float *P = tr_mallocarray(s->n * s->T, sizeof *P);
+        if (!P) return tr_errorf(err, errlen, TR_ENOMEM, "out of memory");
+        tr_softmax_predict_batch_energy(s->clf, s->X, s->n, P, s->energy);
+        tr_free(P);
+    }
+    /* as if the projection had not seen them: held-out-like kept shares (with a
+     * reused embedder, prompts new since its fit are corrected too, which
+     * only makes the threshold more cautious) */
+    if (s->kept)
+        for (size_t i = 0; i < s->n; i++) s->kept[i] = tr_embedder_kept_loo(s->emb, s->X + i * s->dim, s->kept[i]);
+    int rc = tr_ood_fit(s->energy, s->kept, s->n, TR_OOD_FPR, &s->ood, err, errlen);
+    if (rc == TR_ETOOFEW) return TR_OK;   /* too few prompts to calibrate: never flag */
+    return rc ? tr_error_prefix(err, errlen, rc, "out-of-distribution calibration") : TR_OK;
 }
 
 /* want_oof: out-of-fold task probabilities for the heads; want_holdout: the
@@ -360,8 +398,10 @@ static int run_stage1(const tr_dataset *ds, const tr_train_options *o, tr_warm *
         if (!rc) {
             s->dim = tr_embedder_dim(s->emb);
             s->X = tr_mallocarray(s->n * s->dim, sizeof *s->X);
-            rc = s->X ? tr_embedder_embed_batch(s->emb, texts, lens, s->n, s->X, threads, err, errlen)
-                      : tr_errorf(err, errlen, TR_ENOMEM, "out of memory for embeddings");
+            s->kept = tr_mallocarray(s->n, sizeof *s->kept);
+            rc = s->X && s->kept
+                     ? tr_embedder_embed_batch_kept(s->emb, texts, lens, s->n, s->X, s->kept, threads, err, errlen)
+                     : tr_errorf(err, errlen, TR_ENOMEM, "out of memory for embeddings");
         }
         tr_free(texts);
         tr_free(lens);
@@ -389,9 +429,30 @@ static int run_stage1(const tr_dataset *ds, const tr_train_options *o, tr_warm *
     cp.min_size = (size_t)(o->min_task_size > 0 ? o->min_task_size : 0);
     cp.mutual = knobs(o)->mutual;
     cp.seed = o->seed;
-    if (!cp.min_size) cp.min_size = default_min_task_size(s->n);
+    /* out-of-distribution calibration data: energies come with the classifier */
+    s->energy = tr_mallocarray(s->n, sizeof *s->energy);
+    if (!s->energy) { tr_knn_free(&g); return tr_errorf(err, errlen, TR_ENOMEM, "out of memory"); }
+    for (size_t i = 0; i < s->n; i++) s->energy[i] = NAN;
     if (!cp.target_tasks && o->resolution <= 0)
         cp.target_tasks = warm ? tr_warm_task_count(warm) : default_task_count(s->n);
+    if (!cp.min_size) cp.min_size = default_min_task_size(s->n, cp.target_tasks);
+    /* warm start: the current router's tasks are where Leiden starts, at the
+     * resolution they were found at, and stay unless the data moved
+     * (retrain/warm_start.h, "Stable tasks") */
+    int reconcile = 0;
+    if (warm && o->algo == TR_ALGO_LEIDEN && o->resolution <= 0 && o->target_tasks <= 0) {
+        if ((rc = tr_warm_prepare(warm, ds, s->idx, s->n, s->X, s->kept, s->dim, s->reused_embedder, err, errlen))) {
+            tr_knn_free(&g);
+            return rc;
+        }
+        double gamma = tr_warm_resolution(warm);
+        if (gamma > 0) {
+            cp.initial = tr_warm_old_tasks(warm);
+            cp.resolution = gamma;
+            cp.target_tasks = 0;
+        }
+        reconcile = tr_warm_can_reconcile(warm);
+    }
     s->membership = tr_mallocarray(s->n, sizeof *s->membership);
     if (!s->membership) { tr_knn_free(&g); return tr_errorf(err, errlen, TR_ENOMEM, "out of memory"); }
     cp.X = s->X;
@@ -400,6 +461,14 @@ static int run_stage1(const tr_dataset *ds, const tr_train_options *o, tr_warm *
     cp.info = &info;
     rc = tr_community_detect(&g, &cp, s->membership, &s->T, &s->modularity, err, errlen);
     s->resolution = info.resolution;
+    if (!rc && reconcile) {
+        int32_t *clusters = s->membership;
+        s->membership = tr_mallocarray(s->n, sizeof *s->membership);
+        if (!s->membership) rc = tr_errorf(err, errlen, TR_ENOMEM, "out of memory");
+        if (!rc) rc = tr_warm_reconcile(warm, clusters, s->n, cp.min_size, s->membership, &s->T, err, errlen);
+        if (!rc) rc = tr_modularity(&g, cp.mutual, s->membership, 1.0, &s->modularity, err, errlen);
+        tr_free(clusters);
+    }
     tr_knn_free(&g);
     if (rc) return tr_error_prefix(err, errlen, rc, "community detection");
     s->t_cluster = tr_now() - t0;
@@ -410,7 +479,8 @@ static int run_stage1(const tr_dataset *ds, const tr_train_options *o, tr_warm *
     sp.seed = o->seed;
     sp.threads = threads;
     s->clf_accuracy = s->clf_ece = NAN;
-    if (want_holdout && (rc = classifier_holdout(s, &sp, err, errlen))) return rc;
+    /* without the out-of-fold pass, the held-out fifth calibrates the OOD threshold */
+    if ((want_holdout || !want_oof) && (rc = classifier_holdout(s, &sp, err, errlen))) return rc;
     if ((rc = tr_softmax_fit(s->X, s->n, s->dim, s->membership, s->T, &sp, &s->clf, err, errlen)))
         return tr_error_prefix(err, errlen, rc, "task classifier");
     s->P = tr_mallocarray(s->n * s->T, sizeof *s->P);
@@ -437,7 +507,7 @@ static int run_stage1(const tr_dataset *ds, const tr_train_options *o, tr_warm *
         tr_softmax_predict_batch(s->clf, s->X, s->n, s->P);
     }
     s->t_clf = tr_now() - t0;
-    return tr_ood_threshold(s->X, s->membership, s->n, s->dim, s->T, TR_OOD_QUANTILE, &s->ood_threshold, err, errlen);
+    return calibrate_ood(s, err, errlen);
 }
 
 /* Gather the training rows of an n x M matrix. */
@@ -479,7 +549,7 @@ static char *config_json(const tr_dataset *ds, const tr_train_options *o, const 
                          const char *kind, const char *heads_desc, const char *warm_summary)
 {
     cJSON *j = cJSON_CreateObject();
-    cJSON_AddNumberToObject(j, "format", 1);
+    cJSON_AddNumberToObject(j, "format", 2);
     cJSON_AddStringToObject(j, "taskroute", TR_VERSION_STRING);
     cJSON_AddStringToObject(j, "kind", kind);
     cJSON_AddStringToObject(j, "trained_on", ds->path ? ds->path : "");
@@ -516,7 +586,10 @@ static char *config_json(const tr_dataset *ds, const tr_train_options *o, const 
     cJSON_AddNumberToObject(j, "resolution", s->resolution);
     cJSON_AddNumberToObject(j, "n_tasks", (double)s->T);
     cJSON_AddNumberToObject(j, "modularity", s->modularity);
-    cJSON_AddNumberToObject(j, "ood_threshold", s->ood_threshold);
+    if (s->ood.calibrated) {
+        cJSON *ood = tr_ood_config(&s->ood);
+        if (ood) cJSON_AddItemToObject(j, "ood", ood);
+    }
     if (warm_summary) {
         cJSON *w = cJSON_Parse(warm_summary);
         if (w) cJSON_AddItemToObject(j, "warm_start", w);
@@ -551,11 +624,12 @@ static int assemble(const tr_dataset *ds, const tr_train_options *o, stage1 *s, 
     tr_free(S);
     tr_free(C);
     if (rc) goto fail;
-    if (s->emb && (rc = tr_task_names_fill(&r->tasks, s->emb, ds, s->idx, s->membership, s->n, err, errlen)))
-        goto fail;
+    tr_task_keywords_clear(&s->keywords);
+    if ((rc = tr_task_names_fill(&r->tasks, ds, s->idx, s->membership, s->n, &s->keywords, err, errlen))) goto fail;
     r->dim = s->dim;
     r->emb = s->emb; s->emb = NULL;
     r->clf = s->clf; s->clf = NULL;
+    r->ood = s->ood;
     (void)kind; (void)o;
     *out = r;
     return TR_OK;
@@ -565,10 +639,53 @@ fail:
     return rc;
 }
 
+/* How many of the records outside the training split the router flags as
+ * out of distribution, by the decisions' rule (route.c). */
+static int ood_outside(const tr_dataset *ds, const tr_train_options *o, const tr_router *r, size_t *outside,
+                       size_t *flagged, char *err, size_t errlen)
+{
+    *outside = *flagged = 0;
+    if (o->use_all) return TR_OK;
+    size_t n = 0, d = r->dim, T = r->tasks.n_tasks;
+    size_t *idx = tr_mallocarray(ds->n ? ds->n : 1, sizeof *idx);
+    if (!idx) return tr_errorf(err, errlen, TR_ENOMEM, "out of memory");
+    for (size_t i = 0; i < ds->n; i++)
+        if (tr_split_is_test(ds->rec[i].id, strlen(ds->rec[i].id))) idx[n++] = i;
+    float *X = tr_mallocarray(n * d + 1, sizeof *X), *P = tr_mallocarray(n * T + 1, sizeof *P);
+    float *E = tr_mallocarray(n + 1, sizeof *E), *K = tr_mallocarray(n + 1, sizeof *K);
+    const char **texts = tr_mallocarray(n + 1, sizeof *texts);
+    size_t *lens = tr_mallocarray(n + 1, sizeof *lens);
+    int rc = TR_OK;
+    if (!X || !P || !E || !K || !texts || !lens) { rc = tr_errorf(err, errlen, TR_ENOMEM, "out of memory"); goto done; }
+    if (r->emb) {
+        for (size_t i = 0; i < n; i++) {
+            texts[i] = ds->rec[idx[i]].prompt;
+            lens[i] = tr_prompt_cut(texts[i], ds->rec[idx[i]].prompt_len);
+        }
+        if ((rc = tr_embedder_embed_batch_kept(r->emb, texts, lens, n, X, K, o->threads, err, errlen))) goto done;
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            tr_vec_unit(X + i * d, ds->emb + idx[i] * d, d);
+            K[i] = NAN;
+        }
+    }
+    tr_softmax_predict_batch_energy(r->clf, X, n, P, E);
+    for (size_t i = 0; i < n; i++) *flagged += tr_ood_flag(&r->ood, tr_ood_score(&r->ood, E[i], K[i]));
+    *outside = n;
+done:
+    tr_free(idx); tr_free(X); tr_free(P); tr_free(E); tr_free(K); tr_free(texts); tr_free(lens);
+    return rc;
+}
+
 static int taxonomy(const tr_dataset *ds, const tr_train_options *o, const stage1 *s, const tr_router *r,
                     char **report, char *err, size_t errlen)
 {
     tr_taxonomy_input in = {0};
+    int rc = ood_outside(ds, o, r, &in.ood_outside, &in.ood_flagged, err, errlen);
+    if (rc) return tr_error_prefix(err, errlen, rc, "taxonomy report: out-of-distribution share");
+    in.ood_threshold = r->ood.calibrated ? r->ood.threshold : NAN;
+    in.ood_fpr = r->ood.fpr;
+    in.ood_calibration = r->ood.n_calibration;
     in.ds = ds;
     in.idx = s->idx;
     in.n = s->n;
@@ -576,6 +693,7 @@ static int taxonomy(const tr_dataset *ds, const tr_train_options *o, const stage
     in.dim = s->dim;
     in.membership = s->membership;
     in.tasks = &r->tasks;
+    in.keywords = &s->keywords;
     in.models = (const char *const *)r->models;
     in.modularity = s->modularity;
     in.resolution = s->resolution;
@@ -700,6 +818,11 @@ static int train_warm(const tr_dataset *ds, const tr_train_options *opt, const t
     hdesc = heads_desc(h);
     if (!(r->config_json = config_json(ds, opt, &s, r->emb, "train", hdesc, tr_warm_summary(warm)))) {
         rc = tr_errorf(err, errlen, TR_ENOMEM, "out of memory");
+        goto done;
+    }
+    tr_policy_estimate dp;
+    if (tr_heads_default_policy(h, &dp) && (rc = tr_router_store_default(r, &dp))) {
+        tr_errorf(err, errlen, rc, "out of memory");
         goto done;
     }
     if (drift) *drift = tr_warm_take_drift(warm);

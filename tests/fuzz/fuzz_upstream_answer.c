@@ -1,5 +1,5 @@
 /* libFuzzer entry point for the reader of upstream chat answers
- * (src/server/upstream_answer.c): the bytes are read as a whole answer, and
+ * (src/upstream/answer.c): the bytes are read as a whole answer, and
  * as a server-sent-event stream fed in pieces whose sizes the first bytes
  * choose.  Either gives an answer or a status with a message, never a
  * crash, a leak or an out-of-bounds read.
@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "server/upstream_answer.c"
+#include "upstream/answer.c"
 
 static void check(const tr_upstream_answer *a)
 {

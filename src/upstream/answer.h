@@ -18,8 +18,8 @@
  * that is not UTF-8, token counts that are not whole numbers >= 0, an event
  * line or a content beyond the caps give a status (TR_EFORMAT, TR_ERANGE,
  * TR_ENOMEM) and a message naming the field; nothing crashes. */
-#ifndef TR_SERVER_UPSTREAM_ANSWER_H
-#define TR_SERVER_UPSTREAM_ANSWER_H
+#ifndef TR_UPSTREAM_ANSWER_H
+#define TR_UPSTREAM_ANSWER_H
 
 #include <stddef.h>
 

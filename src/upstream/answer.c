@@ -1,6 +1,6 @@
-/* Reading upstream chat answers, whole or streamed (see upstream_answer.h
+/* Reading upstream chat answers, whole or streamed (see upstream/answer.h
  * for the shapes and the rules). */
-#include "server/upstream_answer.h"
+#include "upstream/answer.h"
 
 #include <cJSON.h>
 #include <math.h>
