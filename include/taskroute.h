@@ -361,6 +361,11 @@ typedef struct tr_decision {
      * threshold (written before it existed) never sets ood. */
     int ood;
     float ood_score;
+    /* The prompt's unit-length embedding (dim floats, dim = tr_router_dim),
+     * owned by the scratch like the arrays above: what a caller keys a
+     * semantic cache on without embedding the prompt a second time. */
+    const float *embedding;
+    size_t dim;
 } tr_decision;
 
 /* Route one prompt (UTF-8, len bytes).  Borrows r, prompt, opt (NULL =

@@ -8,7 +8,7 @@
 # share a name.  Prints the offending lines; exit 1 when there is one.
 set -u
 cd "$(dirname "$0")/.."
-order=(base kernels data embed cluster classify heads router route eval retrain train dist upstream)
+order=(base kernels data embed cluster classify heads router route eval retrain train dist label upstream)
 rank() { local i; for i in "${!order[@]}"; do [ "${order[$i]}" = "$1" ] && { echo "$i"; return; }; done; echo -1; }
 bad=0
 for dir in src/*/; do

@@ -18,6 +18,19 @@
  *                         while it is down (GET /stub/down, GET /stub/up)
  *   "...cut..."           streams: one chunk, then the connection is cut
  *   "...nousage..."       a regular answer without "usage"
+ *   "...slow..."          waits STUB_LATENCY_MS (env, default 50) ms first
+ *   "...quiz..."          labelling: the last message holds "ref=X" (a
+ *                         letter); "...good..." answers "I think A... no,
+ *                         the answer is X.", any other quiz model the
+ *                         next letter, "(Y)"; usage 7 + 5 tokens
+ *   "...judge..."         labelling's judge: "1" when the graded answer
+ *                         says "the answer is", else "0"; a question
+ *                         holding "judge=garbage" gets "Score: high"
+ *   a self-verification   (the last message holds upstream/verify.h's instruction):
+ *                         counted as "verify:MODEL"; "...vdown..." HTTP 500,
+ *                         "...vjunk..." n choices saying "maybe", "...doubt..."
+ *                         n choices saying "No", else n choices saying "Yes"
+ *                         ("n" from the body, default 1), with usage
  *   anything else         a chat completion whose content echoes the model
  *                         and the Authorization header, with "usage" and
  *                         "stub_received": {"headers": {...}, "body": {...}}
@@ -26,6 +39,8 @@
  *                         usage, then "data: [DONE]".
  * Every answer carries x-ratelimit-remaining-requests: 99.
  * GET /stub/count?model=NAME: how many requests named NAME, as text.
+ * GET /stub/pairs: one line "COUNT MODEL HASH" per (model, last message)
+ * pair seen, so a test can tell that no pair was asked twice.
  * Thread per connection, so a hanging answer blocks nobody else. */
 #include <cJSON.h>
 #include <microhttpd.h>
@@ -51,6 +66,33 @@ static volatile int switch_down = 0;
 static struct { char name[128]; long n; } seen[MAX_SEEN];
 static int n_seen;
 static pthread_mutex_t seen_mu = PTHREAD_MUTEX_INITIALIZER;
+
+#define MAX_PAIRS 65536
+static struct { unsigned long long h; char model[64]; long n; } pairs[MAX_PAIRS];
+static int n_pairs;
+
+static unsigned long long fnv(const char *s)
+{
+    unsigned long long h = 14695981039346656037ULL;
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+static void count_pair(const char *model, const char *text)
+{
+    unsigned long long h = fnv(text);
+    pthread_mutex_lock(&seen_mu);
+    int i;
+    for (i = 0; i < n_pairs; i++)
+        if (pairs[i].h == h && !strcmp(pairs[i].model, model)) break;
+    if (i == n_pairs && n_pairs < MAX_PAIRS) {
+        pairs[n_pairs].h = h;
+        snprintf(pairs[n_pairs].model, sizeof pairs[n_pairs].model, "%s", model);
+        pairs[n_pairs++].n = 0;
+    }
+    if (i < n_pairs) pairs[i].n++;
+    pthread_mutex_unlock(&seen_mu);
+}
 
 static long count_model(const char *model, int add)
 {
@@ -126,6 +168,49 @@ static long rate_count(const char *model)
     return *p == '-' && p[1] >= '0' && p[1] <= '9' ? atol(p + 1) : -1;
 }
 
+/* 1 when the body asks for a self-verification (upstream/verify.h). */
+static int is_verification(const cJSON *j)
+{
+    const cJSON *msgs = cJSON_GetObjectItem(j, "messages");
+    int n = cJSON_IsArray(msgs) ? cJSON_GetArraySize(msgs) : 0;
+    const cJSON *last = n ? cJSON_GetArrayItem(msgs, n - 1) : NULL;
+    const cJSON *c = cJSON_GetObjectItem(last, "content");
+    return cJSON_IsString(c) && strstr(c->valuestring, "Reply with one word: Yes or No") != NULL;
+}
+
+static enum MHD_Result verification(struct MHD_Connection *c, const char *model, const cJSON *j)
+{
+    char name[160];
+    snprintf(name, sizeof name, "verify:%s", model);
+    count_model(name, 1);
+    if (strstr(model, "vdown")) return reply(c, 500, "application/json", "{\"error\":{\"message\":\"stub: verifier down\"}}");
+    const char *say = strstr(model, "vjunk") ? "maybe" : strstr(model, "doubt") ? "No" : "Yes";
+    const cJSON *nj = cJSON_GetObjectItem(j, "n");
+    int n = cJSON_IsNumber(nj) && nj->valueint >= 1 && nj->valueint <= 16 ? nj->valueint : 1;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "object", "chat.completion");
+    cJSON_AddStringToObject(o, "model", model);
+    cJSON *choices = cJSON_AddArrayToObject(o, "choices");
+    for (int i = 0; i < n; i++) {
+        cJSON *ch = cJSON_CreateObject();
+        cJSON_AddNumberToObject(ch, "index", i);
+        cJSON *msg = cJSON_AddObjectToObject(ch, "message");
+        cJSON_AddStringToObject(msg, "role", "assistant");
+        cJSON_AddStringToObject(msg, "content", say);
+        cJSON_AddStringToObject(ch, "finish_reason", "stop");
+        cJSON_AddItemToArray(choices, ch);
+    }
+    cJSON *usage = cJSON_AddObjectToObject(o, "usage");
+    cJSON_AddNumberToObject(usage, "prompt_tokens", 20);
+    cJSON_AddNumberToObject(usage, "completion_tokens", n);
+    cJSON_AddNumberToObject(usage, "total_tokens", 20 + n);
+    char *s = cJSON_PrintUnformatted(o);
+    enum MHD_Result ok = reply(c, 200, "application/json", s);
+    free(s);
+    cJSON_Delete(o);
+    return ok;
+}
+
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                                const char *version, const char *data, size_t *size, void **con_cls)
 {
@@ -150,16 +235,55 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         snprintf(out, sizeof out, "%ld\n", m ? count_model(m, 0) : 0L);
         return reply(c, 200, "text/plain", out);
     }
+    if (!strcmp(method, "GET") && !strcmp(url, "/stub/pairs")) {
+        pthread_mutex_lock(&seen_mu);
+        size_t cap = 64 + (size_t)n_pairs * 100, len = 0;
+        char *out = malloc(cap);
+        out[0] = 0;
+        for (int i = 0; i < n_pairs; i++)
+            len += (size_t)snprintf(out + len, cap - len, "%ld %s %016llx\n", pairs[i].n, pairs[i].model, pairs[i].h);
+        pthread_mutex_unlock(&seen_mu);
+        enum MHD_Result r = reply(c, 200, "text/plain", out);
+        free(out);
+        return r;
+    }
     if (strcmp(method, "POST") || !strstr(url, "/chat/completions"))
         return reply(c, 404, "application/json", "{\"error\":{\"message\":\"stub: no such endpoint\"}}");
     cJSON *j = q->body ? cJSON_ParseWithLength(q->body, q->len) : NULL;
     const cJSON *m = cJSON_GetObjectItem(j, "model");
     const char *model = cJSON_IsString(m) ? m->valuestring : "";
+    if (is_verification(j)) {
+        enum MHD_Result vok = verification(c, model, j);
+        cJSON_Delete(j);
+        return vok;
+    }
     long nth = count_model(model, 1);
     int streaming = cJSON_IsTrue(cJSON_GetObjectItem(j, "stream"));
     const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
     long rl = rate_count(model);
     enum MHD_Result ok;
+    /* the last message's text: what labelling asks */
+    const cJSON *msgs = cJSON_GetObjectItem(j, "messages");
+    const cJSON *last = cJSON_GetArrayItem(msgs, cJSON_GetArraySize(msgs) - 1);
+    const cJSON *lc = cJSON_GetObjectItem(last, "content");
+    const char *text = cJSON_IsString(lc) ? lc->valuestring : "";
+    count_pair(model, text);
+    if (strstr(model, "slow")) {
+        const char *ms = getenv("STUB_LATENCY_MS");
+        usleep((useconds_t)(ms ? atol(ms) : 50) * 1000);
+    }
+    char quiz[512] = "";
+    if (strstr(model, "judge")) {
+        const char *q = strstr(text, "Question:");
+        const char *a = strstr(text, "Answer to grade:");
+        if (q && strstr(q, "judge=garbage")) snprintf(quiz, sizeof quiz, "Score: high");
+        else snprintf(quiz, sizeof quiz, "%s", a && strstr(a, "the answer is") ? "1" : "0");
+    } else if (strstr(model, "quiz")) {
+        const char *r = strstr(text, "ref=");
+        char x = r && r[4] >= 'A' && r[4] <= 'I' ? r[4] : 'A';
+        if (strstr(model, "good")) snprintf(quiz, sizeof quiz, "I think A... no, the answer is %c.", x);
+        else snprintf(quiz, sizeof quiz, "(%c)", x + 1);
+    }
     if (strstr(model, "fail")) {
         ok = reply(c, 500, "application/json", "{\"error\":{\"message\":\"stub failure\"}}");
     } else if (strstr(model, "unavail") || (strstr(model, "switch") && switch_down)) {
@@ -189,7 +313,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         MHD_destroy_response(r);
     } else {
         char content[512];
-        snprintf(content, sizeof content, "echo model=%s auth=%s", model, auth ? auth : "none");
+        if (quiz[0]) snprintf(content, sizeof content, "%s", quiz);
+        else snprintf(content, sizeof content, "echo model=%s auth=%s", model, auth ? auth : "none");
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "id", "stub-1");
         cJSON_AddStringToObject(o, "object", "chat.completion");

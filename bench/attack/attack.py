@@ -110,13 +110,17 @@ def smuggle(a):
 
 def probe_loop(a, tick, stop_at):
     """Probe /healthz and /metrics once a second until stop_at; tick() runs first each time."""
-    res = {"healthz_ok": 0, "healthz_fail": 0, "metrics_ok": 0, "metrics_fail": 0}
+    res = {"healthz_ok": 0, "healthz_fail": 0, "metrics_ok": 0, "metrics_fail": 0, "fail_status": []}
     while time.time() < stop_at:
         t = time.time()
         tick()
         for ep in ("healthz", "metrics"):
-            st, _ = get(a.port, "/" + ep, timeout=3)
+            # a generous wait: a probe that is answered late is still
+            # answered (the sanitizer builds on a busy machine are slow)
+            st, _ = get(a.port, "/" + ep, timeout=10)
             res[ep + ("_ok" if st == 200 else "_fail")] += 1
+            if st != 200:
+                res["fail_status"].append("%s:%s" % (ep, st))
         time.sleep(max(0.0, 1.0 - (time.time() - t)))
     return res
 

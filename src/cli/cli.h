@@ -21,6 +21,8 @@ int cmd_inspect(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_drift(int argc, char **argv);
 int cmd_rename(int argc, char **argv);
+int cmd_label(int argc, char **argv);
+int cmd_tune_cascade(int argc, char **argv);
 
 /* Shared helpers (src/cli/common.c). */
 extern int cli_quiet;                 /* -q given */

@@ -12,6 +12,7 @@
 
 #include "base/json.h"
 #include "cli/cli.h"
+#include "cli/cascade_figures.h"
 #include "cli/cli_train_opts.h"
 #include "cli/eval_plot.h"
 #include "taskroute.h"
@@ -304,17 +305,34 @@ int cmd_eval(int argc, char **argv)
     if (cli_load_dataset("eval", argv[optind + 1], skip_bad, &ds)) { tr_router_close(r); return TR_EXIT_ERR; }
     char *out = NULL;
     int rc = tr_evaluate(r, ds, baselines, &out, err, sizeof err);
+    /* data with verifier confidences: the cascade's figures beside
+     * (docs/cascade.md); with the tuning defaults of tune-cascade */
+    cJSON *cascade = NULL;
+    tr_cascade_opts copts = {NAN, 3, 4, 0.5};
+    int crc = rc ? 1 : cli_cascade_figures("eval", r, ds, argv[optind], argv[optind + 1], &copts, &cascade);
     tr_dataset_free(ds);
     tr_router_close(r);
     if (rc) return cli_fail("eval", TR_EXIT_ERR, "%s", err);
     cJSON *j = cJSON_Parse(out);
-    int exit = TR_EXIT_OK;
+    int exit = crc < 0 ? TR_EXIT_ERR : TR_EXIT_OK;
     if (plot && eval_plot_write(plot, j)) exit = cli_fail("eval", TR_EXIT_ERR, "%s: cannot write the plot", plot);
-    if (json) puts(out);
-    else {
+    if (json && cascade) {
+        cJSON_AddItemToObject(j, "cascade", cascade);
+        cascade = NULL;
+        char *s = cJSON_PrintUnformatted(j);
+        if (s) puts(s);
+        cJSON_free(s);
+    } else if (json) {
+        puts(out);
+    } else {
         print_table(j);
         if (by_label) print_labels(j);
+        if (cascade) {
+            printf("\n");
+            cli_cascade_print(cascade);
+        }
     }
+    cJSON_Delete(cascade);
     cJSON_Delete(j);
     tr_free(out);
     return exit;

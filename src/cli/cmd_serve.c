@@ -26,6 +26,8 @@ static void usage(FILE *f)
 {
     tr_online_params op;
     tr_online_params_default(&op);
+    tr_cache_config cc;
+    tr_cache_config_default(&cc, 0);
     fprintf(f,
             "usage: taskroute serve ROUTER.trm [options]\n"
             "\n"
@@ -34,7 +36,9 @@ static void usage(FILE *f)
             "  POST /v1/chat/completions  routed and forwarded to the model's upstream; \"model\":\n"
             "                             \"taskroute\" (the default policy), \"taskroute:quality\",\n"
             "                             \"taskroute:cheap\", \"taskroute:lambda=L\", \"taskroute:budget=USD\",\n"
-            "                             or a model's own name (pinned; \"fallback\": false: no other)\n"
+            "                             \"taskroute:cascade\" (verified cascade, no streams), or a\n"
+            "                             model's own name (pinned; \"fallback\": false: no other);\n"
+            "                             \"cache\": false skips the answer cache\n"
             "  GET  /v1/models            the policies and models a request may name (OpenAI's list)\n"
             "  POST /v1/feedback          {request_id, model, score in [0,1]}\n"
             "  GET  /healthz, GET /metrics, POST /admin/reload {\"path\"} (admin: see --admin-key-file)\n"
@@ -46,7 +50,7 @@ static void usage(FILE *f)
             "  --policy SPEC          the policy of requests that name none: default (the router's\n"
             "                         own: the best single model's quality at the least cost),\n"
             "                         quality, cheap, lambda=L (quality points per USD), budget=USD,\n"
-            "                         tolerance=T or risk=A [default]\n"
+            "                         tolerance=T, risk=A, or cascade (taskroute:cascade) [default]\n"
             "  --upstreams FILE       the upstream table (docs/upstreams.md): per model base_url,\n"
             "                         key, price, time-outs, concurrency, fallbacks; enables\n"
             "                         /v1/chat/completions; reloaded with the router [none]\n"
@@ -83,6 +87,13 @@ static void usage(FILE *f)
             "  --admin-key-file FILE  admin endpoints need 'Authorization: Bearer KEY' (the file's\n"
             "                         first line, 16 characters at least) from every client; or\n"
             "                         the environment's TASKROUTE_ADMIN_KEY [none: loopback clients only]\n"
+            "  --cascade FILE         the cascade's thresholds (`taskroute tune-cascade` writes it;\n"
+            "                         docs/cascade.md) [tolerance 0.05, threshold 0.5, 3 steps, k 4]\n"
+            "  --cache ENTRIES        semantic answer cache of whole answers, LRU [off]\n"
+            "  --cache-similarity S   a hit needs cosine >= S with a stored prompt of the same\n"
+            "                         policy, models and key (1: exact repeats only) [%g]\n"
+            "  --cache-ttl SECONDS    entries expire after this [%g]\n"
+            "  --cache-bytes B        stored answers' bytes, all entries [%zu]\n"
             "  -q                     no per-request log lines on stderr\n"
             "\n"
             "SIGHUP or POST /admin/reload re-reads ROUTER.trm, the upstream table and the keys\n"
@@ -92,7 +103,7 @@ static void usage(FILE *f)
             TR_DEFAULT_LISTEN_HOST, TR_DEFAULT_LISTEN_PORT, TR_DEFAULT_FEEDBACK_ROTATE, TR_DEFAULT_MAX_BODY,
             TR_DEFAULT_CONN_TIMEOUT_S, TR_DEFAULT_REQUEST_TIMEOUT_S, TR_DEFAULT_MAX_CONNS,
             TR_DEFAULT_MAX_CONNS_PER_CLIENT, TR_DEFAULT_GRACE_S, op.max_explore_share, TR_DEFAULT_ONLINE_SAVE_EVERY,
-            TR_DEFAULT_ONLINE_MEMORY, TR_DEFAULT_RELOAD_WAIT_S);
+            TR_DEFAULT_ONLINE_MEMORY, TR_DEFAULT_RELOAD_WAIT_S, cc.similarity, cc.ttl_s, cc.max_bytes);
 }
 
 /* HOST:PORT, HOST may be [v6]. 0 ok, -1 message printed. */
@@ -203,6 +214,8 @@ int cmd_serve(int argc, char **argv)
     cfg->request_timeout_s = TR_DEFAULT_REQUEST_TIMEOUT_S;
     cfg->max_conns = TR_DEFAULT_MAX_CONNS;
     cfg->max_conns_per_client = TR_DEFAULT_MAX_CONNS_PER_CLIENT;
+    tr_cache_config_default(&cfg->cache, 0);
+    tr_cascade_cfg_default(&cfg->cascade);
     const char *reload_dir = NULL, *admin_key_file = NULL;
     char *host = NULL;
     int rc = TR_EXIT_USAGE;
@@ -237,6 +250,24 @@ int cmd_serve(int argc, char **argv)
                 fprintf(stderr, "taskroute serve: --policy %s\n", why);
                 goto out;
             }
+        } else if (!strcmp(a, "--cascade")) {
+            char why[512];
+            if (tr_cascade_cfg_load(next, &cfg->cascade, why, sizeof why)) {
+                fprintf(stderr, "taskroute serve: --cascade %s\n", why);
+                goto out;
+            }
+        } else if (!strcmp(a, "--cache")) {
+            if (cli_parse_int("serve", a, next, 1, 1L << 24, &v)) goto out;
+            cfg->cache.entries = (size_t)v;
+        } else if (!strcmp(a, "--cache-similarity")) {
+            if (cli_parse_double("serve", a, next, 1e-6, 1, &d)) goto out;
+            cfg->cache.similarity = d;
+        } else if (!strcmp(a, "--cache-ttl")) {
+            if (cli_parse_double("serve", a, next, 1e-3, 1e9, &d)) goto out;
+            cfg->cache.ttl_s = d;
+        } else if (!strcmp(a, "--cache-bytes")) {
+            if (cli_parse_int("serve", a, next, 1, 1L << 40, &v)) goto out;
+            cfg->cache.max_bytes = (size_t)v;
         } else if (!strcmp(a, "--fallback")) {
             cfg->fallback = next;
         } else if (!strcmp(a, "--feedback-log")) {
@@ -380,6 +411,16 @@ int cmd_serve(int argc, char **argv)
         goto cleanup;
     }
     if (!cfg->quiet) describe_policy(&srv, L0);
+    if (cfg->cache.entries) {
+        if (!srv.client) {
+            cli_fail("serve", 0, "--cache caches proxied answers: it needs --upstreams");
+            goto cleanup;
+        }
+        if (tr_answer_cache_new(&cfg->cache, L0->dim, &srv.cache, err, sizeof err)) {
+            cli_fail("serve", 0, "--cache: %s", err);
+            goto cleanup;
+        }
+    }
     if (tr_online_serve_init(&srv, err, sizeof err)) {
         cli_fail("serve", 0, "--online: %s", err);
         goto cleanup;
@@ -435,6 +476,7 @@ cleanup:
     tr_feedback_log_close(srv.feedback);
     tr_feedback_log_close(srv.decisions);
     tr_upstream_client_free(srv.client);
+    tr_answer_cache_free(srv.cache);
     tr_keyset_free(srv.keys);
     tr_metrics_free(srv.metrics);
     curl_global_cleanup();

@@ -20,8 +20,10 @@ static const struct {
     {"eval", cmd_eval, "score a router on the EVAL.md test split, with baselines"},
     {"inspect", cmd_inspect, "describe a router file"},
     {"serve", cmd_serve, "HTTP routing server and OpenAI-compatible proxy"},
+    {"tune-cascade", cmd_tune_cascade, "tune the verified cascade's thresholds on data with verifier confidences"},
     {"drift", cmd_drift, "how new traffic moved against a router's tasks"},
     {"rename", cmd_rename, "give a task a name of your own (kept by retraining)"},
+    {"label", cmd_label, "call candidate models on prompts; write routing data to train on"},
 };
 
 static void usage(FILE *f)

@@ -64,6 +64,29 @@ extern "C" int tr_hnsw_add_all(tr_hnsw *h, const float *X, size_t n, char *err, 
     }
 }
 
+extern "C" int tr_hnsw_add(tr_hnsw *h, const float *x, size_t label, char *err, size_t errlen)
+{
+    try {
+        h->index.addPoint(x, (hnswlib::labeltype)label);
+        return TR_OK;
+    } catch (const std::bad_alloc &) {
+        return fail(err, errlen, TR_ENOMEM, "add", "out of memory");
+    } catch (const std::exception &e) {
+        return fail(err, errlen, TR_EDEP, "add", e.what());
+    } catch (...) {
+        return fail(err, errlen, TR_EDEP, "add", "unknown exception");
+    }
+}
+
+extern "C" void tr_hnsw_delete(tr_hnsw *h, size_t label)
+{
+    try {
+        h->index.markDelete((hnswlib::labeltype)label);
+    } catch (...) {
+        /* absent or already deleted: nothing to do */
+    }
+}
+
 extern "C" void tr_hnsw_set_ef(tr_hnsw *h, size_t ef)
 {
     h->index.setEf(ef);

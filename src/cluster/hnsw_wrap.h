@@ -23,6 +23,14 @@ int tr_hnsw_new(size_t d, size_t n, size_t m, size_t ef_construction,
  * makes the graph deterministic. */
 int tr_hnsw_add_all(tr_hnsw *h, const float *X, size_t n, char *err, size_t errlen);
 
+/* Insert x under label (< the capacity given to tr_hnsw_new), or, when
+ * the label is already in the index (deleted or not), replace its vector
+ * and undelete it: a fixed set of labels then serves as reusable slots. */
+int tr_hnsw_add(tr_hnsw *h, const float *x, size_t label, char *err, size_t errlen);
+/* Leave label out of later queries (its vector stays until tr_hnsw_add
+ * reuses the label).  No-op when it is absent or already deleted. */
+void tr_hnsw_delete(tr_hnsw *h, size_t label);
+
 void tr_hnsw_set_ef(tr_hnsw *h, size_t ef);
 
 /* The kq nearest points of x: labels and inner-product distances (1 - dot)

@@ -747,3 +747,10 @@ int tr_embedding_normalize(float *x, size_t n, size_t d, size_t *bad_row,
     }
     return TR_OK;
 }
+
+long tr_embedder_piece_count(const tr_embedder *e, const char *text, size_t len)
+{
+    size_t count = 0;
+    if (!e || !e->spm || tr_spm_encode(e->spm, text, len, NULL, 0, &count, NULL, 0)) return -1;
+    return (long)count;
+}

@@ -54,6 +54,10 @@ void tr_embedder_free(tr_embedder *e);
 /* The output dimension: the requested dim, capped at min(training prompts,
  * features) when the corpus is smaller than that. */
 size_t tr_embedder_dim(const tr_embedder *e);
+/* How many SentencePiece pieces text (len bytes) encodes to: the router's
+ * own token count, which `taskroute label` uses to estimate what a
+ * provider that reports no usage billed.  -1 on failure.  Borrows both. */
+long tr_embedder_piece_count(const tr_embedder *e, const char *text, size_t len);
 /* The SentencePiece vocabulary actually trained (may be below the request). */
 int tr_embedder_vocab_size(const tr_embedder *e);
 /* How it splits prompts before SentencePiece (word_cache.h's TR_TOK_*). */

@@ -191,6 +191,8 @@ static int route_vector(const tr_router *r, size_t prompt_len, const float *surf
     out->task_prob = s->p[best];
     out->n_tasks = T;
     out->task_probs = s->p;
+    out->embedding = s->x;
+    out->dim = r->dim;
     out->n_models = r->n_models;
     out->model = -1;
     if (!r->heads) {

@@ -55,7 +55,8 @@ static cJSON *parse_object(const char *body, size_t len, int *api_err, char *msg
      * upstream's parser may take the last: a key we read must appear once,
      * or we would route one request and forward another */
     static const char *const read_keys[] = {"prompt", "messages", "model", "stream", "taskroute", "lambda", "budget",
-                                            "tolerance", "risk", "models", "request_id", "score", "fallback"};
+                                            "tolerance", "risk", "models", "request_id", "score", "fallback",
+                                            "cache"};
     enum { N_KEYS = sizeof read_keys / sizeof read_keys[0] };
     int count[N_KEYS] = {0};
     for (const cJSON *c = root->child; c; c = c->next)
@@ -174,15 +175,15 @@ static int parse_mode(const cJSON *obj, const char *where, tr_route_req *out, in
     return 0;
 }
 
-/* "fallback": true | false | null. */
-static int parse_fallback(const cJSON *obj, const char *where, tr_route_req *out, int *api_err, char *msg,
-                          size_t msglen)
+/* A flag of ours, key: true | false | null; false clears *flag. */
+static int parse_flag(const cJSON *obj, const char *key, const char *where, int *flag, int *api_err, char *msg,
+                      size_t msglen)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "fallback");
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
     if (!v || cJSON_IsNull(v)) return 0;
     if (!cJSON_IsBool(v))
-        return bad(api_err, msg, msglen, TR_API_BAD_FIELD, "%s\"fallback\" must be true or false", where);
-    if (cJSON_IsFalse(v)) out->fallback = 0;
+        return bad(api_err, msg, msglen, TR_API_BAD_FIELD, "%s\"%s\" must be true or false", where, key);
+    if (cJSON_IsFalse(v)) *flag = 0;
     return 0;
 }
 
@@ -221,6 +222,7 @@ int tr_route_req_parse(const char *body, size_t len, int chat, size_t n_models,
     memset(out, 0, sizeof *out);
     tr_route_options_default(&out->opt);
     out->fallback = 1;
+    out->cache = 1;
     out->root = parse_object(body, len, api_err, msg, msglen);
     if (!out->root) return 1;
     const cJSON *root = out->root;
@@ -253,8 +255,10 @@ int tr_route_req_parse(const char *body, size_t len, int chat, size_t n_models,
             goto fail;
         }
         if (!cJSON_IsObject(knobs)) knobs = NULL;
-        if (parse_fallback(root, "", out, api_err, msg, msglen)) goto fail;
-        if (knobs && parse_fallback(knobs, where, out, api_err, msg, msglen)) goto fail;
+        if (parse_flag(root, "fallback", "", &out->fallback, api_err, msg, msglen)) goto fail;
+        if (knobs && parse_flag(knobs, "fallback", where, &out->fallback, api_err, msg, msglen)) goto fail;
+        if (parse_flag(root, "cache", "", &out->cache, api_err, msg, msglen)) goto fail;
+        if (knobs && parse_flag(knobs, "cache", where, &out->cache, api_err, msg, msglen)) goto fail;
         if (join_messages(messages, out, api_err, msg, msglen)) goto fail;
     } else {
         if (prompt && messages) {
@@ -320,6 +324,8 @@ char *tr_route_req_upstream_body(tr_route_req *r, const char *upstream_model)
     cJSON_DeleteItemFromObjectCaseSensitive(r->root, "taskroute");
     if (cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(r->root, "fallback")))
         cJSON_DeleteItemFromObjectCaseSensitive(r->root, "fallback");
+    if (cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(r->root, "cache")))
+        cJSON_DeleteItemFromObjectCaseSensitive(r->root, "cache");
     char *s = cJSON_PrintUnformatted(r->root);
     if (!s) return NULL;
     char *out = tr_strdup(s);

@@ -36,12 +36,14 @@ typedef struct tr_route_req {
     int knob_set;             /* the body gave lambda, budget, tolerance or risk */
     int fallback;             /* chat: 0 when the body says "fallback": false (top level or in
                                  "taskroute"): no other model may answer; else 1 */
+    int cache;                /* chat: 0 when the body says "cache": false (top level or in
+                                 "taskroute"): the answer cache is neither read nor written; else 1 */
 } tr_route_req;
 
 /* Parse a POST /v1/route body (chat = 0) or a /v1/chat/completions body
  * (chat = 1; routing options then sit in an optional "taskroute" object:
- * {"lambda" | "budget" | "tolerance" | "risk", "models", "fallback"}, and a
- * top-level "fallback": false is read too).  Names in
+ * {"lambda" | "budget" | "tolerance" | "risk", "models", "fallback", "cache"},
+ * and a top-level "fallback": false or "cache": false is read too).  Names in
  * "models" are resolved with find(ctx, name) against n_models models.
  * Returns 0 and fills *out (release with tr_route_req_free), or returns 1 with
  * *api_err and msg set and *out empty. */
@@ -51,7 +53,7 @@ int tr_route_req_parse(const char *body, size_t len, int chat, size_t n_models,
 void tr_route_req_free(tr_route_req *r);
 
 /* The body to send upstream: the client's body with "model" set to
- * upstream_model and our "taskroute" object and "fallback" flag removed.  Borrows r (its tree
+ * upstream_model and our "taskroute" object and "fallback" and "cache" flags removed.  Borrows r (its tree
  * is modified).  Owned by the caller: tr_free; NULL when out of memory. */
 char *tr_route_req_upstream_body(tr_route_req *r, const char *upstream_model);
 

@@ -16,6 +16,8 @@
 #include "server/json_out.h"
 #include "base/json.h"
 #include "base/util.h"
+#include "base/hash.h"
+#include "route/cascade.h"
 #include "server/server.h"
 
 static enum MHD_Result send_cjson(struct MHD_Connection *c, tr_request *q, int status, cJSON *j);
@@ -44,19 +46,19 @@ static void route_failed(tr_server *srv, const char *msg)
  * field named a policy (so it is no model name).  -1, or an api error with
  * msg set. */
 static int request_policy(tr_server *srv, tr_request *q, const tr_loaded_router *L, tr_route_req *req,
-                          const char *model_field, int *named, char *msg, size_t msglen)
+                          const char *model_field, int *named, int *cascade, char *msg, size_t msglen)
 {
     tr_policy p = srv->cfg.policy;
     int v = tr_policy_from_model(model_field, &srv->cfg.policy, &p, msg, msglen);
     if (v < 0) return TR_API_UNKNOWN_MODEL;
     *named = v;
+    *cascade = p.cascade && !req->knob_set;
     if (req->knob_set) {
         snprintf(q->policy, sizeof q->policy, "%s=%g", tr_policy_mode_name(req->opt.mode), req->opt.value);
     } else {
         if (!v) snprintf(p.name, sizeof p.name, "taskroute");
         if (tr_policy_options(&p, L->r, &req->opt))
             q->note = "the router file stores no default policy: routed for the best predicted quality";
-        if (p.cascade) q->note = "taskroute:cascade is not available yet: routed with the default policy";
         snprintf(q->policy, sizeof q->policy, "%s", p.name);
     }
     q->lambda = tr_route_lambda(L->r, &req->opt);
@@ -185,8 +187,8 @@ enum MHD_Result tr_handle_route(struct MHD_Connection *c, tr_request *q)
         tr_router_slot_release(&srv->slot);
         return tr_http_error(c, q, e, "%s", msg);
     }
-    int named;
-    if ((e = request_policy(srv, q, L, &req, NULL, &named, msg, sizeof msg)) >= 0) goto fail;
+    int named, cascade;
+    if ((e = request_policy(srv, q, L, &req, NULL, &named, &cascade, msg, sizeof msg)) >= 0) goto fail;
     mask = tr_malloc(L->n_models);
     if (!mask) { e = TR_API_INTERNAL; snprintf(msg, sizeof msg, "out of memory"); goto fail; }
     tr_decision d;
@@ -355,6 +357,85 @@ static void add_candidate(tr_proxy_request *pr, int e)
     if (pr->n_candidates < cap) pr->candidates[pr->n_candidates++] = e;
 }
 
+/* ---- the answer cache and the cascade */
+
+/* Look the request up in the answer cache.  1: a hit (in *hit, its body
+ * the caller's);
+ * 0: a miss, with pr set to store the answer.  The scope keeps entries
+ * apart by policy, allowed models, the model field, the inbound key and
+ * the router's generation. */
+static int cache_lookup(struct MHD_Connection *c, tr_request *q, const tr_loaded_router *L, const tr_route_req *req,
+                        const tr_decision *d, tr_proxy_request *pr, tr_cache_hit *hit)
+{
+    uint64_t h = tr_fnv1a64(q->policy, strlen(q->policy) + 1);
+    if (req->allowed) h = tr_fnv1a64_update(h, req->allowed, req->n_models);
+    h = tr_fnv1a64_update(h, "\0m", 2);
+    if (req->model_field) h = tr_fnv1a64_update(h, req->model_field, strlen(req->model_field));
+    const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    h = tr_fnv1a64_update(h, "\0k", 2);
+    if (auth) h = tr_fnv1a64_update(h, auth, strlen(auth));
+    h = tr_fnv1a64_update(h, &L->generation, sizeof L->generation);
+    tr_cache_key k = {h, tr_cache_prompt_hash(req->prompt, req->prompt_len), d->embedding, d->dim};
+    if (tr_answer_cache_get(q->srv->cache, &k, tr_now(), hit)) {
+        q->cache_state = 2;
+        return 1;
+    }
+    q->cache_state = 1;
+    pr->cache_store = 1;
+    pr->cache_scope = k.scope;
+    pr->cache_phash = k.prompt_hash;
+    pr->cache_emb = d->embedding && d->dim ? tr_mallocarray(d->dim, sizeof *pr->cache_emb) : NULL;
+    if (pr->cache_emb) {
+        memcpy(pr->cache_emb, d->embedding, d->dim * sizeof *pr->cache_emb);
+        pr->cache_dim = d->dim;
+    }
+    return 0;
+}
+
+static enum MHD_Result cache_answer(struct MHD_Connection *c, tr_request *q, tr_cache_hit *h)
+{
+    snprintf(q->model, sizeof q->model, "%s", h->model);
+    struct MHD_Response *r = MHD_create_response_from_buffer(h->len, h->body, MHD_RESPMEM_MUST_COPY);
+    tr_free(h->body);
+    h->body = NULL;
+    if (!r) return MHD_NO;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    tr_http_route_headers(r, q);
+    q->status = 200;
+    enum MHD_Result res = MHD_queue_response(c, 200, r);
+    MHD_destroy_response(r);
+    return res;
+}
+
+/* The cascade's chain for d (route/cascade.h) from the models the request
+ * allows, capped at the configured steps; plain routing's model answers
+ * when the verifier fails.  -1, or an api error with msg. */
+static int cascade_plan(tr_server *srv, const tr_loaded_router *L, const tr_decision *d, const unsigned char *mask,
+                        int plain_up, tr_proxy_request *pr, char *msg, size_t msglen)
+{
+    const tr_cascade_cfg *cc = &srv->cfg.cascade;
+    int chain[16];
+    size_t cap = (size_t)cc->max_steps < 16 ? (size_t)cc->max_steps : 16;
+    size_t n = tr_cascade_chain(d->quality, d->cost, mask, L->n_models, cc->tolerance, chain, cap);
+    if (!n) {
+        snprintf(msg, msglen, "taskroute:cascade: no allowed model has a prediction");
+        return TR_API_NO_CANDIDATE;
+    }
+    pr->cascade = 1;
+    pr->n_chain = 0;
+    for (size_t i = 0; i < n; i++)
+        if (L->upstream[chain[i]] >= 0) pr->chain[pr->n_chain++] = L->upstream[chain[i]];
+    pr->plain_up = plain_up;
+    pr->verifier_up = cc->verifier[0] ? tr_upstream_table_find(L->table, cc->verifier) : -1;
+    pr->threshold = cc->threshold;
+    pr->k = cc->k;
+    if (!pr->n_chain) {
+        snprintf(msg, msglen, "taskroute:cascade: no model of the chain has an upstream");
+        return TR_API_NO_CANDIDATE;
+    }
+    return -1;
+}
+
 enum MHD_Result tr_handle_chat(struct MHD_Connection *c, tr_request *q)
 {
     tr_server *srv = q->srv;
@@ -375,8 +456,14 @@ enum MHD_Result tr_handle_chat(struct MHD_Connection *c, tr_request *q)
         return tr_http_error(c, q, e, "%s", msg);
     }
     tr_route_req *req = &pr.req;
-    int named;
-    if ((e = request_policy(srv, q, L, req, req->model_field, &named, msg, sizeof msg)) >= 0) goto fail;
+    int named, cascade;
+    if ((e = request_policy(srv, q, L, req, req->model_field, &named, &cascade, msg, sizeof msg)) >= 0) goto fail;
+    if (cascade && req->stream) {
+        e = TR_API_BAD_FIELD;
+        snprintf(msg, sizeof msg, "taskroute:cascade does not stream (each answer is verified before it is sent): "
+                                  "send \"stream\": false, or name another policy");
+        goto fail;
+    }
     /* A client naming one of our models pins it (no routing; the ranking
      * still gives its fallbacks); a name that is neither a model nor a
      * policy ("gpt-4", an SDK's default) lets us route. */
@@ -407,9 +494,20 @@ enum MHD_Result tr_handle_chat(struct MHD_Connection *c, tr_request *q)
     note_decision(q, L, &d);
     if (pin_up >= 0 && pin_router < 0) snprintf(q->model, sizeof q->model, "%s", L->table->u[pin_up].name);
     log_decision(srv, q, L, req, &d);
+    if (srv->cache && req->cache && !req->stream) {
+        tr_cache_hit hit;
+        if (cache_lookup(c, q, L, req, &d, &pr, &hit)) {
+            tr_router_slot_release(&srv->slot);
+            tr_free(mask);
+            tr_free(order);
+            tr_proxy_request_free(&pr);
+            return cache_answer(c, q, &hit);
+        }
+    }
     int first = pin_up >= 0 ? pin_up : L->upstream[d.model];
     add_candidate(&pr, first);
-    if (req->fallback) {
+    if (cascade && (e = cascade_plan(srv, L, &d, mask, first, &pr, msg, sizeof msg)) >= 0) goto fail;
+    if (req->fallback && !cascade) {
         tr_route_options opt = req->opt;
         opt.allowed = mask;
         size_t n = tr_decision_rank(L->r, &d, &opt, order, L->n_models);
@@ -656,6 +754,50 @@ enum MHD_Result tr_handle_healthz(struct MHD_Connection *c, tr_request *q)
     return send_cjson(c, q, why[0] ? 503 : 200, j);
 }
 
+/* The cascade's outcomes and the answer cache's counters, as Prometheus
+ * text into out; snprintf's return. */
+static int feature_metrics(tr_server *srv, char *out, size_t cap)
+{
+    int n = snprintf(out, cap,
+                     "# HELP taskroute_cascade_total Cascaded chat requests, by how they ended.\n"
+                     "# TYPE taskroute_cascade_total counter\n"
+                     "taskroute_cascade_total{outcome=\"accepted\"} %lu\n"
+                     "taskroute_cascade_total{outcome=\"escalated\"} %lu\n"
+                     "taskroute_cascade_total{outcome=\"fallback\"} %lu\n",
+                     atomic_load(&srv->cascade_outcomes[0]), atomic_load(&srv->cascade_outcomes[1]),
+                     atomic_load(&srv->cascade_outcomes[2]));
+    if (!srv->cache || n < 0 || (size_t)n >= cap) return n;
+    tr_cache_stats st;
+    tr_answer_cache_stats(srv->cache, &st);
+    int m = snprintf(out + n, cap - (size_t)n,
+                     "# HELP taskroute_cache_lookups_total Answer cache look-ups, by result.\n"
+                     "# TYPE taskroute_cache_lookups_total counter\n"
+                     "taskroute_cache_lookups_total{result=\"hit\"} %llu\n"
+                     "taskroute_cache_lookups_total{result=\"miss\"} %llu\n"
+                     "# HELP taskroute_cache_hits_exact_total Hits on the same normalised prompt.\n"
+                     "# TYPE taskroute_cache_hits_exact_total counter\n"
+                     "taskroute_cache_hits_exact_total %llu\n"
+                     "# HELP taskroute_cache_evictions_total Entries dropped to make room (LRU), or expired.\n"
+                     "# TYPE taskroute_cache_evictions_total counter\n"
+                     "taskroute_cache_evictions_total{reason=\"capacity\"} %llu\n"
+                     "taskroute_cache_evictions_total{reason=\"ttl\"} %llu\n"
+                     "# HELP taskroute_cache_saved_usd_total What the answers served from the cache cost when stored.\n"
+                     "# TYPE taskroute_cache_saved_usd_total counter\n"
+                     "taskroute_cache_saved_usd_total %.9g\n"
+                     "# HELP taskroute_cache_entries Answers in the cache.\n"
+                     "# TYPE taskroute_cache_entries gauge\n"
+                     "taskroute_cache_entries %zu\n"
+                     "# HELP taskroute_cache_bytes Bytes of the answers in the cache.\n"
+                     "# TYPE taskroute_cache_bytes gauge\n"
+                     "taskroute_cache_bytes %zu\n"
+                     "# HELP taskroute_cache_purges_total Purges (router reloads).\n"
+                     "# TYPE taskroute_cache_purges_total counter\n"
+                     "taskroute_cache_purges_total %llu\n",
+                     st.hits, st.misses, st.hits_exact, st.evictions, st.expired, st.usd_saved, st.entries, st.bytes,
+                     st.purges);
+    return m < 0 ? m : n + m;
+}
+
 enum MHD_Result tr_handle_metrics(struct MHD_Connection *c, tr_request *q)
 {
     char *txt;
@@ -681,7 +823,10 @@ enum MHD_Result tr_handle_metrics(struct MHD_Connection *c, tr_request *q)
                       "taskroute_connections_closed_total{reason=\"refused_all_busy\"} %lu\n",
                       cs.open, cs.closed_deadline, cs.evicted_client, cs.evicted_total, cs.refused);
     if (cl < 0 || (size_t)cl >= sizeof conn_txt) cl = 0;
-    size_t cap = len + sizeof head + (size_t)srv->n_daemons * 64 + (size_t)cl;
+    char extra[2048];
+    int xl = feature_metrics(srv, extra, sizeof extra);
+    if (xl < 0 || (size_t)xl >= sizeof extra) xl = 0;
+    size_t cap = len + sizeof head + (size_t)srv->n_daemons * 64 + (size_t)cl + (size_t)xl;
     char *all = tr_realloc(txt, cap);
     if (!all) {
         tr_free(txt);
@@ -695,6 +840,8 @@ enum MHD_Result tr_handle_metrics(struct MHD_Connection *c, tr_request *q)
                                 atomic_load_explicit(&srv->open_conns[i], memory_order_relaxed));
     memcpy(txt + len, conn_txt, (size_t)cl);
     len += (size_t)cl;
+    memcpy(txt + len, extra, (size_t)xl);
+    len += (size_t)xl;
     if (srv->client && tr_upstream_client_metrics(srv->client, &txt, &len, &cap)) {
         tr_free(txt);
         return tr_http_error(c, q, TR_API_INTERNAL, "out of memory");

@@ -109,6 +109,16 @@ void tr_http_route_headers(struct MHD_Response *r, const tr_request *q)
     if (q->note) MHD_add_response_header(r, "X-Taskroute-Note", q->note);
     if (q->routed_model[0]) add_clean_header(r, "X-Taskroute-Fallback-From", q->routed_model);
     if (q->online) MHD_add_response_header(r, "X-Taskroute-Online", q->online == 2 ? "explored" : "exploit");
+    if (q->cache_state) MHD_add_response_header(r, "X-Taskroute-Cache", q->cache_state == 2 ? "hit" : "miss");
+    if (q->cascade) {
+        MHD_add_response_header(r, "X-Taskroute-Cascade", q->cascade);
+        add_clean_header(r, "X-Taskroute-Cascade-Models", q->cascade_chain);
+        if (!isnan(q->verifier_confidence)) {
+            char v[32];
+            snprintf(v, sizeof v, "%.4g", q->verifier_confidence);
+            MHD_add_response_header(r, "X-Taskroute-Verifier-Confidence", v);
+        }
+    }
 }
 
 void tr_http_new_request_id(tr_server *srv, tr_request *q)
@@ -299,6 +309,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         q->key_slot = -1;
         q->task_id = -1;
         q->lambda = NAN;
+        q->verifier_confidence = NAN;
         snprintf(q->method, sizeof q->method, "%s", method);
         snprintf(q->path, sizeof q->path, "%s", url);
         int i = route_index(url);

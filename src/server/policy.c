@@ -41,6 +41,11 @@ int tr_policy_parse(const char *spec, tr_policy *out, char *msg, size_t msglen)
     out->mode = TR_SELECT_LAMBDA;
     snprintf(out->name, sizeof out->name, "%s", spec);
     if (!strcmp(spec, "default")) { out->kind = TR_POLICY_ROUTER_DEFAULT; return 0; }
+    if (!strcmp(spec, "cascade")) {   /* the cascade, with the router's default as plain routing */
+        out->kind = TR_POLICY_ROUTER_DEFAULT;
+        out->cascade = 1;
+        return 0;
+    }
     out->kind = TR_POLICY_FIXED;
     if (!strcmp(spec, "quality")) { out->mode = TR_SELECT_QUALITY; return 0; }
     if (!strcmp(spec, "cheap")) { out->mode = TR_SELECT_LAMBDA; out->value = INFINITY; return 0; }
@@ -60,7 +65,7 @@ int tr_policy_parse(const char *spec, tr_policy *out, char *msg, size_t msglen)
         return 0;
     }
     snprintf(msg, msglen, "'%.80s' is not a policy: use default, quality, cheap, lambda=L, budget=USD, "
-                          "tolerance=T or risk=A", spec);
+                          "tolerance=T, risk=A or cascade", spec);
     return -1;
 }
 
@@ -76,7 +81,8 @@ int tr_policy_from_model(const char *model, const tr_policy *server_default, tr_
     if (model[9] != ':') return 0;
     const char *spec = model + 10;
     if (!strcmp(spec, "cascade")) {
-        /* not built yet: the default policy answers, and the response says so */
+        /* plain routing under the server's default policy is the cascade's
+         * fallback when the verifier fails */
         *out = *server_default;
         out->cascade = 1;
         snprintf(out->name, sizeof out->name, "taskroute:cascade");

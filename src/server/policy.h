@@ -13,7 +13,8 @@
  * Clients pick a policy per request by the "model" field: "taskroute" (the
  * server's default), "taskroute:<SPEC>" for any SPEC above (e.g.
  * "taskroute:quality", "taskroute:lambda=200"), and "taskroute:cascade"
- * (answered by the default policy, with a note, until cascades exist).
+ * (the verified cascade: server/cascade_run.h; `serve --policy cascade`
+ * makes it the default).
  * The table of names is here and nowhere else: a new policy is a row. */
 #ifndef TR_SERVER_POLICY_H
 #define TR_SERVER_POLICY_H

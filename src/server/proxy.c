@@ -32,6 +32,7 @@
 
 #include "base/util.h"
 #include "server/api_error.h"
+#include "server/cascade_run.h"
 #include "server/server.h"
 
 #define MAX_RESPONSE (64u << 20)   /* bytes a stream may buffer while the client is slow */
@@ -53,6 +54,10 @@ struct tr_proxy_job {
     size_t len, cap, rpos;
     int err_api;
     char err_msg[512];
+    double usd_sum;               /* every call's USD (NaN ones left out) */
+    const char *cascade;          /* the cascade's outcome, or NULL */
+    char chain[256];
+    double confidence;
 };
 
 void tr_proxy_request_free(tr_proxy_request *pr)
@@ -60,6 +65,7 @@ void tr_proxy_request_free(tr_proxy_request *pr)
     if (!pr) return;
     tr_route_req_free(&pr->req);
     tr_upstream_table_unref(pr->table);
+    tr_free(pr->cache_emb);
     for (size_t i = 0; i < pr->n_headers; i++) tr_free(pr->headers[i]);
     tr_free(pr->headers);
     memset(pr, 0, sizeof *pr);
@@ -187,6 +193,38 @@ static void account(tr_proxy_job *job, const tr_upstream_result *res)
         baseline = (pt * b->price_in + ct * b->price_out) / 1e6;
     }
     tr_metrics_usage(srv->metrics, job->key_slot, res->prompt_tokens, res->completion_tokens, res->usd, baseline);
+    if (!isnan(res->usd)) job->usd_sum += res->usd;
+}
+
+static void account_cb(void *ctx, const tr_upstream_result *res)
+{
+    account(ctx, res);
+}
+
+static const char *const CASCADE_NAMES[] = {"accepted", "escalated", "fallback"};
+
+/* A whole 2xx answer into the cache, its usage zeroed (a hit costs
+ * nothing).  A failure only means the next request misses. */
+static void cache_store(tr_proxy_job *job, const tr_upstream_result *res)
+{
+    tr_server *srv = job->srv;
+    const tr_proxy_request *pr = &job->pr;
+    if (!srv->cache || !pr->cache_store || res->streamed || res->status < 200 || res->status >= 300 ||
+        res->read_kind != TR_READ_OK || !res->body)
+        return;
+    size_t len = res->len;
+    char *body = tr_malloc(len + 1);
+    if (!body) return;
+    memcpy(body, res->body, len);
+    body[len] = 0;
+    char err[256];
+    if (!tr_answer_body_set_usage(&body, &len, 0, 0)) {
+        tr_cache_key k = {pr->cache_scope, pr->cache_phash, pr->cache_emb, pr->cache_dim};
+        if (tr_answer_cache_put(srv->cache, &k, tr_now(), body, len, entry_name(job, res->model), job->usd_sum, err,
+                                sizeof err) == TR_EDEP && !srv->cfg.quiet)
+            fprintf(stderr, "taskroute serve: answer cache: %s\n", err);
+    }
+    tr_free(body);
 }
 
 static void *transfer(void *arg)
@@ -208,14 +246,34 @@ static void *transfer(void *arg)
         .sink_ctx = job,
     };
     tr_upstream_result res;
-    int rc = tr_upstream_client_call(srv->client, &call, &res);
+    int rc;
+    if (job->pr.cascade) {
+        tr_cascade_result cr;
+        rc = tr_cascade_run(srv->client, &call, &job->pr, account_cb, job, &cr);
+        res = cr.res;
+        int o = cr.outcome >= 0 && cr.outcome < 3 ? cr.outcome : 0;
+        atomic_fetch_add_explicit(&srv->cascade_outcomes[o], 1, memory_order_relaxed);
+        pthread_mutex_lock(&job->lock);
+        job->cascade = CASCADE_NAMES[o];
+        snprintf(job->chain, sizeof job->chain, "%s", cr.chain);
+        job->confidence = cr.confidence;
+        pthread_mutex_unlock(&job->lock);
+        if (rc == TR_EINVAL) {   /* no chain: cannot happen, the handler built one */
+            memset(&res, 0, sizeof res);
+            res.model = -1;
+            snprintf(res.message, sizeof res.message, "the cascade has no model to try");
+        }
+    } else {
+        rc = tr_upstream_client_call(srv->client, &call, &res);
+        account(job, &res);
+    }
+    if (!rc) cache_store(job, &res);
     if (res.fallbacks) {
         tr_metrics_fallback(srv->metrics);
         if (!srv->cfg.quiet && res.model >= 0)
             fprintf(stderr, "taskroute serve: model '%s' failed; '%s' answered (%d models tried)\n",
                     entry_name(job, job->pr.candidates[0]), entry_name(job, res.model), res.fallbacks + 1);
     }
-    account(job, &res);
     pthread_mutex_lock(&job->lock);
     if (rc) {
         job->err_api = TR_API_INTERNAL;
@@ -274,6 +332,7 @@ int tr_proxy_start(struct MHD_Connection *c, tr_request *q, tr_proxy_request *pr
     job->key_slot = q->key_slot;
     job->used = -1;
     job->err_api = -1;
+    job->confidence = NAN;
     atomic_store(&job->refs, 2);  /* the request and the transfer thread */
     q->job = job;
     atomic_fetch_add(&q->srv->proxy_threads, 1);
@@ -364,7 +423,12 @@ enum MHD_Result tr_proxy_respond(struct MHD_Connection *c, tr_request *q)
         pthread_mutex_unlock(&job->lock);
         return MHD_YES;
     }
-    if (job->used >= 0 && job->pr.n_candidates && job->used != job->pr.candidates[0]) {
+    if (job->cascade) {
+        q->cascade = job->cascade;
+        snprintf(q->cascade_chain, sizeof q->cascade_chain, "%s", job->chain);
+        q->verifier_confidence = job->confidence;
+        if (job->used >= 0) snprintf(q->model, sizeof q->model, "%s", entry_name(job, job->used));
+    } else if (job->used >= 0 && job->pr.n_candidates && job->used != job->pr.candidates[0]) {
         snprintf(q->routed_model, sizeof q->routed_model, "%s", q->model);
         snprintf(q->model, sizeof q->model, "%s", entry_name(job, job->used));
     }

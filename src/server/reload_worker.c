@@ -57,6 +57,7 @@ static void run_one(tr_reloader *r, const char *path, const char *origin, tr_rel
     tr_loaded_router *L = NULL;
     tr_keyset *keys = NULL;
     tr_upstream_table *table = NULL;
+    size_t dim = 0;
     /* the keys, the router and its upstream table reload together: one bad
      * file refuses the reload and the old ones keep serving */
     int rc = srv->cfg.api_keys_path ? tr_server_keys_load(srv, &keys, res->message, sizeof res->message) : TR_OK;
@@ -73,6 +74,7 @@ static void run_one(tr_reloader *r, const char *path, const char *origin, tr_rel
         } else {
             table = L->table;
             tr_upstream_table_ref(table);
+            dim = L->dim;
             rc = tr_router_slot_publish(&srv->slot, L, &res->generation, res->message, sizeof res->message);
         }
     } else {
@@ -83,6 +85,11 @@ static void run_one(tr_reloader *r, const char *path, const char *origin, tr_rel
         keys = NULL;
         if (table && srv->client && tr_upstream_client_set_table(srv->client, table))
             fprintf(stderr, "taskroute serve: out of memory installing the reloaded upstream table's counters\n");
+        /* answers of the old router's choices: dropped (entries are keyed
+         * by the router's generation too, so a late store never hits) */
+        char cerr[256];
+        if (srv->cache && tr_answer_cache_purge(srv->cache, dim, cerr, sizeof cerr))
+            fprintf(stderr, "taskroute serve: answer cache off until the next reload: %s\n", cerr);
     }
     tr_keyset_free(keys);
     tr_upstream_table_unref(table);

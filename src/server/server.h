@@ -11,8 +11,10 @@
 #include <stddef.h>
 
 #include "route/online.h"
+#include "server/answer_cache.h"
 #include "server/api_keys.h"
 #include "server/body_json.h"
+#include "server/cascade_cfg.h"
 #include "server/feedback_log.h"
 #include "server/listener.h"
 #include "server/metrics.h"
@@ -49,6 +51,8 @@ typedef struct tr_server_config {
     unsigned max_conns_per_client; /* open connections per client address [256] */
     const char *api_keys_path; /* --api-keys FILE: inbound keys (reloaded with the router); NULL: open */
     tr_policy policy;          /* --policy: the default for requests that name none [the router's default] */
+    tr_cache_config cache;     /* --cache ENTRIES and its --cache-* options; entries 0: no cache */
+    tr_cascade_cfg cascade;    /* --cascade FILE, else the defaults */
 } tr_server_config;
 
 /* Online mode's server-side state (online_serve.c). */
@@ -85,6 +89,8 @@ typedef struct tr_server {
     atomic_int proxy_threads;   /* running proxy transfers */
     tr_server_online online;
     tr_reloader *reloader;
+    tr_answer_cache *cache;     /* NULL: no --cache */
+    atomic_ulong cascade_outcomes[3]; /* enum tr_cascade_outcome */
     /* Routing failures that are the server's fault, in a row (a success
      * resets it): /healthz turns unhealthy past a few. */
     atomic_uint route_fail_streak;
@@ -119,8 +125,15 @@ typedef struct tr_request {
     const char *note;           /* a static remark for the X-Taskroute-Note header, or NULL */
     int key_slot;               /* the inbound key's metrics slot, or -1 */
     int online;                 /* 0: online mode off, 1: exploit choice, 2: explored */
+    int cache_state;            /* 0: not looked up, 1: miss, 2: hit (X-Taskroute-Cache) */
+    const char *cascade;        /* "accepted", "escalated", "fallback" (X-Taskroute-Cascade), or NULL */
+    char cascade_chain[256];    /* the models that answered, in order, comma-separated */
+    double verifier_confidence; /* the last verification's confidence, NaN none */
     tr_proxy_job *job;          /* one reference, or NULL */
 } tr_request;
+
+/* The cascade's outcomes, counted in /metrics and named in X-Taskroute-Cascade. */
+enum tr_cascade_outcome { TR_CASCADE_ACCEPTED = 0, TR_CASCADE_ESCALATED = 1, TR_CASCADE_FALLBACK = 2 };
 
 /* ---- http.c: responses (each returns the MHD result of queueing) */
 enum MHD_Result tr_http_json(struct MHD_Connection *c, tr_request *q, int status, const char *json, size_t len);
@@ -200,6 +213,21 @@ typedef struct tr_proxy_request {
     char **headers;
     size_t n_headers;
     int best_up;
+    /* the cascade (non-streaming): chain[0..n_chain) answer in turn until
+     * the verifier accepts; the last is never verified; on a verifier
+     * failure plain_up (plain routing's choice) answers */
+    int cascade;
+    int chain[16];
+    size_t n_chain;
+    int plain_up;
+    int verifier_up;            /* -1: each model verifies its own answer */
+    double threshold;
+    int k;
+    /* the answer cache: store a 2xx whole answer under this key */
+    int cache_store;
+    uint64_t cache_scope, cache_phash;
+    float *cache_emb;           /* owned, cache_dim floats */
+    size_t cache_dim;
 } tr_proxy_request;
 int tr_proxy_start(struct MHD_Connection *c, tr_request *q, tr_proxy_request *pr);
 /* Free what a proxy request owns (when it never started). */

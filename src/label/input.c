@@ -1,0 +1,162 @@
+/* The reader of label's input lines (input.h). */
+#include "label/input.h"
+
+#include <cJSON.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/util.h"
+
+void tr_label_item_free(tr_label_item *it)
+{
+    if (!it) return;
+    tr_free(it->id);
+    tr_free(it->prompt);
+    tr_free(it->messages);
+    tr_free(it->reference);
+    tr_free(it->task);
+    memset(it, 0, sizeof *it);
+}
+
+static int append(char **buf, size_t *len, size_t *cap, const char *s)
+{
+    size_t n = strlen(s), need = *len + n + 2;
+    if (need > *cap) {
+        size_t c = *cap ? *cap : 256;
+        while (c < need) c *= 2;
+        char *p = tr_realloc(*buf, c);
+        if (!p) return -1;
+        *buf = p;
+        *cap = c;
+    }
+    if (*len) (*buf)[(*len)++] = '\n';
+    memcpy(*buf + *len, s, n);
+    *len += n;
+    (*buf)[*len] = 0;
+    return 0;
+}
+
+static int join_messages(const cJSON *msgs, char **out, char *err, size_t errlen)
+{
+    size_t len = 0, cap = 0;
+    int i = 0;
+    const cJSON *m;
+    if (!cJSON_IsArray(msgs) || !cJSON_GetArraySize(msgs))
+        return tr_errorf(err, errlen, TR_EFORMAT, "field 'messages': expected a non-empty array of objects");
+    cJSON_ArrayForEach(m, msgs) {
+        const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
+        const cJSON *content = cJSON_GetObjectItemCaseSensitive(m, "content");
+        if (!cJSON_IsObject(m) || !cJSON_IsString(role))
+            return tr_errorf(err, errlen, TR_EFORMAT, "field 'messages[%d]': expected an object with a string 'role'", i);
+        int use = !strcmp(role->valuestring, "user") || !strcmp(role->valuestring, "system") ||
+                  !strcmp(role->valuestring, "developer");
+        if (cJSON_IsString(content)) {
+            if (use && append(out, &len, &cap, content->valuestring)) return tr_errorf(err, errlen, TR_ENOMEM, "out of memory");
+        } else if (cJSON_IsArray(content)) {
+            const cJSON *part;
+            int j = 0;
+            cJSON_ArrayForEach(part, content) {
+                const cJSON *type = cJSON_GetObjectItemCaseSensitive(part, "type");
+                const cJSON *text = cJSON_GetObjectItemCaseSensitive(part, "text");
+                if (!cJSON_IsObject(part) || !cJSON_IsString(type))
+                    return tr_errorf(err, errlen, TR_EFORMAT,
+                                     "field 'messages[%d].content[%d]': expected an object with a string 'type'", i, j);
+                if (!strcmp(type->valuestring, "text")) {
+                    if (!cJSON_IsString(text))
+                        return tr_errorf(err, errlen, TR_EFORMAT, "field 'messages[%d].content[%d].text': expected a string",
+                                         i, j);
+                    if (use && append(out, &len, &cap, text->valuestring))
+                        return tr_errorf(err, errlen, TR_ENOMEM, "out of memory");
+                }
+                j++;
+            }
+        } else if (content && !cJSON_IsNull(content)) {
+            return tr_errorf(err, errlen, TR_EFORMAT, "field 'messages[%d].content': expected a string or an array of parts", i);
+        }
+        i++;
+    }
+    return TR_OK;
+}
+
+/* A string, or a whole number printed without a fraction. */
+static char *id_text(const cJSON *v)
+{
+    if (cJSON_IsString(v) && v->valuestring[0]) return tr_strdup(v->valuestring);
+    if (cJSON_IsNumber(v) && isfinite(v->valuedouble) && v->valuedouble == floor(v->valuedouble) &&
+        fabs(v->valuedouble) < 9e15) {
+        char b[32];
+        snprintf(b, sizeof b, "%.0f", v->valuedouble);
+        return tr_strdup(b);
+    }
+    return NULL;
+}
+
+int tr_label_item_parse(const char *line, size_t len, const char *ref_field, tr_label_item *out, char *err,
+                        size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    if (tr_utf8_invalid_at((const unsigned char *)line, len) < len)
+        return tr_errorf(err, errlen, TR_EFORMAT, "the line is not valid UTF-8");
+    cJSON *root = cJSON_ParseWithLength(line, len);
+    int rc = TR_OK;
+    if (!cJSON_IsObject(root)) { rc = tr_errorf(err, errlen, TR_EFORMAT, "expected a JSON object"); goto fail; }
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(root, "prompt");
+    const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(root, "messages");
+    if (msgs && !cJSON_IsNull(msgs)) {
+        if ((rc = join_messages(msgs, &out->prompt, err, errlen))) goto fail;
+        if (!(out->messages = cJSON_PrintUnformatted(msgs))) { rc = tr_errorf(err, errlen, TR_ENOMEM, "out of memory"); goto fail; }
+        /* cJSON's allocator is not ours: move the text to ours */
+        char *m = tr_strdup(out->messages);
+        cJSON_free(out->messages);
+        if (!(out->messages = m)) { rc = tr_errorf(err, errlen, TR_ENOMEM, "out of memory"); goto fail; }
+        if (!out->prompt) { rc = tr_errorf(err, errlen, TR_EFORMAT, "field 'messages': no user text"); goto fail; }
+    } else if (cJSON_IsString(p)) {
+        if (!p->valuestring[0]) { rc = tr_errorf(err, errlen, TR_EFORMAT, "field 'prompt': empty"); goto fail; }
+        if (!(out->prompt = tr_strdup(p->valuestring))) { rc = tr_errorf(err, errlen, TR_ENOMEM, "out of memory"); goto fail; }
+    } else {
+        rc = tr_errorf(err, errlen, TR_EFORMAT, p ? "field 'prompt': expected a string" : "no 'prompt' or 'messages' field");
+        goto fail;
+    }
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(root, "id");
+    if (!id || cJSON_IsNull(id)) id = cJSON_GetObjectItemCaseSensitive(root, "request_id");
+    if (id && !cJSON_IsNull(id)) {
+        if (!(out->id = id_text(id))) {
+            rc = tr_errorf(err, errlen, TR_EFORMAT, "field '%s': expected a non-empty string or a whole number", id->string);
+            goto fail;
+        }
+    } else {
+        char b[24];
+        snprintf(b, sizeof b, "p%016" PRIx64, tr_fnv1a64(out->prompt, strlen(out->prompt)));
+        if (!(out->id = tr_strdup(b))) { rc = tr_errorf(err, errlen, TR_ENOMEM, "out of memory"); goto fail; }
+    }
+    if (ref_field) {
+        const cJSON *r = cJSON_GetObjectItemCaseSensitive(root, ref_field);
+        if (cJSON_IsString(r)) {
+            out->reference = tr_strdup(r->valuestring);
+        } else if (cJSON_IsNumber(r)) {
+            char b[40];
+            snprintf(b, sizeof b, "%.17g", r->valuedouble);
+            out->reference = tr_strdup(b);
+        } else if (cJSON_IsBool(r)) {
+            out->reference = tr_strdup(cJSON_IsTrue(r) ? "true" : "false");
+        } else if (r && !cJSON_IsNull(r)) {
+            rc = tr_errorf(err, errlen, TR_EFORMAT, "field '%s' (the reference): expected a string, number or boolean",
+                           ref_field);
+            goto fail;
+        }
+        if (r && !cJSON_IsNull(r) && !out->reference) { rc = tr_errorf(err, errlen, TR_ENOMEM, "out of memory"); goto fail; }
+    }
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(root, "task");
+    if (cJSON_IsString(t) && !(out->task = tr_strdup(t->valuestring))) {
+        rc = tr_errorf(err, errlen, TR_ENOMEM, "out of memory");
+        goto fail;
+    }
+    cJSON_Delete(root);
+    return TR_OK;
+fail:
+    cJSON_Delete(root);
+    tr_label_item_free(out);
+    return rc;
+}
