@@ -2,7 +2,8 @@
 #
 # Every .c and .cc under src/ goes into the library except src/cli/,
 # src/server/ and src/upstream/ (the client of upstream providers, on
-# libcurl), which make the binary.  Includes name their folder
+# libcurl), which make the binary, and src/mpi/, which `make mpi` builds
+# into build/taskroute-mpi with mpicc (docs/distributed.md).  Includes name their folder
 # ("base/util.h"), so -Isrc is the one internal include root.  Objects live in $(BUILD) so a sanitizer
 # build (make asan) never mixes with the normal one.
 #
@@ -40,7 +41,7 @@ ALL_CFLAGS   = -std=c11 $(WARN) -fPIC -pthread $(CFLAGS) $(SAN) $(PKG_CFLAGS)
 ALL_CXXFLAGS = -std=c++17 $(WARN) -fPIC -pthread $(CXXFLAGS) $(SAN) $(PKG_CFLAGS)
 LDLIBS_LIB   = $(PKG_LIBS) -lstdc++ -lm -pthread
 
-LIB_SRC := $(shell find src \( -path src/cli -o -path src/server -o -path src/upstream \) -prune -o -type f \( -name '*.c' -o -name '*.cc' \) -print)
+LIB_SRC := $(shell find src \( -path src/cli -o -path src/server -o -path src/upstream -o -path src/mpi \) -prune -o -type f \( -name '*.c' -o -name '*.cc' \) -print)
 LIB_C   := $(sort $(filter %.c,$(LIB_SRC)))
 LIB_CXX := $(sort $(filter %.cc,$(LIB_SRC)))
 BIN_C   := $(sort $(wildcard src/cli/*.c src/server/*.c src/upstream/*.c))
@@ -52,12 +53,18 @@ BIN_OBJ := $(BIN_C:%.c=$(BUILD)/%.o)
 TESTS   := $(TEST_C:tests/%.c=$(BUILD)/tests/%)
 BENCHES := $(BENCH_C:bench/%.c=$(BUILD)/bench/%)
 
+MPICC    ?= mpicc
+MPI_C    := $(sort $(wildcard src/mpi/*.c))
+MPI_OBJ  := $(MPI_C:%.c=$(BUILD)/%.o)
+MPI_CLI  := $(BUILD)/src/cli/common.o $(BUILD)/src/cli/cli_train_opts.o $(BUILD)/src/cli/report_md.o
+MPI_BIN  := $(BUILD)/taskroute-mpi
+
 STATIC := $(BUILD)/libtaskroute.a
 SHARED := $(BUILD)/libtaskroute.so.$(VERSION)
 SOLINKS := $(BUILD)/$(SONAME) $(BUILD)/libtaskroute.so
 BIN    := $(BUILD)/taskroute
 
-.PHONY: all deps test asan valgrind demo bench clean install help fuzz
+.PHONY: all deps test asan valgrind demo bench clean install help fuzz mpi
 all: $(STATIC) $(SHARED) $(SOLINKS) $(BIN) taskroute
 
 help:
@@ -69,6 +76,7 @@ help:
 	@echo "make valgrind   the unit tests under valgrind memcheck"
 	@echo "make bench      build the benchmarks (bench/README.md says how to run them)"
 	@echo "make fuzz       the libFuzzer targets tests/fuzz/*.c (clang) into build-fuzz/fuzz/"
+	@echo "make mpi        build/taskroute-mpi, training under Open MPI (scripts/deps.sh mpi installs it)"
 	@echo "make install    PREFIX=$(PREFIX): libtaskroute.a, libtaskroute.so.$(VERSION) and its links,"
 	@echo "                taskroute.h, taskroute.pc, the taskroute binary"
 	@echo "make clean      remove build/, build-asan/, build-fuzz/ and ./taskroute"
@@ -121,7 +129,9 @@ test: deps
 	@$(MAKE) --no-print-directory all-tests
 	@scripts/run-tests.sh $(BUILD)
 
-all-tests: $(STATIC) $(BIN) $(TESTS)
+# with Open MPI installed (and no sanitizer), the tests cover taskroute-mpi too
+HAVE_MPI := $(if $(SAN),,$(shell command -v $(MPICC) 2>/dev/null))
+all-tests: $(STATIC) $(BIN) $(TESTS) $(if $(HAVE_MPI),$(MPI_BIN))
 .PHONY: all-tests
 
 asan:
@@ -150,6 +160,17 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -fsanitize=fuzzer -o $@ $< $(STATIC) $(LDLIBS_LIB)
 
+# taskroute-mpi: src/mpi/ compiled by mpicc, linked with the CLI's shared
+# helpers and the library.  Not part of `all`: Open MPI is optional.
+mpi:
+	@command -v $(MPICC) >/dev/null 2>&1 || { echo "make mpi: $(MPICC) not found; install Open MPI: scripts/deps.sh mpi" >&2; exit 1; }
+	@$(MAKE) --no-print-directory $(MPI_BIN)
+$(BUILD)/src/mpi/%.o: src/mpi/%.c
+	@mkdir -p $(dir $@)
+	$(MPICC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+$(MPI_BIN): $(MPI_OBJ) $(MPI_CLI) $(STATIC)
+	$(MPICC) $(SAN) -o $@ $(MPI_OBJ) $(MPI_CLI) $(STATIC) $(LDLIBS_LIB)
+
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/demo.sh
@@ -167,4 +188,4 @@ clean:
 	rm -rf build build-asan build-fuzz taskroute
 
 # tests and fuzz targets compile server sources in: their .d files say which
--include $(LIB_OBJ:.o=.d) $(BIN_OBJ:.o=.d) $(TESTS:=.d) $(FUZZERS:=.d)
+-include $(LIB_OBJ:.o=.d) $(BIN_OBJ:.o=.d) $(TESTS:=.d) $(FUZZERS:=.d) $(MPI_OBJ:.o=.d)

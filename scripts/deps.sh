@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian packages taskroute builds and tests with, only those missing.
 # Quiet when everything is there; says what to run by hand when it cannot install.
+# `scripts/deps.sh mpi` (or TR_DEPS_MPI=1) adds Open MPI for `make mpi`.
 set -euo pipefail
 pkgs=(build-essential pkg-config libigraph-dev libopenblas-dev liblapacke-dev
       libsentencepiece-dev libhnswlib-dev libcjson-dev libcmocka-dev libmicrohttpd-dev
@@ -9,6 +10,7 @@ pkgs=(build-essential pkg-config libigraph-dev libopenblas-dev liblapacke-dev
       # igraph's private dependencies (tests/e2e_install.sh links statically)
       libglpk-dev libarpack2-dev libplfit-dev)
 [ "${TR_DEPS_EXTRA:-}" ] && pkgs+=(${TR_DEPS_EXTRA})
+if [ "${TR_DEPS_MPI:-}" = 1 ] || [ "${1:-}" = mpi ]; then pkgs+=(libopenmpi-dev openmpi-bin); fi
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -26,6 +26,9 @@ static void header(FILE *f, const cJSON *r)
     fprintf(f, "%.0f prompts, **%.0f tasks** (%s, resolution %.3g), modularity %.3f.\n",
             tr_json_get_num(r, "n_prompts"), tr_json_get_num(r, "n_tasks"), tr_json_get_str(r, "algo", "-"),
             tr_json_get_num(r, "resolution"), tr_json_get_num(r, "modularity"));
+    if (!isnan(tr_json_get_num(r, "sample_prompts")))
+        fprintf(f, "Tasks discovered on a sample of %.0f prompts; sizes and per-model figures count every prompt, "
+                "exemplars and the label agreement come from the sample.\n", tr_json_get_num(r, "sample_prompts"));
     const cJSON *clf = cJSON_GetObjectItem(r, "classifier");
     if (!isnan(tr_json_get_num(clf, "heldout_accuracy")))
         fprintf(f, "Task classifier: held-out accuracy %.3f, ECE %.3f.\n", tr_json_get_num(clf, "heldout_accuracy"),

@@ -113,7 +113,9 @@ int tr_taxonomy_json(const tr_taxonomy_input *in, char **json, char *err, size_t
     cJSON *root = cJSON_CreateObject();
     if (!root) return tr_errorf(err, errlen, TR_ENOMEM, "taxonomy: out of memory");
     cJSON_AddStringToObject(root, "dataset", in->ds->path ? in->ds->path : "");
-    cJSON_AddNumberToObject(root, "n_prompts", (double)in->n);
+    size_t n_all = in->n_total > in->n ? in->n_total : in->n;
+    cJSON_AddNumberToObject(root, "n_prompts", (double)n_all);
+    if (n_all > in->n) cJSON_AddNumberToObject(root, "sample_prompts", (double)in->n);
     cJSON_AddNumberToObject(root, "n_tasks", (double)T);
     cJSON_AddStringToObject(root, "algo", in->algo ? in->algo : "");
     cJSON_AddItemToObject(root, "resolution", tr_json_num(in->resolution));
@@ -188,7 +190,7 @@ int tr_taxonomy_json(const tr_taxonomy_input *in, char **json, char *err, size_t
                 if (w) cJSON_AddItemToArray(kws, cJSON_CreateString(w));
             }
         cJSON_AddNumberToObject(o, "size", tk->sizes[t]);
-        cJSON_AddNumberToObject(o, "share", in->n ? (double)tk->sizes[t] / (double)in->n : 0);
+        cJSON_AddNumberToObject(o, "share", n_all ? (double)tk->sizes[t] / (double)n_all : 0);
         cJSON *exa = cJSON_AddArrayToObject(o, "exemplars");
         for (size_t k = 0; k < NE; k++) {
             if (ex[t * NE + k] == SIZE_MAX) continue;

@@ -38,6 +38,10 @@ typedef struct tr_taxonomy_input {
     const char *algo;
     double clf_accuracy, clf_ece;   /* held-out, NaN when not measured */
     double seconds_embed, seconds_graph, seconds_cluster, seconds_classifier;
+    /* prompts the task table counts when it is larger than the n prompts
+     * above, which are then a sample (exemplars and label agreement come
+     * from it; sizes and shares from the table); 0: n */
+    size_t n_total;
     /* out of distribution (classify/ood.h): the calibrated threshold (NaN:
      * none), its target rate and held-out prompts, and of the prompts
      * outside the training split, how many there are and how many it flags */

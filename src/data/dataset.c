@@ -130,6 +130,8 @@ typedef struct loader {
     size_t cap_models;
     size_t emb_cap;         /* floats allocated in ds->emb */
     uint32_t emb_line;      /* line of the record that fixed emb_dim */
+    int part;               /* one part of a file (tr_dataset_load_range): may be empty,
+                             * and the one-record model check is the caller's */
     char msg[1024];         /* the current record's error */
 } loader;
 
@@ -503,12 +505,14 @@ typedef struct src {
     size_t len, pos;
     long long total;        /* bytes, or -1 when unknown (a pipe) */
     long long done;
+    long long limit;        /* stop after this many bytes (whole lines); -1: none */
 } src;
 
 /* 1: a line (without '\n', *nl says whether one ended it); 0: end; <0 status. */
 static int src_next(src *s, const char **p, size_t *n, int *nl)
 {
     if (s->f) {
+        if (s->limit >= 0 && s->done >= s->limit) return 0;
         errno = 0;
         ssize_t k = getline(&s->buf, &s->cap, s->f);
         if (k < 0) {
@@ -556,7 +560,7 @@ static int finish(loader *L, char *err, size_t errlen)
     long *remap = NULL;
     int rc = TR_OK;
 
-    if (ds->n == 0) {
+    if (ds->n == 0 && !L->part) {
         if (ds->stats.skipped)
             return tr_errorf(err, errlen, TR_ETOOFEW, "%s: no records kept (%zu bad lines skipped)",
                              L->name, ds->stats.skipped);
@@ -576,7 +580,7 @@ static int finish(loader *L, char *err, size_t errlen)
     for (size_t m = 0; m < M; m++) {
         remap[m] = -1;
         if (!mentions[m]) continue; /* named only by skipped records */
-        if (ds->n >= TR_TYPO_MIN_RECORDS && mentions[m] == 1 && labelled[m] == 1) {
+        if (!L->part && ds->n >= TR_TYPO_MIN_RECORDS && mentions[m] == 1 && labelled[m] == 1) {
             char msg[512];
             const entry *x = &L->ent[first[m]];
             snprintf(msg, sizeof msg,
@@ -598,8 +602,8 @@ static int finish(loader *L, char *err, size_t errlen)
     }
     ds->n_models = keep;
     size_t cells = ds->n * (keep ? keep : 1);
-    ds->scores = tr_mallocarray(cells, sizeof(float));
-    ds->costs = tr_mallocarray(cells, sizeof(float));
+    ds->scores = tr_mallocarray(cells ? cells : 1, sizeof(float));
+    ds->costs = tr_mallocarray(cells ? cells : 1, sizeof(float));
     if (!ds->scores || !ds->costs) { rc = tr_errorf(err, errlen, TR_ENOMEM, "out of memory"); goto done; }
     for (size_t i = 0; i < cells; i++) ds->scores[i] = ds->costs[i] = NAN;
     for (size_t e = 0; e < L->n_ent; e++) {
@@ -651,13 +655,14 @@ static int take_options(const tr_load_options *opt, tr_load_options *o, char *er
     return rc;
 }
 
-static int load_src(src *s, const char *path, const char *name, const tr_load_options *opt,
-                    tr_dataset **out, char *err, size_t errlen)
+static int load_src(src *s, const char *path, const char *name, uint32_t first_line, int part,
+                    const tr_load_options *opt, tr_dataset **out, char *err, size_t errlen)
 {
     loader L;
     memset(&L, 0, sizeof L);
     L.name = name;
     L.opt = opt;
+    L.part = part;
     int skip = opt && opt->skip_bad;
     int rc = TR_OK;
     tr_dataset *ds = tr_calloc(1, sizeof *ds);
@@ -668,7 +673,7 @@ static int load_src(src *s, const char *path, const char *name, const tr_load_op
         goto fail;
     }
     L.ds = ds;
-    uint32_t lineno = 0;
+    uint32_t lineno = first_line - 1;
     long long next_progress = 1 << 20;
     const char *p;
     size_t n;
@@ -745,6 +750,7 @@ int tr_dataset_load(const char *path, const tr_load_options *opt, tr_dataset **o
     if (rc) return rc;
     src s = {0};
     s.total = -1;
+    s.limit = -1;
     int is_stdin = !strcmp(path, "-");
     s.f = is_stdin ? stdin : fopen(path, "rb");
     if (!s.f) return tr_errorf(err, errlen, TR_EIO, "%s: cannot open: %s", path, strerror(errno));
@@ -756,7 +762,7 @@ int tr_dataset_load(const char *path, const tr_load_options *opt, tr_dataset **o
         }
         if (S_ISREG(st.st_mode)) s.total = (long long)st.st_size;
     }
-    rc = load_src(&s, path, is_stdin ? "<stdin>" : path, &o, out, err, errlen);
+    rc = load_src(&s, path, is_stdin ? "<stdin>" : path, 1, 0, &o, out, err, errlen);
     free(s.buf); /* getline's buffer: libc's malloc */
     if (!is_stdin) fclose(s.f);
     return rc;
@@ -775,8 +781,35 @@ int tr_dataset_load_mem(const char *buf, size_t len, const char *name,
     s.mem = buf;
     s.len = len;
     s.total = (long long)len;
+    s.limit = -1;
     if (!name) name = "<memory>";
-    return load_src(&s, name, name, &o, out, err, errlen);
+    return load_src(&s, name, name, 1, 0, &o, out, err, errlen);
+}
+
+int tr_dataset_load_range(const char *path, uint64_t begin, uint64_t end, uint32_t first_line,
+                          const tr_load_options *opt, tr_dataset **out, char *err, size_t errlen)
+{
+    if (!out) return tr_errorf(err, errlen, TR_EINVAL, "tr_dataset_load_range: out is NULL");
+    *out = NULL;
+    if (!path || end < begin || first_line == 0)
+        return tr_errorf(err, errlen, TR_EINVAL, "tr_dataset_load_range: bad arguments");
+    tr_load_options o;
+    int rc = take_options(opt, &o, err, errlen);
+    if (rc) return rc;
+    src s = {0};
+    s.f = fopen(path, "rb");
+    if (!s.f) return tr_errorf(err, errlen, TR_EIO, "%s: cannot open: %s", path, strerror(errno));
+    if (fseeko(s.f, (off_t)begin, SEEK_SET)) {
+        int e = errno;
+        fclose(s.f);
+        return tr_errorf(err, errlen, TR_EIO, "%s: cannot seek to byte %llu: %s", path,
+                         (unsigned long long)begin, strerror(e));
+    }
+    s.total = s.limit = (long long)(end - begin);
+    rc = load_src(&s, path, path, first_line, 1, &o, out, err, errlen);
+    free(s.buf); /* getline's buffer: libc's malloc */
+    fclose(s.f);
+    return rc;
 }
 
 void tr_dataset_free(tr_dataset *ds)

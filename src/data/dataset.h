@@ -59,4 +59,13 @@ int tr_dataset_load_mem(const char *buf, size_t len, const char *name,
                         const tr_load_options *opt, tr_dataset **out,
                         char *err, size_t errlen);
 
+/* Load the lines of path's bytes [begin, end) (both at line starts; see
+ * dist/byte_range.h), numbering them from first_line in messages and
+ * records, as one part of a file split between processes: an empty part
+ * is a dataset of 0 records, and the check that refuses a model labelled in
+ * only one record is left to the caller, who sees every part.  Otherwise
+ * as tr_dataset_load.  *out owned by the caller: tr_dataset_free. */
+int tr_dataset_load_range(const char *path, uint64_t begin, uint64_t end, uint32_t first_line,
+                          const tr_load_options *opt, tr_dataset **out, char *err, size_t errlen);
+
 #endif

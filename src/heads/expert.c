@@ -20,12 +20,10 @@
 #include "base/util.h"
 #include "kernels/gemv.h"
 
-#define BLOCK 2048
+#define BLOCK TR_EXPERT_BLOCK
 
-/* G (D x D, D = d+1, upper triangle, double) += sign * [Xr 1]^T [Xr 1] over
- * the rows idx[0..nidx).  buf: BLOCK*(d+1) floats, gb: D*D floats. */
-static void gram_add(const float *X, size_t d, const size_t *idx, size_t nidx,
-                     double sign, double *G, float *buf, float *gb)
+void tr_expert_gram_add(const float *X, size_t d, const size_t *idx, size_t nidx,
+                        double sign, double *G, float *buf, float *gb)
 {
     size_t D = d + 1;
     for (size_t s = 0; s < nidx; s += BLOCK) {
@@ -39,6 +37,27 @@ static void gram_add(const float *X, size_t d, const size_t *idx, size_t nidx,
         for (size_t a = 0; a < D; a++)
             for (size_t b = a; b < D; b++) G[a * D + b] += sign * gb[a * D + b];
     }
+}
+
+int tr_expert_solve(const double *A, const double *rhs0, size_t d, size_t nl, double alpha,
+                    double *A2, double *rhs, float *w, size_t model, char *err, size_t errlen)
+{
+    size_t D = d + 1;
+    memcpy(A2, A, D * D * sizeof *A2);
+    memcpy(rhs, rhs0, D * sizeof *rhs);
+    /* a tiny ridge on the intercept too keeps a 1-row fit positive definite */
+    A2[d * D + d] += 1e-9 * (double)nl + 1e-12;
+    for (size_t a = 0; a < d; a++) A2[a * D + a] += alpha;
+    /* the upper triangle in row-major order is the lower one in
+     * column-major: no transposed copy inside LAPACKE */
+    lapack_int info = LAPACKE_dposv(LAPACK_COL_MAJOR, 'L', (lapack_int)D, 1, A2,
+                                    (lapack_int)D, rhs, (lapack_int)D);
+    if (info != 0)
+        return tr_errorf(err, errlen, TR_EDEP,
+                         "ridge head of model %zu: LAPACKE_dposv info %d (%zu labelled rows, alpha %g)",
+                         model, (int)info, nl, alpha);
+    for (size_t a = 0; a < D; a++) w[a] = (float)rhs[a];
+    return TR_OK;
 }
 
 int tr_expert_fit(const float *X, size_t d, const float *V, size_t M,
@@ -67,7 +86,7 @@ int tr_expert_fit(const float *X, size_t d, const float *V, size_t M,
         rows = all;
     }
     memset(G, 0, D * D * sizeof *G);
-    gram_add(X, d, rows, nrows, 1.0, G, buf, gb);
+    tr_expert_gram_add(X, d, rows, nrows, 1.0, G, buf, gb);
 
     for (size_t m = 0; m < M; m++) {
         for (size_t a = 0; a < na; a++) memset(Ws[a] + m * D, 0, D * sizeof(float));
@@ -81,13 +100,11 @@ int tr_expert_fit(const float *X, size_t d, const float *V, size_t M,
             memcpy(A, G, D * D * sizeof *A);
         } else if (nm < nl) {
             memcpy(A, G, D * D * sizeof *A);
-            gram_add(X, d, miss, nm, -1.0, A, buf, gb);
+            tr_expert_gram_add(X, d, miss, nm, -1.0, A, buf, gb);
         } else {
             memset(A, 0, D * D * sizeof *A);
-            gram_add(X, d, lab, nl, 1.0, A, buf, gb);
+            tr_expert_gram_add(X, d, lab, nl, 1.0, A, buf, gb);
         }
-        /* a tiny ridge on the intercept too keeps a 1-row fit positive definite */
-        A[d * D + d] += 1e-9 * (double)nl + 1e-12;
         memset(rhs0, 0, D * sizeof *rhs0);
         for (size_t r = 0; r < nl; r++) {
             size_t i = lab[r];
@@ -96,23 +113,8 @@ int tr_expert_fit(const float *X, size_t d, const float *V, size_t M,
             for (size_t a = 0; a < d; a++) rhs0[a] += res * x[a];
             rhs0[d] += res;
         }
-        for (size_t k = 0; k < na; k++) {
-            memcpy(A2, A, D * D * sizeof *A2);
-            memcpy(rhs, rhs0, D * sizeof *rhs);
-            for (size_t a = 0; a < d; a++) A2[a * D + a] += alphas[k];
-            /* the upper triangle in row-major order is the lower one in
-             * column-major: no transposed copy inside LAPACKE */
-            lapack_int info = LAPACKE_dposv(LAPACK_COL_MAJOR, 'L', (lapack_int)D, 1, A2,
-                                            (lapack_int)D, rhs, (lapack_int)D);
-            if (info != 0) {
-                rc = tr_errorf(err, errlen, TR_EDEP,
-                               "ridge head of model %zu: LAPACKE_dposv info %d (%zu labelled rows, alpha %g)",
-                               m, (int)info, nl, alphas[k]);
-                goto fail;
-            }
-            float *w = Ws[k] + m * D;
-            for (size_t a = 0; a < D; a++) w[a] = (float)rhs[a];
-        }
+        for (size_t k = 0; k < na; k++)
+            if ((rc = tr_expert_solve(A, rhs0, d, nl, alphas[k], A2, rhs, Ws[k] + m * D, m, err, errlen))) goto fail;
     }
     rc = TR_OK;
 fail:

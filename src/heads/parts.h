@@ -20,6 +20,10 @@
 void tr_prior_fit(const float *V, size_t M, const int32_t *y, size_t T,
                   const size_t *rows, size_t nrows, double k0, float *mu,
                   float *g, float *cnt);
+/* The same from label sums and counts per task x model (T x M each, e.g.
+ * added up over several machines): g_m from their totals. */
+void tr_prior_from_sums(const double *sum, const double *num, size_t T, size_t M, double k0,
+                        float *mu, float *g);
 
 /* ---- gate.c */
 /* The k most probable tasks of p (T values; ties -> lower index) into
@@ -46,6 +50,20 @@ int tr_expert_fit(const float *X, size_t d, const float *V, size_t M,
                   const float *base, const int32_t *y, const size_t *rows,
                   size_t nrows, const double *alphas, size_t na, float *const *Ws,
                   char *err, size_t errlen);
+/* Rows gathered per SSYRK call by tr_expert_gram_add. */
+#define TR_EXPERT_BLOCK 2048
+/* G (D x D, D = d+1, upper triangle, double) += sign * [Xr 1]^T [Xr 1] over
+ * the rows idx[0..nidx) of X (n x d).  buf: TR_EXPERT_BLOCK*(d+1) floats,
+ * gb: D*D floats, both scratch. */
+void tr_expert_gram_add(const float *X, size_t d, const size_t *idx, size_t nidx,
+                        double sign, double *G, float *buf, float *gb);
+/* One model's ridge weights w (d+1 floats) from its normal equations: A
+ * (D x D upper triangle, the Gram matrix of its nl labelled rows) and rhs0
+ * (D), with penalty alpha on the first d weights and a tiny one on the
+ * intercept.  A2 (D x D) and rhs (D) are scratch.  TR_EDEP naming 'model'
+ * when LAPACK fails. */
+int tr_expert_solve(const double *A, const double *rhs0, size_t d, size_t nl, double alpha,
+                    double *A2, double *rhs, float *w, size_t model, char *err, size_t errlen);
 /* out[m] += W[m,:d] . x + W[m,d] for models whose out[m] is not NaN;
  * corr: M floats of the caller's scratch. */
 void tr_expert_apply(const float *W, size_t d, size_t M, const float *x, float *out, float *corr);
@@ -81,6 +99,12 @@ void tr_knn_combine(const float *Ss, size_t M, const uint32_t *lo, const uint32_
 void tr_cost_fit_len(const float *C, const float *lens, size_t M,
                      const int32_t *y, size_t T, const size_t *rows,
                      size_t nrows, double k0, float *ab, float *res, float *cmin);
+/* The same from sums over the costed rows: len5 (M x 5: count, sum of
+ * lengths, of costs, of squared lengths, of length x cost), cmin_obs (M
+ * least costs), and per task x model (T x M) the sum of costs sc, their
+ * count nc and the sum of those rows' lengths sl. */
+void tr_cost_len_from_sums(const double *len5, const double *cmin_obs, const double *sc, const double *nc,
+                           const double *sl, size_t M, size_t T, double k0, float *ab, float *res, float *cmin);
 
 /* ---- calibrate.c */
 enum { TR_CAL_IDENTITY = 0, TR_CAL_PLATT = 1, TR_CAL_ISOTONIC = 2 };

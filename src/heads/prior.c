@@ -7,6 +7,26 @@
 #include <math.h>
 #include <string.h>
 
+/* One task's shrunk mean from its label sum and count and the model's
+ * global mean g. */
+static float prior_cell(double sum, double num, float g, double k0)
+{
+    if (isnan(g)) return NAN;
+    if (k0 <= 0 && num == 0) return g;
+    return (float)((sum + k0 * g) / (num + k0));
+}
+
+void tr_prior_from_sums(const double *sum, const double *num, size_t T, size_t M, double k0,
+                        float *mu, float *g)
+{
+    for (size_t m = 0; m < M; m++) {
+        double s = 0, c = 0;
+        for (size_t t = 0; t < T; t++) { s += sum[t * M + m]; c += num[t * M + m]; }
+        g[m] = c > 0 ? (float)(s / c) : NAN;
+        for (size_t t = 0; t < T; t++) mu[t * M + m] = prior_cell(sum[t * M + m], num[t * M + m], g[m], k0);
+    }
+}
+
 void tr_prior_fit(const float *V, size_t M, const int32_t *y, size_t T,
                   const size_t *rows, size_t nrows, double k0, float *mu,
                   float *g, float *cnt)
@@ -41,10 +61,7 @@ void tr_prior_fit(const float *V, size_t M, const int32_t *y, size_t T,
                 if (!isnan(v)) { sum[t - t0] += v; num[t - t0] += 1; }
             }
             for (size_t t = 0; t < tn; t++) {
-                float *o = &mu[(t0 + t) * M + m];
-                if (isnan(g[m])) *o = NAN;
-                else *o = (float)((sum[t] + k0 * g[m]) / (num[t] + k0));
-                if (k0 <= 0 && num[t] == 0) *o = g[m];
+                mu[(t0 + t) * M + m] = prior_cell(sum[t], num[t], g[m], k0);
                 if (cnt) cnt[(t0 + t) * M + m] = (float)num[t];
             }
         }

@@ -707,8 +707,17 @@ static int taxonomy(const tr_dataset *ds, const tr_train_options *o, const stage
     return tr_taxonomy_json(&in, report, err, errlen);
 }
 
-int tr_discover(const tr_dataset *ds, const tr_train_options *opt, tr_router **out, char **report,
-                char *err, size_t errlen)
+/* Hand stage 1's tasks of the training records to the caller (tr_train_tasks). */
+static void take_membership(stage1 *s, int32_t **membership, size_t *n)
+{
+    if (!membership) return;
+    *membership = s->membership;
+    *n = s->n;
+    s->membership = NULL;
+}
+
+static int discover(const tr_dataset *ds, const tr_train_options *opt, tr_router **out, char **report,
+                    int32_t **membership, size_t *n_membership, char *err, size_t errlen)
 {
     if (!out) return tr_errorf(err, errlen, TR_EINVAL, "tr_discover: out is NULL");
     *out = NULL;
@@ -729,16 +738,25 @@ int tr_discover(const tr_dataset *ds, const tr_train_options *opt, tr_router **o
     if (rc) {
         tr_router_close(*out);
         *out = NULL;
+    } else {
+        take_membership(&s, membership, n_membership);
     }
     progress(opt, "done", 1);
     stage1_clear(&s);
     return rc;
 }
 
+int tr_discover(const tr_dataset *ds, const tr_train_options *opt, tr_router **out, char **report,
+                char *err, size_t errlen)
+{
+    return discover(ds, opt, out, report, NULL, NULL, err, errlen);
+}
+
 /* cur: the current router the caller holds (named cur_name), or NULL:
  * then opt->warm_start's file, or a cold run. */
 static int train_warm(const tr_dataset *ds, const tr_train_options *opt, const tr_router *cur, const char *cur_name,
-                      const tr_warm_params *wp, tr_router **out, char **drift, char *err, size_t errlen)
+                      const tr_warm_params *wp, tr_router **out, char **drift, int32_t **membership,
+                      size_t *n_membership, char *err, size_t errlen)
 {
     if (ds->n_models == 0)
         return tr_errorf(err, errlen, TR_ETOOFEW, "%s: no record has scores: training needs per-model scores "
@@ -808,6 +826,7 @@ static int train_warm(const tr_dataset *ds, const tr_train_options *opt, const t
         goto done;
     }
     if (drift) *drift = tr_warm_take_drift(warm);
+    take_membership(&s, membership, n_membership);
     *out = r;
     r = NULL;
 done:
@@ -834,7 +853,7 @@ static int train_entry(const char *fn, const tr_dataset *ds, const tr_train_opti
     int rc = tr_train_options_take(opt, &o, err, errlen);
     if (rc) return rc;
     int blas = blas_enter(o.pub.blas_threads);
-    rc = train_warm(ds, &o.pub, cur, cur_name, wp, out, drift, err, errlen);
+    rc = train_warm(ds, &o.pub, cur, cur_name, wp, out, drift, NULL, NULL, err, errlen);
     blas_leave(o.pub.blas_threads, blas);
     return rc;
 }
@@ -879,4 +898,26 @@ int tr_train_warm_start(const tr_dataset *ds, const tr_router *current, const tr
     wp.refit_embedder = w.refit_embedder;
     wp.match.min_score = w.match_min_score;
     return train_entry("tr_train_warm_start", ds, &x.pub, current, w.current_name, &wp, out, drift, err, errlen);
+}
+
+int tr_train_tasks(const tr_dataset *ds, const tr_train_options *opt, int heads, tr_router **out,
+                   char **report, int32_t **membership, size_t *n, char *err, size_t errlen)
+{
+    if (!membership || !n) return tr_errorf(err, errlen, TR_EINVAL, "tr_train_tasks: membership is NULL");
+    *membership = NULL;
+    *n = 0;
+    if (!heads) return discover(ds, opt, out, report, membership, n, err, errlen);
+    if (report) *report = NULL;
+    if (!out) return tr_errorf(err, errlen, TR_EINVAL, "tr_train_tasks: out is NULL");
+    *out = NULL;
+    if (!ds) return tr_errorf(err, errlen, TR_EINVAL, "tr_train_tasks: ds is NULL");
+    tr_train_options_x o;
+    int rc = tr_train_options_take(opt, &o, err, errlen);
+    if (rc) return rc;
+    if (o.pub.warm_start)
+        return tr_errorf(err, errlen, TR_EINVAL, "tr_train_tasks: no warm start here (tr_train_warm)");
+    int blas = blas_enter(o.pub.blas_threads);
+    rc = train_warm(ds, &o.pub, NULL, NULL, NULL, out, NULL, membership, n, err, errlen);
+    blas_leave(o.pub.blas_threads, blas);
+    return rc;
 }

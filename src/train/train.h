@@ -47,4 +47,13 @@ int tr_train_options_take(const tr_train_options *opt, tr_train_options_x *x, ch
 int tr_train_warm(const tr_dataset *ds, const tr_train_options *opt, const tr_warm_params *wp,
                   tr_router **out, char **drift, char *err, size_t errlen);
 
+/* A cold tr_train (heads 1) or tr_discover (heads 0; report as there)
+ * that also hands over the task stage 1 gave each training record:
+ * *membership (owned by the caller: tr_free) has *n entries, one per
+ * record of tr_dataset_train_indices(ds, opt->use_all) in that order.  The
+ * distributed trainer keeps these tasks for the sample's prompts.  No
+ * warm start (TR_EINVAL).  Borrows ds, opt; *out as tr_train's. */
+int tr_train_tasks(const tr_dataset *ds, const tr_train_options *opt, int heads, tr_router **out,
+                   char **report, int32_t **membership, size_t *n, char *err, size_t errlen);
+
 #endif
