@@ -183,6 +183,20 @@ static void test_journal(void **state)
     assert_true(isnan(e.score));
     assert_string_equal(e.by, "judge");
     tr_journal_entry_free(&e);
+    /* verifications: a confidence, and none (the verifier said neither yes nor no) */
+    for (int none = 0; none < 2; none++) {
+        tr_journal_entry v = {.kind = TR_JOURNAL_VERIFY, .id = "q1", .model = "m", .verifier = "v", .k = 4,
+                              .confidence = none ? NAN : 0.75, .usd = 0.002};
+        size_t lv;
+        char *V = tr_journal_format(&v, &lv);
+        assert_non_null(V);
+        assert_int_equal(tr_journal_parse(V, lv - 1, &e, err, sizeof err), TR_OK);
+        assert_int_equal(e.kind, TR_JOURNAL_VERIFY);
+        assert_string_equal(e.verifier, "v");
+        assert_true(e.k == 4 && e.usd == 0.002 && (none ? isnan(e.confidence) : e.confidence == 0.75));
+        tr_journal_entry_free(&e);
+        tr_free(V);
+    }
     /* a whole journal, then the same with its last line torn anywhere */
     char buf[2048];
     int n = snprintf(buf, sizeof buf, "%s%s%s", A, S, A);
@@ -206,6 +220,9 @@ static void test_journal(void **state)
     static const char *const bad[] = {"{\"kind\":\"score\",\"id\":\"x\",\"model\":\"m\",\"by\":\"judge\",\"score\":2,\"usd\":null}",
                                       "{\"kind\":\"answer\",\"id\":\"x\",\"model\":\"m\",\"answer\":\"a\",\"prompt_tokens\":1.5,"
                                       "\"completion_tokens\":1,\"usd\":0,\"estimated\":false}",
+                                      "{\"kind\":\"verify\",\"id\":\"x\",\"model\":\"m\",\"verifier\":\"v\",\"k\":4,"
+                                      "\"confidence\":1.5,\"usd\":0}",
+                                      "{\"kind\":\"verify\",\"id\":\"x\",\"model\":\"m\",\"k\":4,\"confidence\":1,\"usd\":0}",
                                       "{\"kind\":\"other\",\"id\":\"x\",\"model\":\"m\"}", "{\"kind\":\"score\",\"id\":\"\"}"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_int_equal(tr_journal_parse(bad[i], strlen(bad[i]), &e, err, sizeof err), TR_EFORMAT);

@@ -21,9 +21,11 @@
 #include "label/journal.h"
 #include "label/sample.h"
 #include "taskroute.h"
+#include "upstream/verify.h"
 
 #define DEFAULT_OUT_TOKENS 256
 #define DEFAULT_THREADS 8
+#define DEFAULT_VERIFY_K 4   /* the serving cascade's default k */
 
 static void help(FILE *f)
 {
@@ -47,6 +49,11 @@ static void help(FILE *f)
             "  --judge MODEL          LLM-as-judge through the table (docs/label.md has its prompt)\n"
             "  --scorer 'CMD'         a program reading {prompt, answer, reference} JSON lines\n"
             "                         and writing one score in [0, 1] (or null) per line\n"
+            "verifier confidences (for `taskroute tune-cascade`, docs/cascade.md):\n"
+            "  --verify               ask the verifier about every answer, as the serving\n"
+            "                         cascade does; its confidence goes in \"verify\"\n"
+            "  --verify-samples K     samples per verification, 1..16 [%d]\n"
+            "  --verifier MODEL       the table entry that verifies [each model itself]\n"
             "calls:\n"
             "  --concurrency N        calls in flight in all (each model also within its\n"
             "                         max_concurrency) [%d]\n"
@@ -65,7 +72,7 @@ static void help(FILE *f)
             "  --seed N               random, ties and strata order [42]\n"
             "  --print-sample         print the chosen ids in order and exit\n"
             "  -q, --quiet            no progress, warnings or summary\n",
-            DEFAULT_THREADS, DEFAULT_OUT_TOKENS);
+            DEFAULT_VERIFY_K, DEFAULT_THREADS, DEFAULT_OUT_TOKENS);
 }
 
 static void on_int(int s)
@@ -186,7 +193,7 @@ static int on_journal(void *ctx, const tr_journal_entry *e)
         p->usd = e->usd;
         p->estimated = e->estimated;
         L->spent_before += e->usd;
-    } else {
+    } else if (e->kind == TR_JOURNAL_SCORE) {
         /* a verdict of another scorer (the command line changed) is not this run's */
         const char *want = L->judge_entry >= 0 ? "judge" : L->scorer_cmd ? "scorer" : "";
         if (strcmp(e->by, want) || p->state != PAIR_ANSWERED || p->scored) { r->ignored++; return TR_OK; }
@@ -194,6 +201,20 @@ static int on_journal(void *ctx, const tr_journal_entry *e)
         p->score = e->score;
         p->judge_usd = e->usd;
         if (!isnan(e->usd)) L->spent_before += e->usd;
+    } else if (e->kind == TR_JOURNAL_VERIFY) {
+        /* another verifier's or another k's confidence (the command line changed) is not this run's */
+        const char *want = L->verifier_entry >= 0 ? L->verifier_name : L->models[m];
+        if (!L->verify || strcmp(e->verifier, want) || e->k != L->verify_k || p->state != PAIR_ANSWERED || p->verified) {
+            r->ignored++;
+            return TR_OK;
+        }
+        p->verified = 1;
+        p->conf = e->confidence;
+        p->verify_usd = e->usd;
+        L->spent_before += e->usd;
+    } else {
+        r->ignored++;
+        return TR_OK;
     }
     r->used++;
     return TR_OK;
@@ -373,9 +394,10 @@ static void dry_run(label_run *L)
         pairs += n;
     }
     printf("%-28s %8zu %14s %14s %12.4f\n", "total", pairs, "", "", total);
-    printf("estimate: input tokens by %s, %ld output tokens per answer (%s)%s; already paid (journal): $%.4f\n",
+    printf("estimate: input tokens by %s, %ld output tokens per answer (%s)%s%s; already paid (journal): $%.4f\n",
            L->router ? "the router's tokenizer" : "bytes / 4", out_tok, L->max_tokens > 0 ? "--max-tokens" : "default",
-           L->judge_entry >= 0 ? ", judge calls included" : "", L->spent_before);
+           L->judge_entry >= 0 ? ", judge calls included" : "", L->verify ? ", verifications included" : "",
+           L->spent_before);
 }
 
 static void summary(label_run *L)
@@ -383,8 +405,9 @@ static void summary(label_run *L)
     if (cli_quiet) return;
     fprintf(stderr, "%-28s %9s %7s %11s %10s", "model", "answered", "failed", "mean score", "USD");
     if (L->judge_entry >= 0) fprintf(stderr, " %10s %10s", "judge USD", "malformed");
+    if (L->verify) fprintf(stderr, " %9s %9s %10s", "verified", "vfailed", "verify USD");
     fputc('\n', stderr);
-    double tot = 0, jtot = 0;
+    double tot = 0, jtot = 0, vtot = 0;
     for (size_t m = 0; m < L->n_models; m++) {
         const label_model_stats *s = &L->stats[m];
         fprintf(stderr, "%-28s %9lu %7lu ", L->models[m], s->answered, s->failed);
@@ -392,13 +415,16 @@ static void summary(label_run *L)
         else fprintf(stderr, "%11s", "-");
         fprintf(stderr, " %10.4f", s->usd);
         if (L->judge_entry >= 0) fprintf(stderr, " %10.4f %10lu", s->judge_usd, s->judge_malformed);
+        if (L->verify) fprintf(stderr, " %9lu %9lu %10.4f", s->verified, s->verify_failed, s->verify_usd);
         if (s->estimated) fprintf(stderr, "  (%lu costs estimated)", s->estimated);
         fputc('\n', stderr);
         tot += s->usd;
         jtot += s->judge_usd;
+        vtot += s->verify_usd;
     }
-    fprintf(stderr, "taskroute label: this run: %zu records written, $%.4f spent (answers $%.4f, judge $%.4f); "
-            "in all $%.4f; %s\n", L->records_written, tot + jtot, tot, jtot, L->spent, L->out_path);
+    fprintf(stderr, "taskroute label: this run: %zu records written, $%.4f spent (answers $%.4f, judge $%.4f, "
+            "verifier $%.4f); in all $%.4f; %s\n", L->records_written, tot + jtot + vtot, tot, jtot, vtot, L->spent,
+            L->out_path);
 }
 
 /* ---------------------------------------------------------------- main */
@@ -406,11 +432,11 @@ static void summary(label_run *L)
 int cmd_label(int argc, char **argv)
 {
     const char *upstreams = NULL, *out_path = NULL, *models_arg = NULL, *ref = NULL, *match_s = NULL,
-               *judge = NULL, *scorer = NULL, *router_path = NULL, *strategy_s = NULL;
-    long concurrency = DEFAULT_THREADS, max_tokens = 0, sample = -1;
+               *judge = NULL, *scorer = NULL, *router_path = NULL, *strategy_s = NULL, *verifier = NULL;
+    long concurrency = DEFAULT_THREADS, max_tokens = 0, sample = -1, verify_k = -1;
     double tolerance = 1e-6, temperature = 0, max_spend = INFINITY;
     unsigned long long seed = 42;
-    int dry = 0, keep = 0, print_sample = 0;
+    int dry = 0, keep = 0, print_sample = 0, verify = 0;
     static const struct option longopts[] = {
         {"upstreams", required_argument, 0, 'U'}, {"output", required_argument, 0, 'o'},
         {"models", required_argument, 0, 'm'}, {"reference", required_argument, 0, 'r'},
@@ -422,6 +448,8 @@ int cmd_label(int argc, char **argv)
         {"sample", required_argument, 0, 's'}, {"strategy", required_argument, 0, 'y'},
         {"router", required_argument, 0, 'R'}, {"seed", required_argument, 0, 'e'},
         {"print-sample", no_argument, 0, 'P'}, {"quiet", no_argument, 0, 'q'},
+        {"verify", no_argument, 0, 'V'}, {"verify-samples", required_argument, 0, 'K'},
+        {"verifier", required_argument, 0, 'W'},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
     };
     int c;
@@ -447,6 +475,9 @@ int cmd_label(int argc, char **argv)
         case 'R': router_path = optarg; break;
         case 'e': if (cli_parse_u64("label", "--seed", optarg, &seed)) return TR_EXIT_USAGE; break;
         case 'P': print_sample = 1; break;
+        case 'V': verify = 1; break;
+        case 'K': if (cli_parse_int("label", "--verify-samples", optarg, 1, TR_VERIFY_MAX_K, &verify_k)) return TR_EXIT_USAGE; break;
+        case 'W': verifier = optarg; break;
         case 'q': cli_quiet = 1; break;
         case 'h': help(stdout); return TR_EXIT_OK;
         default: help(stderr); return TR_EXIT_USAGE;
@@ -477,11 +508,16 @@ int cmd_label(int argc, char **argv)
             return cli_fail("label", TR_EXIT_USAGE, "nothing scores the answers: give --reference FIELD (with --match), "
                             "--judge MODEL or --scorer 'CMD'");
     }
+    if ((verifier || verify_k > 0) && !verify)
+        return cli_fail("label", TR_EXIT_USAGE, "%s needs --verify", verifier ? "--verifier" : "--verify-samples");
     if (!out_path) out_path = "-";
 
     label_run L;
     memset(&L, 0, sizeof L);
     L.judge_entry = -1;
+    L.verifier_entry = -1;
+    L.verify = verify;
+    L.verify_k = verify_k > 0 ? (int)verify_k : DEFAULT_VERIFY_K;
     L.match = match;
     L.use_match = !judge && !scorer;
     L.tolerance = tolerance;
@@ -557,8 +593,14 @@ int cmd_label(int argc, char **argv)
             goto done;
         }
         L.judge_name = judge;
-        for (size_t m = 0; m <= L.n_models; m++) {
-            int e = m < L.n_models ? L.model_entry[m] : L.judge_entry;
+        if (verifier && (L.verifier_entry = tr_upstream_table_find(L.table, verifier)) < 0) {
+            free(dup);
+            rc = cli_fail("label", TR_EXIT_USAGE, "--verifier: '%s' is not in the upstream table %s", verifier, upstreams);
+            goto done;
+        }
+        L.verifier_name = verifier;
+        for (size_t m = 0; m <= L.n_models + 1; m++) {
+            int e = m < L.n_models ? L.model_entry[m] : m == L.n_models ? L.judge_entry : L.verifier_entry;
             if (e >= 0 && !L.table->u[e].has_price) {
                 free(dup);
                 rc = cli_fail("label", TR_EXIT_USAGE, "model '%s' has no \"price\" in %s: label records what each "
@@ -605,7 +647,8 @@ int cmd_label(int argc, char **argv)
     L.pairs = calloc(L.n_items * L.n_models, sizeof *L.pairs);
     L.stats = calloc(L.n_models, sizeof *L.stats);
     if (!L.pairs || !L.stats) { rc = cli_fail("label", TR_EXIT_ERR, "out of memory"); goto done; }
-    for (size_t k = 0; k < L.n_items * L.n_models; k++) L.pairs[k].score = L.pairs[k].judge_usd = NAN;
+    for (size_t k = 0; k < L.n_items * L.n_models; k++)
+        L.pairs[k].score = L.pairs[k].judge_usd = L.pairs[k].conf = L.pairs[k].verify_usd = NAN;
     size_t jl = strlen(out_path) + 16;
     jpath = malloc(jl);
     snprintf(jpath, jl, "%s.journal", out_path);
@@ -646,7 +689,7 @@ int cmd_label(int argc, char **argv)
         unsigned left = 0;
         for (size_t m = 0; m < L.n_models; m++) {
             const label_pair *p = &L.pairs[i * L.n_models + m];
-            if (p->state == PAIR_ANSWERED && p->scored) continue;
+            if (p->state == PAIR_ANSWERED && p->scored && (!L.verify || p->verified)) continue;
             L.queue[L.n_queue++] = i * L.n_models + m;
             left++;
         }

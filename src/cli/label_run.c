@@ -8,7 +8,11 @@
  * spent, what the calls in flight may cost and this call's estimate stay
  * within it; calls in flight always finish and are recorded.
  *
- * Crash safety: every answer and every judge or scorer verdict is written
+ * With --verify each answer is then shown to the verifier (the model
+ * itself, or --verifier) through upstream/verify.h, the serving cascade's
+ * one verification, and its confidence goes into the record's "verify".
+ *
+ * Crash safety: every answer, verification and judge or scorer verdict is written
  * to the journal and flushed (fsync'd every 64 lines and at the end) as it
  * comes back, before the output record that uses it, so a run killed at
  * any point loses at most the calls in flight.  Records are appended to
@@ -33,6 +37,7 @@
 #include "label/judge.h"
 #include "router/router.h"
 #include "upstream/answer.h"
+#include "upstream/verify.h"
 
 #define SYNC_EVERY 64
 
@@ -48,6 +53,16 @@ long label_tokens(const label_run *L, const char *text)
     return (long)((n + 3) / 4);
 }
 
+/* The table entry that verifies candidate m's answers. */
+static int verifier_of(const label_run *L, size_t m)
+{
+    return L->verifier_entry >= 0 ? L->verifier_entry : L->model_entry[m];
+}
+
+/* Tokens of a verification request beyond the prompt and the answer: the
+ * markers and the instruction (verify.c's template). */
+#define VERIFY_OVERHEAD_TOKENS 40
+
 double label_estimate(const label_run *L, size_t i, size_t m)
 {
     const tr_upstream *u = &L->table->u[L->model_entry[m]];
@@ -59,6 +74,12 @@ double label_estimate(const label_run *L, size_t i, size_t m)
         /* the judge reads the prompt, the answer, the reference and its instructions; it replies briefly */
         double jin = in + out + 120 + (L->items[i].reference ? (double)label_tokens(L, L->items[i].reference) : 0);
         usd += (jin * j->price_in + 4 * j->price_out) / 1e6;
+    }
+    if (L->verify) {
+        /* one request reads the prompt and the answer once; k samples of at most 4 tokens each */
+        const tr_upstream *v = &L->table->u[verifier_of(L, m)];
+        double vin = in + out + VERIFY_OVERHEAD_TOKENS;
+        usd += (vin * v->price_in + 4.0 * L->verify_k * v->price_out) / 1e6;
     }
     return usd;
 }
@@ -86,7 +107,7 @@ static int journal_put(label_run *L, const tr_journal_entry *e)
 int label_write_record(label_run *L, size_t i)
 {
     const tr_label_item *it = &L->items[i];
-    cJSON *o = cJSON_CreateObject(), *sc, *co, *ans = NULL, *est = NULL, *jc = NULL;
+    cJSON *o = cJSON_CreateObject(), *sc, *co, *ans = NULL, *est = NULL, *jc = NULL, *vf = NULL, *vc = NULL;
     if (!o) return -1;
     cJSON_AddStringToObject(o, "id", it->id);
     cJSON_AddStringToObject(o, "prompt", it->prompt);
@@ -109,6 +130,15 @@ int label_write_record(label_run *L, size_t i)
         if (!isnan(p->judge_usd)) {
             if (!jc) jc = cJSON_AddObjectToObject(o, "judge_costs");
             cJSON_AddItemToObject(jc, L->models[m], cJSON_CreateNumber(p->judge_usd));
+        }
+        /* tune-cascade reads "verify"; a failed verification is an absent confidence */
+        if (!isnan(p->conf)) {
+            if (!vf) vf = cJSON_AddObjectToObject(o, "verify");
+            cJSON_AddItemToObject(vf, L->models[m], cJSON_CreateNumber(p->conf));
+        }
+        if (!isnan(p->verify_usd)) {
+            if (!vc) vc = cJSON_AddObjectToObject(o, "verify_costs");
+            cJSON_AddItemToObject(vc, L->models[m], cJSON_CreateNumber(p->verify_usd));
         }
     }
     char *s = cJSON_PrintUnformatted(o);
@@ -320,7 +350,64 @@ static void fatal(label_run *L, const char *fmt, const char *a)
     pthread_mutex_unlock(&L->mu);
 }
 
-/* Answer (unless answered) and score pair k.  Returns the USD it spent. */
+/* Ask pair k's verifier about its answer and journal what a paid reply
+ * said (a confidence, or none).  A call that failed is not journaled, so a
+ * re-run asks again; either way the pair counts as verified for this run
+ * and its confidence stays absent.  Returns the USD it spent. */
+static double verify_pair(label_run *L, size_t k)
+{
+    size_t i = k / L->n_models, m = k % L->n_models;
+    const tr_label_item *it = &L->items[i];
+    label_pair *p = &L->pairs[k];
+    label_model_stats *ms = &L->stats[m];
+    int v = verifier_of(L, m);
+    tr_upstream_call tmpl;
+    memset(&tmpl, 0, sizeof tmpl);
+    tmpl.table = L->table;
+    tr_upstream_result res;
+    memset(&res, 0, sizeof res);
+    double conf = NAN, cost = NAN;
+    char why[512];
+    int rc = tr_verify_run(L->client, &tmpl, v, it->prompt, p->answer ? p->answer : "", L->verify_k, &res, &conf,
+                           why, sizeof why);
+    int paid = res.outcome == TR_UPSTREAM_ANSWERED && res.status >= 200 && res.status < 300;
+    if (paid) {
+        const tr_upstream *u = &L->table->u[v];
+        double in = res.prompt_tokens >= 0 ? (double)res.prompt_tokens
+                                           : (double)(label_tokens(L, it->prompt) + label_tokens(L, p->answer ? p->answer : "") +
+                                                      VERIFY_OVERHEAD_TOKENS);
+        double out = res.completion_tokens >= 0 ? (double)res.completion_tokens : (double)L->verify_k;
+        cost = !isnan(res.usd) ? res.usd : (in * u->price_in + out * u->price_out) / 1e6;
+    }
+    tr_upstream_result_free(&res);
+    if (rc) conf = NAN;
+    if (paid) {
+        tr_journal_entry je = {.kind = TR_JOURNAL_VERIFY, .id = it->id, .model = L->models[m],
+                               .verifier = L->table->u[v].name, .k = L->verify_k, .confidence = conf, .usd = cost};
+        if (journal_put(L, &je)) { fatal(L, "cannot write the journal %s", L->journal_path); return cost; }
+    }
+    pthread_mutex_lock(&L->mu);
+    p->verified = 1;
+    p->conf = conf;
+    p->verify_usd = cost;
+    if (!isnan(cost)) ms->verify_usd += cost;
+    if (isnan(conf)) ms->verify_failed++;
+    else ms->verified++;
+    int warn = rc && ms->warned_fail++ < 3;
+    pthread_mutex_unlock(&L->mu);
+    if (warn && !cli_quiet) {
+        cli_progress_done();
+        fprintf(stderr, "taskroute label: verifier %s on %s's answer to '", L->table->u[v].name, L->models[m]);
+        cli_fputs_escaped(it->id, stderr);
+        fputs("': ", stderr);
+        cli_fputs_escaped(why, stderr);
+        fputc('\n', stderr);
+    }
+    return isnan(cost) ? 0 : cost;
+}
+
+/* Answer (unless answered), verify (with --verify) and score pair k.
+ * Returns the USD it spent. */
 static double do_pair(label_run *L, size_t k)
 {
     size_t i = k / L->n_models, m = k % L->n_models;
@@ -376,6 +463,10 @@ static double do_pair(label_run *L, size_t k)
                     "from %s and marked in cost_estimated\n", L->models[m],
                     L->router ? "the router's tokenizer" : "the bytes (4 per token; --router uses its tokenizer)");
         }
+    }
+    if (L->verify && p->state == PAIR_ANSWERED && !p->verified) {
+        spent += verify_pair(L, k);
+        if (L->fatal) return spent;
     }
     /* score */
     if (p->state != PAIR_ANSWERED || p->scored) return spent;
@@ -446,11 +537,27 @@ static double do_pair(label_run *L, size_t k)
     return spent;
 }
 
-/* A pair is settled when it failed, or it is answered and scored. */
+/* A pair is settled when it failed, or it is answered, scored and (with
+ * --verify) verified. */
 static int settled(const label_run *L, const label_pair *p)
 {
-    (void)L;
-    return p->state == PAIR_FAILED || (p->state == PAIR_ANSWERED && p->scored);
+    return p->state == PAIR_FAILED || (p->state == PAIR_ANSWERED && p->scored && (!L->verify || p->verified));
+}
+
+/* The table entries whose slots pair c's calls take (at most 3, distinct):
+ * its model when it needs an answer, the judge, its verifier. */
+static int slots_of(const label_run *L, size_t c, int *e)
+{
+    size_t m = c % L->n_models;
+    const label_pair *p = &L->pairs[c];
+    int n = 0, cand[3] = {p->state == PAIR_PENDING ? L->model_entry[m] : -1, L->judge_entry,
+                          L->verify && !p->verified ? verifier_of(L, m) : -1};
+    for (int a = 0; a < 3; a++) {
+        int dup = cand[a] < 0;
+        for (int b = 0; b < n && !dup; b++) dup = e[b] == cand[a];
+        if (!dup) e[n++] = cand[a];
+    }
+    return n;
 }
 
 /* Take the next pair whose model (and judge) has a free slot.  Caller holds
@@ -463,12 +570,10 @@ static int take(label_run *L, size_t *k, double *est)
         size_t c = L->queue[q];
         if (c == (size_t)-1) continue;
         size_t m = c % L->n_models;
-        int e = L->model_entry[m];
-        int needs_answer = L->pairs[c].state == PAIR_PENDING;
-        if (needs_answer && L->limit[e] > 0 && L->inflight[e] >= L->limit[e]) continue;
-        if (L->judge_entry >= 0 && L->limit[L->judge_entry] > 0 && L->inflight[L->judge_entry] >= L->limit[L->judge_entry])
-            continue;
-        double x = needs_answer || L->judge_entry >= 0 ? label_estimate(L, c / L->n_models, m) : 0;
+        int e[3], ns = slots_of(L, c, e), busy = 0;
+        for (int s = 0; s < ns && !busy; s++) busy = L->limit[e[s]] > 0 && L->inflight[e[s]] >= L->limit[e[s]];
+        if (busy) continue;
+        double x = ns ? label_estimate(L, c / L->n_models, m) : 0;
         if (L->spent + L->reserved + x > L->max_spend) {
             L->stop_spend = 1;
             return -1;
@@ -495,18 +600,14 @@ static void *worker(void *arg)
             continue;
         }
         if (t == 0) { pthread_cond_wait(&L->cv, &L->mu); continue; }
-        size_t m = k % L->n_models;
-        int e = L->model_entry[m];
-        int answer = L->pairs[k].state == PAIR_PENDING;
-        if (answer) L->inflight[e]++;
-        if (L->judge_entry >= 0) L->inflight[L->judge_entry]++;
+        int e[3], ns = slots_of(L, k, e);
+        for (int s = 0; s < ns; s++) L->inflight[e[s]]++;
         L->reserved += est;
         L->active++;
         pthread_mutex_unlock(&L->mu);
         double spent = do_pair(L, k);
         pthread_mutex_lock(&L->mu);
-        if (answer) L->inflight[e]--;
-        if (L->judge_entry >= 0) L->inflight[L->judge_entry]--;
+        for (int s = 0; s < ns; s++) L->inflight[e[s]]--;
         L->reserved -= est;
         L->spent += spent;
         L->active--;

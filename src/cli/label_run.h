@@ -26,11 +26,14 @@ typedef struct label_pair {
     int scored;                 /* judge/scorer: a score line is journaled */
     double score;               /* NaN: none */
     double judge_usd;           /* NaN: no judge call */
+    int verified;               /* --verify: the verifier was asked (or failed) */
+    double conf;                /* the verifier's confidence; NaN: none */
+    double verify_usd;          /* NaN: no paid verification */
 } label_pair;
 
 typedef struct label_model_stats {
-    unsigned long answered, failed, scored, judge_malformed, estimated;
-    double score_sum, usd, judge_usd;
+    unsigned long answered, failed, scored, judge_malformed, estimated, verified, verify_failed;
+    double score_sum, usd, judge_usd, verify_usd;
     int warned_usage, warned_fail;
 } label_model_stats;
 
@@ -53,6 +56,10 @@ typedef struct label_run {
     tr_match_kind match;
     double tolerance;
     const char *scorer_cmd;     /* NULL: none */
+    int verify;                 /* --verify: record the verifier's confidence per answer */
+    int verifier_entry;         /* -1: each model verifies itself */
+    const char *verifier_name;
+    int verify_k;               /* samples per verification */
     int keep_answers;
     long max_tokens;            /* 0: not sent */
     double temperature;         /* NaN: not sent */
@@ -94,7 +101,8 @@ extern volatile sig_atomic_t label_interrupted;
 
 /* Estimated tokens of text: the router's tokenizer, else bytes / 4. */
 long label_tokens(const label_run *L, const char *text);
-/* The estimated cost of answering item i with candidate m (and judging it). */
+/* The estimated cost of answering item i with candidate m (and judging
+ * and verifying it). */
 double label_estimate(const label_run *L, size_t i, size_t m);
 /* Write item i's record (all its pairs settled).  Caller holds io_mu. */
 int label_write_record(label_run *L, size_t i);

@@ -15,6 +15,7 @@ void tr_journal_entry_free(tr_journal_entry *e)
     tr_free(e->id);
     tr_free(e->model);
     tr_free(e->answer);
+    tr_free(e->verifier);
     memset(e, 0, sizeof *e);
 }
 
@@ -42,7 +43,7 @@ static int amount(const cJSON *o, const char *k, int nullable, double *out, doub
 int tr_journal_parse(const char *line, size_t len, tr_journal_entry *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
-    out->usd = out->score = NAN;
+    out->usd = out->score = out->confidence = NAN;
     out->prompt_tokens = out->completion_tokens = -1;
     cJSON *o = cJSON_ParseWithLength(line, len);
     int rc = TR_OK;
@@ -51,7 +52,8 @@ int tr_journal_parse(const char *line, size_t len, tr_journal_entry *out, char *
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "id"), *m = cJSON_GetObjectItemCaseSensitive(o, "model");
     if (!strcmp(kind, "answer")) out->kind = TR_JOURNAL_ANSWER;
     else if (!strcmp(kind, "score")) out->kind = TR_JOURNAL_SCORE;
-    else { rc = tr_errorf(err, errlen, TR_EFORMAT, "field 'kind': expected \"answer\" or \"score\""); goto fail; }
+    else if (!strcmp(kind, "verify")) out->kind = TR_JOURNAL_VERIFY;
+    else { rc = tr_errorf(err, errlen, TR_EFORMAT, "field 'kind': expected \"answer\", \"score\" or \"verify\""); goto fail; }
     if (!cJSON_IsString(id) || !id->valuestring[0]) { rc = tr_errorf(err, errlen, TR_EFORMAT, "field 'id': expected a non-empty string"); goto fail; }
     if (!cJSON_IsString(m) || !m->valuestring[0]) { rc = tr_errorf(err, errlen, TR_EFORMAT, "field 'model': expected a non-empty string"); goto fail; }
     if (!(out->id = tr_strdup(id->valuestring)) || !(out->model = tr_strdup(m->valuestring))) {
@@ -69,6 +71,18 @@ int tr_journal_parse(const char *line, size_t len, tr_journal_entry *out, char *
             goto fail;
         out->estimated = cJSON_IsTrue(est);
         if (!(out->answer = tr_strdup(a->valuestring))) { rc = tr_errorf(err, errlen, TR_ENOMEM, "out of memory"); goto fail; }
+    } else if (out->kind == TR_JOURNAL_VERIFY) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "verifier"), *k = cJSON_GetObjectItemCaseSensitive(o, "k");
+        if (!cJSON_IsString(v) || !v->valuestring[0]) { rc = tr_errorf(err, errlen, TR_EFORMAT, "field 'verifier': expected a non-empty string"); goto fail; }
+        if (!cJSON_IsNumber(k) || !(k->valuedouble >= 1 && k->valuedouble <= 1000) || k->valuedouble != floor(k->valuedouble)) {
+            rc = tr_errorf(err, errlen, TR_EFORMAT, "field 'k': expected a whole number in [1, 1000]");
+            goto fail;
+        }
+        out->k = (int)k->valuedouble;
+        if ((rc = amount(o, "confidence", 1, &out->confidence, 1, err, errlen)) ||
+            (rc = amount(o, "usd", 0, &out->usd, 1e9, err, errlen)))
+            goto fail;
+        if (!(out->verifier = tr_strdup(v->valuestring))) { rc = tr_errorf(err, errlen, TR_ENOMEM, "out of memory"); goto fail; }
     } else {
         const char *by = tr_json_get_str(o, "by", "");
         if (strcmp(by, "judge") && strcmp(by, "scorer")) {
@@ -91,7 +105,8 @@ char *tr_journal_format(const tr_journal_entry *e, size_t *len)
 {
     cJSON *o = cJSON_CreateObject();
     if (!o) return NULL;
-    int ok = cJSON_AddStringToObject(o, "kind", e->kind == TR_JOURNAL_ANSWER ? "answer" : "score") &&
+    const char *kind = e->kind == TR_JOURNAL_ANSWER ? "answer" : e->kind == TR_JOURNAL_VERIFY ? "verify" : "score";
+    int ok = cJSON_AddStringToObject(o, "kind", kind) &&
              cJSON_AddStringToObject(o, "id", e->id) && cJSON_AddStringToObject(o, "model", e->model);
     if (ok && e->kind == TR_JOURNAL_ANSWER) {
         ok = cJSON_AddStringToObject(o, "answer", e->answer ? e->answer : "") &&
@@ -99,6 +114,10 @@ char *tr_journal_format(const tr_journal_entry *e, size_t *len)
              cJSON_AddNumberToObject(o, "completion_tokens", (double)e->completion_tokens) &&
              cJSON_AddItemToObject(o, "usd", tr_json_num(e->usd)) &&
              cJSON_AddBoolToObject(o, "estimated", e->estimated);
+    } else if (ok && e->kind == TR_JOURNAL_VERIFY) {
+        ok = cJSON_AddStringToObject(o, "verifier", e->verifier ? e->verifier : "") &&
+             cJSON_AddNumberToObject(o, "k", e->k) && cJSON_AddItemToObject(o, "confidence", tr_json_num(e->confidence)) &&
+             cJSON_AddItemToObject(o, "usd", tr_json_num(e->usd));
     } else if (ok) {
         ok = cJSON_AddStringToObject(o, "by", e->by) && cJSON_AddItemToObject(o, "score", tr_json_num(e->score)) &&
              cJSON_AddItemToObject(o, "usd", tr_json_num(e->usd));

@@ -2,12 +2,15 @@
  * one JSON line per paid-for result, appended and flushed as soon as it
  * comes back, before the output record that uses it, so a run killed at
  * any point resumes without paying twice for a (prompt, model) pair or a
- * judge's verdict.  Two kinds of line:
+ * judge's verdict or a verification.  Three kinds of line:
  *
  *   {"kind":"answer","id":ID,"model":M,"answer":TEXT,"prompt_tokens":N,
  *    "completion_tokens":N,"usd":X,"estimated":false}
  *   {"kind":"score","id":ID,"model":M,"by":"judge"|"scorer","score":X|null,
  *    "usd":X|null}                       (usd: what the judge cost)
+ *   {"kind":"verify","id":ID,"model":M,"verifier":V,"k":K,
+ *    "confidence":X|null,"usd":X}        (confidence null: the verifier
+ *                                         answered, but with no yes or no)
  *
  * Token counts are -1 when the provider gave none (then usd is an
  * estimate and "estimated" true).  A reader stops at the first line that
@@ -19,17 +22,20 @@
 
 #include <stddef.h>
 
-enum tr_journal_kind { TR_JOURNAL_ANSWER = 1, TR_JOURNAL_SCORE = 2 };
+enum tr_journal_kind { TR_JOURNAL_ANSWER = 1, TR_JOURNAL_SCORE = 2, TR_JOURNAL_VERIFY = 3 };
 
 typedef struct tr_journal_entry {
     int kind;                   /* enum tr_journal_kind */
     char *id, *model;           /* owned */
     char *answer;               /* answers: the text (owned) */
     long long prompt_tokens, completion_tokens;   /* -1: not given */
-    double usd;                 /* answers: cost; scores: the judge's cost (NaN: none) */
+    double usd;                 /* answers: cost; scores: the judge's cost (NaN: none); verify: its cost */
     int estimated;              /* answers: usd estimated from token estimates */
     double score;               /* scores: NaN = no score (malformed judge reply) */
     char by[8];                 /* scores: "judge" or "scorer" */
+    char *verifier;             /* verify: the table entry that verified (owned) */
+    int k;                      /* verify: samples asked for */
+    double confidence;          /* verify: in [0, 1]; NaN = no yes or no in the reply */
 } tr_journal_entry;
 
 /* One line (len bytes, no line break needed).  TR_OK and *out filled
