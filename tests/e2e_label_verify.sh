@@ -3,7 +3,7 @@
 # on loopback): every answer is shown to its verifier and the confidence
 # lands in the record's "verify" (a model whose verifier says Yes -> 1, No ->
 # 0, a verifier that fails -> absent and counted), its cost apart in
-# "verify_costs" and in the dry run's estimate; --verifier names another
+# "verify_costs", in the dry run's estimate and in --max-spend; --verifier names another
 # entry; a run killed with -9 midway resumes without asking any verification
 # the journal holds again; and tune-cascade reads the output.
 TR_E2E_NAME=tr_e2e_label_verify
@@ -73,6 +73,22 @@ ok "Yes -> 1, No -> 0, a verifier down -> absent and counted (40); verification 
 "$B" label "$tmp/v.jsonl" --upstreams "$tmp/up.json" -o "$tmp/x.out" --reference gold --verifier doubter 2> "$tmp/u.log"
 [ $? = 2 ] && grep -q "needs --verify" "$tmp/u.log" || fail "--verifier without --verify accepted"
 ok "a re-run verifies nothing again; --verifier needs --verify"
+
+# 3b. --max-spend counts the verifications: answers and verifications together stay within the limit
+prompts S 40 > "$tmp/s.jsonl"
+"$B" label "$tmp/s.jsonl" --upstreams "$tmp/up.json" -o "$tmp/s.out" --reference gold --match choice --models quiz-good \
+  --verify --max-tokens 10 --max-spend 0.0005 2> "$tmp/s.log" || fail "max-spend run failed: $(cat "$tmp/s.log")"
+grep -q "stopped at --max-spend" "$tmp/s.log" || fail "no stop message"
+"$PY" - "$tmp/s.out.journal" <<'PY' || fail "answers and verifications passed the limit"
+import json, sys
+es = [json.loads(l) for l in open(sys.argv[1])]
+assert any(e["kind"] == "verify" for e in es)
+s = sum(e["usd"] for e in es)
+assert 0 < s <= 0.0005, s
+PY
+n=$(wc -l < "$tmp/s.out")
+[ "$n" -gt 0 ] && [ "$n" -lt 40 ] || fail "expected some records, not all: $n"
+ok "--max-spend with --verify stopped after $n of 40 prompts, answers and verifications within the limit"
 
 # 4. --verifier: another entry verifies every model's answers
 prompts W 5 > "$tmp/w.jsonl"
