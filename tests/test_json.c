@@ -3,6 +3,7 @@
 #include "testutil.h"
 
 #include <math.h>
+#include <string.h>
 
 #include "base/json.h"
 #include "base/util.h"
@@ -37,11 +38,58 @@ static void test_getters(void **state)
     cJSON_Delete(o);
 }
 
+/* The chat rule the server and `label` share: user, system and developer
+ * text joined by newlines, the rest skipped; a bad element named. */
+static void test_chat_text(void **state)
+{
+    (void)state;
+    cJSON *j = cJSON_Parse("[{\"role\":\"system\",\"content\":\"be brief\"},"
+                           "{\"role\":\"assistant\",\"content\":\"skipped\"},"
+                           "{\"role\":\"user\",\"content\":[{\"type\":\"image_url\"},"
+                           "{\"type\":\"text\",\"text\":\"2+2?\"}]},{\"role\":\"tool\",\"content\":null}]");
+    char *t = NULL, err[256];
+    size_t n = 7;
+    assert_int_equal(tr_json_chat_text(j, &t, &n, err, sizeof err), TR_OK);
+    assert_string_equal(t, "be brief\n2+2?");
+    assert_int_equal(n, strlen("be brief\n2+2?"));
+    tr_free(t);
+    cJSON_Delete(j);
+
+    j = cJSON_Parse("[{\"role\":\"assistant\",\"content\":\"only me\"}]");
+    assert_int_equal(tr_json_chat_text(j, &t, &n, err, sizeof err), TR_OK);
+    assert_null(t);
+    assert_int_equal(n, 0);
+    cJSON_Delete(j);
+
+    static const struct { const char *json; int rc; const char *msg; } bad[] = {
+        {"{}", TR_EFORMAT, "must be an array"},
+        {"[]", TR_ETOOFEW, "is empty"},
+        {"[{\"content\":\"x\"}]", TR_EFORMAT, "messages[0] must be an object with a string \"role\""},
+        {"[{\"role\":\"user\",\"content\":\"a\"},{\"role\":\"user\",\"content\":5}]", TR_EFORMAT,
+         "messages[1].content must be a string or an array of parts"},
+        {"[{\"role\":\"user\",\"content\":[{\"text\":\"x\"}]}]", TR_EFORMAT,
+         "messages[0].content[0] must be an object with a string \"type\""},
+        {"[{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":1}]}]", TR_EFORMAT,
+         "messages[0].content[0].text must be a string"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        j = cJSON_Parse(bad[i].json);
+        assert_non_null(j);
+        t = (char *)"stale";
+        err[0] = 0;
+        assert_int_equal(tr_json_chat_text(j, &t, &n, err, sizeof err), bad[i].rc);
+        assert_null(t);
+        assert_non_null(strstr(err, bad[i].msg));
+        cJSON_Delete(j);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_num_and_quote),
         cmocka_unit_test(test_getters),
+        cmocka_unit_test(test_chat_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -25,4 +25,15 @@ double tr_json_get_num(const cJSON *o, const char *k);
  * field is absent or the field is not a string. */
 const char *tr_json_get_str(const cJSON *o, const char *k, const char *dflt);
 
+/* The text routing reads from an OpenAI chat "messages" array: the content
+ * of its user, system and developer messages (a string, or the "text"
+ * parts of an array of parts), joined by '\n'; assistant and tool
+ * messages are skipped.  The server's /v1/chat/completions and `taskroute
+ * label` read prompts through this one rule.  TR_OK with *out (the
+ * caller's, tr_free; NULL and *len 0 when no message holds such text);
+ * TR_ETOOFEW for an empty array; TR_EFORMAT naming the element, e.g.
+ * "messages[2].content[0].text must be a string"; TR_ENOMEM.  err gets
+ * the message. */
+int tr_json_chat_text(const cJSON *msgs, char **out, size_t *len, char *err, size_t errlen);
+
 #endif

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/json.h"
 #include "base/util.h"
 
 void tr_label_item_free(tr_label_item *it)
@@ -20,64 +21,14 @@ void tr_label_item_free(tr_label_item *it)
     memset(it, 0, sizeof *it);
 }
 
-static int append(char **buf, size_t *len, size_t *cap, const char *s)
-{
-    size_t n = strlen(s), need = *len + n + 2;
-    if (need > *cap) {
-        size_t c = *cap ? *cap : 256;
-        while (c < need) c *= 2;
-        char *p = tr_realloc(*buf, c);
-        if (!p) return -1;
-        *buf = p;
-        *cap = c;
-    }
-    if (*len) (*buf)[(*len)++] = '\n';
-    memcpy(*buf + *len, s, n);
-    *len += n;
-    (*buf)[*len] = 0;
-    return 0;
-}
-
+/* The prompt of a chat line: the server's rule (base/json.h), so a
+ * decision log's prompts and fresh ones read alike. */
 static int join_messages(const cJSON *msgs, char **out, char *err, size_t errlen)
 {
-    size_t len = 0, cap = 0;
-    int i = 0;
-    const cJSON *m;
-    if (!cJSON_IsArray(msgs) || !cJSON_GetArraySize(msgs))
-        return tr_errorf(err, errlen, TR_EFORMAT, "field 'messages': expected a non-empty array of objects");
-    cJSON_ArrayForEach(m, msgs) {
-        const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
-        const cJSON *content = cJSON_GetObjectItemCaseSensitive(m, "content");
-        if (!cJSON_IsObject(m) || !cJSON_IsString(role))
-            return tr_errorf(err, errlen, TR_EFORMAT, "field 'messages[%d]': expected an object with a string 'role'", i);
-        int use = !strcmp(role->valuestring, "user") || !strcmp(role->valuestring, "system") ||
-                  !strcmp(role->valuestring, "developer");
-        if (cJSON_IsString(content)) {
-            if (use && append(out, &len, &cap, content->valuestring)) return tr_errorf(err, errlen, TR_ENOMEM, "out of memory");
-        } else if (cJSON_IsArray(content)) {
-            const cJSON *part;
-            int j = 0;
-            cJSON_ArrayForEach(part, content) {
-                const cJSON *type = cJSON_GetObjectItemCaseSensitive(part, "type");
-                const cJSON *text = cJSON_GetObjectItemCaseSensitive(part, "text");
-                if (!cJSON_IsObject(part) || !cJSON_IsString(type))
-                    return tr_errorf(err, errlen, TR_EFORMAT,
-                                     "field 'messages[%d].content[%d]': expected an object with a string 'type'", i, j);
-                if (!strcmp(type->valuestring, "text")) {
-                    if (!cJSON_IsString(text))
-                        return tr_errorf(err, errlen, TR_EFORMAT, "field 'messages[%d].content[%d].text': expected a string",
-                                         i, j);
-                    if (use && append(out, &len, &cap, text->valuestring))
-                        return tr_errorf(err, errlen, TR_ENOMEM, "out of memory");
-                }
-                j++;
-            }
-        } else if (content && !cJSON_IsNull(content)) {
-            return tr_errorf(err, errlen, TR_EFORMAT, "field 'messages[%d].content': expected a string or an array of parts", i);
-        }
-        i++;
-    }
-    return TR_OK;
+    size_t len;
+    char why[256];
+    int rc = tr_json_chat_text(msgs, out, &len, why, sizeof why);
+    return rc ? tr_errorf(err, errlen, rc == TR_ENOMEM ? TR_ENOMEM : TR_EFORMAT, "field %s", why) : TR_OK;
 }
 
 /* A string, or a whole number printed without a fraction. */

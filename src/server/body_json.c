@@ -7,6 +7,7 @@
 
 #include "server/api_error.h"
 #include "server/body_json.h"
+#include "base/json.h"
 #include "base/util.h"
 
 #define MAX_NAME 256
@@ -76,69 +77,14 @@ static int all_space(const char *s, size_t n)
     return 1;
 }
 
-/* Append s to the growing prompt, separated by '\n'.  0 ok, -1 no memory. */
-static int append(char **buf, size_t *len, size_t *cap, const char *s)
-{
-    size_t n = strlen(s);
-    size_t need = *len + n + 2;
-    if (need > *cap) {
-        size_t c = *cap ? *cap : 256;
-        while (c < need) c *= 2;
-        char *p = tr_realloc(*buf, c);
-        if (!p) return -1;
-        *buf = p;
-        *cap = c;
-    }
-    if (*len) (*buf)[(*len)++] = '\n';
-    memcpy(*buf + *len, s, n);
-    *len += n;
-    (*buf)[*len] = 0;
-    return 0;
-}
-
+/* The prompt of a chat request: the one rule base/json.h keeps. */
 static int join_messages(const cJSON *msgs, tr_route_req *out, int *api_err, char *msg, size_t msglen)
 {
-    if (!cJSON_IsArray(msgs))
-        return bad(api_err, msg, msglen, TR_API_BAD_FIELD, "\"messages\" must be an array of objects");
-    if (cJSON_GetArraySize(msgs) == 0)
-        return bad(api_err, msg, msglen, TR_API_EMPTY_PROMPT, "\"messages\" is empty");
-    size_t cap = 0;
-    int i = 0;
-    const cJSON *m;
-    cJSON_ArrayForEach(m, msgs) {
-        const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
-        const cJSON *content = cJSON_GetObjectItemCaseSensitive(m, "content");
-        if (!cJSON_IsObject(m) || !cJSON_IsString(role))
-            return bad(api_err, msg, msglen, TR_API_BAD_FIELD,
-                       "messages[%d] must be an object with a string \"role\"", i);
-        int use = !strcmp(role->valuestring, "user") || !strcmp(role->valuestring, "system") ||
-                  !strcmp(role->valuestring, "developer");
-        if (cJSON_IsString(content)) {
-            if (use && append(&out->prompt, &out->prompt_len, &cap, content->valuestring))
-                return bad(api_err, msg, msglen, TR_API_INTERNAL, "out of memory");
-        } else if (cJSON_IsArray(content)) {
-            const cJSON *part;
-            int j = 0;
-            cJSON_ArrayForEach(part, content) {
-                const cJSON *type = cJSON_GetObjectItemCaseSensitive(part, "type");
-                const cJSON *text = cJSON_GetObjectItemCaseSensitive(part, "text");
-                if (!cJSON_IsObject(part) || !cJSON_IsString(type))
-                    return bad(api_err, msg, msglen, TR_API_BAD_FIELD,
-                               "messages[%d].content[%d] must be an object with a string \"type\"", i, j);
-                if (!strcmp(type->valuestring, "text")) {
-                    if (!cJSON_IsString(text))
-                        return bad(api_err, msg, msglen, TR_API_BAD_FIELD,
-                                   "messages[%d].content[%d].text must be a string", i, j);
-                    if (use && append(&out->prompt, &out->prompt_len, &cap, text->valuestring))
-                        return bad(api_err, msg, msglen, TR_API_INTERNAL, "out of memory");
-                }
-                j++;
-            }
-        } else if (!cJSON_IsNull(content) && content) {
-            return bad(api_err, msg, msglen, TR_API_BAD_FIELD,
-                       "messages[%d].content must be a string or an array of parts", i);
-        }
-        i++;
+    tr_free(out->prompt);
+    int rc = tr_json_chat_text(msgs, &out->prompt, &out->prompt_len, msg, msglen);
+    if (rc) {
+        *api_err = rc == TR_ENOMEM ? TR_API_INTERNAL : rc == TR_ETOOFEW ? TR_API_EMPTY_PROMPT : TR_API_BAD_FIELD;
+        return 1;
     }
     out->from_messages = 1;
     return 0;
