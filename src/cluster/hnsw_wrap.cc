@@ -33,49 +33,47 @@ static int fail(char *err, size_t errlen, int code, const char *what, const char
     return code;
 }
 
+// Run f (which returns a status) and turn any exception into one, with
+// "hnsw WHAT: ..." in err: the one place exceptions stop.
+template <typename F>
+static int guarded(char *err, size_t errlen, const char *what, F f)
+{
+    try {
+        return f();
+    } catch (const std::bad_alloc &) {
+        return fail(err, errlen, TR_ENOMEM, what, "out of memory");
+    } catch (const std::exception &e) {
+        return fail(err, errlen, TR_EDEP, what, e.what());
+    } catch (...) {
+        return fail(err, errlen, TR_EDEP, what, "unknown exception");
+    }
+}
+
 extern "C" int tr_hnsw_new(size_t d, size_t n, size_t m, size_t ef_construction,
                            uint64_t seed, tr_hnsw **out, char *err, size_t errlen)
 {
     *out = nullptr;
-    try {
+    return guarded(err, errlen, "new", [&] {
         *out = new tr_hnsw(d, n, m, ef_construction, seed);
         return TR_OK;
-    } catch (const std::bad_alloc &) {
-        return fail(err, errlen, TR_ENOMEM, "new", "out of memory");
-    } catch (const std::exception &e) {
-        return fail(err, errlen, TR_EDEP, "new", e.what());
-    } catch (...) {
-        return fail(err, errlen, TR_EDEP, "new", "unknown exception");
-    }
+    });
 }
 
 extern "C" int tr_hnsw_add_all(tr_hnsw *h, const float *X, size_t n, char *err, size_t errlen)
 {
     size_t d = *(size_t *)h->space.get_dist_func_param();
-    try {
+    return guarded(err, errlen, "add", [&] {
         for (size_t i = 0; i < n; i++) h->index.addPoint(X + i * d, (hnswlib::labeltype)i);
         return TR_OK;
-    } catch (const std::bad_alloc &) {
-        return fail(err, errlen, TR_ENOMEM, "add", "out of memory");
-    } catch (const std::exception &e) {
-        return fail(err, errlen, TR_EDEP, "add", e.what());
-    } catch (...) {
-        return fail(err, errlen, TR_EDEP, "add", "unknown exception");
-    }
+    });
 }
 
 extern "C" int tr_hnsw_add(tr_hnsw *h, const float *x, size_t label, char *err, size_t errlen)
 {
-    try {
+    return guarded(err, errlen, "add", [&] {
         h->index.addPoint(x, (hnswlib::labeltype)label);
         return TR_OK;
-    } catch (const std::bad_alloc &) {
-        return fail(err, errlen, TR_ENOMEM, "add", "out of memory");
-    } catch (const std::exception &e) {
-        return fail(err, errlen, TR_EDEP, "add", e.what());
-    } catch (...) {
-        return fail(err, errlen, TR_EDEP, "add", "unknown exception");
-    }
+    });
 }
 
 extern "C" void tr_hnsw_delete(tr_hnsw *h, size_t label)
@@ -96,7 +94,7 @@ extern "C" int tr_hnsw_query(const tr_hnsw *h, const float *x, size_t kq, int32_
                              float *dist, size_t *found, char *err, size_t errlen)
 {
     *found = 0;
-    try {
+    return guarded(err, errlen, "query", [&] {
         auto pq = h->index.searchKnn(x, kq);
         size_t m = pq.size();
         // The queue pops farthest first: fill from the back.
@@ -107,13 +105,7 @@ extern "C" int tr_hnsw_query(const tr_hnsw *h, const float *x, size_t kq, int32_
         }
         *found = m;
         return TR_OK;
-    } catch (const std::bad_alloc &) {
-        return fail(err, errlen, TR_ENOMEM, "query", "out of memory");
-    } catch (const std::exception &e) {
-        return fail(err, errlen, TR_EDEP, "query", e.what());
-    } catch (...) {
-        return fail(err, errlen, TR_EDEP, "query", "unknown exception");
-    }
+    });
 }
 
 extern "C" void tr_hnsw_free(tr_hnsw *h)
