@@ -8,6 +8,25 @@
 #include "heads/parts.h"
 #include "heads/train_steps.h"
 
+/* λ-selection with the out-of-fold predictions on every training row: the
+ * sums of quality and cost of the chosen models (observed where known, the
+ * prediction elsewhere) into *sq and *sc; returns the rows that chose one. */
+static size_t select_sums(const tr_cv_data *D, const float *Q, const float *Cc, double lambda, double *sq,
+                          double *sc)
+{
+    size_t n = D->n, M = D->M, cnt = 0;
+    *sq = *sc = 0;
+    for (size_t i = 0; i < n; i++) {
+        int m = tr_select_lambda(Q + i * M, Cc + i * M, M, NULL, lambda);
+        if (m < 0) continue;
+        float c = D->C[i * M + m], s = D->S[i * M + m];
+        *sc += isnan(c) ? Cc[i * M + m] : c;
+        *sq += isnan(s) ? Q[i * M + m] : s;
+        cnt++;
+    }
+    return cnt;
+}
+
 /* Budget table: for each finite λ of the grid, the mean cost per query on
  * every training row (observed cost of the chosen model, its prediction
  * where unobserved) of λ-selection with the out-of-fold predictions.  Made
@@ -16,23 +35,15 @@
 int tr_heads_build_budget(tr_heads *h, const tr_cv_data *D, const float *Q, const float *Cc,
                         const double *lam, size_t nl)
 {
-    size_t nb = nl - 1, n = D->n, M = D->M;   /* drop λ = inf */
+    size_t nb = nl - 1;   /* drop λ = inf */
     h->b_lambda = tr_mallocarray(nb, sizeof(float));
     h->b_cost = tr_mallocarray(nb, sizeof(float));
     h->b_quality = tr_mallocarray(nb, sizeof(float));
     if (!h->b_lambda || !h->b_cost || !h->b_quality) return TR_ENOMEM;
     double prev = INFINITY;
     for (size_t j = 0; j < nb; j++) {
-        double sc = 0, sq = 0;
-        size_t cnt = 0;
-        for (size_t i = 0; i < n; i++) {
-            int m = tr_select_lambda(Q + i * M, Cc + i * M, M, NULL, lam[j]);
-            if (m < 0) continue;
-            float c = D->C[i * M + m], s = D->S[i * M + m];
-            sc += isnan(c) ? Cc[i * M + m] : c;
-            sq += isnan(s) ? Q[i * M + m] : s;
-            cnt++;
-        }
+        double sc, sq;
+        size_t cnt = select_sums(D, Q, Cc, lam[j], &sq, &sc);
         double mc = cnt ? sc / (double)cnt : 0;
         if (mc > prev) mc = prev;
         prev = mc;
@@ -78,16 +89,8 @@ int tr_heads_fit_default(tr_heads *h, const tr_cv_data *D, const float *Q, const
     int pick = -1, top = -1;
     double pq = 0, pc = 0, tq = -INFINITY, tc = 0;
     for (size_t j = 0; j + 1 < nl; j++) {
-        double sq = 0, sc = 0;
-        size_t cnt = 0;
-        for (size_t i = 0; i < n; i++) {
-            int m = tr_select_lambda(Q + i * M, Cc + i * M, M, NULL, lam[j]);
-            if (m < 0) continue;
-            float c = D->C[i * M + m], s = D->S[i * M + m];
-            sc += isnan(c) ? Cc[i * M + m] : c;
-            sq += isnan(s) ? Q[i * M + m] : s;
-            cnt++;
-        }
+        double sq, sc;
+        size_t cnt = select_sums(D, Q, Cc, lam[j], &sq, &sc);
         if (!cnt) continue;
         sq /= (double)cnt;
         sc /= (double)cnt;
