@@ -43,6 +43,12 @@ static void test_getters(void **state)
 static void test_chat_text(void **state)
 {
     (void)state;
+    cJSON *o = cJSON_Parse("{ \"a\" : [1, \"x\"] }");
+    char *printed = tr_json_print(o);
+    assert_string_equal(printed, "{\"a\":[1,\"x\"]}");
+    tr_free(printed);
+    cJSON_Delete(o);
+    assert_null(tr_json_print(NULL));
     cJSON *j = cJSON_Parse("[{\"role\":\"system\",\"content\":\"be brief\"},"
                            "{\"role\":\"assistant\",\"content\":\"skipped\"},"
                            "{\"role\":\"user\",\"content\":[{\"type\":\"image_url\"},"

@@ -8,12 +8,18 @@
 
 cJSON *tr_json_num(double v) { return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull(); }
 
-char *tr_json_quote(const char *s)
+char *tr_json_print(const cJSON *j)
 {
-    cJSON *j = cJSON_CreateString(s ? s : "");
     char *p = j ? cJSON_PrintUnformatted(j) : NULL;
     char *out = p ? tr_strdup(p) : NULL;
     cJSON_free(p);
+    return out;
+}
+
+char *tr_json_quote(const char *s)
+{
+    cJSON *j = cJSON_CreateString(s ? s : "");
+    char *out = tr_json_print(j);
     cJSON_Delete(j);
     return out;
 }

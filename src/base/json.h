@@ -17,6 +17,11 @@ cJSON *tr_json_num(double v);
  * "a\"b"; the caller frees it with tr_free.  NULL when out of memory. */
 char *tr_json_quote(const char *s);
 
+/* j as compact JSON text in our allocator (the caller's, tr_free): cJSON's
+ * own buffer comes from its allocator, which may not be ours.  NULL when j
+ * is NULL or out of memory. */
+char *tr_json_print(const cJSON *j);
+
 /* Field k of object o as a number; NaN when o or the field is absent or the
  * field is not a number. */
 double tr_json_get_num(const cJSON *o, const char *k);

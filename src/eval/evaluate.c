@@ -631,9 +631,7 @@ int tr_evaluate(const tr_router *r, const tr_dataset *ds, int with_baselines, ch
     int rc = tr_evaluate_fold(r, ds, 5, 0, TR_EVAL_ABLATIONS | TR_EVAL_BY_LABEL | (with_baselines ? TR_EVAL_BASELINES : 0),
                               &root, NULL, err, errlen);
     if (rc) return rc;
-    char *s = cJSON_PrintUnformatted(root);
+    *json = tr_json_print(root);
     cJSON_Delete(root);
-    *json = s ? tr_strdup(s) : NULL;
-    cJSON_free(s);
     return *json ? TR_OK : tr_errorf(err, errlen, TR_ENOMEM, "evaluation: out of memory");
 }

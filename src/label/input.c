@@ -57,11 +57,7 @@ int tr_label_item_parse(const char *line, size_t len, const char *ref_field, tr_
     const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(root, "messages");
     if (msgs && !cJSON_IsNull(msgs)) {
         if ((rc = join_messages(msgs, &out->prompt, err, errlen))) goto fail;
-        if (!(out->messages = cJSON_PrintUnformatted(msgs))) { rc = tr_errorf(err, errlen, TR_ENOMEM, "out of memory"); goto fail; }
-        /* cJSON's allocator is not ours: move the text to ours */
-        char *m = tr_strdup(out->messages);
-        cJSON_free(out->messages);
-        if (!(out->messages = m)) { rc = tr_errorf(err, errlen, TR_ENOMEM, "out of memory"); goto fail; }
+        if (!(out->messages = tr_json_print(msgs))) { rc = tr_errorf(err, errlen, TR_ENOMEM, "out of memory"); goto fail; }
         if (!out->prompt) { rc = tr_errorf(err, errlen, TR_EFORMAT, "field 'messages': no user text"); goto fail; }
     } else if (cJSON_IsString(p)) {
         if (!p->valuestring[0]) { rc = tr_errorf(err, errlen, TR_EFORMAT, "field 'prompt': empty"); goto fail; }

@@ -112,10 +112,8 @@ int tr_drift_traffic(const tr_router *r, const tr_dataset *ds, const double *thr
     }
     cJSON_AddNumberToObject(j, "tv_distance", tv);
     cJSON_AddNumberToObject(j, "js_divergence", js);
-    char *s = cJSON_PrintUnformatted(j);
+    *json = tr_json_print(j);
     cJSON_Delete(j);
-    *json = s ? tr_strdup(s) : NULL;
-    cJSON_free(s);
     if (!*json) rc = tr_errorf(err, errlen, TR_ENOMEM, "drift: out of memory");
 done:
     tr_free(X); tr_free(K); tr_free(P); tr_free(E); tr_free(cnt); tr_free(ood_near);

@@ -188,10 +188,8 @@ char *tr_guard_json(const tr_guard_result *r, double max_regression)
     cJSON_AddBoolToObject(bb, "after", r->beat_after);
     cJSON_AddStringToObject(j, "verdict", r->refused ? "refused" : "accepted");
     cJSON_AddStringToObject(j, "reason", r->reason);
-    char *s = cJSON_PrintUnformatted(j);
+    char *c = tr_json_print(j);
     cJSON_Delete(j);
-    char *c = s ? tr_strdup(s) : NULL;
-    cJSON_free(s);
     return c;
 }
 

@@ -277,14 +277,6 @@ static cJSON *model_shifts(const tr_router *o, size_t a, const tr_router *r, siz
     return ms;
 }
 
-static char *print(cJSON *j)
-{
-    char *s = cJSON_PrintUnformatted(j);
-    char *c = s ? tr_strdup(s) : NULL;
-    cJSON_free(s);
-    return c;
-}
-
 /* The drift report (format in drift_report.h) and the CONF summary. */
 static int build_report(tr_warm *w, const tr_router *r, const tr_match_result *mr, int same_space)
 {
@@ -373,7 +365,7 @@ static int build_report(tr_warm *w, const tr_router *r, const tr_match_result *m
     for (size_t m = 0; m < o->n_models; m++)
         if (tr_router_find_model(r, o->models[m]) < 0) cJSON_AddItemToArray(mret, cJSON_CreateString(o->models[m]));
     tr_free(w->drift);
-    w->drift = print(j);
+    w->drift = tr_json_print(j);
     cJSON_Delete(j);
     cJSON *s = cJSON_CreateObject();
     cJSON_AddStringToObject(s, "from", w->path);
@@ -382,7 +374,7 @@ static int build_report(tr_warm *w, const tr_router *r, const tr_match_result *m
     cJSON_AddNumberToObject(s, "added", (double)added);
     cJSON_AddNumberToObject(s, "vanished", (double)vanished);
     tr_free(w->summary);
-    w->summary = print(s);
+    w->summary = tr_json_print(s);
     cJSON_Delete(s);
     return w->drift && w->summary ? TR_OK : TR_ENOMEM;
 }

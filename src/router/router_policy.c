@@ -14,9 +14,7 @@
 /* Replace r->config_json with j printed (j not freed).  TR_OK or TR_ENOMEM. */
 static int config_replace(tr_router *r, const cJSON *j)
 {
-    char *s = cJSON_PrintUnformatted(j);
-    char *copy = s ? tr_strdup(s) : NULL;
-    cJSON_free(s);
+    char *copy = tr_json_print(j);
     if (!copy) return TR_ENOMEM;
     tr_free(r->config_json);
     r->config_json = copy;

@@ -272,11 +272,7 @@ char *tr_route_req_upstream_body(tr_route_req *r, const char *upstream_model)
         cJSON_DeleteItemFromObjectCaseSensitive(r->root, "fallback");
     if (cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(r->root, "cache")))
         cJSON_DeleteItemFromObjectCaseSensitive(r->root, "cache");
-    char *s = cJSON_PrintUnformatted(r->root);
-    if (!s) return NULL;
-    char *out = tr_strdup(s);
-    cJSON_free(s);
-    return out;
+    return tr_json_print(r->root);
 }
 
 static int name_field(const cJSON *root, const char *key, const char **out, int *api_err, char *msg,

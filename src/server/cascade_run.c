@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/json.h"
 #include "base/util.h"
 #include "server/cascade_run.h"
 #include "upstream/answer.h"
@@ -58,10 +59,8 @@ int tr_answer_body_set_usage(char **body, size_t *len, long long pt, long long c
         u = NULL;
     }
     cJSON_Delete(u);
-    char *s = cJSON_PrintUnformatted(j);
+    char *b = tr_json_print(j);
     cJSON_Delete(j);
-    char *b = s ? tr_strdup(s) : NULL;
-    cJSON_free(s);
     if (!b) return TR_ENOMEM;
     tr_free(*body);
     *body = b;

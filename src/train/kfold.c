@@ -258,10 +258,8 @@ int tr_evaluate_kfold(const tr_dataset *ds, const tr_train_options *train, const
         if (J.rc[f]) rc = tr_errorf(err, errlen, J.rc[f], "%s", J.err[f]);
     if (rc) goto done;
     cJSON *sum = tr_kfold_summary(ds->path, J.tree, (size_t)K);
-    char *s = sum ? cJSON_PrintUnformatted(sum) : NULL;
+    *json = tr_json_print(sum);
     cJSON_Delete(sum);
-    *json = s ? tr_strdup(s) : NULL;
-    cJSON_free(s);
     if (!*json) rc = tr_errorf(err, errlen, TR_ENOMEM, "k-fold evaluation: out of memory");
 done:
     if (J.tree)

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/json.h"
 #include "base/opts.h"
 #include "base/util.h"
 #include "base/vec.h"
@@ -538,10 +539,8 @@ static char *heads_desc(const struct tr_heads *h)
         cJSON_AddNumberToObject(e, "criterion", isfinite(rows[i].crit) ? rows[i].crit : -1);
         cJSON_AddItemToArray(cv, e);
     }
-    char *out = cJSON_PrintUnformatted(j);
+    char *copy = tr_json_print(j);
     cJSON_Delete(j);
-    char *copy = out ? tr_strdup(out) : NULL;
-    cJSON_free(out);
     return copy;
 }
 
@@ -598,10 +597,8 @@ static char *config_json(const tr_dataset *ds, const tr_train_options *o, const 
         cJSON *h = cJSON_Parse(heads_desc);
         if (h) cJSON_AddItemToObject(j, "heads", h);
     }
-    char *out = cJSON_PrintUnformatted(j);
+    char *copy = tr_json_print(j);
     cJSON_Delete(j);
-    char *copy = out ? tr_strdup(out) : NULL;
-    cJSON_free(out);
     return copy;
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/json.h"
 #include "base/util.h"
 #include "upstream/verify.h"
 
@@ -28,11 +29,8 @@ char *tr_verify_body(const char *question, const char *answer, const char *upstr
          cJSON_AddStringToObject(o, "model", upstream_model) && cJSON_AddNumberToObject(o, "n", k) &&
          cJSON_AddNumberToObject(o, "temperature", 1) && cJSON_AddNumberToObject(o, "max_tokens", 4);
     tr_free(text);
-    char *s = ok ? cJSON_PrintUnformatted(o) : NULL;
+    char *out = ok ? tr_json_print(o) : NULL;
     cJSON_Delete(o);
-    if (!s) return NULL;
-    char *out = tr_strdup(s);
-    cJSON_free(s);
     return out;
 }
 
