@@ -2,17 +2,7 @@
 # End-to-end: the CLI as a user drives it on the demo data: discover, train,
 # inspect, route (every selection mode), eval; and the error paths a user
 # meets (bad options -> 2, missing or corrupt files -> 1 with the path named).
-set -u
-bin=${TR_BIN:-build/taskroute}
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-fails=0
-check() { # check NAME CONDITION...
-  local name=$1; shift
-  if "$@"; then echo "ok   $name"; else echo "FAIL $name"; fails=$((fails+1)); fi
-}
-[ -x "$bin" ] || { echo "no binary at $bin"; exit 1; }
-data=data/demo.jsonl
-[ -f "$data" ] || { echo "skip: $data missing"; exit 77; }
+. "$(dirname "$0")/cli_lib.sh"
 # a small slice keeps this fast under sanitizers
 head -n 1500 "$data" > "$tmp/d.jsonl"
 

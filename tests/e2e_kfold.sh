@@ -4,19 +4,7 @@
 # figure, paired differences with folds won), a progress line per fold, the
 # same figures whatever --jobs, the table, the usage errors, and
 # bench/kfold_compare.py's paired differences between two runs.
-set -u
-bin=${TR_BIN:-build/taskroute}
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-fails=0
-check() { # check NAME CONDITION...
-  local name=$1; shift
-  if "$@"; then echo "ok   $name"; else echo "FAIL $name"; fails=$((fails+1)); fi
-}
-[ -x "$bin" ] || { echo "no binary at $bin"; exit 1; }
-py=/usr/bin/python3
-[ -x $py ] || py=python3
-data=data/demo.jsonl
-[ -f "$data" ] || { echo "skip: $data missing"; exit 77; }
+. "$(dirname "$0")/cli_lib.sh"
 head -n 900 "$data" > "$tmp/d.jsonl"
 
 "$bin" eval --folds 3 "$tmp/d.jsonl" --baselines --json --jobs 1 > "$tmp/k1.json" 2> "$tmp/k1.err"

@@ -5,19 +5,7 @@
 # --force; a model added and one retired between runs; kill -9 during the
 # write leaves a valid file; `taskroute drift`; feedback
 # merged from the server's logs.
-set -u
-bin=${TR_BIN:-build/taskroute}
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-fails=0
-check() { # check NAME CONDITION...
-  local name=$1; shift
-  if "$@"; then echo "ok   $name"; else echo "FAIL $name"; fails=$((fails+1)); fi
-}
-[ -x "$bin" ] || { echo "no binary at $bin"; exit 1; }
-py=/usr/bin/python3
-[ -x $py ] || py=python3
-data=data/demo.jsonl
-[ -f "$data" ] || { echo "skip: $data missing"; exit 77; }
+. "$(dirname "$0")/cli_lib.sh"
 head -n 1200 "$data" > "$tmp/d.jsonl"
 
 "$bin" train "$tmp/d.jsonl" -o "$tmp/cur.trm" -q; check "base train" [ $? -eq 0 ]

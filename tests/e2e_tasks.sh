@@ -6,19 +6,7 @@
 # `taskroute rename` (atomic, refusals with their exit codes) and the name
 # surviving a warm-started retrain on a subsample with another seed, which
 # keeps the task of nearly every prompt; drift counting OOD traffic.
-set -u
-bin=${TR_BIN:-build/taskroute}
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-fails=0
-check() { # check NAME CONDITION...
-  local name=$1; shift
-  if "$@"; then echo "ok   $name"; else echo "FAIL $name"; fails=$((fails+1)); fi
-}
-[ -x "$bin" ] || { echo "no binary at $bin"; exit 1; }
-py=/usr/bin/python3
-[ -x $py ] || py=python3
-data=data/demo.jsonl
-[ -f "$data" ] || { echo "skip: $data missing"; exit 77; }
+. "$(dirname "$0")/cli_lib.sh"
 
 # 1. the taxonomy report
 "$bin" discover "$data" -o "$tmp/tasks.trm" --report "$tmp/tasks.md" --json "$tmp/tasks.json" -q
