@@ -25,13 +25,6 @@ cat > "$tmp/up.json" <<JSON
   "judge": {"base_url": "$U", "price": {"input_per_mtok": 3, "output_per_mtok": 3}}
  }}
 JSON
-# prompts: PREFIX N -> N prompts whose reference letter cycles A..E
-prompts() {
-  for i in $(seq 1 "$2"); do
-    l=$(printf "\\x$(printf %x $((65 + i % 5)))")
-    echo "{\"id\":\"$1$i\",\"prompt\":\"$1 question $i ref=$l ${3:-}\",\"gold\":\"$l\"}"
-  done
-}
 pairs() { curl -s "http://127.0.0.1:$SP/stub/pairs"; }
 asked() { pairs | awk -v m="$1" '$2 == m {s += $1} END {print s + 0}'; }
 max_asked() { pairs | awk -v m="$1" '$2 == m && $1 > x {x = $1} END {print x + 0}'; }

@@ -23,12 +23,6 @@ cat > "$tmp/up.json" <<JSON
   "doubter": {"base_url": "$U", "model": "quiz-doubt-verifier", "price": {"input_per_mtok": 3, "output_per_mtok": 3}}
  }}
 JSON
-prompts() {
-  for i in $(seq 1 "$2"); do
-    l=$(printf "\\x$(printf %x $((65 + i % 5)))")
-    echo "{\"id\":\"$1$i\",\"prompt\":\"$1 question $i ref=$l\",\"gold\":\"$l\"}"
-  done
-}
 count() { curl -s "http://127.0.0.1:$SP/stub/count?model=$1"; }
 M3=quiz-good,quiz-doubt,quiz-vdown
 

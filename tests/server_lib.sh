@@ -1,9 +1,11 @@
-# Helpers shared by the server end-to-end scripts (tests/e2e_server.sh,
-# tests/e2e_online.sh); sourced, not run.  Sets tmp (a temporary directory
+# Helpers shared by the end-to-end scripts that run a server or the
+# stand-in provider (tests/e2e_server*.sh, e2e_online.sh, e2e_gateway.sh,
+# e2e_label*.sh, ...); sourced, not run.  Sets tmp (a temporary directory
 # removed on exit), pids (killed on exit), and defines fail, ok, jget,
-# make_router (trains $tmp/r.trm, or copies $TR_E2E_ROUTER; exits 77 when
-# training is not available), start_server, req, expect_error, header.
-# Set TR_E2E_NAME before sourcing to name the temporary directory.
+# prompts (labelling input for the stand-in), make_router (trains
+# $tmp/r.trm, or copies $TR_E2E_ROUTER; exits 77 when training is not
+# available), start_server, req, expect_error, header.  Set TR_E2E_NAME
+# before sourcing to name the temporary directory.
 set -u
 TR_BIN=${TR_BIN:-build/taskroute}
 PY=/usr/bin/python3
@@ -85,3 +87,12 @@ expect_error() {
   [ -n "$(jget "$tmp/body" 'j["error"]["type"]')" ] || fail "no error type"
 }
 header() { grep -i "^$1:" "$tmp/hdr" | head -n1 | cut -d' ' -f2- | tr -d '\r'; }
+# prompts PREFIX N [EXTRA]: N labelling prompts for the stand-in's quiz
+# models, ids PREFIX1..PREFIXN, whose reference letter ("ref=X", also in
+# "gold") cycles A..E; EXTRA is appended to each prompt.
+prompts() {
+  for i in $(seq 1 "$2"); do
+    l=$(printf "\\x$(printf %x $((65 + i % 5)))")
+    echo "{\"id\":\"$1$i\",\"prompt\":\"$1 question $i ref=$l${3:+ $3}\",\"gold\":\"$l\"}"
+  done
+}
