@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "server/cache_index.c"
 #include "server/answer_cache.c"
 #include "base/util.h"
 #include "data/dataset.h"
@@ -104,42 +105,81 @@ static int overhead(tr_router *r, const char *data, size_t entries)
         tr_answer_cache_put(c, &k, 0, "{\"answer\":1}", 12, "m", 1e-4, err, sizeof err);
     }
     double fill = tr_now() - t0;
-    free(real);
-    free(noise);
     size_t lo = half, cnt = n - lo;
+    /* the missing prompts' embeddings, for look-ups back to back */
+    float *miss = malloc(cnt * d * sizeof *miss);
+    uint64_t *mhash = malloc(cnt * sizeof *mhash);
+    for (size_t i = lo; i < n; i++) {
+        tr_decision dec;
+        tr_route(r, ds->rec[i].prompt, ds->rec[i].prompt_len, NULL, sc, &dec);
+        memcpy(miss + (i - lo) * d, dec.embedding, d * sizeof *miss);
+        mhash[i - lo] = tr_cache_prompt_hash(ds->rec[i].prompt, ds->rec[i].prompt_len);
+    }
     double t_route = 0, t_both = 0, t_look = 0;
     size_t hits = 0;
     for (int rep = 0; rep < 3; rep++) {
-        /* alternate the two arms so drift in machine load hits both */
+        /* alternate the arms so drift in machine load hits each alike */
         double a = cpu_now();
         for (size_t i = lo; i < n; i++) {
             tr_decision dec;
             tr_route(r, ds->rec[i].prompt, ds->rec[i].prompt_len, NULL, sc, &dec);
         }
         double b = cpu_now();
-        double look = 0;
         for (size_t i = lo; i < n; i++) {
             tr_decision dec;
             tr_route(r, ds->rec[i].prompt, ds->rec[i].prompt_len, NULL, sc, &dec);
-            double l0 = cpu_now();
             tr_cache_key k = {1, tr_cache_prompt_hash(ds->rec[i].prompt, ds->rec[i].prompt_len), dec.embedding, d};
             tr_cache_hit h;
             if (tr_answer_cache_get(c, &k, 1, &h)) { hits++; tr_free(h.body); }
-            look += cpu_now() - l0;
         }
         double e = cpu_now();
+        for (size_t i = 0; i < cnt; i++) {
+            tr_cache_key k = {1, mhash[i], miss + i * d, d};
+            tr_cache_hit h;
+            if (tr_answer_cache_get(c, &k, 1, &h)) tr_free(h.body);
+        }
+        double f = cpu_now();
         t_route += b - a;
         t_both += e - b;
-        t_look += look;
+        t_look += f - e;
     }
+    free(miss);
+    free(mhash);
+    /* the index's recall at this size: stored prompts moved to a cosine
+     * just above the threshold, which a scan would find by construction */
+    size_t eligible = 0, found = 0;
+    for (size_t i = 0; i < half && eligible < 2000; i++) {
+        rand_unit(noise, d, &seed);
+        double eps = sqrt(1 / ((cfg.similarity + 0.005) * (cfg.similarity + 0.005)) - 1), nn = 0, cs = 0;
+        for (size_t j = 0; j < d; j++) {
+            x[j] = real[i * d + j] + (float)eps * noise[j];
+            nn += (double)x[j] * x[j];
+        }
+        for (size_t j = 0; j < d; j++) {
+            x[j] = (float)(x[j] / sqrt(nn));
+            cs += (double)x[j] * real[i * d + j];
+        }
+        if (cs < cfg.similarity || cs > cfg.similarity + 0.01) continue;
+        eligible++;
+        tr_cache_key k = {1, ~(uint64_t)i, x, d};
+        tr_cache_hit h;
+        if (tr_answer_cache_get(c, &k, 1, &h)) { found++; tr_free(h.body); }
+    }
+    free(real);
+    free(noise);
     double per = 1e6 / (3.0 * (double)cnt);
     tr_cache_stats st;
     tr_answer_cache_stats(c, &st);
     printf("cache of %zu entries (dim %zu) filled in %.1f s; %zu look-ups x 3 (%zu hits at similarity %.2f)\n", st.entries,
            d, fill, cnt, hits / 3, cfg.similarity);
+#ifdef TR_SERVER_CACHE_INDEX_H
+    printf("index: %.0f bytes an entry\n", c->index ? (double)tr_cache_index_bytes(c->index) / (double)st.entries : 0.0);
+#endif
     printf("CPU time per request (this thread)\nroute alone           %8.1f us/request\n", t_route * per);
     printf("route + cache miss    %8.1f us/request  (difference %+.1f us)\n", t_both * per, (t_both - t_route) * per);
-    printf("the look-up alone     %8.1f us/request\n", t_look * per);
+    printf("look-ups back to back %8.1f us/look-up\n", t_look * per);
+    printf("index recall: %zu of %zu stored prompts found from a cosine of %.2f-%.2f (%.1f%%)\n", found, eligible,
+           cfg.similarity, cfg.similarity + 0.01, eligible ? 100.0 * found / eligible : 0.0);
     free(x);
     tr_answer_cache_free(c);
     tr_scratch_free(sc);
@@ -177,7 +217,7 @@ static int trace(tr_router *r, const char *path)
     }
     printf("trace %s: %zu requests (new %zu, repeat %zu, white space/case variant %zu, paraphrase %zu)\n", path, n,
            count[0], count[1], count[2], count[3]);
-    printf("similarity  hit rate  wrong hits  hits: repeat  variant  paraphrase  new\n");
+    printf("similarity  hit rate  wrong hits  hits: repeat  variant  paraphrase  new  index recall\n");
     static const double S[] = {0.80, 0.85, 0.90, 0.93, 0.95, 0.97, 0.99, 1.0};
     for (size_t s = 0; s < sizeof S / sizeof S[0]; s++) {
         tr_cache_config cfg;
@@ -186,11 +226,19 @@ static int trace(tr_router *r, const char *path)
         tr_answer_cache *c = NULL;
         char err[256];
         tr_answer_cache_new(&cfg, d, &c, err, sizeof err);
-        size_t hits[KINDS] = {0}, wrong = 0, all = 0;
+        size_t hits[KINDS] = {0}, wrong = 0, all = 0, scan_hits = 0, found = 0;
         for (size_t i = 0; i < n; i++) {
             tr_cache_key k = {1, tr_cache_prompt_hash(prompt[i], strlen(prompt[i])), emb + i * d, d};
             tr_cache_hit h;
-            if (tr_answer_cache_get(c, &k, (double)i, &h)) {
+            /* what a scan of every stored embedding would find: the index's
+             * recall is the share of these the cache finds too */
+            int scan = find_exact(c, k.scope, k.prompt_hash) >= 0;
+            for (size_t e = 0; e < c->n && !scan && S[s] < 1; e++)
+                scan = c->s[e].used && dot(emb + i * d, c->emb + e * d, d) >= S[s];
+            scan_hits += scan;
+            int got = tr_answer_cache_get(c, &k, (double)i, &h);
+            found += scan && got;
+            if (got) {
                 hits[kind[i]]++;
                 all++;
                 wrong += strcmp(h.body, source[i]) != 0;
@@ -199,10 +247,10 @@ static int trace(tr_router *r, const char *path)
                 tr_answer_cache_put(c, &k, (double)i, source[i], strlen(source[i]), "m", 0, err, sizeof err);
             }
         }
-        printf("%10.2f  %7.1f%%  %9.1f%%  %11.1f%%  %6.1f%%  %9.1f%%  %4.1f%%\n", S[s], 100.0 * all / n,
+        printf("%10.2f  %7.1f%%  %9.1f%%  %11.1f%%  %6.1f%%  %9.1f%%  %4.1f%%  %11.1f%%\n", S[s], 100.0 * all / n,
                all ? 100.0 * wrong / all : 0.0, count[1] ? 100.0 * hits[1] / count[1] : 0,
                count[2] ? 100.0 * hits[2] / count[2] : 0, count[3] ? 100.0 * hits[3] / count[3] : 0,
-               count[0] ? 100.0 * hits[0] / count[0] : 0);
+               count[0] ? 100.0 * hits[0] / count[0] : 0, scan_hits ? 100.0 * found / scan_hits : 100.0);
         tr_answer_cache_free(c);
     }
     for (size_t i = 0; i < n; i++) { free(lines[i]); free(prompt[i]); free(source[i]); }

@@ -4,6 +4,7 @@
  * thousand entries that an index (not luck) finds again. */
 #include "testutil.h"
 #include <math.h>
+#include "server/cache_index.c"
 #include "server/answer_cache.c"
 
 #define D 16

@@ -1,6 +1,6 @@
 /* The semantic answer cache: slots in an LRU list, a hash chain per
- * (scope, normalised prompt) for exact repeats, and an HNSW index over the
- * slots' embeddings for paraphrases (answer_cache.h). */
+ * (scope, normalised prompt) for exact repeats, and a hashing index over
+ * the slots' embeddings for paraphrases (answer_cache.h). */
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -8,29 +8,12 @@
 
 #include "base/hash.h"
 #include "base/util.h"
-#include "cluster/hnsw_wrap.h"
 #include "server/answer_cache.h"
+#include "server/cache_index.h"
 
-/* The index holds the first INDEX_DIM coordinates of each embedding, made
- * unit again: the router's embeddings are SVD projections, largest
- * singular value first, so these carry most of a cosine, and a search in
- * 64 dimensions costs a quarter of one in 256.  The index only proposes
- * candidates; a hit is decided on the full embedding's cosine. */
-#ifndef INDEX_DIM
-#define INDEX_DIM 64
-#endif
-#ifndef NEIGHBOURS
-#define NEIGHBOURS 8
-#endif    /* index results looked at per lookup */
-#ifndef HNSW_M
-#define HNSW_M 16
-#endif
-#ifndef HNSW_EF_CONSTRUCTION
-#define HNSW_EF_CONSTRUCTION 100
-#endif
-#ifndef HNSW_EF
-#define HNSW_EF 8
-#endif
+/* Index candidates checked on the full cosine per lookup: beyond the
+ * nearest few, more only cost time (answer_cache.h). */
+#define CANDIDATES 64
 
 typedef struct slot {
     int used;
@@ -48,14 +31,14 @@ struct tr_answer_cache {
     pthread_mutex_t mu;
     tr_cache_config cfg;
     size_t dim, n;          /* n slots = cfg.entries */
-    size_t pdim;            /* the index's dimension: min(dim, INDEX_DIM) */
-    float *proj;            /* pdim floats: a projection, under the mutex */
     slot *s;
     float *emb;             /* n x dim */
     int *bucket;            /* nb heads, -1 empty */
     size_t nb;
     int head, tail, free_list;   /* free slots chained through next */
-    tr_hnsw *index;         /* NULL after a failed purge */
+    tr_cache_index *index;  /* paraphrases; NULL at similarity 1 or after a failed purge */
+    size_t index_dim;       /* the dim the index was made for */
+    int broken;             /* a purge failed: misses until the next one succeeds */
     tr_cache_stats st;
 };
 
@@ -95,18 +78,6 @@ static size_t bucket_of(const tr_answer_cache *c, uint64_t scope, uint64_t phash
     return (size_t)(x & (c->nb - 1));
 }
 
-/* The first pdim coordinates of x, unit, into c->proj; 0 when they are
- * all (near) zero. */
-static int project(tr_answer_cache *c, const float *x)
-{
-    double n = 0;
-    for (size_t j = 0; j < c->pdim; j++) n += (double)x[j] * x[j];
-    if (!(n > 1e-12)) return 0;
-    double inv = 1.0 / sqrt(n);
-    for (size_t j = 0; j < c->pdim; j++) c->proj[j] = (float)(x[j] * inv);
-    return 1;
-}
-
 static double dot(const float *a, const float *b, size_t d)
 {
     double s = 0;
@@ -116,18 +87,11 @@ static double dot(const float *a, const float *b, size_t d)
 
 static int new_index(tr_answer_cache *c, char *err, size_t errlen)
 {
-    tr_hnsw_free(c->index);
+    tr_cache_index_free(c->index);
     c->index = NULL;
-    c->pdim = c->dim < INDEX_DIM ? c->dim : INDEX_DIM;
-    tr_free(c->proj);
-    c->proj = tr_mallocarray(c->pdim, sizeof *c->proj);
-    if (!c->proj) {
-        snprintf(err, errlen, "answer cache: out of memory");
-        return TR_ENOMEM;
-    }
-    int rc = tr_hnsw_new(c->pdim, c->n, HNSW_M, HNSW_EF_CONSTRUCTION, 42, &c->index, err, errlen);
-    if (!rc) tr_hnsw_set_ef(c->index, HNSW_EF);
-    return rc;
+    if (c->cfg.similarity >= 1) return TR_OK;   /* exact repeats only */
+    c->index_dim = c->dim;
+    return tr_cache_index_new(c->dim, c->n, c->cfg.similarity, &c->index, err, errlen);
 }
 
 /* Every slot free, lists and buckets empty (the index is the caller's). */
@@ -188,8 +152,7 @@ void tr_answer_cache_free(tr_answer_cache *c)
 {
     if (!c) return;
     for (size_t i = 0; i < c->n; i++) tr_free(c->s[i].body);
-    tr_hnsw_free(c->index);
-    tr_free(c->proj);
+    tr_cache_index_free(c->index);
     pthread_mutex_destroy(&c->mu);
     tr_free(c->s);
     tr_free(c->emb);
@@ -223,7 +186,7 @@ static void drop(tr_answer_cache *c, int i)
     while (*pp >= 0 && *pp != i) pp = &c->s[*pp].chain;
     if (*pp == i) *pp = e->chain;
     lru_unlink(c, i);
-    if (c->index) tr_hnsw_delete(c->index, (size_t)i);
+    if (c->index) tr_cache_index_remove(c->index, (size_t)i);
     c->st.bytes -= e->len;
     c->st.entries--;
     tr_free(e->body);
@@ -257,25 +220,21 @@ int tr_answer_cache_get(tr_answer_cache *c, const tr_cache_key *k, double now_s,
         best = -1;
     }
     out->exact = best >= 0;
-    if (best < 0 && k->emb && k->dim == c->dim && c->index && c->st.entries && c->cfg.similarity < 1) {
-        int32_t lab[NEIGHBOURS];
-        float dist[NEIGHBOURS];
-        size_t found = 0;
-        size_t kq = c->st.entries < NEIGHBOURS ? c->st.entries : NEIGHBOURS;
-        if (project(c, k->emb) && !tr_hnsw_query(c->index, c->proj, kq, lab, dist, &found, NULL, 0)) {
-            for (size_t j = 0; j < found; j++) {
-                int i = lab[j];
-                if (i < 0 || (size_t)i >= c->n || !c->s[i].used || c->s[i].scope != k->scope) continue;
-                if (expired(c, i, now_s)) {
-                    drop(c, i);
-                    c->st.expired++;
-                    continue;
-                }
-                double sim = dot(k->emb, c->emb + (size_t)i * c->dim, c->dim);
-                if (sim >= c->cfg.similarity && (best < 0 || sim > best_sim)) {
-                    best = i;
-                    best_sim = sim;
-                }
+    if (best < 0 && k->emb && k->dim == c->dim && c->index && c->st.entries) {
+        int32_t cand[CANDIDATES];
+        size_t found = tr_cache_index_candidates(c->index, k->emb, cand, CANDIDATES);
+        for (size_t j = 0; j < found; j++) {
+            int i = cand[j];
+            if (!c->s[i].used || c->s[i].scope != k->scope) continue;
+            if (expired(c, i, now_s)) {
+                drop(c, i);
+                c->st.expired++;
+                continue;
+            }
+            double sim = dot(k->emb, c->emb + (size_t)i * c->dim, c->dim);
+            if (sim >= c->cfg.similarity && (best < 0 || sim > best_sim)) {
+                best = i;
+                best_sim = sim;
             }
         }
     }
@@ -324,7 +283,7 @@ int tr_answer_cache_put(tr_answer_cache *c, const tr_cache_key *k, double now_s,
         snprintf(err, errlen, "answer cache: embedding of %zu floats, the cache holds %zu", k->dim, c->dim);
         return TR_ERANGE;
     }
-    if (!c->index) {
+    if (c->broken) {
         pthread_mutex_unlock(&c->mu);
         tr_free(copy);
         snprintf(err, errlen, "answer cache: no index (a purge failed)");
@@ -354,14 +313,11 @@ int tr_answer_cache_put(tr_answer_cache *c, const tr_cache_key *k, double now_s,
     c->st.entries++;
     c->st.bytes += len;
     c->st.stores++;
-    int rc = TR_OK;
-    if (k->emb && project(c, k->emb)) {
-        memcpy(c->emb + (size_t)i * c->dim, k->emb, c->dim * sizeof *c->emb);
-        rc = tr_hnsw_add(c->index, c->proj, (size_t)i, err, errlen);
-        if (rc) drop(c, i);
-    } else {
-        /* exact matches only: keep the slot out of the index */
-        tr_hnsw_delete(c->index, (size_t)i);
+    if (k->emb) memcpy(c->emb + (size_t)i * c->dim, k->emb, c->dim * sizeof *c->emb);
+    int rc = k->emb && c->index ? tr_cache_index_add(c->index, (size_t)i, k->emb) : TR_OK;
+    if (rc) {
+        drop(c, i);
+        snprintf(err, errlen, "answer cache: out of memory indexing an entry");
     }
     pthread_mutex_unlock(&c->mu);
     return rc;
@@ -381,11 +337,13 @@ int tr_answer_cache_purge(tr_answer_cache *c, size_t dim, char *err, size_t errl
             c->dim = dim;
         }
     }
-    if (!rc) rc = new_index(c, err, errlen);
-    else {
-        tr_hnsw_free(c->index);
+    if (!rc && c->index && c->index_dim == dim) tr_cache_index_clear(c->index);
+    else if (!rc) rc = new_index(c, err, errlen);
+    else snprintf(err, errlen, "answer cache: out of memory");
+    c->broken = rc != TR_OK;
+    if (rc) {
+        tr_cache_index_free(c->index);
         c->index = NULL;
-        snprintf(err, errlen, "answer cache: out of memory");
     }
     c->st.purges++;
     pthread_mutex_unlock(&c->mu);

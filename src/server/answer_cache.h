@@ -8,11 +8,13 @@
  * on the same scope and either the same normalised prompt or an embedding
  * whose cosine with a stored one is >= the similarity threshold.
  *
- * The nearest stored embeddings come from an HNSW index (cluster/hnsw_wrap)
- * whose labels are the cache's slots: an evicted slot is deleted from the
- * index and reused by the next insertion, so the index never grows beyond
- * the entry cap.  It answers the 4 nearest of any scope; a scope's entry
- * beyond them is not found (a miss, never a wrong scope).
+ * Candidates for a paraphrase come from a hashing index over the stored
+ * embeddings (cache_index.h), set for the similarity threshold; each is
+ * then checked on the full cosine.  An evicted slot leaves the index and
+ * is reused by the next insertion, so the index never grows beyond the
+ * entry cap.  The index finds a stored pair at exactly the threshold
+ * with probability about 0.99, closer pairs more surely; a miss it causes
+ * is a miss, never a wrong hit.
  *
  * Bounded: at most `entries` entries and `max_bytes` bytes of stored
  * answers, least recently used evicted first; entries older than ttl_s
