@@ -34,6 +34,22 @@ static double near(const float *x, float *y, size_t d, double cs, tr_rng *r)
     return c;
 }
 
+/* An index of n slots for d floats at similarity sim, and n random unit
+ * vectors from seed in x (n x d), the first `added` of them indexed. */
+static tr_cache_index *index_of(size_t d, size_t n, double sim, uint64_t seed, float *x, size_t added)
+{
+    tr_cache_index *ix = NULL;
+    char err[256];
+    assert_int_equal(tr_cache_index_new(d, n, sim, &ix, err, sizeof err), TR_OK);
+    tr_rng r;
+    tr_rng_seed(&r, seed);
+    for (size_t i = 0; i < n; i++) {
+        unit(x + i * d, d, &r);
+        if (i < added) assert_int_equal(tr_cache_index_add(ix, i, x + i * d), TR_OK);
+    }
+    return ix;
+}
+
 static int listed(const int32_t *c, size_t n, int32_t slot)
 {
     for (size_t i = 0; i < n; i++)
@@ -84,16 +100,10 @@ static void test_shape_follows_threshold(void **state)
 
 static void recall_at(size_t d, double sim, size_t slots)
 {
-    tr_cache_index *ix = NULL;
-    char err[256];
-    assert_int_equal(tr_cache_index_new(d, slots, sim, &ix, err, sizeof err), TR_OK);
     float *x = malloc(slots * d * sizeof *x), *q = malloc(d * sizeof *q);
+    tr_cache_index *ix = index_of(d, slots, sim, 11, x, slots);
     tr_rng r;
-    tr_rng_seed(&r, 11);
-    for (size_t i = 0; i < slots; i++) {
-        unit(x + i * d, d, &r);
-        assert_int_equal(tr_cache_index_add(ix, i, x + i * d), TR_OK);
-    }
+    tr_rng_seed(&r, 12);
     int32_t cand[64];
     size_t self = 0, found = 0, tried = 0, far = 0;
     for (size_t i = 0; i < slots; i++) {
@@ -137,16 +147,8 @@ static void test_remove_and_clear(void **state)
 {
     (void)state;
     const size_t d = 32, n = 50;
-    tr_cache_index *ix = NULL;
-    char err[256];
-    assert_int_equal(tr_cache_index_new(d, n, 0.95, &ix, err, sizeof err), TR_OK);
     float x[50 * 32];
-    tr_rng r;
-    tr_rng_seed(&r, 5);
-    for (size_t i = 0; i < n; i++) {
-        unit(x + i * d, d, &r);
-        assert_int_equal(tr_cache_index_add(ix, i, x + i * d), TR_OK);
-    }
+    tr_cache_index *ix = index_of(d, n, 0.95, 5, x, n);
     /* the same vector under two slots: both listed, each once */
     assert_int_equal(tr_cache_index_add(ix, 7, x + 3 * d), TR_OK);
     int32_t cand[64];
@@ -178,14 +180,8 @@ static void test_out_of_memory(void **state)
 {
     (void)state;
     const size_t d = 16, n = 64;
-    tr_cache_index *ix = NULL;
-    char err[256];
-    assert_int_equal(tr_cache_index_new(d, n, 0.9, &ix, err, sizeof err), TR_OK);
     float x[64 * 16];
-    tr_rng r;
-    tr_rng_seed(&r, 9);
-    for (size_t i = 0; i < n; i++) unit(x + i * d, d, &r);
-    assert_int_equal(tr_cache_index_add(ix, 0, x), TR_OK);
+    tr_cache_index *ix = index_of(d, n, 0.9, 9, x, 1);
     tr_alloc_fail_after(3);
     int failed = 0;
     for (size_t i = 1; i < n && !failed; i++)

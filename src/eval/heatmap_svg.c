@@ -154,15 +154,7 @@ int tr_heatmap_svg(const tr_heatmap *h, char **out, size_t *len, char *err, size
         tr_svg_put(&b, "</text>\n");
         my += 20;
     }
-    tr_svg_put(&b, "</g>\n</svg>\n");
-    tr_buf_u8(&b, 0);
-    if (tr_buf_ok(&b)) {
-        tr_buf_free(&b);
-        return tr_errorf(err, errlen, TR_ENOMEM, "heatmap: out of memory");
-    }
-    *out = (char *)b.data;
-    if (len) *len = b.len - 1;
-    return TR_OK;
+    return tr_svg_finish(&b, out, len, "heatmap", err, errlen);
 }
 
 int tr_heatmap_svg_write(const tr_heatmap *h, const char *path, char *err, size_t errlen)

@@ -252,15 +252,7 @@ int tr_plot_svg(const tr_plot *p, char **out, size_t *len, char *err, size_t err
         tr_svg_put(&b, "<circle cx=\"%d\" cy=\"%d\" r=\"5\" fill=\"#222\"/>", LEGEND_X + 12, ly);
         tr_svg_put(&b, "<text x=\"%d\" y=\"%d\">single model</text>\n", LEGEND_X + 32, ly + 4);
     }
-    tr_svg_put(&b, "</g>\n</svg>\n");
-    tr_buf_u8(&b, 0);
-    if (tr_buf_ok(&b)) {
-        tr_buf_free(&b);
-        return tr_errorf(err, errlen, TR_ENOMEM, "plot: out of memory");
-    }
-    *out = (char *)b.data;
-    if (len) *len = b.len - 1;
-    return TR_OK;
+    return tr_svg_finish(&b, out, len, "plot", err, errlen);
 }
 
 int tr_plot_svg_write(const tr_plot *p, const char *path, char *err, size_t errlen)

@@ -69,3 +69,16 @@ int tr_svg_write_file(const char *svg, size_t n, const char *path, char *err, si
     tr_free(tmp);
     return rc;
 }
+
+int tr_svg_finish(tr_buf *b, char **out, size_t *len, const char *what, char *err, size_t errlen)
+{
+    tr_svg_put(b, "</g>\n</svg>\n");
+    tr_buf_u8(b, 0);
+    if (tr_buf_ok(b)) {
+        tr_buf_free(b);
+        return tr_errorf(err, errlen, TR_ENOMEM, "%s: out of memory", what);
+    }
+    *out = (char *)b->data;
+    if (len) *len = b->len - 1;
+    return TR_OK;
+}

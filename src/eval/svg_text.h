@@ -20,6 +20,12 @@ void tr_svg_num(tr_buf *b, double v, int dec);
  * 1.0) become '?'.  Other bytes pass through (UTF-8).  NULL: nothing. */
 void tr_svg_esc(tr_buf *b, const char *s);
 
+/* Close the document in b ("</g></svg>"), hand its text to *out (a
+ * NUL-terminated string the caller frees with tr_free) and its length to
+ * *len (may be NULL).  TR_ENOMEM (b freed, message naming `what`) when any
+ * write into b failed. */
+int tr_svg_finish(tr_buf *b, char **out, size_t *len, const char *what, char *err, size_t errlen);
+
 /* Write the n bytes of svg to path through "<path>.tmp.<pid>" renamed into
  * place, so a reader never sees half a document.  TR_EIO names the path,
  * TR_ENOMEM.  Borrows everything. */
