@@ -23,110 +23,6 @@
 #include "server/server.h"
 #include "base/util.h"
 
-static const struct { const char *path; int ep; const char *allow; } routes[] = {
-    {"/v1/route", TR_EP_ROUTE, "POST"},
-    {"/v1/chat/completions", TR_EP_CHAT, "POST"},
-    {"/v1/feedback", TR_EP_FEEDBACK, "POST"},
-    {"/healthz", TR_EP_HEALTHZ, "GET, HEAD"},
-    {"/metrics", TR_EP_METRICS, "GET, HEAD"},
-    {"/admin/reload", TR_EP_RELOAD, "POST"},
-    {"/v1/models", TR_EP_MODELS, "GET, HEAD"},
-};
-
-static int route_index(const char *url)
-{
-    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
-        if (!strcmp(url, routes[i].path)) return (int)i;
-    return -1;
-}
-
-enum MHD_Result tr_http_json(struct MHD_Connection *c, tr_request *q, int status, const char *json, size_t len)
-{
-    struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)json, MHD_RESPMEM_MUST_COPY);
-    if (!r) return MHD_NO;
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-    if (q->close) MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
-    tr_http_route_headers(r, q);
-    if (status == 405) {
-        int i = route_index(q->path);
-        if (i >= 0) MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, routes[i].allow);
-    }
-    q->status = status;
-    enum MHD_Result ok = MHD_queue_response(c, (unsigned)status, r);
-    MHD_destroy_response(r);
-    return ok;
-}
-
-enum MHD_Result tr_http_error(struct MHD_Connection *c, tr_request *q, int api_err, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    char *body = tr_api_error_json(api_err, msg);
-    static const char oom[] = "{\"error\":{\"message\":\"out of memory\",\"type\":\"server_error\",\"code\":\"internal_error\"}}";
-    q->api_err = api_err;
-    tr_metrics_error(q->srv->metrics, api_err);
-    int status = tr_api_error_status(api_err);
-    enum MHD_Result ok = body ? tr_http_json(c, q, status, body, strlen(body))
-                              : tr_http_json(c, q, 500, oom, sizeof oom - 1);
-    tr_free(body);
-    return ok;
-}
-
-/* Header values must not carry CR/LF or other controls: names come from
- * router files. */
-static void add_clean_header(struct MHD_Response *r, const char *key, const char *val)
-{
-    char buf[160];
-    size_t i = 0;
-    for (; val[i] && i < sizeof buf - 1; i++)
-        buf[i] = ((unsigned char)val[i] < 0x20 || val[i] == 0x7f) ? '_' : val[i];
-    buf[i] = 0;
-    MHD_add_response_header(r, key, buf);
-}
-
-void tr_http_route_headers(struct MHD_Response *r, const tr_request *q)
-{
-    if (q->request_id[0]) MHD_add_response_header(r, "X-Taskroute-Request-Id", q->request_id);
-    if (q->model[0]) add_clean_header(r, "X-Taskroute-Model", q->model);
-    if (q->task_slug[0]) MHD_add_response_header(r, "X-Taskroute-Task", q->task_slug);
-    if (q->task_id >= 0) MHD_add_response_header(r, "X-Taskroute-OOD", q->ood ? "true" : "false");
-    if (q->task_id >= 0) {
-        char id[24];
-        snprintf(id, sizeof id, "%d", q->task_id);
-        MHD_add_response_header(r, "X-Taskroute-Task-Id", id);
-    }
-    if (q->policy[0]) {
-        char lam[32];
-        if (isnan(q->lambda)) snprintf(lam, sizeof lam, "none");
-        else if (isinf(q->lambda)) snprintf(lam, sizeof lam, "inf");
-        else snprintf(lam, sizeof lam, "%.6g", q->lambda);
-        add_clean_header(r, "X-Taskroute-Policy", q->policy);
-        MHD_add_response_header(r, "X-Taskroute-Lambda", lam);
-    }
-    if (q->note) MHD_add_response_header(r, "X-Taskroute-Note", q->note);
-    if (q->routed_model[0]) add_clean_header(r, "X-Taskroute-Fallback-From", q->routed_model);
-    if (q->online) MHD_add_response_header(r, "X-Taskroute-Online", q->online == 2 ? "explored" : "exploit");
-    if (q->cache_state) MHD_add_response_header(r, "X-Taskroute-Cache", q->cache_state == 2 ? "hit" : "miss");
-    if (q->cascade) {
-        MHD_add_response_header(r, "X-Taskroute-Cascade", q->cascade);
-        add_clean_header(r, "X-Taskroute-Cascade-Models", q->cascade_chain);
-        if (!isnan(q->verifier_confidence)) {
-            char v[32];
-            snprintf(v, sizeof v, "%.4g", q->verifier_confidence);
-            MHD_add_response_header(r, "X-Taskroute-Verifier-Confidence", v);
-        }
-    }
-}
-
-void tr_http_new_request_id(tr_server *srv, tr_request *q)
-{
-    unsigned long long n = atomic_fetch_add_explicit(&srv->next_id, 1, memory_order_relaxed);
-    snprintf(q->request_id, sizeof q->request_id, "tr-%llx-%llx", srv->start_ms, n);
-}
-
 int tr_http_is_loopback(struct MHD_Connection *c)
 {
     const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
@@ -261,13 +157,13 @@ static int framing_refusal(struct MHD_Connection *c, char *msg, size_t msglen)
 
 static enum MHD_Result dispatch(struct MHD_Connection *c, tr_request *q)
 {
-    int i = route_index(q->path);
-    if (i < 0) return tr_http_error(c, q, TR_API_NOT_FOUND, "no endpoint %.80s", q->path);
+    const char *allow;
+    if (tr_http_endpoint(q->path, &allow) < 0) return tr_http_error(c, q, TR_API_NOT_FOUND, "no endpoint %.80s", q->path);
     const char *m = q->method;
     int is_get = !strcmp(m, "GET") || !strcmp(m, "HEAD");
     int is_post = !strcmp(m, "POST");
-    if (strstr(routes[i].allow, "POST") ? !is_post : !is_get)
-        return tr_http_error(c, q, TR_API_BAD_METHOD, "%s %s is not allowed; use %s", m, q->path, routes[i].allow);
+    if (strstr(allow, "POST") ? !is_post : !is_get)
+        return tr_http_error(c, q, TR_API_BAD_METHOD, "%s %s is not allowed; use %s", m, q->path, allow);
     /* the admin key, when set, stands in for an inbound key on admin paths */
     if (q->ep != TR_EP_HEALTHZ && !(q->ep == TR_EP_RELOAD && q->srv->cfg.admin_key)) {
         char kmsg[256];
@@ -312,8 +208,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         q->verifier_confidence = NAN;
         snprintf(q->method, sizeof q->method, "%s", method);
         snprintf(q->path, sizeof q->path, "%s", url);
-        int i = route_index(url);
-        q->ep = i < 0 ? TR_EP_OTHER : routes[i].ep;
+        int ep = tr_http_endpoint(url, NULL);
+        q->ep = ep < 0 ? TR_EP_OTHER : ep;
         q->counted = 1;
         tr_metrics_inflight_add(srv->metrics, 1);
         *con_cls = q;

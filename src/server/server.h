@@ -135,7 +135,7 @@ typedef struct tr_request {
 /* The cascade's outcomes, counted in /metrics and named in X-Taskroute-Cascade. */
 enum tr_cascade_outcome { TR_CASCADE_ACCEPTED = 0, TR_CASCADE_ESCALATED = 1, TR_CASCADE_FALLBACK = 2 };
 
-/* ---- http.c: responses (each returns the MHD result of queueing) */
+/* ---- response.c: responses (each returns the MHD result of queueing) */
 enum MHD_Result tr_http_json(struct MHD_Connection *c, tr_request *q, int status, const char *json, size_t len);
 enum MHD_Result tr_http_error(struct MHD_Connection *c, tr_request *q, int api_err, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -143,6 +143,11 @@ enum MHD_Result tr_http_error(struct MHD_Connection *c, tr_request *q, int api_e
 void tr_http_route_headers(struct MHD_Response *r, const tr_request *q);
 /* A fresh request id "tr-<start ms hex>-<counter hex>" into q->request_id. */
 void tr_http_new_request_id(tr_server *srv, tr_request *q);
+/* The endpoint (TR_EP_*) at path and, when allow is not NULL, the methods
+ * it allows ("POST", "GET, HEAD"); -1 for no endpoint. */
+int tr_http_endpoint(const char *path, const char **allow);
+
+/* ---- http.c: connections */
 int tr_http_is_loopback(struct MHD_Connection *c);
 
 /* ---- http.c: life cycle */
