@@ -1,7 +1,5 @@
 /* Per-record keys and cuts: the k smallest keys of parts equal those of
- * the whole; per-task cuts keep cap keys per task; the bisection finds the
- * exact k-th smallest of numbers spread over parts, negatives, ties and
- * infinities included. */
+ * the whole; per-task cuts keep cap keys per task. */
 #include "testutil.h"
 
 #include <math.h>
@@ -76,59 +74,12 @@ static void test_task_cuts(void **state)
     assert_int_equal(tr_task_cuts(task, key, N, 4, 40, cut), TR_EINVAL);
 }
 
-typedef struct parts { double *v[3]; size_t n[3]; } parts;
-
-static uint64_t count_parts(void *ctx, uint64_t o)
-{
-    parts *p = ctx;
-    uint64_t c = 0;
-    for (int r = 0; r < 3; r++) c += tr_count_le_sorted(p->v[r], p->n[r], o);
-    return c;
-}
-
-static void test_bisect_exact(void **state)
-{
-    (void)state;
-    enum { N = 999 };
-    double all[N];
-    tr_rng r;
-    tr_rng_seed(&r, 5);
-    for (int i = 0; i < N; i++) all[i] = tr_rng_normal(&r) * (i % 10 ? 1 : 1e-30);
-    all[3] = all[4] = 0.25;   /* ties */
-    all[5] = -INFINITY;
-    all[6] = INFINITY;
-    all[7] = -0.0;
-    parts p;
-    size_t b[4] = {0, 400, 401, N};
-    double copy[N];
-    memcpy(copy, all, sizeof all);
-    for (int k = 0; k < 3; k++) {
-        p.v[k] = copy + b[k];
-        p.n[k] = b[k + 1] - b[k];
-        tr_sort_doubles(p.v[k], p.n[k]);
-    }
-    tr_sort_doubles(all, N);
-    for (uint64_t k = 0; k < N; k += 7) {
-        double v;
-        assert_int_equal(tr_kth_bisect(k, count_parts, &p, &v), TR_OK);
-        assert_true(tr_double_order(v) == tr_double_order(all[k]));
-    }
-    double v;
-    assert_int_equal(tr_kth_bisect(N, count_parts, &p, &v), TR_EINVAL);
-    /* the order map keeps order and round-trips */
-    assert_true(tr_double_order(-1.0) < tr_double_order(-0.5));
-    assert_true(tr_double_order(-0.0) < tr_double_order(0.0));
-    assert_true(tr_double_order(1e-300) < tr_double_order(2.0));
-    assert_true(tr_double_from_order(tr_double_order(-3.5)) == -3.5);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_key_depends_on_id_seed_salt),
         cmocka_unit_test(test_cut_of_parts),
         cmocka_unit_test(test_task_cuts),
-        cmocka_unit_test(test_bisect_exact),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
