@@ -1,4 +1,4 @@
-/* Per-record keys, cuts and the bisection for a k-th smallest (keys.h). */
+/* Per-record keys and the cuts they give (keys.h). */
 #include "dist/keys.h"
 
 #include <stdlib.h>
