@@ -5,7 +5,8 @@
 # part, and the k-fold JSON's shape (mean, se and per-fold values, paired
 # cascade - plain with folds won); with quality alone to maximise the
 # cascade cannot lose to plain routing; the same figures whatever --jobs;
-# the table; the usage errors.
+# fold 0 of 5 is `train` + `tune-cascade` on the split; the table; the
+# usage errors.
 . "$(dirname "$0")/cli_lib.sh"
 head -n 900 "$data" > "$tmp/d.jsonl"
 $py - "$tmp/d.jsonl" "$tmp/v.jsonl" <<'PY'
@@ -57,6 +58,15 @@ check "--folds x exits 2" [ $? -eq 2 ]
 "$bin" train "$tmp/d.jsonl" -o "$tmp/r.trm" -q
 "$bin" tune-cascade --folds 3 "$tmp/r.trm" "$tmp/v.jsonl" -q 2>/dev/null
 check "--folds with a router file exits 2" [ $? -eq 2 ]
+"$bin" tune-cascade "$tmp/r.trm" "$tmp/v.jsonl" --lambda 0 --json -q > "$tmp/one.json"
+"$bin" tune-cascade --folds 5 "$tmp/v.jsonl" --lambda 0 --json -q > "$tmp/k5.json"
+check "fold 0 of 5 is train + tune-cascade on the split" $py -c "
+import json; one=json.load(open('$tmp/one.json')); k=json.load(open('$tmp/k5.json')); t=one['tuned']
+assert k['n_test']['folds'][0] == t['n_test'] and k['n_train']['folds'][0] == t['n_train'], (k['n_test'], t)
+assert k['chosen'][0] == {'tolerance': one['tolerance'], 'threshold': one['threshold']}, (k['chosen'], one)
+for arm in ('cascade', 'plain_routing'):
+    for f in ('quality', 'cost', 'q_at_cbest', 'aiq_log'):
+        assert k[arm][f]['folds'][0] == t['test'][arm][f], (arm, f, k[arm][f], t['test'][arm])"
 "$bin" tune-cascade --folds 3 "$tmp/v.jsonl" -o "$tmp/c.json" -q 2> "$tmp/o.err"
 check "-o with --folds exits 2 and says why" [ $? -eq 2 -a -n "$(grep 'not with --folds' "$tmp/o.err")" -a ! -e "$tmp/c.json" ]
 "$bin" tune-cascade "$tmp/r.trm" "$tmp/v.jsonl" --seed 3 -q 2>/dev/null
