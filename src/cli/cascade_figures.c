@@ -17,10 +17,10 @@
 
 #define N_LAMBDA 61
 
-long cli_cascade_read_verify(const char *cmd, const char *path, const tr_dataset *ds, float **out, size_t *lines_out)
+long cli_cascade_read_verify(const char *cmd, const char *path, const tr_dataset *ds, cli_cascade_verify *out)
 {
-    *out = NULL;
-    *lines_out = 0;
+    out->v = NULL;
+    out->lines = 0;
     FILE *f = fopen(path, "rb");
     if (!f) { cli_fail(cmd, 0, "%s: cannot open", path); return -1; }
     size_t cap = 0, lines = 0, m = ds->n_models;
@@ -60,9 +60,12 @@ long cli_cascade_read_verify(const char *cmd, const char *path, const tr_dataset
     }
     free(line);
     fclose(f);
-    if (n < 0) { tr_free(v); return -1; }
-    *out = v;
-    *lines_out = lines;
+    if (n <= 0) {   /* nothing to keep: an error, or no confidence at all */
+        tr_free(v);
+        return n;
+    }
+    out->v = v;
+    out->lines = lines;
     return n;
 }
 
@@ -278,11 +281,8 @@ int cli_cascade_figures(const char *cmd, const tr_router *r, const tr_dataset *d
 {
     *out = NULL;
     cli_cascade_verify cv;
-    long nv = cli_cascade_read_verify(cmd, dpath, ds, &cv.v, &cv.lines);
-    if (nv <= 0) {
-        tr_free(cv.v);
-        return nv < 0 ? -1 : 1;
-    }
+    long nv = cli_cascade_read_verify(cmd, dpath, ds, &cv);
+    if (nv <= 0) return nv < 0 ? -1 : 1;
     cJSON *res = cJSON_CreateObject();
     cJSON *t = cJSON_CreateObject();
     cJSON_AddStringToObject(t, "data", dpath);

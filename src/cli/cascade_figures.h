@@ -24,9 +24,10 @@ typedef struct cli_cascade_verify {
 } cli_cascade_verify;
 
 /* Read "verify" of every line of path (the file ds was loaded from).
- * Returns how many confidences were read (0: none) and *out (tr_free), or
- * -1 (message printed, prefixed by cmd). */
-long cli_cascade_read_verify(const char *cmd, const char *path, const tr_dataset *ds, float **out, size_t *lines);
+ * Returns how many confidences were read, with *out filled (tr_free
+ * out->v), or 0 (none) or -1 (message printed, prefixed by cmd), with
+ * out->v NULL. */
+long cli_cascade_read_verify(const char *cmd, const char *path, const tr_dataset *ds, cli_cascade_verify *out);
 
 /* Tune the cascade on the complete records outside fold f of K and score
  * it, and plain routing on the same predictions, on fold f's complete

@@ -121,11 +121,8 @@ int cli_cascade_kfold(const char *cmd, const tr_dataset *ds, const char *dpath, 
 {
     *out = NULL;
     cli_cascade_verify cv;
-    long nv = cli_cascade_read_verify(cmd, dpath, ds, &cv.v, &cv.lines);
-    if (nv <= 0) {
-        tr_free(cv.v);
-        return nv < 0 ? -1 : 1;
-    }
+    long nv = cli_cascade_read_verify(cmd, dpath, ds, &cv);
+    if (nv <= 0) return nv < 0 ? -1 : 1;
     ctx c = {&cv, co};
     tr_kfold_scorer sc = {fold_score, fold_describe, &c};
     tr_kfold_options ko = *kopt;
