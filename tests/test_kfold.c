@@ -8,7 +8,9 @@
 
 #include <cJSON.h>
 #include <math.h>
+#include <pthread.h>
 
+#include "base/util.h"
 #include "data/dataset.h"
 #include "train/kfold.h"
 
@@ -273,6 +275,88 @@ static void test_kfold_demo(void **state)
     tr_dataset_free(ds);
 }
 
+/* tr_kfold_run with a scorer of its own: each fold scored once, by a router
+ * trained without the fold's records, the trees in fold order; a failing
+ * fold's error named, no trees. */
+typedef struct probe {
+    pthread_mutex_t lock;
+    int calls, fail_fold;
+} probe;
+
+static int probe_score(void *ctx, const tr_router *r, const tr_dataset *ds, unsigned K, unsigned f, cJSON **out,
+                       char *err, size_t errlen)
+{
+    probe *p = ctx;
+    pthread_mutex_lock(&p->lock);
+    p->calls++;
+    pthread_mutex_unlock(&p->lock);
+    if ((int)f == p->fail_fold) return tr_errorf(err, errlen, TR_EINVAL, "probe refuses");
+    if (!r || K != 3 || f >= K) return tr_errorf(err, errlen, TR_EINVAL, "bad call");
+    size_t *idx = NULL, n = 0;
+    if (tr_dataset_fold_indices(ds, K, f, 1, &idx, &n)) return TR_EINVAL;
+    tr_free(idx);
+    *out = cJSON_CreateObject();
+    cJSON_AddNumberToObject(*out, "fold", f);
+    cJSON_AddNumberToObject(*out, "n_test", (double)n);
+    return TR_OK;
+}
+
+static void test_kfold_run_scorer(void **state)
+{
+    (void)state;
+    if (getenv("TR_VALGRIND")) { print_message("skipped under valgrind\n"); skip(); return; }
+    tr_dataset *ds = demo(300);
+    if (!ds) { print_message("data/demo.jsonl not readable: run from the project root\n"); skip(); return; }
+    tr_train_options o;
+    tr_train_options_default(&o);
+    o.blas_threads = 1;
+    tr_kfold_options ko;
+    tr_kfold_options_default(&ko);
+    ko.folds = 3;
+    ko.jobs = 2;
+    probe p = {PTHREAD_MUTEX_INITIALIZER, 0, -1};
+    tr_kfold_scorer sc = {probe_score, NULL, &p};
+    cJSON **t = NULL;
+    int K = 0;
+    char err[1024];
+    assert_int_equal(tr_kfold_run(ds, &o, &ko, &sc, &t, &K, err, sizeof err), TR_OK);
+    assert_int_equal(K, 3);
+    assert_int_equal(p.calls, 3);
+    for (int f = 0; f < K; f++) {
+        assert_int_equal((int)get(t[f], "fold"), f);
+        assert_true(get(t[f], "n_test") > 0);
+        cJSON_Delete(t[f]);
+    }
+    tr_free(t);
+    p.calls = 0;
+    p.fail_fold = 1;
+    assert_int_equal(tr_kfold_run(ds, &o, &ko, &sc, &t, &K, err, sizeof err), TR_EINVAL);
+    assert_null(t);
+    assert_int_equal(K, 0);
+    assert_non_null(strstr(err, "fold 1 of 3"));
+    assert_non_null(strstr(err, "probe refuses"));
+    ko.folds = 101;
+    assert_int_equal(tr_kfold_run(ds, &o, &ko, &sc, &t, &K, err, sizeof err), TR_EINVAL);
+    assert_non_null(strstr(err, "folds 101"));
+    assert_int_equal(p.calls, 3);
+    tr_dataset_free(ds);
+}
+
+static void test_paired_json_no_verdict(void **state)
+{
+    (void)state;
+    const double a[] = {1, 2, 3}, b[] = {0, 2, 4};
+    cJSON *p = tr_kfold_paired_json(a, b, 3, 0);
+    assert_true(fabs(get(p, "mean")) < 1e-15);
+    assert_null(cJSON_GetObjectItem(p, "won"));
+    cJSON_Delete(p);
+    p = tr_kfold_paired_json(a, b, 3, -1);   /* lower is better: a wins where below */
+    assert_int_equal((int)get(p, "won"), 1);
+    assert_int_equal((int)get(p, "lost"), 1);
+    assert_int_equal((int)get(p, "tied"), 1);
+    cJSON_Delete(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -281,6 +365,8 @@ int main(void)
         cmocka_unit_test(test_fold_sizes_shared),
         cmocka_unit_test(test_summary),
         cmocka_unit_test(test_kfold_demo),
+        cmocka_unit_test(test_kfold_run_scorer),
+        cmocka_unit_test(test_paired_json_no_verdict),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -37,8 +37,7 @@ static const cJSON *router_of(const cJSON *fold, const char *name)
     return cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(fold, "routers"), name);
 }
 
-/* {mean, se, folds: [...]} of x[0..K) */
-static cJSON *stat_json(const double *x, size_t K)
+cJSON *tr_kfold_stat_json(const double *x, size_t K)
 {
     double m, se;
     tr_stats_mean_se(x, K, &m, &se);
@@ -50,13 +49,14 @@ static cJSON *stat_json(const double *x, size_t K)
     return o;
 }
 
-/* {mean, se, folds, won, lost, tied} of a − b, won = folds where a is better */
-static cJSON *paired_json(const double *a, const double *b, size_t K, int better)
+cJSON *tr_kfold_paired_json(const double *a, const double *b, size_t K, int better)
 {
     double d[MAX_FOLDS];
     tr_paired p;
+    if (K > MAX_FOLDS) return NULL;
     tr_stats_paired(a, b, K, d, &p);
-    cJSON *o = stat_json(d, K);
+    cJSON *o = tr_kfold_stat_json(d, K);
+    if (!better) return o;
     cJSON_AddNumberToObject(o, "won", (double)(better > 0 ? p.higher : p.lower));
     cJSON_AddNumberToObject(o, "lost", (double)(better > 0 ? p.lower : p.higher));
     cJSON_AddNumberToObject(o, "tied", (double)p.ties);
@@ -83,7 +83,7 @@ cJSON *tr_kfold_summary(const char *dataset, cJSON *const *folds, size_t K)
     static const char *const refs[] = {"q_best", "c_best", "q_oracle", "c_oracle"};
     for (size_t r = 0; r < sizeof refs / sizeof refs[0]; r++) {
         for (size_t f = 0; f < K; f++) x[f] = tr_json_get_num(folds[f], refs[r]);
-        cJSON_AddItemToObject(ref, refs[r], stat_json(x, K));
+        cJSON_AddItemToObject(ref, refs[r], tr_kfold_stat_json(x, K));
     }
     a = cJSON_AddArrayToObject(ref, "best_model");
     cJSON *heads = cJSON_AddArrayToObject(j, "heads");
@@ -111,8 +111,8 @@ cJSON *tr_kfold_summary(const char *dataset, cJSON *const *folds, size_t K)
                 x[f] = tr_json_get_num(router_of(folds[f], name), FIG[g].name);
                 y[f] = tr_json_get_num(router_of(folds[f], "taskroute"), FIG[g].name);
             }
-            cJSON_AddItemToObject(o, FIG[g].name, stat_json(x, K));
-            if (p && FIG[g].better) cJSON_AddItemToObject(p, FIG[g].name, paired_json(y, x, K, FIG[g].better));
+            cJSON_AddItemToObject(o, FIG[g].name, tr_kfold_stat_json(x, K));
+            if (p && FIG[g].better) cJSON_AddItemToObject(p, FIG[g].name, tr_kfold_paired_json(y, x, K, FIG[g].better));
         }
     }
     /* the default policy (what `serve` does with no knob) against the best
@@ -123,7 +123,7 @@ cJSON *tr_kfold_summary(const char *dataset, cJSON *const *folds, size_t K)
         for (size_t k = 0; dp && k < sizeof dk / sizeof dk[0]; k++) {
             for (size_t f = 0; f < K; f++)
                 x[f] = tr_json_get_num(cJSON_GetObjectItemCaseSensitive(folds[f], "default_policy"), dk[k]);
-            cJSON_AddItemToObject(dp, dk[k], stat_json(x, K));
+            cJSON_AddItemToObject(dp, dk[k], tr_kfold_stat_json(x, K));
         }
     }
     if (ours) {
@@ -134,7 +134,7 @@ cJSON *tr_kfold_summary(const char *dataset, cJSON *const *folds, size_t K)
             y[f] = tr_json_get_num(router_of(folds[f], "taskroute"), "q_at_c_best");
         }
         cJSON *p = cJSON_AddObjectToObject(paired, "best-single");
-        cJSON_AddItemToObject(p, "q_at_c_best", paired_json(y, x, K, 1));
+        cJSON_AddItemToObject(p, "q_at_c_best", tr_kfold_paired_json(y, x, K, 1));
     }
     return j;
 }
@@ -145,7 +145,8 @@ typedef struct job {
     const tr_dataset *ds;
     tr_train_options_x topt;  /* threads set per fold; holdout set per fold */
     const tr_kfold_options *kopt;
-    int K, flags;
+    const tr_kfold_scorer *scorer;
+    int K;
     pthread_mutex_t lock;     /* next, done, the callback */
     int next, done;
     cJSON **tree;             /* K, per fold */
@@ -156,6 +157,7 @@ typedef struct job {
 static void *run_folds(void *arg)
 {
     job *J = arg;
+    const tr_kfold_scorer *S = J->scorer;
     for (;;) {
         pthread_mutex_lock(&J->lock);
         int f = J->next < J->K ? J->next++ : -1;
@@ -169,23 +171,21 @@ static void *run_folds(void *arg)
         int rc = tr_train(J->ds, &o.pub, &r, J->err[f], sizeof J->err[f]);
         if (rc) tr_error_prefix(J->err[f], sizeof J->err[f], rc, "fold %d of %d: training", f, J->K);
         double t_train = tr_now() - t0;
-        if (!rc && (rc = tr_evaluate_fold(r, J->ds, (unsigned)J->K, (unsigned)f, J->flags, &J->tree[f], NULL,
-                                          J->err[f], sizeof J->err[f])))
+        if (!rc && (rc = S->score(S->ctx, r, J->ds, (unsigned)J->K, (unsigned)f, &J->tree[f], J->err[f],
+                                  sizeof J->err[f])))
             tr_error_prefix(J->err[f], sizeof J->err[f], rc, "fold %d of %d: evaluation", f, J->K);
         tr_router_close(r);
         J->rc[f] = rc;
         pthread_mutex_lock(&J->lock);
         J->done++;
         if (J->kopt->fold_done) {
-            char line[512];
+            char line[512], figs[256] = "";
             if (rc) snprintf(line, sizeof line, "fold %d of %d failed: %s", f, J->K, J->err[f]);
             else {
-                const cJSON *t = J->tree[f], *ours = router_of(t, "taskroute");
-                snprintf(line, sizeof line,
-                         "fold %d of %d done (%d/%d): %.0f test prompts, trained in %.1f s, evaluated in %.1f s; "
-                         "Q@C_best %.4f (best single model %.4f), AIQ(log) %.4f",
-                         f, J->K, J->done, J->K, tr_json_get_num(t, "n_test"), t_train, tr_now() - t0 - t_train,
-                         tr_json_get_num(ours, "q_at_c_best"), tr_json_get_num(t, "q_best"), tr_json_get_num(ours, "aiq_log"));
+                if (S->describe) S->describe(J->tree[f], figs, sizeof figs);
+                snprintf(line, sizeof line, "fold %d of %d done (%d/%d): %.0f test prompts, trained in %.1f s, "
+                         "evaluated in %.1f s%s%s", f, J->K, J->done, J->K, tr_json_get_num(J->tree[f], "n_test"),
+                         t_train, tr_now() - t0 - t_train, *figs ? "; " : "", figs);
             }
             J->kopt->fold_done(J->kopt->fold_done_ctx, line);
         }
@@ -204,12 +204,14 @@ void tr_kfold_options_default(tr_kfold_options *o)
 /* tr_kfold_options as first published */
 #define KFOLD_OPTIONS_MIN TR_SIZE_THROUGH(tr_kfold_options, fold_done_ctx)
 
-int tr_evaluate_kfold(const tr_dataset *ds, const tr_train_options *train, const tr_kfold_options *kopt,
-                      char **json, char *err, size_t errlen)
+int tr_kfold_run(const tr_dataset *ds, const tr_train_options *train, const tr_kfold_options *kopt,
+                 const tr_kfold_scorer *scorer, cJSON ***trees, int *folds, char *err, size_t errlen)
 {
-    if (!json) return tr_errorf(err, errlen, TR_EINVAL, "tr_evaluate_kfold: json is NULL");
-    *json = NULL;
-    if (!ds) return tr_errorf(err, errlen, TR_EINVAL, "tr_evaluate_kfold: ds is NULL");
+    if (!trees || !folds) return tr_errorf(err, errlen, TR_EINVAL, "k-fold: trees or folds is NULL");
+    *trees = NULL;
+    *folds = 0;
+    if (!ds) return tr_errorf(err, errlen, TR_EINVAL, "k-fold: ds is NULL");
+    if (!scorer || !scorer->score) return tr_errorf(err, errlen, TR_EINVAL, "k-fold: no scorer");
     tr_kfold_options kd;
     tr_kfold_options_default(&kd);
     int rc = kopt ? tr_opts_take(&kd, sizeof kd, kopt, KFOLD_OPTIONS_MIN, "tr_kfold_options", err, errlen) : TR_OK;
@@ -242,8 +244,8 @@ int tr_evaluate_kfold(const tr_dataset *ds, const tr_train_options *train, const
     int blas_threads = J.topt.pub.blas_threads;
     J.topt.pub.blas_threads = 0;
     J.kopt = opt;
+    J.scorer = scorer;
     J.K = K;
-    J.flags = TR_EVAL_ABLATIONS | (opt->baselines ? TR_EVAL_BASELINES : 0);
     J.tree = tr_calloc((size_t)K, sizeof *J.tree);
     J.rc = tr_calloc((size_t)K, sizeof *J.rc);
     J.err = tr_calloc((size_t)K, sizeof *J.err);
@@ -256,16 +258,56 @@ int tr_evaluate_kfold(const tr_dataset *ds, const tr_train_options *train, const
     pthread_mutex_destroy(&J.lock);
     for (int f = 0; f < K && !rc; f++)   /* the first failing fold, whatever order they ran in */
         if (J.rc[f]) rc = tr_errorf(err, errlen, J.rc[f], "%s", J.err[f]);
-    if (rc) goto done;
-    cJSON *sum = tr_kfold_summary(ds->path, J.tree, (size_t)K);
+done:
+    if (rc && J.tree) {
+        for (int f = 0; f < K; f++) cJSON_Delete(J.tree[f]);
+        tr_free(J.tree);
+        J.tree = NULL;
+    }
+    tr_free(J.rc);
+    tr_free(J.err);
+    if (!rc) {
+        *trees = J.tree;
+        *folds = K;
+    }
+    return rc;
+}
+
+/* tr_evaluate's protocol on each fold */
+static int eval_score(void *ctx, const tr_router *r, const tr_dataset *ds, unsigned K, unsigned f, cJSON **out,
+                      char *err, size_t errlen)
+{
+    return tr_evaluate_fold(r, ds, K, f, *(const int *)ctx, out, NULL, err, errlen);
+}
+
+static void eval_describe(const cJSON *t, char *buf, size_t n)
+{
+    const cJSON *ours = router_of(t, "taskroute");
+    snprintf(buf, n, "Q@C_best %.4f (best single model %.4f), AIQ(log) %.4f", tr_json_get_num(ours, "q_at_c_best"),
+             tr_json_get_num(t, "q_best"), tr_json_get_num(ours, "aiq_log"));
+}
+
+int tr_evaluate_kfold(const tr_dataset *ds, const tr_train_options *train, const tr_kfold_options *kopt,
+                      char **json, char *err, size_t errlen)
+{
+    if (!json) return tr_errorf(err, errlen, TR_EINVAL, "tr_evaluate_kfold: json is NULL");
+    *json = NULL;
+    if (!ds) return tr_errorf(err, errlen, TR_EINVAL, "tr_evaluate_kfold: ds is NULL");
+    tr_kfold_options kd;
+    tr_kfold_options_default(&kd);
+    int rc = kopt ? tr_opts_take(&kd, sizeof kd, kopt, KFOLD_OPTIONS_MIN, "tr_kfold_options", err, errlen) : TR_OK;
+    if (rc) return rc;
+    int flags = TR_EVAL_ABLATIONS | (kd.baselines == 1 ? TR_EVAL_BASELINES : 0);
+    tr_kfold_scorer sc = {eval_score, eval_describe, &flags};
+    cJSON **tree = NULL;
+    int K = 0;
+    rc = tr_kfold_run(ds, train, &kd, &sc, &tree, &K, err, errlen);
+    if (rc) return rc;
+    cJSON *sum = tr_kfold_summary(ds->path, tree, (size_t)K);
     *json = tr_json_print(sum);
     cJSON_Delete(sum);
     if (!*json) rc = tr_errorf(err, errlen, TR_ENOMEM, "k-fold evaluation: out of memory");
-done:
-    if (J.tree)
-        for (int f = 0; f < K; f++) cJSON_Delete(J.tree[f]);
-    tr_free(J.tree);
-    tr_free(J.rc);
-    tr_free(J.err);
+    for (int f = 0; f < K; f++) cJSON_Delete(tree[f]);
+    tr_free(tree);
     return rc;
 }
