@@ -65,8 +65,9 @@ def main():
         print("| cascade − plain, AUC %s | " % auc + " | ".join(cells) + " |")
     print()
     for auc, r in runs:
-        print("AUC %s: tolerance/threshold chosen per fold %s." % (
-            auc, ", ".join("%g/%g" % (c["tolerance"], c["threshold"]) for c in r["chosen"])))
+        print("AUC %s: start/threshold chosen per fold %s." % (
+            auc, ", ".join("%s/%g" % ("router" if c.get("start") == "router" else "%g" % c["tolerance"],
+                                      c["threshold"]) for c in r["chosen"])))
 
 
 if __name__ == "__main__":

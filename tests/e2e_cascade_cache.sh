@@ -56,7 +56,9 @@ usage() { jget "$tmp/body" "'%d %d' % (j['usage']['prompt_tokens'], j['usage']['
 "$PY" - "$tmp/tuned.json" <<'PYEOF' || fail "the tuned file: $(cat "$tmp/tuned.json")"
 import json, sys
 j = json.load(open(sys.argv[1]))
-assert 0 <= j["tolerance"] <= 1 and 0 <= j["threshold"] <= 1 and j["max_steps"] == 3 and j["k"] == 4, j
+assert (j.get("start") == "router") != ("tolerance" in j), j
+assert j.get("start") == "router" or 0 <= j["tolerance"] <= 1, j
+assert 0 <= j["threshold"] <= 1 and j["max_steps"] == 3 and j["k"] == 4, j
 t = j["tuned"]["test"]
 for k in ("quality", "cost", "q_at_cbest"): assert k in t["cascade"] and k in t["plain_routing"], t
 PYEOF
@@ -79,7 +81,10 @@ start_server yes --upstreams "$tmp/up_yes.json" --cascade "$tmp/cascade16.json" 
 req POST "http://127.0.0.1:$PORT_yes/v1/route" "{\"prompt\": \"$P\"}"
 [ "$code" = 200 ] || fail "route: $code"
 PLAIN=$(jget "$tmp/body" 'j["model"]')
-mapfile -t CHAIN < <("$PY" - "$tmp/body" <<'PYEOF'
+cp "$tmp/body" "$tmp/route.json"
+# the chain from the cheapest within tolerance 1 (no start), or from a start model
+chain_of() {
+  "$PY" - "$tmp/route.json" "${1:-}" <<'PYEOF'
 import json, sys
 ms = json.load(open(sys.argv[1]))["models"]
 q = {m["name"]: m["quality"] for m in ms if m["candidate"]}; c = {m["name"]: m["cost"] for m in ms if m["candidate"]}
@@ -88,12 +93,13 @@ def cheapest(ok):
     for m in q:   # the router's order, as the server scans it
         if ok(m) and (best is None or c[m] < c[best] or (c[m] == c[best] and q[m] > q[best])): best = m
     return best
-qmax = max(q.values()); m = cheapest(lambda x: q[x] >= qmax - 1.0); chain = []
+qmax = max(q.values()); m = sys.argv[2] or cheapest(lambda x: q[x] >= qmax - 1.0); chain = []
 while m is not None:
     chain.append(m); cur = q[m]; m = cheapest(lambda x: q[x] > cur)
 print("\n".join(chain))
 PYEOF
-)
+}
+mapfile -t CHAIN < <(chain_of)
 [ "${#CHAIN[@]}" -ge 2 ] || { echo "skip: the demo router's chain for the test prompt has ${#CHAIN[@]} model(s)"; exit 77; }
 ok "the chain for the test prompt: ${CHAIN[*]} (plain routing: $PLAIN)"
 
@@ -131,6 +137,21 @@ want=$(IFS=,; echo "${CHAIN[*]}")
 req GET "http://127.0.0.1:$PORT_no16/metrics"
 grep -q '^taskroute_cascade_total{outcome="escalated"} 1$' "$tmp/body" || fail "metrics: escalated count"
 ok "cascade escalated: capped at max_steps (2), else the whole chain ($n models); usage summed over answers and verifications"
+
+# ---- "start": "router": the chain begins at plain routing's model
+printf '{"start": "router", "threshold": 0.5, "max_steps": 16, "k": 3}\n' > "$tmp/cascader.json"
+start_server nor --upstreams "$tmp/up_no.json" --cascade "$tmp/cascader.json"
+chat "$PORT_nor" taskroute:cascade "$P"
+want=$(chain_of "$PLAIN" | paste -sd, -)
+[ "$code" = 200 ] && [ "$(header X-Taskroute-Cascade-Models)" = "$want" ] || fail "from the router's choice: $(header X-Taskroute-Cascade-Models), wanted $want"
+# a default policy that prices quality low: the router picks the cheapest, the chain climbs from there
+start_server norl --upstreams "$tmp/up_no.json" --cascade "$tmp/cascader.json" --policy lambda=1e9
+chat "$PORT_norl" taskroute:cascade "$P"
+[ "$code" = 200 ] && [ "$(header X-Taskroute-Cascade-Models)" = "$(IFS=,; echo "${CHAIN[*]}")" ] || fail "from the cheapest choice: $(header X-Taskroute-Cascade-Models), wanted ${CHAIN[*]}"
+printf '{"start": "cheapest"}\n' > "$tmp/cascadebad.json"
+"$TR_BIN" serve "$tmp/r.trm" --cascade "$tmp/cascadebad.json" --port 0 2> "$tmp/bad.log" && fail "serve took a bad cascade file"
+grep -q "field 'start'" "$tmp/bad.log" || fail "bad start's message: $(cat "$tmp/bad.log")"
+ok "a cascade from the router's choice ($want; under a high lambda ${CHAIN[*]}), verified and escalated; a bad \"start\" refused naming the field"
 
 # ---- verifier failure: plain routing's model answers
 table "$tmp/up_vf.json" vdown

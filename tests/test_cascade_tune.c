@@ -13,25 +13,34 @@ static void test_chain(void **state)
     /* model: 0 cheap/weak, 1 mid, 2 dear/best, 3 dear/weak (never chosen) */
     float q[4] = {0.5f, 0.7f, 0.8f, 0.6f}, c[4] = {1, 2, 10, 20};
     int ch[8];
-    size_t k = tr_cascade_chain(q, c, NULL, 4, 0.35, ch, 8);
+    size_t k = tr_cascade_chain(q, c, NULL, 4, 0.35, -1, ch, 8);
     assert_int_equal(k, 3);
     assert_int_equal(ch[0], 0);
     assert_int_equal(ch[1], 1);
     assert_int_equal(ch[2], 2);
-    k = tr_cascade_chain(q, c, NULL, 4, 0.15, ch, 8);   /* 0 is too far from the best */
+    k = tr_cascade_chain(q, c, NULL, 4, 0.15, -1, ch, 8);   /* 0 is too far from the best */
     assert_int_equal(k, 2);
     assert_int_equal(ch[0], 1);
-    k = tr_cascade_chain(q, c, NULL, 4, 0, ch, 8);
+    k = tr_cascade_chain(q, c, NULL, 4, 0, -1, ch, 8);
     assert_int_equal(k, 1);
     assert_int_equal(ch[0], 2);
     unsigned char allowed[4] = {1, 0, 0, 1};
-    k = tr_cascade_chain(q, c, allowed, 4, 1, ch, 8);
+    k = tr_cascade_chain(q, c, allowed, 4, 1, -1, ch, 8);
     assert_int_equal(k, 2);
     assert_int_equal(ch[0], 0);
     assert_int_equal(ch[1], 3);
+    /* from the router's choice: model 1, then the cheapest better one */
+    k = tr_cascade_chain(q, c, NULL, 4, 0.35, 1, ch, 8);
+    assert_int_equal(k, 2);
+    assert_int_equal(ch[0], 1);
+    assert_int_equal(ch[1], 2);
+    /* a choice the request does not allow: back to the tolerance */
+    k = tr_cascade_chain(q, c, allowed, 4, 1, 2, ch, 8);
+    assert_int_equal(k, 2);
+    assert_int_equal(ch[0], 0);
     float qn[2] = {NAN, NAN}, cn[2] = {1, 1};
-    assert_int_equal(tr_cascade_chain(qn, cn, NULL, 2, 1, ch, 8), 0);
-    assert_int_equal(tr_cascade_chain(q, c, NULL, 4, 1, ch, 1), 1);
+    assert_int_equal(tr_cascade_chain(qn, cn, NULL, 2, 1, -1, ch, 8), 0);
+    assert_int_equal(tr_cascade_chain(q, c, NULL, 4, 1, -1, ch, 1), 1);
 }
 
 /* Two models: cheap (cost 1) right on even prompts, dear (cost 10) always
@@ -54,7 +63,7 @@ static tr_cascade_data table(double share)
         v[2 * i] = i % 2 == 0 ? 0.9f : 0.2f;
         v[2 * i + 1] = 0.9f;
     }
-    return (tr_cascade_data){N, 2, qhat, chat, q, c, v, share};
+    return (tr_cascade_data){N, 2, qhat, chat, q, c, v, share, 0};
 }
 
 static void test_simulate(void **state)
@@ -62,7 +71,7 @@ static void test_simulate(void **state)
     (void)state;
     tr_cascade_data d = table(0.5);
     tr_cascade_outcome o;
-    tr_cascade_params p = {0.5, 0.5, 3};
+    tr_cascade_params p = {0.5, 0.5, 3, 0};
     tr_cascade_simulate(&d, &p, NULL, &o);
     assert_int_equal(o.n, N);
     assert_true(fabs(o.quality - 1.0) < 1e-9);
@@ -80,7 +89,7 @@ static void test_simulate(void **state)
     tr_cascade_simulate(&d, &p, NULL, &o);
     assert_true(fabs(o.quality - 0.5) < 1e-9 && fabs(o.cost - 1.0) < 1e-9);
     v[2] = NAN;         /* prompt 1: the verifier fails, the cheap (wrong) answer stands */
-    p = (tr_cascade_params){0.5, 0.5, 3};
+    p = (tr_cascade_params){0.5, 0.5, 3, 0};
     tr_cascade_simulate(&d, &p, NULL, &o);
     assert_true(fabs(o.quality - 0.9) < 1e-9);
     assert_true(fabs(o.cost - (5 * 1.5 + 1 + 4 * 11.5) / 10) < 1e-9);
@@ -118,6 +127,80 @@ static void test_tune(void **state)
     free(sweep);
 }
 
+/* Starting at the router's choice with threshold 0 is plain routing
+ * (argmax qhat - lambda chat); above 0 it verifies that choice. */
+static void test_from_router(void **state)
+{
+    (void)state;
+    tr_cascade_data d = table(0.5);
+    tr_cascade_params p = {0, 0, 3, 1};
+    tr_cascade_outcome o;
+    d.lambda = 0.01;   /* the router picks the dear model: 0.9 - 0.1 > 0.6 - 0.01 */
+    tr_cascade_simulate(&d, &p, NULL, &o);
+    assert_true(fabs(o.quality - 1.0) < 1e-9 && fabs(o.cost - 10) < 1e-9 && o.escalated == 0);
+    d.lambda = 1;      /* the cheap one: 0.6 - 1 > 0.9 - 10 */
+    tr_cascade_simulate(&d, &p, NULL, &o);
+    assert_true(fabs(o.quality - 0.5) < 1e-9 && fabs(o.cost - 1) < 1e-9);
+    assert_int_equal(tr_cascade_plain_choice(qhat, chat, 2, 1), 0);
+    assert_int_equal(tr_cascade_plain_choice(qhat, chat, 2, 0.01), 1);
+    p.threshold = 0.5; /* verified: the odd prompts escalate to the dear model */
+    tr_cascade_simulate(&d, &p, NULL, &o);
+    assert_true(fabs(o.quality - 1.0) < 1e-9 && fabs(o.escalated - 0.5) < 1e-9);
+}
+
+/* On the rows it tunes on, the tuned cascade is never worse than plain
+ * routing for quality - lambda x cost: plain routing is in its grid. */
+static void test_tune_never_below_plain(void **state)
+{
+    (void)state;
+    enum { R = 300, M = 4 };
+    static float qh[R * M], ch[R * M], qq[R * M], cc[R * M], vv[R * M];
+    tr_rng r;
+    tr_rng_seed(&r, 3);
+    for (int i = 0; i < R * M; i++) {
+        int m = i % M;
+        ch[i] = (float)(0.5 + m * 2 + tr_rng_uniform(&r));
+        qh[i] = (float)(0.4 + 0.1 * m + 0.2 * tr_rng_uniform(&r));
+        qq[i] = tr_rng_uniform(&r) < qh[i] + 0.2 * (tr_rng_uniform(&r) - 0.5) ? 1.0f : 0.0f;
+        cc[i] = ch[i];
+        vv[i] = (float)(qq[i] > 0 ? 0.3 + 0.7 * tr_rng_uniform(&r) : 0.7 * tr_rng_uniform(&r));
+    }
+    /* Half the rows plain routing answers with the middle model though the
+     * best is 0.05 above it, half with the best though the middle is only
+     * 0.03 below: no one tolerance does both, and with predictions exact
+     * plain routing is the best any rule can do. */
+    enum { H = 10 };
+    static float hq[H * 3], hc[H * 3], hv[H * 3];
+    for (int i = 0; i < H; i++) {
+        const float a[3] = {0.5f, 0.8f, 0.85f}, ac[3] = {1, 2, 30}, b[3] = {0.5f, 0.87f, 0.9f}, bc[3] = {1, 2, 3};
+        for (int m = 0; m < 3; m++) {
+            hq[i * 3 + m] = i % 2 ? b[m] : a[m];
+            hc[i * 3 + m] = i % 2 ? bc[m] : ac[m];
+            hv[i * 3 + m] = 1;
+        }
+    }
+    tr_cascade_data h = {H, 3, hq, hc, hq, hc, hv, 0.5, 0.005};
+    tr_cascade_params hb, hp = {0, 0, 3, 1};
+    assert_int_equal(tr_cascade_tune(&h, NULL, 0.005, 3, &hb, NULL), TR_OK);
+    assert_true(hb.from_router && hb.threshold == 0);
+    tr_cascade_outcome o1, o2;
+    hb.max_steps = 3;
+    tr_cascade_simulate(&h, &hb, NULL, &o1);
+    tr_cascade_simulate(&h, &hp, NULL, &o2);
+    assert_true(o1.quality == o2.quality && o1.cost == o2.cost);
+    static const double L[] = {0, 0.01, 0.05, 0.2, 1};
+    for (size_t l = 0; l < sizeof L / sizeof L[0]; l++) {
+        tr_cascade_data d = {R, M, qh, ch, qq, cc, vv, 0.5, L[l]};
+        tr_cascade_params best, plain = {0, 0, 3, 1};
+        assert_int_equal(tr_cascade_tune(&d, NULL, L[l], 3, &best, NULL), TR_OK);
+        best.max_steps = 3;
+        tr_cascade_outcome ob, op;
+        tr_cascade_simulate(&d, &best, NULL, &ob);
+        tr_cascade_simulate(&d, &plain, NULL, &op);
+        assert_true(ob.quality - L[l] * ob.cost >= op.quality - L[l] * op.cost - 1e-9);
+    }
+}
+
 static void test_dibc(void **state)
 {
     (void)state;
@@ -150,6 +233,17 @@ static void test_cfg_file(void **state)
     fclose(f);
     assert_int_equal(tr_cascade_cfg_load(p, &c, msg, sizeof msg), -1);
     assert_non_null(strstr(msg, "'verifier'"));
+    f = fopen(p, "w");
+    fputs("{\"start\": \"router\", \"threshold\": 0.4}", f);
+    fclose(f);
+    tr_cascade_cfg_default(&c);
+    assert_int_equal(tr_cascade_cfg_load(p, &c, msg, sizeof msg), 0);
+    assert_true(c.from_router == 1 && c.threshold == 0.4);
+    f = fopen(p, "w");
+    fputs("{\"start\": \"cheapest\"}", f);
+    fclose(f);
+    assert_int_equal(tr_cascade_cfg_load(p, &c, msg, sizeof msg), -1);
+    assert_non_null(strstr(msg, "'start'"));
     assert_int_equal(tr_cascade_cfg_load("/nonexistent/cascade.json", &c, msg, sizeof msg), -1);
     tr_cascade_cfg_default(&c);
     assert_true(c.max_steps == 3 && c.k == 4 && !c.verifier[0]);
@@ -161,6 +255,8 @@ int main(void)
         cmocka_unit_test(test_chain),
         cmocka_unit_test(test_simulate),
         cmocka_unit_test(test_tune),
+        cmocka_unit_test(test_from_router),
+        cmocka_unit_test(test_tune_never_below_plain),
         cmocka_unit_test(test_dibc),
         cmocka_unit_test(test_cfg_file),
     };

@@ -174,7 +174,7 @@ int cli_cascade_fold(const tr_router *r, const tr_dataset *ds, const cli_cascade
                  n_test);
         goto done;
     }
-    tr_cascade_data cd = {n, m, qhat, chat, q, c, v, share};
+    tr_cascade_data cd = {n, m, qhat, chat, q, c, v, share, lambda};
     tr_cascade_params best;
     if (tr_cascade_tune(&cd, train, lambda, (int)max_steps, &best, NULL)) {
         snprintf(err, errlen, "tuning failed (lambda %g)", lambda);
@@ -201,7 +201,7 @@ int cli_cascade_fold(const tr_router *r, const tr_dataset *ds, const cli_cascade
     fc.c = o.cost;
     fc.dibc = tr_cascade_dibc(o.quality, o.cost, q_slm, c_slm, ref.q_best, ref.c_best);
     for (size_t g = 0; g < tr_cascade_grid_size(); g++) {
-        tr_cascade_params p = {0, 0, (int)max_steps};
+        tr_cascade_params p = {0, 0, (int)max_steps, 0};
         tr_cascade_grid_point(g, &p);
         tr_cascade_outcome og;
         tr_cascade_simulate(&cd, &p, test, &og);
@@ -214,15 +214,7 @@ int cli_cascade_fold(const tr_router *r, const tr_dataset *ds, const cli_cascade
         double sq = 0, scs = 0;
         for (size_t i = 0; i < n; i++) {
             if (!test[i]) continue;
-            int bm = -1;
-            double bv = -INFINITY;
-            for (size_t j = 0; j < m; j++) {
-                double val = qhat[i * m + j] - lam * chat[i * m + j];
-                if (isfinite(val) && (val > bv || (val == bv && chat[i * m + j] < chat[i * m + (size_t)bm]))) {
-                    bv = val;
-                    bm = (int)j;
-                }
-            }
+            int bm = tr_cascade_plain_choice(qhat + i * m, chat + i * m, m, lam);
             if (bm < 0) bm = 0;
             sq += q[i * m + (size_t)bm];
             scs += c[i * m + (size_t)bm];
@@ -297,7 +289,8 @@ int cli_cascade_figures(const char *cmd, const tr_router *r, const tr_dataset *d
         cli_fail(cmd, 0, "%s", err);
         return -1;
     }
-    cJSON_AddNumberToObject(res, "tolerance", best.tolerance);
+    if (best.from_router) cJSON_AddStringToObject(res, "start", "router");
+    else cJSON_AddNumberToObject(res, "tolerance", best.tolerance);
     cJSON_AddNumberToObject(res, "threshold", best.threshold);
     cJSON_AddNumberToObject(res, "max_steps", (double)co->max_steps);
     cJSON_AddNumberToObject(res, "k", (double)co->k);
@@ -314,9 +307,11 @@ void cli_cascade_print(const cJSON *res)
     printf("cascade: %.0f training prompts tuned, %.0f test prompts scored; lambda %.6g, at most %.0f models, "
            "a verification costs %.3g x its answer\n", tr_json_get_num(t, "n_train"), tr_json_get_num(t, "n_test"),
            tr_json_get_num(t, "lambda"), tr_json_get_num(res, "max_steps"), tr_json_get_num(t, "verify_cost_share"));
-    printf("chosen: tolerance %.3g, threshold %.3g (test: %.1f%% escalated, %.2f models per prompt)\n",
-           tr_json_get_num(res, "tolerance"), tr_json_get_num(res, "threshold"), 100 * tr_json_get_num(t, "escalated_test"),
-           tr_json_get_num(t, "steps_test"));
+    char start[64];
+    if (cJSON_GetObjectItem(res, "start")) snprintf(start, sizeof start, "the router's choice");
+    else snprintf(start, sizeof start, "tolerance %.3g", tr_json_get_num(res, "tolerance"));
+    printf("chosen: %s, threshold %.3g (test: %.1f%% escalated, %.2f models per prompt)\n", start,
+           tr_json_get_num(res, "threshold"), 100 * tr_json_get_num(t, "escalated_test"), tr_json_get_num(t, "steps_test"));
     printf("%-22s %9s %11s %8s %9s %8s %8s\n", "test split", "quality", "cost USD", "dIBC%", "Q@C_best", "saving",
            "AIQ log");
     const cJSON *bs = cJSON_GetObjectItem(tt, "best_single");

@@ -28,7 +28,8 @@ static int fold_score(void *p, const tr_router *r, const tr_dataset *ds, unsigne
         cJSON_Delete(t);
         return TR_EINVAL;
     }
-    cJSON_AddNumberToObject(t, "tolerance", best.tolerance);
+    if (best.from_router) cJSON_AddStringToObject(t, "start", "router");
+    else cJSON_AddNumberToObject(t, "tolerance", best.tolerance);
     cJSON_AddNumberToObject(t, "threshold", best.threshold);
     *out = t;
     return TR_OK;
@@ -78,7 +79,8 @@ static cJSON *summary(const char *dataset, cJSON *const *t, size_t K, const tr_c
     cJSON *ch = cJSON_AddArrayToObject(j, "chosen");
     for (size_t f = 0; f < K; f++) {
         cJSON *o = cJSON_CreateObject();
-        cJSON_AddNumberToObject(o, "tolerance", tr_json_get_num(t[f], "tolerance"));
+        if (cJSON_GetObjectItemCaseSensitive(t[f], "start")) cJSON_AddStringToObject(o, "start", "router");
+        else cJSON_AddNumberToObject(o, "tolerance", tr_json_get_num(t[f], "tolerance"));
         cJSON_AddNumberToObject(o, "threshold", tr_json_get_num(t[f], "threshold"));
         cJSON_AddItemToArray(ch, o);
     }
@@ -176,9 +178,11 @@ void cli_cascade_kfold_print(const cJSON *j)
     cJSON_ArrayForEach(v, cJSON_GetObjectItem(nt, "folds")) printf(" %.0f", v->valuedouble);
     printf(")\nlambda %s, at most %.0f models, a verification costs %.3g x its answer\n", a,
            tr_json_get_num(j, "max_steps"), tr_json_get_num(j, "verify_cost_share"));
-    printf("chosen per fold (tolerance/threshold):");
-    cJSON_ArrayForEach(v, cJSON_GetObjectItem(j, "chosen"))
-        printf(" %.3g/%.3g", tr_json_get_num(v, "tolerance"), tr_json_get_num(v, "threshold"));
+    printf("chosen per fold (start/threshold; a start is a tolerance or the router's choice):");
+    cJSON_ArrayForEach(v, cJSON_GetObjectItem(j, "chosen")) {
+        if (cJSON_GetObjectItem(v, "start")) printf(" router/%.3g", tr_json_get_num(v, "threshold"));
+        else printf(" %.3g/%.3g", tr_json_get_num(v, "tolerance"), tr_json_get_num(v, "threshold"));
+    }
     const cJSON *bs = cJSON_GetObjectItem(j, "best_single");
     fmt(a, sizeof a, cJSON_GetObjectItem(bs, "quality"), 'q', 0);
     fmt(b, sizeof b, cJSON_GetObjectItem(bs, "cost"), 'c', 0);

@@ -10,17 +10,34 @@
 
 static const double TOLERANCES[] = {0, 0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0};
 #define N_TOL (sizeof TOLERANCES / sizeof TOLERANCES[0])
+#define N_START (N_TOL + 1)   /* the tolerances, then the router's choice */
 #define N_THR 21   /* thresholds 0, 0.05, ..., 1 */
 
 size_t tr_cascade_grid_size(void)
 {
-    return N_TOL * N_THR;
+    return N_START * N_THR;
 }
 
 void tr_cascade_grid_point(size_t g, tr_cascade_params *p)
 {
-    p->tolerance = TOLERANCES[(g / N_THR) % N_TOL];
+    size_t s = (g / N_THR) % N_START;
+    p->from_router = s == N_TOL;
+    p->tolerance = p->from_router ? 0 : TOLERANCES[s];
     p->threshold = (double)(g % N_THR) / (N_THR - 1);
+}
+
+int tr_cascade_plain_choice(const float *qhat, const float *chat, size_t m, double lambda)
+{
+    int bm = -1;
+    double bv = -INFINITY;
+    for (size_t j = 0; j < m; j++) {
+        double val = qhat[j] - lambda * chat[j];
+        if (isfinite(val) && (val > bv || (val == bv && chat[j] < chat[bm]))) {
+            bv = val;
+            bm = (int)j;
+        }
+    }
+    return bm;
 }
 
 void tr_cascade_simulate(const tr_cascade_data *d, const tr_cascade_params *p, const unsigned char *rows,
@@ -32,7 +49,8 @@ void tr_cascade_simulate(const tr_cascade_data *d, const tr_cascade_params *p, c
     for (size_t i = 0; i < d->n; i++) {
         if (rows && !rows[i]) continue;
         size_t o = i * d->m;
-        size_t k = tr_cascade_chain(d->qhat + o, d->chat + o, NULL, d->m, p->tolerance, chain, CHAIN_MAX);
+        int start = p->from_router ? tr_cascade_plain_choice(d->qhat + o, d->chat + o, d->m, d->lambda) : -1;
+        size_t k = tr_cascade_chain(d->qhat + o, d->chat + o, NULL, d->m, p->tolerance, start, chain, CHAIN_MAX);
         if (!k) continue;
         size_t last = k < (size_t)p->max_steps ? k - 1 : (size_t)p->max_steps - 1;
         double cost = 0;
@@ -66,7 +84,7 @@ int tr_cascade_tune(const tr_cascade_data *d, const unsigned char *rows, double 
     double best_obj = -INFINITY, best_cost = INFINITY;
     int found = 0;
     for (size_t g = 0; g < tr_cascade_grid_size(); g++) {
-        tr_cascade_params p = {0, 0, max_steps};
+        tr_cascade_params p = {0, 0, max_steps, 0};
         tr_cascade_grid_point(g, &p);
         tr_cascade_outcome o;
         tr_cascade_simulate(d, &p, rows, &o);

@@ -10,10 +10,13 @@
  * missing confidence (NaN) is a verifier failure: the answer stands, as in
  * the server, which then answers with plain routing's model.
  *
- * Tuning tries every (tolerance, threshold) of a fixed grid on the rows
- * chosen, keeps the one of highest mean quality - lambda x mean cost (ties:
- * the cheaper), and gives every grid point as a sweep for the protocol's
- * figures (a hull, Q@C_best, AIQ). */
+ * Tuning tries every (start, threshold) of a fixed grid on the rows chosen,
+ * where a start is a tolerance or the router's own choice (argmax q -
+ * lambda x c, plain routing's model), keeps the one of highest mean
+ * quality - lambda x mean cost (ties: the cheaper), and gives every grid
+ * point as a sweep for the protocol's figures (a hull, Q@C_best, AIQ).
+ * The router's choice at threshold 0 is plain routing itself, so on the
+ * tuning rows the tuned cascade never does worse than plain routing. */
 #ifndef TR_EVAL_CASCADE_TUNE_H
 #define TR_EVAL_CASCADE_TUNE_H
 
@@ -27,12 +30,14 @@ typedef struct tr_cascade_data {
     const float *q, *c;       /* n x m realised quality and cost */
     const float *v;           /* n x m verifier confidence in [0, 1], NaN none */
     double verify_cost_share; /* >= 0 */
+    double lambda;            /* plain routing's: where a chain from the router's choice starts */
 } tr_cascade_data;
 
 typedef struct tr_cascade_params {
     double tolerance;         /* the first model's distance from the best prediction */
     double threshold;         /* accept when confidence >= threshold */
     int max_steps;            /* models that may answer, >= 1 */
+    int from_router;          /* 1: the chain starts at the router's choice (tolerance unused) */
 } tr_cascade_params;
 
 typedef struct tr_cascade_outcome {
@@ -46,9 +51,13 @@ typedef struct tr_cascade_outcome {
 void tr_cascade_simulate(const tr_cascade_data *d, const tr_cascade_params *p, const unsigned char *rows,
                          tr_cascade_outcome *out);
 
-/* The grid's size (tolerances x thresholds). */
+/* Plain routing's model among m predictions: argmax qhat - lambda x chat
+ * (ties: the cheaper, then the lower index); -1 when none is finite. */
+int tr_cascade_plain_choice(const float *qhat, const float *chat, size_t m, double lambda);
+
+/* The grid's size ((tolerances + the router's choice) x thresholds). */
 size_t tr_cascade_grid_size(void);
-/* Grid point g: its tolerance and threshold (max_steps left as it is). */
+/* Grid point g: its start and threshold (max_steps left as it is). */
 void tr_cascade_grid_point(size_t g, tr_cascade_params *p);
 
 /* Tune on rows (NULL: all) for quality - lambda x cost, with max_steps

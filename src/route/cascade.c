@@ -23,7 +23,7 @@ static int cheapest_above(const float *q, const float *c, const unsigned char *a
 }
 
 size_t tr_cascade_chain(const float *q, const float *c, const unsigned char *allowed, size_t n, double tolerance,
-                        int *chain, size_t cap)
+                        int start, int *chain, size_t cap)
 {
     double qmax = -INFINITY;
     for (size_t m = 0; m < n; m++)
@@ -31,7 +31,8 @@ size_t tr_cascade_chain(const float *q, const float *c, const unsigned char *all
     if (!isfinite(qmax) || cap == 0) return 0;
     if (!(tolerance >= 0)) tolerance = 0;
     size_t k = 0;
-    int m = cheapest_above(q, c, allowed, n, qmax - tolerance, 0);
+    int m = start >= 0 && (size_t)start < n && usable(q, c, allowed, (size_t)start)
+                ? start : cheapest_above(q, c, allowed, n, qmax - tolerance, 0);
     while (m >= 0 && k < cap) {
         chain[k++] = m;
         m = cheapest_above(q, c, allowed, n, q[m], 1);

@@ -11,6 +11,7 @@
 void tr_cascade_cfg_default(tr_cascade_cfg *c)
 {
     c->tolerance = 0.05;
+    c->from_router = 0;
     c->threshold = 0.5;
     c->max_steps = 3;
     c->k = 4;
@@ -63,6 +64,15 @@ int tr_cascade_cfg_load(const char *path, tr_cascade_cfg *c, char *msg, size_t m
              num(j, "k", 1, TR_VERIFY_MAX_K, &k, path, msg, msglen) ? -1 : 0;
     c->max_steps = (int)steps;
     c->k = (int)k;
+    const cJSON *st = cJSON_GetObjectItemCaseSensitive(j, "start");
+    if (!rc && st) {
+        if (!cJSON_IsString(st) || (strcmp(st->valuestring, "router") && strcmp(st->valuestring, "tolerance"))) {
+            snprintf(msg, msglen, "%s: field 'start' must be \"router\" or \"tolerance\"", path);
+            rc = -1;
+        } else {
+            c->from_router = !strcmp(st->valuestring, "router");
+        }
+    }
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "verifier");
     if (!rc && v && !cJSON_IsNull(v)) {
         if (!cJSON_IsString(v) || strlen(v->valuestring) >= sizeof c->verifier) {

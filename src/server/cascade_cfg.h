@@ -1,8 +1,8 @@
 /* The cascade's settings (`taskroute:cascade`, serve --policy cascade):
  * defaults, or the file `taskroute tune-cascade` writes (serve --cascade
  * FILE; docs/cascade.md has the format):
- *   {"tolerance": T, "threshold": C, "max_steps": N, "k": K,
- *    "verifier": "model name" | null, ...}
+ *   {"tolerance": T | "start": "router", "threshold": C, "max_steps": N,
+ *    "k": K, "verifier": "model name" | null, ...}
  * Other keys (what the tuning measured) are kept for people, not read. */
 #ifndef TR_SERVER_CASCADE_CFG_H
 #define TR_SERVER_CASCADE_CFG_H
@@ -11,6 +11,7 @@
 
 typedef struct tr_cascade_cfg {
     double tolerance;     /* the first model's distance from the best predicted quality [0.05] */
+    int from_router;      /* 1: the chain starts at the request's routing decision ("start": "router") */
     double threshold;     /* verifier confidence needed to accept [0.5] */
     int max_steps;        /* models that may answer, 1..16 [3] */
     int k;                /* verification samples, 1..16 [4] */

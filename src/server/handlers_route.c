@@ -416,7 +416,8 @@ static int cascade_plan(tr_server *srv, const tr_loaded_router *L, const tr_deci
     const tr_cascade_cfg *cc = &srv->cfg.cascade;
     int chain[16];
     size_t cap = (size_t)cc->max_steps < 16 ? (size_t)cc->max_steps : 16;
-    size_t n = tr_cascade_chain(d->quality, d->cost, mask, L->n_models, cc->tolerance, chain, cap);
+    size_t n = tr_cascade_chain(d->quality, d->cost, mask, L->n_models, cc->tolerance, cc->from_router ? d->model : -1,
+                                chain, cap);
     if (!n) {
         snprintf(msg, msglen, "taskroute:cascade: no allowed model has a prediction");
         return TR_API_NO_CANDIDATE;
