@@ -79,8 +79,8 @@ static void hadamard(float *v, size_t n)
             }
 }
 
-/* Sign bits of x's projections: table t's key in code[t], the first 128
- * bits in sketch (the first 96 of them: SKETCH_BITS). */
+/* Sign bits of x's projections: table t's key in code[t]; the first
+ * SKETCH_BITS of them, in order, in sketch[0] (bits 0-63) and sketch[1]. */
 static void keys_of(tr_cache_index *ix, const float *x, uint32_t *code, uint64_t sketch[2])
 {
     for (size_t k = 0; k < ix->blocks; k++) {
