@@ -117,6 +117,29 @@ void cli_train_opts_finish(tr_train_options_x *x)
     }
 }
 
+void cli_kfold_opts_init(cli_kfold_opts *k)
+{
+    k->folds = 0;
+    k->jobs = 0;
+    k->train_opts = 0;
+    cli_train_opts_init(&k->x);
+}
+
+int cli_kfold_opts_parse(const char *cmd, int code, const char *arg, cli_kfold_opts *k)
+{
+    long v;
+    switch (code) {
+    case CLI_O_FOLDS:
+        if (cli_parse_int(cmd, "--folds", arg, 2, 100, &v)) return -1;
+        k->folds = (int)v;
+        return 0;
+    case CLI_O_JOBS: return cli_parse_int(cmd, "--jobs", arg, 0, 64, &k->jobs) ? -1 : 0;
+    }
+    int r = cli_train_opts_parse(cmd, code, arg, &k->x);
+    if (r == 0) k->train_opts = 1;
+    return r;
+}
+
 int cli_train_opts_parse(const char *cmd, int code, const char *arg, tr_train_options_x *x)
 {
     tr_train_options *o = &x->pub;

@@ -242,25 +242,22 @@ static int eval_kfold(const char *data, int K, int jobs, int baselines, int json
     return TR_EXIT_OK;
 }
 
-enum { O_FOLDS_K = 600, O_JOBS };
-
 int cmd_eval(int argc, char **argv)
 {
     /* one BLAS thread, as `serve` runs: a threaded SGEMV in the task
      * classifier sums in another order, and the decisions' last bits would
      * differ from the server's */
     openblas_set_num_threads(1);
-    int baselines = 0, json = 0, skip_bad = 0, by_label = 0, c, folds = 0, train_opts = 0;
-    long jobs = 0;
+    int baselines = 0, json = 0, skip_bad = 0, by_label = 0, c;
     const char *plot = NULL;
     static const struct option base[] = {
         {"baselines", no_argument, 0, 'b'}, {"by-label", no_argument, 0, 'L'}, {"plot", required_argument, 0, 'p'}, {"json", no_argument, 0, 'j'},
         {"skip-bad", no_argument, 0, 'B'}, {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'},
-        {"folds", required_argument, 0, O_FOLDS_K}, {"jobs", required_argument, 0, O_JOBS}};
+        CLI_KFOLD_OPTIONS};
     struct option longopts[64];
     cli_train_opts_merge(longopts, 64, base, sizeof base / sizeof base[0], 1);
-    tr_train_options_x ox;   /* the public options and the experiments' knobs */
-    cli_train_opts_init(&ox);
+    cli_kfold_opts ko;   /* --folds, --jobs and the train options (the experiments' knobs too) */
+    cli_kfold_opts_init(&ko);
     optind = 1;
     while ((c = getopt_long(argc, argv, "qh", longopts, NULL)) != -1) {
         switch (c) {
@@ -271,32 +268,24 @@ int cmd_eval(int argc, char **argv)
         case 'B': skip_bad = 1; break;
         case 'q': cli_quiet = 1; break;
         case 'h': help(stdout); return TR_EXIT_OK;
-        case O_FOLDS_K: {
-            long k;
-            if (cli_parse_int("eval", "--folds", optarg, 2, 100, &k)) return TR_EXIT_USAGE;
-            folds = (int)k;
-            break;
-        }
-        case O_JOBS: if (cli_parse_int("eval", "--jobs", optarg, 0, 64, &jobs)) return TR_EXIT_USAGE; break;
         default: {
-            int r = cli_train_opts_parse("eval", c, optarg, &ox);
+            int r = cli_kfold_opts_parse("eval", c, optarg, &ko);
             if (r == 1) { help(stderr); return TR_EXIT_USAGE; }
             if (r < 0) return TR_EXIT_USAGE;
-            train_opts = 1;
         }
         }
     }
-    cli_train_opts_finish(&ox);
-    if (folds) {
+    cli_train_opts_finish(&ko.x);
+    if (ko.folds) {
         if (optind != argc - 1) {
             fprintf(stderr, "taskroute eval: --folds K takes DATA.jsonl alone (each fold trains its own router)\n");
             help(stderr);
             return TR_EXIT_USAGE;
         }
         if (plot || by_label) return cli_fail("eval", TR_EXIT_USAGE, "--plot and --by-label score one router: not with --folds");
-        return eval_kfold(argv[optind], folds, (int)jobs, baselines, json, skip_bad, &ox.pub);
+        return eval_kfold(argv[optind], ko.folds, (int)ko.jobs, baselines, json, skip_bad, &ko.x.pub);
     }
-    if (train_opts || jobs) return cli_fail("eval", TR_EXIT_USAGE, "train options and --jobs need --folds K");
+    if (ko.train_opts || ko.jobs) return cli_fail("eval", TR_EXIT_USAGE, "train options and --jobs need --folds K");
     if (optind != argc - 2) { help(stderr); return TR_EXIT_USAGE; }
     char err[1024];
     tr_router *r = NULL;

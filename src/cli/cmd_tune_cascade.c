@@ -69,23 +69,23 @@ static int write_file(const char *out_path, const cJSON *res)
     return 0;
 }
 
-enum { O_LAMBDA = 700, O_STEPS, O_K, O_SHARE, O_JSON, O_SKIP, O_FOLDS_K, O_JOBS };
+enum { O_LAMBDA = 700, O_STEPS, O_K, O_SHARE, O_JSON, O_SKIP };
 
 int cmd_tune_cascade(int argc, char **argv)
 {
     const char *out_path = NULL;
     double lambda = NAN, share = 0.5;
-    long max_steps = 3, k = 4, jobs = 0;
-    int json = 0, skip_bad = 0, folds = 0, train_opts = 0;
+    long max_steps = 3, k = 4;
+    int json = 0, skip_bad = 0;
     static const struct option base[] = {
         {"lambda", 1, 0, O_LAMBDA}, {"max-steps", 1, 0, O_STEPS}, {"k", 1, 0, O_K},
         {"verify-cost-share", 1, 0, O_SHARE}, {"json", 0, 0, O_JSON}, {"skip-bad", 0, 0, O_SKIP},
-        {"help", 0, 0, 'h'}, {"folds", 1, 0, O_FOLDS_K}, {"jobs", 1, 0, O_JOBS}};
+        {"help", 0, 0, 'h'}, CLI_KFOLD_OPTIONS};
     /* base first: getopt_long takes the first exact match, so --k stays ours */
     struct option lo[64];
     cli_train_opts_merge(lo, 64, base, sizeof base / sizeof base[0], 1);
-    tr_train_options_x ox;
-    cli_train_opts_init(&ox);
+    cli_kfold_opts ko;
+    cli_kfold_opts_init(&ko);
     int ch;
     optind = 1;
     while ((ch = getopt_long(argc, argv, "o:qh", lo, NULL)) != -1) {
@@ -99,27 +99,19 @@ int cmd_tune_cascade(int argc, char **argv)
         case O_JSON: json = 1; break;
         case O_SKIP: skip_bad = 1; break;
         case 'h': help(stdout); return TR_EXIT_OK;
-        case O_FOLDS_K: {
-            long K;
-            if (cli_parse_int("tune-cascade", "--folds", optarg, 2, 100, &K)) return TR_EXIT_USAGE;
-            folds = (int)K;
-            break;
-        }
-        case O_JOBS: if (cli_parse_int("tune-cascade", "--jobs", optarg, 0, 64, &jobs)) return TR_EXIT_USAGE; break;
         default: {
-            int r = cli_train_opts_parse("tune-cascade", ch, optarg, &ox);
+            int r = cli_kfold_opts_parse("tune-cascade", ch, optarg, &ko);
             if (r == 1) { help(stderr); return TR_EXIT_USAGE; }
             if (r < 0) return TR_EXIT_USAGE;
-            train_opts = 1;
         }
         }
     }
-    cli_train_opts_finish(&ox);
+    cli_train_opts_finish(&ko.x);
     tr_cascade_opts copts = {lambda, max_steps, k, share};
     cJSON *res = NULL;
     int f;
     const char *dpath;
-    if (folds) {
+    if (ko.folds) {
         if (optind != argc - 1) {
             fprintf(stderr, "taskroute tune-cascade: --folds K takes DATA.jsonl alone (each fold trains its own router)\n");
             help(stderr);
@@ -131,14 +123,14 @@ int cmd_tune_cascade(int argc, char **argv)
         dpath = argv[optind];
         tr_dataset *ds = NULL;
         if (cli_load_dataset("tune-cascade", dpath, skip_bad, &ds)) return TR_EXIT_ERR;
-        tr_kfold_options ko;
-        tr_kfold_options_default(&ko);
-        ko.folds = folds;
-        ko.jobs = (int)jobs;
-        f = cli_cascade_kfold("tune-cascade", ds, dpath, &ox.pub, &ko, &copts, &res);
+        tr_kfold_options kf;
+        tr_kfold_options_default(&kf);
+        kf.folds = ko.folds;
+        kf.jobs = (int)ko.jobs;
+        f = cli_cascade_kfold("tune-cascade", ds, dpath, &ko.x.pub, &kf, &copts, &res);
         tr_dataset_free(ds);
     } else {
-        if (train_opts || jobs) return cli_fail("tune-cascade", TR_EXIT_USAGE, "train options and --jobs need --folds K");
+        if (ko.train_opts || ko.jobs) return cli_fail("tune-cascade", TR_EXIT_USAGE, "train options and --jobs need --folds K");
         if (optind != argc - 2) { help(stderr); return TR_EXIT_USAGE; }
         const char *rpath = argv[optind];
         dpath = argv[optind + 1];
@@ -159,7 +151,7 @@ int cmd_tune_cascade(int argc, char **argv)
         char *s = cJSON_PrintUnformatted(res);
         if (s) puts(s);
         cJSON_free(s);
-    } else if (folds) {
+    } else if (ko.folds) {
         cli_cascade_kfold_print(res);
     } else {
         cli_cascade_print(res);
