@@ -63,6 +63,23 @@ static void rand_unit(float *x, size_t d, uint64_t *s)
     for (size_t j = 0; j < d; j++) x[j] = (float)(x[j] / sqrt(n));
 }
 
+/* base (unit) moved by eps times a random unit vector (noise: scratch),
+ * made unit again, into x; its cosine with base. */
+static double moved(const float *base, float eps, float *noise, float *x, size_t d, uint64_t *seed)
+{
+    rand_unit(noise, d, seed);
+    double nn = 0, cs = 0;
+    for (size_t j = 0; j < d; j++) {
+        x[j] = base[j] + eps * noise[j];
+        nn += (double)x[j] * x[j];
+    }
+    for (size_t j = 0; j < d; j++) {
+        x[j] = (float)(x[j] / sqrt(nn));
+        cs += (double)x[j] * base[j];
+    }
+    return cs;
+}
+
 static int overhead(tr_router *r, const char *data, size_t entries)
 {
     tr_dataset *ds = NULL;
@@ -90,17 +107,8 @@ static int overhead(tr_router *r, const char *data, size_t entries)
      * traffic fills, yet no hit): the second half of the prompts misses */
     for (size_t i = 0; i < entries; i++) {
         const float *base = real + (i % half) * d;
-        if (i < half) {
-            memcpy(x, base, d * sizeof *x);
-        } else {
-            rand_unit(noise, d, &seed);
-            double nn = 0;
-            for (size_t j = 0; j < d; j++) {
-                x[j] = base[j] + 0.75f * noise[j];
-                nn += (double)x[j] * x[j];
-            }
-            for (size_t j = 0; j < d; j++) x[j] = (float)(x[j] / sqrt(nn));
-        }
+        if (i < half) memcpy(x, base, d * sizeof *x);
+        else moved(base, 0.75f, noise, x, d, &seed);
         tr_cache_key k = {1, (uint64_t)i * 2654435761u, x, d};
         tr_answer_cache_put(c, &k, 0, "{\"answer\":1}", 12, "m", 1e-4, err, sizeof err);
     }
@@ -149,16 +157,8 @@ static int overhead(tr_router *r, const char *data, size_t entries)
      * just above the threshold, which a scan would find by construction */
     size_t eligible = 0, found = 0;
     for (size_t i = 0; i < half && eligible < 2000; i++) {
-        rand_unit(noise, d, &seed);
-        double eps = sqrt(1 / ((cfg.similarity + 0.005) * (cfg.similarity + 0.005)) - 1), nn = 0, cs = 0;
-        for (size_t j = 0; j < d; j++) {
-            x[j] = real[i * d + j] + (float)eps * noise[j];
-            nn += (double)x[j] * x[j];
-        }
-        for (size_t j = 0; j < d; j++) {
-            x[j] = (float)(x[j] / sqrt(nn));
-            cs += (double)x[j] * real[i * d + j];
-        }
+        double eps = sqrt(1 / ((cfg.similarity + 0.005) * (cfg.similarity + 0.005)) - 1);
+        double cs = moved(real + i * d, (float)eps, noise, x, d, &seed);
         if (cs < cfg.similarity || cs > cfg.similarity + 0.01) continue;
         eligible++;
         tr_cache_key k = {1, ~(uint64_t)i, x, d};
