@@ -4,6 +4,7 @@
 #include "testutil.h"
 #include <math.h>
 #include "eval/cascade_tune.h"
+#include "heads/select.h"
 #include "route/cascade.h"
 #include "server/cascade_cfg.c"
 
@@ -141,8 +142,8 @@ static void test_from_router(void **state)
     d.lambda = 1;      /* the cheap one: 0.6 - 1 > 0.9 - 10 */
     tr_cascade_simulate(&d, &p, NULL, &o);
     assert_true(fabs(o.quality - 0.5) < 1e-9 && fabs(o.cost - 1) < 1e-9);
-    assert_int_equal(tr_cascade_plain_choice(qhat, chat, 2, 1), 0);
-    assert_int_equal(tr_cascade_plain_choice(qhat, chat, 2, 0.01), 1);
+    assert_int_equal(tr_select_lambda(qhat, chat, 2, NULL, 1), 0);
+    assert_int_equal(tr_select_lambda(qhat, chat, 2, NULL, 0.01), 1);
     p.threshold = 0.5; /* verified: the odd prompts escalate to the dear model */
     tr_cascade_simulate(&d, &p, NULL, &o);
     assert_true(fabs(o.quality - 1.0) < 1e-9 && fabs(o.escalated - 0.5) < 1e-9);

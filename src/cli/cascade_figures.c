@@ -14,6 +14,7 @@
 #include "cli/cli.h"
 #include "data/dataset.h"
 #include "eval/cascade_tune.h"
+#include "heads/select.h"
 
 #define N_LAMBDA 61
 
@@ -214,7 +215,7 @@ int cli_cascade_fold(const tr_router *r, const tr_dataset *ds, const cli_cascade
         double sq = 0, scs = 0;
         for (size_t i = 0; i < n; i++) {
             if (!test[i]) continue;
-            int bm = tr_cascade_plain_choice(qhat + i * m, chat + i * m, m, lam);
+            int bm = tr_select_lambda(qhat + i * m, chat + i * m, m, NULL, lam);
             if (bm < 0) bm = 0;
             sq += q[i * m + (size_t)bm];
             scs += c[i * m + (size_t)bm];

@@ -3,6 +3,7 @@
 #include <math.h>
 
 #include "eval/cascade_tune.h"
+#include "heads/select.h"
 #include "route/cascade.h"
 #include "taskroute.h"
 
@@ -26,20 +27,6 @@ void tr_cascade_grid_point(size_t g, tr_cascade_params *p)
     p->threshold = (double)(g % N_THR) / (N_THR - 1);
 }
 
-int tr_cascade_plain_choice(const float *qhat, const float *chat, size_t m, double lambda)
-{
-    int bm = -1;
-    double bv = -INFINITY;
-    for (size_t j = 0; j < m; j++) {
-        double val = qhat[j] - lambda * chat[j];
-        if (isfinite(val) && (val > bv || (val == bv && chat[j] < chat[bm]))) {
-            bv = val;
-            bm = (int)j;
-        }
-    }
-    return bm;
-}
-
 void tr_cascade_simulate(const tr_cascade_data *d, const tr_cascade_params *p, const unsigned char *rows,
                          tr_cascade_outcome *out)
 {
@@ -49,7 +36,7 @@ void tr_cascade_simulate(const tr_cascade_data *d, const tr_cascade_params *p, c
     for (size_t i = 0; i < d->n; i++) {
         if (rows && !rows[i]) continue;
         size_t o = i * d->m;
-        int start = p->from_router ? tr_cascade_plain_choice(d->qhat + o, d->chat + o, d->m, d->lambda) : -1;
+        int start = p->from_router ? tr_select_lambda(d->qhat + o, d->chat + o, d->m, NULL, d->lambda) : -1;
         size_t k = tr_cascade_chain(d->qhat + o, d->chat + o, NULL, d->m, p->tolerance, start, chain, CHAIN_MAX);
         if (!k) continue;
         size_t last = k < (size_t)p->max_steps ? k - 1 : (size_t)p->max_steps - 1;

@@ -11,8 +11,8 @@
  * the server, which then answers with plain routing's model.
  *
  * Tuning tries every (start, threshold) of a fixed grid on the rows chosen,
- * where a start is a tolerance or the router's own choice (argmax q -
- * lambda x c, plain routing's model), keeps the one of highest mean
+ * where a start is a tolerance or the router's own choice (plain routing's
+ * model, heads/select.h's tr_select_lambda), keeps the one of highest mean
  * quality - lambda x mean cost (ties: the cheaper), and gives every grid
  * point as a sweep for the protocol's figures (a hull, Q@C_best, AIQ).
  * The router's choice at threshold 0 is plain routing itself, so on the
@@ -50,10 +50,6 @@ typedef struct tr_cascade_outcome {
 /* rows: n flags choosing the prompts, or NULL (all). */
 void tr_cascade_simulate(const tr_cascade_data *d, const tr_cascade_params *p, const unsigned char *rows,
                          tr_cascade_outcome *out);
-
-/* Plain routing's model among m predictions: argmax qhat - lambda x chat
- * (ties: the cheaper, then the lower index); -1 when none is finite. */
-int tr_cascade_plain_choice(const float *qhat, const float *chat, size_t m, double lambda);
 
 /* The grid's size ((tolerances + the router's choice) x thresholds). */
 size_t tr_cascade_grid_size(void);
