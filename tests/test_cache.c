@@ -135,6 +135,31 @@ static void test_lru_entries_and_bytes(void **state)
     tr_answer_cache_free(c);
 }
 
+/* The index cannot take an entry (out of memory): the entry is dropped,
+ * the caller told, and the cache goes on. */
+static void test_index_out_of_memory(void **state)
+{
+    (void)state;
+    tr_answer_cache *c = make(4, 0.9, 100, 0);
+    float x[D];
+    unit(x, 8);
+    char err[128];
+    tr_cache_key k = {1, tr_cache_prompt_hash("p", 1), x, D};
+    tr_alloc_fail_after(1);   /* the answer's copy, then the first bucket's growth fails */
+    int rc = tr_answer_cache_put(c, &k, 0, "v", 1, "m", 0.5, err, sizeof err);
+    tr_alloc_fail_after(-1);
+    assert_int_equal(rc, TR_ENOMEM);
+    assert_non_null(strstr(err, "indexing"));
+    assert_int_equal(get(c, 1, "p", x, 1, NULL, 0), 0);
+    tr_cache_stats st;
+    tr_answer_cache_stats(c, &st);
+    assert_int_equal(st.entries, 0);
+    assert_int_equal(st.bytes, 0);
+    put(c, 1, "p", x, 2, "v");
+    assert_int_equal(get(c, 1, "q", x, 3, NULL, 0), 1);   /* found again by the index */
+    tr_answer_cache_free(c);
+}
+
 static void test_purge_and_dim(void **state)
 {
     (void)state;
@@ -194,6 +219,7 @@ int main(void)
         cmocka_unit_test(test_exact_and_paraphrase),
         cmocka_unit_test(test_ttl),
         cmocka_unit_test(test_lru_entries_and_bytes),
+        cmocka_unit_test(test_index_out_of_memory),
         cmocka_unit_test(test_purge_and_dim),
         cmocka_unit_test(test_many),
     };

@@ -174,6 +174,26 @@ static void test_remove_and_clear(void **state)
     tr_cache_index_free(ix);
 }
 
+/* A crowd of identical entries: a lookup stops after the visit cap
+ * instead of walking them all. */
+static void test_visit_cap(void **state)
+{
+    (void)state;
+    const size_t d = 16, n = TR_CACHE_INDEX_VISITS + 500;
+    tr_cache_index *ix = NULL;
+    char err[256];
+    assert_int_equal(tr_cache_index_new(d, n, 0.9, &ix, err, sizeof err), TR_OK);
+    float x[16];
+    tr_rng r;
+    tr_rng_seed(&r, 4);
+    unit(x, d, &r);
+    for (size_t i = 0; i < n; i++) assert_int_equal(tr_cache_index_add(ix, i, x), TR_OK);
+    int32_t *cand = malloc(n * sizeof *cand);
+    assert_int_equal(tr_cache_index_candidates(ix, x, cand, n), TR_CACHE_INDEX_VISITS);
+    free(cand);
+    tr_cache_index_free(ix);
+}
+
 /* A bucket that cannot grow leaves the slot out of every table and the
  * index usable. */
 static void test_out_of_memory(void **state)
@@ -210,6 +230,7 @@ int main(void)
         cmocka_unit_test(test_recall_256),
         cmocka_unit_test(test_recall_odd_dims),
         cmocka_unit_test(test_remove_and_clear),
+        cmocka_unit_test(test_visit_cap),
         cmocka_unit_test(test_out_of_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
